@@ -1,0 +1,1 @@
+//! Measures computed from a trace: coding rate, sparsity, attention maps, PCA, incoherence.

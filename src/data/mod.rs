@@ -1,0 +1,3 @@
+//! Turning bytes into model inputs: images, datasets.
+
+pub mod image;

@@ -1,0 +1,52 @@
+//! The `Engine` trait every backend implements, and the per-layer [`Trace`] it returns.
+//!
+//! Shapes: B images, N tokens (CLS first), d channels, K heads.
+
+use crate::error::Result;
+use crate::tensor::Tensor;
+
+/// What a forward pass should record beyond the logits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ForwardOptions {
+    /// Record the per-layer token states and MSSA projections.
+    pub trace: bool,
+    /// Record attention probabilities (B, K, N, N) for every layer (needs `trace`).
+    pub attention: bool,
+}
+
+/// One layer's recorded state for a batch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerTrace {
+    /// Z^l, the layer input (B, N, d).
+    pub z: Tensor,
+    /// Z^{l+1/2}, after the MSSA step (B, N, d).
+    pub zhalf: Tensor,
+    /// Z^{l+1}, the ISTA output (B, N, d).
+    pub zout: Tensor,
+    /// The MSSA projection w = LN(Z^l) U^T (B, N, d); head k is columns k*dh..(k+1)*dh.
+    pub proj_in: Tensor,
+    /// The same layer's norm and U applied to Z^{l+1/2} (B, N, d), for R^c after the MSSA step.
+    pub proj_half: Tensor,
+    /// Attention probabilities A_k (B, K, N, N), when asked for.
+    pub attn: Option<Tensor>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Trace {
+    pub layers: Vec<LayerTrace>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForwardOutput {
+    /// (B, classes)
+    pub logits: Tensor,
+    pub trace: Option<Trace>,
+}
+
+/// A way of running CRATE. `images` is (B, C, H, W), already normalised; H and W are multiples
+/// of the patch size (position embeddings are interpolated for sizes other than the config's).
+pub trait Engine {
+    /// A short name for reports ("cpu", "gpu").
+    fn name(&self) -> &str;
+    fn forward(&mut self, images: &Tensor, opts: ForwardOptions) -> Result<ForwardOutput>;
+}

@@ -1,0 +1,19 @@
+//! Whitebox: see inside CRATE, the white-box transformer.
+//!
+//! Data flows one way: bytes → [`data`] → [`tensor::Tensor`]s → an [`engine::Engine`] →
+//! [`engine::Trace`] → [`analysis`] → the page or the CLI. `CRATE-SPEC.md` (in the project's
+//! shared notes) is the numerical contract every engine meets.
+
+pub mod analysis;
+pub mod cpu;
+pub mod data;
+pub mod engine;
+pub mod error;
+pub mod model;
+pub mod rng;
+pub mod tensor;
+
+pub use engine::{Engine, ForwardOptions, ForwardOutput, LayerTrace, Trace};
+pub use error::{Error, Result};
+pub use model::{CrateConfig, Model, Params};
+pub use tensor::Tensor;

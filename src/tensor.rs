@@ -1,0 +1,37 @@
+//! A minimal dense f32 tensor: a shape and row-major data. Everything the model reads, computes
+//! and writes is one of these; engines keep their own device-side representations.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tensor {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+impl Tensor {
+    /// A tensor from a shape and data; `None` when the element count does not match.
+    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Option<Self> {
+        (shape.iter().product::<usize>() == data.len()).then_some(Self { shape, data })
+    }
+
+    pub fn zeros(shape: &[usize]) -> Self {
+        Self {
+            shape: shape.to_vec(),
+            data: vec![0.0; shape.iter().product()],
+        }
+    }
+
+    pub fn numel(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Human-readable shape, as used in error messages: `[384, 384]`.
+    pub fn shape_str(&self) -> String {
+        shape_str(&self.shape)
+    }
+}
+
+pub fn shape_str(shape: &[usize]) -> String {
+    format!("{shape:?}")
+}
