@@ -1,1 +1,120 @@
-//! The CPU reference engine.
+//! The CPU reference engine: plain f32 Rust, readable first, the oracle every other engine is
+//! tested against, and fast enough to be the page's fallback where WebGPU is missing.
+//!
+//! One file per op, each the twin of a WGSL kernel: [`embed`], [`mssa`], [`ista`], [`head`],
+//! with [`layernorm`], [`gemm`] and [`interp`] underneath. Linear maps run on the whole batch as
+//! one (B*N, d) matrix; attention runs per (image, head), in parallel natively.
+
+pub mod embed;
+pub mod gemm;
+pub mod head;
+pub mod interp;
+pub mod ista;
+pub mod layernorm;
+pub mod mssa;
+pub mod par;
+
+use std::collections::HashMap;
+
+use crate::engine::{Engine, ForwardOptions, ForwardOutput, LayerTrace, Trace};
+use crate::error::{Error, Result};
+use crate::model::params::layer_key;
+use crate::model::Model;
+use crate::tensor::Tensor;
+
+pub struct CpuEngine {
+    model: Model,
+    /// Position embeddings per patch grid, interpolated once per input size.
+    pos_cache: HashMap<(usize, usize), Vec<f32>>,
+}
+
+impl CpuEngine {
+    pub fn new(model: Model) -> Self {
+        Self { model, pos_cache: HashMap::new() }
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Checks an input batch against the model and returns (B, H, W).
+    pub fn check_input(model: &Model, images: &Tensor) -> Result<(usize, usize, usize)> {
+        let cfg = &model.config;
+        let [b, c, h, w] = images.shape[..] else {
+            return Err(Error::Input(format!(
+                "expected images of shape (B, C, H, W), got {}",
+                images.shape_str()
+            )));
+        };
+        if c != cfg.channels {
+            return Err(Error::Input(format!("images have {c} channels, the model takes {}", cfg.channels)));
+        }
+        if b == 0 || h == 0 || w == 0 || h % cfg.patch != 0 || w % cfg.patch != 0 {
+            return Err(Error::Input(format!(
+                "image size {h}x{w} (batch {b}) is not a positive multiple of the patch size {}",
+                cfg.patch
+            )));
+        }
+        Ok((b, h, w))
+    }
+}
+
+impl Engine for CpuEngine {
+    fn name(&self) -> &str {
+        "cpu"
+    }
+
+    fn forward(&mut self, images: &Tensor, opts: ForwardOptions) -> Result<ForwardOutput> {
+        let (b, h, w) = Self::check_input(&self.model, images)?;
+        let p = self.model.config.patch;
+        let (gh, gw) = (h / p, w / p);
+        if !self.pos_cache.contains_key(&(gh, gw)) {
+            let pos = embed::position_embedding(&self.model, gh, gw)?;
+            self.pos_cache.insert((gh, gw), pos);
+        }
+        let pos = &self.pos_cache[&(gh, gw)];
+        let model = &self.model;
+        let cfg = &model.config;
+        let prm = &model.params;
+        let (d, heads) = (cfg.dim, cfg.heads);
+        let nt = gh * gw + 1;
+        let rows = b * nt;
+
+        let mut z = embed::embed(model, &images.data, b, h, w, pos)?;
+        let mut layers = Vec::new();
+        let mut a = vec![0.0f32; rows * d];
+        let mut probs = vec![0.0f32; b * heads * nt * nt];
+        for l in 0..cfg.depth {
+            let g = |rest: &str| prm.get(&layer_key(l, rest)).map(|t| t.data.as_slice());
+            let (n0w, n0b, u) = (g("0.norm.weight")?, g("0.norm.bias")?, g("0.fn.qkv.weight")?);
+            layernorm::layer_norm(&z, d, n0w, n0b, &mut a);
+            let mut proj = vec![0.0f32; rows * d];
+            gemm::linear(&a, rows, u, d, d, None, &mut proj);
+            let o = mssa::attention(&proj, b, nt, d, heads, &mut probs);
+            let zhalf = mssa::output_projection(&z, &o, rows, d, g("0.fn.to_out.0.weight")?, g("0.fn.to_out.0.bias")?);
+
+            let mut y = vec![0.0f32; rows * d];
+            layernorm::layer_norm(&zhalf, d, g("1.norm.weight")?, g("1.norm.bias")?, &mut y);
+            let zout = ista::ista(&y, rows, d, g("1.fn.weight")?, cfg.eta, cfg.lambda);
+
+            if opts.trace {
+                // R^c after the MSSA step: the same norm and subspaces applied to Z^{l+1/2}.
+                layernorm::layer_norm(&zhalf, d, n0w, n0b, &mut a);
+                let mut proj_half = vec![0.0f32; rows * d];
+                gemm::linear(&a, rows, u, d, d, None, &mut proj_half);
+                let t = |data: Vec<f32>| Tensor { shape: vec![b, nt, d], data };
+                layers.push(LayerTrace {
+                    z: t(std::mem::take(&mut z)),
+                    zhalf: t(zhalf),
+                    zout: t(zout.clone()),
+                    proj_in: t(proj),
+                    proj_half: t(proj_half),
+                    attn: opts.attention.then(|| Tensor { shape: vec![b, heads, nt, nt], data: probs.clone() }),
+                });
+            }
+            z = zout;
+        }
+        let logits = head::head(model, &z, b, nt)?;
+        Ok(ForwardOutput { logits, trace: opts.trace.then_some(Trace { layers }) })
+    }
+}

@@ -1,0 +1,91 @@
+//! Patch embedding (patchify, LN_P, linear, LN_d) and the CLS/position add.
+
+use super::gemm::linear;
+use super::interp::bicubic_hwc;
+use super::layernorm::layer_norm;
+use crate::model::Model;
+
+/// Patch vectors (B*n, P) of images (B, C, H, W), row-major over the grid, vector index
+/// `(i*p + j)*C + c` (einops `(p1 p2 c)`).
+pub fn patchify(x: &[f32], b: usize, c: usize, h: usize, w: usize, p: usize) -> Vec<f32> {
+    let (gh, gw) = (h / p, w / p);
+    let plen = p * p * c;
+    let mut out = vec![0.0f32; b * gh * gw * plen];
+    for bi in 0..b {
+        for gy in 0..gh {
+            for gx in 0..gw {
+                let dst = &mut out[((bi * gh + gy) * gw + gx) * plen..][..plen];
+                for i in 0..p {
+                    for j in 0..p {
+                        for ci in 0..c {
+                            dst[(i * p + j) * c + ci] =
+                                x[((bi * c + ci) * h + gy * p + i) * w + gx * p + j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The position embedding (N, d) for a (gh, gw) patch grid: the model's own when the grid is the
+/// training grid, else its patch part resampled bicubically (the CLS entry is kept).
+pub fn position_embedding(model: &Model, gh: usize, gw: usize) -> crate::Result<Vec<f32>> {
+    let cfg = &model.config;
+    let d = cfg.dim;
+    let pos = &model.params.get("pos_embedding")?.data;
+    let (g0h, g0w) = cfg.grid();
+    let mut out = Vec::with_capacity((gh * gw + 1) * d);
+    out.extend_from_slice(&pos[..d]);
+    out.extend(bicubic_hwc(&pos[d..], g0h, g0w, d, gh, gw));
+    Ok(out)
+}
+
+/// Z^1 (B*N, d) from images (B, C, H, W) and the position embedding for their grid.
+pub fn embed(model: &Model, x: &[f32], b: usize, h: usize, w: usize, pos: &[f32]) -> crate::Result<Vec<f32>> {
+    let cfg = &model.config;
+    let p = &model.params;
+    let (d, pl) = (cfg.dim, cfg.patch_len());
+    let n = (h / cfg.patch) * (w / cfg.patch);
+    let patches = patchify(x, b, cfg.channels, h, w, cfg.patch);
+    let mut y = vec![0.0f32; patches.len()];
+    layer_norm(
+        &patches,
+        pl,
+        &p.get("to_patch_embedding.1.weight")?.data,
+        &p.get("to_patch_embedding.1.bias")?.data,
+        &mut y,
+    );
+    let mut e = vec![0.0f32; b * n * d];
+    linear(
+        &y,
+        b * n,
+        &p.get("to_patch_embedding.2.weight")?.data,
+        d,
+        pl,
+        Some(&p.get("to_patch_embedding.2.bias")?.data),
+        &mut e,
+    );
+    let mut e2 = vec![0.0f32; e.len()];
+    layer_norm(
+        &e,
+        d,
+        &p.get("to_patch_embedding.3.weight")?.data,
+        &p.get("to_patch_embedding.3.bias")?.data,
+        &mut e2,
+    );
+    let cls = &p.get("cls_token")?.data;
+    let nt = n + 1;
+    let mut z = vec![0.0f32; b * nt * d];
+    for bi in 0..b {
+        let zb = &mut z[bi * nt * d..][..nt * d];
+        for (o, (c, q)) in zb[..d].iter_mut().zip(cls.iter().zip(&pos[..d])) {
+            *o = c + q;
+        }
+        for ((o, e), q) in zb[d..].iter_mut().zip(&e2[bi * n * d..][..n * d]).zip(&pos[d..]) {
+            *o = e + q;
+        }
+    }
+    Ok(z)
+}

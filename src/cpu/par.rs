@@ -1,0 +1,36 @@
+//! Data parallelism that is rayon natively and a plain loop on wasm (single-threaded there).
+
+/// Runs `f(i, chunk)` over `data.chunks_mut(chunk)`, in parallel where threads exist.
+pub fn for_each_chunk<F>(data: &mut [f32], chunk: usize, f: F)
+where
+    F: Fn(usize, &mut [f32]) + Send + Sync,
+{
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        data.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        data.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+    }
+}
+
+/// Runs `f(i, a_chunk, b_chunk)` over two buffers chunked in step.
+pub fn for_each_chunk2<F>(a: &mut [f32], ca: usize, b: &mut [f32], cb: usize, f: F)
+where
+    F: Fn(usize, &mut [f32], &mut [f32]) + Send + Sync,
+{
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        a.par_chunks_mut(ca)
+            .zip(b.par_chunks_mut(cb))
+            .enumerate()
+            .for_each(|(i, (x, y))| f(i, x, y));
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        a.chunks_mut(ca).zip(b.chunks_mut(cb)).enumerate().for_each(|(i, (x, y))| f(i, x, y));
+    }
+}
