@@ -5,6 +5,8 @@
 //! shared notes) is the numerical contract every engine meets.
 
 pub mod analysis;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
 pub mod cpu;
 pub mod data;
 pub mod engine;

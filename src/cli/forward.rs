@@ -1,0 +1,191 @@
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde_json::json;
+
+use super::EngineKind;
+use crate::analysis::{self, LayerStats};
+use crate::data::image::{load_input, DecodeLimits, Resize};
+use crate::{CrateConfig, ForwardOptions, Tensor};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Weight file: safetensors or an official PyTorch checkpoint.
+    #[arg(long)]
+    pub weights: PathBuf,
+    /// Number of heads, for checkpoints that do not record it.
+    #[arg(long)]
+    pub heads: Option<usize>,
+    /// Images to run (PNG, JPEG, WebP, GIF, BMP).
+    #[arg(long, num_args = 1.., required = true)]
+    pub image: Vec<PathBuf>,
+    /// How images are fitted to the model: `imagenet` (shorter side to 256/224 of the size, centre
+    /// crop), `stretch` (resize to the size), `none` (used as is; sides must be multiples of the patch).
+    #[arg(long, default_value = "imagenet")]
+    pub resize: Resize,
+    /// Input size HxW for `imagenet`/`stretch` (default: the model's training size); any multiple
+    /// of the patch works (position embeddings are interpolated).
+    #[arg(long, value_parser = parse_size)]
+    pub size: Option<[usize; 2]>,
+    #[arg(long, value_enum, default_value_t = EngineKind::Cpu)]
+    pub engine: EngineKind,
+    /// One JSON object per image per line: logits, top5, per-layer rc_in/rc_out/sparsity, and the
+    /// last layer's mean CLS attention map on the patch grid.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the trace tensors (z.{l}, zhalf.{l}, zout.{l}, attn.{l}, logits) as safetensors.
+    /// All images must then share one input size.
+    #[arg(long)]
+    pub dump: Option<PathBuf>,
+}
+
+fn parse_size(s: &str) -> Result<[usize; 2], String> {
+    let (h, w) = s.split_once(['x', 'X']).ok_or_else(|| format!("expected HxW, got `{s}`"))?;
+    let p = |v: &str| v.trim().parse::<usize>().map_err(|_| format!("expected HxW, got `{s}`"));
+    Ok([p(h)?, p(w)?])
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let loaded = super::common::load_weights(&a.weights, a.heads)?;
+    if !a.json {
+        for n in &loaded.notes {
+            eprintln!("note: {n}");
+        }
+    }
+    let cfg = loaded.model.config.clone();
+    let size = a.size.unwrap_or(cfg.image);
+    let limits = DecodeLimits::default();
+    let mut inputs = Vec::with_capacity(a.image.len());
+    for path in &a.image {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        inputs.push(load_input(&bytes, &path.display().to_string(), &cfg, size, a.resize, &limits)?);
+    }
+    // Consecutive images of one size run as one batch.
+    let mut groups: Vec<(usize, usize)> = Vec::new();
+    for (i, t) in inputs.iter().enumerate() {
+        match groups.last_mut() {
+            Some((start, len)) if inputs[*start].shape == t.shape => *len += 1,
+            _ => groups.push((i, 1)),
+        }
+    }
+    if a.dump.is_some() && groups.len() > 1 {
+        anyhow::bail!("--dump needs all images at one input size; use --resize imagenet or stretch");
+    }
+    let mut engine = super::make_engine(a.engine, loaded.model)?;
+    let opts = ForwardOptions { trace: true, attention: true };
+    for (start, len) in groups {
+        let batch = stack(&inputs[start..start + len]);
+        let (h, w) = (batch.shape[2], batch.shape[3]);
+        let out = engine.forward(&batch, opts)?;
+        let trace = out.trace.as_ref().context("engine returned no trace")?;
+        let stats = analysis::layer_stats(trace, cfg.heads);
+        let nt = (h / cfg.patch) * (w / cfg.patch) + 1;
+        let last = trace.layers.last().and_then(|l| l.attn.as_ref()).context("no attention")?;
+        for i in 0..len {
+            let path = &a.image[start + i];
+            let logits = &out.logits.data[i * cfg.classes..(i + 1) * cfg.classes];
+            let per = last.numel() / last.shape[0];
+            let rows = analysis::cls_rows(&last.data[i * per..(i + 1) * per], cfg.heads, nt);
+            let mean = analysis::mean_map(&rows);
+            let report = Report { path, cfg: &cfg, size: [h, w], logits, layers: &stats[i], attention_mean: &mean, engine: engine.name() };
+            if a.json {
+                println!("{}", report.json());
+            } else {
+                report.print();
+            }
+        }
+        if let Some(dump) = &a.dump {
+            let mut tensors = BTreeMap::new();
+            for (l, lt) in trace.layers.iter().enumerate() {
+                tensors.insert(format!("z.{l}"), lt.z.clone());
+                tensors.insert(format!("zhalf.{l}"), lt.zhalf.clone());
+                tensors.insert(format!("zout.{l}"), lt.zout.clone());
+                if let Some(attn) = &lt.attn {
+                    tensors.insert(format!("attn.{l}"), attn.clone());
+                }
+            }
+            tensors.insert("logits".to_string(), out.logits.clone());
+            let meta = BTreeMap::from([("config".to_string(), serde_json::to_string(&cfg)?)]);
+            let bytes = crate::model::io::write_tensors(&tensors, &meta)?;
+            std::fs::write(dump, bytes).with_context(|| format!("writing {}", dump.display()))?;
+            if !a.json {
+                println!("trace written to {}", dump.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn stack(items: &[Tensor]) -> Tensor {
+    let mut shape = vec![items.len()];
+    shape.extend_from_slice(&items[0].shape);
+    Tensor { shape, data: items.iter().flat_map(|t| t.data.iter().copied()).collect() }
+}
+
+/// Softmax probabilities (in f64 for a stable sum).
+pub fn softmax(logits: &[f32]) -> Vec<f64> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let e: Vec<f64> = logits.iter().map(|&v| (v as f64 - max).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.into_iter().map(|v| v / s).collect()
+}
+
+/// The k largest entries, highest first.
+pub fn top_k(probs: &[f64], k: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..probs.len()).collect();
+    idx.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
+    idx.truncate(k);
+    idx
+}
+
+struct Report<'a> {
+    path: &'a std::path::Path,
+    cfg: &'a CrateConfig,
+    size: [usize; 2],
+    logits: &'a [f32],
+    layers: &'a [LayerStats],
+    attention_mean: &'a [f32],
+    engine: &'a str,
+}
+
+impl Report<'_> {
+    fn json(&self) -> serde_json::Value {
+        let probs = softmax(self.logits);
+        let top5: Vec<_> = top_k(&probs, 5)
+            .into_iter()
+            .map(|c| json!({"class": c, "name": self.cfg.class_name(c), "prob": probs[c], "logit": self.logits[c]}))
+            .collect();
+        let layers: Vec<_> = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(l, s)| json!({"layer": l, "rc_in": s.rc_in, "rc_out": s.rc_out, "sparsity": s.sparsity}))
+            .collect();
+        let p = self.cfg.patch;
+        json!({
+            "image": self.path.display().to_string(),
+            "engine": self.engine,
+            "input_size": self.size,
+            "grid": [self.size[0] / p, self.size[1] / p],
+            "logits": self.logits,
+            "top5": top5,
+            "layers": layers,
+            "attention_mean": self.attention_mean,
+        })
+    }
+
+    fn print(&self) {
+        let probs = softmax(self.logits);
+        println!("{}  ({}x{}, {} engine)", self.path.display(), self.size[0], self.size[1], self.engine);
+        println!("  top-5:");
+        for c in top_k(&probs, 5) {
+            println!("    {:>6.2}%  {} ({c})", probs[c] * 100.0, self.cfg.class_name(c));
+        }
+        println!("  layer   R^c in   R^c after MSSA   non-zero fraction");
+        for (l, s) in self.layers.iter().enumerate() {
+            println!("  {l:>5} {:>8.2} {:>16.2} {:>19.4}", s.rc_in, s.rc_out, s.sparsity);
+        }
+        println!();
+    }
+}

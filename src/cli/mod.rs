@@ -1,0 +1,72 @@
+//! The `whitebox` command line (native only): clap definitions and one module per subcommand.
+
+mod bench;
+mod common;
+mod convert;
+mod forward;
+mod info;
+mod init;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// See inside CRATE, the white-box transformer: each layer compresses tokens onto subspaces
+/// (MSSA) and then sparsifies them (ISTA). This tool inspects, converts, runs and benchmarks
+/// CRATE models; the page (`trunk serve`) shows the same interactively.
+#[derive(Parser, Debug)]
+#[command(name = "whitebox", version, about, long_about = None, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXAMPLES: &str = "Examples:
+  whitebox init --preset crate-fmnist -o model.safetensors
+  whitebox info crate_tiny.pth --heads 6
+  whitebox convert crate_base.pth.tar -o crate-b.safetensors
+  whitebox forward --weights model.safetensors --image cat.jpg
+  whitebox bench --engine cpu --preset crate-t";
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Show a weight file's config, parameter count, and what was inferred or assumed.
+    Info(info::Args),
+    /// Write a freshly initialised model (seeded) as safetensors, ready to train.
+    Init(init::Args),
+    /// Convert an official PyTorch checkpoint (.pth / .pth.tar) or safetensors file into a
+    /// self-describing safetensors file (config in its metadata, official key names kept).
+    Convert(convert::Args),
+    /// Run images through a model: top-5 predictions and, per layer, compression (R^c) and
+    /// sparsity; `--json` for machine-readable output, `--dump` for the raw trace tensors.
+    Forward(forward::Args),
+    /// Measure forward speed (ms/image, GFLOP/s) of an engine on a preset with random weights.
+    Bench(bench::Args),
+}
+
+/// Which engine runs the model.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EngineKind {
+    /// The CPU reference engine (threads natively).
+    Cpu,
+    /// The WGSL compute-shader engine (arrives with the GPU issue).
+    Gpu,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Info(a) => info::run(a),
+        Command::Init(a) => init::run(a),
+        Command::Convert(a) => convert::run(a),
+        Command::Forward(a) => forward::run(a),
+        Command::Bench(a) => bench::run(a),
+    }
+}
+
+/// Creates the engine asked for.
+fn make_engine(kind: EngineKind, model: crate::Model) -> anyhow::Result<Box<dyn crate::Engine>> {
+    match kind {
+        EngineKind::Cpu => Ok(Box::new(crate::cpu::CpuEngine::new(model))),
+        EngineKind::Gpu => anyhow::bail!(
+            "the GPU engine is not available in this build yet; use --engine cpu"
+        ),
+    }
+}
