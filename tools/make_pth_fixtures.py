@@ -10,6 +10,7 @@ parameters) is replaced by nn.Identity so that the script needs only torch.
 Nothing here ever unpickles the malicious fixture: it is written opcode by opcode.
 """
 import collections
+import copy
 import io
 import os
 import zipfile
@@ -112,11 +113,13 @@ def main():
 
     # (b) the official training script's layout: DataParallel prefixes, optimizer with
     # momentum buffers, best_acc1 as a tensor, a scheduler state.
-    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    # The optimizer steps a copy: `sd` shares memory with `m`'s parameters.
+    m2 = copy.deepcopy(m)
+    opt = torch.optim.SGD(m2.parameters(), lr=0.1, momentum=0.9)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=30)
-    loss = sum((p * p).sum() for p in m.parameters())
+    loss = sum((p * p).sum() for p in m2.parameters())
     loss.backward()
-    opt.step()  # changes the params: save the twin state dict *before*, as (b) holds sd
+    opt.step()
     ckpt = {
         "epoch": 7,
         "arch": "crate_tiny",
