@@ -24,7 +24,7 @@ pub fn split_patch_len(p_len: usize) -> Option<(usize, usize)> {
     if p_len == 0 {
         return None;
     }
-    if p_len % 3 == 0 {
+    if p_len.is_multiple_of(3) {
         if let Some(s) = isqrt_exact(p_len / 3) {
             return Some((3, s));
         }
@@ -47,7 +47,11 @@ fn rank(t: &Tensor, key: &str, r: usize, form: &str) -> Result<()> {
     Ok(())
 }
 
-fn contradiction(what: &str, meta: impl std::fmt::Display, shapes: impl std::fmt::Display) -> Error {
+fn contradiction(
+    what: &str,
+    meta: impl std::fmt::Display,
+    shapes: impl std::fmt::Display,
+) -> Error {
     Error::Config(format!(
         "the file's metadata says {what} {meta} but its tensors say {shapes}"
     ))
@@ -101,7 +105,11 @@ pub fn infer_config(
         }
     }
     let depth = match layers.last() {
-        None => return Err(Error::MissingKey("transformer.layers.0.0.norm.weight".into())),
+        None => {
+            return Err(Error::MissingKey(
+                "transformer.layers.0.0.norm.weight".into(),
+            ))
+        }
         Some(&max) => {
             if let Some(gap) = (0..max).find(|l| !layers.contains(l)) {
                 return Err(Error::Config(format!(
@@ -287,7 +295,10 @@ mod tests {
             if name == "crate-fmnist" {
                 assert_eq!(got.mean, want.mean);
             }
-            assert!(notes.iter().any(|n| n.starts_with("heads: assumed")), "{notes:?}");
+            assert!(
+                notes.iter().any(|n| n.starts_with("heads: assumed")),
+                "{notes:?}"
+            );
             assert!(notes.iter().any(|n| n.contains("eta")), "{notes:?}");
         }
     }

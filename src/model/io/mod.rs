@@ -146,19 +146,28 @@ mod tests {
         t.insert(k.to_string(), crate::tensor::Tensor::zeros(&[128, 64]));
         let bytes = write_tensors(&t, &BTreeMap::new()).unwrap();
         let e = load_model(&bytes, "w", None).unwrap_err().to_string();
-        assert!(e.contains(k) && e.contains("[128, 64]") && e.contains("[128, 128]"), "{e}");
+        assert!(
+            e.contains(k) && e.contains("[128, 64]") && e.contains("[128, 128]"),
+            "{e}"
+        );
 
         let mut t = m.params.tensors.clone();
         t.remove("mlp_head.0.bias");
         let bytes = write_tensors(&t, &BTreeMap::new()).unwrap();
         let e = load_model(&bytes, "w", None).unwrap_err();
-        assert!(matches!(&e, Error::MissingKey(k) if k == "mlp_head.0.bias"), "{e}");
+        assert!(
+            matches!(&e, Error::MissingKey(k) if k == "mlp_head.0.bias"),
+            "{e}"
+        );
 
         let mut t = m.params.tensors.clone();
         t.insert("extra.weight".into(), crate::tensor::Tensor::zeros(&[2]));
         let bytes = write_tensors(&t, &BTreeMap::new()).unwrap();
         let e = load_model(&bytes, "w", None).unwrap_err();
-        assert!(matches!(&e, Error::UnexpectedKey(k) if k == "extra.weight"), "{e}");
+        assert!(
+            matches!(&e, Error::UnexpectedKey(k) if k == "extra.weight"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -283,7 +283,8 @@ impl<'a> Machine<'a> {
             .take(MAX_GLOBAL_NAME + 1)
             .position(|&b| b == b'\n')
             .ok_or_else(|| self.err("unterminated or over-long GLOBAL name"))?;
-        let s = std::str::from_utf8(&rest[..n]).map_err(|_| self.err("GLOBAL name is not UTF-8"))?;
+        let s =
+            std::str::from_utf8(&rest[..n]).map_err(|_| self.err("GLOBAL name is not UTF-8"))?;
         self.pos += n + 1;
         Ok(s)
     }
@@ -350,7 +351,7 @@ impl<'a> Machine<'a> {
     }
 
     fn set_items(&mut self, items: Vec<Value>) -> Result<()> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(self.err("SETITEMS with an odd number of values"));
         }
         let target = self.top()?.clone();
@@ -488,9 +489,8 @@ impl<'a> Machine<'a> {
             Global::OrderedDict => Ok(Obj::Dict(Vec::new())),
             Global::Inert(what) => Ok(Obj::Opaque(what)),
             Global::TensorType => Err(self.err("calling torch.Tensor directly is not supported")),
-            Global::Storage(_) => Err(self.err(
-                "a storage type is called directly; torch writes storages as persistent ids",
-            )),
+            Global::Storage(_) => Err(self
+                .err("a storage type is called directly; torch writes storages as persistent ids")),
         }
     }
 
@@ -677,8 +677,8 @@ impl<'a> Machine<'a> {
                     self.memo_put(i)?;
                 }
                 0x94 => {
-                    let i = u32::try_from(self.memo.len())
-                        .map_err(|_| self.err("memo too large"))?;
+                    let i =
+                        u32::try_from(self.memo.len()).map_err(|_| self.err("memo too large"))?;
                     self.memo_put(i)?;
                 }
                 b'h' => {
@@ -784,7 +784,10 @@ mod tests {
         let e = unpickle(&p).unwrap_err();
         assert!(matches!(e, Error::Unsafe(_)));
         let m = e.to_string();
-        assert!(m.contains("`posix.system`") && m.contains("never runs code"), "{m}");
+        assert!(
+            m.contains("`posix.system`") && m.contains("never runs code"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -153,7 +153,9 @@ fn read_entry<R: Read + std::io::Seek>(
     let compressed = f.compressed_size();
     // Never pre-allocate more than the archive could hold; `read_to_end` grows with real bytes.
     let want = need.map_or(declared, |n| n as u64);
-    let cap = want.min(declared).min(compressed.saturating_mul(4).max(1 << 16));
+    let cap = want
+        .min(declared)
+        .min(compressed.saturating_mul(4).max(1 << 16));
     let mut buf = Vec::with_capacity(usize::try_from(cap).unwrap_or(0));
     let take = need.map_or(u64::MAX, |n| n as u64);
     f.take(take).read_to_end(&mut buf).map_err(|e| {
@@ -238,7 +240,12 @@ fn materialise<R: Read + std::io::Seek>(
         .size
         .iter()
         .try_fold(1usize, |a, &s| a.checked_mul(s))
-        .ok_or_else(|| format_err(name, format!("parameter `{key}`: size {:?} overflows", t.size)))?;
+        .ok_or_else(|| {
+            format_err(
+                name,
+                format!("parameter `{key}`: size {:?} overflows", t.size),
+            )
+        })?;
     // Highest storage index the view touches; all indices then lie in [offset, last].
     let last = if numel == 0 {
         t.offset
@@ -329,7 +336,9 @@ mod tests {
 
     #[test]
     fn not_a_zip_and_legacy() {
-        let e = read_pth(b"PK\x03\x04garbage", "x.pth").unwrap_err().to_string();
+        let e = read_pth(b"PK\x03\x04garbage", "x.pth")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("x.pth: ") && e.contains("zip"), "{e}");
         let e = read_pth(&[0x80, 2, 0x8a, 0x0a], "old.pth")
             .unwrap_err()

@@ -116,7 +116,10 @@ pub fn read_safetensors(bytes: &[u8], name: &str) -> Result<SafetensorsFile> {
         let t = Tensor::new(view.shape().to_vec(), data).ok_or_else(|| {
             format_err(
                 name,
-                format!("tensor `{key}`: data does not match shape {:?}", view.shape()),
+                format!(
+                    "tensor `{key}`: data does not match shape {:?}",
+                    view.shape()
+                ),
             )
         })?;
         tensors.insert(key.to_string(), t);
