@@ -198,14 +198,14 @@ impl CrateConfig {
         if self.channels == 0 || self.classes == 0 {
             return bad("channels and classes must be positive".into());
         }
-        if self.dim % self.heads != 0 {
+        if !self.dim.is_multiple_of(self.heads) {
             return bad(format!(
                 "dim {} is not a multiple of heads {}",
                 self.dim, self.heads
             ));
         }
-        if self.image[0] % self.patch != 0
-            || self.image[1] % self.patch != 0
+        if !self.image[0].is_multiple_of(self.patch)
+            || !self.image[1].is_multiple_of(self.patch)
             || self.image[0] == 0
             || self.image[1] == 0
         {
@@ -222,7 +222,7 @@ impl CrateConfig {
                 self.std.len()
             ));
         }
-        if self.std.iter().any(|s| !(*s > 0.0) || !s.is_finite()) {
+        if self.std.iter().any(|s| !s.is_finite() || *s <= 0.0) {
             return bad("std values must be positive and finite".into());
         }
         if !self.eta.is_finite() || !self.lambda.is_finite() {
