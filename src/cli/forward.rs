@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::EngineKind;
 use crate::analysis::{self, LayerStats};
-use crate::data::image::{load_input, DecodeLimits, Resize};
+use crate::data::image::{decode_image, preprocess, DecodeLimits, Resize};
 use crate::{CrateConfig, ForwardOptions, Tensor};
 
 #[derive(clap::Args, Debug)]
@@ -59,7 +59,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut inputs = Vec::with_capacity(a.image.len());
     for path in &a.image {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        inputs.push(load_input(&bytes, &path.display().to_string(), &cfg, size, a.resize, &limits)?);
+        let img = decode_image(&bytes, &path.display().to_string(), &limits)?;
+        inputs.push(preprocess(&img, &cfg, size, a.resize)?);
     }
     // Consecutive images of one size run as one batch.
     let mut groups: Vec<(usize, usize)> = Vec::new();
