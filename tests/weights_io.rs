@@ -37,8 +37,16 @@ fn loads_tiny_crate_model_with_notes() {
     let e = load_model(&fixture("tiny_train.pth.tar"), "tiny_train.pth.tar", None)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("tiny_train.pth.tar") && e.contains("--heads"), "{e}");
-    let l = load_model(&fixture("tiny_train.pth.tar"), "tiny_train.pth.tar", Some(2)).unwrap();
+    assert!(
+        e.contains("tiny_train.pth.tar") && e.contains("--heads"),
+        "{e}"
+    );
+    let l = load_model(
+        &fixture("tiny_train.pth.tar"),
+        "tiny_train.pth.tar",
+        Some(2),
+    )
+    .unwrap();
     assert_eq!(l.format, "pytorch");
     let c = &l.model.config;
     assert_eq!(
@@ -48,7 +56,11 @@ fn loads_tiny_crate_model_with_notes() {
 
     let l = load_model(&fixture("tiny_bare.pth"), "tiny_bare.pth", Some(2)).unwrap();
     assert!(l.notes.iter().any(|n| n.contains("eta")), "{:?}", l.notes);
-    assert!(l.notes.iter().any(|n| n.contains("mean/std")), "{:?}", l.notes);
+    assert!(
+        l.notes.iter().any(|n| n.contains("mean/std")),
+        "{:?}",
+        l.notes
+    );
 
     // Export and reload: same model, no assumptions left.
     let bytes = model_to_safetensors(&l.model).unwrap();

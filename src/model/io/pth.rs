@@ -20,6 +20,10 @@ use super::pickle::{unpickle, Obj, Pickle, StorageDtype, TensorRef, Value};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
+/// Largest `data.pkl` accepted (a CRATE-L state dict's pickle is a few hundred KB; the tensor
+/// data lives in separate entries).
+const MAX_PICKLE: usize = 256 << 20;
+
 /// Most dimensions a tensor may have.
 const MAX_DIMS: usize = 16;
 
@@ -64,7 +68,13 @@ pub fn read_pth(bytes: &[u8], name: &str) -> Result<BTreeMap<String, Tensor>> {
         .file_names()
         .any(|n| n.starts_with(&format!("{prefix}code/")));
 
-    let pkl = read_entry(&mut zip, &pkl_name, None, name)?;
+    let pkl = read_entry(&mut zip, &pkl_name, Some(MAX_PICKLE), name)?;
+    if pkl.len() == MAX_PICKLE {
+        return Err(format_err(
+            name,
+            format!("`{pkl_name}` is larger than {MAX_PICKLE} bytes; not a model checkpoint"),
+        ));
+    }
     let big_endian = match zip.by_name(&format!("{prefix}byteorder")) {
         Ok(mut f) => {
             let mut s = String::new();
@@ -139,7 +149,8 @@ fn find_state_dict(p: &Pickle) -> Option<&[(Value, Value)]> {
         .then_some(root)
 }
 
-/// Reads a whole zip entry, at most `limit` bytes when given (a larger entry is an error).
+/// Reads a zip entry: all of it, or its first `need` bytes when given (fewer when the entry is
+/// shorter; the caller checks). Allocation follows the bytes actually read.
 fn read_entry<R: Read + std::io::Seek>(
     zip: &mut zip::ZipArchive<R>,
     entry: &str,
