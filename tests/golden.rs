@@ -45,7 +45,15 @@ fn check_fixture(rel: &str, seed: u64, params_from: Option<&str>) {
     let (gh, gw) = (h / cfg.patch, w / cfg.patch);
     let nt = gh * gw + 1;
     let mut engine = CpuEngine::new(model.clone());
-    let out = engine.forward(input, ForwardOptions { trace: true, attention: true }).unwrap();
+    let out = engine
+        .forward(
+            input,
+            ForwardOptions {
+                trace: true,
+                attention: true,
+            },
+        )
+        .unwrap();
     let trace = out.trace.unwrap();
     assert_close("logits", &out.logits.data, &fx["logits"].data, TOL);
 
@@ -61,7 +69,11 @@ fn check_fixture(rel: &str, seed: u64, params_from: Option<&str>) {
         ] {
             if let Some(want) = fx.get(&format!("{name}.{l}")) {
                 // Some fixtures keep only image 0 of the big tensors.
-                let got = if want.shape[0] == t.shape[0] { &t.data[..] } else { image_slice(t, 0) };
+                let got = if want.shape[0] == t.shape[0] {
+                    &t.data[..]
+                } else {
+                    image_slice(t, 0)
+                };
                 assert_close(&format!("{name}.{l}"), got, &want.data, TOL);
                 checked += 1;
             }
@@ -73,39 +85,75 @@ fn check_fixture(rel: &str, seed: u64, params_from: Option<&str>) {
             if let Some(want) = fx.get(&format!("attn_map.{l}")) {
                 let got: Vec<f32> = rows.concat();
                 let per = cfg.heads * gh * gw;
-                assert_close(&format!("attn_map.{l}[{bi}]"), &got, &want.data[bi * per..][..per], TOL);
+                assert_close(
+                    &format!("attn_map.{l}[{bi}]"),
+                    &got,
+                    &want.data[bi * per..][..per],
+                    TOL,
+                );
             }
             if let Some(want) = fx.get(&format!("attn_mean.{l}")) {
-                assert_close(&format!("attn_mean.{l}[{bi}]"), &mean, &want.data[bi * gh * gw..][..gh * gw], TOL);
+                assert_close(
+                    &format!("attn_mean.{l}[{bi}]"),
+                    &mean,
+                    &want.data[bi * gh * gw..][..gh * gw],
+                    TOL,
+                );
             }
             if let Some(want) = fx.get(&format!("mask.{l}")) {
-                let got: Vec<f32> = mass_mask(&mean, 0.6).iter().map(|&m| m as u8 as f32).collect();
+                let got: Vec<f32> = mass_mask(&mean, 0.6)
+                    .iter()
+                    .map(|&m| m as u8 as f32)
+                    .collect();
                 assert_eq!(got, want.data[bi * gh * gw..][..gh * gw], "mask.{l}[{bi}]");
             }
             if let Some(want) = fx.get(&format!("pca.{l}")) {
                 let got: Vec<f32> = pca_rgb(image_slice(&lt.zout, bi), nt, cfg.dim).concat();
-                assert_close(&format!("pca.{l}[{bi}]"), &got, &want.data[bi * gh * gw * 3..][..gh * gw * 3], 1e-3);
+                assert_close(
+                    &format!("pca.{l}[{bi}]"),
+                    &got,
+                    &want.data[bi * gh * gw * 3..][..gh * gw * 3],
+                    1e-3,
+                );
             }
         }
         if let Some(want) = fx.get(&format!("incoherence.{l}")) {
-            let u = &model.params.get(&format!("transformer.layers.{l}.0.fn.qkv.weight")).unwrap().data;
-            assert_close(&format!("incoherence.{l}"), &f64s(&incoherence(u, cfg.dim, cfg.heads)), &want.data, TOL);
+            let u = &model
+                .params
+                .get(&format!("transformer.layers.{l}.0.fn.qkv.weight"))
+                .unwrap()
+                .data;
+            assert_close(
+                &format!("incoherence.{l}"),
+                &f64s(&incoherence(u, cfg.dim, cfg.heads)),
+                &want.data,
+                TOL,
+            );
             checked += 1;
         }
     }
     let stats = layer_stats(&trace, cfg.heads);
     for (key, f) in [
-        ("rc_in", (|s: &analysis::LayerStats| s.rc_in) as fn(&analysis::LayerStats) -> f64),
+        (
+            "rc_in",
+            (|s: &analysis::LayerStats| s.rc_in) as fn(&analysis::LayerStats) -> f64,
+        ),
         ("rc_out", |s| s.rc_out),
         ("sparsity", |s| s.sparsity),
     ] {
-        let got: Vec<f32> = stats.iter().flat_map(|img| img.iter().map(|s| f(s) as f32)).collect();
+        let got: Vec<f32> = stats
+            .iter()
+            .flat_map(|img| img.iter().map(|s| f(s) as f32))
+            .collect();
         assert_close(key, &got, &fx[key].data, TOL);
         checked += 1;
     }
     let summary = summarise(&stats);
     for (key, f) in [
-        ("rc_in", (|s: &analysis::LayerSummary| s.rc_in) as fn(&analysis::LayerSummary) -> (f64, f64)),
+        (
+            "rc_in",
+            (|s: &analysis::LayerSummary| s.rc_in) as fn(&analysis::LayerSummary) -> (f64, f64),
+        ),
         ("rc_out", |s| s.rc_out),
         ("sparsity", |s| s.sparsity),
     ] {
@@ -117,7 +165,10 @@ fn check_fixture(rel: &str, seed: u64, params_from: Option<&str>) {
             // std is a difference of nearby values: compare on the scale of the mean.
             let scale = want.data.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
             for (g, w) in std.iter().zip(want_std) {
-                assert!((g - w).abs() as f64 <= TOL * scale as f64 * 10.0, "{key}_std: {g} vs {w}");
+                assert!(
+                    (g - w).abs() as f64 <= TOL * scale as f64 * 10.0,
+                    "{key}_std: {g} vs {w}"
+                );
             }
             checked += 2;
         }
@@ -132,7 +183,11 @@ fn small_preset_matches_golden() {
 
 #[test]
 fn small_preset_interpolated_position_embedding_matches_golden() {
-    check_fixture("golden/small-interp.safetensors", 1, Some("golden/small.safetensors"));
+    check_fixture(
+        "golden/small-interp.safetensors",
+        1,
+        Some("golden/small.safetensors"),
+    );
 }
 
 #[test]

@@ -19,45 +19,78 @@ fn forward_json(weights: &std::path::Path, image: &std::path::Path, extra: &[&st
         .args(extra)
         .output()
         .unwrap();
-    assert!(out.status.success(), "forward failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "forward failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 1, "one JSON line per image");
     serde_json::from_str(text.trim()).unwrap()
 }
 
 fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 fn rel(got: &[f64], want: &[f64]) -> f64 {
     assert_eq!(got.len(), want.len());
     let scale = want.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-12);
-    got.iter().zip(want).fold(0f64, |m, (a, b)| m.max((a - b).abs())) / scale
+    got.iter()
+        .zip(want)
+        .fold(0f64, |m, (a, b)| m.max((a - b).abs()))
+        / scale
 }
 
 fn compare(got: &Value, want: &Value) {
     let e = rel(&floats(&got["logits"]), &floats(&want["logits"]));
     assert!(e <= 1e-3, "logits: relative error {e:.2e}");
     let layers = got["layers"].as_array().unwrap();
-    let col = |k: &str| layers.iter().map(|l| l[k].as_f64().unwrap()).collect::<Vec<_>>();
+    let col = |k: &str| {
+        layers
+            .iter()
+            .map(|l| l[k].as_f64().unwrap())
+            .collect::<Vec<_>>()
+    };
     for key in ["rc_in", "rc_out"] {
         let w = floats(&want[key]);
         for (l, (g, w)) in col(key).iter().zip(&w).enumerate() {
-            assert!((g - w).abs() <= 1e-3 * w.abs(), "{key} layer {l}: {g} vs {w}");
+            assert!(
+                (g - w).abs() <= 1e-3 * w.abs(),
+                "{key} layer {l}: {g} vs {w}"
+            );
         }
     }
-    for (l, (g, w)) in col("sparsity").iter().zip(&floats(&want["sparsity"])).enumerate() {
+    for (l, (g, w)) in col("sparsity")
+        .iter()
+        .zip(&floats(&want["sparsity"]))
+        .enumerate()
+    {
         assert!((g - w).abs() <= 2e-3, "sparsity layer {l}: {g} vs {w}");
     }
-    let e = rel(&floats(&got["attention_mean"]), &floats(&want["attention_mean"]));
+    let e = rel(
+        &floats(&got["attention_mean"]),
+        &floats(&want["attention_mean"]),
+    );
     assert!(e <= 1e-3, "attention_mean: relative error {e:.2e}");
     assert_eq!(got["top5"].as_array().unwrap().len(), 5);
 }
 
 #[test]
 fn nested_pth_with_module_prefix_matches_official_pytorch() {
-    let want: Value = serde_json::from_str(&std::fs::read_to_string(fixture("official/small32.expected.json")).unwrap()).unwrap();
-    let got = forward_json(&fixture("official/small32.pth"), &fixture("official/astronaut-32.png"), &["--heads", "4"]);
+    let want: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("official/small32.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let got = forward_json(
+        &fixture("official/small32.pth"),
+        &fixture("official/astronaut-32.png"),
+        &["--heads", "4"],
+    );
     compare(&got, &want);
 }
 
@@ -68,8 +101,15 @@ fn crate_t_safetensors_matches_official_pytorch_at_224() {
     let dir = std::env::temp_dir().join(format!("wb-official-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("crate-t-2024.safetensors");
-    std::fs::write(&path, whitebox::model::io::model_to_safetensors(&model).unwrap()).unwrap();
-    let want: Value = serde_json::from_str(&std::fs::read_to_string(fixture("official/crate-t-224.expected.json")).unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        whitebox::model::io::model_to_safetensors(&model).unwrap(),
+    )
+    .unwrap();
+    let want: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("official/crate-t-224.expected.json")).unwrap(),
+    )
+    .unwrap();
     let got = forward_json(&path, &fixture("official/astronaut-224.png"), &[]);
     std::fs::remove_dir_all(&dir).ok();
     compare(&got, &want);

@@ -19,7 +19,11 @@ pub fn head_grams(w: &[f32], n: usize, d: usize, heads: usize) -> Vec<f64> {
         let g = &mut grams[k * dh * dh..][..dh * dh];
         for t in 0..n {
             let x = &w[t * d + k * dh..][..dh];
-            let norm = x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>().sqrt();
+            let norm = x
+                .iter()
+                .map(|&v| (v as f64) * (v as f64))
+                .sum::<f64>()
+                .sqrt();
             // A zero token stays zero (torch's F.normalize clamps the norm the same way).
             let inv = 1.0 / norm.max(1e-12);
             for (r, &v) in row.iter_mut().zip(x) {

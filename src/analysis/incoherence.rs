@@ -5,14 +5,20 @@
 /// subspaces, 1 equal ones.
 pub fn incoherence(u: &[f32], d: usize, heads: usize) -> Vec<f64> {
     let dh = d / heads;
-    let qs: Vec<Vec<f64>> = (0..heads).map(|k| orthonormal_rows(&u[k * dh * d..(k + 1) * dh * d], dh, d)).collect();
+    let qs: Vec<Vec<f64>> = (0..heads)
+        .map(|k| orthonormal_rows(&u[k * dh * d..(k + 1) * dh * d], dh, d))
+        .collect();
     let mut out = vec![0.0f64; heads * heads];
     for i in 0..heads {
         for j in 0..heads {
             let mut s = 0.0;
             for a in 0..dh {
                 for b in 0..dh {
-                    let dot: f64 = qs[i][a * d..][..d].iter().zip(&qs[j][b * d..][..d]).map(|(x, y)| x * y).sum();
+                    let dot: f64 = qs[i][a * d..][..d]
+                        .iter()
+                        .zip(&qs[j][b * d..][..d])
+                        .map(|(x, y)| x * y)
+                        .sum();
                     s += dot * dot;
                 }
             }

@@ -1,5 +1,7 @@
 //! Small dense f64 linear algebra for the measures: Cholesky log-determinants and a symmetric
 //! eigensolver (Householder tridiagonalisation + implicit QL, after JAMA/EISPACK tred2/tql2).
+//! The eigensolver keeps the reference algorithm's index loops so it can be read against it.
+#![allow(clippy::needless_range_loop)]
 
 /// log det of a symmetric positive definite (n, n) matrix, by Cholesky. `None` if it is not
 /// positive definite (or holds a NaN).
@@ -10,7 +12,7 @@ pub fn logdet_spd(mut a: Vec<f64>, n: usize) -> Option<f64> {
         for k in 0..j {
             s -= a[j * n + k] * a[j * n + k];
         }
-        if !(s > 0.0) {
+        if s.is_nan() || s <= 0.0 {
             return None;
         }
         let ljj = s.sqrt();
@@ -48,9 +50,7 @@ pub fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
 
 fn tred2(v: &mut [Vec<f64>], d: &mut [f64], e: &mut [f64]) {
     let n = d.len();
-    for j in 0..n {
-        d[j] = v[n - 1][j];
-    }
+    d.copy_from_slice(&v[n - 1]);
     for i in (1..n).rev() {
         let mut scale = 0.0;
         let mut h = 0.0;

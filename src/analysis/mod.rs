@@ -77,8 +77,14 @@ pub fn summarise(stats: &[Vec<LayerStats>]) -> Vec<LayerSummary> {
     let depth = stats.first().map_or(0, Vec::len);
     (0..depth)
         .map(|l| {
-            let col = |f: fn(&LayerStats) -> f64| mean_std(&stats.iter().map(|s| f(&s[l])).collect::<Vec<_>>());
-            LayerSummary { rc_in: col(|s| s.rc_in), rc_out: col(|s| s.rc_out), sparsity: col(|s| s.sparsity) }
+            let col = |f: fn(&LayerStats) -> f64| {
+                mean_std(&stats.iter().map(|s| f(&s[l])).collect::<Vec<_>>())
+            };
+            LayerSummary {
+                rc_in: col(|s| s.rc_in),
+                rc_out: col(|s| s.rc_out),
+                sparsity: col(|s| s.sparsity),
+            }
         })
         .collect()
 }

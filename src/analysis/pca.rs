@@ -15,7 +15,10 @@ pub fn pca_rgb(tokens: &[f32], nt: usize, d: usize) -> Vec<[f32; 3]> {
         }
     }
     mean.iter_mut().for_each(|m| *m /= n as f64);
-    let xc: Vec<f64> = x.chunks_exact(d).flat_map(|r| r.iter().zip(&mean).map(|(&v, m)| v as f64 - m)).collect();
+    let xc: Vec<f64> = x
+        .chunks_exact(d)
+        .flat_map(|r| r.iter().zip(&mean).map(|(&v, m)| v as f64 - m))
+        .collect();
 
     // Loadings v (d) of the top three components, from whichever of the covariance (d×d) or the
     // Gram (n×n) matrix is smaller: they share their non-zero spectrum (v = X^T u, normalised).
@@ -43,7 +46,11 @@ pub fn pca_rgb(tokens: &[f32], nt: usize, d: usize) -> Vec<[f32; 3]> {
         let mut gram = vec![0.0f64; n * n];
         for i in 0..n {
             for j in i..n {
-                let s: f64 = xc[i * d..][..d].iter().zip(&xc[j * d..][..d]).map(|(a, b)| a * b).sum();
+                let s: f64 = xc[i * d..][..d]
+                    .iter()
+                    .zip(&xc[j * d..][..d])
+                    .map(|(a, b)| a * b)
+                    .sum();
                 gram[i * n + j] = s;
                 gram[j * n + i] = s;
             }
@@ -64,14 +71,28 @@ pub fn pca_rgb(tokens: &[f32], nt: usize, d: usize) -> Vec<[f32; 3]> {
     }
     let mut out = vec![[0.0f32; 3]; n];
     for (c, v) in loadings.iter_mut().enumerate() {
-        let big = v.iter().copied().fold(0.0f64, |m, a| if a.abs() > m.abs() { a } else { m });
+        let big = v
+            .iter()
+            .copied()
+            .fold(0.0f64, |m, a| if a.abs() > m.abs() { a } else { m });
         if big < 0.0 {
             v.iter_mut().for_each(|a| *a = -*a);
         }
-        let scores: Vec<f64> = xc.chunks_exact(d).map(|r| r.iter().zip(v.iter()).map(|(a, b)| a * b).sum()).collect();
-        let (lo, hi) = scores.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &s| (l.min(s), h.max(s)));
+        let scores: Vec<f64> = xc
+            .chunks_exact(d)
+            .map(|r| r.iter().zip(v.iter()).map(|(a, b)| a * b).sum())
+            .collect();
+        let (lo, hi) = scores
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &s| {
+                (l.min(s), h.max(s))
+            });
         for (o, s) in out.iter_mut().zip(&scores) {
-            o[c] = if hi > lo { ((s - lo) / (hi - lo)) as f32 } else { 0.0 };
+            o[c] = if hi > lo {
+                ((s - lo) / (hi - lo)) as f32
+            } else {
+                0.0
+            };
         }
     }
     out

@@ -39,12 +39,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             flops / 1e9,
             threads()
         );
-        println!("{:>6} {:>12} {:>12} {:>10}", "batch", "ms/image", "ms/batch", "GFLOP/s");
+        println!(
+            "{:>6} {:>12} {:>12} {:>10}",
+            "batch", "ms/image", "ms/batch", "GFLOP/s"
+        );
     }
     for &b in &a.batch {
         anyhow::ensure!(b > 0, "batch sizes must be positive");
         let n = b * cfg.channels * h * w;
-        let x = Tensor { shape: vec![b, cfg.channels, h, w], data: crate::rng::uniform(1, "bench", n, 1.0) };
+        let x = Tensor {
+            shape: vec![b, cfg.channels, h, w],
+            data: crate::rng::uniform(1, "bench", n, 1.0),
+        };
         engine.forward(&x, ForwardOptions::default())?;
         let mut times = Vec::with_capacity(a.iters);
         for _ in 0..a.iters.max(1) {
@@ -63,7 +69,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                        "ms_per_batch": median * 1e3, "gflops": gflops, "threads": threads(), "iters": times.len()})
             );
         } else {
-            println!("{b:>6} {:>12.2} {:>12.2} {gflops:>10.1}", per_image * 1e3, median * 1e3);
+            println!(
+                "{b:>6} {:>12.2} {:>12.2} {gflops:>10.1}",
+                per_image * 1e3,
+                median * 1e3
+            );
         }
     }
     Ok(())

@@ -41,8 +41,14 @@ pub struct Args {
 }
 
 fn parse_size(s: &str) -> Result<[usize; 2], String> {
-    let (h, w) = s.split_once(['x', 'X']).ok_or_else(|| format!("expected HxW, got `{s}`"))?;
-    let p = |v: &str| v.trim().parse::<usize>().map_err(|_| format!("expected HxW, got `{s}`"));
+    let (h, w) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("expected HxW, got `{s}`"))?;
+    let p = |v: &str| {
+        v.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("expected HxW, got `{s}`"))
+    };
     Ok([p(h)?, p(w)?])
 }
 
@@ -71,10 +77,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     }
     if a.dump.is_some() && groups.len() > 1 {
-        anyhow::bail!("--dump needs all images at one input size; use --resize imagenet or stretch");
+        anyhow::bail!(
+            "--dump needs all images at one input size; use --resize imagenet or stretch"
+        );
     }
     let mut engine = super::make_engine(a.engine, loaded.model)?;
-    let opts = ForwardOptions { trace: true, attention: true };
+    let opts = ForwardOptions {
+        trace: true,
+        attention: true,
+    };
     for (start, len) in groups {
         let batch = stack(&inputs[start..start + len]);
         let (h, w) = (batch.shape[2], batch.shape[3]);
@@ -82,14 +93,26 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let trace = out.trace.as_ref().context("engine returned no trace")?;
         let stats = analysis::layer_stats(trace, cfg.heads);
         let nt = (h / cfg.patch) * (w / cfg.patch) + 1;
-        let last = trace.layers.last().and_then(|l| l.attn.as_ref()).context("no attention")?;
-        for i in 0..len {
+        let last = trace
+            .layers
+            .last()
+            .and_then(|l| l.attn.as_ref())
+            .context("no attention")?;
+        for (i, layer_stats) in stats.iter().enumerate() {
             let path = &a.image[start + i];
             let logits = &out.logits.data[i * cfg.classes..(i + 1) * cfg.classes];
             let per = last.numel() / last.shape[0];
             let rows = analysis::cls_rows(&last.data[i * per..(i + 1) * per], cfg.heads, nt);
             let mean = analysis::mean_map(&rows);
-            let report = Report { path, cfg: &cfg, size: [h, w], logits, layers: &stats[i], attention_mean: &mean, engine: engine.name() };
+            let report = Report {
+                path,
+                cfg: &cfg,
+                size: [h, w],
+                logits,
+                layers: layer_stats,
+                attention_mean: &mean,
+                engine: engine.name(),
+            };
             if a.json {
                 println!("{}", report.json());
             } else {
@@ -121,7 +144,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 fn stack(items: &[Tensor]) -> Tensor {
     let mut shape = vec![items.len()];
     shape.extend_from_slice(&items[0].shape);
-    Tensor { shape, data: items.iter().flat_map(|t| t.data.iter().copied()).collect() }
+    Tensor {
+        shape,
+        data: items.iter().flat_map(|t| t.data.iter().copied()).collect(),
+    }
 }
 
 /// Softmax probabilities (in f64 for a stable sum).
@@ -178,14 +204,27 @@ impl Report<'_> {
 
     fn print(&self) {
         let probs = softmax(self.logits);
-        println!("{}  ({}x{}, {} engine)", self.path.display(), self.size[0], self.size[1], self.engine);
+        println!(
+            "{}  ({}x{}, {} engine)",
+            self.path.display(),
+            self.size[0],
+            self.size[1],
+            self.engine
+        );
         println!("  top-5:");
         for c in top_k(&probs, 5) {
-            println!("    {:>6.2}%  {} ({c})", probs[c] * 100.0, self.cfg.class_name(c));
+            println!(
+                "    {:>6.2}%  {} ({c})",
+                probs[c] * 100.0,
+                self.cfg.class_name(c)
+            );
         }
         println!("  layer   R^c in   R^c after MSSA   non-zero fraction");
         for (l, s) in self.layers.iter().enumerate() {
-            println!("  {l:>5} {:>8.2} {:>16.2} {:>19.4}", s.rc_in, s.rc_out, s.sparsity);
+            println!(
+                "  {l:>5} {:>8.2} {:>16.2} {:>19.4}",
+                s.rc_in, s.rc_out, s.sparsity
+            );
         }
         println!();
     }

@@ -20,7 +20,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("{} ({})", a.weights.display(), loaded.format);
-    println!("  dim {}  depth {}  heads {} (head dim {})", cfg.dim, cfg.depth, cfg.heads, cfg.head_dim());
+    println!(
+        "  dim {}  depth {}  heads {} (head dim {})",
+        cfg.dim,
+        cfg.depth,
+        cfg.heads,
+        cfg.head_dim()
+    );
     println!(
         "  patch {}  image {}x{}  channels {}  tokens {}",
         cfg.patch,
@@ -29,15 +35,30 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         cfg.channels,
         cfg.tokens()
     );
-    println!("  classes {}{}", cfg.classes, if cfg.class_names.is_some() { " (named)" } else { "" });
+    println!(
+        "  classes {}{}",
+        cfg.classes,
+        if cfg.class_names.is_some() {
+            " (named)"
+        } else {
+            ""
+        }
+    );
     if let Some(m) = cfg.pre_head_dim {
-        println!("  head: mlp_head.1 to {m}, then an extra `head` Linear (segmentation demo variant)");
+        println!(
+            "  head: mlp_head.1 to {m}, then an extra `head` Linear (segmentation demo variant)"
+        );
     }
     println!("  ISTA eta {}  lambda {}", cfg.eta, cfg.lambda);
     println!("  normalisation mean {:?}  std {:?}", cfg.mean, cfg.std);
     println!("  parameters {}", loaded.model.params.count());
     let flops = cfg.forward_flops(cfg.image[0], cfg.image[1]);
-    println!("  forward {:.2} GFLOP/image at {}x{}", flops / 1e9, cfg.image[0], cfg.image[1]);
+    println!(
+        "  forward {:.2} GFLOP/image at {}x{}",
+        flops / 1e9,
+        cfg.image[0],
+        cfg.image[1]
+    );
     if loaded.notes.is_empty() {
         println!("  nothing assumed: the file records its config");
     } else {

@@ -65,8 +65,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 fn make_engine(kind: EngineKind, model: crate::Model) -> anyhow::Result<Box<dyn crate::Engine>> {
     match kind {
         EngineKind::Cpu => Ok(Box::new(crate::cpu::CpuEngine::new(model))),
-        EngineKind::Gpu => anyhow::bail!(
-            "the GPU engine is not available in this build yet; use --engine cpu"
-        ),
+        EngineKind::Gpu => {
+            anyhow::bail!("the GPU engine is not available in this build yet; use --engine cpu")
+        }
     }
 }

@@ -43,7 +43,14 @@ pub fn position_embedding(model: &Model, gh: usize, gw: usize) -> crate::Result<
 }
 
 /// Z^1 (B*N, d) from images (B, C, H, W) and the position embedding for their grid.
-pub fn embed(model: &Model, x: &[f32], b: usize, h: usize, w: usize, pos: &[f32]) -> crate::Result<Vec<f32>> {
+pub fn embed(
+    model: &Model,
+    x: &[f32],
+    b: usize,
+    h: usize,
+    w: usize,
+    pos: &[f32],
+) -> crate::Result<Vec<f32>> {
     let cfg = &model.config;
     let p = &model.params;
     let (d, pl) = (cfg.dim, cfg.patch_len());
@@ -83,7 +90,11 @@ pub fn embed(model: &Model, x: &[f32], b: usize, h: usize, w: usize, pos: &[f32]
         for (o, (c, q)) in zb[..d].iter_mut().zip(cls.iter().zip(&pos[..d])) {
             *o = c + q;
         }
-        for ((o, e), q) in zb[d..].iter_mut().zip(&e2[bi * n * d..][..n * d]).zip(&pos[d..]) {
+        for ((o, e), q) in zb[d..]
+            .iter_mut()
+            .zip(&e2[bi * n * d..][..n * d])
+            .zip(&pos[d..])
+        {
             *o = e + q;
         }
     }

@@ -17,17 +17,37 @@ pub struct MatRef<'a> {
 impl<'a> MatRef<'a> {
     /// A row-major (rows, cols) matrix.
     pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
-        Self { data, rows, cols, rs: cols, cs: 1 }
+        Self {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
     }
     /// Its transpose, without moving data.
     pub fn t(self) -> Self {
-        Self { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
+        Self {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+        }
     }
     /// Columns `c0 .. c0 + n` (a head's slice of a projection).
     pub fn cols(self, c0: usize, n: usize) -> Self {
         assert!(c0 + n <= self.cols);
-        let off = if self.rows == 0 || n == 0 { 0 } else { c0 * self.cs };
-        Self { data: &self.data[off..], cols: n, ..self }
+        let off = if self.rows == 0 || n == 0 {
+            0
+        } else {
+            c0 * self.cs
+        };
+        Self {
+            data: &self.data[off..],
+            cols: n,
+            ..self
+        }
     }
     fn check(&self) {
         if self.rows > 0 && self.cols > 0 {
@@ -47,7 +67,12 @@ pub struct MatMut<'a> {
 
 impl<'a> MatMut<'a> {
     pub fn new(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
-        Self { data, rows, cols, rs: cols }
+        Self {
+            data,
+            rows,
+            cols,
+            rs: cols,
+        }
     }
 }
 
@@ -59,14 +84,24 @@ pub enum Threads {
 }
 
 /// `c = beta_c * c + alpha * a · b` where `beta_c` is 0 (overwrite) or 1 (accumulate).
-pub fn gemm(c: MatMut<'_>, accumulate: bool, a: MatRef<'_>, b: MatRef<'_>, alpha: f32, threads: Threads) {
+pub fn gemm(
+    c: MatMut<'_>,
+    accumulate: bool,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    alpha: f32,
+    threads: Threads,
+) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "inner dimensions differ");
     assert_eq!((c.rows, c.cols), (m, n), "output shape differs");
     a.check();
     b.check();
     if m > 0 && n > 0 {
-        assert!((m - 1) * c.rs + n - 1 < c.data.len(), "output view out of bounds");
+        assert!(
+            (m - 1) * c.rs + n - 1 < c.data.len(),
+            "output view out of bounds"
+        );
     }
     if m == 0 || n == 0 {
         return;
@@ -123,7 +158,15 @@ fn parallelism(_: usize, _: usize, _: usize, _: Threads) -> gemm::Parallelism {
 }
 
 /// `y = x · w^T (+ bias)`: PyTorch's `F.linear` for x (rows, in) and w (out, in), row-major.
-pub fn linear(x: &[f32], rows: usize, w: &[f32], out: usize, inp: usize, bias: Option<&[f32]>, y: &mut [f32]) {
+pub fn linear(
+    x: &[f32],
+    rows: usize,
+    w: &[f32],
+    out: usize,
+    inp: usize,
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
     let accumulate = if let Some(b) = bias {
         for r in y.chunks_exact_mut(out).take(rows) {
             r.copy_from_slice(b);
@@ -169,7 +212,14 @@ mod tests {
         let bv = MatRef::new(&b, n, k).t();
         let want = naive(av, bv);
         let mut got = vec![1.0; m * n];
-        gemm(MatMut::new(&mut got, m, n), false, av, bv, 1.0, Threads::Auto);
+        gemm(
+            MatMut::new(&mut got, m, n),
+            false,
+            av,
+            bv,
+            1.0,
+            Threads::Auto,
+        );
         for (g, w) in got.iter().zip(&want) {
             assert!((g - w).abs() < 1e-4, "{g} vs {w}");
         }
@@ -177,9 +227,20 @@ mod tests {
         let mut acc = want.clone();
         let sub = MatRef::new(&a, m, k).cols(10, 33);
         let bsub = MatRef::new(&b, n, k).t();
-        let bsub = MatRef { rows: 33, data: &bsub.data[10 * bsub.rs..], ..bsub };
+        let bsub = MatRef {
+            rows: 33,
+            data: &bsub.data[10 * bsub.rs..],
+            ..bsub
+        };
         let want2 = naive(sub, bsub);
-        gemm(MatMut::new(&mut acc, m, n), true, sub, bsub, 0.5, Threads::Single);
+        gemm(
+            MatMut::new(&mut acc, m, n),
+            true,
+            sub,
+            bsub,
+            0.5,
+            Threads::Single,
+        );
         for i in 0..m * n {
             assert!((acc[i] - (want[i] + 0.5 * want2[i])).abs() < 1e-4);
         }

@@ -11,10 +11,24 @@ pub fn ista(y: &[f32], rows: usize, d: usize, dict: &[f32], eta: f32, lambda: f3
     let dm = MatRef::new(dict, d, d);
     // r = y - y D^T
     let mut r = y.to_vec();
-    gemm(MatMut::new(&mut r, rows, d), true, MatRef::new(y, rows, d), dm.t(), -1.0, Threads::Auto);
+    gemm(
+        MatMut::new(&mut r, rows, d),
+        true,
+        MatRef::new(y, rows, d),
+        dm.t(),
+        -1.0,
+        Threads::Auto,
+    );
     // z = y + eta * r D, then the shifted ReLU.
     let mut z = y.to_vec();
-    gemm(MatMut::new(&mut z, rows, d), true, MatRef::new(&r, rows, d), dm, eta, Threads::Auto);
+    gemm(
+        MatMut::new(&mut z, rows, d),
+        true,
+        MatRef::new(&r, rows, d),
+        dm,
+        eta,
+        Threads::Auto,
+    );
     let shift = eta * lambda;
     for v in z.iter_mut() {
         // Written so that a NaN stays NaN (and is caught downstream) instead of becoming 0.

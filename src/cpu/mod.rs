@@ -30,7 +30,10 @@ pub struct CpuEngine {
 
 impl CpuEngine {
     pub fn new(model: Model) -> Self {
-        Self { model, pos_cache: HashMap::new() }
+        Self {
+            model,
+            pos_cache: HashMap::new(),
+        }
     }
 
     pub fn model(&self) -> &Model {
@@ -47,7 +50,10 @@ impl CpuEngine {
             )));
         };
         if c != cfg.channels {
-            return Err(Error::Input(format!("images have {c} channels, the model takes {}", cfg.channels)));
+            return Err(Error::Input(format!(
+                "images have {c} channels, the model takes {}",
+                cfg.channels
+            )));
         }
         if b == 0 || h == 0 || w == 0 || h % cfg.patch != 0 || w % cfg.patch != 0 {
             return Err(Error::Input(format!(
@@ -86,12 +92,23 @@ impl Engine for CpuEngine {
         let mut probs = vec![0.0f32; b * heads * nt * nt];
         for l in 0..cfg.depth {
             let g = |rest: &str| prm.get(&layer_key(l, rest)).map(|t| t.data.as_slice());
-            let (n0w, n0b, u) = (g("0.norm.weight")?, g("0.norm.bias")?, g("0.fn.qkv.weight")?);
+            let (n0w, n0b, u) = (
+                g("0.norm.weight")?,
+                g("0.norm.bias")?,
+                g("0.fn.qkv.weight")?,
+            );
             layernorm::layer_norm(&z, d, n0w, n0b, &mut a);
             let mut proj = vec![0.0f32; rows * d];
             gemm::linear(&a, rows, u, d, d, None, &mut proj);
             let o = mssa::attention(&proj, b, nt, d, heads, &mut probs);
-            let zhalf = mssa::output_projection(&z, &o, rows, d, g("0.fn.to_out.0.weight")?, g("0.fn.to_out.0.bias")?);
+            let zhalf = mssa::output_projection(
+                &z,
+                &o,
+                rows,
+                d,
+                g("0.fn.to_out.0.weight")?,
+                g("0.fn.to_out.0.bias")?,
+            );
 
             let mut y = vec![0.0f32; rows * d];
             layernorm::layer_norm(&zhalf, d, g("1.norm.weight")?, g("1.norm.bias")?, &mut y);
@@ -102,19 +119,28 @@ impl Engine for CpuEngine {
                 layernorm::layer_norm(&zhalf, d, n0w, n0b, &mut a);
                 let mut proj_half = vec![0.0f32; rows * d];
                 gemm::linear(&a, rows, u, d, d, None, &mut proj_half);
-                let t = |data: Vec<f32>| Tensor { shape: vec![b, nt, d], data };
+                let t = |data: Vec<f32>| Tensor {
+                    shape: vec![b, nt, d],
+                    data,
+                };
                 layers.push(LayerTrace {
                     z: t(std::mem::take(&mut z)),
                     zhalf: t(zhalf),
                     zout: t(zout.clone()),
                     proj_in: t(proj),
                     proj_half: t(proj_half),
-                    attn: opts.attention.then(|| Tensor { shape: vec![b, heads, nt, nt], data: probs.clone() }),
+                    attn: opts.attention.then(|| Tensor {
+                        shape: vec![b, heads, nt, nt],
+                        data: probs.clone(),
+                    }),
                 });
             }
             z = zout;
         }
         let logits = head::head(model, &z, b, nt)?;
-        Ok(ForwardOutput { logits, trace: opts.trace.then_some(Trace { layers }) })
+        Ok(ForwardOutput {
+            logits,
+            trace: opts.trace.then_some(Trace { layers }),
+        })
     }
 }

@@ -252,6 +252,24 @@ impl CrateConfig {
     }
 }
 
+impl CrateConfig {
+    /// Multiply-adds ×2 of one forward pass on an `h`×`w` input: the linear maps, the attention
+    /// products and the head (LayerNorms, softmax and element-wise work are not counted).
+    pub fn forward_flops(&self, h: usize, w: usize) -> f64 {
+        let (d, p) = (self.dim as f64, self.patch);
+        let n = ((h / p) * (w / p)) as f64;
+        let nt = n + 1.0;
+        let embed = 2.0 * n * self.patch_len() as f64 * d;
+        // qkv, to_out and the two ISTA products: 4 (N, d)·(d, d); scores and A·w: 2 N²·d.
+        let layer = 8.0 * nt * d * d + 4.0 * nt * nt * d;
+        let head = match self.pre_head_dim {
+            None => 2.0 * d * self.classes as f64,
+            Some(m) => 2.0 * d * m as f64 + 2.0 * m as f64 * self.classes as f64,
+        };
+        embed + self.depth as f64 * layer + head
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,23 +288,5 @@ mod tests {
     fn unknown_preset_lists_known_ones() {
         let e = CrateConfig::preset("crate-xl").unwrap_err().to_string();
         assert!(e.contains("crate-xl") && e.contains("crate-t"), "{e}");
-    }
-}
-
-impl CrateConfig {
-    /// Multiply-adds ×2 of one forward pass on an `h`×`w` input: the linear maps, the attention
-    /// products and the head (LayerNorms, softmax and element-wise work are not counted).
-    pub fn forward_flops(&self, h: usize, w: usize) -> f64 {
-        let (d, p) = (self.dim as f64, self.patch);
-        let n = ((h / p) * (w / p)) as f64;
-        let nt = n + 1.0;
-        let embed = 2.0 * n * self.patch_len() as f64 * d;
-        // qkv, to_out and the two ISTA products: 4 (N, d)·(d, d); scores and A·w: 2 N²·d.
-        let layer = 8.0 * nt * d * d + 4.0 * nt * nt * d;
-        let head = match self.pre_head_dim {
-            None => 2.0 * d * self.classes as f64,
-            Some(m) => 2.0 * d * m as f64 + 2.0 * m as f64 * self.classes as f64,
-        };
-        embed + self.depth as f64 * layer + head
     }
 }

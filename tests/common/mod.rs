@@ -8,7 +8,9 @@ use whitebox::model::params::expected_shapes;
 use whitebox::{CrateConfig, Model, Params, Tensor};
 
 pub fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 /// Every tensor of a safetensors fixture (as f32) and its metadata, read with the `safetensors`
@@ -21,8 +23,18 @@ pub fn read_fixture(rel: &str) -> (HashMap<String, Tensor>, HashMap<String, Stri
     let mut out = HashMap::new();
     for (name, view) in st.tensors() {
         assert_eq!(view.dtype(), safetensors::Dtype::F32, "{name}");
-        let data: Vec<f32> = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        out.insert(name, Tensor { shape: view.shape().to_vec(), data });
+        let data: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        out.insert(
+            name,
+            Tensor {
+                shape: view.shape().to_vec(),
+                data,
+            },
+        );
     }
     (out, meta.metadata().clone().unwrap_or_default())
 }
@@ -45,28 +57,53 @@ pub fn golden_params(cfg: &CrateConfig, seed: u64) -> Params {
                 || k.starts_with("mlp_head.0.")
         };
         let data = if is_ln(key) && key.ends_with(".weight") {
-            whitebox::rng::uniform(seed, key, n, 0.2).into_iter().map(|v| 1.0 + v).collect()
+            whitebox::rng::uniform(seed, key, n, 0.2)
+                .into_iter()
+                .map(|v| 1.0 + v)
+                .collect()
         } else if is_ln(key) {
             whitebox::rng::uniform(seed, key, n, 0.1)
         } else if key == "cls_token" || key == "pos_embedding" {
             whitebox::rng::uniform(seed, key, n, 0.5)
         } else {
-            let wkey = key.strip_suffix(".bias").map(|s| format!("{s}.weight")).unwrap_or(key.clone());
-            let fan_in = *shapes.iter().find(|(k, _)| *k == wkey).unwrap().1.last().unwrap();
+            let wkey = key
+                .strip_suffix(".bias")
+                .map(|s| format!("{s}.weight"))
+                .unwrap_or(key.clone());
+            let fan_in = *shapes
+                .iter()
+                .find(|(k, _)| *k == wkey)
+                .unwrap()
+                .1
+                .last()
+                .unwrap();
             whitebox::rng::uniform(seed, key, n, (1.0 / (fan_in as f64).sqrt()) as f32)
         };
-        p.insert(key.clone(), Tensor { shape: shape.clone(), data });
+        p.insert(
+            key.clone(),
+            Tensor {
+                shape: shape.clone(),
+                data,
+            },
+        );
     }
     p
 }
 
 pub fn golden_input(seed: u64, shape: &[usize]) -> Tensor {
     let n = shape.iter().product();
-    Tensor { shape: shape.to_vec(), data: whitebox::rng::uniform(seed, "input", n, 1.7320508) }
+    Tensor {
+        shape: shape.to_vec(),
+        data: whitebox::rng::uniform(seed, "input", n, 1.7320508),
+    }
 }
 
 /// A model from a fixture: `param.*` tensors when committed, else the seeded scheme.
-pub fn fixture_model(tensors: &HashMap<String, Tensor>, meta: &HashMap<String, String>, seed: u64) -> Model {
+pub fn fixture_model(
+    tensors: &HashMap<String, Tensor>,
+    meta: &HashMap<String, String>,
+    seed: u64,
+) -> Model {
     let cfg = fixture_config(meta);
     let mut params = Params::default();
     for (k, t) in tensors {
@@ -83,8 +120,14 @@ pub fn fixture_model(tensors: &HashMap<String, Tensor>, meta: &HashMap<String, S
 /// Max absolute error relative to the reference's largest magnitude.
 pub fn rel_err(got: &[f32], want: &[f32]) -> f64 {
     assert_eq!(got.len(), want.len(), "length");
-    let scale = want.iter().fold(0.0f64, |m, &v| m.max((v as f64).abs())).max(1e-12);
-    let err = got.iter().zip(want).fold(0.0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()));
+    let scale = want
+        .iter()
+        .fold(0.0f64, |m, &v| m.max((v as f64).abs()))
+        .max(1e-12);
+    let err = got
+        .iter()
+        .zip(want)
+        .fold(0.0f64, |m, (&a, &b)| m.max((a as f64 - b as f64).abs()));
     if got.iter().any(|v| v.is_nan()) {
         return f64::INFINITY;
     }
