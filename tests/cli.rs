@@ -1,0 +1,263 @@
+//! The `whitebox` binary end to end: init → info → forward (text, JSON, dump) → convert, and the
+//! errors a user sees for bad files and flags (clear messages, never a panic).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::fixture;
+use serde_json::Value;
+
+fn whitebox(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_whitebox"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = whitebox(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a command that must fail; returns its stderr after checking it is a clean error.
+fn fails(args: &[&str]) -> String {
+    let out = whitebox(args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{args:?} should fail");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    err
+}
+
+struct TempDir(PathBuf);
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("wb-cli-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn init_info_forward_convert_round_trip() {
+    let t = TempDir::new("flow");
+    let w = t.path("m.safetensors");
+    let out = ok(&["init", "--preset", "crate-c32", "--seed", "3", "-o", &w]);
+    assert!(out.contains("parameters"), "{out}");
+
+    let info = ok(&["info", &w]);
+    assert!(
+        info.contains("dim 192") && info.contains("heads 6") && info.contains("nothing assumed"),
+        "{info}"
+    );
+    let cfg: Value = serde_json::from_str(&ok(&["info", "--json", &w])).unwrap();
+    assert_eq!(cfg["image"], serde_json::json!([32, 32]));
+
+    let img = s(&fixture("images/coffee_32.png"));
+    let img2 = s(&fixture("images/chelsea_32.png"));
+    let dump = t.path("trace.safetensors");
+    let json = ok(&[
+        "forward",
+        "--weights",
+        &w,
+        "--image",
+        &img,
+        &img2,
+        "--resize",
+        "none",
+        "--json",
+        "--dump",
+        &dump,
+    ]);
+    let lines: Vec<Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for v in &lines {
+        assert_eq!(v["logits"].as_array().unwrap().len(), 10);
+        assert_eq!(v["top5"].as_array().unwrap().len(), 5);
+        let layers = v["layers"].as_array().unwrap();
+        assert_eq!(layers.len(), 8);
+        for l in layers {
+            let sp = l["sparsity"].as_f64().unwrap();
+            assert!(l["rc_in"].as_f64().unwrap() > 0.0 && l["rc_out"].as_f64().unwrap() > 0.0);
+            assert!((0.0..=1.0).contains(&sp));
+        }
+        let att = v["attention_mean"].as_array().unwrap();
+        assert_eq!(att.len(), 64);
+        let sum: f64 = att.iter().map(|x| x.as_f64().unwrap()).sum();
+        assert!(sum > 0.0 && sum < 1.0, "CLS mass on patches {sum}");
+    }
+    assert_ne!(lines[0]["logits"], lines[1]["logits"]);
+
+    // The dump holds the documented tensors with batch-first shapes.
+    let bytes = std::fs::read(&dump).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(st.tensor("attn.7").unwrap().shape(), &[2, 6, 65, 65]);
+    assert_eq!(st.tensor("zout.0").unwrap().shape(), &[2, 65, 192]);
+    assert_eq!(st.tensor("logits").unwrap().shape(), &[2, 10]);
+    assert!(st.tensor("z.0").is_ok() && st.tensor("zhalf.3").is_ok());
+
+    // The readable report.
+    let text = ok(&[
+        "forward",
+        "--weights",
+        &w,
+        "--image",
+        &img,
+        "--resize",
+        "stretch",
+        "--size",
+        "48x32",
+    ]);
+    assert!(
+        text.contains("top-5") && text.contains("R^c in") && text.contains("48x32"),
+        "{text}"
+    );
+
+    // convert: safetensors → safetensors keeps every value; a .pth converts too.
+    let c = t.path("c.safetensors");
+    ok(&["convert", &w, "-o", &c]);
+    let a = whitebox::model::io::load_model(&std::fs::read(&w).unwrap(), "a", None).unwrap();
+    let b = whitebox::model::io::load_model(&std::fs::read(&c).unwrap(), "b", None).unwrap();
+    assert_eq!(a.model, b.model);
+    let pth = s(&fixture("official/small32.pth"));
+    let c2 = t.path("c2.safetensors");
+    let err = fails(&["convert", &pth, "-o", &c2]);
+    assert!(err.contains("--heads"), "{err}");
+    ok(&["convert", &pth, "-o", &c2, "--heads", "4"]);
+    let info = ok(&["info", &c2]);
+    assert!(
+        info.contains("heads 4") && info.contains("nothing assumed"),
+        "{info}"
+    );
+}
+
+#[test]
+fn clear_errors_for_bad_input() {
+    let t = TempDir::new("errors");
+    let w = t.path("m.safetensors");
+    ok(&["init", "--preset", "crate-fmnist", "-o", &w]);
+
+    let err = fails(&["info", &t.path("missing.safetensors")]);
+    assert!(err.contains("missing.safetensors"), "{err}");
+
+    let bytes = std::fs::read(&w).unwrap();
+    let cut = t.path("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let err = fails(&["info", &cut]);
+    assert!(err.contains("cut.safetensors"), "{err}");
+
+    let junk = t.path("junk.png");
+    std::fs::write(&junk, b"this is not an image").unwrap();
+    let err = fails(&["forward", "--weights", &w, "--image", &junk]);
+    assert!(
+        err.contains("junk.png") && err.contains("not a supported image"),
+        "{err}"
+    );
+
+    // --resize none needs sides that are multiples of the patch (4 here).
+    let odd = t.path("odd.png");
+    image::RgbImage::new(30, 30).save(&odd).unwrap();
+    let err = fails(&[
+        "forward",
+        "--weights",
+        &w,
+        "--image",
+        &odd,
+        "--resize",
+        "none",
+    ]);
+    assert!(err.contains("multiple of the patch"), "{err}");
+
+    let err = fails(&[
+        "forward",
+        "--weights",
+        &w,
+        "--image",
+        &odd,
+        "--size",
+        "29x28",
+    ]);
+    assert!(err.contains("patch"), "{err}");
+    let err = fails(&["forward", "--weights", &w, "--image", &odd, "--size", "big"]);
+    assert!(err.contains("HxW"), "{err}");
+    let err = fails(&[
+        "forward",
+        "--weights",
+        &w,
+        "--image",
+        &odd,
+        "--resize",
+        "squash",
+    ]);
+    assert!(err.contains("squash"), "{err}");
+    let err = fails(&["init", "--preset", "crate-xl", "-o", &w]);
+    assert!(err.contains("crate-t"), "{err}");
+    let err = fails(&[
+        "forward",
+        "--weights",
+        &w,
+        "--image",
+        &odd,
+        "--engine",
+        "gpu",
+    ]);
+    assert!(err.contains("GPU"), "{err}");
+
+    // Mixed sizes cannot share one dump.
+    let a = s(&fixture("images/coffee_32.png"));
+    let b = s(&fixture("images/coffee_224.png"));
+    let err = fails(&[
+        "forward",
+        "--weights",
+        &w,
+        "--image",
+        &a,
+        &b,
+        "--resize",
+        "none",
+        "--dump",
+        &t.path("d.safetensors"),
+    ]);
+    assert!(err.contains("--dump"), "{err}");
+}
+
+#[test]
+fn help_explains_every_command() {
+    let help = ok(&["--help"]);
+    for cmd in ["info", "init", "convert", "forward", "bench"] {
+        assert!(help.contains(cmd), "{help}");
+    }
+    let fwd = ok(&["forward", "--help"]);
+    for flag in [
+        "--weights",
+        "--heads",
+        "--image",
+        "--resize",
+        "--engine",
+        "--json",
+        "--dump",
+    ] {
+        assert!(fwd.contains(flag), "{fwd}");
+    }
+}
