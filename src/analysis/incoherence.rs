@@ -49,3 +49,26 @@ fn orthonormal_rows(u: &[f32], rows: usize, d: usize) -> Vec<f64> {
     }
     q
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orthogonal_and_equal_subspaces() {
+        // d = 4, two heads of dh = 2: head 0 spans e0, e1; head 1 spans e2, e3.
+        let mut u = vec![0.0f32; 16];
+        for i in 0..4 {
+            u[i * 4 + i] = 2.0;
+        }
+        let m = incoherence(&u, 4, 2);
+        assert!((m[0] - 1.0).abs() < 1e-12 && (m[3] - 1.0).abs() < 1e-12);
+        assert!(m[1].abs() < 1e-12 && m[2].abs() < 1e-12);
+        // Head 1 spanning the same plane with another basis: incoherence 1.
+        let u2 = [
+            1.0, 1.0, 0.0, 0.0, 1.0, -1.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 5.0, 0.0, 0.0,
+        ];
+        let m2 = incoherence(&u2, 4, 2);
+        assert!((m2[1] - 1.0).abs() < 1e-12, "{m2:?}");
+    }
+}

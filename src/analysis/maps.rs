@@ -38,3 +38,36 @@ pub fn mass_mask(map: &[f32], t: f32) -> Vec<bool> {
     }
     mask
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_keeps_smallest_prefix_reaching_the_mass() {
+        let map = [0.1, 0.4, 0.2, 0.3];
+        // Renormalised: 0.4 + 0.3 = 0.7 >= 0.6.
+        assert_eq!(mass_mask(&map, 0.6), vec![false, true, false, true]);
+        // Scaling the map does not change the mask (it is renormalised over the patches).
+        assert_eq!(
+            mass_mask(&map.map(|v| v * 0.01), 0.6),
+            vec![false, true, false, true]
+        );
+        assert_eq!(mass_mask(&map, 1.0), vec![true; 4]);
+        assert_eq!(mass_mask(&[0.0; 3], 0.6), vec![false; 3]);
+        // Ties go to the lower index.
+        assert_eq!(mass_mask(&[0.25; 4], 0.5), vec![true, true, false, false]);
+    }
+
+    #[test]
+    fn cls_rows_and_mean() {
+        // K = 2 heads, N = 3 tokens: CLS rows are [x, a, b].
+        let attn = [
+            9.0, 0.2, 0.8, 0., 0., 0., 0., 0., 0., 9.0, 0.6, 0.4, 0., 0., 0., 0., 0., 0.,
+        ];
+        let rows = cls_rows(&attn, 2, 3);
+        assert_eq!(rows, vec![vec![0.2, 0.8], vec![0.6, 0.4]]);
+        let m = mean_map(&rows);
+        assert!((m[0] - 0.4).abs() < 1e-6 && (m[1] - 0.6).abs() < 1e-6);
+    }
+}
