@@ -1,18 +1,18 @@
 //! LayerNorm over the last dimension: biased variance, eps = 1e-5, affine (CRATE-SPEC.md).
 
-use super::par;
+use super::{par, vecops};
 
 pub const LN_EPS: f32 = 1e-5;
 
-/// Normalises one row into `out`. Statistics accumulate in f64 so that rows with a large mean
-/// lose nothing; the cost is negligible next to the matmuls.
+/// Normalises one row into `out`. Two passes (mean, then squared deviations) with lane-wise
+/// accumulators: accurate for rows with a large mean, and vectorised.
 pub fn layer_norm_row(x: &[f32], gamma: &[f32], beta: &[f32], out: &mut [f32]) {
-    let n = x.len() as f64;
-    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
-    let inv = 1.0 / (var + LN_EPS as f64).sqrt();
+    let n = x.len() as f32;
+    let mean = vecops::sum(x) / n;
+    let var = vecops::sum_sq_dev(x, mean) / n;
+    let inv = 1.0 / (var + LN_EPS).sqrt();
     for (((o, &v), &g), &b) in out.iter_mut().zip(x).zip(gamma).zip(beta) {
-        *o = ((v as f64 - mean) * inv) as f32 * g + b;
+        *o = (v - mean) * inv * g + b;
     }
 }
 

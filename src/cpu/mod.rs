@@ -13,6 +13,7 @@ pub mod ista;
 pub mod layernorm;
 pub mod mssa;
 pub mod par;
+pub mod vecops;
 
 use std::collections::HashMap;
 

@@ -6,7 +6,7 @@
 //! `Z^{l+1/2} = Z + [o_1 … o_K] W_o^T + b_o`.
 
 use super::gemm::{gemm, linear, MatMut, MatRef, Threads};
-use super::par;
+use super::{par, vecops};
 
 /// Attention for all images and heads: `w` is (B*N, d). Writes the probabilities (B, K, N, N)
 /// into `probs` and returns the concatenated head outputs (B*N, d).
@@ -65,13 +65,11 @@ pub fn attention(
 }
 
 pub fn softmax_in_place(row: &mut [f32]) {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f32;
+    let max = vecops::max(row);
     for v in row.iter_mut() {
         *v = (*v - max).exp();
-        sum += *v;
     }
-    let inv = 1.0 / sum;
+    let inv = 1.0 / vecops::sum(row);
     for v in row.iter_mut() {
         *v *= inv;
     }
