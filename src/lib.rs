@@ -5,6 +5,7 @@
 //! shared notes) is the numerical contract every engine meets.
 
 pub mod analysis;
+pub mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod cpu;

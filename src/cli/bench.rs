@@ -3,8 +3,8 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::EngineKind;
+use crate::bench::bench_forward;
 use crate::model::{config::PRESETS, init::init_params, CrateConfig, Model};
-use crate::{ForwardOptions, Tensor};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -44,35 +44,20 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "batch", "ms/image", "ms/batch", "GFLOP/s"
         );
     }
+    let t0 = Instant::now();
+    let now = move || t0.elapsed().as_secs_f64() * 1e3;
     for &b in &a.batch {
         anyhow::ensure!(b > 0, "batch sizes must be positive");
-        let n = b * cfg.channels * h * w;
-        let x = Tensor {
-            shape: vec![b, cfg.channels, h, w],
-            data: crate::rng::uniform(1, "bench", n, 1.0),
-        };
-        engine.forward(&x, ForwardOptions::default())?;
-        let mut times = Vec::with_capacity(a.iters);
-        for _ in 0..a.iters.max(1) {
-            let t = Instant::now();
-            engine.forward(&x, ForwardOptions::default())?;
-            times.push(t.elapsed().as_secs_f64());
-        }
-        times.sort_by(f64::total_cmp);
-        let median = times[times.len() / 2];
-        let per_image = median / b as f64;
-        let gflops = flops / per_image / 1e9;
+        let r = bench_forward(engine.as_mut(), &cfg, b, a.iters, &now)?;
         if a.json {
-            println!(
-                "{}",
-                json!({"engine": engine.name(), "preset": a.preset, "batch": b, "ms_per_image": per_image * 1e3,
-                       "ms_per_batch": median * 1e3, "gflops": gflops, "threads": threads(), "iters": times.len()})
-            );
+            let mut v = serde_json::to_value(&r)?;
+            v["preset"] = json!(a.preset);
+            v["threads"] = json!(threads());
+            println!("{v}");
         } else {
             println!(
-                "{b:>6} {:>12.2} {:>12.2} {gflops:>10.1}",
-                per_image * 1e3,
-                median * 1e3
+                "{b:>6} {:>12.2} {:>12.2} {:>10.1}",
+                r.ms_per_image, r.ms_per_batch, r.gflops
             );
         }
     }
