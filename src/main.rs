@@ -2,8 +2,17 @@
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
+    use leptos::prelude::*;
+
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(|| leptos::view! { <p>"Whitebox"</p> });
+    mount_to_body(|| {
+        view! {
+            <main>
+                <h1>"Whitebox"</h1>
+                <p class="muted">"See inside CRATE, the white-box transformer."</p>
+            </main>
+        }
+    });
 }
 
 #[cfg(not(target_arch = "wasm32"))]
