@@ -15,6 +15,8 @@ pub mod error;
 pub mod model;
 pub mod rng;
 pub mod tensor;
+#[cfg(target_arch = "wasm32")]
+pub mod ui;
 
 pub use engine::{Engine, ForwardOptions, ForwardOutput, LayerTrace, Trace};
 pub use error::{Error, Result};

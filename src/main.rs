@@ -1,18 +1,8 @@
-//! The page's entry point: mounts the Leptos app. Built for wasm32 by trunk.
+//! The page's entry point. Built for wasm32 by trunk; everything lives in `whitebox::ui`.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    use leptos::prelude::*;
-
-    console_error_panic_hook::set_once();
-    mount_to_body(|| {
-        view! {
-            <main>
-                <h1>"Whitebox"</h1>
-                <p class="muted">"See inside CRATE, the white-box transformer."</p>
-            </main>
-        }
-    });
+    whitebox::ui::start();
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -1,0 +1,25 @@
+//! The page (wasm only): Leptos components. `main.rs` only calls [`start`].
+
+mod bench_page;
+
+use leptos::prelude::*;
+
+/// Mounts the app, or the benchmark view when the URL asks for `?bench=PRESET`.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    if let Some(req) = bench_page::BenchRequest::from_query(&search) {
+        mount_to_body(move || view! { <bench_page::BenchPage req=req.clone() /> });
+        return;
+    }
+    mount_to_body(|| {
+        view! {
+            <main>
+                <h1>"Whitebox"</h1>
+                <p class="muted">"See inside CRATE, the white-box transformer."</p>
+            </main>
+        }
+    });
+}
