@@ -199,6 +199,16 @@ fn clear_errors_for_bad_input() {
         "29x28",
     ]);
     assert!(err.contains("patch"), "{err}");
+    let err = fails(&[
+        "forward",
+        "--weights",
+        &w,
+        "--image",
+        &odd,
+        "--size",
+        "100000x100000",
+    ]);
+    assert!(err.contains("limit"), "{err}");
     let err = fails(&["forward", "--weights", &w, "--image", &odd, "--size", "big"]);
     assert!(err.contains("HxW"), "{err}");
     let err = fails(&[

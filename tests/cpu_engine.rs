@@ -115,6 +115,8 @@ fn bad_inputs_are_refused_with_reasons() {
     assert!(err(&[1, 1, 30, 28]).contains("multiple of the patch"));
     assert!(err(&[1, 28, 28]).contains("(B, C, H, W)"));
     assert!(err(&[0, 1, 28, 28]).contains("batch 0"));
+    // 1024x1024 at patch 4 is 65537 tokens: the attention maps alone would need 64 GiB.
+    assert!(err(&[1, 1, 1024, 1024]).contains("MiB limit"));
 }
 
 fn e_err(e: &mut CpuEngine, shape: &[usize]) -> String {

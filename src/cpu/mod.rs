@@ -62,9 +62,23 @@ impl CpuEngine {
                 cfg.patch
             )));
         }
+        // The attention probabilities are the largest buffer: refuse sizes that cannot fit
+        // instead of failing to allocate.
+        let nt = (h / cfg.patch) * (w / cfg.patch) + 1;
+        let attn_bytes = (b as u128) * (cfg.heads as u128) * (nt as u128).pow(2) * 4;
+        if attn_bytes > MAX_ATTENTION_BYTES {
+            return Err(Error::Input(format!(
+                "input {h}x{w} in a batch of {b} gives {nt} tokens per image; its attention maps would need {} MiB, more than the {} MiB limit: use a smaller size or batch",
+                attn_bytes >> 20,
+                MAX_ATTENTION_BYTES >> 20
+            )));
+        }
         Ok((b, h, w))
     }
 }
+
+/// The most memory the attention probabilities of one forward may take.
+pub const MAX_ATTENTION_BYTES: u128 = 4 << 30;
 
 impl Engine for CpuEngine {
     fn name(&self) -> &str {

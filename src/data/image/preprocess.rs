@@ -143,6 +143,9 @@ fn normalise(pixels: &[u8], c: usize, h: usize, w: usize, cfg: &CrateConfig) -> 
     }
 }
 
+/// The largest input side `preprocess` resizes to.
+pub const MAX_INPUT_SIDE: usize = 8192;
+
 /// Turns a decoded image into the model's input: a (C, H, W) tensor, `C = cfg.channels`.
 ///
 /// `size` is the target (h, w), a multiple of `cfg.patch` in both sides (usually `cfg.image`);
@@ -175,6 +178,13 @@ pub fn preprocess(
     {
         return Err(Error::Input(format!(
             "target size {}x{} (width x height) is not a positive multiple of the patch size {p}",
+            size[1], size[0]
+        )));
+    }
+
+    if resize != Resize::None && (size[0] > MAX_INPUT_SIDE || size[1] > MAX_INPUT_SIDE) {
+        return Err(Error::Input(format!(
+            "target size {}x{} (width x height) is larger than the {MAX_INPUT_SIDE} pixel limit per side",
             size[1], size[0]
         )));
     }
