@@ -108,6 +108,8 @@ def main():
     ap.add_argument("--screenshot", help="write a PNG of the page here")
     ap.add_argument("--wait-selector", default="body *",
                     help="CSS selector that must appear before the page counts as loaded")
+    ap.add_argument("--text-selector",
+                    help="also report the full text of this element as selected_text")
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--no-require-webgpu", action="store_true")
     ap.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
@@ -153,6 +155,10 @@ def main():
         report["title"] = wd.call("POST", f"{s}/execute/sync", {"script": "return document.title;", "args": []})
         report["body_text"] = wd.call("POST", f"{s}/execute/sync",
                                       {"script": "return document.body.innerText.slice(0, 500);", "args": []})
+        if a.text_selector:
+            report["selected_text"] = wd.call("POST", f"{s}/execute/sync", {
+                "script": "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+                "args": [a.text_selector]})
         report["webgpu"] = wd.call("POST", f"{s}/execute/async", {"script": WEBGPU_SCRIPT, "args": []})
         try:
             logs = wd.call("POST", f"{s}/se/log", {"type": "browser"}) or []

@@ -29,6 +29,7 @@ wb_gpu_test_env
 wb_step "cargo test (native)" cargo test
 
 wb_step "trunk build" trunk build
+wb_step "wasm self-test (headless Chromium vs native)" bash scripts/wasm-selftest.sh
 
 # HOOK: browser tests (headless Chromium against dist/) go here once they exist.
 

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod model;
 pub mod rng;
+pub mod selftest;
 pub mod tensor;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;

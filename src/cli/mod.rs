@@ -6,6 +6,7 @@ mod convert;
 mod forward;
 mod info;
 mod init;
+mod selftest;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -40,6 +41,9 @@ pub enum Command {
     Forward(forward::Args),
     /// Measure forward speed (ms/image, GFLOP/s) of an engine on a preset with random weights.
     Bench(bench::Args),
+    /// Print the numbers of a fixed, seeded forward pass as JSON; the page prints the same at
+    /// `?selftest`, and scripts/wasm-selftest.sh checks that both builds agree.
+    Selftest,
 }
 
 /// Which engine runs the model.
@@ -58,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Convert(a) => convert::run(a),
         Command::Forward(a) => forward::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Selftest => selftest::run(),
     }
 }
 

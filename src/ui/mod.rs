@@ -1,10 +1,11 @@
 //! The page (wasm only): Leptos components. `main.rs` only calls [`start`].
 
 mod bench_page;
+mod selftest_page;
 
 use leptos::prelude::*;
 
-/// Mounts the app, or the benchmark view when the URL asks for `?bench=PRESET`.
+/// Mounts the app, or the benchmark view (`?bench=PRESET`) or the self-test (`?selftest`).
 pub fn start() {
     console_error_panic_hook::set_once();
     let search = web_sys::window()
@@ -12,6 +13,14 @@ pub fn start() {
         .unwrap_or_default();
     if let Some(req) = bench_page::BenchRequest::from_query(&search) {
         mount_to_body(move || view! { <bench_page::BenchPage req=req.clone() /> });
+        return;
+    }
+    if search
+        .trim_start_matches('?')
+        .split('&')
+        .any(|p| p == "selftest")
+    {
+        mount_to_body(|| view! { <selftest_page::SelftestPage /> });
         return;
     }
     mount_to_body(|| {
