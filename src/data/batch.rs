@@ -88,11 +88,12 @@ fn normalise_into(img: &ImageU8, cfg: &CrateConfig, out: &mut [f32]) {
     let n = img.height * img.width;
     let c = img.channels;
     for (ch, plane) in out.chunks_exact_mut(n).enumerate() {
-        let scale = 1.0 / (255.0 * cfg.std[ch]);
-        let shift = cfg.mean[ch] / cfg.std[ch];
+        let (mean, std) = (cfg.mean[ch], cfg.std[ch]);
         let src = if c == 1 { 0 } else { ch };
+        // The same arithmetic as `image::preprocess`, so that a dataset image gives bit-identical
+        // inputs whichever path it takes.
         for (i, v) in plane.iter_mut().enumerate() {
-            *v = img.pixels[i * c + src] as f32 * scale - shift;
+            *v = (img.pixels[i * c + src] as f32 / 255.0 - mean) / std;
         }
     }
 }

@@ -259,7 +259,7 @@ pub fn maybe_gunzip<'a>(
     let dec = flate2::read::MultiGzDecoder::new(bytes);
     dec.take(max_out as u64 + 1)
         .read_to_end(&mut out)
-        .map_err(|e| Error::Dataset(format!("{name}: corrupt gzip data ({e})")))?;
+        .map_err(|e| Error::Dataset(format!("{name}: corrupt or truncated gzip data ({e})")))?;
     if out.len() > max_out {
         return Err(Error::Dataset(format!(
             "{name}: decompresses to more than {max_out} bytes; refusing it"
@@ -376,7 +376,10 @@ mod tests {
 
     fn small() -> (Vec<u8>, Vec<u8>) {
         let px: Vec<u8> = (0..3 * 784).map(|i| (i % 251) as u8).collect();
-        (encode_idx_images(&px, 3, 28, 28), encode_idx_labels(&[9, 0, 3]))
+        (
+            encode_idx_images(&px, 3, 28, 28),
+            encode_idx_labels(&[9, 0, 3]),
+        )
     }
 
     #[test]

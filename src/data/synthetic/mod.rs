@@ -82,9 +82,14 @@ mod tests {
 
     #[test]
     fn ln_matches_std() {
-        for x in [1e-300, 1e-20, 0.001, 0.3, 0.5, 0.9999, 1.0, 1.5, 2.0, 7.0, 1e10, 1e300] {
+        for x in [
+            1e-300, 1e-20, 0.001, 0.3, 0.5, 0.9999, 1.0, 1.5, 2.0, 7.0, 1e10, 1e300,
+        ] {
             let (a, b) = (ln(x), f64::ln(x));
-            assert!((a - b).abs() <= 4.0 * f64::EPSILON * b.abs().max(1.0), "{x}: {a} {b}");
+            assert!(
+                (a - b).abs() <= 4.0 * f64::EPSILON * b.abs().max(1.0),
+                "{x}: {a} {b}"
+            );
         }
     }
 
@@ -95,6 +100,9 @@ mod tests {
         let xs: Vec<f64> = (0..n).map(|_| gaussian(&mut g)).collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
-        assert!(mean.abs() < 0.01 && (var - 1.0).abs() < 0.02, "{mean} {var}");
+        assert!(
+            mean.abs() < 0.01 && (var - 1.0).abs() < 0.02,
+            "{mean} {var}"
+        );
     }
 }

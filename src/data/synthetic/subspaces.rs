@@ -125,7 +125,10 @@ pub fn generate_subspaces(cfg: &SubspaceConfig) -> Result<SubspaceData> {
         ));
     }
     if !cfg.noise.is_finite() || cfg.noise < 0.0 {
-        return bad(format!("noise must be finite and non-negative, not {}", cfg.noise));
+        return bad(format!(
+            "noise must be finite and non-negative, not {}",
+            cfg.noise
+        ));
     }
     let total = cfg
         .samples
@@ -203,12 +206,18 @@ mod tests {
             sub_dim: 40,
             ..Default::default()
         };
-        assert!(generate_subspaces(&c).unwrap_err().to_string().contains("exceeds"));
+        assert!(generate_subspaces(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("exceeds"));
         let c = SubspaceConfig {
             orthogonal: true,
             subspaces: 9,
             ..Default::default()
         };
-        assert!(generate_subspaces(&c).unwrap_err().to_string().contains("fit"));
+        assert!(generate_subspaces(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("fit"));
     }
 }
