@@ -256,8 +256,8 @@ impl ShapesDataset {
                 let o = (y * w + x) * ch;
                 if inside {
                     mask[y * w + x] = 1;
-                    for k in 0..ch {
-                        image.pixels[o + k] = (obj[k] as i32 + jitter).clamp(0, 255) as u8;
+                    for (dst, &c) in image.pixels[o..o + ch].iter_mut().zip(&obj) {
+                        *dst = (c as i32 + jitter).clamp(0, 255) as u8;
                     }
                     continue;
                 }
@@ -273,7 +273,7 @@ impl ShapesDataset {
                             }
                         }
                         Texture::Checker => {
-                            if ((x + ox) / cell + (y + oy) / cell) % 2 == 0 {
+                            if ((x + ox) / cell + (y + oy) / cell).is_multiple_of(2) {
                                 a as u8
                             } else {
                                 b as u8
