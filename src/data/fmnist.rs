@@ -415,6 +415,18 @@ mod tests {
         assert_eq!(maybe_gunzip(&z, "ok.gz", 10_000).unwrap().len(), 10_000);
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn explicit_dir_wins() {
+        let p = std::path::Path::new("/some/where");
+        assert_eq!(resolve_dir(Some(p)), p);
+        let d = resolve_dir(None);
+        match std::env::var_os(DIR_ENV) {
+            Some(v) if !v.is_empty() => assert_eq!(d, std::path::PathBuf::from(v)),
+            _ => assert_eq!(d, std::path::Path::new(DEFAULT_DIR)),
+        }
+    }
+
     #[test]
     fn split_names() {
         assert_eq!(Split::parse("test").unwrap(), Split::Test);
