@@ -1,0 +1,345 @@
+//! "Shapes": images of one simple shape (circle, square, triangle, cross, ring) on a textured
+//! background (stripes, checkerboard or noise), labelled by the shape. The object covers only
+//! part of the image (random position, scale and rotation) and its pixel mask comes with every
+//! sample, so attention maps can be scored as segmentations.
+//!
+//! Sample `i` depends only on `(seed, i)`: the dataset has any length without being stored, and
+//! labels cycle through the shapes (`i % 5`), so every class has the same count (±1).
+
+use crate::data::batch::{ImageDataset, ImageU8};
+use crate::data::synthetic::{next_f64, unit_vector};
+use crate::error::{Error, Result};
+use crate::model::config::CrateConfig;
+use crate::rng::{fnv1a64, SplitMix64};
+
+/// The classes, in label order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Shape {
+    Circle,
+    Square,
+    Triangle,
+    Cross,
+    Ring,
+}
+
+impl Shape {
+    /// All shapes; `ALL[label]` is the shape of label `label`.
+    pub const ALL: [Shape; 5] = [
+        Shape::Circle,
+        Shape::Square,
+        Shape::Triangle,
+        Shape::Cross,
+        Shape::Ring,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Circle => "circle",
+            Shape::Square => "square",
+            Shape::Triangle => "triangle",
+            Shape::Cross => "cross",
+            Shape::Ring => "ring",
+        }
+    }
+
+    /// Whether the point (u, v), in units of the shape's radius around its centre (already
+    /// rotated into the shape's frame), is inside. Every shape fits in the unit disc.
+    pub fn contains(self, u: f64, v: f64) -> bool {
+        let r2 = u * u + v * v;
+        match self {
+            Shape::Circle => r2 <= 1.0,
+            Shape::Ring => (0.3..=1.0).contains(&r2),
+            Shape::Square => u.abs() <= 0.7 && v.abs() <= 0.7,
+            Shape::Cross => {
+                (u.abs() <= 0.3 && v.abs() <= 0.95) || (v.abs() <= 0.3 && u.abs() <= 0.95)
+            }
+            // Equilateral, circumradius 1 (inradius 1/2): inside all three edges, whose outward
+            // normals point at −90°, 30° and 150°.
+            Shape::Triangle => {
+                let h = 3f64.sqrt() / 2.0;
+                -v <= 0.5 && h * u + 0.5 * v <= 0.5 && -h * u + 0.5 * v <= 0.5
+            }
+        }
+    }
+}
+
+/// Background textures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Texture {
+    Stripes,
+    Checker,
+    Noise,
+}
+
+impl Texture {
+    pub const ALL: [Texture; 3] = [Texture::Stripes, Texture::Checker, Texture::Noise];
+}
+
+/// What to generate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShapesConfig {
+    /// Image size [h, w].
+    pub size: [usize; 2],
+    /// 1 (gray) or 3 (RGB).
+    pub channels: usize,
+    /// Number of samples.
+    pub len: usize,
+    pub seed: u64,
+    /// Range of the shape's radius as a fraction of half the shorter side.
+    pub min_scale: f32,
+    pub max_scale: f32,
+}
+
+impl Default for ShapesConfig {
+    /// 10,000 RGB 32×32 images (the `crate-c32` preset's input).
+    fn default() -> Self {
+        Self {
+            size: [32, 32],
+            channels: 3,
+            len: 10_000,
+            seed: 0,
+            min_scale: 0.3,
+            max_scale: 0.6,
+        }
+    }
+}
+
+impl ShapesConfig {
+    /// Images at a model's input size and channels.
+    pub fn for_model(cfg: &CrateConfig, len: usize, seed: u64) -> Self {
+        Self {
+            size: cfg.image,
+            channels: cfg.channels,
+            len,
+            seed,
+            ..Self::default()
+        }
+    }
+}
+
+/// One generated image and its ground truth.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShapeSample {
+    pub image: ImageU8,
+    /// `h * w` values, 1 where the object is, 0 for background.
+    pub mask: Vec<u8>,
+    pub label: usize,
+    pub shape: Shape,
+    pub texture: Texture,
+    /// Centre (y, x) in pixels and radius in pixels.
+    pub center: (f32, f32),
+    pub radius: f32,
+}
+
+impl ShapeSample {
+    /// Fraction of the image the object covers.
+    pub fn coverage(&self) -> f32 {
+        self.mask.iter().map(|&m| m as usize).sum::<usize>() as f32 / self.mask.len().max(1) as f32
+    }
+
+    /// Fraction of each `patch`×`patch` patch the object covers, row-major over the patch grid
+    /// (partial patches at the right and bottom edges are left out, as the model does).
+    pub fn patch_mask(&self, patch: usize) -> Vec<f32> {
+        let (h, w) = (self.image.height, self.image.width);
+        let patch = patch.max(1);
+        let (gh, gw) = (h / patch, w / patch);
+        let mut out = vec![0.0f32; gh * gw];
+        for (g, o) in out.iter_mut().enumerate() {
+            let (py, px) = (g / gw, g % gw);
+            let mut n = 0usize;
+            for y in py * patch..(py + 1) * patch {
+                for x in px * patch..(px + 1) * patch {
+                    n += self.mask[y * w + x] as usize;
+                }
+            }
+            *o = n as f32 / (patch * patch) as f32;
+        }
+        out
+    }
+}
+
+/// The shapes dataset: samples generated on demand from `(seed, index)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShapesDataset {
+    pub config: ShapesConfig,
+}
+
+impl ShapesDataset {
+    pub fn new(config: ShapesConfig) -> Result<Self> {
+        let c = &config;
+        let bad = |m: String| Err(Error::Dataset(format!("shapes: {m}")));
+        if c.channels != 1 && c.channels != 3 {
+            return bad(format!("channels must be 1 or 3, not {}", c.channels));
+        }
+        if c.size[0] < 8 || c.size[1] < 8 || c.size[0] > 4096 || c.size[1] > 4096 {
+            return bad(format!(
+                "image size {}x{} is outside 8..=4096",
+                c.size[1], c.size[0]
+            ));
+        }
+        if !(c.min_scale > 0.0 && c.min_scale <= c.max_scale && c.max_scale <= 1.0) {
+            return bad(format!(
+                "scales must satisfy 0 < min_scale <= max_scale <= 1 (got {} and {})",
+                c.min_scale, c.max_scale
+            ));
+        }
+        Ok(Self { config })
+    }
+
+    /// Number of classes (5).
+    pub fn classes(&self) -> usize {
+        Shape::ALL.len()
+    }
+
+    /// Sample `i` (any `i`; indices past `len` continue the same sequence).
+    pub fn sample(&self, i: usize) -> ShapeSample {
+        let c = &self.config;
+        let (h, w, ch) = (c.size[0], c.size[1], c.channels);
+        let base = SplitMix64::new(c.seed ^ fnv1a64("shapes")).next_u64();
+        let mut rng = SplitMix64::new(base ^ i as u64);
+        let label = i % Shape::ALL.len();
+        let shape = Shape::ALL[label];
+
+        // Geometry: radius, centre (the shape stays inside the image), rotation.
+        let half = h.min(w) as f64 / 2.0;
+        let scale = c.min_scale as f64 + (c.max_scale - c.min_scale) as f64 * next_f64(&mut rng);
+        let r = (scale * half).max(1.5);
+        let place = |side: usize, rng: &mut SplitMix64| {
+            let room = side as f64 - 2.0 * r;
+            if room > 0.0 {
+                r + room * next_f64(rng)
+            } else {
+                side as f64 / 2.0
+            }
+        };
+        let cy = place(h, &mut rng);
+        let cx = place(w, &mut rng);
+        let (cos, sin) = unit_vector(&mut rng);
+
+        // Colours: object and background on opposite sides of mid-gray, in every channel.
+        let bright = rng.below(2) == 1;
+        let mut colour = |hi: bool| -> Vec<u8> {
+            (0..ch)
+                .map(|_| {
+                    if hi {
+                        (150 + rng.below(106)) as u8
+                    } else {
+                        rng.below(106) as u8
+                    }
+                })
+                .collect()
+        };
+        let obj = colour(bright);
+        let bg_a = colour(!bright);
+        let bg_b = colour(!bright);
+
+        // Background texture.
+        let texture = Texture::ALL[rng.below(Texture::ALL.len())];
+        let (sc, ss) = unit_vector(&mut rng);
+        let period = 3.0 + rng.below(6) as f64;
+        let phase = next_f64(&mut rng);
+        let cell = 2 + rng.below(5);
+        let (ox, oy) = (rng.below(cell), rng.below(cell));
+
+        let mut image = ImageU8::zeros(h, w, ch);
+        let mut mask = vec![0u8; h * w];
+        for y in 0..h {
+            for x in 0..w {
+                let (py, px) = (y as f64 + 0.5, x as f64 + 0.5);
+                let (dy, dx) = ((py - cy) / r, (px - cx) / r);
+                let (u, v) = (cos * dx + sin * dy, -sin * dx + cos * dy);
+                let inside = shape.contains(u, v);
+                // Draw the per-pixel randomness whatever the pixel shows, so that the stream does
+                // not depend on the shape.
+                let t = rng.below(256);
+                let jitter = rng.below(25) as i32 - 12;
+                let o = (y * w + x) * ch;
+                if inside {
+                    mask[y * w + x] = 1;
+                    for (dst, &c) in image.pixels[o..o + ch].iter_mut().zip(&obj) {
+                        *dst = (c as i32 + jitter).clamp(0, 255) as u8;
+                    }
+                    continue;
+                }
+                for k in 0..ch {
+                    let (a, b) = (bg_a[k] as usize, bg_b[k] as usize);
+                    image.pixels[o + k] = match texture {
+                        Texture::Stripes => {
+                            let s = (px * sc + py * ss) / (period / 2.0) + phase;
+                            if (s.floor() as i64).rem_euclid(2) == 0 {
+                                a as u8
+                            } else {
+                                b as u8
+                            }
+                        }
+                        Texture::Checker => {
+                            if ((x + ox) / cell + (y + oy) / cell).is_multiple_of(2) {
+                                a as u8
+                            } else {
+                                b as u8
+                            }
+                        }
+                        Texture::Noise => ((a * (255 - t) + b * t) / 255) as u8,
+                    };
+                }
+            }
+        }
+        ShapeSample {
+            image,
+            mask,
+            label,
+            shape,
+            texture,
+            center: (cy as f32, cx as f32),
+            radius: r as f32,
+        }
+    }
+}
+
+impl ImageDataset for ShapesDataset {
+    fn len(&self) -> usize {
+        self.config.len
+    }
+    fn image(&self, i: usize) -> ImageU8 {
+        self.sample(i).image
+    }
+    fn label(&self, i: usize) -> usize {
+        i % Shape::ALL.len()
+    }
+    fn class_names(&self) -> Vec<String> {
+        Shape::ALL.iter().map(|s| s.name().to_string()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_fit_in_the_unit_disc_and_contain_points() {
+        for s in Shape::ALL {
+            let mut inside = 0;
+            for i in 0..100 {
+                for j in 0..100 {
+                    let (u, v) = (i as f64 / 40.0 - 1.25, j as f64 / 40.0 - 1.25);
+                    if s.contains(u, v) {
+                        assert!(u * u + v * v <= 1.0 + 1e-9, "{s:?} at {u},{v}");
+                        inside += 1;
+                    }
+                }
+            }
+            assert!(inside > 500, "{s:?}: {inside}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_configs() {
+        let e = ShapesDataset::new(ShapesConfig {
+            channels: 2,
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("channels"), "{e}");
+    }
+}

@@ -1,0 +1,223 @@
+//! Tokens from a mixture of K low-dimensional Gaussian subspaces: the data model CRATE is
+//! derived from. Subspace k has an orthonormal basis U_k ∈ R^{d×p}; a token of class k is
+//! `x = U_k z + σ ε` with `z ~ N(0, I_p)` and `ε ~ N(0, I_d)`, so its distance to the subspace is
+//! about `σ √(d − p)` while its norm is about `√(p + σ² d)`.
+
+use crate::data::synthetic::gaussian;
+use crate::error::{Error, Result};
+use crate::rng::{fnv1a64, SplitMix64};
+use crate::tensor::Tensor;
+
+/// The largest number of values (samples × tokens × d) generated at once.
+pub const MAX_VALUES: usize = 1 << 28;
+
+/// What to generate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubspaceConfig {
+    /// Ambient dimension d.
+    pub dim: usize,
+    /// Number of subspaces K (the classes).
+    pub subspaces: usize,
+    /// Dimension p of each subspace.
+    pub sub_dim: usize,
+    /// Number of samples.
+    pub samples: usize,
+    /// Tokens per sample, all from the sample's subspace (1: each sample is one token).
+    pub tokens_per_sample: usize,
+    /// Noise σ per coordinate.
+    pub noise: f32,
+    /// Make the K subspaces mutually orthogonal (needs K·p ≤ d); otherwise each basis is an
+    /// independent random orthonormal frame.
+    pub orthogonal: bool,
+    pub seed: u64,
+}
+
+impl Default for SubspaceConfig {
+    fn default() -> Self {
+        Self {
+            dim: 32,
+            subspaces: 4,
+            sub_dim: 4,
+            samples: 1024,
+            tokens_per_sample: 1,
+            noise: 0.05,
+            orthogonal: false,
+            seed: 0,
+        }
+    }
+}
+
+/// The generated data and its ground truth.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubspaceData {
+    pub config: SubspaceConfig,
+    /// K bases, each (d, p) with orthonormal columns.
+    pub bases: Vec<Tensor>,
+    /// (samples, tokens_per_sample, d).
+    pub tokens: Tensor,
+    /// The subspace of each sample, in `0..K`.
+    pub labels: Vec<usize>,
+}
+
+impl SubspaceData {
+    /// Token `t` of sample `i` (d values).
+    pub fn token(&self, i: usize, t: usize) -> &[f32] {
+        let d = self.config.dim;
+        let o = (i * self.config.tokens_per_sample + t) * d;
+        &self.tokens.data[o..o + d]
+    }
+
+    /// ‖x − U_k U_kᵀ x‖: the distance of `x` to subspace `k`.
+    pub fn residual(&self, k: usize, x: &[f32]) -> f64 {
+        let (d, p) = (self.config.dim, self.config.sub_dim);
+        let u = &self.bases[k].data;
+        let mut r: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        for j in 0..p {
+            let c: f64 = (0..d).map(|i| u[i * p + j] as f64 * x[i] as f64).sum();
+            for (i, ri) in r.iter_mut().enumerate() {
+                *ri -= c * u[i * p + j] as f64;
+            }
+        }
+        r.iter().map(|v| v * v).sum::<f64>().sqrt()
+    }
+}
+
+/// Gram–Schmidt (twice, for accuracy) of the columns of a row-major (d, m) matrix; a column that
+/// comes out too small is redrawn from `rng`.
+fn orthonormalise(a: &mut [f64], d: usize, m: usize, rng: &mut SplitMix64) {
+    for j in 0..m {
+        loop {
+            for _ in 0..2 {
+                for k in 0..j {
+                    let dot: f64 = (0..d).map(|i| a[i * m + k] * a[i * m + j]).sum();
+                    for i in 0..d {
+                        a[i * m + j] -= dot * a[i * m + k];
+                    }
+                }
+            }
+            let norm = (0..d).map(|i| a[i * m + j].powi(2)).sum::<f64>().sqrt();
+            if norm > 1e-6 {
+                for i in 0..d {
+                    a[i * m + j] /= norm;
+                }
+                break;
+            }
+            for i in 0..d {
+                a[i * m + j] = gaussian(rng);
+            }
+        }
+    }
+}
+
+/// Generates the dataset `cfg` describes.
+pub fn generate_subspaces(cfg: &SubspaceConfig) -> Result<SubspaceData> {
+    let bad = |m: String| Err(Error::Dataset(format!("subspaces: {m}")));
+    let (d, k, p) = (cfg.dim, cfg.subspaces, cfg.sub_dim);
+    if d == 0 || k == 0 || p == 0 || cfg.tokens_per_sample == 0 {
+        return bad("dim, subspaces, sub_dim and tokens_per_sample must be positive".into());
+    }
+    if p > d {
+        return bad(format!("sub_dim {p} exceeds dim {d}"));
+    }
+    if cfg.orthogonal && k * p > d {
+        return bad(format!(
+            "{k} mutually orthogonal subspaces of dimension {p} do not fit in dimension {d}"
+        ));
+    }
+    if !cfg.noise.is_finite() || cfg.noise < 0.0 {
+        return bad(format!(
+            "noise must be finite and non-negative, not {}",
+            cfg.noise
+        ));
+    }
+    let total = cfg
+        .samples
+        .checked_mul(cfg.tokens_per_sample)
+        .and_then(|v| v.checked_mul(d))
+        .filter(|&v| v <= MAX_VALUES);
+    let Some(total) = total else {
+        return bad(format!(
+            "{} samples × {} tokens × {d} values is more than {MAX_VALUES}",
+            cfg.samples, cfg.tokens_per_sample
+        ));
+    };
+
+    let mut rng = SplitMix64::new(cfg.seed ^ fnv1a64("subspaces/bases"));
+    let mut bases64: Vec<Vec<f64>> = Vec::with_capacity(k);
+    if cfg.orthogonal {
+        let m = k * p;
+        let mut a: Vec<f64> = (0..d * m).map(|_| gaussian(&mut rng)).collect();
+        orthonormalise(&mut a, d, m, &mut rng);
+        for s in 0..k {
+            let b = (0..d)
+                .flat_map(|i| a[i * m + s * p..i * m + (s + 1) * p].to_vec())
+                .collect();
+            bases64.push(b);
+        }
+    } else {
+        for _ in 0..k {
+            let mut a: Vec<f64> = (0..d * p).map(|_| gaussian(&mut rng)).collect();
+            orthonormalise(&mut a, d, p, &mut rng);
+            bases64.push(a);
+        }
+    }
+
+    let mut rng = SplitMix64::new(cfg.seed ^ fnv1a64("subspaces/samples"));
+    let sigma = cfg.noise as f64;
+    let mut data = Vec::with_capacity(total);
+    let mut labels = Vec::with_capacity(cfg.samples);
+    let mut z = vec![0.0f64; p];
+    for _ in 0..cfg.samples {
+        let s = rng.below(k);
+        labels.push(s);
+        let u = &bases64[s];
+        for _ in 0..cfg.tokens_per_sample {
+            z.iter_mut().for_each(|v| *v = gaussian(&mut rng));
+            for i in 0..d {
+                let signal: f64 = (0..p).map(|j| u[i * p + j] * z[j]).sum();
+                data.push((signal + sigma * gaussian(&mut rng)) as f32);
+            }
+        }
+    }
+    Ok(SubspaceData {
+        config: cfg.clone(),
+        bases: bases64
+            .into_iter()
+            .map(|b| Tensor {
+                shape: vec![d, p],
+                data: b.into_iter().map(|v| v as f32).collect(),
+            })
+            .collect(),
+        tokens: Tensor {
+            shape: vec![cfg.samples, cfg.tokens_per_sample, d],
+            data,
+        },
+        labels,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_configs() {
+        let c = SubspaceConfig {
+            sub_dim: 40,
+            ..Default::default()
+        };
+        assert!(generate_subspaces(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("exceeds"));
+        let c = SubspaceConfig {
+            orthogonal: true,
+            subspaces: 9,
+            ..Default::default()
+        };
+        assert!(generate_subspaces(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("fit"));
+    }
+}
