@@ -474,3 +474,41 @@ pub fn loss_and_grads<T: Real>(
         grads,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::init::init_params;
+
+    #[test]
+    fn param_sets_have_the_official_keys_and_round_trip() {
+        let cfg = CrateConfig::preset("crate-fmnist").unwrap();
+        let z = ParamSet::<f64>::zeros(&cfg);
+        z.check(&cfg).unwrap();
+        assert_eq!(z.tensors.len(), expected_shapes(&cfg).len());
+        let p = init_params(&cfg, 3).unwrap();
+        let q = ParamSet::<f64>::from_params(&p);
+        q.check(&cfg).unwrap();
+        assert_eq!(q.to_params(), p);
+    }
+
+    #[test]
+    fn attention_matches_the_engine_and_its_backward_is_linear_in_do() {
+        let (b, nt, d, heads) = (2, 7, 12, 3);
+        let w = crate::rng::uniform(1, "w", b * nt * d, 1.0);
+        let mut probs = vec![0.0f32; b * heads * nt * nt];
+        let want = crate::cpu::mssa::attention(&w, b, nt, d, heads, &mut probs);
+        let (p2, o) = mssa::attention(&w, b, nt, d, heads);
+        for (x, y) in o.iter().zip(&want).chain(p2.iter().zip(&probs)) {
+            assert!((x - y).abs() < 1e-6);
+        }
+        // the backward is linear in do: dw(2 do) = 2 dw(do)
+        let g = crate::rng::uniform(2, "g", b * nt * d, 1.0);
+        let g2: Vec<f32> = g.iter().map(|v| 2.0 * v).collect();
+        let a = mssa::attention_backward(&w, &p2, &g, b, nt, d, heads);
+        let a2 = mssa::attention_backward(&w, &p2, &g2, b, nt, d, heads);
+        for (x, y) in a.iter().zip(&a2) {
+            assert!((2.0 * x - y).abs() < 1e-5);
+        }
+    }
+}
