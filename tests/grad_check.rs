@@ -617,3 +617,83 @@ fn bench_fmnist_cpu_engine_forward() {
         );
     }
 }
+
+/// Writes parameters, a batch and the f64 gradients of a few small models for
+/// `tools/check_grads.py`, which compares them with PyTorch autograd on the official
+/// architecture: `WHITEBOX_GRAD_DUMP=DIR cargo test --test grad_check dump -- --ignored`.
+#[test]
+#[ignore]
+fn dump_gradients_for_torch() {
+    use std::collections::BTreeMap;
+    let Ok(dir) = std::env::var("WHITEBOX_GRAD_DUMP") else {
+        panic!("set WHITEBOX_GRAD_DUMP to an output folder");
+    };
+    let cases = [
+        ("tiny", tiny(2, [4, 6], None), 3, 0.1),
+        ("tiny-extra-head", tiny(1, [4, 4], Some(7)), 2, 0.0),
+        (
+            "fmnist",
+            CrateConfig::preset("crate-fmnist").unwrap(),
+            4,
+            0.1,
+        ),
+    ];
+    for (name, cfg, b, smoothing) in cases {
+        // f32-representable parameters and inputs, so that both sides start from the same values
+        let p32 = perturbed(&cfg, 21).to_params();
+        let p = ParamSet::<f64>::from_params(&p32);
+        let [h, w] = cfg.image;
+        let x32 = whitebox::rng::uniform(22, "images", b * cfg.channels * h * w, 2.0);
+        let x: Vec<f64> = x32.iter().map(|&v| v as f64).collect();
+        let labels: Vec<usize> = (0..b).map(|i| (7 * i + 2) % cfg.classes).collect();
+        let step = grad::loss_and_grads(&cfg, &p, &x, &labels, smoothing).unwrap();
+        let mut t = BTreeMap::new();
+        for (k, v) in &p32.tensors {
+            t.insert(format!("param/{k}"), v.clone());
+        }
+        // gradients as f32 hi + lo parts: the f64 value is hi + lo to ~1e-14
+        for (k, a) in &step.grads.tensors {
+            let hi: Vec<f32> = a.data.iter().map(|&v| v as f32).collect();
+            let lo: Vec<f32> = a
+                .data
+                .iter()
+                .zip(&hi)
+                .map(|(&v, &h)| (v - h as f64) as f32)
+                .collect();
+            t.insert(
+                format!("grad_hi/{k}"),
+                Tensor {
+                    shape: a.shape.clone(),
+                    data: hi,
+                },
+            );
+            t.insert(
+                format!("grad_lo/{k}"),
+                Tensor {
+                    shape: a.shape.clone(),
+                    data: lo,
+                },
+            );
+        }
+        t.insert(
+            "images".into(),
+            Tensor {
+                shape: vec![b, cfg.channels, h, w],
+                data: x32,
+            },
+        );
+        t.insert(
+            "labels".into(),
+            Tensor {
+                shape: vec![b],
+                data: labels.iter().map(|&l| l as f32).collect(),
+            },
+        );
+        let mut meta = BTreeMap::new();
+        meta.insert("config".to_string(), serde_json::to_string(&cfg).unwrap());
+        meta.insert("smoothing".to_string(), smoothing.to_string());
+        meta.insert("loss".to_string(), format!("{:.17e}", step.loss));
+        let bytes = whitebox::model::io::safetensors::write_tensors(&t, &meta).unwrap();
+        std::fs::write(format!("{dir}/{name}.safetensors"), bytes).unwrap();
+    }
+}

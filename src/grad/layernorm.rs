@@ -27,7 +27,7 @@ pub fn forward<T: Real>(x: &[T], dim: usize, gamma: &[T], beta: &[T], out: &mut 
     let mut xhat = vec![T::ZERO; x.len()];
     let mut inv = vec![T::ZERO; rows];
     let rpt = rows_per_task(dim);
-    let eps = T::from_f64(LN_EPS as f64);
+    let eps = T::from_f64(super::decimal(LN_EPS));
     let n = T::from_f64(dim as f64);
     par::for_each_chunk2(&mut xhat, rpt * dim, &mut inv, rpt, |t, xh, iv| {
         let x = &x[t * rpt * dim..][..xh.len()];

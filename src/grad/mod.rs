@@ -276,9 +276,15 @@ fn ista_params<'a, T: Real>(
         norm_w: p.get(&k[0]),
         norm_b: p.get(&k[1]),
         dict: p.get(&k[2]),
-        eta: T::from_f64(cfg.eta as f64),
-        lambda: T::from_f64(cfg.lambda as f64),
+        eta: T::from_f64(decimal(cfg.eta)),
+        lambda: T::from_f64(decimal(cfg.lambda)),
     }
+}
+
+/// An f32 config constant as the decimal it was written as (0.1f32 -> 0.1f64), so that the f64
+/// path computes with the same constants as PyTorch's float64 (and the f32 path is unchanged).
+pub fn decimal(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(x as f64)
 }
 
 fn head_params<'a, T: Real>(cfg: &CrateConfig, p: &'a ParamSet<T>) -> head::HeadParams<'a, T> {
