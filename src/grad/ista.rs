@@ -27,9 +27,8 @@ pub struct IstaGrads<'a, T> {
 pub struct IstaCache<T> {
     pub rows: usize,
     pub d: usize,
+    /// The LayerNorm's cache; `y = LN(Z_half)` is recomputed from it in the backward.
     pub ln: layernorm::LnCache<T>,
-    /// `y = LN(Z_half)`.
-    pub y: Vec<T>,
     /// `r = y - y D^T`.
     pub r: Vec<T>,
     /// The output (its sign is the ReLU mask).
@@ -73,7 +72,6 @@ pub fn forward<T: Real>(
         rows,
         d,
         ln,
-        y,
         r,
         out: z.clone(),
     };
@@ -105,6 +103,7 @@ pub fn backward<T: Real>(
         p.eta,
         Threads::Auto,
     );
+    let y = layernorm::output(&c.ln, d, p.norm_w, p.norm_b);
     // dD = eta r^T g - dr^T y
     gemm(
         MatMut::new(&mut *g.dict, d, d),
@@ -118,7 +117,7 @@ pub fn backward<T: Real>(
         MatMut::new(g.dict, d, d),
         true,
         MatRef::new(&dr, rows, d).t(),
-        MatRef::new(&c.y, rows, d),
+        MatRef::new(&y, rows, d),
         -T::ONE,
         Threads::Auto,
     );

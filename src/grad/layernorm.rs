@@ -60,6 +60,18 @@ pub fn forward<T: Real>(x: &[T], dim: usize, gamma: &[T], beta: &[T], out: &mut 
     LnCache { xhat, inv }
 }
 
+/// The forward's output `xhat * gamma + beta`, recomputed from the cache (so that callers need
+/// not keep it).
+pub fn output<T: Real>(cache: &LnCache<T>, dim: usize, gamma: &[T], beta: &[T]) -> Vec<T> {
+    let mut out = vec![T::ZERO; cache.xhat.len()];
+    for (orow, hrow) in out.chunks_exact_mut(dim).zip(cache.xhat.chunks_exact(dim)) {
+        for (((o, &h), &g), &b) in orow.iter_mut().zip(hrow).zip(gamma).zip(beta) {
+            *o = h * g + b;
+        }
+    }
+    out
+}
+
 /// Accumulates `dgamma`, `dbeta` and, when asked, writes (overwrites) `dx`.
 pub fn backward<T: Real>(
     cache: &LnCache<T>,

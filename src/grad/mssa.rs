@@ -37,9 +37,8 @@ pub struct MssaCache<T> {
     pub nt: usize,
     pub d: usize,
     pub heads: usize,
+    /// The LayerNorm's cache; `a = LN(Z)` is recomputed from it in the backward.
     pub ln: layernorm::LnCache<T>,
-    /// `LN(Z)` (B*N, d).
-    pub a: Vec<T>,
     /// `w = a U^T` (B*N, d).
     pub w: Vec<T>,
     /// Attention probabilities (B, K, N, N).
@@ -212,7 +211,6 @@ pub fn forward<T: Real>(
         d,
         heads,
         ln,
-        a,
         w,
         probs,
         o,
@@ -241,8 +239,9 @@ pub fn backward<T: Real>(
         Some(g.out_b),
     );
     let dw = attention_backward(&c.w, &c.probs, &dout, c.b, c.nt, d, c.heads);
+    let a = layernorm::output(&c.ln, d, p.norm_w, p.norm_b);
     let mut da = dout; // reuse the buffer
-    linear::backward(&c.a, rows, p.qkv, d, d, &dw, Some(&mut da), g.qkv, None);
+    linear::backward(&a, rows, p.qkv, d, d, &dw, Some(&mut da), g.qkv, None);
     let mut dz = vec![T::ZERO; rows * d];
     layernorm::backward(&c.ln, d, p.norm_w, &da, Some(&mut dz), g.norm_w, g.norm_b);
     for (x, &r) in dz.iter_mut().zip(dzhalf) {
