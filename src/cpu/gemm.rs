@@ -4,19 +4,42 @@
 //! Matrices are views into f32 slices with a row stride and a column stride, so that a head's
 //! columns of a (N, d) projection or the transpose of a PyTorch (out, in) weight are used in place.
 
+/// The element types the products run on: f32 for the engines, f64 for the gradient checks.
+pub trait GemmScalar: Copy + Send + Sync + 'static {
+    const ZERO: Self;
+    const ONE: Self;
+}
+
+impl GemmScalar for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+}
+
+impl GemmScalar for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+}
+
 /// A read-only strided matrix view: element (i, j) is `data[i * rs + j * cs]`.
-#[derive(Clone, Copy)]
-pub struct MatRef<'a> {
-    pub data: &'a [f32],
+pub struct MatRef<'a, T = f32> {
+    pub data: &'a [T],
     pub rows: usize,
     pub cols: usize,
     pub rs: usize,
     pub cs: usize,
 }
 
-impl<'a> MatRef<'a> {
+impl<T> Clone for MatRef<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for MatRef<'_, T> {}
+
+impl<'a, T> MatRef<'a, T> {
     /// A row-major (rows, cols) matrix.
-    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+    pub fn new(data: &'a [T], rows: usize, cols: usize) -> Self {
         Self {
             data,
             rows,
@@ -58,15 +81,15 @@ impl<'a> MatRef<'a> {
 }
 
 /// A mutable row-major matrix with row stride `rs` (columns are contiguous).
-pub struct MatMut<'a> {
-    pub data: &'a mut [f32],
+pub struct MatMut<'a, T = f32> {
+    pub data: &'a mut [T],
     pub rows: usize,
     pub cols: usize,
     pub rs: usize,
 }
 
-impl<'a> MatMut<'a> {
-    pub fn new(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
+impl<'a, T> MatMut<'a, T> {
+    pub fn new(data: &'a mut [T], rows: usize, cols: usize) -> Self {
         Self {
             data,
             rows,
@@ -84,12 +107,12 @@ pub enum Threads {
 }
 
 /// `c = beta_c * c + alpha * a · b` where `beta_c` is 0 (overwrite) or 1 (accumulate).
-pub fn gemm(
-    c: MatMut<'_>,
+pub fn gemm<T: GemmScalar>(
+    c: MatMut<'_, T>,
     accumulate: bool,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
-    alpha: f32,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    alpha: T,
     threads: Threads,
 ) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
@@ -109,7 +132,7 @@ pub fn gemm(
     if k == 0 {
         if !accumulate {
             for i in 0..m {
-                c.data[i * c.rs..i * c.rs + n].fill(0.0);
+                c.data[i * c.rs..i * c.rs + n].fill(T::ZERO);
             }
         }
         return;
@@ -132,7 +155,7 @@ pub fn gemm(
             b.data.as_ptr(),
             b.cs as isize,
             b.rs as isize,
-            1.0,
+            T::ONE,
             alpha,
             false,
             false,
@@ -158,14 +181,14 @@ fn parallelism(_: usize, _: usize, _: usize, _: Threads) -> gemm::Parallelism {
 }
 
 /// `y = x · w^T (+ bias)`: PyTorch's `F.linear` for x (rows, in) and w (out, in), row-major.
-pub fn linear(
-    x: &[f32],
+pub fn linear<T: GemmScalar>(
+    x: &[T],
     rows: usize,
-    w: &[f32],
+    w: &[T],
     out: usize,
     inp: usize,
-    bias: Option<&[f32]>,
-    y: &mut [f32],
+    bias: Option<&[T]>,
+    y: &mut [T],
 ) {
     let accumulate = if let Some(b) = bias {
         for r in y.chunks_exact_mut(out).take(rows) {
@@ -180,7 +203,7 @@ pub fn linear(
         accumulate,
         MatRef::new(x, rows, inp),
         MatRef::new(w, out, inp).t(),
-        1.0,
+        T::ONE,
         Threads::Auto,
     );
 }

@@ -1,9 +1,9 @@
 //! Data parallelism that is rayon natively and a plain loop on wasm (single-threaded there).
 
 /// Runs `f(i, chunk)` over `data.chunks_mut(chunk)`, in parallel where threads exist.
-pub fn for_each_chunk<F>(data: &mut [f32], chunk: usize, f: F)
+pub fn for_each_chunk<T: Send, F>(data: &mut [T], chunk: usize, f: F)
 where
-    F: Fn(usize, &mut [f32]) + Send + Sync,
+    F: Fn(usize, &mut [T]) + Send + Sync,
 {
     #[cfg(not(target_arch = "wasm32"))]
     {
@@ -21,9 +21,9 @@ where
 }
 
 /// Runs `f(i, a_chunk, b_chunk)` over two buffers chunked in step.
-pub fn for_each_chunk2<F>(a: &mut [f32], ca: usize, b: &mut [f32], cb: usize, f: F)
+pub fn for_each_chunk2<A: Send, B: Send, F>(a: &mut [A], ca: usize, b: &mut [B], cb: usize, f: F)
 where
-    F: Fn(usize, &mut [f32], &mut [f32]) + Send + Sync,
+    F: Fn(usize, &mut [A], &mut [B]) + Send + Sync,
 {
     #[cfg(not(target_arch = "wasm32"))]
     {
