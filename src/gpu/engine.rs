@@ -11,7 +11,7 @@ use super::layernorm::LnParams;
 use super::matmul::{linear, Matmul, MatmulParams};
 use super::{embed, layernorm, mssa, Gpu, GpuContext, READBACK};
 use crate::cpu::CpuEngine;
-use crate::engine::{Engine, ForwardOptions, ForwardOutput, LayerTrace, Trace};
+use crate::engine::{ForwardOptions, ForwardOutput, LayerTrace, Trace};
 use crate::error::{Error, Result};
 use crate::model::params::layer_key;
 use crate::model::Model;
@@ -386,8 +386,10 @@ impl GpuEngine {
     }
 }
 
+/// Native only: `Engine::forward` is synchronous and the web must not block; the page awaits
+/// [`GpuEngine::forward_async`] instead.
 #[cfg(not(target_arch = "wasm32"))]
-impl Engine for GpuEngine {
+impl crate::engine::Engine for GpuEngine {
     fn name(&self) -> &str {
         "gpu"
     }
