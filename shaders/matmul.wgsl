@@ -6,11 +6,15 @@
 // ISTA update `relu(y + eta*acc - eta*lambda)` (alpha = eta, extra = y, shift = eta*lambda).
 // Batched over workgroup z: z = outer * batch_inner + inner, each operand offset by
 // off + outer*so + inner*si (so per-(image, head) blocks of a (B*N, d) matrix can be addressed).
+// VEC4: the host sets it when every offset, stride and leading dimension of A and B is a
+// multiple of 4 and so is the contiguous extent (k for A and for B^T, n for B); tiles are then
+// loaded as vec4 through a4/b4, which alias a/b (both read-only).
 
 override TRANS_B: bool = true;
 override HAS_BIAS: bool = false;
 override HAS_EXTRA: bool = false;
 override RELU: bool = false;
+override VEC4: bool = false;
 
 struct Params {
     m: u32, n: u32, k: u32, batch_inner: u32,
@@ -25,8 +29,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read> extra: array<f32>;
-@group(0) @binding(4) var<storage, read_write> c: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+@group(0) @binding(4) var<storage, read> a4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> b4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> c: array<f32>;
+@group(0) @binding(7) var<uniform> p: Params;
 
 const TS: u32 = 32u;
 const BK: u32 = 32u;
@@ -35,6 +41,82 @@ const BK: u32 = 32u;
 // ta entry (broadcast) and consecutive tb entries.
 var<workgroup> ta: array<array<f32, 32>, 32>;
 var<workgroup> tb: array<array<f32, 32>, 32>;
+
+// 1024 elements per tile, 16 per thread; consecutive threads read consecutive k.
+fn load_tiles(a0: u32, b0: u32, row0: u32, col0: u32, k0: u32, li: u32) {
+    for (var s = 0u; s < 16u; s++) {
+        let e = li + s * 64u;
+        let r = e / BK;
+        let kk = e % BK;
+        let gr = row0 + r;
+        let gk = k0 + kk;
+        var va = 0.0;
+        if (gr < p.m && gk < p.k) {
+            va = a[a0 + gr * p.lda + gk];
+        }
+        ta[kk][r] = va;
+        var vb = 0.0;
+        if (TRANS_B) {
+            let gc = col0 + r;
+            if (gc < p.n && gk < p.k) {
+                vb = b[b0 + gc * p.ldb + gk];
+            }
+            tb[kk][r] = vb;
+        } else {
+            let kb = e / TS;
+            let cb = e % TS;
+            let gkb = k0 + kb;
+            let gc = col0 + cb;
+            if (gc < p.n && gkb < p.k) {
+                vb = b[b0 + gkb * p.ldb + gc];
+            }
+            tb[kb][cb] = vb;
+        }
+    }
+}
+
+// 256 vec4 per tile, 4 per thread. A vec4 is either wholly inside or wholly outside the matrix
+// because the contiguous extent is a multiple of 4.
+fn load_tiles_vec4(a0: u32, b0: u32, row0: u32, col0: u32, k0: u32, li: u32) {
+    for (var s = 0u; s < 4u; s++) {
+        let e = li + s * 64u;
+        let r = e / 8u;
+        let kq = (e % 8u) * 4u;
+        let gr = row0 + r;
+        let gk = k0 + kq;
+        var va = vec4<f32>(0.0);
+        if (gr < p.m && gk < p.k) {
+            va = a4[(a0 + gr * p.lda + gk) / 4u];
+        }
+        ta[kq][r] = va.x;
+        ta[kq + 1u][r] = va.y;
+        ta[kq + 2u][r] = va.z;
+        ta[kq + 3u][r] = va.w;
+        var vb = vec4<f32>(0.0);
+        if (TRANS_B) {
+            let gc = col0 + r;
+            if (gc < p.n && gk < p.k) {
+                vb = b4[(b0 + gc * p.ldb + gk) / 4u];
+            }
+            tb[kq][r] = vb.x;
+            tb[kq + 1u][r] = vb.y;
+            tb[kq + 2u][r] = vb.z;
+            tb[kq + 3u][r] = vb.w;
+        } else {
+            let kb = e / 8u;
+            let cq = (e % 8u) * 4u;
+            let gkb = k0 + kb;
+            let gc = col0 + cq;
+            if (gc < p.n && gkb < p.k) {
+                vb = b4[(b0 + gkb * p.ldb + gc) / 4u];
+            }
+            tb[kb][cq] = vb.x;
+            tb[kb][cq + 1u] = vb.y;
+            tb[kb][cq + 2u] = vb.z;
+            tb[kb][cq + 3u] = vb.w;
+        }
+    }
+}
 
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
@@ -59,35 +141,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     let ntiles = (p.k + BK - 1u) / BK;
     for (var t = 0u; t < ntiles; t++) {
         let k0 = t * BK;
-        // 1024 elements per tile, 16 per thread; consecutive threads read consecutive k.
-        for (var s = 0u; s < 16u; s++) {
-            let e = li + s * 64u;
-            let r = e / BK;
-            let kk = e % BK;
-            let gr = row0 + r;
-            let gk = k0 + kk;
-            var va = 0.0;
-            if (gr < p.m && gk < p.k) {
-                va = a[a0 + gr * p.lda + gk];
-            }
-            ta[kk][r] = va;
-            var vb = 0.0;
-            if (TRANS_B) {
-                let gc = col0 + r;
-                if (gc < p.n && gk < p.k) {
-                    vb = b[b0 + gc * p.ldb + gk];
-                }
-                tb[kk][r] = vb;
-            } else {
-                let kb = e / TS;
-                let cb = e % TS;
-                let gkb = k0 + kb;
-                let gc = col0 + cb;
-                if (gc < p.n && gkb < p.k) {
-                    vb = b[b0 + gkb * p.ldb + gc];
-                }
-                tb[kb][cb] = vb;
-            }
+        if (VEC4) {
+            load_tiles_vec4(a0, b0, row0, col0, k0, li);
+        } else {
+            load_tiles(a0, b0, row0, col0, k0, li);
         }
         workgroupBarrier();
         for (var kk = 0u; kk < BK; kk++) {

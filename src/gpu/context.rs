@@ -9,8 +9,9 @@ use crate::error::{Error, Result};
 /// The smallest storage-buffer binding the engine accepts: CRATE-L's attention probabilities at
 /// batch 32 (32 × 16 × 197² floats) are about 80 MiB; 128 MiB is also WebGPU's default.
 pub const MIN_STORAGE_BINDING: u64 = 128 << 20;
-/// Storage buffers one kernel binds at most (the matmul: a, b, bias, extra, c).
-pub const MIN_STORAGE_BUFFERS: u32 = 5;
+/// Storage buffers one kernel binds at most (the matmul: a, b, bias, extra, their vec4 views
+/// and c); WebGPU's default is 8.
+pub const MIN_STORAGE_BUFFERS: u32 = 7;
 /// Workgroup memory the kernels use at most (MSSA: 2048 scores + 256 query values + a reduction).
 pub const MIN_WORKGROUP_STORAGE: u32 = 16384;
 

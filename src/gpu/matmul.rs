@@ -6,11 +6,13 @@ use super::pool::Bind;
 use super::Recorder;
 
 const SOURCE: &str = include_str!("../../shaders/matmul.wgsl");
-const BINDS: [Bind; 6] = [
+const BINDS: [Bind; 8] = [
     Bind::Read,      // a
     Bind::Read,      // b
     Bind::Read,      // bias
     Bind::Read,      // extra
+    Bind::Read,      // a4: a as vec4
+    Bind::Read,      // b4: b as vec4
     Bind::ReadWrite, // c
     Bind::Uniform,   // params
 ];
@@ -48,6 +50,18 @@ pub struct MatmulParams {
 }
 
 impl MatmulParams {
+    /// Whether A and B can be loaded as vec4: every offset, stride and leading dimension a
+    /// multiple of 4, and the contiguous extent too (k for A and B^T; n for B).
+    pub fn vec4_ok(&self, trans_b: bool) -> bool {
+        let b_extent = if trans_b { self.k } else { self.n };
+        [
+            self.k, b_extent, self.lda, self.ldb, self.a_off, self.b_off, self.a_so, self.a_si,
+            self.b_so, self.b_si,
+        ]
+        .iter()
+        .all(|v| v % 4 == 0)
+    }
+
     /// A single dense product (m, k)·(n, k)^T or (m, k)·(k, n) on contiguous row-major
     /// operands, alpha = 1, no shift.
     pub fn dense(m: usize, n: usize, k: usize, trans_b: bool) -> Self {
@@ -89,6 +103,7 @@ impl Matmul<'_> {
             ("HAS_BIAS", self.bias.is_some() as u8 as f64),
             ("HAS_EXTRA", self.extra.is_some() as u8 as f64),
             ("RELU", self.relu as u8 as f64),
+            ("VEC4", self.params.vec4_ok(self.trans_b) as u8 as f64),
         ];
         let kernel = rec.gpu.cache.get(
             &rec.gpu.ctx.device,
@@ -104,6 +119,8 @@ impl Matmul<'_> {
             self.b.clone(),
             self.bias.unwrap_or(&dummy).clone(),
             self.extra.unwrap_or(&dummy).clone(),
+            self.a.clone(),
+            self.b.clone(),
             self.c.clone(),
         ];
         let p = &self.params;
