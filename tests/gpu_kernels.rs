@@ -479,3 +479,42 @@ fn gpu_ista_two_matmuls_match_cpu() {
         assert!(zeros.abs_diff(want_zeros) <= rows * d / 1000 + 1);
     }
 }
+
+/// wgpu's default is to panic on a validation error; the context turns it into an error.
+#[test]
+fn gpu_validation_error_is_an_error_not_a_panic() {
+    let mut g = gpu();
+    let not_storage = g
+        .pool
+        .acquire(&g.ctx.device.clone(), 64, whitebox::gpu::READBACK);
+    let (gm, y) = (g.upload(&[1.0; 4]), g.alloc(16));
+    let err = g
+        .run_blocking(
+            |rec| {
+                layernorm::layer_norm(
+                    rec,
+                    &not_storage,
+                    &gm,
+                    &gm,
+                    &y,
+                    layernorm::LnParams::rows(4, 4),
+                );
+                Ok(())
+            },
+            &[(&y, 16)],
+        )
+        .unwrap_err();
+    assert!(err.to_string().starts_with("GPU"), "{err}");
+    // The context stays usable.
+    let x = g.upload(&[1.0, 2.0, 3.0, 4.0]);
+    let out = g
+        .run_blocking(
+            |rec| {
+                layernorm::layer_norm(rec, &x, &gm, &gm, &y, layernorm::LnParams::rows(1, 4));
+                Ok(())
+            },
+            &[(&y, 4)],
+        )
+        .unwrap();
+    assert!((out[0][0] + 0.3416).abs() < 1e-3, "{:?}", out[0]);
+}

@@ -30,6 +30,9 @@ pub struct GpuContext {
     pub limits: wgpu::Limits,
     pub features: GpuFeatures,
     lost: Arc<Mutex<Option<String>>>,
+    /// The first validation or out-of-memory error wgpu reported since the last read-back
+    /// (wgpu's default is to panic; the engine turns it into an `Error::Gpu` instead).
+    errors: Arc<Mutex<Option<String>>>,
     submits: AtomicU64,
 }
 
@@ -70,6 +73,14 @@ impl GpuContext {
                 *l = Some(format!("{reason:?}: {msg}"));
             }
         });
+        let errors = Arc::new(Mutex::new(None));
+        let errors2 = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            log::error!("GPU error: {e}");
+            if let Ok(mut slot) = errors2.lock() {
+                slot.get_or_insert_with(|| e.to_string());
+            }
+        }));
         Ok(Self {
             device,
             queue,
@@ -77,6 +88,7 @@ impl GpuContext {
             limits,
             features,
             lost,
+            errors,
             submits: AtomicU64::new(0),
         })
     }
@@ -101,6 +113,21 @@ impl GpuContext {
             ))),
             None => Ok(()),
         }
+    }
+
+    /// Takes the first wgpu error reported since the last call, as an `Error::Gpu`.
+    pub fn take_error(&self) -> Result<()> {
+        match self.errors.lock().ok().and_then(|mut e| e.take()) {
+            Some(msg) => Err(Error::Gpu(msg)),
+            None => Ok(()),
+        }
+    }
+
+    /// The largest buffer one binding may use on this device, in bytes.
+    pub fn max_binding(&self) -> u64 {
+        self.limits
+            .max_storage_buffer_binding_size
+            .min(self.limits.max_buffer_size)
     }
 
     /// The one way the engine submits work, so that submissions can be counted (tests check
@@ -148,6 +175,7 @@ impl GpuContext {
             out.push(v);
         }
         self.check_alive()?;
+        self.take_error()?;
         Ok(out)
     }
 }

@@ -104,6 +104,27 @@ impl GpuEngine {
         let nt = n + 1;
         let rows = b * nt;
         let trace = opts.trace;
+        // Fail clearly, before recording, when one tensor would exceed a binding.
+        let biggest = [
+            b * n * pl,
+            rows * d,
+            if trace && opts.attention {
+                b * heads * nt * nt
+            } else {
+                0
+            },
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0) as u64
+            * 4;
+        if biggest > self.gpu.ctx.max_binding() {
+            return Err(Error::Gpu(format!(
+                "batch of {b} at {h}x{w} needs a {biggest}-byte buffer, more than the adapter's \
+                 {} allowed per binding; use a smaller batch",
+                self.gpu.ctx.max_binding()
+            )));
+        }
 
         // Every pooled buffer this forward takes, handed back after the read-back.
         let mut held: Vec<wgpu::Buffer> = Vec::new();
