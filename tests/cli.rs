@@ -346,3 +346,52 @@ fn bench_runs_on_gpu() {
         .collect();
     assert_eq!(lines.len(), 2, "{out}");
 }
+
+/// `WHITEBOX_ADAPTER` picks an adapter by name; one that matches nothing is a clear error that
+/// lists what was found.
+#[test]
+fn gpu_adapter_env_var_is_honoured() {
+    let out = Command::new(env!("CARGO_BIN_EXE_whitebox"))
+        .args([
+            "bench",
+            "--engine",
+            "gpu",
+            "--preset",
+            "crate-fmnist",
+            "--batch",
+            "1",
+            "--iters",
+            "1",
+        ])
+        .env("WHITEBOX_ADAPTER", "no-such-gpu")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("WHITEBOX_ADAPTER=no-such-gpu") && err.contains("found:"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_whitebox"))
+        .args([
+            "bench",
+            "--engine",
+            "gpu",
+            "--preset",
+            "crate-fmnist",
+            "--batch",
+            "1",
+            "--iters",
+            "1",
+        ])
+        // Case-insensitive; lavapipe in CI (an empty value would match any adapter).
+        .env("WHITEBOX_ADAPTER", "LLVMPIPE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
