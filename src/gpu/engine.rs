@@ -204,15 +204,13 @@ impl GpuEngine {
                 g("1.fn.weight")?,
             ]);
         }
-        let head_w = [
-            get("mlp_head.0.weight")?,
-            get("mlp_head.0.bias")?,
-            get("mlp_head.1.weight")?,
-            get("mlp_head.1.bias")?,
-        ];
-        let extra_head = match cfg.pre_head_dim {
-            Some(_) => Some((get("head.weight")?, get("head.bias")?)),
-            None => None,
+        let head_w = super::head::HeadWeights {
+            ln: (get("mlp_head.0.weight")?, get("mlp_head.0.bias")?),
+            fc: (get("mlp_head.1.weight")?, get("mlp_head.1.bias")?),
+            extra: match cfg.pre_head_dim {
+                Some(_) => Some((get("head.weight")?, get("head.bias")?)),
+                None => None,
+            },
         };
 
         let mut outs: Vec<Out> = Vec::new();
@@ -317,43 +315,24 @@ impl GpuEngine {
             z = zout;
         }
 
-        // Head: LN of the CLS rows (row stride N*d), then the linear(s).
-        layernorm::layer_norm(
+        super::head::head(
             &mut rec,
+            &head_w,
             &z,
-            &head_w[0],
-            &head_w[1],
-            &hcls,
-            LnParams {
-                in_stride: (nt * d) as u32,
-                ..LnParams::rows(b, d)
+            super::head::HeadBuffers {
+                cls: &hcls,
+                h1: &h1,
+                logits: &logits_buf,
             },
-        );
-        linear(
-            &mut rec,
-            &hcls,
-            &head_w[2],
-            Some(&head_w[3]),
-            &h1,
             b,
-            out1,
+            nt,
             d,
+            out1,
+            cfg.classes,
         );
-        if let Some((hw, hb)) = &extra_head {
-            linear(
-                &mut rec,
-                &h1,
-                hw,
-                Some(hb),
-                &logits_buf,
-                b,
-                cfg.classes,
-                out1,
-            );
-        }
         let logits_shape = vec![
             b,
-            if extra_head.is_some() {
+            if head_w.extra.is_some() {
                 cfg.classes
             } else {
                 out1

@@ -8,6 +8,7 @@
 pub mod context;
 pub mod embed;
 pub mod engine;
+pub mod head;
 pub mod layernorm;
 pub mod matmul;
 pub mod mssa;
