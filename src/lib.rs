@@ -12,6 +12,7 @@ pub mod cpu;
 pub mod data;
 pub mod engine;
 pub mod error;
+pub mod gpu;
 pub mod grad;
 pub mod model;
 pub mod rng;

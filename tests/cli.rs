@@ -229,10 +229,12 @@ fn clear_errors_for_bad_input() {
         &w,
         "--image",
         &odd,
+        "--resize",
+        "none",
         "--engine",
         "gpu",
     ]);
-    assert!(err.contains("GPU"), "{err}");
+    assert!(err.contains("multiple of the patch"), "{err}");
 
     // Mixed sizes cannot share one dump.
     let a = s(&fixture("images/coffee_32.png"));
@@ -270,4 +272,136 @@ fn help_explains_every_command() {
     ] {
         assert!(fwd.contains(flag), "{fwd}");
     }
+}
+
+/// `forward --engine gpu` reports what `--engine cpu` does (logits, R^c, sparsity, attention)
+/// within the GPU tolerance. Needs a wgpu adapter (lavapipe in CI); fails when there is none.
+#[test]
+fn forward_on_gpu_matches_cpu() {
+    let t = TempDir::new("gpu");
+    let w = t.path("m.safetensors");
+    ok(&["init", "--preset", "crate-c32", "--seed", "5", "-o", &w]);
+    let img = s(&fixture("images/coffee_32.png"));
+    let img2 = s(&fixture("images/chelsea_32.png"));
+    let run = |engine: &str| -> Vec<Value> {
+        ok(&[
+            "forward",
+            "--weights",
+            &w,
+            "--image",
+            &img,
+            &img2,
+            "--resize",
+            "none",
+            "--json",
+            "--engine",
+            engine,
+        ])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+    };
+    let (cpu, gpu) = (run("cpu"), run("gpu"));
+    assert_eq!(cpu.len(), 2);
+    assert_eq!(gpu.len(), 2);
+    fn nums(v: &Value, out: &mut Vec<f64>) {
+        match v {
+            Value::Number(n) => out.push(n.as_f64().unwrap()),
+            Value::Array(a) => a.iter().for_each(|x| nums(x, out)),
+            Value::Object(o) => o.values().for_each(|x| nums(x, out)),
+            _ => {}
+        }
+    }
+    for (c, g) in cpu.iter().zip(&gpu) {
+        assert_eq!(g["engine"], "gpu");
+        let classes = |v: &Value| -> Vec<Value> {
+            v["top5"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["class"].clone())
+                .collect()
+        };
+        assert_eq!(classes(c), classes(g));
+        for key in ["logits", "top5", "layers", "attention_mean"] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            nums(&c[key], &mut a);
+            nums(&g[key], &mut b);
+            assert_eq!(a.len(), b.len(), "{key}");
+            let scale = a.iter().fold(1e-12f64, |m, v| m.max(v.abs()));
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() <= 1e-3 * scale, "{key}: cpu {x} vs gpu {y}");
+            }
+        }
+    }
+}
+
+#[test]
+fn bench_runs_on_gpu() {
+    let out = ok(&[
+        "bench",
+        "--engine",
+        "gpu",
+        "--preset",
+        "crate-fmnist",
+        "--batch",
+        "1,2",
+        "--iters",
+        "1",
+        "--json",
+    ]);
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{out}");
+}
+
+/// `WHITEBOX_ADAPTER` picks an adapter by name; one that matches nothing is a clear error that
+/// lists what was found.
+#[test]
+fn gpu_adapter_env_var_is_honoured() {
+    let out = Command::new(env!("CARGO_BIN_EXE_whitebox"))
+        .args([
+            "bench",
+            "--engine",
+            "gpu",
+            "--preset",
+            "crate-fmnist",
+            "--batch",
+            "1",
+            "--iters",
+            "1",
+        ])
+        .env("WHITEBOX_ADAPTER", "no-such-gpu")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("WHITEBOX_ADAPTER=no-such-gpu") && err.contains("found:"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_whitebox"))
+        .args([
+            "bench",
+            "--engine",
+            "gpu",
+            "--preset",
+            "crate-fmnist",
+            "--batch",
+            "1",
+            "--iters",
+            "1",
+        ])
+        // Case-insensitive; lavapipe in CI (an empty value would match any adapter).
+        .env("WHITEBOX_ADAPTER", "LLVMPIPE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

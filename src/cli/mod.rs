@@ -51,7 +51,8 @@ pub enum Command {
 pub enum EngineKind {
     /// The CPU reference engine (threads natively).
     Cpu,
-    /// The WGSL compute-shader engine (arrives with the GPU issue).
+    /// The WGSL compute-shader engine on wgpu (adapter: WHITEBOX_ADAPTER=<name substring>,
+    /// backend: WGPU_BACKEND).
     Gpu,
 }
 
@@ -70,8 +71,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 fn make_engine(kind: EngineKind, model: crate::Model) -> anyhow::Result<Box<dyn crate::Engine>> {
     match kind {
         EngineKind::Cpu => Ok(Box::new(crate::cpu::CpuEngine::new(model))),
-        EngineKind::Gpu => {
-            anyhow::bail!("the GPU engine is not available in this build yet; use --engine cpu")
-        }
+        EngineKind::Gpu => Ok(Box::new(crate::gpu::GpuEngine::new_blocking(model)?)),
     }
 }

@@ -1,0 +1,60 @@
+// LayerNorm over rows (biased variance, eps from the params), one 64-thread workgroup per row,
+// two passes (mean, then squared deviations) as the CPU engine does. Rows are read at
+// in_off + r*in_stride and written at out_off + r*out_stride, so the head can normalise only
+// the CLS rows of a (B, N, d) state.
+
+struct Params {
+    rows: u32, dim: u32, in_stride: u32, out_stride: u32,
+    in_off: u32, out_off: u32, eps: f32, pad0: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> gamma: array<f32>;
+@group(0) @binding(2) var<storage, read> beta: array<f32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+const WG: u32 = 64u;
+var<workgroup> red: array<f32, 64>;
+
+fn reduce_sum(v: f32, li: u32) -> f32 {
+    red[li] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (li < s) {
+            red[li] += red[li + s];
+        }
+        workgroupBarrier();
+    }
+    let r = red[0];
+    workgroupBarrier();
+    return r;
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let row = wid.y * nwg.x + wid.x;
+    if (row >= p.rows) {
+        return;
+    }
+    let xi = p.in_off + row * p.in_stride;
+    let yi = p.out_off + row * p.out_stride;
+    let n = f32(p.dim);
+    var s = 0.0;
+    for (var c = li; c < p.dim; c += WG) {
+        s += x[xi + c];
+    }
+    let mean = reduce_sum(s, li) / n;
+    var q = 0.0;
+    for (var c = li; c < p.dim; c += WG) {
+        let t = x[xi + c] - mean;
+        q += t * t;
+    }
+    let var_ = reduce_sum(q, li) / n;
+    let inv = 1.0 / sqrt(var_ + p.eps);
+    for (var c = li; c < p.dim; c += WG) {
+        y[yi + c] = (x[xi + c] - mean) * inv * gamma[c] + beta[c];
+    }
+}

@@ -1,0 +1,91 @@
+// MSSA attention, one 64-thread workgroup per (query token i, head k, image b):
+// scores s_j = w_k[i]·w_k[j] / sqrt(dh) (w_k serves as query, key and value), row softmax in
+// workgroup memory, o_k[i] = sum_j p_j w_k[j]. The probabilities are written to `probs`
+// (B, K, N, N) only when WRITE_PROBS; otherwise they never leave workgroup memory.
+// w and o are (B*N, d); head k is columns k*dh .. (k+1)*dh.
+
+override WRITE_PROBS: bool = false;
+
+struct Params {
+    nt: u32, d: u32, dh: u32, heads: u32,
+    scale: f32, pad0: u32, pad1: u32, pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> w: array<f32>;
+@group(0) @binding(1) var<storage, read_write> o: array<f32>;
+@group(0) @binding(2) var<storage, read_write> probs: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+const WG: u32 = 64u;
+const MAXN: u32 = 2048u;
+const MAXDH: u32 = 256u;
+var<workgroup> s: array<f32, 2048>;
+var<workgroup> q: array<f32, 256>;
+var<workgroup> red: array<f32, 64>;
+
+fn reduce(v: f32, li: u32, is_max: bool) -> f32 {
+    red[li] = v;
+    workgroupBarrier();
+    for (var st = WG / 2u; st > 0u; st >>= 1u) {
+        if (li < st) {
+            if (is_max) {
+                red[li] = max(red[li], red[li + st]);
+            } else {
+                red[li] += red[li + st];
+            }
+        }
+        workgroupBarrier();
+    }
+    let r = red[0];
+    workgroupBarrier();
+    return r;
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let i = wid.x;
+    let k = wid.y;
+    let bi = wid.z;
+    let nt = p.nt;
+    let dh = p.dh;
+    let base = bi * nt * p.d + k * dh;
+    for (var c = li; c < dh; c += WG) {
+        q[c] = w[base + i * p.d + c];
+    }
+    workgroupBarrier();
+    var mx = -3.0e38;
+    for (var j = li; j < nt; j += WG) {
+        var dot = 0.0;
+        let wj = base + j * p.d;
+        for (var c = 0u; c < dh; c++) {
+            dot = fma(q[c], w[wj + c], dot);
+        }
+        let v = dot * p.scale;
+        s[j] = v;
+        mx = max(mx, v);
+    }
+    mx = reduce(mx, li, true);
+    var sum = 0.0;
+    for (var j = li; j < nt; j += WG) {
+        let e = exp(s[j] - mx);
+        s[j] = e;
+        sum += e;
+    }
+    let inv = 1.0 / reduce(sum, li, false);
+    let prow = ((bi * p.heads + k) * nt + i) * nt;
+    for (var j = li; j < nt; j += WG) {
+        let pj = s[j] * inv;
+        s[j] = pj;
+        if (WRITE_PROBS) {
+            probs[prow + j] = pj;
+        }
+    }
+    workgroupBarrier();
+    for (var c = li; c < dh; c += WG) {
+        var acc = 0.0;
+        for (var j = 0u; j < nt; j++) {
+            acc = fma(s[j], w[base + j * p.d + c], acc);
+        }
+        o[base + i * p.d + c] = acc;
+    }
+}

@@ -1,0 +1,400 @@
+//! `GpuEngine`: the CRATE forward on wgpu. Weights are uploaded once; a forward records every
+//! kernel (and the copies of what is read back) through one [`Recorder`], which encodes them into
+//! one command encoder and submits once; only then are the logits (and the trace, when asked
+//! for) mapped and read.
+
+use std::collections::HashMap;
+
+use wgpu::util::DeviceExt;
+
+use super::layernorm::LnParams;
+use super::matmul::{linear, Matmul, MatmulParams};
+use super::{embed, layernorm, mssa, Gpu, GpuContext, READBACK};
+use crate::cpu::CpuEngine;
+use crate::engine::{ForwardOptions, ForwardOutput, LayerTrace, Trace};
+use crate::error::{Error, Result};
+use crate::model::params::layer_key;
+use crate::model::Model;
+use crate::tensor::Tensor;
+
+pub struct GpuEngine {
+    gpu: Gpu,
+    model: Model,
+    weights: HashMap<String, wgpu::Buffer>,
+    /// Position embeddings per patch grid, interpolated on the CPU once per input size.
+    pos: HashMap<(usize, usize), wgpu::Buffer>,
+}
+
+/// A tensor to read back: the device buffer, its staging copy and its shape.
+struct Out {
+    staging: wgpu::Buffer,
+    shape: Vec<usize>,
+}
+
+impl GpuEngine {
+    /// Uploads the model's weights to the context's device.
+    pub fn new(ctx: GpuContext, model: Model) -> Result<Self> {
+        let gpu = Gpu::new(ctx);
+        let mut weights = HashMap::new();
+        for (key, t) in &model.params.tensors {
+            let buf = gpu
+                .ctx
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(key),
+                    contents: bytemuck::cast_slice(&t.data),
+                    usage: wgpu::BufferUsages::STORAGE,
+                });
+            weights.insert(key.clone(), buf);
+        }
+        Ok(Self {
+            gpu,
+            model,
+            weights,
+            pos: HashMap::new(),
+        })
+    }
+
+    /// Opens the default adapter (see [`GpuContext::new`]) and uploads the model.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new_blocking(model: Model) -> Result<Self> {
+        Self::new(GpuContext::new_blocking()?, model)
+    }
+
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    pub fn context(&self) -> &GpuContext {
+        &self.gpu.ctx
+    }
+
+    /// Buffers the pool has created so far (a repeated forward of the same shape adds none).
+    pub fn buffers_created(&self) -> usize {
+        self.gpu.pool.created()
+    }
+
+    /// The forward pass, awaitable on the web (natively `Engine::forward` blocks on it).
+    pub async fn forward_async(
+        &mut self,
+        images: &Tensor,
+        opts: ForwardOptions,
+    ) -> Result<ForwardOutput> {
+        self.gpu.ctx.check_alive()?;
+        let (b, h, w) = CpuEngine::check_input(&self.model, images)?;
+        let cfg = self.model.config.clone();
+        let p = cfg.patch;
+        let (gh, gw) = (h / p, w / p);
+        if !self.pos.contains_key(&(gh, gw)) {
+            let pos = crate::cpu::embed::position_embedding(&self.model, gh, gw)?;
+            let buf = self
+                .gpu
+                .ctx
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("pos_embedding"),
+                    contents: bytemuck::cast_slice(&pos),
+                    usage: wgpu::BufferUsages::STORAGE,
+                });
+            self.pos.insert((gh, gw), buf);
+        }
+        let pos = self.pos[&(gh, gw)].clone();
+        let (d, heads, pl) = (cfg.dim, cfg.heads, cfg.patch_len());
+        let n = gh * gw;
+        let nt = n + 1;
+        let rows = b * nt;
+        let trace = opts.trace;
+        // Fail clearly, before recording, when one tensor would exceed a binding.
+        let biggest = [
+            b * n * pl,
+            rows * d,
+            if trace && opts.attention {
+                b * heads * nt * nt
+            } else {
+                0
+            },
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0) as u64
+            * 4;
+        if biggest > self.gpu.ctx.max_binding() {
+            return Err(Error::Gpu(format!(
+                "batch of {b} at {h}x{w} needs a {biggest}-byte buffer, more than the adapter's \
+                 {} allowed per binding; use a smaller batch",
+                self.gpu.ctx.max_binding()
+            )));
+        }
+
+        // Every pooled buffer this forward takes, handed back after the read-back.
+        let mut held: Vec<wgpu::Buffer> = Vec::new();
+        let gpu = &mut self.gpu;
+        let mut alloc = |gpu: &mut Gpu, len: usize| {
+            let b = gpu.alloc(len);
+            held.push(b.clone());
+            b
+        };
+        let img = gpu.upload(&images.data);
+        let patches = alloc(gpu, b * n * pl);
+        let lnp = alloc(gpu, b * n * pl);
+        let e = alloc(gpu, b * n * d);
+        let e2 = alloc(gpu, b * n * d);
+        let a = alloc(gpu, rows * d);
+        let o = alloc(gpu, rows * d);
+        let y = alloc(gpu, rows * d);
+        let r = alloc(gpu, rows * d);
+        let mut z = alloc(gpu, rows * d);
+        // Without a trace, two state buffers and one of each intermediate serve every layer.
+        let spare = (!trace).then(|| {
+            (
+                alloc(gpu, rows * d),
+                alloc(gpu, rows * d),
+                alloc(gpu, rows * d),
+            )
+        });
+        let mut layer_bufs = Vec::new();
+        for _ in 0..if trace { cfg.depth } else { 0 } {
+            let probs = opts.attention.then(|| alloc(gpu, b * heads * nt * nt));
+            layer_bufs.push((
+                alloc(gpu, rows * d),
+                alloc(gpu, rows * d),
+                alloc(gpu, rows * d),
+                alloc(gpu, rows * d),
+                probs,
+            ));
+        }
+        let hcls = alloc(gpu, b * d);
+        let w1_shape = self.model.params.get("mlp_head.1.weight")?.shape.clone();
+        let out1 = w1_shape[0];
+        let h1 = alloc(gpu, b * out1);
+        let logits_buf = if cfg.pre_head_dim.is_some() {
+            alloc(gpu, b * cfg.classes)
+        } else {
+            h1.clone()
+        };
+        held.push(img.clone());
+
+        // Weights, looked up before recording borrows the device.
+        let wk = |k: &str| self.weights.get(k).cloned();
+        let get = |k: &str| wk(k).ok_or_else(|| Error::MissingKey(k.to_string()));
+        let (ln1w, ln1b) = (
+            get("to_patch_embedding.1.weight")?,
+            get("to_patch_embedding.1.bias")?,
+        );
+        let (we, be) = (
+            get("to_patch_embedding.2.weight")?,
+            get("to_patch_embedding.2.bias")?,
+        );
+        let (ln3w, ln3b) = (
+            get("to_patch_embedding.3.weight")?,
+            get("to_patch_embedding.3.bias")?,
+        );
+        let cls = get("cls_token")?;
+        let mut lw = Vec::new();
+        for l in 0..cfg.depth {
+            let g = |rest: &str| get(&layer_key(l, rest));
+            lw.push([
+                g("0.norm.weight")?,
+                g("0.norm.bias")?,
+                g("0.fn.qkv.weight")?,
+                g("0.fn.to_out.0.weight")?,
+                g("0.fn.to_out.0.bias")?,
+                g("1.norm.weight")?,
+                g("1.norm.bias")?,
+                g("1.fn.weight")?,
+            ]);
+        }
+        let head_w = super::head::HeadWeights {
+            ln: (get("mlp_head.0.weight")?, get("mlp_head.0.bias")?),
+            fc: (get("mlp_head.1.weight")?, get("mlp_head.1.bias")?),
+            extra: match cfg.pre_head_dim {
+                Some(_) => Some((get("head.weight")?, get("head.bias")?)),
+                None => None,
+            },
+        };
+
+        let mut outs: Vec<Out> = Vec::new();
+        let mut staged: Vec<(wgpu::Buffer, wgpu::Buffer, usize)> = Vec::new();
+        let mut stage = |gpu: &mut Gpu, src: &wgpu::Buffer, shape: Vec<usize>| {
+            let len: usize = shape.iter().product();
+            let st = gpu
+                .pool
+                .acquire(&gpu.ctx.device, (len * 4) as u64, READBACK);
+            staged.push((src.clone(), st.clone(), len));
+            outs.push(Out { staging: st, shape });
+        };
+
+        let mut rec = gpu.recorder();
+        embed::patchify(&mut rec, &img, &patches, b, cfg.channels, h, w, p);
+        layernorm::layer_norm(
+            &mut rec,
+            &patches,
+            &ln1w,
+            &ln1b,
+            &lnp,
+            LnParams::rows(b * n, pl),
+        );
+        linear(&mut rec, &lnp, &we, Some(&be), &e, b * n, d, pl);
+        layernorm::layer_norm(&mut rec, &e, &ln3w, &ln3b, &e2, LnParams::rows(b * n, d));
+        embed::assemble(&mut rec, &e2, &cls, &pos, &z, b, n, d);
+
+        let ln = LnParams::rows(rows, d);
+        for (l, [n0w, n0b, u, wo, bo, n1w, n1b, dict]) in lw.iter().enumerate() {
+            let (proj, zhalf, zout, proj_half, probs) = match (&spare, layer_bufs.get(l)) {
+                (_, Some((p1, p2, p3, p4, pr))) => (
+                    p1.clone(),
+                    p2.clone(),
+                    p3.clone(),
+                    Some(p4.clone()),
+                    pr.clone(),
+                ),
+                (Some((s1, s2, s3)), None) => (s1.clone(), s2.clone(), s3.clone(), None, None),
+                (None, None) => unreachable!("trace buffers allocated per layer"),
+            };
+            // MSSA: a = LN(z); proj = a U^T; o = attention(proj); zhalf = z + o W_o^T + b_o.
+            layernorm::layer_norm(&mut rec, &z, n0w, n0b, &a, ln);
+            linear(&mut rec, &a, u, None, &proj, rows, d, d);
+            mssa::attention(&mut rec, &proj, &o, probs.as_ref(), b, nt, d, heads)?;
+            Matmul {
+                a: &o,
+                b: wo,
+                c: &zhalf,
+                bias: Some(bo),
+                extra: Some(&z),
+                trans_b: true,
+                relu: false,
+                batch: 1,
+                params: MatmulParams::dense(rows, d, d, true),
+            }
+            .record(&mut rec);
+            // ISTA: y = LN(zhalf); r = y - y D^T; zout = relu(y + eta r D - eta lambda).
+            layernorm::layer_norm(&mut rec, &zhalf, n1w, n1b, &y, ln);
+            Matmul {
+                a: &y,
+                b: dict,
+                c: &r,
+                bias: None,
+                extra: Some(&y),
+                trans_b: true,
+                relu: false,
+                batch: 1,
+                params: MatmulParams {
+                    alpha: -1.0,
+                    ..MatmulParams::dense(rows, d, d, true)
+                },
+            }
+            .record(&mut rec);
+            Matmul {
+                a: &r,
+                b: dict,
+                c: &zout,
+                bias: None,
+                extra: Some(&y),
+                trans_b: false,
+                relu: true,
+                batch: 1,
+                params: MatmulParams {
+                    alpha: cfg.eta,
+                    shift: cfg.eta * cfg.lambda,
+                    ..MatmulParams::dense(rows, d, d, false)
+                },
+            }
+            .record(&mut rec);
+            if let Some(ph) = &proj_half {
+                // R^c after the MSSA step: the same norm and subspaces applied to Z^{l+1/2}.
+                layernorm::layer_norm(&mut rec, &zhalf, n0w, n0b, &a, ln);
+                linear(&mut rec, &a, u, None, ph, rows, d, d);
+                let sh = vec![b, nt, d];
+                for src in [&z, &zhalf, &zout, &proj, ph] {
+                    stage(rec.gpu, src, sh.clone());
+                }
+                if let Some(pr) = &probs {
+                    stage(rec.gpu, pr, vec![b, heads, nt, nt]);
+                }
+            }
+            z = zout;
+        }
+
+        super::head::head(
+            &mut rec,
+            &head_w,
+            &z,
+            super::head::HeadBuffers {
+                cls: &hcls,
+                h1: &h1,
+                logits: &logits_buf,
+            },
+            b,
+            nt,
+            d,
+            out1,
+            cfg.classes,
+        );
+        let logits_shape = vec![
+            b,
+            if head_w.extra.is_some() {
+                cfg.classes
+            } else {
+                out1
+            },
+        ];
+        stage(rec.gpu, &logits_buf, logits_shape);
+        for (src, st, len) in &staged {
+            rec.copy(src, st, (*len * 4) as u64);
+        }
+        let ubuf = rec.finish();
+
+        let reads: Vec<(&wgpu::Buffer, usize)> = outs
+            .iter()
+            .map(|o| (&o.staging, o.shape.iter().product()))
+            .collect();
+        let result = self.gpu.ctx.read_back(&reads).await;
+        // Hand everything back to the pool, whether the read-back worked or not.
+        self.gpu.pool.release(held);
+        self.gpu
+            .pool
+            .release(outs.iter().map(|o| o.staging.clone()));
+        self.gpu.pool.release(ubuf);
+        let mut data = result?.into_iter();
+        let mut tensors = outs
+            .iter()
+            .map(|o| Tensor {
+                shape: o.shape.clone(),
+                data: data.next().unwrap_or_default(),
+            })
+            .collect::<Vec<_>>();
+        let logits = tensors.pop().expect("logits staged last");
+        let trace = trace.then(|| {
+            let mut it = tensors.into_iter();
+            let mut layers = Vec::new();
+            for _ in 0..cfg.depth {
+                let mut next = || it.next().expect("five tensors per layer");
+                let (z, zhalf, zout, proj_in, proj_half) = (next(), next(), next(), next(), next());
+                let attn = opts.attention.then(&mut next);
+                layers.push(LayerTrace {
+                    z,
+                    zhalf,
+                    zout,
+                    proj_in,
+                    proj_half,
+                    attn,
+                });
+            }
+            Trace { layers }
+        });
+        Ok(ForwardOutput { logits, trace })
+    }
+}
+
+/// Native only: `Engine::forward` is synchronous and the web must not block; the page awaits
+/// [`GpuEngine::forward_async`] instead.
+#[cfg(not(target_arch = "wasm32"))]
+impl crate::engine::Engine for GpuEngine {
+    fn name(&self) -> &str {
+        "gpu"
+    }
+
+    fn forward(&mut self, images: &Tensor, opts: ForwardOptions) -> Result<ForwardOutput> {
+        pollster::block_on(self.forward_async(images, opts))
+    }
+}

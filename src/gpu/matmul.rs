@@ -1,0 +1,156 @@
+//! Wrapper of `shaders/matmul.wgsl`: tiled, batched matmul with fused epilogues.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::pool::Bind;
+use super::Recorder;
+
+const SOURCE: &str = include_str!("../../shaders/matmul.wgsl");
+const BINDS: [Bind; 8] = [
+    Bind::Read,      // a
+    Bind::Read,      // b
+    Bind::Read,      // bias
+    Bind::Read,      // extra
+    Bind::Read,      // a4: a as vec4
+    Bind::Read,      // b4: b as vec4
+    Bind::ReadWrite, // c
+    Bind::Uniform,   // params
+];
+/// Output tile side (rows and columns per workgroup).
+pub const TILE: u32 = 32;
+
+/// The shader's `Params`, field for field. Offsets, strides and leading dimensions are in f32.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct MatmulParams {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub batch_inner: u32,
+    pub lda: u32,
+    pub ldb: u32,
+    pub ldc: u32,
+    pub lde: u32,
+    pub a_off: u32,
+    pub b_off: u32,
+    pub c_off: u32,
+    pub e_off: u32,
+    pub a_so: u32,
+    pub a_si: u32,
+    pub b_so: u32,
+    pub b_si: u32,
+    pub c_so: u32,
+    pub c_si: u32,
+    pub e_so: u32,
+    pub e_si: u32,
+    pub alpha: f32,
+    pub shift: f32,
+    pub pad0: u32,
+    pub pad1: u32,
+}
+
+impl MatmulParams {
+    /// Whether A and B can be loaded as vec4: every offset, stride and leading dimension a
+    /// multiple of 4, and the contiguous extent too (k for A and B^T; n for B).
+    pub fn vec4_ok(&self, trans_b: bool) -> bool {
+        let b_extent = if trans_b { self.k } else { self.n };
+        [
+            self.k, b_extent, self.lda, self.ldb, self.a_off, self.b_off, self.a_so, self.a_si,
+            self.b_so, self.b_si,
+        ]
+        .iter()
+        .all(|v| v % 4 == 0)
+    }
+
+    /// A single dense product (m, k)·(n, k)^T or (m, k)·(k, n) on contiguous row-major
+    /// operands, alpha = 1, no shift.
+    pub fn dense(m: usize, n: usize, k: usize, trans_b: bool) -> Self {
+        Self {
+            m: m as u32,
+            n: n as u32,
+            k: k as u32,
+            batch_inner: 1,
+            lda: k as u32,
+            ldb: if trans_b { k } else { n } as u32,
+            ldc: n as u32,
+            lde: n as u32,
+            alpha: 1.0,
+            ..Default::default()
+        }
+    }
+}
+
+/// One matmul: `c = epilogue(alpha * a·op(b))`, `batch` products along workgroup z.
+pub struct Matmul<'a> {
+    pub a: &'a wgpu::Buffer,
+    pub b: &'a wgpu::Buffer,
+    pub c: &'a wgpu::Buffer,
+    /// Added per output column (length n).
+    pub bias: Option<&'a wgpu::Buffer>,
+    /// Added per output element, addressed like c with `lde` and the e_* offsets.
+    pub extra: Option<&'a wgpu::Buffer>,
+    /// B is (n, k) (the F.linear form) rather than (k, n).
+    pub trans_b: bool,
+    pub relu: bool,
+    pub batch: u32,
+    pub params: MatmulParams,
+}
+
+impl Matmul<'_> {
+    pub fn record(&self, rec: &mut Recorder) {
+        let consts = [
+            ("TRANS_B", self.trans_b as u8 as f64),
+            ("HAS_BIAS", self.bias.is_some() as u8 as f64),
+            ("HAS_EXTRA", self.extra.is_some() as u8 as f64),
+            ("RELU", self.relu as u8 as f64),
+            ("VEC4", self.params.vec4_ok(self.trans_b) as u8 as f64),
+        ];
+        let kernel = rec.gpu.cache.get(
+            &rec.gpu.ctx.device,
+            "matmul",
+            SOURCE,
+            "main",
+            &BINDS,
+            &consts,
+        );
+        let dummy = rec.dummy_read();
+        let bufs = vec![
+            self.a.clone(),
+            self.b.clone(),
+            self.bias.unwrap_or(&dummy).clone(),
+            self.extra.unwrap_or(&dummy).clone(),
+            self.a.clone(),
+            self.b.clone(),
+            self.c.clone(),
+        ];
+        let p = &self.params;
+        let groups = [p.n.div_ceil(TILE), p.m.div_ceil(TILE), self.batch.max(1)];
+        rec.dispatch(kernel, bufs, bytemuck::bytes_of(p), groups);
+    }
+}
+
+/// `y = x w^T + bias`: F.linear on (rows, inp) by (out, inp).
+#[allow(clippy::too_many_arguments)]
+pub fn linear(
+    rec: &mut Recorder,
+    x: &wgpu::Buffer,
+    w: &wgpu::Buffer,
+    bias: Option<&wgpu::Buffer>,
+    y: &wgpu::Buffer,
+    rows: usize,
+    out: usize,
+    inp: usize,
+) {
+    Matmul {
+        a: x,
+        b: w,
+        c: y,
+        bias,
+        extra: None,
+        trans_b: true,
+        relu: false,
+        batch: 1,
+        params: MatmulParams::dense(rows, out, inp, true),
+    }
+    .record(rec);
+}

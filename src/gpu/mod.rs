@@ -1,0 +1,260 @@
+//! The wgpu engine: a device context, a pipeline cache and buffer pool, one Rust module per WGSL
+//! kernel, and [`GpuEngine`], which records a whole forward into one command encoder.
+//!
+//! Kernels are recorded through a [`Recorder`]: each wrapper adds a step (a dispatch with its
+//! buffers and uniform parameters, or a copy); [`Recorder::finish`] packs every step's parameters
+//! into one uniform buffer, encodes all steps into one encoder and submits it once.
+
+pub mod context;
+pub mod embed;
+pub mod engine;
+pub mod head;
+pub mod layernorm;
+pub mod matmul;
+pub mod mssa;
+pub mod pool;
+
+pub use context::{GpuContext, GpuFeatures};
+pub use engine::GpuEngine;
+pub use pool::{Bind, BufferPool, Kernel, PipelineCache};
+
+use wgpu::BufferUsages as U;
+
+/// Usage of activation buffers: read and written by kernels, copied out for read-back, written
+/// from the CPU for inputs.
+pub const STORAGE: U = U::STORAGE.union(U::COPY_SRC).union(U::COPY_DST);
+/// Usage of read-back staging buffers.
+pub const READBACK: U = U::MAP_READ.union(U::COPY_DST);
+
+/// Everything the kernels need besides their inputs: the device, compiled pipelines, pooled
+/// buffers and two small placeholders for bindings a specialisation does not use.
+pub struct Gpu {
+    pub ctx: GpuContext,
+    pub cache: PipelineCache,
+    pub pool: BufferPool,
+    dummy_read: wgpu::Buffer,
+    dummy_rw: wgpu::Buffer,
+}
+
+impl Gpu {
+    pub fn new(ctx: GpuContext) -> Self {
+        let mk = |label| {
+            ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 16,
+                usage: U::STORAGE,
+                mapped_at_creation: false,
+            })
+        };
+        let (dummy_read, dummy_rw) = (mk("dummy_read"), mk("dummy_rw"));
+        Self {
+            ctx,
+            cache: PipelineCache::default(),
+            pool: BufferPool::default(),
+            dummy_read,
+            dummy_rw,
+        }
+    }
+
+    /// A storage buffer holding `data`, from the pool.
+    pub fn upload(&mut self, data: &[f32]) -> wgpu::Buffer {
+        let b = self.alloc(data.len());
+        self.ctx
+            .queue
+            .write_buffer(&b, 0, bytemuck::cast_slice(data));
+        b
+    }
+
+    /// A pooled storage buffer of `len` f32.
+    pub fn alloc(&mut self, len: usize) -> wgpu::Buffer {
+        self.pool
+            .acquire(&self.ctx.device, (len * 4) as u64, STORAGE)
+    }
+
+    /// Records the steps `f` adds, copies `outs` (buffer, f32 count) to staging buffers in the
+    /// same submission, submits once and reads them back. For tests and one-off kernels.
+    pub async fn run(
+        &mut self,
+        f: impl FnOnce(&mut Recorder) -> crate::Result<()>,
+        outs: &[(&wgpu::Buffer, usize)],
+    ) -> crate::Result<Vec<Vec<f32>>> {
+        let mut rec = self.recorder();
+        f(&mut rec)?;
+        let mut staging = Vec::new();
+        for (src, len) in outs {
+            let st = rec
+                .gpu
+                .pool
+                .acquire(&rec.gpu.ctx.device, (*len * 4) as u64, READBACK);
+            rec.copy(src, &st, (*len * 4) as u64);
+            staging.push((st, *len));
+        }
+        let ubuf = rec.finish();
+        let reads: Vec<_> = staging.iter().map(|(b, l)| (b, *l)).collect();
+        let out = self.ctx.read_back(&reads).await;
+        self.pool.release(staging.into_iter().map(|(b, _)| b));
+        self.pool.release(ubuf);
+        out
+    }
+
+    /// [`Gpu::run`], blocking (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn run_blocking(
+        &mut self,
+        f: impl FnOnce(&mut Recorder) -> crate::Result<()>,
+        outs: &[(&wgpu::Buffer, usize)],
+    ) -> crate::Result<Vec<Vec<f32>>> {
+        pollster::block_on(self.run(f, outs))
+    }
+
+    pub fn recorder(&mut self) -> Recorder<'_> {
+        Recorder {
+            gpu: self,
+            steps: Vec::new(),
+        }
+    }
+}
+
+enum Step {
+    Dispatch {
+        kernel: Kernel,
+        bufs: Vec<wgpu::Buffer>,
+        params: Vec<u8>,
+        groups: [u32; 3],
+    },
+    Copy {
+        src: wgpu::Buffer,
+        dst: wgpu::Buffer,
+        bytes: u64,
+    },
+}
+
+/// Collects the steps of one submission.
+pub struct Recorder<'a> {
+    pub gpu: &'a mut Gpu,
+    steps: Vec<Step>,
+}
+
+impl Recorder<'_> {
+    /// Adds a dispatch: `bufs` are bindings 0.. in order, the uniform `params` comes last.
+    pub fn dispatch(
+        &mut self,
+        kernel: Kernel,
+        bufs: Vec<wgpu::Buffer>,
+        params: &[u8],
+        groups: [u32; 3],
+    ) {
+        if groups.contains(&0) {
+            return;
+        }
+        self.steps.push(Step::Dispatch {
+            kernel,
+            bufs,
+            params: params.to_vec(),
+            groups,
+        });
+    }
+
+    pub fn copy(&mut self, src: &wgpu::Buffer, dst: &wgpu::Buffer, bytes: u64) {
+        self.steps.push(Step::Copy {
+            src: src.clone(),
+            dst: dst.clone(),
+            bytes,
+        });
+    }
+
+    pub fn dummy_read(&self) -> wgpu::Buffer {
+        self.gpu.dummy_read.clone()
+    }
+
+    pub fn dummy_rw(&self) -> wgpu::Buffer {
+        self.gpu.dummy_rw.clone()
+    }
+
+    /// Encodes every step into ONE command encoder and submits it ONCE. Returns the uniform
+    /// buffer, to be handed back to the pool after the work completes.
+    pub fn finish(self) -> Option<wgpu::Buffer> {
+        let gpu = self.gpu;
+        let device = &gpu.ctx.device;
+        let align = gpu.ctx.limits.min_uniform_buffer_offset_alignment.max(16) as usize;
+        let mut blob = Vec::new();
+        let mut offsets = Vec::new();
+        for s in &self.steps {
+            if let Step::Dispatch { params, .. } = s {
+                offsets.push(blob.len() as u64);
+                blob.extend_from_slice(params);
+                blob.resize(blob.len().next_multiple_of(align), 0);
+            }
+        }
+        let ubuf = (!blob.is_empty()).then(|| {
+            // Round up so that forwards of similar sizes share a pooled buffer.
+            let size = (blob.len() as u64).next_power_of_two();
+            let b = gpu.pool.acquire(device, size, U::UNIFORM | U::COPY_DST);
+            gpu.ctx.queue.write_buffer(&b, 0, &blob);
+            b
+        });
+        let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("whitebox forward"),
+        });
+        let mut di = 0;
+        let mut i = 0;
+        while i < self.steps.len() {
+            if let Step::Copy { src, dst, bytes } = &self.steps[i] {
+                enc.copy_buffer_to_buffer(src, 0, dst, 0, *bytes);
+                i += 1;
+                continue;
+            }
+            // Consecutive dispatches share one compute pass; wgpu orders them by their buffer
+            // usage, so a kernel sees what the previous one wrote.
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: None,
+            });
+            while let Some(Step::Dispatch {
+                kernel,
+                bufs,
+                params,
+                groups,
+            }) = self.steps.get(i)
+            {
+                let ub = ubuf.as_ref().expect("uniform buffer");
+                let mut entries: Vec<wgpu::BindGroupEntry> = bufs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| wgpu::BindGroupEntry {
+                        binding: i as u32,
+                        resource: b.as_entire_binding(),
+                    })
+                    .collect();
+                entries.push(wgpu::BindGroupEntry {
+                    binding: bufs.len() as u32,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: ub,
+                        offset: offsets[di],
+                        size: wgpu::BufferSize::new(params.len() as u64),
+                    }),
+                });
+                di += 1;
+                let bg = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: None,
+                    layout: &kernel.layout,
+                    entries: &entries,
+                });
+                pass.set_pipeline(&kernel.pipeline);
+                pass.set_bind_group(0, &bg, &[]);
+                pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
+                i += 1;
+            }
+        }
+        gpu.ctx.submit(enc.finish());
+        ubuf
+    }
+}
+
+/// Workgroups for `n` independent items of 64 threads, spread over x and y so that neither
+/// exceeds WebGPU's 65535 per dimension; kernels rebuild the flat index from num_workgroups.
+pub fn groups_1d(items: usize, per_group: usize) -> [u32; 3] {
+    let g = items.div_ceil(per_group).max(1);
+    let x = g.min(32768);
+    [x as u32, g.div_ceil(x) as u32, 1]
+}
