@@ -14,7 +14,7 @@ python3 -m http.server "$port" --bind 127.0.0.1 --directory dist >/dev/null 2>&1
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$out"' EXIT
 sleep 0.5
-cargo run --quiet --release --bin whitebox -- selftest >"$out/native.json"
+cargo run --quiet --bin whitebox -- selftest >"$out/native.json"
 python3 scripts/browser-probe.py "http://127.0.0.1:$port/?selftest" --wait-selector '#selftest-result' \
     --timeout 300 --no-require-webgpu --text-selector '#selftest-result' >"$out/probe.json" || true
 python3 - "$out/native.json" "$out/probe.json" <<'PY'
