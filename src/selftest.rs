@@ -9,38 +9,59 @@ use crate::analysis::{cls_rows, layer_stats, mean_map};
 use crate::cpu::CpuEngine;
 use crate::error::Result;
 use crate::model::{init::init_params, CrateConfig, Model};
-use crate::{Engine, ForwardOptions, Tensor};
+use crate::{Engine, ForwardOptions, ForwardOutput, Tensor, Trace};
 
-pub fn selftest_report() -> Result<Value> {
+/// The self-test's model: `crate-fmnist` with the seed-0 initialisation.
+pub fn selftest_model() -> Result<Model> {
     let cfg = CrateConfig::preset("crate-fmnist")?;
-    let model = Model::new(cfg.clone(), init_params(&cfg, 0)?)?;
-    let (b, [h, w]) = (3, cfg.image);
-    let x = Tensor {
+    Model::new(cfg.clone(), init_params(&cfg, 0)?)
+}
+
+/// The self-test's input: three seeded 28×28 images.
+pub fn selftest_input() -> Tensor {
+    let (b, h, w) = (3, 28, 28);
+    Tensor {
         shape: vec![b, 1, h, w],
         data: crate::rng::uniform(1, "selftest", b * h * w, 1.7),
-    };
-    let out = CpuEngine::new(model).forward(
-        &x,
-        ForwardOptions {
-            trace: true,
-            attention: true,
-        },
-    )?;
-    let trace = out.trace.unwrap_or_default();
-    let stats = layer_stats(&trace, cfg.heads);
-    let nt = cfg.tokens();
+    }
+}
+
+/// What is compared: logits, per-layer R^c and sparsity, and the last layer's mean CLS map.
+pub fn report(cfg: &CrateConfig, out: &ForwardOutput, engine: &str) -> Value {
+    let b = out.logits.shape[0];
+    let empty = Trace::default();
+    let trace = out.trace.as_ref().unwrap_or(&empty);
+    let stats = layer_stats(trace, cfg.heads);
+    let nt = trace.layers.first().map_or(0, |l| l.z.shape[1]);
     let maps: Vec<Vec<f32>> = match trace.layers.last().and_then(|l| l.attn.as_ref()) {
         Some(a) => (0..b)
             .map(|i| mean_map(&cls_rows(&a.data[i * cfg.heads * nt * nt..], cfg.heads, nt)))
             .collect(),
         None => Vec::new(),
     };
-    Ok(json!({
+    let col = |f: fn(&crate::analysis::LayerStats) -> f64| -> Vec<Vec<f64>> {
+        stats.iter().map(|s| s.iter().map(f).collect()).collect()
+    };
+    json!({
         "preset": "crate-fmnist",
+        "engine": engine,
         "logits": out.logits.data,
-        "rc_in": stats.iter().map(|s| s.iter().map(|l| l.rc_in).collect::<Vec<_>>()).collect::<Vec<_>>(),
-        "rc_out": stats.iter().map(|s| s.iter().map(|l| l.rc_out).collect::<Vec<_>>()).collect::<Vec<_>>(),
-        "sparsity": stats.iter().map(|s| s.iter().map(|l| l.sparsity).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "rc_in": col(|l| l.rc_in),
+        "rc_out": col(|l| l.rc_out),
+        "sparsity": col(|l| l.sparsity),
         "attention_mean": maps,
-    }))
+    })
+}
+
+pub const OPTS: ForwardOptions = ForwardOptions {
+    trace: true,
+    attention: true,
+};
+
+/// The self-test on the CPU engine.
+pub fn selftest_report() -> Result<Value> {
+    let model = selftest_model()?;
+    let cfg = model.config.clone();
+    let out = CpuEngine::new(model).forward(&selftest_input(), OPTS)?;
+    Ok(report(&cfg, &out, "cpu"))
 }

@@ -15,12 +15,10 @@ pub fn start() {
         mount_to_body(move || view! { <bench_page::BenchPage req=req.clone() /> });
         return;
     }
-    if search
-        .trim_start_matches('?')
-        .split('&')
-        .any(|p| p == "selftest")
-    {
-        mount_to_body(|| view! { <selftest_page::SelftestPage /> });
+    let params: Vec<&str> = search.trim_start_matches('?').split('&').collect();
+    if params.contains(&"selftest") {
+        let gpu = params.contains(&"engine=gpu");
+        mount_to_body(move || view! { <selftest_page::SelftestPage gpu=gpu /> });
         return;
     }
     mount_to_body(|| {
