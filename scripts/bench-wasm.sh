@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The CPU engine's speed in the browser: a release page build, served statically, opened in
-# headless Chromium at `?bench=PRESET`; prints the page's JSON result (ms/image, GFLOP/s; one
-# thread, wasm SIMD128). Usage: bash scripts/bench-wasm.sh [PRESET] [BATCHES] [ITERS]
+# Engine speed in the browser: a release page build, served statically, opened in headless
+# Chromium at `?bench=PRESET`; prints the page's JSON result (ms/image, GFLOP/s). ENGINE `cpu`
+# is the CPU engine (one thread, wasm SIMD128); `gpu` is the WGSL engine on WebGPU (SwiftShader
+# in headless Chromium here).
+# Usage: bash scripts/bench-wasm.sh [PRESET] [BATCHES] [ITERS] [ENGINE]
 set -euo pipefail
 # shellcheck source=scripts/setup.sh
 . "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
@@ -9,6 +11,7 @@ cd "$WB_ROOT"
 preset=${1:-crate-t}
 batches=${2:-1,8}
 iters=${3:-3}
+engine=${4:-cpu}
 wb_ensure_rust
 wb_ensure_web_toolchain
 wb_ensure_apt chromium chromium-driver
@@ -21,6 +24,6 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dist" >/dev/null 2>&1 &
 server=$!
 sleep 0.5
-python3 scripts/browser-probe.py "http://127.0.0.1:$port/?bench=$preset&batch=$batches&iters=$iters" \
-    --wait-selector '#bench-result' --timeout 600 --no-require-webgpu |
+python3 scripts/browser-probe.py "http://127.0.0.1:$port/?bench=$preset&batch=$batches&iters=$iters&engine=$engine" \
+    --wait-selector '#bench-result' --timeout 1200 --no-require-webgpu |
     python3 -c 'import json,sys; r=json.load(sys.stdin); print(r.get("body_text") or r); sys.exit(0 if r.get("loaded") else 1)'
