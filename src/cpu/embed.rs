@@ -7,10 +7,17 @@ use crate::model::Model;
 
 /// Patch vectors (B*n, P) of images (B, C, H, W), row-major over the grid, vector index
 /// `(i*p + j)*C + c` (einops `(p1 p2 c)`).
-pub fn patchify(x: &[f32], b: usize, c: usize, h: usize, w: usize, p: usize) -> Vec<f32> {
+pub fn patchify<T: Copy + Default>(
+    x: &[T],
+    b: usize,
+    c: usize,
+    h: usize,
+    w: usize,
+    p: usize,
+) -> Vec<T> {
     let (gh, gw) = (h / p, w / p);
     let plen = p * p * c;
-    let mut out = vec![0.0f32; b * gh * gw * plen];
+    let mut out = vec![T::default(); b * gh * gw * plen];
     for bi in 0..b {
         for gy in 0..gh {
             for gx in 0..gw {

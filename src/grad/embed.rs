@@ -59,28 +59,9 @@ pub struct EmbedCache<T> {
     pub ln2: layernorm::LnCache<T>,
 }
 
-/// Patch vectors (B*n, P) of images (B, C, H, W): the same order as
-/// [`crate::cpu::embed::patchify`].
+/// Patch vectors (B*n, P) of images (B, C, H, W): [`crate::cpu::embed::patchify`] itself.
 pub fn patchify<T: Real>(x: &[T], b: usize, c: usize, h: usize, w: usize, p: usize) -> Vec<T> {
-    let (gh, gw) = (h / p, w / p);
-    let plen = p * p * c;
-    let mut out = vec![T::ZERO; b * gh * gw * plen];
-    for bi in 0..b {
-        for gy in 0..gh {
-            for gx in 0..gw {
-                let dst = &mut out[((bi * gh + gy) * gw + gx) * plen..][..plen];
-                for i in 0..p {
-                    for j in 0..p {
-                        for ci in 0..c {
-                            dst[(i * p + j) * c + ci] =
-                                x[((bi * c + ci) * h + gy * p + i) * w + gx * p + j];
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
+    crate::cpu::embed::patchify(x, b, c, h, w, p)
 }
 
 /// `Z^1` (B*N, d) from images (B, C, H, W).
