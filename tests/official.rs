@@ -48,6 +48,7 @@ fn rel(got: &[f64], want: &[f64]) -> f64 {
 
 fn compare(got: &Value, want: &Value) {
     let e = rel(&floats(&got["logits"]), &floats(&want["logits"]));
+    eprintln!("logits: relative error {e:.2e}");
     assert!(e <= 1e-3, "logits: relative error {e:.2e}");
     let layers = got["layers"].as_array().unwrap();
     let col = |k: &str| {
@@ -58,6 +59,11 @@ fn compare(got: &Value, want: &Value) {
     };
     for key in ["rc_in", "rc_out"] {
         let w = floats(&want[key]);
+        let worst = col(key)
+            .iter()
+            .zip(&w)
+            .fold(0f64, |m, (g, w)| m.max((g - w).abs() / w.abs()));
+        eprintln!("{key}: worst relative error {worst:.2e}");
         for (l, (g, w)) in col(key).iter().zip(&w).enumerate() {
             assert!(
                 (g - w).abs() <= 1e-3 * w.abs(),

@@ -137,6 +137,8 @@ pub fn rel_err(got: &[f32], want: &[f32]) -> f64 {
 #[track_caller]
 pub fn assert_close(name: &str, got: &[f32], want: &[f32], tol: f64) {
     let e = rel_err(got, want);
+    // Shown with --nocapture: the margins behind each tolerance.
+    eprintln!("{name}: relative error {e:.2e} (tolerance {tol:.0e})");
     assert!(e <= tol, "{name}: relative error {e:.3e} > {tol:.1e}");
 }
 
