@@ -165,7 +165,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         ),
     };
     let train: Box<dyn ImageDataset> = match a.limit_train {
-        Some(n) if n == 0 => bail!("--limit-train must be positive"),
+        Some(0) => bail!("--limit-train must be positive"),
         Some(n) => Box::new(Limit {
             ds: Box::leak(train),
             n,

@@ -44,7 +44,8 @@ mod tests {
         // half-way through the decay: floor + (lr - floor) / 2
         assert!((s.lr_at(60) - 0.55).abs() < 1e-6);
         assert!(
-            (s.lr_at(35) - (0.1 + 0.9 * 0.5 * (1.0 + (0.25f64 * 3.14159265).cos()) as f32)).abs()
+            (s.lr_at(35) - (0.1 + 0.9 * 0.5 * (1.0 + std::f64::consts::FRAC_1_SQRT_2) as f32))
+                .abs()
                 < 1e-5
         );
         assert!((s.lr_at(110) - 0.1).abs() < 1e-7);
