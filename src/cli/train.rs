@@ -92,6 +92,10 @@ pub struct Args {
     /// Test images for the per-layer R^c and sparsity.
     #[arg(long, default_value_t = 256)]
     pub stats_images: usize,
+    /// Train nothing: evaluate this model file on the dataset's test split (accuracy, loss,
+    /// per-layer R^c and sparsity over --stats-images images) and print one JSON object.
+    #[arg(long, value_name = "MODEL")]
+    pub evaluate: Option<PathBuf>,
 }
 
 /// The first `n` items of a dataset.
@@ -164,6 +168,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
              subspaces are token sets)"
         ),
     };
+    if let Some(path) = &a.evaluate {
+        let m = super::common::load_weights(path, None)?.model;
+        let t = Trainer::new(m.config, &m.params, TrainConfig::new(1, 1, 0), 1)?;
+        let ev = t.evaluate(test.as_ref(), a.limit_test)?;
+        let layers = t.layer_summary(test.as_ref(), a.stats_images)?;
+        let stats_images = a.stats_images.min(test.len());
+        println!(
+            "{}",
+            serde_json::json!({"test_accuracy": ev.accuracy, "test_loss": ev.loss,
+                "test_images": ev.images, "stats_images": stats_images,
+                "layers": layers.iter().map(|l| serde_json::json!({
+                    "rc_in": l.rc_in.0, "rc_out": l.rc_out.0, "sparsity": l.sparsity.0}))
+                    .collect::<Vec<_>>()})
+        );
+        return Ok(());
+    }
     let train: Box<dyn ImageDataset> = match a.limit_train {
         Some(0) => bail!("--limit-train must be positive"),
         Some(n) => Box::new(Limit {
