@@ -80,6 +80,10 @@ pub struct Args {
     /// Continue the run saved in DIR exactly (its saved settings win over the flags above).
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Start a fresh run (new optimiser, schedule, data order) from this model's weights instead
+    /// of a seeded initialisation (fine-tuning).
+    #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
+    pub init: Option<PathBuf>,
     /// Train on the first N training images only.
     #[arg(long)]
     pub limit_train: Option<usize>,
@@ -214,7 +218,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 class_names: Some(names),
                 ..preset
             };
-            let params = init_params(&cfg, a.seed)?;
+            let params = match &a.init {
+                Some(path) => {
+                    let m = super::common::load_weights(path, None)?.model;
+                    m.params.validate(&cfg).with_context(|| {
+                        format!("{}: does not fit --preset {}", path.display(), a.preset)
+                    })?;
+                    m.params
+                }
+                None => init_params(&cfg, a.seed)?,
+            };
             let kind = match a.optimizer {
                 OptimizerArg::Adamw => OptimizerKind::AdamW,
                 OptimizerArg::Lion => OptimizerKind::Lion,
