@@ -18,6 +18,7 @@ pub mod model;
 pub mod rng;
 pub mod selftest;
 pub mod tensor;
+pub mod train;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
 

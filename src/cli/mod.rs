@@ -7,6 +7,7 @@ mod forward;
 mod info;
 mod init;
 mod selftest;
+mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -25,7 +26,8 @@ const EXAMPLES: &str = "Examples:
   whitebox info crate_tiny.pth --heads 6
   whitebox convert crate_base.pth.tar -o crate-b.safetensors
   whitebox forward --weights model.safetensors --image cat.jpg
-  whitebox bench --engine cpu --preset crate-t";
+  whitebox bench --engine cpu --preset crate-t
+  whitebox train --dataset fmnist --preset crate-fmnist --epochs 10 --out runs/fmnist";
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -44,6 +46,10 @@ pub enum Command {
     /// Print the numbers of a fixed, seeded forward pass as JSON; the page prints the same at
     /// `?selftest`, and scripts/wasm-selftest.sh checks that both builds agree.
     Selftest,
+    /// Train a CRATE (CPU reference backward): AdamW or Lion, warm-up + cosine, evaluation and
+    /// per-layer R^c / sparsity every epoch, checkpoints every epoch and on Ctrl-C, exact
+    /// `--resume`.
+    Train(train::Args),
 }
 
 /// Which engine runs the model.
@@ -64,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Forward(a) => forward::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Selftest => selftest::run(),
+        Command::Train(a) => train::run(a),
     }
 }
 

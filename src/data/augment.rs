@@ -7,7 +7,7 @@ use crate::data::batch::ImageU8;
 use crate::rng::{fnv1a64, SplitMix64};
 
 /// Which augmentations to apply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Augment {
     /// Zero padding on each side before the random crop; 0 disables cropping.
     pub pad: usize,

@@ -1,0 +1,339 @@
+//! `whitebox train`: trains a CRATE on Fashion-MNIST or the synthetic shapes with the CPU
+//! reference backward, checkpointing every epoch and on Ctrl-C; `--resume DIR` continues exactly.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::ValueEnum;
+
+use super::EngineKind;
+use crate::data::synthetic::{ShapesConfig, ShapesDataset};
+use crate::data::{Augment, FashionMnist, ImageDataset, ImageU8, Split};
+use crate::model::{config::PRESETS, init::init_params, CrateConfig};
+use crate::train::{
+    checkpoint, Hooks, OptimConfig, OptimizerKind, Running, StepReport, TrainConfig, Trainer,
+};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DatasetKind {
+    /// Fashion-MNIST (Debian's dataset-fashion-mnist, or --data DIR).
+    Fmnist,
+    /// Synthetic shapes on textured backgrounds (5 classes), at the preset's image size.
+    Shapes,
+    /// Tokens from a mixture of subspaces (not trainable here: images only).
+    Subspaces,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerArg {
+    Adamw,
+    Lion,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[arg(long, value_enum, default_value_t = DatasetKind::Fmnist)]
+    pub dataset: DatasetKind,
+    /// Fashion-MNIST directory (default: /usr/share/datasets/fashion-mnist).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Model shape (fresh, seeded initialisation).
+    #[arg(long, default_value = "crate-fmnist", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
+    pub preset: String,
+    #[arg(long, default_value_t = 10)]
+    pub epochs: u64,
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Peak learning rate (after warm-up).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f32,
+    /// The cosine schedule's floor.
+    #[arg(long, default_value_t = 1e-5)]
+    pub min_lr: f32,
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Adamw)]
+    pub optimizer: OptimizerArg,
+    /// Decoupled weight decay (not on norms, biases, cls_token, pos_embedding).
+    #[arg(long, default_value_t = 0.05)]
+    pub weight_decay: f32,
+    #[arg(long, default_value_t = 1.0)]
+    pub warmup_epochs: f32,
+    #[arg(long, default_value_t = 0.1)]
+    pub label_smoothing: f32,
+    /// Global-norm gradient clipping (0: off).
+    #[arg(long, default_value_t = 1.0)]
+    pub clip: f32,
+    /// Random crop (2-pixel padding) and horizontal flip.
+    #[arg(long)]
+    pub augment: bool,
+    #[arg(long, value_enum, default_value_t = EngineKind::Cpu)]
+    pub engine: EngineKind,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Checkpoint directory (model.safetensors, best.safetensors, optim.safetensors, state.json,
+    /// metrics.jsonl). Defaults to the --resume directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run saved in DIR exactly (its saved settings win over the flags above).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Start a fresh run (new optimiser, schedule, data order) from this model's weights instead
+    /// of a seeded initialisation (fine-tuning).
+    #[arg(long, value_name = "MODEL", conflicts_with = "resume")]
+    pub init: Option<PathBuf>,
+    /// Train on the first N training images only.
+    #[arg(long)]
+    pub limit_train: Option<usize>,
+    /// Evaluate on the first N test images only (default: all).
+    #[arg(long)]
+    pub limit_test: Option<usize>,
+    /// A step metrics line every N steps.
+    #[arg(long, default_value_t = 50)]
+    pub log_every: u64,
+    /// Test images for the per-layer R^c and sparsity.
+    #[arg(long, default_value_t = 256)]
+    pub stats_images: usize,
+    /// Train nothing: evaluate this model file on the dataset's test split (accuracy, loss,
+    /// per-layer R^c and sparsity over --stats-images images) and print one JSON object.
+    #[arg(long, value_name = "MODEL")]
+    pub evaluate: Option<PathBuf>,
+}
+
+/// The first `n` items of a dataset.
+struct Limit<'a> {
+    ds: &'a dyn ImageDataset,
+    n: usize,
+}
+
+impl ImageDataset for Limit<'_> {
+    fn len(&self) -> usize {
+        self.n.min(self.ds.len())
+    }
+    fn image(&self, i: usize) -> ImageU8 {
+        self.ds.image(i)
+    }
+    fn label(&self, i: usize) -> usize {
+        self.ds.label(i)
+    }
+    fn class_names(&self) -> Vec<String> {
+        self.ds.class_names()
+    }
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigint(_sig: i32) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+extern "C" {
+    fn signal(signum: i32, handler: usize) -> usize;
+}
+
+/// Ctrl-C sets [`STOP`]; the loop saves a checkpoint and exits.
+fn install_ctrl_c() {
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        signal(2, on_sigint as extern "C" fn(i32) as usize);
+    }
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    if a.engine == EngineKind::Gpu {
+        bail!(
+            "--engine gpu: GPU training arrives with the WGSL backward kernels; use --engine cpu \
+             for now"
+        );
+    }
+    let preset = CrateConfig::preset(&a.preset)?;
+    let (train, test): (Box<dyn ImageDataset>, Box<dyn ImageDataset>) = match a.dataset {
+        DatasetKind::Fmnist => {
+            let tr = FashionMnist::load(a.data.as_deref(), Split::Train)
+                .context("loading the Fashion-MNIST training split")?;
+            let te = FashionMnist::load(a.data.as_deref(), Split::Test)
+                .context("loading the Fashion-MNIST test split")?;
+            (Box::new(tr), Box::new(te))
+        }
+        DatasetKind::Shapes => (
+            Box::new(ShapesDataset::new(ShapesConfig::for_model(
+                &preset, 20_000, a.seed,
+            ))?),
+            Box::new(ShapesDataset::new(ShapesConfig::for_model(
+                &preset,
+                2_000,
+                a.seed ^ 0x5eed_7e57,
+            ))?),
+        ),
+        DatasetKind::Subspaces => bail!(
+            "--dataset subspaces: not implemented for training (the trainer takes images; \
+             subspaces are token sets)"
+        ),
+    };
+    if let Some(path) = &a.evaluate {
+        let m = super::common::load_weights(path, None)?.model;
+        let t = Trainer::new(m.config, &m.params, TrainConfig::new(1, 1, 0), 1)?;
+        let ev = t.evaluate(test.as_ref(), a.limit_test)?;
+        let layers = t.layer_summary(test.as_ref(), a.stats_images)?;
+        let stats_images = a.stats_images.min(test.len());
+        println!(
+            "{}",
+            serde_json::json!({"test_accuracy": ev.accuracy, "test_loss": ev.loss,
+                "test_images": ev.images, "stats_images": stats_images,
+                "layers": layers.iter().map(|l| serde_json::json!({
+                    "rc_in": l.rc_in.0, "rc_out": l.rc_out.0, "sparsity": l.sparsity.0}))
+                    .collect::<Vec<_>>()})
+        );
+        return Ok(());
+    }
+    let train: Box<dyn ImageDataset> = match a.limit_train {
+        Some(0) => bail!("--limit-train must be positive"),
+        Some(n) => Box::new(Limit {
+            ds: Box::leak(train),
+            n,
+        }),
+        None => train,
+    };
+    let mut trainer = match &a.resume {
+        Some(dir) => {
+            let t = checkpoint::load(dir)
+                .with_context(|| format!("resuming from {}", dir.display()))?;
+            if t.shuffler.state().len != train.len() {
+                bail!(
+                    "{}: the run trained on {} images, this dataset has {} (same --dataset and \
+                     --limit-train as the original run?)",
+                    dir.display(),
+                    t.shuffler.state().len,
+                    train.len()
+                );
+            }
+            t
+        }
+        None => {
+            let names = train.class_names();
+            let cfg = CrateConfig {
+                classes: names.len(),
+                class_names: Some(names),
+                ..preset
+            };
+            let params = match &a.init {
+                Some(path) => {
+                    let m = super::common::load_weights(path, None)?.model;
+                    m.params.validate(&cfg).with_context(|| {
+                        format!("{}: does not fit --preset {}", path.display(), a.preset)
+                    })?;
+                    m.params
+                }
+                None => init_params(&cfg, a.seed)?,
+            };
+            let kind = match a.optimizer {
+                OptimizerArg::Adamw => OptimizerKind::AdamW,
+                OptimizerArg::Lion => OptimizerKind::Lion,
+            };
+            let tc = TrainConfig {
+                lr: a.lr,
+                min_lr: a.min_lr,
+                warmup_epochs: a.warmup_epochs,
+                optim: OptimConfig::new(kind, a.weight_decay),
+                label_smoothing: a.label_smoothing,
+                clip_norm: (a.clip > 0.0).then_some(a.clip),
+                augment: a.augment.then(|| Augment::new(2, true)),
+                log_every: a.log_every,
+                stats_images: a.stats_images,
+                eval_limit: a.limit_test,
+                ..TrainConfig::new(a.epochs, a.batch, a.seed)
+            };
+            Trainer::new(cfg, &params, tc, train.len())?
+        }
+    };
+    let out = a
+        .out
+        .clone()
+        .or_else(|| a.resume.clone())
+        .context("--out DIR is required (where checkpoints go)")?;
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut metrics_file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out.join("metrics.jsonl"))
+        .with_context(|| format!("opening {}/metrics.jsonl", out.display()))?;
+    install_ctrl_c();
+    let tc = &trainer.state.train;
+    eprintln!(
+        "training {} ({} params) on {} images, {} epochs of {} steps (batch {}), {} lr {}, {} threads",
+        a.preset,
+        trainer.params.tensors.values().map(|t| t.data.len()).sum::<usize>(),
+        train.len(),
+        tc.epochs,
+        trainer.steps_per_epoch(),
+        tc.batch,
+        tc.optim.kind.as_str(),
+        tc.lr,
+        rayon::current_num_threads()
+    );
+    let t0 = Instant::now();
+    let now = move || t0.elapsed().as_secs_f64();
+    let mut io_err: Option<std::io::Error> = None;
+    let mut metrics = |v: &serde_json::Value| {
+        if v["kind"] == "epoch" || v["kind"] == "stop" {
+            eprintln!();
+            println!("{v}");
+        }
+        if let Err(e) = writeln!(metrics_file, "{v}") {
+            io_err.get_or_insert(e);
+        }
+    };
+    let mut progress = |r: &StepReport, run: &Running| {
+        eprint!(
+            "\repoch {} step {}/{} loss {:.4} acc {:.4} lr {:.2e} {:.0} img/s{}   ",
+            run.epoch + 1,
+            run.step_in_epoch,
+            run.steps_per_epoch,
+            run.loss(),
+            run.accuracy(),
+            r.lr,
+            run.images_per_s,
+            if run.skipped > 0 {
+                format!(" ({} skipped: non-finite loss)", run.skipped)
+            } else {
+                String::new()
+            }
+        );
+    };
+    let out_dir = out.clone();
+    let mut save = |t: &Trainer, best: bool| checkpoint::save(&out_dir, t, best);
+    trainer.train(
+        train.as_ref(),
+        test.as_ref(),
+        Hooks {
+            now: &now,
+            metrics: &mut metrics,
+            progress: &mut progress,
+            checkpoint: &mut save,
+            stop: &STOP,
+        },
+    )?;
+    if let Some(e) = io_err {
+        return Err(e).context("writing metrics.jsonl");
+    }
+    if STOP.load(Ordering::SeqCst) {
+        eprintln!(
+            "stopped: checkpoint in {} (continue with --resume {})",
+            out.display(),
+            out.display()
+        );
+    } else {
+        eprintln!(
+            "done: {} steps ({} skipped), best test accuracy {:.4} (epoch {}), {:.0} s; model in {}",
+            trainer.state.step,
+            trainer.state.skipped,
+            trainer.state.best_accuracy.unwrap_or(f64::NAN),
+            trainer.state.best_epoch.unwrap_or(0),
+            trainer.state.wall_time_s,
+            out.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! Checkpoints (native only): a directory with
+//! - `model.safetensors`: the model (config, class names, mean/std in `__metadata__`), loadable by
+//!   every other command;
+//! - `optim.safetensors`: the optimiser moments, `m/<key>` and (AdamW) `v/<key>`;
+//! - `state.json`: the [`TrainState`] (run config, step, schedule, [`crate::data::ShufflerState`]).
+//!
+//! `best.safetensors` is the model of the best evaluated epoch. Files are written to a temporary
+//! name and renamed, so an interrupted save never leaves a half-written checkpoint.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::trainer::{TrainState, Trainer};
+use crate::error::{Error, Result};
+use crate::grad::{Array, ParamSet};
+use crate::model::io::{load_model, read_safetensors, write_model, write_tensors};
+use crate::tensor::Tensor;
+
+pub const MODEL_FILE: &str = "model.safetensors";
+pub const BEST_FILE: &str = "best.safetensors";
+pub const OPTIM_FILE: &str = "optim.safetensors";
+pub const STATE_FILE: &str = "state.json";
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(tmp.display().to_string(), e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path.display().to_string(), e))
+}
+
+/// The model file's bytes: config plus `class_names`, `mean`, `std` and training notes.
+pub fn model_bytes(t: &Trainer) -> Result<Vec<u8>> {
+    let model = t.model();
+    let mut meta = BTreeMap::new();
+    let names: Vec<String> = (0..model.config.classes)
+        .map(|i| model.config.class_name(i))
+        .collect();
+    meta.insert("class_names".to_string(), js(&names));
+    meta.insert("mean".to_string(), js(&model.config.mean));
+    meta.insert("std".to_string(), js(&model.config.std));
+    meta.insert("trained_steps".to_string(), t.state.step.to_string());
+    write_model(&model, &meta)
+}
+
+fn js<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Writes the checkpoint into `dir` (created if needed); with `best`, also `best.safetensors`.
+pub fn save(dir: &Path, t: &Trainer, best: bool) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+    let model = model_bytes(t)?;
+    let mut moments = BTreeMap::new();
+    for (prefix, set) in [("m/", &t.opt.m), ("v/", &t.opt.v)] {
+        for (k, a) in &set.tensors {
+            moments.insert(
+                format!("{prefix}{k}"),
+                Tensor {
+                    shape: a.shape.clone(),
+                    data: a.data.clone(),
+                },
+            );
+        }
+    }
+    let optim = write_tensors(&moments, &BTreeMap::new())?;
+    let state = serde_json::to_vec_pretty(&t.state)
+        .map_err(|e| Error::Format(format!("cannot write the training state: {e}")))?;
+    write_atomic(&dir.join(OPTIM_FILE), &optim)?;
+    write_atomic(&dir.join(MODEL_FILE), &model)?;
+    if best {
+        write_atomic(&dir.join(BEST_FILE), &model)?;
+    }
+    write_atomic(&dir.join(STATE_FILE), &state)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path.display().to_string(), e))
+}
+
+/// Restores a run saved by [`save`]; it continues exactly where it stopped.
+pub fn load(dir: &Path) -> Result<Trainer> {
+    let mp = dir.join(MODEL_FILE);
+    let model = load_model(&read(&mp)?, &mp.display().to_string(), None)?.model;
+    let sp = dir.join(STATE_FILE);
+    let state: TrainState = serde_json::from_slice(&read(&sp)?)
+        .map_err(|e| Error::Format(format!("{}: {e}", sp.display())))?;
+    let op = dir.join(OPTIM_FILE);
+    let f = read_safetensors(&read(&op)?, &op.display().to_string())?;
+    let empty = || ParamSet::<f32> {
+        tensors: BTreeMap::new(),
+    };
+    let (mut m, mut v) = (empty(), empty());
+    for (k, t) in f.tensors {
+        let a = Array {
+            shape: t.shape,
+            data: t.data,
+        };
+        if let Some(key) = k.strip_prefix("m/") {
+            m.tensors.insert(key.to_string(), a);
+        } else if let Some(key) = k.strip_prefix("v/") {
+            v.tensors.insert(key.to_string(), a);
+        } else {
+            return Err(Error::Format(format!(
+                "{}: unexpected tensor `{k}`",
+                op.display()
+            )));
+        }
+    }
+    Trainer::restore(model.config, &model.params, state, m, v)
+}

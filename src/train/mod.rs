@@ -1,0 +1,16 @@
+//! Training on the CPU reference backward (the GPU backward comes later):
+//! - [`optim`]: AdamW and Lion, the no-decay set, global-norm clipping;
+//! - [`schedule`]: linear warm-up + cosine decay to a floor;
+//! - [`trainer`]: the loop (NaN/inf steps skipped, evaluation, per-layer R^c and sparsity,
+//!   metrics as JSON values); engine-agnostic hooks, no I/O, compiles for wasm32;
+//! - [`checkpoint`] (native): save and exact resume.
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod checkpoint;
+pub mod optim;
+pub mod schedule;
+pub mod trainer;
+
+pub use optim::{clip_grad_norm, decays, OptimConfig, Optimizer, OptimizerKind};
+pub use schedule::Schedule;
+pub use trainer::{Evaluation, Hooks, Running, StepReport, TrainConfig, TrainState, Trainer};

@@ -1,0 +1,462 @@
+//! The training loop, engine-agnostic in shape but running on the CPU reference backward
+//! ([`crate::grad`]) for now: batches from a seeded [`Shuffler`], label-smoothed cross-entropy,
+//! optional global-norm clipping, AdamW or Lion under a warm-up + cosine [`Schedule`], NaN/inf
+//! steps skipped and counted, evaluation and per-layer R^c / sparsity every epoch, metrics as
+//! JSON values. No file I/O and no clock here (both come in through [`Hooks`]), so this compiles
+//! for wasm32; checkpoints live in [`super::checkpoint`] (native).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::optim::{all_finite, clip_grad_norm, OptimConfig, Optimizer};
+use super::schedule::Schedule;
+use crate::analysis::{layer_stats, summarise, LayerSummary};
+use crate::cpu::CpuEngine;
+use crate::data::{make_batch, Augment, AugmentPlan, ImageDataset, Shuffler, ShufflerState};
+use crate::engine::{Engine, ForwardOptions};
+use crate::error::{Error, Result};
+use crate::grad::{self, ParamSet};
+use crate::model::{CrateConfig, Model, Params};
+
+/// Everything that defines a run (saved in the checkpoint's `state.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub epochs: u64,
+    pub batch: usize,
+    pub lr: f32,
+    /// The cosine schedule's floor.
+    pub min_lr: f32,
+    pub warmup_epochs: f32,
+    pub optim: OptimConfig,
+    pub label_smoothing: f32,
+    /// Global-norm gradient clipping (none when `None`).
+    pub clip_norm: Option<f32>,
+    pub seed: u64,
+    /// Random crop (padding) and horizontal flip, when set.
+    pub augment: Option<Augment>,
+    /// A step metrics line every this many steps (0: none).
+    pub log_every: u64,
+    /// Images of the evaluation split used for per-layer R^c and sparsity.
+    pub stats_images: usize,
+    /// Evaluate on at most this many evaluation images (all when `None`).
+    pub eval_limit: Option<usize>,
+}
+
+impl TrainConfig {
+    /// Sensible defaults for a small model: AdamW, lr 1e-3, wd 0.05, 1 warm-up epoch.
+    pub fn new(epochs: u64, batch: usize, seed: u64) -> Self {
+        Self {
+            epochs,
+            batch,
+            lr: 1e-3,
+            min_lr: 1e-5,
+            warmup_epochs: 1.0,
+            optim: OptimConfig::adamw(0.05),
+            label_smoothing: 0.0,
+            clip_norm: Some(1.0),
+            seed,
+            augment: None,
+            log_every: 50,
+            stats_images: 256,
+            eval_limit: None,
+        }
+    }
+
+    pub fn steps_per_epoch(&self, train_len: usize) -> u64 {
+        train_len.div_ceil(self.batch.max(1)) as u64
+    }
+
+    pub fn schedule(&self, train_len: usize) -> Schedule {
+        let spe = self.steps_per_epoch(train_len);
+        Schedule {
+            lr: self.lr,
+            min_lr: self.min_lr,
+            warmup_steps: (self.warmup_epochs as f64 * spe as f64).round() as u64,
+            total_steps: self.epochs * spe,
+        }
+    }
+}
+
+/// The saved position of a run (besides parameters and moments): `state.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    pub train: TrainConfig,
+    /// Steps taken (including skipped ones): the schedule position.
+    pub step: u64,
+    /// Steps skipped for a non-finite loss or gradient.
+    pub skipped: u64,
+    /// Optimiser updates applied (AdamW's bias-correction count).
+    pub optim_steps: u64,
+    pub shuffler: ShufflerState,
+    pub schedule: Schedule,
+    /// Best evaluation accuracy so far and its epoch.
+    pub best_accuracy: Option<f64>,
+    pub best_epoch: Option<u64>,
+    /// Seconds of training so far (over all resumed runs).
+    pub wall_time_s: f64,
+}
+
+/// What one step did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepReport {
+    pub step: u64,
+    pub lr: f32,
+    pub loss: f32,
+    /// Correct predictions in the batch.
+    pub correct: usize,
+    pub images: usize,
+    /// Gradient norm before clipping (NaN when skipped).
+    pub grad_norm: f64,
+    /// True when the loss or a gradient was not finite and nothing was updated.
+    pub skipped: bool,
+}
+
+/// Accuracy and mean loss on an evaluation set.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub accuracy: f64,
+    pub loss: f64,
+    pub images: usize,
+}
+
+/// A run in progress: parameters, optimiser, data order, schedule position.
+#[derive(Clone, Debug)]
+pub struct Trainer {
+    pub config: CrateConfig,
+    pub params: ParamSet<f32>,
+    pub opt: Optimizer,
+    pub shuffler: Shuffler,
+    pub state: TrainState,
+}
+
+/// The outside world of [`Trainer::train`]: a clock, sinks for metrics and progress, the
+/// checkpoint writer and a stop flag (set by Ctrl-C natively).
+pub struct Hooks<'a> {
+    /// Seconds since some fixed point.
+    pub now: &'a dyn Fn() -> f64,
+    /// One JSON value per metrics line (`"kind": "step" | "epoch" | "stop"`).
+    pub metrics: &'a mut dyn FnMut(&Value),
+    /// After every step: the report, the epoch's running (loss sum, correct, images) and images/s.
+    pub progress: &'a mut dyn FnMut(&StepReport, &Running),
+    /// Called at the end of every epoch (`best` true when this epoch has the best accuracy so
+    /// far) and when stopped.
+    pub checkpoint: &'a mut dyn FnMut(&Trainer, bool) -> Result<()>,
+    pub stop: &'a AtomicBool,
+}
+
+/// The epoch's running totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Running {
+    pub epoch: u64,
+    pub step_in_epoch: u64,
+    pub steps_per_epoch: u64,
+    pub loss_sum: f64,
+    pub correct: usize,
+    pub images: usize,
+    pub skipped: u64,
+    pub images_per_s: f64,
+}
+
+impl Running {
+    pub fn loss(&self) -> f64 {
+        self.loss_sum / self.images.max(1) as f64
+    }
+    pub fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.images.max(1) as f64
+    }
+}
+
+impl Trainer {
+    /// A fresh run from `params` on a training set of `train_len` items.
+    pub fn new(
+        config: CrateConfig,
+        params: &Params,
+        train: TrainConfig,
+        train_len: usize,
+    ) -> Result<Self> {
+        config.validate()?;
+        params.validate(&config)?;
+        if train.batch == 0 || train_len == 0 {
+            return Err(Error::Config(
+                "training needs a positive batch size and a non-empty dataset".into(),
+            ));
+        }
+        let p = ParamSet::from_params(params);
+        let opt = Optimizer::new(train.optim, &p);
+        let shuffler = Shuffler::new(train_len, train.seed);
+        let state = TrainState {
+            schedule: train.schedule(train_len),
+            train,
+            step: 0,
+            skipped: 0,
+            optim_steps: 0,
+            shuffler: shuffler.state(),
+            best_accuracy: None,
+            best_epoch: None,
+            wall_time_s: 0.0,
+        };
+        Ok(Self {
+            config,
+            params: p,
+            opt,
+            shuffler,
+            state,
+        })
+    }
+
+    /// A run restored from its parts (see [`super::checkpoint`]).
+    pub fn restore(
+        config: CrateConfig,
+        params: &Params,
+        state: TrainState,
+        m: ParamSet<f32>,
+        v: ParamSet<f32>,
+    ) -> Result<Self> {
+        params.validate(&config)?;
+        let p = ParamSet::from_params(params);
+        let opt = Optimizer::restore(state.train.optim, &p, m, v, state.optim_steps)?;
+        let shuffler = Shuffler::restore(state.shuffler, state.shuffler.len)?;
+        Ok(Self {
+            config,
+            params: p,
+            opt,
+            shuffler,
+            state,
+        })
+    }
+
+    /// The current model.
+    pub fn model(&self) -> Model {
+        Model {
+            config: self.config.clone(),
+            params: self.params.to_params(),
+        }
+    }
+
+    pub fn steps_per_epoch(&self) -> u64 {
+        self.state.train.steps_per_epoch(self.shuffler.state().len)
+    }
+
+    /// One optimiser step on a given batch (normalised images (B, C, H, W), labels). A non-finite
+    /// loss or gradient skips the update (counted in `state.skipped`); the step still counts for
+    /// the schedule.
+    pub fn train_batch(&mut self, images: &[f32], labels: &[usize]) -> Result<StepReport> {
+        let tc = &self.state.train;
+        let lr = self.state.schedule.lr_at(self.state.step);
+        let mut s = grad::loss_and_grads(
+            &self.config,
+            &self.params,
+            images,
+            labels,
+            tc.label_smoothing,
+        )?;
+        let classes = self.config.classes;
+        let correct = labels
+            .iter()
+            .enumerate()
+            .filter(|&(i, &l)| argmax(&s.logits[i * classes..(i + 1) * classes]) == l)
+            .count();
+        self.state.step += 1;
+        let finite = s.loss.is_finite() && all_finite(&s.grads);
+        let mut report = StepReport {
+            step: self.state.step,
+            lr,
+            loss: s.loss,
+            correct,
+            images: labels.len(),
+            grad_norm: f64::NAN,
+            skipped: !finite,
+        };
+        if !finite {
+            self.state.skipped += 1;
+            return Ok(report);
+        }
+        report.grad_norm = match tc.clip_norm {
+            Some(c) => clip_grad_norm(&mut s.grads, c),
+            None => s.grads.norm(),
+        };
+        self.opt.step(&mut self.params, &s.grads, lr);
+        self.state.optim_steps = self.opt.steps;
+        Ok(report)
+    }
+
+    /// The next batch of the shuffled training set, trained on. Moves to the next epoch after
+    /// the epoch's last batch.
+    pub fn next_step<D: ImageDataset + ?Sized>(&mut self, ds: &D) -> Result<StepReport> {
+        if self.shuffler.position() >= self.shuffler.state().len {
+            self.shuffler.next_epoch();
+        }
+        let idx = self
+            .shuffler
+            .next_batch(self.state.train.batch, false)
+            .expect("a non-empty epoch");
+        let aug = self.state.train.augment;
+        let plan = aug.as_ref().map(|a| AugmentPlan {
+            augment: a,
+            seed: self.state.train.seed,
+            epoch: self.shuffler.epoch(),
+        });
+        let batch = make_batch(ds, &idx, &self.config, plan)?;
+        let r = self.train_batch(&batch.images.data, &batch.labels);
+        if self.shuffler.position() >= self.shuffler.state().len {
+            self.shuffler.next_epoch();
+        }
+        self.state.shuffler = self.shuffler.state();
+        r
+    }
+
+    /// Accuracy and mean (unsmoothed) cross-entropy on the first `limit` items of `ds`.
+    pub fn evaluate<D: ImageDataset + ?Sized>(
+        &self,
+        ds: &D,
+        limit: Option<usize>,
+    ) -> Result<Evaluation> {
+        let n = limit.unwrap_or(usize::MAX).min(ds.len());
+        let mut engine = CpuEngine::new(self.model());
+        let (mut correct, mut loss) = (0usize, 0f64);
+        let classes = self.config.classes;
+        for start in (0..n).step_by(256) {
+            let idx: Vec<usize> = (start..(start + 256).min(n)).collect();
+            let b = make_batch(ds, &idx, &self.config, None)?;
+            let out = engine.forward(&b.images, ForwardOptions::default())?;
+            let (l, _) = grad::loss::cross_entropy(&out.logits.data, classes, &b.labels, 0.0f32);
+            loss += l as f64 * idx.len() as f64;
+            correct += b
+                .labels
+                .iter()
+                .enumerate()
+                .filter(|&(i, &y)| argmax(&out.logits.data[i * classes..(i + 1) * classes]) == y)
+                .count();
+        }
+        Ok(Evaluation {
+            accuracy: correct as f64 / n.max(1) as f64,
+            loss: loss / n.max(1) as f64,
+            images: n,
+        })
+    }
+
+    /// Per-layer R^c (before/after MSSA) and ISTA sparsity, mean and std over the first `n`
+    /// items of `ds`.
+    pub fn layer_summary<D: ImageDataset + ?Sized>(
+        &self,
+        ds: &D,
+        n: usize,
+    ) -> Result<Vec<LayerSummary>> {
+        let n = n.min(ds.len());
+        let mut engine = CpuEngine::new(self.model());
+        let mut stats = Vec::with_capacity(n);
+        for start in (0..n).step_by(64) {
+            let idx: Vec<usize> = (start..(start + 64).min(n)).collect();
+            let b = make_batch(ds, &idx, &self.config, None)?;
+            let out = engine.forward(
+                &b.images,
+                ForwardOptions {
+                    trace: true,
+                    attention: false,
+                },
+            )?;
+            let trace = out
+                .trace
+                .ok_or_else(|| Error::Input("the engine returned no trace".into()))?;
+            stats.extend(layer_stats(&trace, self.config.heads));
+        }
+        Ok(summarise(&stats))
+    }
+
+    /// Trains until `state.train.epochs` epochs are done or `hooks.stop` is set, evaluating on
+    /// `eval` (accuracy, loss, per-layer stats) and checkpointing after every epoch.
+    pub fn train<D: ImageDataset + ?Sized, E: ImageDataset + ?Sized>(
+        &mut self,
+        ds: &D,
+        eval: &E,
+        hooks: Hooks<'_>,
+    ) -> Result<()> {
+        let spe = self.steps_per_epoch();
+        let fresh = |epoch| Running {
+            epoch,
+            steps_per_epoch: spe,
+            ..Running::default()
+        };
+        let mut run = fresh(self.shuffler.epoch());
+        let t_start = (hooks.now)();
+        let wall0 = self.state.wall_time_s;
+        let mut t_epoch = t_start;
+        while self.shuffler.epoch() < self.state.train.epochs {
+            if hooks.stop.load(Ordering::SeqCst) {
+                self.state.wall_time_s = wall0 + (hooks.now)() - t_start;
+                (hooks.metrics)(&json!({"kind": "stop", "step": self.state.step,
+                    "epoch": self.shuffler.epoch(), "position": self.shuffler.position()}));
+                (hooks.checkpoint)(self, false)?;
+                return Ok(());
+            }
+            let epoch = self.shuffler.epoch();
+            let r = self.next_step(ds)?;
+            run.step_in_epoch += 1;
+            if r.skipped {
+                run.skipped += 1;
+            } else {
+                run.loss_sum += r.loss as f64 * r.images as f64;
+                run.correct += r.correct;
+                run.images += r.images;
+            }
+            let now = (hooks.now)();
+            run.images_per_s = run.images as f64 / (now - t_epoch).max(1e-9);
+            (hooks.progress)(&r, &run);
+            let le = self.state.train.log_every;
+            if le > 0 && r.step % le == 0 {
+                (hooks.metrics)(&json!({"kind": "step", "step": r.step, "epoch": epoch,
+                    "lr": r.lr, "loss": finite_or_null(r.loss as f64),
+                    "batch_accuracy": r.correct as f64 / r.images as f64,
+                    "grad_norm": finite_or_null(r.grad_norm), "skipped_total": self.state.skipped,
+                    "images_per_s": run.images_per_s}));
+            }
+            if self.shuffler.epoch() > epoch {
+                let train_time = now - t_epoch;
+                let ev = self.evaluate(eval, self.state.train.eval_limit)?;
+                let layers = self.layer_summary(eval, self.state.train.stats_images)?;
+                let best = self.state.best_accuracy.is_none_or(|b| ev.accuracy > b);
+                if best {
+                    self.state.best_accuracy = Some(ev.accuracy);
+                    self.state.best_epoch = Some(epoch + 1);
+                }
+                let end = (hooks.now)();
+                self.state.wall_time_s = wall0 + end - t_start;
+                (hooks.metrics)(
+                    &json!({"kind": "epoch", "epoch": epoch + 1, "step": self.state.step,
+                    "train_loss": run.loss(), "train_accuracy": run.accuracy(),
+                    "test_loss": ev.loss, "test_accuracy": ev.accuracy, "test_images": ev.images,
+                    "skipped_steps": run.skipped, "images_per_s": run.images as f64 / train_time.max(1e-9),
+                    "epoch_time_s": end - t_epoch, "wall_time_s": self.state.wall_time_s,
+                    "lr": self.state.schedule.lr_at(self.state.step),
+                    "layers": layers.iter().map(|l| json!({"rc_in": l.rc_in.0, "rc_out": l.rc_out.0,
+                        "sparsity": l.sparsity.0})).collect::<Vec<_>>()}),
+                );
+                (hooks.checkpoint)(self, best)?;
+                t_epoch = (hooks.now)();
+                run = fresh(self.shuffler.epoch());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn finite_or_null(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        Value::Null
+    }
+}
+
+/// Index of the largest value (first on ties).
+pub fn argmax(xs: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &x) in xs.iter().enumerate() {
+        if x > xs[best] {
+            best = i;
+        }
+    }
+    best
+}
