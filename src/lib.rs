@@ -21,6 +21,7 @@ pub mod tensor;
 pub mod train;
 #[cfg(target_arch = "wasm32")]
 pub mod ui;
+pub mod viz;
 
 pub use engine::{Engine, ForwardOptions, ForwardOutput, LayerTrace, Trace};
 pub use error::{Error, Result};

@@ -5,7 +5,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::EngineKind;
-use crate::analysis::{self, LayerStats};
+use crate::analysis::{self, softmax, top_k, LayerStats};
 use crate::data::image::{decode_image, preprocess, DecodeLimits, Resize};
 use crate::{CrateConfig, ForwardOptions, Tensor};
 
@@ -148,22 +148,6 @@ fn stack(items: &[Tensor]) -> Tensor {
         shape,
         data: items.iter().flat_map(|t| t.data.iter().copied()).collect(),
     }
-}
-
-/// Softmax probabilities (in f64 for a stable sum).
-pub fn softmax(logits: &[f32]) -> Vec<f64> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
-    let e: Vec<f64> = logits.iter().map(|&v| (v as f64 - max).exp()).collect();
-    let s: f64 = e.iter().sum();
-    e.into_iter().map(|v| v / s).collect()
-}
-
-/// The k largest entries, highest first.
-pub fn top_k(probs: &[f64], k: usize) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..probs.len()).collect();
-    idx.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
-    idx.truncate(k);
-    idx
 }
 
 struct Report<'a> {

@@ -1,7 +1,20 @@
 //! The page (wasm only): Leptos components. `main.rs` only calls [`start`].
 
+mod actions;
+mod app;
+mod attention_view;
 mod bench_page;
+mod chart;
+mod controls;
+mod explain;
+mod inputs;
+mod layers_view;
+mod model_view;
+mod picture;
+mod runtime;
 mod selftest_page;
+mod state;
+mod web;
 
 use leptos::prelude::*;
 
@@ -21,12 +34,5 @@ pub fn start() {
         mount_to_body(move || view! { <selftest_page::SelftestPage gpu=gpu /> });
         return;
     }
-    mount_to_body(|| {
-        view! {
-            <main>
-                <h1>"Whitebox"</h1>
-                <p class="muted">"See inside CRATE, the white-box transformer."</p>
-            </main>
-        }
-    });
+    mount_to_body(app::App);
 }

@@ -1,0 +1,170 @@
+//! One image's analysis, as the page and `whitebox forward --json` show it: predictions,
+//! per-layer measures, per-head CLS attention rows and the ISTA outputs, cut out of a traced
+//! batch forward. Pure data; views render it, the CLI prints it.
+
+use serde::Serialize;
+
+use super::{cls_rows, layer_stats, mean_map, LayerStats};
+use crate::engine::ForwardOutput;
+use crate::error::{Error, Result};
+use crate::model::CrateConfig;
+
+/// Softmax probabilities (in f64 for a stable sum).
+pub fn softmax(logits: &[f32]) -> Vec<f64> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let e: Vec<f64> = logits.iter().map(|&v| (v as f64 - max).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.into_iter().map(|v| v / s).collect()
+}
+
+/// Indices of the k largest entries, highest first (ties: lower index first).
+pub fn top_k(probs: &[f64], k: usize) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..probs.len()).collect();
+    idx.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
+    idx.truncate(k);
+    idx
+}
+
+/// One class of a top-k list.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Prediction {
+    pub class: usize,
+    pub name: String,
+    pub prob: f64,
+    pub logit: f32,
+}
+
+/// The top `k` predictions of one image's logits.
+pub fn predictions(cfg: &CrateConfig, logits: &[f32], k: usize) -> Vec<Prediction> {
+    let probs = softmax(logits);
+    top_k(&probs, k)
+        .into_iter()
+        .map(|c| Prediction {
+            class: c,
+            name: cfg.class_name(c),
+            prob: probs[c],
+            logit: logits[c],
+        })
+        .collect()
+}
+
+/// Everything the views show about one image, for every layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageReport {
+    /// The model input size (h, w) and its patch grid (rows, columns).
+    pub input_size: [usize; 2],
+    pub grid: [usize; 2],
+    /// Channels d and tokens N (CLS first).
+    pub dim: usize,
+    pub tokens: usize,
+    pub logits: Vec<f32>,
+    pub top5: Vec<Prediction>,
+    /// Per layer: R^c at the MSSA input, after the MSSA step, and the ISTA non-zero fraction.
+    pub layers: Vec<LayerStats>,
+    /// `[layer][head]`: the CLS query's attention over the patches (grid row-major).
+    pub cls: Vec<Vec<Vec<f32>>>,
+    /// `[layer]`: Z^{l+1}, the ISTA output (N, d), CLS first.
+    pub zout: Vec<Vec<f32>>,
+}
+
+impl ImageReport {
+    /// The mean over heads of one layer's CLS rows.
+    pub fn mean_map(&self, layer: usize) -> Vec<f32> {
+        mean_map(&self.cls[layer])
+    }
+
+    /// The map a view asks for: one head, or the mean over heads (`None`).
+    pub fn map(&self, layer: usize, head: Option<usize>) -> Vec<f32> {
+        match head {
+            Some(k) => self.cls[layer][k].clone(),
+            None => self.mean_map(layer),
+        }
+    }
+
+    /// The same numbers as one line of `whitebox forward --json` (minus the file name and
+    /// engine): logits, top5, per-layer measures, and the last layer's mean CLS map.
+    pub fn json(&self) -> serde_json::Value {
+        let layers: Vec<_> = self
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(l, s)| serde_json::json!({"layer": l, "rc_in": s.rc_in, "rc_out": s.rc_out, "sparsity": s.sparsity}))
+            .collect();
+        serde_json::json!({
+            "input_size": self.input_size,
+            "grid": self.grid,
+            "logits": self.logits,
+            "top5": self.top5,
+            "layers": layers,
+            "attention_mean": self.cls.last().map(|rows| mean_map(rows)).unwrap_or_default(),
+        })
+    }
+}
+
+/// Splits a forward of inputs of size (h, w) that ran with `trace` and `attention` into one
+/// report per image.
+pub fn image_reports(
+    cfg: &CrateConfig,
+    out: &ForwardOutput,
+    size: [usize; 2],
+) -> Result<Vec<ImageReport>> {
+    let trace = out.trace.as_ref().ok_or_else(|| {
+        Error::Input("the forward was run without a trace; ask for trace and attention".into())
+    })?;
+    let Some(first) = trace.layers.first() else {
+        return Err(Error::Input("the model has no layers".into()));
+    };
+    let (b, nt, d) = (first.z.shape[0], first.z.shape[1], first.z.shape[2]);
+    let grid = [size[0] / cfg.patch, size[1] / cfg.patch];
+    if grid[0] * grid[1] + 1 != nt {
+        return Err(Error::Input(format!(
+            "input {}x{} has {} patches but the trace has {nt} tokens",
+            size[0],
+            size[1],
+            grid[0] * grid[1]
+        )));
+    }
+    let stats = layer_stats(trace, cfg.heads);
+    let classes = out.logits.shape.get(1).copied().unwrap_or(0);
+    (0..b)
+        .map(|i| {
+            let logits = out.logits.data[i * classes..(i + 1) * classes].to_vec();
+            let mut cls = Vec::with_capacity(trace.layers.len());
+            let mut zout = Vec::with_capacity(trace.layers.len());
+            for lt in &trace.layers {
+                let attn = lt.attn.as_ref().ok_or_else(|| {
+                    Error::Input("the forward was run without attention probabilities".into())
+                })?;
+                let per = attn.numel() / b;
+                cls.push(cls_rows(&attn.data[i * per..(i + 1) * per], cfg.heads, nt));
+                zout.push(lt.zout.data[i * nt * d..(i + 1) * nt * d].to_vec());
+            }
+            Ok(ImageReport {
+                input_size: size,
+                grid,
+                dim: d,
+                tokens: nt,
+                top5: predictions(cfg, &logits, 5),
+                logits,
+                layers: stats[i].clone(),
+                cls,
+                zout,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_and_top_k() {
+        let p = softmax(&[1.0, 3.0, 2.0, 3.0]);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(p[1] > p[2] && p[2] > p[0]);
+        // Ties go to the lower index.
+        assert_eq!(top_k(&p, 3), vec![1, 3, 2]);
+        assert_eq!(top_k(&p, 9).len(), 4);
+    }
+}

@@ -1,0 +1,599 @@
+//! What the page does, as async steps: start up, analyse an image, load a model, pick the
+//! faster engine, compare engines, and the batch figure. Each step reports progress through
+//! [`AppState::busy`], yields to the browser between heavy parts, and turns every failure into
+//! a message in [`AppState::error`] that leaves the previous result on screen.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::runtime::{GpuState, Runtime, Which};
+use super::state::{
+    AppState, BatchFigure, Busy, Current, EngineInfo, EnginePref, ModelInfo, Sample,
+};
+use super::web::{fetch_bytes, fetch_text, has_webgpu, read_file, sleep};
+use crate::analysis::{summarise, ImageReport};
+use crate::data::image::{decode_image, denormalise_to_rgb8, preprocess, DecodeLimits, Resize};
+use crate::error::{Error, Result};
+use crate::model::io::load_model;
+use crate::model::{CrateConfig, Model};
+use crate::tensor::Tensor;
+use crate::viz::upscale;
+
+/// The model the page opens with (web/models/).
+pub const DEFAULT_MODEL: &str = "crate-fmnist";
+
+/// Images are shown at least this many pixels on a side (small inputs are upscaled crisply).
+const DISPLAY_SIDE: usize = 224;
+
+fn set_busy(app: AppState, what: impl Into<String>, progress: Option<f64>) {
+    app.busy.set(Some(Busy {
+        what: what.into(),
+        progress,
+    }));
+}
+
+fn next_generation(app: AppState) -> u64 {
+    app.generation.update_value(|g| *g += 1);
+    app.generation.get_value()
+}
+
+/// Starts the page: the gallery, the default model, the first image, then the calibration.
+pub fn boot(app: AppState) {
+    spawn_local(async move {
+        set_busy(app, "loading the sample gallery…", None);
+        match fetch_text("samples/samples.json").await.and_then(|t| {
+            serde_json::from_str::<Vec<Sample>>(&t)
+                .map_err(|e| Error::Format(format!("samples/samples.json: {e}")))
+        }) {
+            Ok(s) => app.samples.set(s),
+            Err(e) => app.fail(format!("The sample gallery did not load: {e}")),
+        }
+        set_busy(
+            app,
+            format!("loading the default model ({DEFAULT_MODEL})…"),
+            None,
+        );
+        let file = format!("{DEFAULT_MODEL}.safetensors");
+        let loaded = fetch_bytes(&format!("models/{file}"))
+            .await
+            .and_then(|b| load_model(&b, &file, None));
+        let loaded = match loaded {
+            Ok(l) => l,
+            Err(e) => {
+                app.fail(format!("The default model did not load: {e}"));
+                return;
+            }
+        };
+        let card = fetch_text(&format!("models/{DEFAULT_MODEL}.json"))
+            .await
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        install_model(app, loaded.model, &file, loaded.format, loaded.notes, card).await;
+        let first = {
+            let samples = app.samples.get_untracked();
+            let want = app.sample.get_untracked();
+            want.as_ref()
+                .and_then(|w| samples.iter().find(|s| &s.file == w).cloned())
+                .or_else(|| samples.first().cloned())
+        };
+        if let Some(s) = first {
+            analyse_sample_now(app, s).await;
+        } else {
+            app.busy.set(None);
+        }
+        calibrate(app).await;
+    });
+}
+
+/// Shows a gallery sample.
+pub fn analyse_sample(app: AppState, sample: Sample) {
+    spawn_local(analyse_sample_now(app, sample));
+}
+
+async fn analyse_sample_now(app: AppState, sample: Sample) {
+    set_busy(app, format!("fetching {}…", sample.label), None);
+    match fetch_bytes(&format!("samples/{}", sample.file)).await {
+        Ok(bytes) => {
+            analyse_bytes_now(
+                app,
+                sample.file.clone(),
+                sample.label.clone(),
+                Rc::new(bytes),
+                Some(sample.file),
+            )
+            .await
+        }
+        Err(e) => app.fail(e),
+    }
+}
+
+/// Analyses an uploaded, dropped or pasted image file.
+pub fn analyse_file(app: AppState, file: web_sys::File) {
+    spawn_local(async move {
+        let name = file.name();
+        let name = if name.is_empty() {
+            "pasted image".to_string()
+        } else {
+            name
+        };
+        if file.size() > (64 << 20) as f64 {
+            app.fail(format!(
+                "{name}: {:.0} MB is too large for an image (the limit is 64 MB)",
+                file.size() / (1 << 20) as f64
+            ));
+            return;
+        }
+        set_busy(app, format!("reading {name}…"), Some(0.0));
+        let bytes = read_file(&file, 4 << 20, |f| {
+            set_busy(app, format!("reading {name}…"), Some(f))
+        })
+        .await;
+        match bytes {
+            Ok(b) => analyse_bytes_now(app, name.clone(), name, Rc::new(b), None).await,
+            Err(e) => app.fail(e),
+        }
+    });
+}
+
+/// Runs the image on show again (after a change of model, input size, fit or engine).
+pub fn reanalyse(app: AppState) {
+    if let Some((name, label, bytes)) = app.source.get_value() {
+        let sample = app.sample.get_untracked();
+        spawn_local(analyse_bytes_now(app, name, label, bytes, sample));
+    }
+}
+
+/// The model input for an image: decoded, fitted to the chosen size, normalised.
+fn prepare(app: AppState, cfg: &CrateConfig, name: &str, bytes: &[u8]) -> Result<Tensor> {
+    let img = decode_image(bytes, name, &DecodeLimits::default())?;
+    let side = app.input_side.get_untracked();
+    let size = if side == 0 { cfg.image } else { [side, side] };
+    preprocess(&img, cfg, size, app.fit.get_untracked())
+}
+
+/// What the model saw, upscaled by a whole factor to about [`DISPLAY_SIDE`] pixels.
+fn display_base(input: &Tensor, cfg: &CrateConfig) -> Result<crate::data::image::Rgba8Image> {
+    let (h, w) = (input.shape[1], input.shape[2]);
+    let rgb = denormalise_to_rgb8(input, cfg)?;
+    let factor = (DISPLAY_SIDE / h.max(w)).max(1);
+    Ok(upscale(&rgb, w, h, factor))
+}
+
+async fn analyse_bytes_now(
+    app: AppState,
+    name: String,
+    label: String,
+    bytes: Rc<Vec<u8>>,
+    sample: Option<String>,
+) {
+    let generation = next_generation(app);
+    set_busy(app, format!("analysing {label}…"), None);
+    // Let the browser paint the message before the work starts.
+    sleep(0).await;
+    let lock = app.runtime.get_value();
+    let mut guard = lock.lock().await;
+    let Some(rt) = guard.as_mut() else {
+        app.fail("no model is loaded");
+        return;
+    };
+    let cfg = rt.model.config.clone();
+    let prepared = prepare(app, &cfg, &name, &bytes).and_then(|input| {
+        let base = display_base(&input, &cfg)?;
+        Ok((input, base))
+    });
+    let (input, base) = match prepared {
+        Ok(v) => v,
+        Err(e) => {
+            app.fail(format!("{e}. The page keeps showing the previous image."));
+            return;
+        }
+    };
+    let which = active_engine(app, rt);
+    let result = rt.analyse(&input, which).await;
+    sync_gpu_state(app, rt);
+    drop(guard);
+    if app.generation.get_value() != generation {
+        return; // a newer request replaced this one
+    }
+    match result {
+        Ok((report, ms)) => {
+            app.source
+                .set_value(Some((name.clone(), label.clone(), bytes)));
+            app.sample.set(sample);
+            app.error.set(None);
+            app.current.set(Some(Current {
+                name,
+                label,
+                base: Arc::new(base),
+                report,
+                engine: which,
+                ms,
+            }));
+            app.ready.set(true);
+            app.busy.set(None);
+        }
+        Err(e) => app.fail(e),
+    }
+}
+
+/// The engine to use now: the user's choice, or the calibrated one; the CPU when WebGPU is gone.
+fn active_engine(app: AppState, rt: &Runtime) -> Which {
+    let want = match app.engine_pref.get_untracked() {
+        EnginePref::Cpu => Which::Cpu,
+        EnginePref::Gpu => Which::Gpu,
+        EnginePref::Auto => app.engine.get_untracked().active,
+    };
+    if want == Which::Gpu && !rt.has_gpu() {
+        Which::Cpu
+    } else {
+        want
+    }
+}
+
+/// Mirrors the runtime's WebGPU state into the engine panel, with a notice when the CPU has
+/// taken over.
+fn sync_gpu_state(app: AppState, rt: &Runtime) {
+    let (gpu, ok) = match &rt.gpu_state {
+        GpuState::Ready { adapter, software } => (
+            if *software {
+                format!("{adapter} (a software renderer, not a GPU)")
+            } else {
+                adapter.clone()
+            },
+            true,
+        ),
+        GpuState::Unavailable(why) => (why.clone(), false),
+    };
+    let pref = app.engine_pref.get_untracked();
+    app.engine.update(|e| {
+        e.gpu = gpu.clone();
+        e.gpu_ok = ok;
+        if !ok && e.active == Which::Gpu {
+            e.active = Which::Cpu;
+            e.reason = format!("WebGPU stopped working ({gpu}); the CPU engine took over.");
+        }
+    });
+    if !ok && pref != EnginePref::Cpu {
+        app.notice.set(Some(format!(
+            "WebGPU is not available here ({gpu}). The CPU engine runs instead: same numbers, \
+             computed in WebAssembly."
+        )));
+    } else if ok {
+        app.notice.set(None);
+    }
+}
+
+/// Puts a model in place of the current one and resets the views that depend on it.
+async fn install_model(
+    app: AppState,
+    model: Model,
+    name: &str,
+    format: &str,
+    notes: Vec<String>,
+    card: Option<serde_json::Value>,
+) {
+    set_busy(app, format!("preparing {name} on the engines…"), None);
+    sleep(0).await;
+    let want_gpu = app.engine_pref.get_untracked() != EnginePref::Cpu && has_webgpu();
+    let cfg = model.config.clone();
+    let parameters = model.params.tensors.values().map(|t| t.numel()).sum();
+    let rt = Runtime::new(model, want_gpu).await;
+    {
+        let lock = app.runtime.get_value();
+        let mut guard = lock.lock().await;
+        sync_gpu_state(app, &rt);
+        *guard = Some(rt);
+    }
+    app.input_side.set(cfg.image[0]);
+    app.fit.set(if cfg.image[0] < 64 {
+        Resize::Stretch
+    } else {
+        Resize::Imagenet
+    });
+    if app.layer.get_untracked() >= cfg.depth {
+        app.layer.set(cfg.depth - 1);
+    }
+    if app.head.get_untracked().is_some_and(|h| h >= cfg.heads) {
+        app.head.set(None);
+    }
+    app.batch.set(None);
+    app.comparison.set(None);
+    app.model.set(Some(ModelInfo {
+        name: name.to_string(),
+        format: format.to_string(),
+        config: cfg,
+        parameters,
+        notes,
+        card,
+    }));
+}
+
+/// Loads a dropped or picked model file (safetensors or an official PyTorch checkpoint).
+pub fn load_model_file(app: AppState, file: web_sys::File) {
+    spawn_local(async move {
+        let name = file.name();
+        let mb = file.size() / (1 << 20) as f64;
+        set_busy(app, format!("reading {name} ({mb:.0} MB)…"), Some(0.0));
+        let bytes = read_file(&file, 8 << 20, |f| {
+            set_busy(app, format!("reading {name} ({mb:.0} MB)…"), Some(f))
+        })
+        .await;
+        match bytes {
+            Ok(b) => load_model_bytes_now(app, name, Rc::new(b), None).await,
+            Err(e) => app.fail(e),
+        }
+    });
+}
+
+/// Loads the model kept while the head-count prompt was open, with the given head count.
+pub fn retry_model_with_heads(app: AppState, heads: usize) {
+    if let Some((name, bytes)) = app.pending_model.get_value() {
+        spawn_local(load_model_bytes_now(app, name, bytes, Some(heads)));
+    }
+}
+
+async fn load_model_bytes_now(
+    app: AppState,
+    name: String,
+    bytes: Rc<Vec<u8>>,
+    heads: Option<usize>,
+) {
+    set_busy(app, format!("reading the tensors of {name}…"), None);
+    sleep(0).await;
+    app.heads_prompt.set(None);
+    match load_model(&bytes, &name, heads) {
+        Err(e) => {
+            let msg = e.to_string();
+            if msg.contains("--heads") {
+                // The checkpoint does not say how many heads: ask.
+                app.pending_model.set_value(Some((name, bytes)));
+                app.heads_prompt
+                    .set(Some(msg.replace("pass --heads", "enter the head count")));
+                app.view.set(super::state::View::Model);
+                app.busy.set(None);
+            } else {
+                app.fail(format!("{msg}. The current model stays loaded."));
+            }
+        }
+        Ok(loaded) => {
+            let assumed = loaded.notes.iter().any(|n| n.starts_with("heads: assumed"));
+            app.pending_model
+                .set_value(assumed.then(|| (name.clone(), bytes.clone())));
+            install_model(app, loaded.model, &name, loaded.format, loaded.notes, None).await;
+            app.error.set(None);
+            if app.source.get_value().is_some() {
+                reanalyse(app);
+            } else {
+                app.busy.set(None);
+            }
+            calibrate(app).await;
+        }
+    }
+}
+
+/// Times both engines on the image on show (or a blank input) and, in Auto mode, picks the
+/// faster: a software WebGPU adapter can be far slower than the CPU engine.
+pub async fn calibrate(app: AppState) {
+    let lock = app.runtime.get_value();
+    let mut guard = lock.lock().await;
+    let Some(rt) = guard.as_mut() else { return };
+    let cfg = rt.model.config.clone();
+    let input = app
+        .source
+        .get_value()
+        .and_then(|(name, _, bytes)| prepare(app, &cfg, &name, &bytes).ok())
+        .unwrap_or_else(|| Tensor::zeros(&[cfg.channels, cfg.image[0], cfg.image[1]]));
+    if !rt.has_gpu() {
+        sync_gpu_state(app, rt);
+        let why = app.engine.get_untracked().gpu;
+        app.engine.update(|e| {
+            e.active = Which::Cpu;
+            e.reason = format!("Using the CPU engine: WebGPU is not available ({why}).");
+        });
+        return;
+    }
+    let pref = app.engine_pref.get_untracked();
+    app.engine
+        .update(|e| e.reason = "measuring both engines…".into());
+    // Warm-up (pipeline compilation, first allocations), then one timed run each.
+    let gpu_ms = match rt.analyse(&input, Which::Gpu).await {
+        Ok(_) => rt.analyse(&input, Which::Gpu).await.map(|(_, ms)| ms),
+        Err(e) => Err(e),
+    };
+    let _ = rt.analyse(&input, Which::Cpu).await;
+    let cpu_ms = rt.analyse(&input, Which::Cpu).await.map(|(_, ms)| ms);
+    sync_gpu_state(app, rt);
+    let adapter = app.engine.get_untracked().gpu;
+    let info = match (cpu_ms, gpu_ms) {
+        (Ok(c), Ok(g)) => {
+            let faster = if g <= c { Which::Gpu } else { Which::Cpu };
+            let active = match pref {
+                EnginePref::Auto => faster,
+                EnginePref::Gpu => Which::Gpu,
+                EnginePref::Cpu => Which::Cpu,
+            };
+            let reason = match (pref, faster) {
+                (EnginePref::Auto, Which::Gpu) => format!(
+                    "Using WebGPU ({adapter}): {g:.1} ms per image against {c:.1} ms on the CPU engine."
+                ),
+                (EnginePref::Auto, Which::Cpu) => format!(
+                    "Using the CPU engine: WebGPU ({adapter}) took {g:.1} ms per image against \
+                     {c:.1} ms on the CPU."
+                ),
+                (_, _) => format!(
+                    "Using {} as asked (WebGPU {g:.1} ms, CPU {c:.1} ms per image).",
+                    active.label()
+                ),
+            };
+            EngineInfo {
+                active,
+                reason,
+                gpu: adapter,
+                gpu_ok: true,
+                cpu_ms: Some(c),
+                gpu_ms: Some(g),
+            }
+        }
+        (c, g) => EngineInfo {
+            active: Which::Cpu,
+            reason: format!(
+                "Using the CPU engine: {}",
+                g.err()
+                    .or(c.err())
+                    .map_or("calibration failed".into(), |e| e.to_string())
+            ),
+            gpu: adapter,
+            gpu_ok: false,
+            cpu_ms: None,
+            gpu_ms: None,
+        },
+    };
+    app.engine.set(info);
+}
+
+/// The largest difference between two reports: logits and R^c relative to their largest
+/// magnitude, sparsity absolute.
+fn differences(a: &ImageReport, b: &ImageReport) -> (f64, f64, f64) {
+    let rel = |x: &[f64], y: &[f64]| {
+        let scale = y.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-12);
+        x.iter()
+            .zip(y)
+            .fold(0.0f64, |m, (p, q)| m.max((p - q).abs()))
+            / scale
+    };
+    let la: Vec<f64> = a.logits.iter().map(|&v| v as f64).collect();
+    let lb: Vec<f64> = b.logits.iter().map(|&v| v as f64).collect();
+    let rc = |r: &ImageReport| {
+        r.layers
+            .iter()
+            .flat_map(|s| [s.rc_in, s.rc_out])
+            .collect::<Vec<_>>()
+    };
+    let sp = a
+        .layers
+        .iter()
+        .zip(&b.layers)
+        .fold(0.0f64, |m, (p, q)| m.max((p.sparsity - q.sparsity).abs()));
+    (rel(&la, &lb), rel(&rc(a), &rc(b)), sp)
+}
+
+/// Runs the image on show on both engines and reports the largest differences and the times.
+pub fn compare_engines(app: AppState) {
+    spawn_local(async move {
+        let Some((name, _, bytes)) = app.source.get_value() else {
+            return;
+        };
+        set_busy(app, "running the image on both engines…", None);
+        sleep(0).await;
+        let lock = app.runtime.get_value();
+        let mut guard = lock.lock().await;
+        let Some(rt) = guard.as_mut() else { return };
+        let cfg = rt.model.config.clone();
+        let result = async {
+            let input = prepare(app, &cfg, &name, &bytes)?;
+            let (c, cms) = rt.analyse(&input, Which::Cpu).await?;
+            let (g, gms) = rt.analyse(&input, Which::Gpu).await?;
+            let (dl, dr, ds) = differences(&g, &c);
+            Ok::<_, Error>(format!(
+                "WebGPU vs CPU on {name}: logits differ by at most {dl:.1e} (relative), R^c by \
+                 {dr:.1e} (relative), non-zero fraction by {ds:.1e}. Time: WebGPU {gms:.1} ms, \
+                 CPU {cms:.1} ms."
+            ))
+        }
+        .await;
+        sync_gpu_state(app, rt);
+        drop(guard);
+        match result {
+            Ok(text) => {
+                app.comparison.set(Some(text));
+                app.busy.set(None);
+            }
+            Err(e) => app.fail(format!("Engine comparison failed: {e}")),
+        }
+    });
+}
+
+/// Retries WebGPU after it failed or was turned off.
+pub fn retry_gpu(app: AppState) {
+    spawn_local(async move {
+        set_busy(app, "opening WebGPU…", None);
+        {
+            let lock = app.runtime.get_value();
+            let mut guard = lock.lock().await;
+            if let Some(rt) = guard.as_mut() {
+                rt.retry_gpu().await;
+                sync_gpu_state(app, rt);
+            }
+        }
+        app.busy.set(None);
+        calibrate(app).await;
+    });
+}
+
+/// The paper's layer-wise figure for the gallery: every sample through the model, per-layer
+/// mean ± std of R^c and sparsity, computed in small batches with progress.
+pub fn run_batch(app: AppState) {
+    spawn_local(async move {
+        let samples = app.samples.get_untracked();
+        if samples.is_empty() {
+            return;
+        }
+        let lock = app.runtime.get_value();
+        let mut guard = lock.lock().await;
+        let Some(rt) = guard.as_mut() else { return };
+        let cfg = rt.model.config.clone();
+        let which = active_engine(app, rt);
+        let mut inputs = Vec::new();
+        for (i, s) in samples.iter().enumerate() {
+            set_busy(
+                app,
+                format!("preparing gallery images ({}/{})…", i + 1, samples.len()),
+                Some(i as f64 / samples.len() as f64 * 0.3),
+            );
+            sleep(0).await;
+            let input = fetch_bytes(&format!("samples/{}", s.file))
+                .await
+                .and_then(|b| prepare(app, &cfg, &s.file, &b));
+            match input {
+                Ok(t) => inputs.push(t),
+                Err(e) => {
+                    app.fail(e);
+                    return;
+                }
+            }
+        }
+        let mut stats = Vec::new();
+        const CHUNK: usize = 4;
+        for (i, chunk) in inputs.chunks(CHUNK).enumerate() {
+            let done = (i * CHUNK).min(inputs.len());
+            set_busy(
+                app,
+                format!(
+                    "running {} images on {} ({done}/{})…",
+                    inputs.len(),
+                    which.label(),
+                    inputs.len()
+                ),
+                Some(0.3 + 0.7 * done as f64 / inputs.len() as f64),
+            );
+            sleep(0).await;
+            match rt.layer_stats(chunk, which).await {
+                Ok(s) => stats.extend(s),
+                Err(e) => {
+                    sync_gpu_state(app, rt);
+                    app.fail(format!("The batch run failed: {e}"));
+                    return;
+                }
+            }
+        }
+        drop(guard);
+        app.batch.set(Some(BatchFigure {
+            images: stats.len(),
+            layers: summarise(&stats),
+        }));
+        app.busy.set(None);
+    });
+}

@@ -1,0 +1,116 @@
+//! The page: header and status, the gallery and inputs on the side, the three views with
+//! their explanations. State lives in [`AppState`] (context); the work in [`super::actions`].
+
+use leptos::prelude::*;
+
+use super::actions::boot;
+use super::attention_view::AttentionView;
+use super::explain::Explain;
+use super::inputs::{listen_for_paste, Gallery, ImageInput};
+use super::layers_view::LayersView;
+use super::model_view::ModelView;
+use super::state::{AppState, UrlState, View};
+use super::web::{query, set_query};
+
+#[component]
+pub fn App() -> impl IntoView {
+    let app = AppState::new(&UrlState::parse(&query()));
+    provide_context(app);
+    listen_for_paste(app);
+    // The view state follows into the address bar, so a view can be shared by its URL.
+    Effect::new(move |_| {
+        if app.ready.get() {
+            set_query(&app.url().to_query());
+        }
+    });
+    boot(app);
+
+    let state = move || {
+        if app.busy.get().is_some() {
+            "busy"
+        } else if app.ready.get() {
+            "ready"
+        } else if app.error.get().is_some() {
+            "error"
+        } else {
+            "loading"
+        }
+    };
+    let report_json = move || {
+        app.current.with(|c| {
+            c.as_ref().map(|c| {
+                let mut v = c.report.json();
+                v["image"] = c.name.clone().into();
+                v["engine"] = match c.engine {
+                    super::runtime::Which::Cpu => "cpu",
+                    super::runtime::Which::Gpu => "gpu",
+                }
+                .into();
+                v.to_string()
+            })
+        })
+    };
+    let tabs = View::ALL
+        .into_iter()
+        .map(|v| {
+            view! {
+                <button
+                    role="tab"
+                    id=format!("tab-{}", v.key())
+                    aria-selected=move || (app.view.get() == v).to_string()
+                    on:click=move |_| app.view.set(v)
+                >
+                    {v.title()}
+                </button>
+            }
+        })
+        .collect_view();
+    let body = move || match app.view.get() {
+        View::Attention => view! { <AttentionView /><Explain which="attention" /> }.into_any(),
+        View::Layers => view! { <LayersView /><Explain which="layers" /> }.into_any(),
+        View::Model => view! { <ModelView /><Explain which="model" /> }.into_any(),
+    };
+    let progress = move || {
+        app.busy.get().map(|b| {
+            view! {
+                <div class="busy" id="wb-busy" role="status">
+                    <span>{b.what}</span>
+                    {b.progress.map(|p| view! { <progress max="1" value=p></progress> })}
+                </div>
+            }
+        })
+    };
+
+    view! {
+        <div id="app" data-state=state>
+            <header>
+                <h1>"Whitebox" <span class="muted">" — inside CRATE, the white-box transformer"</span></h1>
+                <p class="status">
+                    {move || app.model.with(|m| m.as_ref().map(|m| format!("{} · ", m.name)))}
+                    <span id="engine-badge">{move || app.engine.with(|e| e.active.label())}</span>
+                </p>
+            </header>
+            {progress}
+            <Show when=move || app.notice.get().is_some()>
+                <p class="notice" id="wb-notice" role="status">{move || app.notice.get()}</p>
+            </Show>
+            <Show when=move || app.error.get().is_some()>
+                <div class="error" id="wb-error" role="alert">
+                    <span>{move || app.error.get()}</span>
+                    <button aria-label="Dismiss" on:click=move |_| app.error.set(None)>"×"</button>
+                </div>
+            </Show>
+            <div class="layout">
+                <aside class="side">
+                    <ImageInput />
+                    <Gallery />
+                </aside>
+                <main>
+                    <nav role="tablist" aria-label="Views">{tabs}</nav>
+                    <div class="view-body">{body}</div>
+                </main>
+            </div>
+            <pre id="wb-report" hidden>{report_json}</pre>
+        </div>
+    }
+}

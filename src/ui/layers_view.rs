@@ -1,0 +1,157 @@
+//! The layers view: per-layer R^c before and after each MSSA step and the ISTA non-zero
+//! fraction for the image on show, a token × channel heatmap of Z^{l+1} at the chosen layer,
+//! and the same measures as mean ± std over the whole gallery (the paper's layer-wise figure).
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use super::actions::run_batch;
+use super::chart::{LayerChart, Series};
+use super::controls::LayerSlider;
+use super::picture::Picture;
+use super::state::AppState;
+use crate::viz::heatmap;
+
+const BLUE: &str = "#2f6fb3";
+const ORANGE: &str = "#d9731a";
+const GREEN: &str = "#2e8b57";
+
+#[component]
+pub fn LayersView() -> impl IntoView {
+    let app = expect_context::<AppState>();
+    let layer = Signal::derive(move || app.layer_now());
+    let select = Callback::new(move |l: usize| app.layer.set(l));
+
+    let stats = move |f: fn(&crate::analysis::LayerStats) -> f64| {
+        app.current.with(|c| {
+            c.as_ref()
+                .map(|c| c.report.layers.iter().map(f).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+    };
+    let rc = Signal::derive(move || {
+        vec![
+            Series {
+                name: "R^c at the MSSA input".into(),
+                color: BLUE,
+                values: stats(|s| s.rc_in),
+                spread: None,
+            },
+            Series {
+                name: "R^c after the MSSA step".into(),
+                color: ORANGE,
+                values: stats(|s| s.rc_out),
+                spread: None,
+            },
+        ]
+    });
+    let sparsity = Signal::derive(move || {
+        vec![Series {
+            name: "non-zero fraction of Z^{l+1}".into(),
+            color: GREEN,
+            values: stats(|s| s.sparsity),
+            spread: None,
+        }]
+    });
+    let heat = Signal::derive(move || {
+        let l = layer.get();
+        app.current.with(|c| {
+            c.as_ref().map(|c| {
+                let r = &c.report;
+                Arc::new(heatmap(&r.zout[l], r.tokens, r.dim))
+            })
+        })
+    });
+    let heat_caption = move || {
+        let l = layer.get();
+        app.current.with(|c| {
+            c.as_ref().map(|c| {
+                let r = &c.report;
+                format!(
+                    "Z^{} at layer {l}: {} tokens (rows, CLS first) × {} channels; {:.1} % non-zero.",
+                    l + 1,
+                    r.tokens,
+                    r.dim,
+                    100.0 * r.layers[l].sparsity
+                )
+            })
+        })
+    };
+
+    let batch_rc = Signal::derive(move || {
+        app.batch.with(|b| {
+            b.as_ref()
+                .map(|b| {
+                    let col = |f: fn(&crate::analysis::LayerSummary) -> (f64, f64)| {
+                        let v: Vec<(f64, f64)> = b.layers.iter().map(f).collect();
+                        (
+                            v.iter().map(|p| p.0).collect::<Vec<_>>(),
+                            v.iter().map(|p| p.1).collect::<Vec<_>>(),
+                        )
+                    };
+                    let (a, sa) = col(|s| s.rc_in);
+                    let (o, so) = col(|s| s.rc_out);
+                    vec![
+                        Series {
+                            name: "R^c at the MSSA input".into(),
+                            color: BLUE,
+                            values: a,
+                            spread: Some(sa),
+                        },
+                        Series {
+                            name: "R^c after the MSSA step".into(),
+                            color: ORANGE,
+                            values: o,
+                            spread: Some(so),
+                        },
+                    ]
+                })
+                .unwrap_or_default()
+        })
+    });
+    let batch_sp = Signal::derive(move || {
+        app.batch.with(|b| {
+            b.as_ref()
+                .map(|b| {
+                    vec![Series {
+                        name: "non-zero fraction".into(),
+                        color: GREEN,
+                        values: b.layers.iter().map(|s| s.sparsity.0).collect(),
+                        spread: Some(b.layers.iter().map(|s| s.sparsity.1).collect()),
+                    }]
+                })
+                .unwrap_or_default()
+        })
+    });
+    let batch_images = move || app.batch.with(|b| b.as_ref().map_or(0, |b| b.images));
+
+    view! {
+        <div class="view layers" id="view-layers">
+            <div class="controls"><LayerSlider /></div>
+            <div class="charts">
+                <LayerChart title="Compression: coding rate R^c per layer" y_label="R^c" series=rc selected=layer on_select=select id="chart-rc" />
+                <LayerChart title="Sparsity: non-zero fraction of the ISTA output" y_label="non-zero fraction" series=sparsity selected=layer on_select=select id="chart-sparsity" />
+            </div>
+            <figure class="heatmap">
+                <Picture image=heat id="zout-heatmap" class="pixelated" label=Signal::derive(move || heat_caption().unwrap_or_default()) />
+                <figcaption>{heat_caption}</figcaption>
+            </figure>
+            <section class="batch" aria-label="Gallery statistics">
+                <h3>"Over the whole gallery"</h3>
+                <p>
+                    <button id="run-batch" on:click=move |_| run_batch(app) disabled=move || app.busy.get().is_some()>
+                        "Run all gallery images"
+                    </button>
+                    <span class="muted small">" mean ± std per layer, as in the paper's layer-wise figures"</span>
+                </p>
+                <Show when=move || app.batch.with(Option::is_some)>
+                    <div class="charts" id="batch-charts">
+                        <LayerChart title=format!("R^c over {} images (mean ± std)", batch_images()) y_label="R^c" series=batch_rc selected=layer on_select=select />
+                        <LayerChart title="Non-zero fraction (mean ± std)" y_label="non-zero fraction" series=batch_sp selected=layer on_select=select />
+                    </div>
+                </Show>
+            </section>
+        </div>
+    }
+}

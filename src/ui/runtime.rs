@@ -1,0 +1,190 @@
+//! The engines behind the page: the model, the CPU engine (always there) and the WGSL engine on
+//! WebGPU (when the browser has it and it works). Turns one preprocessed image into an
+//! [`ImageReport`]. Holds no UI state; the page reaches it through one async lock, so one
+//! computation runs at a time and the UI stays responsive between them.
+
+use std::sync::Arc;
+
+use crate::analysis::{image_reports, layer_stats, ImageReport, LayerStats};
+use crate::cpu::CpuEngine;
+use crate::engine::{Engine, ForwardOptions, ForwardOutput};
+use crate::error::{Error, Result};
+use crate::gpu::{GpuContext, GpuEngine};
+use crate::model::Model;
+use crate::tensor::Tensor;
+
+use super::web::{has_webgpu, now_ms};
+
+/// Which engine runs a forward.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    Cpu,
+    Gpu,
+}
+
+impl Which {
+    pub fn label(self) -> &'static str {
+        match self {
+            Which::Cpu => "CPU (wasm)",
+            Which::Gpu => "WebGPU",
+        }
+    }
+}
+
+/// What we know about WebGPU in this browser.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GpuState {
+    /// Ready: the adapter's name and whether it is a software (fallback) adapter.
+    Ready { adapter: String, software: bool },
+    /// Not usable, and why.
+    Unavailable(String),
+}
+
+pub struct Runtime {
+    pub model: Model,
+    cpu: CpuEngine,
+    gpu: Option<GpuEngine>,
+    pub gpu_state: GpuState,
+}
+
+const OPTS: ForwardOptions = ForwardOptions {
+    trace: true,
+    attention: true,
+};
+
+/// An adapter that is a CPU rasteriser (SwiftShader, llvmpipe, WARP) rather than a GPU.
+fn is_software(info: &wgpu::AdapterInfo) -> bool {
+    let name = info.name.to_lowercase();
+    info.device_type == wgpu::DeviceType::Cpu
+        || ["swiftshader", "llvmpipe", "lavapipe", "warp", "software"]
+            .iter()
+            .any(|s| name.contains(s))
+}
+
+impl Runtime {
+    /// The CPU engine for `model`, and the WGSL engine when `want_gpu` and WebGPU works.
+    pub async fn new(model: Model, want_gpu: bool) -> Self {
+        let cpu = CpuEngine::new(model.clone());
+        let (gpu, gpu_state) = if !want_gpu {
+            (None, GpuState::Unavailable("turned off".into()))
+        } else {
+            match Self::open_gpu(&model).await {
+                Ok((engine, state)) => (Some(engine), state),
+                Err(e) => (None, GpuState::Unavailable(e.to_string())),
+            }
+        };
+        Self {
+            model,
+            cpu,
+            gpu,
+            gpu_state,
+        }
+    }
+
+    async fn open_gpu(model: &Model) -> Result<(GpuEngine, GpuState)> {
+        if !has_webgpu() {
+            return Err(Error::Gpu(
+                "this browser has no WebGPU (navigator.gpu is missing)".into(),
+            ));
+        }
+        let ctx = GpuContext::new().await?;
+        let info = ctx.info.clone();
+        let adapter = if info.name.is_empty() {
+            format!("{:?} adapter", info.backend)
+        } else {
+            info.name.clone()
+        };
+        let software = is_software(&info);
+        Ok((
+            GpuEngine::new(ctx, model.clone())?,
+            GpuState::Ready { adapter, software },
+        ))
+    }
+
+    /// Tries WebGPU again (after a lost device, or after it was turned off).
+    pub async fn retry_gpu(&mut self) {
+        match Self::open_gpu(&self.model).await {
+            Ok((engine, state)) => {
+                self.gpu = Some(engine);
+                self.gpu_state = state;
+            }
+            Err(e) => {
+                self.gpu = None;
+                self.gpu_state = GpuState::Unavailable(e.to_string());
+            }
+        }
+    }
+
+    pub fn has_gpu(&self) -> bool {
+        self.gpu.is_some()
+    }
+
+    async fn forward(
+        &mut self,
+        batch: &Tensor,
+        which: Which,
+        opts: ForwardOptions,
+    ) -> Result<ForwardOutput> {
+        match which {
+            Which::Cpu => self.cpu.forward(batch, opts),
+            Which::Gpu => {
+                let gpu = self
+                    .gpu
+                    .as_mut()
+                    .ok_or_else(|| Error::Gpu("WebGPU is not available in this page".into()))?;
+                let out = gpu.forward_async(batch, opts).await;
+                if let Err(e) = &out {
+                    // A lost device or a failed dispatch: drop the engine; the CPU takes over
+                    // and the user can retry WebGPU.
+                    self.gpu_state = GpuState::Unavailable(format!("WebGPU failed: {e}"));
+                    self.gpu = None;
+                }
+                out
+            }
+        }
+    }
+
+    /// One image (C, H, W) → its report and the milliseconds the forward and the analysis took.
+    pub async fn analyse(
+        &mut self,
+        image: &Tensor,
+        which: Which,
+    ) -> Result<(Arc<ImageReport>, f64)> {
+        let batch = stack(std::slice::from_ref(image));
+        let size = [image.shape[1], image.shape[2]];
+        let t0 = now_ms();
+        let out = self.forward(&batch, which, OPTS).await?;
+        let mut reports = image_reports(&self.model.config, &out, size)?;
+        let ms = now_ms() - t0;
+        Ok((Arc::new(reports.remove(0)), ms))
+    }
+
+    /// Per-layer measures of a batch of images of one size (`[image][layer]`).
+    pub async fn layer_stats(
+        &mut self,
+        images: &[Tensor],
+        which: Which,
+    ) -> Result<Vec<Vec<LayerStats>>> {
+        let batch = stack(images);
+        let opts = ForwardOptions {
+            trace: true,
+            attention: false,
+        };
+        let out = self.forward(&batch, which, opts).await?;
+        let trace = out
+            .trace
+            .as_ref()
+            .ok_or_else(|| Error::Input("no trace".into()))?;
+        Ok(layer_stats(trace, self.model.config.heads))
+    }
+}
+
+/// (C, H, W) images of one size → a (B, C, H, W) batch.
+pub fn stack(items: &[Tensor]) -> Tensor {
+    let mut shape = vec![items.len()];
+    shape.extend_from_slice(&items[0].shape);
+    Tensor {
+        shape,
+        data: items.iter().flat_map(|t| t.data.iter().copied()).collect(),
+    }
+}

@@ -1,0 +1,150 @@
+//! Small bridges to the browser: fetch, timers, files read in chunks, canvases, the clipboard.
+
+use js_sys::Uint8Array;
+use wasm_bindgen::{Clamped, JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::data::image::Rgba8Image;
+use crate::error::{Error, Result};
+
+fn js_err(what: &str, e: JsValue) -> Error {
+    let msg = e
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"));
+    Error::Input(format!("{what}: {msg}"))
+}
+
+/// The bytes at a URL relative to the page.
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>> {
+    let window = web_sys::window().ok_or_else(|| Error::Input("no window".into()))?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| js_err(url, e))?
+        .dyn_into()
+        .map_err(|e| js_err(url, e))?;
+    if !resp.ok() {
+        return Err(Error::Input(format!("{url}: HTTP {}", resp.status())));
+    }
+    let buf = JsFuture::from(resp.array_buffer().map_err(|e| js_err(url, e))?)
+        .await
+        .map_err(|e| js_err(url, e))?;
+    Ok(Uint8Array::new(&buf).to_vec())
+}
+
+/// The text at a URL relative to the page.
+pub async fn fetch_text(url: &str) -> Result<String> {
+    String::from_utf8(fetch_bytes(url).await?)
+        .map_err(|_| Error::Input(format!("{url}: not UTF-8 text")))
+}
+
+/// Milliseconds since the page started (monotonic).
+pub fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}
+
+/// Waits `ms` milliseconds without blocking: lets the browser paint between steps of work.
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Reads a file in chunks of `chunk` bytes, yielding to the browser between chunks and
+/// reporting the fraction read, so that a model of hundreds of MB loads with a live progress bar.
+pub async fn read_file(
+    file: &web_sys::File,
+    chunk: usize,
+    mut progress: impl FnMut(f64),
+) -> Result<Vec<u8>> {
+    let name = file.name();
+    let size = file.size() as usize;
+    let mut out = Vec::new();
+    out.try_reserve_exact(size).map_err(|_| {
+        Error::Input(format!(
+            "{name}: {} MB do not fit in this page's memory",
+            size >> 20
+        ))
+    })?;
+    let mut start = 0usize;
+    while start < size {
+        let end = (start + chunk).min(size);
+        let blob = file
+            .slice_with_f64_and_f64(start as f64, end as f64)
+            .map_err(|e| js_err(&name, e))?;
+        let buf = JsFuture::from(blob.array_buffer())
+            .await
+            .map_err(|e| js_err(&name, e))?;
+        let arr = Uint8Array::new(&buf);
+        let at = out.len();
+        out.resize(at + arr.length() as usize, 0);
+        arr.copy_to(&mut out[at..]);
+        start = end;
+        progress(start as f64 / size.max(1) as f64);
+    }
+    Ok(out)
+}
+
+/// Draws RGBA pixels into a canvas at their own size (CSS scales the element).
+pub fn paint(canvas: &web_sys::HtmlCanvasElement, img: &Rgba8Image) {
+    if canvas.width() != img.width || canvas.height() != img.height {
+        canvas.set_width(img.width);
+        canvas.set_height(img.height);
+    }
+    let Some(ctx) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    if let Ok(data) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+        Clamped(&img.data),
+        img.width,
+        img.height,
+    ) {
+        let _ = ctx.put_image_data(&data, 0.0, 0.0);
+    }
+}
+
+/// The page's query string, without the `?`.
+pub fn query() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default()
+        .trim_start_matches('?')
+        .to_string()
+}
+
+/// Replaces the address bar's query string (no reload, no history entry).
+pub fn set_query(q: &str) {
+    let Some(w) = web_sys::window() else { return };
+    let path = w.location().pathname().unwrap_or_default();
+    let url = if q.is_empty() {
+        path
+    } else {
+        format!("{path}?{q}")
+    };
+    if let Ok(h) = w.history() {
+        let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&url));
+    }
+}
+
+/// Whether this browser exposes WebGPU at all (`navigator.gpu`).
+pub fn has_webgpu() -> bool {
+    web_sys::window()
+        .map(|w| {
+            let nav = w.navigator();
+            js_sys::Reflect::get(&nav, &JsValue::from_str("gpu"))
+                .map(|g| !g.is_undefined() && !g.is_null())
+                .unwrap_or(false)
+        })
+        .unwrap_or(false)
+}

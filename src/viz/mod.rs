@@ -1,0 +1,10 @@
+//! Pixels for the views: colour maps, attention overlays with mask outlines, PCA maps and
+//! sparsity heatmaps, as plain RGBA buffers. No browser types, so every picture the page shows
+//! is tested natively.
+
+pub mod axis;
+pub mod colormap;
+pub mod render;
+
+pub use colormap::inferno;
+pub use render::{heatmap, masked, overlay, pca_image, upscale, OverlayStyle};

@@ -1,0 +1,304 @@
+//! RGBA pictures of maps on the patch grid, drawn over the image the model saw.
+
+use super::colormap::inferno;
+use crate::data::image::Rgba8Image;
+
+/// An RGB byte image (3 bytes per pixel, row-major) scaled by an integer factor with nearest
+/// neighbour, so that small inputs (28×28) show their pixels crisply, as RGBA.
+pub fn upscale(rgb: &[u8], width: usize, height: usize, factor: usize) -> Rgba8Image {
+    let f = factor.max(1);
+    let (w, h) = (width * f, height * f);
+    let mut data = Vec::with_capacity(w * h * 4);
+    for y in 0..h {
+        for x in 0..w {
+            let i = ((y / f) * width + x / f) * 3;
+            data.extend_from_slice(&[rgb[i], rgb[i + 1], rgb[i + 2], 255]);
+        }
+    }
+    Rgba8Image {
+        width: w as u32,
+        height: h as u32,
+        data,
+    }
+}
+
+/// Min-max scaling to [0, 1]; a constant map becomes all zeros.
+fn normalise(map: &[f32]) -> Vec<f32> {
+    let (lo, hi) = map
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let span = hi - lo;
+    map.iter()
+        .map(|&v| {
+            if span > 0.0 && v.is_finite() {
+                (v - lo) / span
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// The grid cell (row, column) under pixel (x, y) of a `w`×`h` picture.
+fn cell(x: usize, y: usize, w: usize, h: usize, grid: [usize; 2]) -> (usize, usize) {
+    (
+        (y * grid[0] / h).min(grid[0] - 1),
+        (x * grid[1] / w).min(grid[1] - 1),
+    )
+}
+
+/// Bilinear interpolation of a grid map at pixel (x, y), sampling at cell centres (as
+/// `F.interpolate(..., mode="bilinear", align_corners=False)` does).
+fn sample(map: &[f32], grid: [usize; 2], x: usize, y: usize, w: usize, h: usize) -> f32 {
+    let fy = ((y as f32 + 0.5) * grid[0] as f32 / h as f32 - 0.5).clamp(0.0, (grid[0] - 1) as f32);
+    let fx = ((x as f32 + 0.5) * grid[1] as f32 / w as f32 - 0.5).clamp(0.0, (grid[1] - 1) as f32);
+    let (y0, x0) = (fy.floor() as usize, fx.floor() as usize);
+    let (y1, x1) = ((y0 + 1).min(grid[0] - 1), (x0 + 1).min(grid[1] - 1));
+    let (ty, tx) = (fy - y0 as f32, fx - x0 as f32);
+    let at = |r: usize, c: usize| map[r * grid[1] + c];
+    let top = at(y0, x0) * (1.0 - tx) + at(y0, x1) * tx;
+    let bottom = at(y1, x0) * (1.0 - tx) + at(y1, x1) * tx;
+    top * (1.0 - ty) + bottom * ty
+}
+
+/// How an attention map is drawn over the image.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OverlayStyle {
+    /// Opacity of the colour map over the image, 0 (image only) to 1 (map only).
+    pub opacity: f32,
+    /// Smooth (bilinear) or blocky (one colour per patch).
+    pub smooth: bool,
+}
+
+impl Default for OverlayStyle {
+    fn default() -> Self {
+        Self {
+            opacity: 0.6,
+            smooth: true,
+        }
+    }
+}
+
+/// The colour of the outline of a mask.
+pub const OUTLINE: [u8; 3] = [0, 229, 255];
+
+/// `map` (one value per patch, grid row-major), min-max scaled, in the inferno colour map over
+/// `base`, with the boundary of `mask` (one flag per patch) drawn as a 2-pixel outline.
+pub fn overlay(
+    base: &Rgba8Image,
+    map: &[f32],
+    grid: [usize; 2],
+    mask: Option<&[bool]>,
+    style: OverlayStyle,
+) -> Rgba8Image {
+    let (w, h) = (base.width as usize, base.height as usize);
+    let m = normalise(map);
+    let a = style.opacity.clamp(0.0, 1.0);
+    let mut data = base.data.clone();
+    for y in 0..h {
+        for x in 0..w {
+            let v = if style.smooth {
+                sample(&m, grid, x, y, w, h)
+            } else {
+                let (r, c) = cell(x, y, w, h, grid);
+                m[r * grid[1] + c]
+            };
+            let col = inferno(v);
+            let px = &mut data[(y * w + x) * 4..(y * w + x) * 4 + 3];
+            for (p, c) in px.iter_mut().zip(col) {
+                *p = (*p as f32 * (1.0 - a) + c as f32 * a).round() as u8;
+            }
+        }
+    }
+    if let Some(mask) = mask {
+        draw_outline(&mut data, w, h, grid, mask);
+    }
+    Rgba8Image {
+        width: base.width,
+        height: base.height,
+        data,
+    }
+}
+
+/// Pixels inside the mask whose neighbour within 2 pixels lies outside it (or off the picture)
+/// are painted [`OUTLINE`].
+fn draw_outline(data: &mut [u8], w: usize, h: usize, grid: [usize; 2], mask: &[bool]) {
+    let inside = |x: isize, y: isize| {
+        if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
+            return false;
+        }
+        let (r, c) = cell(x as usize, y as usize, w, h, grid);
+        mask[r * grid[1] + c]
+    };
+    for y in 0..h as isize {
+        for x in 0..w as isize {
+            if !inside(x, y) {
+                continue;
+            }
+            let edge = (-2..=2).any(|d| !inside(x + d, y) || !inside(x, y + d));
+            if edge {
+                let i = (y as usize * w + x as usize) * 4;
+                data[i..i + 3].copy_from_slice(&OUTLINE);
+            }
+        }
+    }
+}
+
+/// The image with the patches outside `mask` dimmed to a quarter: a segmentation-like cut-out.
+pub fn masked(base: &Rgba8Image, grid: [usize; 2], mask: &[bool]) -> Rgba8Image {
+    let (w, h) = (base.width as usize, base.height as usize);
+    let mut data = base.data.clone();
+    for y in 0..h {
+        for x in 0..w {
+            let (r, c) = cell(x, y, w, h, grid);
+            if !mask[r * grid[1] + c] {
+                let i = (y * w + x) * 4;
+                for p in &mut data[i..i + 3] {
+                    *p /= 4;
+                }
+            }
+        }
+    }
+    Rgba8Image {
+        width: base.width,
+        height: base.height,
+        data,
+    }
+}
+
+/// PCA colours (one RGB triple in [0, 1] per patch) as a picture with `cell`×`cell` pixels per
+/// patch.
+pub fn pca_image(colors: &[[f32; 3]], grid: [usize; 2], cell_px: usize) -> Rgba8Image {
+    let c = cell_px.max(1);
+    let (w, h) = (grid[1] * c, grid[0] * c);
+    let mut data = Vec::with_capacity(w * h * 4);
+    for y in 0..h {
+        for x in 0..w {
+            let p = colors[(y / c) * grid[1] + x / c];
+            let b = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+            data.extend_from_slice(&[b(p[0]), b(p[1]), b(p[2]), 255]);
+        }
+    }
+    Rgba8Image {
+        width: w as u32,
+        height: h as u32,
+        data,
+    }
+}
+
+/// Colour of an exact zero in [`heatmap`].
+pub const ZERO: [u8; 3] = [246, 246, 244];
+
+/// A token × channel picture of `z` (`rows`×`cols`, row-major), one pixel per entry: exact zeros
+/// in a pale neutral, every non-zero entry in the inferno map by `sqrt(|v| / max|v|)` from its
+/// dark end, so that the sparsity pattern stands out at a glance.
+pub fn heatmap(z: &[f32], rows: usize, cols: usize) -> Rgba8Image {
+    let max = z
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, |m, v| m.max(v.abs()));
+    let mut data = Vec::with_capacity(rows * cols * 4);
+    for &v in &z[..rows * cols] {
+        let c = if v == 0.0 || max == 0.0 {
+            ZERO
+        } else {
+            // Dark = large: reversed so that small values stay visible on the pale background.
+            inferno(0.85 - 0.75 * (v.abs() / max).sqrt())
+        };
+        data.extend_from_slice(&[c[0], c[1], c[2], 255]);
+    }
+    Rgba8Image {
+        width: cols as u32,
+        height: rows as u32,
+        data,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gray(w: usize, h: usize, v: u8) -> Rgba8Image {
+        upscale(&vec![v; w * h * 3], w, h, 1)
+    }
+
+    #[test]
+    fn upscale_repeats_pixels() {
+        let img = upscale(&[10, 20, 30, 40, 50, 60], 2, 1, 3);
+        assert_eq!((img.width, img.height), (6, 3));
+        assert_eq!(&img.data[0..4], &[10, 20, 30, 255]);
+        assert_eq!(&img.data[2 * 4..3 * 4], &[10, 20, 30, 255]);
+        assert_eq!(&img.data[3 * 4..4 * 4], &[40, 50, 60, 255]);
+        assert_eq!(&img.data[(2 * 6 + 5) * 4..], &[40, 50, 60, 255]);
+    }
+
+    #[test]
+    fn overlay_blends_and_outlines_the_mask() {
+        let base = gray(8, 8, 100);
+        // 2×2 grid: only the top-left patch is hot and masked.
+        let map = [1.0, 0.0, 0.0, 0.0];
+        let mask = [true, false, false, false];
+        let style = OverlayStyle {
+            opacity: 0.5,
+            smooth: false,
+        };
+        let out = overlay(&base, &map, [2, 2], Some(&mask), style);
+        let px = |x: usize, y: usize| &out.data[(y * 8 + x) * 4..(y * 8 + x) * 4 + 3];
+        // Bottom-right: min of the map, inferno(0) = (0, 0, 4), blended half and half.
+        assert_eq!(px(6, 6), &[50, 50, 52]);
+        // The masked patch's edge pixels are outlined.
+        assert_eq!(px(3, 3), &OUTLINE);
+        assert_eq!(px(0, 0), &OUTLINE);
+        // Opacity 0 leaves the image as it was.
+        let plain = overlay(
+            &base,
+            &map,
+            [2, 2],
+            None,
+            OverlayStyle {
+                opacity: 0.0,
+                smooth: true,
+            },
+        );
+        assert_eq!(plain, base);
+    }
+
+    #[test]
+    fn smooth_sampling_hits_cell_centres() {
+        // 1×2 grid on a 4-pixel-wide picture: pixel centres 0.5..3.5 → grid coords -0.25..1.25.
+        let m = [0.0, 1.0];
+        assert_eq!(sample(&m, [1, 2], 0, 0, 4, 1), 0.0);
+        assert_eq!(sample(&m, [1, 2], 3, 0, 4, 1), 1.0);
+        assert!((sample(&m, [1, 2], 1, 0, 4, 1) - 0.25).abs() < 1e-6);
+    }
+
+    #[test]
+    fn masked_dims_outside() {
+        let base = gray(4, 4, 200);
+        let out = masked(&base, [2, 2], &[false, true, false, false]);
+        assert_eq!(out.data[0], 50);
+        assert_eq!(out.data[3 * 4], 200);
+    }
+
+    #[test]
+    fn heatmap_shows_zeros_apart() {
+        let img = heatmap(&[0.0, 1.0, 0.25, 0.0], 2, 2);
+        assert_eq!((img.width, img.height), (2, 2));
+        assert_eq!(&img.data[0..3], &ZERO);
+        assert_eq!(&img.data[12..15], &ZERO);
+        // The largest value is darkest.
+        assert_eq!(&img.data[4..7], &inferno(0.1));
+        assert_eq!(&img.data[8..11], &inferno(0.85 - 0.75 * 0.5));
+    }
+
+    #[test]
+    fn pca_cells() {
+        let img = pca_image(&[[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], [1, 2], 2);
+        assert_eq!((img.width, img.height), (4, 2));
+        assert_eq!(&img.data[0..4], &[255, 0, 0, 255]);
+        assert_eq!(&img.data[(4 + 3) * 4..], &[0, 0, 255, 255]);
+    }
+}

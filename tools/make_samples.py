@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Writes the page's sample gallery, web/samples/: the first Fashion-MNIST test image of each
+class (28×28 gray PNG, from Debian's dataset-fashion-mnist, MIT licence) and three CC0 /
+public-domain photos (copied from tests/fixtures/images, see CREDITS.md there), plus
+samples.json, the manifest the page reads. Standard library only; deterministic output.
+
+    python3 tools/make_samples.py [--fmnist /usr/share/datasets/fashion-mnist]
+"""
+
+import argparse
+import gzip
+import json
+import shutil
+import struct
+import zlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+           "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+PHOTOS = [
+    ("chelsea_224.png", "Chelsea the cat", "Stéfan van der Walt, CC0 (scikit-image data)"),
+    ("astronaut_224.png", "Astronaut Eileen Collins", "NASA, public domain (scikit-image data)"),
+    ("coffee_224.png", "Coffee cup", "Rachel Michetti, CC0 (scikit-image data)"),
+]
+
+
+def png_gray(pixels, w, h):
+    raw = b"".join(b"\x00" + bytes(pixels[y * w:(y + 1) * w]) for y in range(h))
+    def chunk(kind, data):
+        c = kind + data
+        return struct.pack(">I", len(data)) + c + struct.pack(">I", zlib.crc32(c) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fmnist", default="/usr/share/datasets/fashion-mnist")
+    a = ap.parse_args()
+    d = Path(a.fmnist)
+    images = gzip.open(d / "t10k-images-idx3-ubyte.gz").read()
+    labels = gzip.open(d / "t10k-labels-idx1-ubyte.gz").read()
+    assert struct.unpack(">I", images[:4])[0] == 2051 and struct.unpack(">I", labels[:4])[0] == 2049
+    n = struct.unpack(">I", labels[4:8])[0]
+    out = ROOT / "web" / "samples"
+    out.mkdir(parents=True, exist_ok=True)
+    samples, seen = [], set()
+    for i in range(n):
+        c = labels[8 + i]
+        if c in seen:
+            continue
+        seen.add(c)
+        px = images[16 + i * 784:16 + (i + 1) * 784]
+        name = f"fmnist-{i:04d}-{CLASSES[c].lower().replace('/', '-').replace(' ', '-')}.png"
+        (out / name).write_bytes(png_gray(px, 28, 28))
+        samples.append({"file": name, "label": CLASSES[c], "kind": "fashion-mnist",
+                        "credit": f"Fashion-MNIST test image {i} (Zalando Research, MIT licence)"})
+        if len(seen) == len(CLASSES):
+            break
+    samples.sort(key=lambda s: CLASSES.index(s["label"]))
+    for file, label, credit in PHOTOS:
+        shutil.copyfile(ROOT / "tests" / "fixtures" / "images" / file, out / file)
+        samples.append({"file": file, "label": label, "kind": "photo", "credit": credit})
+    (out / "samples.json").write_text(json.dumps(samples, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {len(samples)} samples to {out}")
+
+
+if __name__ == "__main__":
+    main()
