@@ -35,6 +35,16 @@ fn set_busy(app: AppState, what: impl Into<String>, progress: Option<f64>) {
     }));
 }
 
+/// Runs a step in the background, counted in [`AppState::tasks`] so the page can say when it
+/// is idle.
+fn spawn(app: AppState, step: impl std::future::Future<Output = ()> + 'static) {
+    app.tasks.update(|n| *n += 1);
+    spawn_local(async move {
+        step.await;
+        app.tasks.update(|n| *n = n.saturating_sub(1));
+    });
+}
+
 fn next_generation(app: AppState) -> u64 {
     app.generation.update_value(|g| *g += 1);
     app.generation.get_value()
@@ -42,7 +52,7 @@ fn next_generation(app: AppState) -> u64 {
 
 /// Starts the page: the gallery, the default model, the first image, then the calibration.
 pub fn boot(app: AppState) {
-    spawn_local(async move {
+    spawn(app, async move {
         set_busy(app, "loading the sample gallery…", None);
         match fetch_text("samples/samples.json").await.and_then(|t| {
             serde_json::from_str::<Vec<Sample>>(&t)
@@ -90,7 +100,7 @@ pub fn boot(app: AppState) {
 
 /// Shows a gallery sample.
 pub fn analyse_sample(app: AppState, sample: Sample) {
-    spawn_local(analyse_sample_now(app, sample));
+    spawn(app, analyse_sample_now(app, sample));
 }
 
 async fn analyse_sample_now(app: AppState, sample: Sample) {
@@ -112,7 +122,7 @@ async fn analyse_sample_now(app: AppState, sample: Sample) {
 
 /// Analyses an uploaded, dropped or pasted image file.
 pub fn analyse_file(app: AppState, file: web_sys::File) {
-    spawn_local(async move {
+    spawn(app, async move {
         let name = file.name();
         let name = if name.is_empty() {
             "pasted image".to_string()
@@ -142,7 +152,7 @@ pub fn analyse_file(app: AppState, file: web_sys::File) {
 pub fn reanalyse(app: AppState) {
     if let Some((name, label, bytes)) = app.source.get_value() {
         let sample = app.sample.get_untracked();
-        spawn_local(analyse_bytes_now(app, name, label, bytes, sample));
+        spawn(app, analyse_bytes_now(app, name, label, bytes, sample));
     }
 }
 
@@ -170,6 +180,8 @@ async fn analyse_bytes_now(
     sample: Option<String>,
 ) {
     let generation = next_generation(app);
+    // A new request: an old error no longer applies.
+    app.error.set(None);
     set_busy(app, format!("analysing {label}…"), None);
     // Let the browser paint the message before the work starts.
     sleep(0).await;
@@ -313,7 +325,7 @@ async fn install_model(
 
 /// Loads a dropped or picked model file (safetensors or an official PyTorch checkpoint).
 pub fn load_model_file(app: AppState, file: web_sys::File) {
-    spawn_local(async move {
+    spawn(app, async move {
         let name = file.name();
         let mb = file.size() / (1 << 20) as f64;
         set_busy(app, format!("reading {name} ({mb:.0} MB)…"), Some(0.0));
@@ -331,7 +343,7 @@ pub fn load_model_file(app: AppState, file: web_sys::File) {
 /// Loads the model kept while the head-count prompt was open, with the given head count.
 pub fn retry_model_with_heads(app: AppState, heads: usize) {
     if let Some((name, bytes)) = app.pending_model.get_value() {
-        spawn_local(load_model_bytes_now(app, name, bytes, Some(heads)));
+        spawn(app, load_model_bytes_now(app, name, bytes, Some(heads)));
     }
 }
 
@@ -452,6 +464,7 @@ pub async fn calibrate(app: AppState) {
         },
     };
     app.engine.set(info);
+    app.busy.set(None);
 }
 
 /// The largest difference between two reports: logits and R^c relative to their largest
@@ -482,7 +495,7 @@ fn differences(a: &ImageReport, b: &ImageReport) -> (f64, f64, f64) {
 
 /// Runs the image on show on both engines and reports the largest differences and the times.
 pub fn compare_engines(app: AppState) {
-    spawn_local(async move {
+    spawn(app, async move {
         let Some((name, _, bytes)) = app.source.get_value() else {
             return;
         };
@@ -518,7 +531,7 @@ pub fn compare_engines(app: AppState) {
 
 /// Retries WebGPU after it failed or was turned off.
 pub fn retry_gpu(app: AppState) {
-    spawn_local(async move {
+    spawn(app, async move {
         set_busy(app, "opening WebGPU…", None);
         {
             let lock = app.runtime.get_value();
@@ -536,7 +549,7 @@ pub fn retry_gpu(app: AppState) {
 /// The paper's layer-wise figure for the gallery: every sample through the model, per-layer
 /// mean ± std of R^c and sparsity, computed in small batches with progress.
 pub fn run_batch(app: AppState) {
-    spawn_local(async move {
+    spawn(app, async move {
         let samples = app.samples.get_untracked();
         if samples.is_empty() {
             return;

@@ -26,7 +26,7 @@ pub fn App() -> impl IntoView {
     boot(app);
 
     let state = move || {
-        if app.busy.get().is_some() {
+        if app.busy.get().is_some() || app.tasks.get() > 0 {
             "busy"
         } else if app.ready.get() {
             "ready"

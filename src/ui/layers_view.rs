@@ -140,7 +140,7 @@ pub fn LayersView() -> impl IntoView {
             <section class="batch" aria-label="Gallery statistics">
                 <h3>"Over the whole gallery"</h3>
                 <p>
-                    <button id="run-batch" on:click=move |_| run_batch(app) disabled=move || app.busy.get().is_some()>
+                    <button id="run-batch" on:click=move |_| run_batch(app) disabled=move || app.samples.with(Vec::is_empty)>
                         "Run all gallery images"
                     </button>
                     <span class="muted small">" mean ± std per layer, as in the paper's layer-wise figures"</span>

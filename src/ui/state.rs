@@ -264,6 +264,8 @@ pub struct AppState {
     pub comparison: RwSignal<Option<String>>,
     /// The head count to ask for when a checkpoint does not say (Some: the prompt is open).
     pub heads_prompt: RwSignal<Option<String>>,
+    /// Background steps still running (the page is idle at 0).
+    pub tasks: RwSignal<usize>,
     /// True once the first analysis is on screen (and during later idle times).
     pub ready: RwSignal<bool>,
     /// The bytes of the image on show (re-analysed when the model or the input size changes).
@@ -298,6 +300,7 @@ impl AppState {
             batch: RwSignal::new(None),
             comparison: RwSignal::new(None),
             heads_prompt: RwSignal::new(None),
+            tasks: RwSignal::new(0),
             ready: RwSignal::new(false),
             source: StoredValue::new_local(None),
             pending_model: StoredValue::new_local(None),

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""The page's browser tests: headless Chromium (WebGPU on SwiftShader, and once without WebGPU)
+driven in real time against a served dist/. Numbers shown by the page are compared with
+`whitebox forward --json` on the same file and model. Every view is saved as a screenshot.
+
+    python3 scripts/browser-tests.py http://127.0.0.1:PORT/ --whitebox target/debug/whitebox \
+        --shots target/screenshots
+
+Prints one line per check and "N passed, N failed"; exits 1 on any failure.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wbdriver import Browser  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "web" / "models" / "crate-fmnist.safetensors"
+SAMPLES = ROOT / "web" / "samples"
+PHOTO = ROOT / "tests" / "fixtures" / "images" / "chelsea_224.png"
+PTH = ROOT / "tests" / "fixtures" / "official" / "small32.pth"
+
+READY = "const a = document.querySelector('#app'); return a && a.dataset.state === 'ready';"
+REPORT = "const e = document.querySelector('#wb-report'); return e && e.textContent ? JSON.parse(e.textContent) : null;"
+
+
+class Failed(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failed(msg)
+
+
+def cli_report(whitebox, image, weights=MODEL, heads=None, resize="stretch"):
+    cmd = [whitebox, "forward", "--json", "--weights", str(weights), "--image", str(image), "--resize", resize]
+    if heads:
+        cmd += ["--heads", str(heads)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.splitlines()[0])
+
+
+def flat(v):
+    return [x for y in v for x in flat(y)] if isinstance(v, list) else [v]
+
+
+def compare(page, cli, rel=1e-3, sparsity_abs=2e-3):
+    """Largest differences between the page's report and the CLI's, checked against the
+    tolerances the engines promise (GPU within 1e-3 relative; the CPU engine is far closer)."""
+    notes = []
+    check(page["grid"] == cli["grid"], f"grid {page['grid']} != CLI {cli['grid']}")
+    for key in ["logits", "attention_mean"]:
+        a, b = flat(page[key]), flat(cli[key])
+        check(len(a) == len(b), f"{key}: {len(a)} values, CLI has {len(b)}")
+        err = max(abs(x - y) for x, y in zip(a, b)) / (max(abs(y) for y in b) or 1.0)
+        check(err <= rel, f"{key} differ from the CLI by {err:.2e} (relative) > {rel}: page {a[:4]}, CLI {b[:4]} "
+                          f"(page engine {page.get('engine')}, image {page.get('image')})")
+        notes.append(f"{key} {err:.1e}")
+    for m in ["rc_in", "rc_out", "sparsity"]:
+        a = [l[m] for l in page["layers"]]
+        b = [l[m] for l in cli["layers"]]
+        check(len(a) == len(b), f"{m}: {len(a)} layers, CLI has {len(b)}")
+        if m == "sparsity":
+            err = max(abs(x - y) for x, y in zip(a, b))
+            check(err <= max(sparsity_abs, rel), f"sparsity differs by {err:.2e}")
+        else:
+            err = max(abs(x - y) for x, y in zip(a, b)) / max(abs(y) for y in b)
+            check(err <= rel, f"{m} differs by {err:.2e} (relative)")
+        notes.append(f"{m} {err:.1e}")
+    check([p["class"] for p in page["top5"]] == [p["class"] for p in cli["top5"]], "top-5 classes differ")
+    return ", ".join(notes)
+
+
+def wait_report(b, image, engine=None, timeout=None):
+    def ok():
+        r = b.js(REPORT)
+        return r if r and r.get("image") == image and (engine is None or r.get("engine") == engine) else None
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < (timeout or b.timeout):
+        r = ok()
+        if r and b.js(READY):
+            return r
+        err = b.text("#wb-error")
+        if err:
+            raise Failed(f"the page shows an error while waiting for {image}: {err}")
+        time.sleep(0.1)
+    raise Failed(f"no report for {image} (engine {engine}); page: {b.text('body')[:600]!r}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("url")
+    ap.add_argument("--whitebox", required=True, help="the native CLI, for reference numbers")
+    ap.add_argument("--shots", default=str(ROOT / "target" / "screenshots"))
+    ap.add_argument("--timeout", type=float, default=240)
+    a = ap.parse_args()
+    shots = Path(a.shots)
+    shots.mkdir(parents=True, exist_ok=True)
+    base = a.url.rstrip("/") + "/"
+    samples = json.loads((SAMPLES / "samples.json").read_text())
+    first = samples[0]["file"]
+    results = []
+    tmp = Path(tempfile.mkdtemp(prefix="wb-browser-"))
+
+    def run(name, fn, *args):
+        t0 = time.monotonic()
+        try:
+            detail = fn(*args)
+            results.append(True)
+            print(f"ok    {name} ({time.monotonic() - t0:.1f} s){': ' + detail if detail else ''}", flush=True)
+        except Exception as e:  # a failed check or a broken page
+            results.append(False)
+            msg = str(e) if isinstance(e, (Failed, TimeoutError)) else traceback.format_exc()
+            print(f"FAIL  {name}: {msg}", flush=True)
+
+    with Browser(webgpu=True, timeout=a.timeout) as b:
+        def gallery_on_webgpu():
+            gpu = b.js_async("const d = arguments[0]; navigator.gpu ? navigator.gpu.requestAdapter().then(x => d(!!x), () => d(false)) : d(false);")
+            check(gpu, "this Chromium has no WebGPU adapter: the flags in DESIGN.md did not take")
+            b.goto(base + "?engine=gpu")
+            r = wait_report(b, first, engine="gpu")
+            check(r["top5"], "no predictions")
+            b.wait_js("return document.querySelectorAll('#heads canvas').length >= 5", what="the head grid")
+            b.screenshot(shots / "01-attention-webgpu.png")
+            detail = compare(r, cli_report(a.whitebox, SAMPLES / first))
+            adapter = b.text("#wb-adapter")
+            return f"WebGPU ({adapter}) vs CLI: {detail}"
+        run("the page loads the default model and analyses a gallery image on WebGPU", gallery_on_webgpu)
+
+        def upload_photo():
+            b.upload("#image-file", PHOTO)
+            r = wait_report(b, PHOTO.name)
+            b.screenshot(shots / "02-attention-upload.png")
+            for sel in ["#attention-map", "#mask-map", "#pca-map"]:
+                check(b.js(f"const c = document.querySelector('{sel}'); return c && c.width > 0;"), f"{sel} not drawn")
+            return compare(r, cli_report(a.whitebox, PHOTO)) + f" (engine {r['engine']})"
+        run("an uploaded photo shows maps, predictions and per-layer numbers equal to the CLI", upload_photo)
+
+        def broken_file():
+            bad = tmp / "broken.png"
+            bad.write_bytes(PHOTO.read_bytes()[:300])
+            b.upload("#image-file", bad)
+            err = b.wait_js("const e = document.querySelector('#wb-error'); return e && e.textContent;",
+                            what="an error message")
+            check("broken.png" in err, f"the error does not name the file: {err!r}")
+            r = b.js(REPORT)
+            check(r and r["image"] == PHOTO.name, "the previous image was lost")
+            b.screenshot(shots / "03-broken-file.png")
+            b.click(f"button[data-file='{samples[2]['file']}']")
+            wait_report(b, samples[2]["file"])
+            return f"error shown: {err.strip()[:120]!r}; the page kept working"
+        run("a broken file shows an error and the page keeps working", broken_file)
+
+        def views_and_url():
+            b.click("#tab-layers")
+            b.wait_js("return document.querySelectorAll('#chart-rc circle').length > 0", what="the R^c chart")
+            depth = len(b.js(REPORT)["layers"])
+            n = b.js("return document.querySelectorAll('#chart-rc circle').length")
+            check(n == 2 * depth, f"R^c chart has {n} points, expected {2 * depth}")
+            b.screenshot(shots / "04-layers.png")
+            b.click("#run-batch")
+            b.wait_js("return document.querySelectorAll('#batch-charts circle').length > 0 && document.querySelector('#app').dataset.state === 'ready'",
+                      what="the gallery batch figure")
+            b.js("document.querySelector('#batch-charts').scrollIntoView()")
+            b.screenshot(shots / "05-layers-batch.png")
+            b.click("#tab-model")
+            b.wait_js("return document.querySelector('#model-info')", what="the model view")
+            b.screenshot(shots / "06-model.png")
+            q = b.js("return location.search")
+            check("view=model" in q and f"sample={samples[2]['file']}" in q, f"the URL does not hold the view state: {q}")
+            # A shared URL opens the same view.
+            b.goto(base + f"?view=layers&layer=2&head=1&t=0.4&sample={samples[1]['file']}")
+            wait_report(b, samples[1]["file"])
+            check(b.js("return document.querySelector('#tab-layers').getAttribute('aria-selected')") == "true", "layers tab not selected")
+            check(b.js("return document.querySelector('#layer').value") == "2", "layer slider not at 2")
+            b.click("#tab-attention")
+            b.wait_js("return document.querySelector('#threshold')", what="attention view")
+            check(b.js("return document.querySelector('#threshold').value") == "0.4", "threshold not from the URL")
+            check(b.js("return document.querySelector('#heads li:nth-child(2) button').getAttribute('aria-pressed')") == "true", "head 1 not chosen")
+            return f"{depth} layers charted; URL {q}"
+        run("each view renders and the view state lives in the URL", views_and_url)
+
+        def own_model():
+            b.click("#tab-model")
+            b.upload("#model-file", PTH)
+            b.wait_js("return document.querySelector('#heads-prompt')", what="the head-count prompt")
+            b.screenshot(shots / "07-heads-prompt.png")
+            b.js("const i = document.querySelector('#heads-value'); i.value = '4'; i.dispatchEvent(new Event('input', {bubbles: true}));")
+            b.click("#heads-prompt button")
+            b.wait_js("return (document.querySelector('#model-info') || {}).textContent?.includes('small32.pth')", what="the model to load")
+            b.wait_js("const e = document.querySelector('#wb-report'); const r = e && e.textContent ? JSON.parse(e.textContent) : null; "
+                      "return r && r.grid[0] === 8 && document.querySelector('#app').dataset.state === 'ready';",
+                      what="the new model's analysis")
+            r = b.js(REPORT)
+            b.screenshot(shots / "08-own-model.png")
+            return compare(r, cli_report(a.whitebox, SAMPLES / samples[1]["file"], weights=PTH, heads=4))
+        run("an official .pth checkpoint loads (asking for the head count) and its numbers equal the CLI", own_model)
+        errors = [e for e in b.console_errors() if "favicon" not in e]
+
+    with Browser(webgpu=False, timeout=a.timeout) as b:
+        def cpu_fallback():
+            gpu = b.js_async("const d = arguments[0]; navigator.gpu ? navigator.gpu.requestAdapter().then(x => d(!!x), () => d(false)) : d(false);")
+            check(not gpu, "this Chromium still has a WebGPU adapter; the fallback is not exercised")
+            b.goto(base)
+            r = wait_report(b, first, engine="cpu")
+            notice = b.text("#wb-notice")
+            check("WebGPU is not available" in notice, f"no fallback notice: {notice!r}")
+            b.screenshot(shots / "09-cpu-fallback.png")
+            return compare(r, cli_report(a.whitebox, SAMPLES / first), rel=1e-5, sparsity_abs=0.0) + f"; notice: {notice[:80]!r}"
+        run("without WebGPU the CPU fallback gives the same numbers, with a notice", cpu_fallback)
+
+    with Browser(webgpu=True, timeout=a.timeout, width=390, height=844) as b:
+        def phone():
+            b.goto(base)
+            wait_report(b, first)
+            wide = b.js("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+            b.screenshot(shots / "10-phone.png")
+            check(wide, "the page scrolls sideways at phone width")
+            return None
+        run("the page fits a phone-width screen", phone)
+
+    if errors:
+        print("console errors:", *errors[:5], sep="\n  ")
+    passed = sum(results)
+    print(f"screenshots in {shots}")
+    print(f"{passed} passed, {len(results) - passed} failed")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""A small WebDriver client (standard library only) for the browser tests: starts Debian's
+chromedriver and a headless Chromium, with or without the flags that give it WebGPU
+(SwiftShader), and drives the page in real time.
+
+    with Browser(webgpu=True) as b:
+        b.goto(url); b.wait_js("return document.querySelector('#app').dataset.state == 'ready'")
+"""
+
+import base64
+import json
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+BASE_ARGS = [
+    "--headless=new",
+    "--no-sandbox",  # needed as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,800",
+]
+WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"]
+# A Chromium without WebGPU: headless Chromium here exposes none unless asked (checked by the
+# test itself through navigator.gpu / requestAdapter).
+NO_WEBGPU_ARGS = ["--disable-features=WebGPU,Vulkan", "--disable-webgpu"]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Browser:
+    def __init__(self, webgpu=True, timeout=120.0, width=1280, height=800):
+        self.webgpu = webgpu
+        self.timeout = timeout
+        self.size = (width, height)
+
+    def __enter__(self):
+        self.port = _free_port()
+        self.profile = tempfile.mkdtemp(prefix="wb-chromium-")
+        self.driver = subprocess.Popen(
+            [shutil.which("chromedriver") or "/usr/bin/chromedriver", f"--port={self.port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                self._call("GET", "/status", timeout=2)
+                break
+            except Exception:
+                time.sleep(0.1)
+        args = BASE_ARGS + (WEBGPU_ARGS if self.webgpu else NO_WEBGPU_ARGS)
+        args = [a for a in args if not a.startswith("--window-size")]
+        args += [f"--window-size={self.size[0]},{self.size[1]}", f"--user-data-dir={self.profile}"]
+        caps = {"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {"binary": shutil.which("chromium") or "/usr/bin/chromium", "args": args},
+            "goog:loggingPrefs": {"browser": "ALL"},
+        }}}
+        self.session = self._call("POST", "/session", caps)["sessionId"]
+        t = int(self.timeout * 1000)
+        self.cmd("POST", "/timeouts", {"script": t, "pageLoad": t})
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self._call("DELETE", f"/session/{self.session}", timeout=10)
+        except Exception:
+            pass
+        self.driver.terminate()
+        try:
+            self.driver.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.driver.kill()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+    def _call(self, method, path, body=None, timeout=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout or self.timeout + 30) as r:
+                return json.loads(r.read() or b"{}").get("value")
+        except urllib.error.HTTPError as e:
+            raise RuntimeError(f"webdriver {method} {path}: {e.code} {e.read()[:600]!r}") from None
+
+    def cmd(self, method, path, body=None):
+        return self._call(method, f"/session/{self.session}{path}", body)
+
+    def goto(self, url):
+        self.cmd("POST", "/url", {"url": url})
+
+    def js(self, script, *args):
+        return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
+
+    def js_async(self, script, *args):
+        return self.cmd("POST", "/execute/async", {"script": script, "args": list(args)})
+
+    def wait_js(self, script, *args, timeout=None, what=None):
+        """Polls `script` (returning a truthy value when done) and returns its value."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < (timeout or self.timeout):
+            v = self.js(script, *args)
+            if v:
+                return v
+            time.sleep(0.1)
+        raise TimeoutError(f"timed out waiting for {what or script}; page says: {self.text('body')[:800]!r}")
+
+    def text(self, selector):
+        return self.js("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+                       selector) or ""
+
+    def find(self, selector):
+        el = self.cmd("POST", "/element", {"using": "css selector", "value": selector})
+        return next(iter(el.values()))
+
+    def click(self, selector):
+        self.cmd("POST", f"/element/{self.find(selector)}/click", {})
+
+    def upload(self, selector, path):
+        """Chooses a file in an <input type=file> as a user would."""
+        self.cmd("POST", f"/element/{self.find(selector)}/value", {"text": str(path)})
+
+    def screenshot(self, path):
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(self.cmd("GET", "/screenshot")))
+
+    def console_errors(self):
+        try:
+            logs = self.cmd("POST", "/se/log", {"type": "browser"}) or []
+        except RuntimeError:
+            return []
+        return [l["message"] for l in logs if l.get("level") == "SEVERE"]
