@@ -110,10 +110,16 @@ def main():
     results = []
     tmp = Path(tempfile.mkdtemp(prefix="wb-browser-"))
 
-    def run(name, fn, *args):
+    def run(name, fn, b=None):
         t0 = time.monotonic()
         try:
-            detail = fn(*args)
+            detail = fn()
+            if b is not None:
+                # Informational: the longest main-thread task during the check (index.html
+                # observes long tasks), and when the first attention map appeared.
+                lt = b.js("const t = window.__wbLongestTask || 0; window.__wbLongestTask = 0; return t;")
+                first = b.js("return document.querySelector('#app')?.dataset.firstMapMs")
+                detail = (detail + "; " if detail else "") + f"longest task {lt:.0f} ms, first map at {first} ms"
             results.append(True)
             print(f"ok    {name} ({time.monotonic() - t0:.1f} s){': ' + detail if detail else ''}", flush=True)
         except Exception as e:  # a failed check or a broken page
@@ -131,9 +137,9 @@ def main():
             b.wait_js("return document.querySelectorAll('#heads canvas').length >= 5", what="the head grid")
             b.screenshot(shots / "01-attention-webgpu.png")
             detail = compare(r, cli_report(a.whitebox, SAMPLES / first))
-            adapter = b.text("#wb-adapter")
+            adapter = r.get("adapter")
             return f"WebGPU ({adapter}) vs CLI: {detail}"
-        run("the page loads the default model and analyses a gallery image on WebGPU", gallery_on_webgpu)
+        run("the page loads the default model and analyses a gallery image on WebGPU", gallery_on_webgpu, b)
 
         def upload_photo():
             b.upload("#image-file", PHOTO)
@@ -142,7 +148,7 @@ def main():
             for sel in ["#attention-map", "#mask-map", "#pca-map"]:
                 check(b.js(f"const c = document.querySelector('{sel}'); return c && c.width > 0;"), f"{sel} not drawn")
             return compare(r, cli_report(a.whitebox, PHOTO)) + f" (engine {r['engine']})"
-        run("an uploaded photo shows maps, predictions and per-layer numbers equal to the CLI", upload_photo)
+        run("an uploaded photo shows maps, predictions and per-layer numbers equal to the CLI", upload_photo, b)
 
         def broken_file():
             bad = tmp / "broken.png"
@@ -157,7 +163,7 @@ def main():
             b.click(f"button[data-file='{samples[2]['file']}']")
             wait_report(b, samples[2]["file"])
             return f"error shown: {err.strip()[:120]!r}; the page kept working"
-        run("a broken file shows an error and the page keeps working", broken_file)
+        run("a broken file shows an error and the page keeps working", broken_file, b)
 
         def views_and_url():
             b.click("#tab-layers")
@@ -186,7 +192,7 @@ def main():
             check(b.js("return document.querySelector('#threshold').value") == "0.4", "threshold not from the URL")
             check(b.js("return document.querySelector('#heads li:nth-child(2) button').getAttribute('aria-pressed')") == "true", "head 1 not chosen")
             return f"{depth} layers charted; URL {q}"
-        run("each view renders and the view state lives in the URL", views_and_url)
+        run("each view renders and the view state lives in the URL", views_and_url, b)
 
         def own_model():
             b.click("#tab-model")
@@ -202,7 +208,7 @@ def main():
             r = b.js(REPORT)
             b.screenshot(shots / "08-own-model.png")
             return compare(r, cli_report(a.whitebox, SAMPLES / samples[1]["file"], weights=PTH, heads=4))
-        run("an official .pth checkpoint loads (asking for the head count) and its numbers equal the CLI", own_model)
+        run("an official .pth checkpoint loads (asking for the head count) and its numbers equal the CLI", own_model, b)
         errors = [e for e in b.console_errors() if "favicon" not in e]
 
     with Browser(webgpu=False, timeout=a.timeout) as b:
@@ -215,7 +221,7 @@ def main():
             check("WebGPU is not available" in notice, f"no fallback notice: {notice!r}")
             b.screenshot(shots / "09-cpu-fallback.png")
             return compare(r, cli_report(a.whitebox, SAMPLES / first), rel=1e-5, sparsity_abs=0.0) + f"; notice: {notice[:80]!r}"
-        run("without WebGPU the CPU fallback gives the same numbers, with a notice", cpu_fallback)
+        run("without WebGPU the CPU fallback gives the same numbers, with a notice", cpu_fallback, b)
 
     with Browser(webgpu=True, timeout=a.timeout, width=390, height=844) as b:
         def phone():
@@ -225,7 +231,7 @@ def main():
             b.screenshot(shots / "10-phone.png")
             check(wide, "the page scrolls sideways at phone width")
             return None
-        run("the page fits a phone-width screen", phone)
+        run("the page fits a phone-width screen", phone, b)
 
     if errors:
         print("console errors:", *errors[:5], sep="\n  ")

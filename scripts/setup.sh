@@ -11,7 +11,7 @@ WB_WASM_TARGET="wasm32-unknown-unknown"
 
 # Debian packages the test suite needs: lavapipe (CPU Vulkan) for native GPU tests, headless
 # Chromium + chromedriver for browser tests, Fashion-MNIST for data tests.
-WB_TEST_APT_PACKAGES=(mesa-vulkan-drivers chromium chromium-driver dataset-fashion-mnist)
+WB_TEST_APT_PACKAGES=(python3 mesa-vulkan-drivers chromium chromium-driver dataset-fashion-mnist)
 
 WB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -153,14 +153,15 @@ wb_ensure_apt() {
 }
 
 # ---------------------------------------------------------------------------------------
-# HOOK: browser-test tooling (node / playwright-core). Not used yet: the browser tests
-# arrive later. If they use playwright-core, install Node here (Debian's `nodejs` + `npm`
-# when absent) and run `npm ci` in tests/browser (its node_modules is git-ignored); drive
-# /usr/bin/chromium through `executablePath`, never a downloaded browser
-# (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1). Keep it idempotent like the helpers above.
+# Browser-test tooling: the browser tests (scripts/browser-tests.py, scripts/wbdriver.py) use
+# only Python's standard library and Debian's chromium + chromedriver (in
+# WB_TEST_APT_PACKAGES), so nothing else is installed; this checks they are on PATH.
 # ---------------------------------------------------------------------------------------
 wb_ensure_browser_test_tooling() {
-    :
+    local tool
+    for tool in python3 chromium chromedriver; do
+        command -v "$tool" >/dev/null || wb_die "$tool is missing after the package install"
+    done
 }
 
 # ---------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole check: formatting, clippy (native and wasm32), native tests, and a page build.
+# The whole check: formatting, clippy (native and wasm32), native tests, a page build, the
+# wasm self-test and the page's browser tests (screenshots in target/screenshots/).
 # Installs, when missing: rustfmt/clippy, the wasm32 target, trunk, wasm-bindgen-cli, and the
 # Debian packages the tests use (see WB_TEST_APT_PACKAGES in setup.sh). Idempotent.
 # Stops at the first failing step; prints each step's time.
@@ -31,7 +32,7 @@ wb_step "cargo test (native)" cargo test
 wb_step "trunk build" trunk build
 wb_step "wasm self-test (headless Chromium vs native)" bash scripts/wasm-selftest.sh
 
-# HOOK: browser tests (headless Chromium against dist/) go here once they exist.
+wb_step "browser tests (headless Chromium, WebGPU and CPU fallback)" bash scripts/browser-tests.sh
 
 wb_timing_summary
 wb_log "all checks passed"

@@ -225,6 +225,9 @@ async fn analyse_bytes_now(
                 ms,
             }));
             app.ready.set(true);
+            if app.first_map_ms.get_untracked().is_none() {
+                app.first_map_ms.set(Some(super::web::now_ms()));
+            }
             app.busy.set(None);
         }
         Err(e) => app.fail(e),

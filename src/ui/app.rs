@@ -41,6 +41,8 @@ pub fn App() -> impl IntoView {
             c.as_ref().map(|c| {
                 let mut v = c.report.json();
                 v["image"] = c.name.clone().into();
+                v["ms"] = c.ms.into();
+                v["adapter"] = app.engine.with_untracked(|e| e.gpu.clone()).into();
                 v["engine"] = match c.engine {
                     super::runtime::Which::Cpu => "cpu",
                     super::runtime::Which::Gpu => "gpu",
@@ -82,7 +84,7 @@ pub fn App() -> impl IntoView {
     };
 
     view! {
-        <div id="app" data-state=state>
+        <div id="app" data-state=state data-first-map-ms=move || app.first_map_ms.get().map(|t| format!("{t:.0}"))>
             <header>
                 <h1>"Whitebox" <span class="muted">" — inside CRATE, the white-box transformer"</span></h1>
                 <p class="status">

@@ -10,6 +10,7 @@ use super::controls::{LayerSlider, Slider};
 use super::picture::Picture;
 use super::state::AppState;
 use crate::analysis::{mass_mask, pca_rgb};
+use crate::viz::axis::superscript;
 use crate::viz::{masked, overlay, pca_image, OverlayStyle};
 
 #[component]
@@ -153,7 +154,7 @@ pub fn AttentionView() -> impl IntoView {
                 </figure>
                 <figure>
                     <Picture image=pca id="pca-map" class="big pixelated" label=Signal::derive(move || format!("PCA of the ISTA output, layer {}", layer.get())) />
-                    <figcaption>{move || format!("PCA of Z^{{{}}} (ISTA output) as RGB", layer.get() + 1)}</figcaption>
+                    <figcaption>{move || format!("PCA of Z{} (the ISTA output) as RGB", superscript(layer.get() + 1))}</figcaption>
                 </figure>
                 <section class="top5" aria-label="Top-5 predictions">
                     <h3>"Top 5"</h3>

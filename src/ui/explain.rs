@@ -12,7 +12,8 @@ block, <strong>multi-head subspace self-attention</strong> (MSSA), is a gradient
 head, with bases <math><msub><mi>U</mi><mi>k</mi></msub></math>:</p>
 <math display="block"><mrow>
   <msub><mi>w</mi><mi>k</mi></msub><mo>=</mo><msubsup><mi>U</mi><mi>k</mi><mi>⊤</mi></msubsup><mi>Z</mi>
-  <mo>,</mo><mspace width="1em"/>
+</mrow></math>
+<math display="block"><mrow>
   <msub><mi>A</mi><mi>k</mi></msub><mo>=</mo><mi>softmax</mi><mo>(</mo>
   <msubsup><mi>w</mi><mi>k</mi><mi>⊤</mi></msubsup><msub><mi>w</mi><mi>k</mi></msub><mo>/</mo><msqrt><msub><mi>d</mi><mi>h</mi></msub></msqrt><mo>)</mo>
 </mrow></math>
@@ -58,7 +59,9 @@ learned dictionary <math><mi>D</mi></math>:</p>
   <msup><mi>Z</mi><mrow><mi>ℓ</mi><mo>+</mo><mn>1</mn></mrow></msup><mo>=</mo><mi>ReLU</mi><mo>(</mo>
   <mi>Y</mi><mo>+</mo><mi>η</mi><msup><mi>D</mi><mi>⊤</mi></msup><mo>(</mo><mi>Y</mi><mo>−</mo><mi>D</mi><mi>Y</mi><mo>)</mo>
   <mo>−</mo><mi>η</mi><mi>λ</mi><mo>)</mo>
-  <mo>,</mo><mspace width="1em"/><mi>Y</mi><mo>=</mo><mi>LN</mi><mo>(</mo><msup><mi>Z</mi><mrow><mi>ℓ</mi><mo>+</mo><mn>½</mn></mrow></msup><mo>)</mo>
+</mrow></math>
+<math display="block"><mrow>
+  <mi>Y</mi><mo>=</mo><mi>LN</mi><mo>(</mo><msup><mi>Z</mi><mrow><mi>ℓ</mi><mo>+</mo><mn>½</mn></mrow></msup><mo>)</mo>
 </mrow></math>
 <p>The ReLU sets small coefficients to exactly zero. The <em>non-zero fraction</em> is the share
 of entries of <math><msup><mi>Z</mi><mrow><mi>ℓ</mi><mo>+</mo><mn>1</mn></mrow></msup></math>

@@ -11,6 +11,7 @@ use super::chart::{LayerChart, Series};
 use super::controls::LayerSlider;
 use super::picture::Picture;
 use super::state::AppState;
+use crate::viz::axis::superscript;
 use crate::viz::heatmap;
 
 const BLUE: &str = "#2f6fb3";
@@ -33,13 +34,13 @@ pub fn LayersView() -> impl IntoView {
     let rc = Signal::derive(move || {
         vec![
             Series {
-                name: "R^c at the MSSA input".into(),
+                name: "Rᶜ at the MSSA input".into(),
                 color: BLUE,
                 values: stats(|s| s.rc_in),
                 spread: None,
             },
             Series {
-                name: "R^c after the MSSA step".into(),
+                name: "Rᶜ after the MSSA step".into(),
                 color: ORANGE,
                 values: stats(|s| s.rc_out),
                 spread: None,
@@ -48,7 +49,7 @@ pub fn LayersView() -> impl IntoView {
     });
     let sparsity = Signal::derive(move || {
         vec![Series {
-            name: "non-zero fraction of Z^{l+1}".into(),
+            name: "non-zero fraction of Zˡ⁺¹".into(),
             color: GREEN,
             values: stats(|s| s.sparsity),
             spread: None,
@@ -69,8 +70,8 @@ pub fn LayersView() -> impl IntoView {
             c.as_ref().map(|c| {
                 let r = &c.report;
                 format!(
-                    "Z^{} at layer {l}: {} tokens (rows, CLS first) × {} channels; {:.1} % non-zero.",
-                    l + 1,
+                    "Z{} at layer {l}: {} tokens (rows, CLS first) × {} channels; {:.1} % non-zero.",
+                    superscript(l + 1),
                     r.tokens,
                     r.dim,
                     100.0 * r.layers[l].sparsity
@@ -94,13 +95,13 @@ pub fn LayersView() -> impl IntoView {
                     let (o, so) = col(|s| s.rc_out);
                     vec![
                         Series {
-                            name: "R^c at the MSSA input".into(),
+                            name: "Rᶜ at the MSSA input".into(),
                             color: BLUE,
                             values: a,
                             spread: Some(sa),
                         },
                         Series {
-                            name: "R^c after the MSSA step".into(),
+                            name: "Rᶜ after the MSSA step".into(),
                             color: ORANGE,
                             values: o,
                             spread: Some(so),
@@ -130,7 +131,7 @@ pub fn LayersView() -> impl IntoView {
         <div class="view layers" id="view-layers">
             <div class="controls"><LayerSlider /></div>
             <div class="charts">
-                <LayerChart title="Compression: coding rate R^c per layer" y_label="R^c" series=rc selected=layer on_select=select id="chart-rc" />
+                <LayerChart title="Compression: coding rate Rᶜ per layer" y_label="Rᶜ" series=rc selected=layer on_select=select id="chart-rc" />
                 <LayerChart title="Sparsity: non-zero fraction of the ISTA output" y_label="non-zero fraction" series=sparsity selected=layer on_select=select id="chart-sparsity" />
             </div>
             <figure class="heatmap">
@@ -147,7 +148,7 @@ pub fn LayersView() -> impl IntoView {
                 </p>
                 <Show when=move || app.batch.with(Option::is_some)>
                     <div class="charts" id="batch-charts">
-                        <LayerChart title=format!("R^c over {} images (mean ± std)", batch_images()) y_label="R^c" series=batch_rc selected=layer on_select=select />
+                        <LayerChart title=format!("Rᶜ over {} images (mean ± std)", batch_images()) y_label="Rᶜ" series=batch_rc selected=layer on_select=select />
                         <LayerChart title="Non-zero fraction (mean ± std)" y_label="non-zero fraction" series=batch_sp selected=layer on_select=select />
                     </div>
                 </Show>

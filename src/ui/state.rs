@@ -264,6 +264,8 @@ pub struct AppState {
     pub comparison: RwSignal<Option<String>>,
     /// The head count to ask for when a checkpoint does not say (Some: the prompt is open).
     pub heads_prompt: RwSignal<Option<String>>,
+    /// When the first attention map appeared (ms since navigation started).
+    pub first_map_ms: RwSignal<Option<f64>>,
     /// Background steps still running (the page is idle at 0).
     pub tasks: RwSignal<usize>,
     /// True once the first analysis is on screen (and during later idle times).
@@ -301,6 +303,7 @@ impl AppState {
             comparison: RwSignal::new(None),
             heads_prompt: RwSignal::new(None),
             tasks: RwSignal::new(0),
+            first_map_ms: RwSignal::new(None),
             ready: RwSignal::new(false),
             source: StoredValue::new_local(None),
             pending_model: StoredValue::new_local(None),

@@ -36,6 +36,25 @@ pub fn format_value(v: f64) -> String {
     }
 }
 
+/// A whole number in Unicode superscript digits, for labels like Z⁶ in plain text.
+pub fn superscript(n: usize) -> String {
+    n.to_string()
+        .chars()
+        .map(|c| match c {
+            '0' => '⁰',
+            '1' => '¹',
+            '2' => '²',
+            '3' => '³',
+            '4' => '⁴',
+            '5' => '⁵',
+            '6' => '⁶',
+            '7' => '⁷',
+            '8' => '⁸',
+            _ => '⁹',
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +68,12 @@ mod tests {
         assert!((t[0] - 0.35).abs() < 1e-12 && (t[2] - 0.45).abs() < 1e-12);
         assert_eq!(ticks(2.0, 2.0), vec![2.0]);
         assert_eq!(ticks(f64::NAN, 1.0).len(), 1);
+    }
+
+    #[test]
+    fn superscripts() {
+        assert_eq!(superscript(6), "⁶");
+        assert_eq!(superscript(120), "¹²⁰");
     }
 
     #[test]
