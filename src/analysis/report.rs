@@ -167,4 +167,59 @@ mod tests {
         assert_eq!(top_k(&p, 3), vec![1, 3, 2]);
         assert_eq!(top_k(&p, 9).len(), 4);
     }
+
+    #[test]
+    fn reports_cut_a_batch_into_images() {
+        use crate::selftest::{selftest_input, selftest_model};
+        use crate::{Engine, ForwardOptions};
+        let model = selftest_model().unwrap();
+        let cfg = model.config.clone();
+        let input = selftest_input();
+        let mut engine = crate::cpu::CpuEngine::new(model);
+        let opts = ForwardOptions {
+            trace: true,
+            attention: true,
+        };
+        let out = engine.forward(&input, opts).unwrap();
+        let reports = image_reports(&cfg, &out, [28, 28]).unwrap();
+        assert_eq!(reports.len(), 3);
+        let trace = out.trace.as_ref().unwrap();
+        let stats = layer_stats(trace, cfg.heads);
+        let (nt, d) = (50, cfg.dim);
+        for (i, r) in reports.iter().enumerate() {
+            assert_eq!((r.grid, r.tokens, r.dim), ([7, 7], nt, d));
+            assert_eq!(r.logits, out.logits.data[i * 10..(i + 1) * 10]);
+            assert_eq!(r.layers, stats[i]);
+            // The top class is the largest logit; probabilities are in order.
+            let best = (0..10)
+                .max_by(|&a, &b| r.logits[a].total_cmp(&r.logits[b]))
+                .unwrap();
+            assert_eq!(r.top5[0].class, best);
+            assert!(r.top5.windows(2).all(|w| w[0].prob >= w[1].prob));
+            for (l, lt) in trace.layers.iter().enumerate() {
+                let attn = lt.attn.as_ref().unwrap();
+                for k in 0..cfg.heads {
+                    // The CLS row of head k, patches only.
+                    let at = ((i * cfg.heads + k) * nt) * nt;
+                    assert_eq!(r.cls[l][k], attn.data[at + 1..at + nt]);
+                }
+                assert_eq!(r.zout[l], lt.zout.data[i * nt * d..(i + 1) * nt * d]);
+            }
+            let mean = r.mean_map(cfg.depth - 1);
+            assert_eq!(r.map(cfg.depth - 1, None), mean);
+        }
+        // A size that does not match the trace is refused.
+        assert!(image_reports(&cfg, &out, [28, 32]).is_err());
+        // So is a forward without attention.
+        let bare = engine
+            .forward(
+                &input,
+                ForwardOptions {
+                    trace: true,
+                    attention: false,
+                },
+            )
+            .unwrap();
+        assert!(image_reports(&cfg, &bare, [28, 28]).is_err());
+    }
 }

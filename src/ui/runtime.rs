@@ -89,12 +89,16 @@ impl Runtime {
         }
         let ctx = GpuContext::new().await?;
         let info = ctx.info.clone();
-        let adapter = if info.name.is_empty() {
-            format!("{:?} adapter", info.backend)
-        } else {
-            info.name.clone()
+        let browser = super::web::webgpu_adapter_info().await;
+        let adapter = match (&browser, info.name.is_empty()) {
+            (_, false) => info.name.clone(),
+            (Some((desc, _)), true) if !desc.is_empty() => desc.clone(),
+            _ => format!("{:?} adapter", info.backend),
         };
-        let software = is_software(&info);
+        let software = is_software(&info)
+            || browser.as_ref().is_some_and(|(desc, fallback)| {
+                *fallback || desc.to_lowercase().contains("swiftshader")
+            });
         Ok((
             GpuEngine::new(ctx, model.clone())?,
             GpuState::Ready { adapter, software },

@@ -148,3 +148,39 @@ pub fn has_webgpu() -> bool {
         })
         .unwrap_or(false)
 }
+
+/// The WebGPU adapter as the browser describes it (`adapter.info`: vendor, architecture,
+/// description) and whether it is a fallback (software) adapter. wgpu's web backend leaves
+/// its own adapter name empty, so the page asks the browser directly.
+pub async fn webgpu_adapter_info() -> Option<(String, bool)> {
+    let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &JsValue::from_str(k)).ok();
+    let nav: JsValue = web_sys::window()?.navigator().into();
+    let gpu = get(&nav, "gpu").filter(|g| !g.is_undefined() && !g.is_null())?;
+    let request = get(&gpu, "requestAdapter")?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    let promise = request
+        .call0(&gpu)
+        .ok()?
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    let adapter = JsFuture::from(promise)
+        .await
+        .ok()
+        .filter(|a| !a.is_null() && !a.is_undefined())?;
+    let info = get(&adapter, "info").unwrap_or(JsValue::UNDEFINED);
+    let text = |k: &str| {
+        get(&info, k)
+            .and_then(|v| v.as_string())
+            .filter(|s| !s.is_empty())
+    };
+    let fallback = get(&info, "isFallbackAdapter")
+        .and_then(|v| v.as_bool())
+        .or_else(|| get(&adapter, "isFallbackAdapter").and_then(|v| v.as_bool()))
+        .unwrap_or(false);
+    let parts: Vec<String> = ["vendor", "architecture", "description"]
+        .iter()
+        .filter_map(|k| text(k))
+        .collect();
+    Some((parts.join(" "), fallback))
+}
