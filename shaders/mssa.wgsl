@@ -1,20 +1,24 @@
 // MSSA attention, one 64-thread workgroup per (query token i, head k, image b):
 // scores s_j = w_k[i]·w_k[j] / sqrt(dh) (w_k serves as query, key and value), row softmax in
 // workgroup memory, o_k[i] = sum_j p_j w_k[j]. The probabilities are written to `probs`
-// (B, K, N, N) only when WRITE_PROBS; otherwise they never leave workgroup memory.
+// (B, K, N, N) only when WRITE_PROBS; otherwise they never leave workgroup memory. With
+// WRITE_CLS, the CLS query's row (i = 0) is also written to `cls` (B, K, N) at cls_off, for the
+// attention maps, without the full N×N.
 // w and o are (B*N, d); head k is columns k*dh .. (k+1)*dh.
 
 override WRITE_PROBS: bool = false;
+override WRITE_CLS: bool = false;
 
 struct Params {
     nt: u32, d: u32, dh: u32, heads: u32,
-    scale: f32, pad0: u32, pad1: u32, pad2: u32,
+    scale: f32, cls_off: u32, pad1: u32, pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> w: array<f32>;
 @group(0) @binding(1) var<storage, read_write> o: array<f32>;
 @group(0) @binding(2) var<storage, read_write> probs: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read_write> cls: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
 
 const WG: u32 = 64u;
 const MAXN: u32 = 2048u;
@@ -78,6 +82,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         s[j] = pj;
         if (WRITE_PROBS) {
             probs[prow + j] = pj;
+        }
+        if (WRITE_CLS && i == 0u) {
+            cls[p.cls_off + (bi * p.heads + k) * nt + j] = pj;
         }
     }
     workgroupBarrier();

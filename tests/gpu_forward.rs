@@ -15,6 +15,7 @@ fn full() -> ForwardOptions {
     ForwardOptions {
         trace: true,
         attention: true,
+        ..Default::default()
     }
 }
 
@@ -92,6 +93,7 @@ fn gpu_awkward_shapes_forward_matches_cpu() {
     let trace_only = ForwardOptions {
         trace: true,
         attention: false,
+        ..Default::default()
     };
     compare(model.clone(), &golden_input(6, &[2, 3, 28, 28]), trace_only);
     compare(

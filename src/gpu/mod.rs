@@ -6,13 +6,16 @@
 //! into one uniform buffer, encodes all steps into one encoder and submits it once.
 
 pub mod context;
+pub mod count;
 pub mod embed;
 pub mod engine;
+pub mod gram;
 pub mod head;
 pub mod layernorm;
 pub mod matmul;
 pub mod mssa;
 pub mod pool;
+pub mod profile;
 
 pub use context::{GpuContext, GpuFeatures};
 pub use engine::GpuEngine;
@@ -34,6 +37,9 @@ pub struct Gpu {
     pub pool: BufferPool,
     dummy_read: wgpu::Buffer,
     dummy_rw: wgpu::Buffer,
+    /// Time every dispatch with timestamp queries (only where the adapter has them).
+    pub profiling: bool,
+    profile_pending: Option<profile::Pending>,
 }
 
 impl Gpu {
@@ -53,6 +59,8 @@ impl Gpu {
             pool: BufferPool::default(),
             dummy_read,
             dummy_rw,
+            profiling: false,
+            profile_pending: None,
         }
     }
 
@@ -105,6 +113,17 @@ impl Gpu {
         outs: &[(&wgpu::Buffer, usize)],
     ) -> crate::Result<Vec<Vec<f32>>> {
         pollster::block_on(self.run(f, outs))
+    }
+
+    /// Per-dispatch times (label, ms) of the last profiled submission, once it has completed;
+    /// `None` when nothing was profiled (profiling off, or no timestamp queries).
+    pub async fn take_kernel_times(&mut self) -> crate::Result<Option<Vec<(String, f64)>>> {
+        let Some(p) = self.profile_pending.take() else {
+            return Ok(None);
+        };
+        let out = profile::read(&self.ctx, &p).await;
+        self.pool.release([p.staging]);
+        out.map(Some)
     }
 
     pub fn recorder(&mut self) -> Recorder<'_> {
@@ -196,6 +215,21 @@ impl Recorder<'_> {
         let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("whitebox forward"),
         });
+        let ndisp = self
+            .steps
+            .iter()
+            .filter(|s| matches!(s, Step::Dispatch { .. }))
+            .count() as u32;
+        let queries = (gpu.profiling && gpu.ctx.features.timestamp_query && ndisp > 0).then(|| {
+            let count = (2 * ndisp).min(profile::MAX_QUERIES);
+            let set = device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("kernel timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count,
+            });
+            (set, count)
+        });
+        let mut labels = Vec::new();
         let mut di = 0;
         let mut i = 0;
         while i < self.steps.len() {
@@ -205,11 +239,19 @@ impl Recorder<'_> {
                 continue;
             }
             // Consecutive dispatches share one compute pass; wgpu orders them by their buffer
-            // usage, so a kernel sees what the previous one wrote.
+            // usage, so a kernel sees what the previous one wrote. When profiling, each
+            // dispatch gets its own pass with begin/end timestamps.
+            let q = labels.len() as u32 * 2;
+            let timed = queries.as_ref().filter(|(_, count)| q + 2 <= *count);
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: None,
-                timestamp_writes: None,
+                timestamp_writes: timed.map(|(set, _)| wgpu::ComputePassTimestampWrites {
+                    query_set: set,
+                    beginning_of_pass_write_index: Some(q),
+                    end_of_pass_write_index: Some(q + 1),
+                }),
             });
+            let mut first = true;
             while let Some(Step::Dispatch {
                 kernel,
                 bufs,
@@ -217,6 +259,13 @@ impl Recorder<'_> {
                 groups,
             }) = self.steps.get(i)
             {
+                if queries.is_some() && !first {
+                    break;
+                }
+                first = false;
+                if timed.is_some() {
+                    labels.push(kernel.label.clone());
+                }
                 let ub = ubuf.as_ref().expect("uniform buffer");
                 let mut entries: Vec<wgpu::BindGroupEntry> = bufs
                     .iter()
@@ -245,6 +294,19 @@ impl Recorder<'_> {
                 pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
                 i += 1;
             }
+        }
+        if let (Some((set, _)), false) = (&queries, labels.is_empty()) {
+            let bytes = labels.len() as u64 * 16;
+            let resolve = gpu.pool.acquire(
+                device,
+                bytes,
+                U::QUERY_RESOLVE | U::STORAGE | U::COPY_SRC,
+            );
+            let staging = gpu.pool.acquire(device, bytes, READBACK);
+            enc.resolve_query_set(set, 0..labels.len() as u32 * 2, &resolve, 0);
+            enc.copy_buffer_to_buffer(&resolve, 0, &staging, 0, bytes);
+            gpu.pool.release([resolve]);
+            gpu.profile_pending = Some(profile::Pending { staging, labels });
         }
         gpu.ctx.submit(enc.finish());
         ubuf

@@ -8,10 +8,11 @@ use super::Recorder;
 use crate::error::{Error, Result};
 
 const SOURCE: &str = include_str!("../../shaders/mssa.wgsl");
-const BINDS: [Bind; 4] = [
+const BINDS: [Bind; 5] = [
     Bind::Read,      // w (B*N, d)
     Bind::ReadWrite, // o (B*N, d)
     Bind::ReadWrite, // probs (B, K, N, N)
+    Bind::ReadWrite, // cls rows (B, K, N)
     Bind::Uniform,   // params
 ];
 /// Tokens and head width the kernel's workgroup arrays hold.
@@ -26,7 +27,8 @@ struct MssaParams {
     dh: u32,
     heads: u32,
     scale: f32,
-    pad: [u32; 3],
+    cls_off: u32,
+    pad: [u32; 2],
 }
 
 /// Attention of projections `w` (B*N, d) into `o` (B*N, d); probabilities (B, K, N, N) into
@@ -37,6 +39,23 @@ pub fn attention(
     w: &wgpu::Buffer,
     o: &wgpu::Buffer,
     probs: Option<&wgpu::Buffer>,
+    b: usize,
+    nt: usize,
+    d: usize,
+    heads: usize,
+) -> Result<()> {
+    attention_with_cls(rec, w, o, probs, None, b, nt, d, heads)
+}
+
+/// [`attention`], also writing each head's CLS query row (B, K, N) into `cls` at float offset
+/// `.1` when given.
+#[allow(clippy::too_many_arguments)]
+pub fn attention_with_cls(
+    rec: &mut Recorder,
+    w: &wgpu::Buffer,
+    o: &wgpu::Buffer,
+    probs: Option<&wgpu::Buffer>,
+    cls: Option<(&wgpu::Buffer, usize)>,
     b: usize,
     nt: usize,
     d: usize,
@@ -56,17 +75,26 @@ pub fn attention(
         SOURCE,
         "main",
         &BINDS,
-        &[("WRITE_PROBS", write as u8 as f64)],
+        &[
+            ("WRITE_PROBS", write as u8 as f64),
+            ("WRITE_CLS", cls.is_some() as u8 as f64),
+        ],
     );
     let dummy = rec.dummy_rw();
-    let bufs = vec![w.clone(), o.clone(), probs.unwrap_or(&dummy).clone()];
+    let bufs = vec![
+        w.clone(),
+        o.clone(),
+        probs.unwrap_or(&dummy).clone(),
+        cls.map_or(&dummy, |c| c.0).clone(),
+    ];
     let p = MssaParams {
         nt: nt as u32,
         d: d as u32,
         dh: dh as u32,
         heads: heads as u32,
         scale: 1.0 / (dh as f32).sqrt(),
-        pad: [0; 3],
+        cls_off: cls.map_or(0, |c| c.1) as u32,
+        pad: [0; 2],
     };
     rec.dispatch(
         kernel,

@@ -16,6 +16,8 @@ pub enum Bind {
 pub struct Kernel {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
+    /// The shader and entry point, for per-kernel timings.
+    pub label: String,
 }
 
 #[derive(Default)]
@@ -104,6 +106,11 @@ impl PipelineCache {
         let k = Kernel {
             pipeline,
             layout: bgl,
+            label: if entry == "main" {
+                name.to_string()
+            } else {
+                format!("{name}:{entry}")
+            },
         };
         self.kernels.insert(key, k.clone());
         k
