@@ -164,28 +164,137 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     }
 
     for (var i = 0u; i < 4u; i++) {
-        let row = row0 + lid.y + 8u * i;
-        if (row >= p.m) {
-            continue;
-        }
         for (var j = 0u; j < 4u; j++) {
-            let col = col0 + lid.x + 8u * j;
-            if (col >= p.n) {
-                continue;
-            }
-            var v = p.alpha * acc[i][j];
-            if (HAS_BIAS) {
-                v += bias[col];
-            }
-            if (HAS_EXTRA) {
-                v += extra[e0 + row * p.lde + col];
-            }
-            v -= p.shift;
-            if (RELU) {
-                // Keeps a NaN a NaN, as the CPU engine does.
-                v = select(v, 0.0, v < 0.0);
-            }
-            c[c0 + row * p.ldc + col] = v;
+            store(c0, e0, row0 + lid.y + 8u * i, col0 + lid.x + 8u * j, acc[i][j]);
         }
     }
+}
+
+// The fused epilogue for one output; outside the matrix it does nothing.
+fn store(c0: u32, e0: u32, row: u32, col: u32, acc: f32) {
+    if (row >= p.m || col >= p.n) {
+        return;
+    }
+    var v = p.alpha * acc;
+    if (HAS_BIAS) {
+        v += bias[col];
+    }
+    if (HAS_EXTRA) {
+        v += extra[e0 + row * p.lde + col];
+    }
+    v -= p.shift;
+    if (RELU) {
+        // Keeps a NaN a NaN, as the CPU engine does.
+        v = select(v, 0.0, v < 0.0);
+    }
+    c[c0 + row * p.ldc + col] = v;
+}
+
+fn store4(c0: u32, e0: u32, row: u32, col: u32, acc: vec4<f32>) {
+    store(c0, e0, row, col, acc.x);
+    store(c0, e0, row, col + 1u, acc.y);
+    store(c0, e0, row, col + 2u, acc.z);
+    store(c0, e0, row, col + 3u, acc.w);
+}
+
+// For CPU-emulated adapters (lavapipe, SwiftShader): no workgroup memory and no barriers, which
+// they emulate at a high cost, and which buy nothing where "global" memory is the CPU's cached
+// RAM. Each invocation owns a 4×4 block (rows row0 + 4*lid.y + i, columns col0 + 4*lid.x + j)
+// and keeps everything in named vec4 registers (no dynamically indexed arrays, which such
+// compilers put in memory). Out-of-range rows and columns are clamped for the loads (their
+// results are dropped by the epilogue), so the inner loop has no branches.
+@compute @workgroup_size(8, 8, 1)
+fn main_reg(@builtin(workgroup_id) wid: vec3<u32>,
+            @builtin(local_invocation_id) lid: vec3<u32>) {
+    let outer = wid.z / p.batch_inner;
+    let inner = wid.z % p.batch_inner;
+    let a0 = p.a_off + outer * p.a_so + inner * p.a_si;
+    let b0 = p.b_off + outer * p.b_so + inner * p.b_si;
+    let c0 = p.c_off + outer * p.c_so + inner * p.c_si;
+    let e0 = p.e_off + outer * p.e_so + inner * p.e_si;
+    let row = wid.y * TS + 4u * lid.y;
+    let col = wid.x * TS + 4u * lid.x;
+    if (row >= p.m || col >= p.n) {
+        return;
+    }
+    let rl = p.m - 1u;
+    let cl = p.n - 1u;
+    let ra0 = a0 + min(row, rl) * p.lda;
+    let ra1 = a0 + min(row + 1u, rl) * p.lda;
+    let ra2 = a0 + min(row + 2u, rl) * p.lda;
+    let ra3 = a0 + min(row + 3u, rl) * p.lda;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    if (TRANS_B) {
+        let rb0 = b0 + min(col, cl) * p.ldb;
+        let rb1 = b0 + min(col + 1u, cl) * p.ldb;
+        let rb2 = b0 + min(col + 2u, cl) * p.ldb;
+        let rb3 = b0 + min(col + 3u, cl) * p.ldb;
+        if (VEC4) {
+            for (var k = 0u; k < p.k; k += 4u) {
+                let x0 = a4[(ra0 + k) / 4u];
+                let x1 = a4[(ra1 + k) / 4u];
+                let x2 = a4[(ra2 + k) / 4u];
+                let x3 = a4[(ra3 + k) / 4u];
+                let y0 = b4[(rb0 + k) / 4u];
+                let y1 = b4[(rb1 + k) / 4u];
+                let y2 = b4[(rb2 + k) / 4u];
+                let y3 = b4[(rb3 + k) / 4u];
+                acc0 += vec4<f32>(dot(x0, y0), dot(x0, y1), dot(x0, y2), dot(x0, y3));
+                acc1 += vec4<f32>(dot(x1, y0), dot(x1, y1), dot(x1, y2), dot(x1, y3));
+                acc2 += vec4<f32>(dot(x2, y0), dot(x2, y1), dot(x2, y2), dot(x2, y3));
+                acc3 += vec4<f32>(dot(x3, y0), dot(x3, y1), dot(x3, y2), dot(x3, y3));
+            }
+        } else {
+            for (var k = 0u; k < p.k; k++) {
+                let y = vec4<f32>(b[rb0 + k], b[rb1 + k], b[rb2 + k], b[rb3 + k]);
+                acc0 = fma(vec4<f32>(a[ra0 + k]), y, acc0);
+                acc1 = fma(vec4<f32>(a[ra1 + k]), y, acc1);
+                acc2 = fma(vec4<f32>(a[ra2 + k]), y, acc2);
+                acc3 = fma(vec4<f32>(a[ra3 + k]), y, acc3);
+            }
+        }
+    } else {
+        if (VEC4) {
+            // n is a multiple of 4 here, so the four columns are all in or all out.
+            let cb = b0 + col;
+            for (var k = 0u; k < p.k; k += 4u) {
+                let x0 = a4[(ra0 + k) / 4u];
+                let x1 = a4[(ra1 + k) / 4u];
+                let x2 = a4[(ra2 + k) / 4u];
+                let x3 = a4[(ra3 + k) / 4u];
+                let y0 = b4[(cb + k * p.ldb) / 4u];
+                let y1 = b4[(cb + (k + 1u) * p.ldb) / 4u];
+                let y2 = b4[(cb + (k + 2u) * p.ldb) / 4u];
+                let y3 = b4[(cb + (k + 3u) * p.ldb) / 4u];
+                acc0 = fma(vec4<f32>(x0.x), y0, fma(vec4<f32>(x0.y), y1,
+                       fma(vec4<f32>(x0.z), y2, fma(vec4<f32>(x0.w), y3, acc0))));
+                acc1 = fma(vec4<f32>(x1.x), y0, fma(vec4<f32>(x1.y), y1,
+                       fma(vec4<f32>(x1.z), y2, fma(vec4<f32>(x1.w), y3, acc1))));
+                acc2 = fma(vec4<f32>(x2.x), y0, fma(vec4<f32>(x2.y), y1,
+                       fma(vec4<f32>(x2.z), y2, fma(vec4<f32>(x2.w), y3, acc2))));
+                acc3 = fma(vec4<f32>(x3.x), y0, fma(vec4<f32>(x3.y), y1,
+                       fma(vec4<f32>(x3.z), y2, fma(vec4<f32>(x3.w), y3, acc3))));
+            }
+        } else {
+            let cb0 = b0 + min(col, cl);
+            let cb1 = b0 + min(col + 1u, cl);
+            let cb2 = b0 + min(col + 2u, cl);
+            let cb3 = b0 + min(col + 3u, cl);
+            for (var k = 0u; k < p.k; k++) {
+                let o = k * p.ldb;
+                let y = vec4<f32>(b[cb0 + o], b[cb1 + o], b[cb2 + o], b[cb3 + o]);
+                acc0 = fma(vec4<f32>(a[ra0 + k]), y, acc0);
+                acc1 = fma(vec4<f32>(a[ra1 + k]), y, acc1);
+                acc2 = fma(vec4<f32>(a[ra2 + k]), y, acc2);
+                acc3 = fma(vec4<f32>(a[ra3 + k]), y, acc3);
+            }
+        }
+    }
+    store4(c0, e0, row, col, acc0);
+    store4(c0, e0, row + 1u, col, acc1);
+    store4(c0, e0, row + 2u, col, acc2);
+    store4(c0, e0, row + 3u, col, acc3);
 }

@@ -100,7 +100,10 @@ fn kernel_times(a: &Args, preset: &str, model: Model) -> anyhow::Result<()> {
     if !g.context().features.timestamp_query {
         let msg = format!("adapter {adapter} has no TIMESTAMP_QUERY: no per-kernel times");
         if a.json {
-            println!("{}", json!({"preset": preset, "kernels": null, "note": msg}));
+            println!(
+                "{}",
+                json!({"preset": preset, "kernels": null, "note": msg})
+            );
         } else {
             println!("{msg}");
         }
@@ -143,7 +146,10 @@ fn kernel_times(a: &Args, preset: &str, model: Model) -> anyhow::Result<()> {
                  per forward, mean of {} forwards): {total:.2} ms",
                 a.iters.max(1)
             );
-            println!("{:>24} {:>10} {:>12} {:>7}", "kernel", "dispatches", "ms", "%");
+            println!(
+                "{:>24} {:>10} {:>12} {:>7}",
+                "kernel", "dispatches", "ms", "%"
+            );
             for k in &per {
                 println!(
                     "{:>24} {:>10.0} {:>12.3} {:>6.1}%",

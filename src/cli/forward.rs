@@ -112,9 +112,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     .context("no attention")?;
                 let per = last.numel() / last.shape[0];
                 let rows: Vec<Vec<Vec<f32>>> = (0..last.shape[0])
-                    .map(|i| {
-                        analysis::cls_rows(&last.data[i * per..(i + 1) * per], cfg.heads, nt)
-                    })
+                    .map(|i| analysis::cls_rows(&last.data[i * per..(i + 1) * per], cfg.heads, nt))
                     .collect();
                 (analysis::layer_stats(trace, cfg.heads), rows)
             }

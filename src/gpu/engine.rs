@@ -69,6 +69,12 @@ impl GpuEngine {
         &self.gpu.ctx
     }
 
+    /// Whether the kernels written for CPU-emulated adapters are used (on by default on
+    /// lavapipe/SwiftShader); tests turn it off to cover the tiled kernels there too.
+    pub fn set_cpu_adapter_kernels(&mut self, on: bool) {
+        self.gpu.reg_kernels = on;
+    }
+
     /// Times every kernel of the following forwards with timestamp queries, where the adapter
     /// has them (`context().features.timestamp_query`); read them with
     /// [`GpuEngine::take_kernel_times`] after each forward.

@@ -109,7 +109,11 @@ impl Matmul<'_> {
             &rec.gpu.ctx.device,
             "matmul",
             SOURCE,
-            "main",
+            if rec.gpu.reg_kernels {
+                "main_reg"
+            } else {
+                "main"
+            },
             &BINDS,
             &consts,
         );

@@ -39,6 +39,9 @@ pub struct Gpu {
     dummy_rw: wgpu::Buffer,
     /// Time every dispatch with timestamp queries (only where the adapter has them).
     pub profiling: bool,
+    /// Use the kernel variants written for CPU-emulated adapters (no workgroup memory or
+    /// barriers); chosen by [`Gpu::cpu_adapter_kernels`], tests set it to cover both.
+    pub reg_kernels: bool,
     profile_pending: Option<profile::Pending>,
 }
 
@@ -53,6 +56,7 @@ impl Gpu {
             })
         };
         let (dummy_read, dummy_rw) = (mk("dummy_read"), mk("dummy_rw"));
+        let reg_kernels = Self::cpu_adapter_kernels(&ctx);
         Self {
             ctx,
             cache: PipelineCache::default(),
@@ -60,6 +64,7 @@ impl Gpu {
             dummy_read,
             dummy_rw,
             profiling: false,
+            reg_kernels,
             profile_pending: None,
         }
     }
@@ -126,10 +131,26 @@ impl Gpu {
         out.map(Some)
     }
 
+    /// Whether to use the kernels written for CPU-emulated adapters (see `matmul.wgsl`'s
+    /// `main_reg`): `WHITEBOX_KERNELS=reg|tiled` forces a choice natively; otherwise CPU
+    /// adapters (lavapipe, SwiftShader, a browser's fallback adapter) get them.
+    pub fn cpu_adapter_kernels(ctx: &GpuContext) -> bool {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Ok(v) = std::env::var("WHITEBOX_KERNELS") {
+            return v == "reg";
+        }
+        let name = ctx.info.name.to_lowercase();
+        ctx.info.device_type == wgpu::DeviceType::Cpu
+            || ["llvmpipe", "lavapipe", "swiftshader"]
+                .iter()
+                .any(|n| name.contains(n))
+    }
+
     pub fn recorder(&mut self) -> Recorder<'_> {
         Recorder {
             gpu: self,
             steps: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 }
@@ -152,6 +173,9 @@ enum Step {
 pub struct Recorder<'a> {
     pub gpu: &'a mut Gpu,
     steps: Vec<Step>,
+    /// Pooled temporaries of this submission, by length; handed back to the pool at
+    /// [`Recorder::finish`] (later submissions run after this one, so reuse is safe).
+    scratch: Vec<(usize, wgpu::Buffer)>,
 }
 
 impl Recorder<'_> {
@@ -180,6 +204,17 @@ impl Recorder<'_> {
             dst: dst.clone(),
             bytes,
         });
+    }
+
+    /// A temporary storage buffer of `len` f32 for this submission; the same one for every
+    /// request of the same length (kernels using it run in order).
+    pub fn scratch(&mut self, len: usize) -> wgpu::Buffer {
+        if let Some((_, b)) = self.scratch.iter().find(|(l, _)| *l == len) {
+            return b.clone();
+        }
+        let b = self.gpu.alloc(len);
+        self.scratch.push((len, b.clone()));
+        b
     }
 
     pub fn dummy_read(&self) -> wgpu::Buffer {
@@ -297,11 +332,9 @@ impl Recorder<'_> {
         }
         if let (Some((set, _)), false) = (&queries, labels.is_empty()) {
             let bytes = labels.len() as u64 * 16;
-            let resolve = gpu.pool.acquire(
-                device,
-                bytes,
-                U::QUERY_RESOLVE | U::STORAGE | U::COPY_SRC,
-            );
+            let resolve =
+                gpu.pool
+                    .acquire(device, bytes, U::QUERY_RESOLVE | U::STORAGE | U::COPY_SRC);
             let staging = gpu.pool.acquire(device, bytes, READBACK);
             enc.resolve_query_set(set, 0..labels.len() as u32 * 2, &resolve, 0);
             enc.copy_buffer_to_buffer(&resolve, 0, &staging, 0, bytes);
@@ -309,6 +342,7 @@ impl Recorder<'_> {
             gpu.profile_pending = Some(profile::Pending { staging, labels });
         }
         gpu.ctx.submit(enc.finish());
+        gpu.pool.release(self.scratch.into_iter().map(|(_, b)| b));
         ubuf
     }
 }

@@ -3,6 +3,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
+use super::matmul::{Matmul, MatmulParams};
 use super::pool::Bind;
 use super::Recorder;
 use crate::error::{Error, Result};
@@ -28,7 +29,8 @@ struct MssaParams {
     heads: u32,
     scale: f32,
     cls_off: u32,
-    pad: [u32; 2],
+    batch: u32,
+    pad: u32,
 }
 
 /// Attention of projections `w` (B*N, d) into `o` (B*N, d); probabilities (B, K, N, N) into
@@ -69,23 +71,10 @@ pub fn attention_with_cls(
         )));
     }
     let write = probs.is_some();
-    let kernel = rec.gpu.cache.get(
-        &rec.gpu.ctx.device,
-        "mssa",
-        SOURCE,
-        "main",
-        &BINDS,
-        &[
-            ("WRITE_PROBS", write as u8 as f64),
-            ("WRITE_CLS", cls.is_some() as u8 as f64),
-        ],
-    );
-    let dummy = rec.dummy_rw();
-    let bufs = vec![
-        w.clone(),
-        o.clone(),
-        probs.unwrap_or(&dummy).clone(),
-        cls.map_or(&dummy, |c| c.0).clone(),
+    let reg = rec.gpu.reg_kernels;
+    let consts = [
+        ("WRITE_PROBS", write as u8 as f64),
+        ("WRITE_CLS", cls.is_some() as u8 as f64),
     ];
     let p = MssaParams {
         nt: nt as u32,
@@ -94,8 +83,103 @@ pub fn attention_with_cls(
         heads: heads as u32,
         scale: 1.0 / (dh as f32).sqrt(),
         cls_off: cls.map_or(0, |c| c.1) as u32,
-        pad: [0; 2],
+        batch: b as u32,
+        pad: 0,
     };
+    let dummy = rec.dummy_rw();
+    if reg {
+        // Scores and probabilities × projections on the matmul kernel, the softmax in place in
+        // between; the probabilities go to a per-submission scratch buffer when not asked for.
+        let pr = match probs {
+            Some(pr) => pr.clone(),
+            None => rec.scratch(b * heads * nt * nt),
+        };
+        let per_head = |m, n, k, lda, ldb, ldc| MatmulParams {
+            m,
+            n,
+            k,
+            batch_inner: heads as u32,
+            lda,
+            ldb,
+            ldc,
+            lde: ldc,
+            alpha: 1.0,
+            ..MatmulParams::default()
+        };
+        let (nt32, d32, dh32) = (nt as u32, d as u32, dh as u32);
+        Matmul {
+            a: w,
+            b: w,
+            c: &pr,
+            bias: None,
+            extra: None,
+            trans_b: true,
+            relu: false,
+            batch: (b * heads) as u32,
+            params: MatmulParams {
+                a_so: nt32 * d32,
+                a_si: dh32,
+                b_so: nt32 * d32,
+                b_si: dh32,
+                c_so: heads as u32 * nt32 * nt32,
+                c_si: nt32 * nt32,
+                alpha: p.scale,
+                ..per_head(nt32, nt32, dh32, d32, d32, nt32)
+            },
+        }
+        .record(rec);
+        let kernel = rec.gpu.cache.get(
+            &rec.gpu.ctx.device,
+            "mssa",
+            SOURCE,
+            "softmax_reg",
+            &BINDS,
+            &consts,
+        );
+        let bufs = vec![
+            w.clone(),
+            dummy.clone(),
+            pr.clone(),
+            cls.map_or(&dummy, |c| c.0).clone(),
+        ];
+        rec.dispatch(
+            kernel,
+            bufs,
+            bytemuck::bytes_of(&p),
+            super::groups_1d(b * heads * nt, 64),
+        );
+        Matmul {
+            a: &pr,
+            b: w,
+            c: o,
+            bias: None,
+            extra: None,
+            trans_b: false,
+            relu: false,
+            batch: (b * heads) as u32,
+            params: MatmulParams {
+                a_so: heads as u32 * nt32 * nt32,
+                a_si: nt32 * nt32,
+                b_so: nt32 * d32,
+                b_si: dh32,
+                c_so: nt32 * d32,
+                c_si: dh32,
+                ..per_head(nt32, dh32, nt32, nt32, d32, d32)
+            },
+        }
+        .record(rec);
+        return Ok(());
+    }
+    let kernel = rec
+        .gpu
+        .cache
+        .get(&rec.gpu.ctx.device, "mssa", SOURCE, "main", &BINDS, &consts);
+    let bufs = vec![
+        w.clone(),
+        o.clone(),
+        probs.unwrap_or(&dummy).clone(),
+        cls.map_or(&dummy, |c| c.0).clone(),
+    ];
     rec.dispatch(
         kernel,
         bufs,
