@@ -98,22 +98,24 @@ pub struct Matmul<'a> {
 
 impl Matmul<'_> {
     pub fn record(&self, rec: &mut Recorder) {
+        let vec4 = self.params.vec4_ok(self.trans_b);
         let consts = [
             ("TRANS_B", self.trans_b as u8 as f64),
             ("HAS_BIAS", self.bias.is_some() as u8 as f64),
             ("HAS_EXTRA", self.extra.is_some() as u8 as f64),
             ("RELU", self.relu as u8 as f64),
-            ("VEC4", self.params.vec4_ok(self.trans_b) as u8 as f64),
+            ("VEC4", vec4 as u8 as f64),
         ];
+        let entry = match (rec.gpu.reg_kernels, vec4) {
+            (false, _) => "main",
+            (true, false) => "main_reg",
+            (true, true) => "main_reg8",
+        };
         let kernel = rec.gpu.cache.get(
             &rec.gpu.ctx.device,
             "matmul",
             SOURCE,
-            if rec.gpu.reg_kernels {
-                "main_reg"
-            } else {
-                "main"
-            },
+            entry,
             &BINDS,
             &consts,
         );
@@ -128,7 +130,11 @@ impl Matmul<'_> {
             self.c.clone(),
         ];
         let p = &self.params;
-        let groups = [p.n.div_ceil(TILE), p.m.div_ceil(TILE), self.batch.max(1)];
+        let groups = if entry == "main_reg8" {
+            [p.n.div_ceil(64), p.m.div_ceil(32), self.batch.max(1)]
+        } else {
+            [p.n.div_ceil(TILE), p.m.div_ceil(TILE), self.batch.max(1)]
+        };
         rec.dispatch(kernel, bufs, bytemuck::bytes_of(p), groups);
     }
 }
