@@ -299,7 +299,9 @@ fn main_reg(@builtin(workgroup_id) wid: vec3<u32>,
     store4(c0, e0, row + 3u, col, acc3);
 }
 
-// The CPU-adapter variant for vec4-aligned operands: each invocation owns an 8×8 block (rows
+// The CPU-adapter variant for vec4-aligned rows (offsets, strides and leading dimensions
+// multiples of 4, and n too when B is not transposed; k may be anything: its k % 4 tail runs
+// scalar): each invocation owns an 8×8 block (rows
 // row0 + 8*lid.y + i, columns col0 + 8*lid.x + j) in sixteen named vec4 accumulators, so every
 // 64 loads feed 256 FMAs (these adapters gather every load lane by lane: loads, not FMAs, are
 // what costs). A workgroup of 8×4 invocations covers 64 columns × 32 rows.
@@ -352,7 +354,8 @@ fn main_reg8(@builtin(workgroup_id) wid: vec3<u32>,
         let rb5 = (b0 + min(col + 5u, cl) * p.ldb) / 4u;
         let rb6 = (b0 + min(col + 6u, cl) * p.ldb) / 4u;
         let rb7 = (b0 + min(col + 7u, cl) * p.ldb) / 4u;
-        for (var k = 0u; k < p.k / 4u; k++) {
+        let k4n = p.k / 4u;
+        for (var k = 0u; k < k4n; k++) {
             let y0 = b4[rb0 + k];
             let y1 = b4[rb1 + k];
             let y2 = b4[rb2 + k];
@@ -386,13 +389,38 @@ fn main_reg8(@builtin(workgroup_id) wid: vec3<u32>,
             l7 += vec4<f32>(dot(x7, y0), dot(x7, y1), dot(x7, y2), dot(x7, y3));
             h7 += vec4<f32>(dot(x7, y4), dot(x7, y5), dot(x7, y6), dot(x7, y7));
         }
+        // The k % 4 tail, scalar (rows are vec4-aligned, the extent need not be).
+        for (var k = k4n * 4u; k < p.k; k++) {
+            let y = array<f32, 8>(b[rb0 * 4u + k], b[rb1 * 4u + k], b[rb2 * 4u + k],
+                b[rb3 * 4u + k], b[rb4 * 4u + k], b[rb5 * 4u + k], b[rb6 * 4u + k],
+                b[rb7 * 4u + k]);
+            let ylo = vec4<f32>(y[0], y[1], y[2], y[3]);
+            let yhi = vec4<f32>(y[4], y[5], y[6], y[7]);
+            l0 = fma(vec4<f32>(a[ra0 * 4u + k]), ylo, l0);
+            h0 = fma(vec4<f32>(a[ra0 * 4u + k]), yhi, h0);
+            l1 = fma(vec4<f32>(a[ra1 * 4u + k]), ylo, l1);
+            h1 = fma(vec4<f32>(a[ra1 * 4u + k]), yhi, h1);
+            l2 = fma(vec4<f32>(a[ra2 * 4u + k]), ylo, l2);
+            h2 = fma(vec4<f32>(a[ra2 * 4u + k]), yhi, h2);
+            l3 = fma(vec4<f32>(a[ra3 * 4u + k]), ylo, l3);
+            h3 = fma(vec4<f32>(a[ra3 * 4u + k]), yhi, h3);
+            l4 = fma(vec4<f32>(a[ra4 * 4u + k]), ylo, l4);
+            h4 = fma(vec4<f32>(a[ra4 * 4u + k]), yhi, h4);
+            l5 = fma(vec4<f32>(a[ra5 * 4u + k]), ylo, l5);
+            h5 = fma(vec4<f32>(a[ra5 * 4u + k]), yhi, h5);
+            l6 = fma(vec4<f32>(a[ra6 * 4u + k]), ylo, l6);
+            h6 = fma(vec4<f32>(a[ra6 * 4u + k]), yhi, h6);
+            l7 = fma(vec4<f32>(a[ra7 * 4u + k]), ylo, l7);
+            h7 = fma(vec4<f32>(a[ra7 * 4u + k]), yhi, h7);
+        }
     } else {
         // n is a multiple of 4: the high four columns are all in or all out (clamped for the
         // loads when out).
         let cbl = (b0 + col) / 4u;
         let cbh = (b0 + min(col + 4u, p.n - 4u)) / 4u;
         let ld4 = p.ldb / 4u;
-        for (var k = 0u; k < p.k; k += 4u) {
+        let kv = p.k / 4u * 4u;
+        for (var k = 0u; k < kv; k += 4u) {
             let yl0 = b4[cbl + (k + 0u) * ld4];
             let yh0 = b4[cbh + (k + 0u) * ld4];
             let yl1 = b4[cbl + (k + 1u) * ld4];
@@ -426,6 +454,26 @@ fn main_reg8(@builtin(workgroup_id) wid: vec3<u32>,
             let x7 = a4[ra7 + k4];
             l7 = fma(vec4<f32>(x7.x), yl0, fma(vec4<f32>(x7.y), yl1, fma(vec4<f32>(x7.z), yl2, fma(vec4<f32>(x7.w), yl3, l7))));
             h7 = fma(vec4<f32>(x7.x), yh0, fma(vec4<f32>(x7.y), yh1, fma(vec4<f32>(x7.z), yh2, fma(vec4<f32>(x7.w), yh3, h7))));
+        }
+        for (var k = kv; k < p.k; k++) {
+            let yl = b4[cbl + k * ld4];
+            let yh = b4[cbh + k * ld4];
+            l0 = fma(vec4<f32>(a[ra0 * 4u + k]), yl, l0);
+            h0 = fma(vec4<f32>(a[ra0 * 4u + k]), yh, h0);
+            l1 = fma(vec4<f32>(a[ra1 * 4u + k]), yl, l1);
+            h1 = fma(vec4<f32>(a[ra1 * 4u + k]), yh, h1);
+            l2 = fma(vec4<f32>(a[ra2 * 4u + k]), yl, l2);
+            h2 = fma(vec4<f32>(a[ra2 * 4u + k]), yh, h2);
+            l3 = fma(vec4<f32>(a[ra3 * 4u + k]), yl, l3);
+            h3 = fma(vec4<f32>(a[ra3 * 4u + k]), yh, h3);
+            l4 = fma(vec4<f32>(a[ra4 * 4u + k]), yl, l4);
+            h4 = fma(vec4<f32>(a[ra4 * 4u + k]), yh, h4);
+            l5 = fma(vec4<f32>(a[ra5 * 4u + k]), yl, l5);
+            h5 = fma(vec4<f32>(a[ra5 * 4u + k]), yh, h5);
+            l6 = fma(vec4<f32>(a[ra6 * 4u + k]), yl, l6);
+            h6 = fma(vec4<f32>(a[ra6 * 4u + k]), yh, h6);
+            l7 = fma(vec4<f32>(a[ra7 * 4u + k]), yl, l7);
+            h7 = fma(vec4<f32>(a[ra7 * 4u + k]), yh, h7);
         }
     }
     store4(c0, e0, row + 0u, col, l0);

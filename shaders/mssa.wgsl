@@ -11,7 +11,7 @@ override WRITE_CLS: bool = false;
 
 struct Params {
     nt: u32, d: u32, dh: u32, heads: u32,
-    scale: f32, cls_off: u32, batch: u32, pad2: u32,
+    scale: f32, cls_off: u32, batch: u32, ld: u32,
 }
 
 @group(0) @binding(0) var<storage, read> w: array<f32>;
@@ -99,8 +99,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 // For CPU-emulated adapters, the MSSA is split so that its two products run on the matmul
 // kernel: scores (alpha = 1/sqrt(dh)) into `probs`, this row softmax in place (one invocation
-// per row of B*K*N, no workgroup memory; the CLS row also copied to `cls` when WRITE_CLS), then
-// probabilities × projections.
+// per row of B*K*N, rows `ld` apart, no workgroup memory; the CLS row also copied to `cls` when
+// WRITE_CLS), then probabilities × projections.
 @compute @workgroup_size(64, 1, 1)
 fn softmax_reg(@builtin(global_invocation_id) gid: vec3<u32>,
                @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -109,7 +109,7 @@ fn softmax_reg(@builtin(global_invocation_id) gid: vec3<u32>,
     if (row >= nt * p.heads * p.batch) {
         return;
     }
-    let r0 = row * nt;
+    let r0 = row * p.ld;
     var mx = -3.0e38;
     for (var j = 0u; j < nt; j++) {
         mx = max(mx, probs[r0 + j]);

@@ -62,6 +62,18 @@ impl MatmulParams {
         .all(|v| v % 4 == 0)
     }
 
+    /// Whether rows of A and B start on vec4 boundaries (what the register-blocked 8×8 kernel
+    /// for CPU adapters needs; unlike [`MatmulParams::vec4_ok`], k may be any size).
+    pub fn rows_vec4_ok(&self, trans_b: bool) -> bool {
+        (trans_b || self.n % 4 == 0)
+            && [
+                self.lda, self.ldb, self.a_off, self.b_off, self.a_so, self.a_si, self.b_so,
+                self.b_si,
+            ]
+            .iter()
+            .all(|v| v % 4 == 0)
+    }
+
     /// A single dense product (m, k)·(n, k)^T or (m, k)·(k, n) on contiguous row-major
     /// operands, alpha = 1, no shift.
     pub fn dense(m: usize, n: usize, k: usize, trans_b: bool) -> Self {
@@ -106,7 +118,7 @@ impl Matmul<'_> {
             ("RELU", self.relu as u8 as f64),
             ("VEC4", vec4 as u8 as f64),
         ];
-        let entry = match (rec.gpu.reg_kernels, vec4) {
+        let entry = match (rec.gpu.reg_kernels, self.params.rows_vec4_ok(self.trans_b)) {
             (false, _) => "main",
             (true, false) => "main_reg",
             (true, true) => "main_reg8",

@@ -30,7 +30,8 @@ struct MssaParams {
     scale: f32,
     cls_off: u32,
     batch: u32,
-    pad: u32,
+    /// Row stride of the probabilities in the softmax (CPU-adapter path).
+    ld: u32,
 }
 
 /// Attention of projections `w` (B*N, d) into `o` (B*N, d); probabilities (B, K, N, N) into
@@ -76,7 +77,7 @@ pub fn attention_with_cls(
         ("WRITE_PROBS", write as u8 as f64),
         ("WRITE_CLS", cls.is_some() as u8 as f64),
     ];
-    let p = MssaParams {
+    let mut p = MssaParams {
         nt: nt as u32,
         d: d as u32,
         dh: dh as u32,
@@ -84,16 +85,23 @@ pub fn attention_with_cls(
         scale: 1.0 / (dh as f32).sqrt(),
         cls_off: cls.map_or(0, |c| c.1) as u32,
         batch: b as u32,
-        pad: 0,
+        ld: nt as u32,
     };
     let dummy = rec.dummy_rw();
     if reg {
         // Scores and probabilities × projections on the matmul kernel, the softmax in place in
         // between; the probabilities go to a per-submission scratch buffer when not asked for.
-        let pr = match probs {
-            Some(pr) => pr.clone(),
-            None => rec.scratch(b * heads * nt * nt),
+        // A scratch buffer gets rows padded to a multiple of 4, so that P·W runs on the
+        // vec4 kernel; asked-for probabilities keep the (B, K, N, N) layout.
+        let (pr, ld) = match probs {
+            Some(pr) => (pr.clone(), nt),
+            None => {
+                let ld = nt.next_multiple_of(4);
+                (rec.scratch(b * heads * nt * ld), ld)
+            }
         };
+        p.ld = ld as u32;
+        let ld32 = ld as u32;
         let per_head = |m, n, k, lda, ldb, ldc| MatmulParams {
             m,
             n,
@@ -121,10 +129,10 @@ pub fn attention_with_cls(
                 a_si: dh32,
                 b_so: nt32 * d32,
                 b_si: dh32,
-                c_so: heads as u32 * nt32 * nt32,
-                c_si: nt32 * nt32,
+                c_so: heads as u32 * nt32 * ld32,
+                c_si: nt32 * ld32,
                 alpha: p.scale,
-                ..per_head(nt32, nt32, dh32, d32, d32, nt32)
+                ..per_head(nt32, nt32, dh32, d32, d32, ld32)
             },
         }
         .record(rec);
@@ -158,13 +166,13 @@ pub fn attention_with_cls(
             relu: false,
             batch: (b * heads) as u32,
             params: MatmulParams {
-                a_so: heads as u32 * nt32 * nt32,
-                a_si: nt32 * nt32,
+                a_so: heads as u32 * nt32 * ld32,
+                a_si: nt32 * ld32,
                 b_so: nt32 * d32,
                 b_si: dh32,
                 c_so: nt32 * d32,
                 c_si: dh32,
-                ..per_head(nt32, dh32, nt32, nt32, d32, d32)
+                ..per_head(nt32, dh32, nt32, ld32, d32, d32)
             },
         }
         .record(rec);
