@@ -65,13 +65,13 @@ impl MatmulParams {
     /// Whether rows of A and B start on vec4 boundaries (what the register-blocked 8×8 kernel
     /// for CPU adapters needs; unlike [`MatmulParams::vec4_ok`], k may be any size).
     pub fn rows_vec4_ok(&self, trans_b: bool) -> bool {
-        (trans_b || self.n % 4 == 0)
+        (trans_b || self.n.is_multiple_of(4))
             && [
                 self.lda, self.ldb, self.a_off, self.b_off, self.a_so, self.a_si, self.b_so,
                 self.b_si,
             ]
             .iter()
-            .all(|v| v % 4 == 0)
+            .all(|v| v.is_multiple_of(4))
     }
 
     /// A single dense product (m, k)·(n, k)^T or (m, k)·(k, n) on contiguous row-major

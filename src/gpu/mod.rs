@@ -37,6 +37,8 @@ pub struct Gpu {
     pub pool: BufferPool,
     dummy_read: wgpu::Buffer,
     dummy_rw: wgpu::Buffer,
+    /// A second one: WebGPU forbids binding one buffer to two writable bindings of a dispatch.
+    dummy_rw2: wgpu::Buffer,
     /// Time every dispatch with timestamp queries (only where the adapter has them).
     pub profiling: bool,
     /// Use the kernel variants written for CPU-emulated adapters (no workgroup memory or
@@ -55,7 +57,7 @@ impl Gpu {
                 mapped_at_creation: false,
             })
         };
-        let (dummy_read, dummy_rw) = (mk("dummy_read"), mk("dummy_rw"));
+        let (dummy_read, dummy_rw, dummy_rw2) = (mk("dummy_read"), mk("dummy_rw"), mk("dummy_rw2"));
         let reg_kernels = Self::cpu_adapter_kernels(&ctx);
         Self {
             ctx,
@@ -63,6 +65,7 @@ impl Gpu {
             pool: BufferPool::default(),
             dummy_read,
             dummy_rw,
+            dummy_rw2,
             profiling: false,
             reg_kernels,
             profile_pending: None,
@@ -190,6 +193,18 @@ impl Recorder<'_> {
         if groups.contains(&0) {
             return;
         }
+        // WebGPU (unlike native wgpu) rejects a buffer bound twice in one dispatch when either
+        // binding is writable: catch it in native tests too.
+        for (i, a) in bufs.iter().enumerate() {
+            for (j, b) in bufs.iter().enumerate().skip(i + 1) {
+                let writable = |k: usize| kernel.binds.get(k) == Some(&Bind::ReadWrite);
+                debug_assert!(
+                    a != b || !(writable(i) || writable(j)),
+                    "{}: buffer bound to bindings {i} and {j}, one of them writable",
+                    kernel.label
+                );
+            }
+        }
         self.steps.push(Step::Dispatch {
             kernel,
             bufs,
@@ -223,6 +238,12 @@ impl Recorder<'_> {
 
     pub fn dummy_rw(&self) -> wgpu::Buffer {
         self.gpu.dummy_rw.clone()
+    }
+
+    /// A writable placeholder distinct from [`Recorder::dummy_rw`], for a second unused
+    /// writable binding of the same dispatch.
+    pub fn dummy_rw2(&self) -> wgpu::Buffer {
+        self.gpu.dummy_rw2.clone()
     }
 
     /// Encodes every step into ONE command encoder and submits it ONCE. Returns the uniform

@@ -88,6 +88,7 @@ pub fn attention_with_cls(
         ld: nt as u32,
     };
     let dummy = rec.dummy_rw();
+    let dummy2 = rec.dummy_rw2();
     if reg {
         // Scores and probabilities × projections on the matmul kernel, the softmax in place in
         // between; the probabilities go to a per-submission scratch buffer when not asked for.
@@ -148,7 +149,7 @@ pub fn attention_with_cls(
             w.clone(),
             dummy.clone(),
             pr.clone(),
-            cls.map_or(&dummy, |c| c.0).clone(),
+            cls.map_or(&dummy2, |c| c.0).clone(),
         ];
         rec.dispatch(
             kernel,
@@ -186,7 +187,7 @@ pub fn attention_with_cls(
         w.clone(),
         o.clone(),
         probs.unwrap_or(&dummy).clone(),
-        cls.map_or(&dummy, |c| c.0).clone(),
+        cls.map_or(&dummy2, |c| c.0).clone(),
     ];
     rec.dispatch(
         kernel,

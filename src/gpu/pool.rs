@@ -18,6 +18,8 @@ pub struct Kernel {
     pub layout: wgpu::BindGroupLayout,
     /// The shader and entry point, for per-kernel timings.
     pub label: String,
+    /// How each binding is used, to check bind groups for aliasing WebGPU forbids.
+    pub binds: Vec<Bind>,
 }
 
 #[derive(Default)]
@@ -106,6 +108,7 @@ impl PipelineCache {
         let k = Kernel {
             pipeline,
             layout: bgl,
+            binds: binds.to_vec(),
             label: if entry == "main" {
                 name.to_string()
             } else {
