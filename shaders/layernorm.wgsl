@@ -58,3 +58,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         y[yi + c] = (x[xi + c] - mean) * inv * gamma[c] + beta[c];
     }
 }
+
+// For CPU-emulated adapters, where workgroup barriers are costly: one invocation per row, the
+// same two passes, no workgroup memory.
+@compute @workgroup_size(64, 1, 1)
+fn main_reg(@builtin(global_invocation_id) gid: vec3<u32>,
+            @builtin(num_workgroups) nwg: vec3<u32>) {
+    let row = gid.y * nwg.x * WG + gid.x;
+    if (row >= p.rows) {
+        return;
+    }
+    let xi = p.in_off + row * p.in_stride;
+    let yi = p.out_off + row * p.out_stride;
+    let n = f32(p.dim);
+    var s = 0.0;
+    for (var c = 0u; c < p.dim; c++) {
+        s += x[xi + c];
+    }
+    let mean = s / n;
+    var q = 0.0;
+    for (var c = 0u; c < p.dim; c++) {
+        let t = x[xi + c] - mean;
+        q += t * t;
+    }
+    let inv = 1.0 / sqrt(q / n + p.eps);
+    for (var c = 0u; c < p.dim; c++) {
+        y[yi + c] = (x[xi + c] - mean) * inv * gamma[c] + beta[c];
+    }
+}

@@ -164,28 +164,332 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     }
 
     for (var i = 0u; i < 4u; i++) {
-        let row = row0 + lid.y + 8u * i;
-        if (row >= p.m) {
-            continue;
-        }
         for (var j = 0u; j < 4u; j++) {
-            let col = col0 + lid.x + 8u * j;
-            if (col >= p.n) {
-                continue;
-            }
-            var v = p.alpha * acc[i][j];
-            if (HAS_BIAS) {
-                v += bias[col];
-            }
-            if (HAS_EXTRA) {
-                v += extra[e0 + row * p.lde + col];
-            }
-            v -= p.shift;
-            if (RELU) {
-                // Keeps a NaN a NaN, as the CPU engine does.
-                v = select(v, 0.0, v < 0.0);
-            }
-            c[c0 + row * p.ldc + col] = v;
+            store(c0, e0, row0 + lid.y + 8u * i, col0 + lid.x + 8u * j, acc[i][j]);
         }
     }
+}
+
+// The fused epilogue for one output; outside the matrix it does nothing.
+fn store(c0: u32, e0: u32, row: u32, col: u32, acc: f32) {
+    if (row >= p.m || col >= p.n) {
+        return;
+    }
+    var v = p.alpha * acc;
+    if (HAS_BIAS) {
+        v += bias[col];
+    }
+    if (HAS_EXTRA) {
+        v += extra[e0 + row * p.lde + col];
+    }
+    v -= p.shift;
+    if (RELU) {
+        // Keeps a NaN a NaN, as the CPU engine does.
+        v = select(v, 0.0, v < 0.0);
+    }
+    c[c0 + row * p.ldc + col] = v;
+}
+
+fn store4(c0: u32, e0: u32, row: u32, col: u32, acc: vec4<f32>) {
+    store(c0, e0, row, col, acc.x);
+    store(c0, e0, row, col + 1u, acc.y);
+    store(c0, e0, row, col + 2u, acc.z);
+    store(c0, e0, row, col + 3u, acc.w);
+}
+
+// For CPU-emulated adapters (lavapipe, SwiftShader): no workgroup memory and no barriers, which
+// they emulate at a high cost, and which buy nothing where "global" memory is the CPU's cached
+// RAM. Each invocation owns a 4×4 block (rows row0 + 4*lid.y + i, columns col0 + 4*lid.x + j)
+// and keeps everything in named vec4 registers (no dynamically indexed arrays, which such
+// compilers put in memory). Out-of-range rows and columns are clamped for the loads (their
+// results are dropped by the epilogue), so the inner loop has no branches.
+@compute @workgroup_size(8, 8, 1)
+fn main_reg(@builtin(workgroup_id) wid: vec3<u32>,
+            @builtin(local_invocation_id) lid: vec3<u32>) {
+    let outer = wid.z / p.batch_inner;
+    let inner = wid.z % p.batch_inner;
+    let a0 = p.a_off + outer * p.a_so + inner * p.a_si;
+    let b0 = p.b_off + outer * p.b_so + inner * p.b_si;
+    let c0 = p.c_off + outer * p.c_so + inner * p.c_si;
+    let e0 = p.e_off + outer * p.e_so + inner * p.e_si;
+    let row = wid.y * TS + 4u * lid.y;
+    let col = wid.x * TS + 4u * lid.x;
+    if (row >= p.m || col >= p.n) {
+        return;
+    }
+    let rl = p.m - 1u;
+    let cl = p.n - 1u;
+    let ra0 = a0 + min(row, rl) * p.lda;
+    let ra1 = a0 + min(row + 1u, rl) * p.lda;
+    let ra2 = a0 + min(row + 2u, rl) * p.lda;
+    let ra3 = a0 + min(row + 3u, rl) * p.lda;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    if (TRANS_B) {
+        let rb0 = b0 + min(col, cl) * p.ldb;
+        let rb1 = b0 + min(col + 1u, cl) * p.ldb;
+        let rb2 = b0 + min(col + 2u, cl) * p.ldb;
+        let rb3 = b0 + min(col + 3u, cl) * p.ldb;
+        if (VEC4) {
+            for (var k = 0u; k < p.k; k += 4u) {
+                let x0 = a4[(ra0 + k) / 4u];
+                let x1 = a4[(ra1 + k) / 4u];
+                let x2 = a4[(ra2 + k) / 4u];
+                let x3 = a4[(ra3 + k) / 4u];
+                let y0 = b4[(rb0 + k) / 4u];
+                let y1 = b4[(rb1 + k) / 4u];
+                let y2 = b4[(rb2 + k) / 4u];
+                let y3 = b4[(rb3 + k) / 4u];
+                acc0 += vec4<f32>(dot(x0, y0), dot(x0, y1), dot(x0, y2), dot(x0, y3));
+                acc1 += vec4<f32>(dot(x1, y0), dot(x1, y1), dot(x1, y2), dot(x1, y3));
+                acc2 += vec4<f32>(dot(x2, y0), dot(x2, y1), dot(x2, y2), dot(x2, y3));
+                acc3 += vec4<f32>(dot(x3, y0), dot(x3, y1), dot(x3, y2), dot(x3, y3));
+            }
+        } else {
+            for (var k = 0u; k < p.k; k++) {
+                let y = vec4<f32>(b[rb0 + k], b[rb1 + k], b[rb2 + k], b[rb3 + k]);
+                acc0 = fma(vec4<f32>(a[ra0 + k]), y, acc0);
+                acc1 = fma(vec4<f32>(a[ra1 + k]), y, acc1);
+                acc2 = fma(vec4<f32>(a[ra2 + k]), y, acc2);
+                acc3 = fma(vec4<f32>(a[ra3 + k]), y, acc3);
+            }
+        }
+    } else {
+        if (VEC4) {
+            // n is a multiple of 4 here, so the four columns are all in or all out.
+            let cb = b0 + col;
+            for (var k = 0u; k < p.k; k += 4u) {
+                let x0 = a4[(ra0 + k) / 4u];
+                let x1 = a4[(ra1 + k) / 4u];
+                let x2 = a4[(ra2 + k) / 4u];
+                let x3 = a4[(ra3 + k) / 4u];
+                let y0 = b4[(cb + k * p.ldb) / 4u];
+                let y1 = b4[(cb + (k + 1u) * p.ldb) / 4u];
+                let y2 = b4[(cb + (k + 2u) * p.ldb) / 4u];
+                let y3 = b4[(cb + (k + 3u) * p.ldb) / 4u];
+                acc0 = fma(vec4<f32>(x0.x), y0, fma(vec4<f32>(x0.y), y1,
+                       fma(vec4<f32>(x0.z), y2, fma(vec4<f32>(x0.w), y3, acc0))));
+                acc1 = fma(vec4<f32>(x1.x), y0, fma(vec4<f32>(x1.y), y1,
+                       fma(vec4<f32>(x1.z), y2, fma(vec4<f32>(x1.w), y3, acc1))));
+                acc2 = fma(vec4<f32>(x2.x), y0, fma(vec4<f32>(x2.y), y1,
+                       fma(vec4<f32>(x2.z), y2, fma(vec4<f32>(x2.w), y3, acc2))));
+                acc3 = fma(vec4<f32>(x3.x), y0, fma(vec4<f32>(x3.y), y1,
+                       fma(vec4<f32>(x3.z), y2, fma(vec4<f32>(x3.w), y3, acc3))));
+            }
+        } else {
+            let cb0 = b0 + min(col, cl);
+            let cb1 = b0 + min(col + 1u, cl);
+            let cb2 = b0 + min(col + 2u, cl);
+            let cb3 = b0 + min(col + 3u, cl);
+            for (var k = 0u; k < p.k; k++) {
+                let o = k * p.ldb;
+                let y = vec4<f32>(b[cb0 + o], b[cb1 + o], b[cb2 + o], b[cb3 + o]);
+                acc0 = fma(vec4<f32>(a[ra0 + k]), y, acc0);
+                acc1 = fma(vec4<f32>(a[ra1 + k]), y, acc1);
+                acc2 = fma(vec4<f32>(a[ra2 + k]), y, acc2);
+                acc3 = fma(vec4<f32>(a[ra3 + k]), y, acc3);
+            }
+        }
+    }
+    store4(c0, e0, row, col, acc0);
+    store4(c0, e0, row + 1u, col, acc1);
+    store4(c0, e0, row + 2u, col, acc2);
+    store4(c0, e0, row + 3u, col, acc3);
+}
+
+// The CPU-adapter variant for vec4-aligned rows (offsets, strides and leading dimensions
+// multiples of 4, and n too when B is not transposed; k may be anything: its k % 4 tail runs
+// scalar): each invocation owns an 8×8 block (rows
+// row0 + 8*lid.y + i, columns col0 + 8*lid.x + j) in sixteen named vec4 accumulators, so every
+// 64 loads feed 256 FMAs (these adapters gather every load lane by lane: loads, not FMAs, are
+// what costs). A workgroup of 8×4 invocations covers 64 columns × 32 rows.
+@compute @workgroup_size(8, 4, 1)
+fn main_reg8(@builtin(workgroup_id) wid: vec3<u32>,
+             @builtin(local_invocation_id) lid: vec3<u32>) {
+    let outer = wid.z / p.batch_inner;
+    let inner = wid.z % p.batch_inner;
+    let a0 = p.a_off + outer * p.a_so + inner * p.a_si;
+    let b0 = p.b_off + outer * p.b_so + inner * p.b_si;
+    let c0 = p.c_off + outer * p.c_so + inner * p.c_si;
+    let e0 = p.e_off + outer * p.e_so + inner * p.e_si;
+    let row = wid.y * 32u + 8u * lid.y;
+    let col = wid.x * 64u + 8u * lid.x;
+    if (row >= p.m || col >= p.n) {
+        return;
+    }
+    let rl = p.m - 1u;
+    let cl = p.n - 1u;
+    let ra0 = (a0 + min(row + 0u, rl) * p.lda) / 4u;
+    let ra1 = (a0 + min(row + 1u, rl) * p.lda) / 4u;
+    let ra2 = (a0 + min(row + 2u, rl) * p.lda) / 4u;
+    let ra3 = (a0 + min(row + 3u, rl) * p.lda) / 4u;
+    let ra4 = (a0 + min(row + 4u, rl) * p.lda) / 4u;
+    let ra5 = (a0 + min(row + 5u, rl) * p.lda) / 4u;
+    let ra6 = (a0 + min(row + 6u, rl) * p.lda) / 4u;
+    let ra7 = (a0 + min(row + 7u, rl) * p.lda) / 4u;
+    var l0 = vec4<f32>(0.0);
+    var h0 = vec4<f32>(0.0);
+    var l1 = vec4<f32>(0.0);
+    var h1 = vec4<f32>(0.0);
+    var l2 = vec4<f32>(0.0);
+    var h2 = vec4<f32>(0.0);
+    var l3 = vec4<f32>(0.0);
+    var h3 = vec4<f32>(0.0);
+    var l4 = vec4<f32>(0.0);
+    var h4 = vec4<f32>(0.0);
+    var l5 = vec4<f32>(0.0);
+    var h5 = vec4<f32>(0.0);
+    var l6 = vec4<f32>(0.0);
+    var h6 = vec4<f32>(0.0);
+    var l7 = vec4<f32>(0.0);
+    var h7 = vec4<f32>(0.0);
+    if (TRANS_B) {
+        let rb0 = (b0 + min(col + 0u, cl) * p.ldb) / 4u;
+        let rb1 = (b0 + min(col + 1u, cl) * p.ldb) / 4u;
+        let rb2 = (b0 + min(col + 2u, cl) * p.ldb) / 4u;
+        let rb3 = (b0 + min(col + 3u, cl) * p.ldb) / 4u;
+        let rb4 = (b0 + min(col + 4u, cl) * p.ldb) / 4u;
+        let rb5 = (b0 + min(col + 5u, cl) * p.ldb) / 4u;
+        let rb6 = (b0 + min(col + 6u, cl) * p.ldb) / 4u;
+        let rb7 = (b0 + min(col + 7u, cl) * p.ldb) / 4u;
+        let k4n = p.k / 4u;
+        for (var k = 0u; k < k4n; k++) {
+            let y0 = b4[rb0 + k];
+            let y1 = b4[rb1 + k];
+            let y2 = b4[rb2 + k];
+            let y3 = b4[rb3 + k];
+            let y4 = b4[rb4 + k];
+            let y5 = b4[rb5 + k];
+            let y6 = b4[rb6 + k];
+            let y7 = b4[rb7 + k];
+            let x0 = a4[ra0 + k];
+            l0 += vec4<f32>(dot(x0, y0), dot(x0, y1), dot(x0, y2), dot(x0, y3));
+            h0 += vec4<f32>(dot(x0, y4), dot(x0, y5), dot(x0, y6), dot(x0, y7));
+            let x1 = a4[ra1 + k];
+            l1 += vec4<f32>(dot(x1, y0), dot(x1, y1), dot(x1, y2), dot(x1, y3));
+            h1 += vec4<f32>(dot(x1, y4), dot(x1, y5), dot(x1, y6), dot(x1, y7));
+            let x2 = a4[ra2 + k];
+            l2 += vec4<f32>(dot(x2, y0), dot(x2, y1), dot(x2, y2), dot(x2, y3));
+            h2 += vec4<f32>(dot(x2, y4), dot(x2, y5), dot(x2, y6), dot(x2, y7));
+            let x3 = a4[ra3 + k];
+            l3 += vec4<f32>(dot(x3, y0), dot(x3, y1), dot(x3, y2), dot(x3, y3));
+            h3 += vec4<f32>(dot(x3, y4), dot(x3, y5), dot(x3, y6), dot(x3, y7));
+            let x4 = a4[ra4 + k];
+            l4 += vec4<f32>(dot(x4, y0), dot(x4, y1), dot(x4, y2), dot(x4, y3));
+            h4 += vec4<f32>(dot(x4, y4), dot(x4, y5), dot(x4, y6), dot(x4, y7));
+            let x5 = a4[ra5 + k];
+            l5 += vec4<f32>(dot(x5, y0), dot(x5, y1), dot(x5, y2), dot(x5, y3));
+            h5 += vec4<f32>(dot(x5, y4), dot(x5, y5), dot(x5, y6), dot(x5, y7));
+            let x6 = a4[ra6 + k];
+            l6 += vec4<f32>(dot(x6, y0), dot(x6, y1), dot(x6, y2), dot(x6, y3));
+            h6 += vec4<f32>(dot(x6, y4), dot(x6, y5), dot(x6, y6), dot(x6, y7));
+            let x7 = a4[ra7 + k];
+            l7 += vec4<f32>(dot(x7, y0), dot(x7, y1), dot(x7, y2), dot(x7, y3));
+            h7 += vec4<f32>(dot(x7, y4), dot(x7, y5), dot(x7, y6), dot(x7, y7));
+        }
+        // The k % 4 tail, scalar (rows are vec4-aligned, the extent need not be).
+        for (var k = k4n * 4u; k < p.k; k++) {
+            let y = array<f32, 8>(b[rb0 * 4u + k], b[rb1 * 4u + k], b[rb2 * 4u + k],
+                b[rb3 * 4u + k], b[rb4 * 4u + k], b[rb5 * 4u + k], b[rb6 * 4u + k],
+                b[rb7 * 4u + k]);
+            let ylo = vec4<f32>(y[0], y[1], y[2], y[3]);
+            let yhi = vec4<f32>(y[4], y[5], y[6], y[7]);
+            l0 = fma(vec4<f32>(a[ra0 * 4u + k]), ylo, l0);
+            h0 = fma(vec4<f32>(a[ra0 * 4u + k]), yhi, h0);
+            l1 = fma(vec4<f32>(a[ra1 * 4u + k]), ylo, l1);
+            h1 = fma(vec4<f32>(a[ra1 * 4u + k]), yhi, h1);
+            l2 = fma(vec4<f32>(a[ra2 * 4u + k]), ylo, l2);
+            h2 = fma(vec4<f32>(a[ra2 * 4u + k]), yhi, h2);
+            l3 = fma(vec4<f32>(a[ra3 * 4u + k]), ylo, l3);
+            h3 = fma(vec4<f32>(a[ra3 * 4u + k]), yhi, h3);
+            l4 = fma(vec4<f32>(a[ra4 * 4u + k]), ylo, l4);
+            h4 = fma(vec4<f32>(a[ra4 * 4u + k]), yhi, h4);
+            l5 = fma(vec4<f32>(a[ra5 * 4u + k]), ylo, l5);
+            h5 = fma(vec4<f32>(a[ra5 * 4u + k]), yhi, h5);
+            l6 = fma(vec4<f32>(a[ra6 * 4u + k]), ylo, l6);
+            h6 = fma(vec4<f32>(a[ra6 * 4u + k]), yhi, h6);
+            l7 = fma(vec4<f32>(a[ra7 * 4u + k]), ylo, l7);
+            h7 = fma(vec4<f32>(a[ra7 * 4u + k]), yhi, h7);
+        }
+    } else {
+        // n is a multiple of 4: the high four columns are all in or all out (clamped for the
+        // loads when out).
+        let cbl = (b0 + col) / 4u;
+        let cbh = (b0 + min(col + 4u, p.n - 4u)) / 4u;
+        let ld4 = p.ldb / 4u;
+        let kv = p.k / 4u * 4u;
+        for (var k = 0u; k < kv; k += 4u) {
+            let yl0 = b4[cbl + (k + 0u) * ld4];
+            let yh0 = b4[cbh + (k + 0u) * ld4];
+            let yl1 = b4[cbl + (k + 1u) * ld4];
+            let yh1 = b4[cbh + (k + 1u) * ld4];
+            let yl2 = b4[cbl + (k + 2u) * ld4];
+            let yh2 = b4[cbh + (k + 2u) * ld4];
+            let yl3 = b4[cbl + (k + 3u) * ld4];
+            let yh3 = b4[cbh + (k + 3u) * ld4];
+            let k4 = k / 4u;
+            let x0 = a4[ra0 + k4];
+            l0 = fma(vec4<f32>(x0.x), yl0, fma(vec4<f32>(x0.y), yl1, fma(vec4<f32>(x0.z), yl2, fma(vec4<f32>(x0.w), yl3, l0))));
+            h0 = fma(vec4<f32>(x0.x), yh0, fma(vec4<f32>(x0.y), yh1, fma(vec4<f32>(x0.z), yh2, fma(vec4<f32>(x0.w), yh3, h0))));
+            let x1 = a4[ra1 + k4];
+            l1 = fma(vec4<f32>(x1.x), yl0, fma(vec4<f32>(x1.y), yl1, fma(vec4<f32>(x1.z), yl2, fma(vec4<f32>(x1.w), yl3, l1))));
+            h1 = fma(vec4<f32>(x1.x), yh0, fma(vec4<f32>(x1.y), yh1, fma(vec4<f32>(x1.z), yh2, fma(vec4<f32>(x1.w), yh3, h1))));
+            let x2 = a4[ra2 + k4];
+            l2 = fma(vec4<f32>(x2.x), yl0, fma(vec4<f32>(x2.y), yl1, fma(vec4<f32>(x2.z), yl2, fma(vec4<f32>(x2.w), yl3, l2))));
+            h2 = fma(vec4<f32>(x2.x), yh0, fma(vec4<f32>(x2.y), yh1, fma(vec4<f32>(x2.z), yh2, fma(vec4<f32>(x2.w), yh3, h2))));
+            let x3 = a4[ra3 + k4];
+            l3 = fma(vec4<f32>(x3.x), yl0, fma(vec4<f32>(x3.y), yl1, fma(vec4<f32>(x3.z), yl2, fma(vec4<f32>(x3.w), yl3, l3))));
+            h3 = fma(vec4<f32>(x3.x), yh0, fma(vec4<f32>(x3.y), yh1, fma(vec4<f32>(x3.z), yh2, fma(vec4<f32>(x3.w), yh3, h3))));
+            let x4 = a4[ra4 + k4];
+            l4 = fma(vec4<f32>(x4.x), yl0, fma(vec4<f32>(x4.y), yl1, fma(vec4<f32>(x4.z), yl2, fma(vec4<f32>(x4.w), yl3, l4))));
+            h4 = fma(vec4<f32>(x4.x), yh0, fma(vec4<f32>(x4.y), yh1, fma(vec4<f32>(x4.z), yh2, fma(vec4<f32>(x4.w), yh3, h4))));
+            let x5 = a4[ra5 + k4];
+            l5 = fma(vec4<f32>(x5.x), yl0, fma(vec4<f32>(x5.y), yl1, fma(vec4<f32>(x5.z), yl2, fma(vec4<f32>(x5.w), yl3, l5))));
+            h5 = fma(vec4<f32>(x5.x), yh0, fma(vec4<f32>(x5.y), yh1, fma(vec4<f32>(x5.z), yh2, fma(vec4<f32>(x5.w), yh3, h5))));
+            let x6 = a4[ra6 + k4];
+            l6 = fma(vec4<f32>(x6.x), yl0, fma(vec4<f32>(x6.y), yl1, fma(vec4<f32>(x6.z), yl2, fma(vec4<f32>(x6.w), yl3, l6))));
+            h6 = fma(vec4<f32>(x6.x), yh0, fma(vec4<f32>(x6.y), yh1, fma(vec4<f32>(x6.z), yh2, fma(vec4<f32>(x6.w), yh3, h6))));
+            let x7 = a4[ra7 + k4];
+            l7 = fma(vec4<f32>(x7.x), yl0, fma(vec4<f32>(x7.y), yl1, fma(vec4<f32>(x7.z), yl2, fma(vec4<f32>(x7.w), yl3, l7))));
+            h7 = fma(vec4<f32>(x7.x), yh0, fma(vec4<f32>(x7.y), yh1, fma(vec4<f32>(x7.z), yh2, fma(vec4<f32>(x7.w), yh3, h7))));
+        }
+        for (var k = kv; k < p.k; k++) {
+            let yl = b4[cbl + k * ld4];
+            let yh = b4[cbh + k * ld4];
+            l0 = fma(vec4<f32>(a[ra0 * 4u + k]), yl, l0);
+            h0 = fma(vec4<f32>(a[ra0 * 4u + k]), yh, h0);
+            l1 = fma(vec4<f32>(a[ra1 * 4u + k]), yl, l1);
+            h1 = fma(vec4<f32>(a[ra1 * 4u + k]), yh, h1);
+            l2 = fma(vec4<f32>(a[ra2 * 4u + k]), yl, l2);
+            h2 = fma(vec4<f32>(a[ra2 * 4u + k]), yh, h2);
+            l3 = fma(vec4<f32>(a[ra3 * 4u + k]), yl, l3);
+            h3 = fma(vec4<f32>(a[ra3 * 4u + k]), yh, h3);
+            l4 = fma(vec4<f32>(a[ra4 * 4u + k]), yl, l4);
+            h4 = fma(vec4<f32>(a[ra4 * 4u + k]), yh, h4);
+            l5 = fma(vec4<f32>(a[ra5 * 4u + k]), yl, l5);
+            h5 = fma(vec4<f32>(a[ra5 * 4u + k]), yh, h5);
+            l6 = fma(vec4<f32>(a[ra6 * 4u + k]), yl, l6);
+            h6 = fma(vec4<f32>(a[ra6 * 4u + k]), yh, h6);
+            l7 = fma(vec4<f32>(a[ra7 * 4u + k]), yl, l7);
+            h7 = fma(vec4<f32>(a[ra7 * 4u + k]), yh, h7);
+        }
+    }
+    store4(c0, e0, row + 0u, col, l0);
+    store4(c0, e0, row + 0u, col + 4u, h0);
+    store4(c0, e0, row + 1u, col, l1);
+    store4(c0, e0, row + 1u, col + 4u, h1);
+    store4(c0, e0, row + 2u, col, l2);
+    store4(c0, e0, row + 2u, col + 4u, h2);
+    store4(c0, e0, row + 3u, col, l3);
+    store4(c0, e0, row + 3u, col + 4u, h3);
+    store4(c0, e0, row + 4u, col, l4);
+    store4(c0, e0, row + 4u, col + 4u, h4);
+    store4(c0, e0, row + 5u, col, l5);
+    store4(c0, e0, row + 5u, col + 4u, h5);
+    store4(c0, e0, row + 6u, col, l6);
+    store4(c0, e0, row + 6u, col + 4u, h6);
+    store4(c0, e0, row + 7u, col, l7);
+    store4(c0, e0, row + 7u, col + 4u, h7);
 }

@@ -1,20 +1,24 @@
 // MSSA attention, one 64-thread workgroup per (query token i, head k, image b):
 // scores s_j = w_k[i]·w_k[j] / sqrt(dh) (w_k serves as query, key and value), row softmax in
 // workgroup memory, o_k[i] = sum_j p_j w_k[j]. The probabilities are written to `probs`
-// (B, K, N, N) only when WRITE_PROBS; otherwise they never leave workgroup memory.
+// (B, K, N, N) only when WRITE_PROBS; otherwise they never leave workgroup memory. With
+// WRITE_CLS, the CLS query's row (i = 0) is also written to `cls` (B, K, N) at cls_off, for the
+// attention maps, without the full N×N.
 // w and o are (B*N, d); head k is columns k*dh .. (k+1)*dh.
 
 override WRITE_PROBS: bool = false;
+override WRITE_CLS: bool = false;
 
 struct Params {
     nt: u32, d: u32, dh: u32, heads: u32,
-    scale: f32, pad0: u32, pad1: u32, pad2: u32,
+    scale: f32, cls_off: u32, batch: u32, ld: u32,
 }
 
 @group(0) @binding(0) var<storage, read> w: array<f32>;
 @group(0) @binding(1) var<storage, read_write> o: array<f32>;
 @group(0) @binding(2) var<storage, read_write> probs: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read_write> cls: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
 
 const WG: u32 = 64u;
 const MAXN: u32 = 2048u;
@@ -79,6 +83,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if (WRITE_PROBS) {
             probs[prow + j] = pj;
         }
+        if (WRITE_CLS && i == 0u) {
+            cls[p.cls_off + (bi * p.heads + k) * nt + j] = pj;
+        }
     }
     workgroupBarrier();
     for (var c = li; c < dh; c += WG) {
@@ -87,5 +94,39 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             acc = fma(s[j], w[base + j * p.d + c], acc);
         }
         o[base + i * p.d + c] = acc;
+    }
+}
+
+// For CPU-emulated adapters, the MSSA is split so that its two products run on the matmul
+// kernel: scores (alpha = 1/sqrt(dh)) into `probs`, this row softmax in place (one invocation
+// per row of B*K*N, rows `ld` apart, no workgroup memory; the CLS row also copied to `cls` when
+// WRITE_CLS), then probabilities × projections.
+@compute @workgroup_size(64, 1, 1)
+fn softmax_reg(@builtin(global_invocation_id) gid: vec3<u32>,
+               @builtin(num_workgroups) nwg: vec3<u32>) {
+    let nt = p.nt;
+    let row = gid.y * nwg.x * WG + gid.x;
+    if (row >= nt * p.heads * p.batch) {
+        return;
+    }
+    let r0 = row * p.ld;
+    var mx = -3.0e38;
+    for (var j = 0u; j < nt; j++) {
+        mx = max(mx, probs[r0 + j]);
+    }
+    var sum = 0.0;
+    for (var j = 0u; j < nt; j++) {
+        let e = exp(probs[r0 + j] - mx);
+        probs[r0 + j] = e;
+        sum += e;
+    }
+    let inv = 1.0 / sum;
+    let is_cls = row % nt == 0u;
+    for (var j = 0u; j < nt; j++) {
+        let pj = probs[r0 + j] * inv;
+        probs[r0 + j] = pj;
+        if (WRITE_CLS && is_cls) {
+            cls[p.cls_off + (row / nt) * nt + j] = pj;
+        }
     }
 }

@@ -12,6 +12,12 @@ pub struct ForwardOptions {
     pub trace: bool,
     /// Record attention probabilities (B, K, N, N) for every layer (needs `trace`).
     pub attention: bool,
+    /// Compute the per-layer measures (R^c before and after MSSA, ISTA sparsity) of every
+    /// image, without returning the trace tensors they come from.
+    pub stats: bool,
+    /// Record, per layer, the CLS query row of every head's attention (B, K, N), without the
+    /// full (B, K, N, N) probabilities.
+    pub cls: bool,
 }
 
 /// One layer's recorded state for a batch.
@@ -41,6 +47,10 @@ pub struct ForwardOutput {
     /// (B, classes)
     pub logits: Tensor,
     pub trace: Option<Trace>,
+    /// Per-layer measures `[image][layer]`, when `ForwardOptions::stats` was asked for.
+    pub stats: Option<Vec<Vec<crate::analysis::LayerStats>>>,
+    /// Per layer, the CLS attention rows (B, K, N), when `ForwardOptions::cls` was asked for.
+    pub cls: Option<Vec<Tensor>>,
 }
 
 /// A way of running CRATE. `images` is (B, C, H, W), already normalised; H and W are multiples

@@ -56,6 +56,8 @@ pub fn report(cfg: &CrateConfig, out: &ForwardOutput, engine: &str) -> Value {
 pub const OPTS: ForwardOptions = ForwardOptions {
     trace: true,
     attention: true,
+    stats: false,
+    cls: false,
 };
 
 /// The self-test on the CPU engine.

@@ -24,6 +24,7 @@ fn a_batch_equals_its_images_run_alone() {
             ForwardOptions {
                 trace: true,
                 attention: true,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -38,6 +39,7 @@ fn a_batch_equals_its_images_run_alone() {
                 ForwardOptions {
                     trace: true,
                     attention: true,
+                    ..Default::default()
                 },
             )
             .unwrap();
@@ -137,6 +139,7 @@ fn other_input_sizes_interpolate_position_embeddings() {
             ForwardOptions {
                 trace: true,
                 attention: true,
+                ..Default::default()
             },
         )
         .unwrap();

@@ -71,6 +71,7 @@ fn check_fixture_on(kind: Kind, rel: &str, seed: u64, params_from: Option<&str>)
             ForwardOptions {
                 trace: true,
                 attention: true,
+                ..Default::default()
             },
         )
         .unwrap();

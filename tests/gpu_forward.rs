@@ -15,13 +15,22 @@ fn full() -> ForwardOptions {
     ForwardOptions {
         trace: true,
         attention: true,
+        ..Default::default()
     }
 }
 
 /// Runs both engines and checks logits and every trace tensor; returns the largest error.
 fn compare(model: Model, x: &Tensor, opts: ForwardOptions) -> f64 {
+    compare_with(model, x, opts, None)
+}
+
+/// [`compare`], optionally forcing the CPU-adapter kernel variants on or off.
+fn compare_with(model: Model, x: &Tensor, opts: ForwardOptions, cpu_kernels: Option<bool>) -> f64 {
     let mut cpu = CpuEngine::new(model.clone());
     let mut gpu = GpuEngine::new_blocking(model).expect("a GPU adapter (lavapipe in CI)");
+    if let Some(on) = cpu_kernels {
+        gpu.set_cpu_adapter_kernels(on);
+    }
     let want = cpu.forward(x, opts).unwrap();
     let got = gpu.forward(x, opts).unwrap();
     let mut worst = rel_err(&got.logits.data, &want.logits.data);
@@ -92,6 +101,7 @@ fn gpu_awkward_shapes_forward_matches_cpu() {
     let trace_only = ForwardOptions {
         trace: true,
         attention: false,
+        ..Default::default()
     };
     compare(model.clone(), &golden_input(6, &[2, 3, 28, 28]), trace_only);
     compare(
@@ -100,6 +110,38 @@ fn gpu_awkward_shapes_forward_matches_cpu() {
         ForwardOptions::default(),
     );
     compare(model, &golden_input(8, &[2, 3, 36, 20]), full());
+}
+
+/// Both kernel families (tiled with workgroup memory for real GPUs, register-blocked for
+/// CPU-emulated adapters) on whichever adapter runs the tests: fmnist and the awkward shape.
+#[test]
+fn gpu_both_kernel_variants_match_cpu() {
+    let cfg = CrateConfig::preset("crate-fmnist").unwrap();
+    let model = Model::new(cfg.clone(), init_params(&cfg, 7).unwrap()).unwrap();
+    let mut awk = CrateConfig::preset("crate-c32").unwrap();
+    awk.dim = 99;
+    awk.heads = 3;
+    awk.depth = 2;
+    awk.image = [28, 28];
+    awk.classes = 7;
+    awk.class_names = None;
+    let awkward = Model::new(awk.clone(), init_params(&awk, 11).unwrap()).unwrap();
+    for on in [false, true] {
+        for opts in [full(), ForwardOptions::default()] {
+            compare_with(
+                model.clone(),
+                &golden_input(2, &[3, 1, 28, 28]),
+                opts,
+                Some(on),
+            );
+            compare_with(
+                awkward.clone(),
+                &golden_input(4, &[2, 3, 28, 28]),
+                opts,
+                Some(on),
+            );
+        }
+    }
 }
 
 #[test]
@@ -121,7 +163,12 @@ fn gpu_one_submit_per_forward_and_buffers_reused() {
     let model = Model::new(cfg.clone(), init_params(&cfg, 7).unwrap()).unwrap();
     let mut gpu = GpuEngine::new_blocking(model).expect("a GPU adapter (lavapipe in CI)");
     let x = golden_input(1, &[2, 1, 28, 28]);
-    for opts in [ForwardOptions::default(), full()] {
+    let measures = ForwardOptions {
+        stats: true,
+        cls: true,
+        ..Default::default()
+    };
+    for opts in [ForwardOptions::default(), full(), measures] {
         let before = gpu.context().submit_count();
         let first = gpu.forward(&x, opts).unwrap();
         assert_eq!(gpu.context().submit_count(), before + 1, "{opts:?}");
@@ -159,4 +206,123 @@ fn gpu_rejects_bad_input_like_cpu() {
     let mut gpu = GpuEngine::new_blocking(model).expect("a GPU adapter");
     let bad = golden_input(1, &[1, 1, 30, 28]);
     assert!(gpu.forward(&bad, ForwardOptions::default()).is_err());
+}
+
+fn measures() -> ForwardOptions {
+    ForwardOptions {
+        stats: true,
+        cls: true,
+        ..Default::default()
+    }
+}
+
+/// The measures computed by the GPU engine (Grams and non-zero counts on the GPU, logdet on the
+/// CPU) against the CPU engine's, and the CLS attention rows against the CPU's; returns the GPU
+/// engine for further checks.
+fn compare_measures(model: Model, x: &Tensor) -> GpuEngine {
+    let heads = model.config.heads;
+    let mut cpu = CpuEngine::new(model.clone());
+    let mut gpu = GpuEngine::new_blocking(model).expect("a GPU adapter (lavapipe in CI)");
+    let want = cpu.forward(x, measures()).unwrap();
+    let got = gpu.forward(x, measures()).unwrap();
+    assert!(got.trace.is_none() && want.trace.is_none());
+    assert_close("logits", &got.logits.data, &want.logits.data, TOL);
+    // The CPU engine's measures are those of its own trace.
+    let traced = cpu.forward(x, full()).unwrap();
+    let from_trace = whitebox::analysis::layer_stats(traced.trace.as_ref().unwrap(), heads);
+    let (g, w) = (got.stats.unwrap(), want.stats.unwrap());
+    assert_eq!(w, from_trace);
+    assert_eq!(g.len(), x.shape[0]);
+    let (mut worst_rc, mut worst_sp) = (0.0f64, 0.0f64);
+    for (i, (gi, wi)) in g.iter().zip(&w).enumerate() {
+        assert_eq!(gi.len(), wi.len());
+        for (l, (a, b)) in gi.iter().zip(wi).enumerate() {
+            for (name, x, y) in [("rc_in", a.rc_in, b.rc_in), ("rc_out", a.rc_out, b.rc_out)] {
+                let rel = (x - y).abs() / y.abs().max(1e-12);
+                worst_rc = worst_rc.max(rel);
+                assert!(rel <= 1e-3, "image {i} layer {l} {name}: gpu {x} cpu {y}");
+            }
+            let ds = (a.sparsity - b.sparsity).abs();
+            worst_sp = worst_sp.max(ds);
+            assert!(ds <= 2e-3, "image {i} layer {l} sparsity: {a:?} vs {b:?}");
+        }
+    }
+    eprintln!("measures: worst R^c rel {worst_rc:.2e}, worst sparsity abs {worst_sp:.2e}");
+    let (gc, wc) = (got.cls.unwrap(), want.cls.unwrap());
+    assert_eq!(gc.len(), wc.len());
+    for (l, ((a, b), t)) in gc
+        .iter()
+        .zip(&wc)
+        .zip(&traced.trace.unwrap().layers)
+        .enumerate()
+    {
+        assert_eq!(a.shape, b.shape);
+        assert_close(&format!("layer {l} cls rows"), &a.data, &b.data, TOL);
+        // The rows are the CLS rows of the full probabilities.
+        let attn = t.attn.as_ref().unwrap();
+        let nt = attn.shape[2];
+        for bk in 0..attn.shape[0] * attn.shape[1] {
+            assert_eq!(&b.data[bk * nt..][..nt], &attn.data[bk * nt * nt..][..nt]);
+        }
+    }
+    gpu
+}
+
+#[test]
+fn gpu_measures_match_cpu_fmnist_batch1_and_batch3() {
+    let cfg = CrateConfig::preset("crate-fmnist").unwrap();
+    let model = Model::new(cfg.clone(), init_params(&cfg, 7).unwrap()).unwrap();
+    compare_measures(model.clone(), &golden_input(1, &[1, 1, 28, 28]));
+    compare_measures(model, &golden_input(2, &[3, 1, 28, 28]));
+}
+
+/// d = 99 with 3 heads (dh = 33: three Gram tiles per side, none full) and N = 50.
+#[test]
+fn gpu_measures_match_cpu_awkward_shapes() {
+    let mut cfg = CrateConfig::preset("crate-c32").unwrap();
+    cfg.dim = 99;
+    cfg.heads = 3;
+    cfg.depth = 3;
+    cfg.image = [28, 28];
+    cfg.classes = 7;
+    cfg.class_names = None;
+    let model = Model::new(cfg.clone(), init_params(&cfg, 11).unwrap()).unwrap();
+    for b in [1, 4] {
+        compare_measures(model.clone(), &golden_input(b as u64, &[b, 3, 28, 28]));
+    }
+}
+
+/// The measures path reads back the logits, the packed Grams and the counts, nothing else:
+/// far fewer bytes than a trace.
+#[test]
+fn gpu_measures_read_back_far_less_than_a_trace() {
+    let cfg = CrateConfig::preset("crate-fmnist").unwrap();
+    let model = Model::new(cfg.clone(), init_params(&cfg, 7).unwrap()).unwrap();
+    let mut gpu = GpuEngine::new_blocking(model).expect("a GPU adapter (lavapipe in CI)");
+    let b = 4;
+    let x = golden_input(3, &[b, 1, 28, 28]);
+    let bytes = |gpu: &mut GpuEngine, opts| {
+        let before = gpu.context().bytes_read_back();
+        gpu.forward(&x, opts).unwrap();
+        gpu.context().bytes_read_back() - before
+    };
+    let stats_only = ForwardOptions {
+        stats: true,
+        ..Default::default()
+    };
+    let trace_only = ForwardOptions {
+        trace: true,
+        ..Default::default()
+    };
+    let s = bytes(&mut gpu, stats_only);
+    let t = bytes(&mut gpu, trace_only);
+    let (l, k, dh, nt, d) = (cfg.depth, cfg.heads, cfg.dim / cfg.heads, 50, cfg.dim);
+    let expect = 4 * (b * cfg.classes + l * 2 * b * k * dh * (dh + 1) / 2 + l * b);
+    assert_eq!(s as usize, expect, "logits + packed Grams + counts");
+    assert!(
+        t as usize >= 4 * 5 * l * b * nt * d,
+        "the trace reads back its tensors"
+    );
+    eprintln!("read back: measures {s} bytes, trace {t} bytes");
+    assert!(s * 5 < t, "measures {s} bytes vs trace {t} bytes");
 }

@@ -518,3 +518,67 @@ fn gpu_validation_error_is_an_error_not_a_panic() {
         .unwrap();
     assert!((out[0][0] + 0.3416).abs() < 1e-3, "{:?}", out[0]);
 }
+
+/// Rows padded to a multiple of 4 with k not one (the k % 4 tail of the register-blocked
+/// kernel), n = 4 mod 8 (its clamped high columns), on both kernel families.
+#[test]
+fn gpu_matmul_padded_rows_odd_k_both_variants() {
+    let mut g = gpu();
+    for reg in [false, true] {
+        g.reg_kernels = reg;
+        for &(m, n, k) in &[(37usize, 20usize, 13usize), (5, 12, 30), (64, 68, 7)] {
+            for trans_b in [true, false] {
+                let lda = k.next_multiple_of(4);
+                let a = rand(1, m * k);
+                let b = rand(2, n * k);
+                let want = reference(&a, &b, m, n, k, trans_b, 1.0, None, None, 0.0, false);
+                let mut ap = vec![0.0f32; m * lda];
+                for i in 0..m {
+                    ap[i * lda..i * lda + k].copy_from_slice(&a[i * k..(i + 1) * k]);
+                }
+                // B^T (n, k) rows padded to lda; plain B (k, n) is already aligned (n % 4 == 0).
+                let (bp, ldb) = if trans_b {
+                    let mut bp = vec![0.0f32; n * lda];
+                    for j in 0..n {
+                        bp[j * lda..j * lda + k].copy_from_slice(&b[j * k..(j + 1) * k]);
+                    }
+                    (bp, lda)
+                } else {
+                    (b.clone(), n)
+                };
+                let (ba, bb, bc) = (g.upload(&ap), g.upload(&bp), g.alloc(m * n));
+                let got = g
+                    .run_blocking(
+                        |rec| {
+                            Matmul {
+                                a: &ba,
+                                b: &bb,
+                                c: &bc,
+                                bias: None,
+                                extra: None,
+                                trans_b,
+                                relu: false,
+                                batch: 1,
+                                params: MatmulParams {
+                                    lda: lda as u32,
+                                    ldb: ldb as u32,
+                                    ..MatmulParams::dense(m, n, k, trans_b)
+                                },
+                            }
+                            .record(rec);
+                            Ok(())
+                        },
+                        &[(&bc, m * n)],
+                    )
+                    .unwrap();
+                assert_close(
+                    &format!("matmul {m}x{n}x{k} lda {lda} trans_b={trans_b} reg={reg}"),
+                    &got[0],
+                    &want,
+                    TOL,
+                );
+                g.pool.release([ba, bb, bc]);
+            }
+        }
+    }
+}

@@ -8,6 +8,14 @@ pub fn cls_rows(attn: &[f32], heads: usize, nt: usize) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// The same rows from one image's CLS query rows (K, N), as engines return them with
+/// `ForwardOptions::cls`.
+pub fn cls_rows_of(rows: &[f32], heads: usize, nt: usize) -> Vec<Vec<f32>> {
+    (0..heads)
+        .map(|k| rows[k * nt + 1..k * nt + nt].to_vec())
+        .collect()
+}
+
 /// The mean over heads of the CLS rows.
 pub fn mean_map(rows: &[Vec<f32>]) -> Vec<f32> {
     let n = rows.first().map_or(0, Vec::len);

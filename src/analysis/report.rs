@@ -179,6 +179,7 @@ mod tests {
         let opts = ForwardOptions {
             trace: true,
             attention: true,
+            ..ForwardOptions::default()
         };
         let out = engine.forward(&input, opts).unwrap();
         let reports = image_reports(&cfg, &out, [28, 28]).unwrap();
@@ -216,7 +217,7 @@ mod tests {
                 &input,
                 ForwardOptions {
                     trace: true,
-                    attention: false,
+                    ..ForwardOptions::default()
                 },
             )
             .unwrap();

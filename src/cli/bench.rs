@@ -3,7 +3,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::EngineKind;
-use crate::bench::bench_forward;
+use crate::bench::{bench_forward, bench_input, matmul_result, matmul_shapes, MatmulShape};
 use crate::model::{config::PRESETS, init::init_params, CrateConfig, Model};
 
 #[derive(clap::Args, Debug)]
@@ -11,31 +11,58 @@ pub struct Args {
     /// Engine to measure.
     #[arg(long, value_enum, default_value_t = EngineKind::Cpu)]
     pub engine: EngineKind,
-    /// Model shape (random weights).
-    #[arg(long, default_value = "crate-t", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
-    pub preset: String,
+    /// Model shapes (random weights), comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "crate-fmnist,crate-t", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
+    pub preset: Vec<String>,
     /// Batch sizes to measure, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,8")]
+    #[arg(long, value_delimiter = ',', default_value = "1,32")]
     pub batch: Vec<usize>,
     /// Timed repetitions per batch size (after one warm-up).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 3)]
     pub iters: usize,
-    /// Print one JSON object per batch size instead of a table.
+    /// Print one JSON object per measurement instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Matmul micro-benchmark instead of forwards: GFLOP/s for 1024³ and the products of the
+    /// presets' forward (at batch 1 and the largest `--batch`), on the chosen engine.
+    #[arg(long)]
+    pub matmul: bool,
+    /// GPU engine: also time every kernel with timestamp queries (summed per kernel label over
+    /// the timed forwards); says so when the adapter has none.
+    #[arg(long)]
+    pub kernels: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let cfg = CrateConfig::preset(&a.preset)?;
+    anyhow::ensure!(
+        a.batch.iter().all(|&b| b > 0),
+        "batch sizes must be positive"
+    );
+    anyhow::ensure!(
+        !a.kernels || a.engine == EngineKind::Gpu,
+        "--kernels needs --engine gpu"
+    );
+    let t0 = Instant::now();
+    let now = move || t0.elapsed().as_secs_f64() * 1e3;
+    if a.matmul {
+        return run_matmul(&a, &now);
+    }
+    for preset in &a.preset {
+        run_preset(&a, preset, &now)?;
+    }
+    Ok(())
+}
+
+fn run_preset(a: &Args, preset: &str, now: &dyn Fn() -> f64) -> anyhow::Result<()> {
+    let cfg = CrateConfig::preset(preset)?;
     let model = Model::new(cfg.clone(), init_params(&cfg, 0)?)?;
-    let mut engine = super::make_engine(a.engine, model)?;
     let [h, w] = cfg.image;
     let flops = cfg.forward_flops(h, w);
+    let mut engine = super::make_engine(a.engine, model.clone())?;
     if !a.json {
         println!(
-            "{} on {} ({h}x{w}, {:.2} GFLOP/image), {} threads",
+            "{} on {preset} ({h}x{w}, {:.3} GFLOP/image), {} threads",
             engine.name(),
-            a.preset,
             flops / 1e9,
             threads()
         );
@@ -44,24 +71,197 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "batch", "ms/image", "ms/batch", "GFLOP/s"
         );
     }
-    let t0 = Instant::now();
-    let now = move || t0.elapsed().as_secs_f64() * 1e3;
     for &b in &a.batch {
-        anyhow::ensure!(b > 0, "batch sizes must be positive");
-        let r = bench_forward(engine.as_mut(), &cfg, b, a.iters, &now)?;
+        let r = bench_forward(engine.as_mut(), &cfg, b, a.iters, now)?;
         if a.json {
             let mut v = serde_json::to_value(&r)?;
-            v["preset"] = json!(a.preset);
+            v["preset"] = json!(preset);
             v["threads"] = json!(threads());
             println!("{v}");
         } else {
             println!(
-                "{b:>6} {:>12.2} {:>12.2} {:>10.1}",
+                "{b:>6} {:>12.2} {:>12.2} {:>10.2}",
                 r.ms_per_image, r.ms_per_batch, r.gflops
             );
         }
     }
+    drop(engine);
+    if a.kernels {
+        kernel_times(a, preset, model)?;
+    }
     Ok(())
+}
+
+/// Per-kernel GPU times from timestamp queries, summed per label over `iters` forwards.
+fn kernel_times(a: &Args, preset: &str, model: Model) -> anyhow::Result<()> {
+    let cfg = model.config.clone();
+    let mut g = crate::gpu::GpuEngine::new_blocking(model)?;
+    let adapter = g.context().info.name.clone();
+    if !g.context().features.timestamp_query {
+        let msg = format!("adapter {adapter} has no TIMESTAMP_QUERY: no per-kernel times");
+        if a.json {
+            println!(
+                "{}",
+                json!({"preset": preset, "kernels": null, "note": msg})
+            );
+        } else {
+            println!("{msg}");
+        }
+        return Ok(());
+    }
+    for &b in &a.batch {
+        let x = bench_input(&cfg, b);
+        crate::Engine::forward(&mut g, &x, crate::ForwardOptions::default())?;
+        g.set_profiling(true);
+        let mut all = Vec::new();
+        for _ in 0..a.iters.max(1) {
+            crate::Engine::forward(&mut g, &x, crate::ForwardOptions::default())?;
+            if let Some(t) = pollster::block_on(g.take_kernel_times())? {
+                all.extend(t);
+            }
+        }
+        g.set_profiling(false);
+        let iters = a.iters.max(1) as f64;
+        let per = crate::gpu::profile::by_label(&all);
+        let total: f64 = per.iter().map(|k| k.total_ms).sum::<f64>() / iters;
+        if a.json {
+            let kernels: Vec<_> = per
+                .iter()
+                .map(|k| {
+                    json!({
+                        "label": k.label,
+                        "dispatches_per_forward": k.dispatches as f64 / iters,
+                        "ms_per_forward": k.total_ms / iters,
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                json!({"preset": preset, "engine": "gpu", "adapter": adapter, "batch": b,
+                       "iters": a.iters, "kernel_ms_per_forward": total, "kernels": kernels})
+            );
+        } else {
+            println!(
+                "kernels, {preset} batch {b} on {adapter} (timestamps, one pass per dispatch; \
+                 per forward, mean of {} forwards): {total:.2} ms",
+                a.iters.max(1)
+            );
+            println!(
+                "{:>24} {:>10} {:>12} {:>7}",
+                "kernel", "dispatches", "ms", "%"
+            );
+            for k in &per {
+                println!(
+                    "{:>24} {:>10.0} {:>12.3} {:>6.1}%",
+                    k.label,
+                    k.dispatches as f64 / iters,
+                    k.total_ms / iters,
+                    100.0 * k.total_ms / iters / total.max(1e-12)
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// GFLOP/s of single products on the chosen engine.
+fn run_matmul(a: &Args, now: &dyn Fn() -> f64) -> anyhow::Result<()> {
+    let mut shapes: Vec<MatmulShape> = Vec::new();
+    let big = a.batch.iter().copied().max().unwrap_or(1);
+    for preset in &a.preset {
+        let cfg = CrateConfig::preset(preset)?;
+        for s in matmul_shapes(&cfg, big) {
+            let name = if s.name == "1024^3" {
+                s.name.clone()
+            } else {
+                format!("{preset} {}", s.name)
+            };
+            if !shapes.iter().any(|t| t.name == name) {
+                shapes.push(MatmulShape { name, ..s });
+            }
+        }
+    }
+    let mut gpu = match a.engine {
+        EngineKind::Gpu => Some(crate::gpu::Gpu::new(crate::gpu::GpuContext::new_blocking()?)),
+        EngineKind::Cpu => None,
+    };
+    if !a.json {
+        println!(
+            "matmul on {}",
+            match &gpu {
+                Some(g) => format!("gpu ({})", g.ctx.info.name),
+                None => format!("cpu ({} threads)", threads()),
+            }
+        );
+        println!(
+            "{:>36} {:>6} {:>6} {:>6} {:>5} {:>10} {:>9}",
+            "shape", "m", "n", "k", "B^T", "ms", "GFLOP/s"
+        );
+    }
+    for s in &shapes {
+        let r = match gpu.as_mut() {
+            Some(g) => bench_matmul_gpu(g, s, a.iters, now)?,
+            None => crate::bench::bench_matmul_cpu(s, a.iters, now),
+        };
+        if a.json {
+            let mut v = serde_json::to_value(&r)?;
+            v["threads"] = json!(threads());
+            println!("{v}");
+        } else {
+            println!(
+                "{:>36} {:>6} {:>6} {:>6} {:>5} {:>10.3} {:>9.2}",
+                s.name, s.m, s.n, s.k, s.trans_b, r.ms, r.gflops
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Times the matmul kernel on `shape`: each timed submission records `reps` products (so that
+/// submission and read-back overhead is spread), the median per product is reported.
+fn bench_matmul_gpu(
+    g: &mut crate::gpu::Gpu,
+    s: &MatmulShape,
+    iters: usize,
+    now: &dyn Fn() -> f64,
+) -> anyhow::Result<crate::bench::MatmulResult> {
+    use crate::gpu::matmul::{Matmul, MatmulParams};
+    let a = g.upload(&crate::rng::uniform(1, "mm-a", s.m * s.k, 1.0));
+    let b = g.upload(&crate::rng::uniform(2, "mm-b", s.n * s.k, 1.0));
+    let c = g.alloc(s.m * s.n);
+    // About 50 ms of work per submission on a slow adapter, at least one product.
+    let reps = ((2e8 / s.flops()).round() as usize).clamp(1, 64);
+    let submit = |g: &mut crate::gpu::Gpu| {
+        g.run_blocking(
+            |rec| {
+                for _ in 0..reps {
+                    Matmul {
+                        a: &a,
+                        b: &b,
+                        c: &c,
+                        bias: None,
+                        extra: None,
+                        trans_b: s.trans_b,
+                        relu: false,
+                        batch: 1,
+                        params: MatmulParams::dense(s.m, s.n, s.k, s.trans_b),
+                    }
+                    .record(rec);
+                }
+                Ok(())
+            },
+            &[(&c, 1)],
+        )
+    };
+    submit(g)?;
+    let mut times = Vec::new();
+    for _ in 0..iters.max(1) {
+        let t = now();
+        submit(g)?;
+        times.push((now() - t) / reps as f64);
+    }
+    g.pool.release([a, b, c]);
+    Ok(matmul_result("gpu", s, times))
 }
 
 fn threads() -> usize {

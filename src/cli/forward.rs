@@ -82,28 +82,64 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
     }
     let mut engine = super::make_engine(a.engine, loaded.model)?;
-    let opts = ForwardOptions {
-        trace: true,
-        attention: true,
+    // Without --dump nothing needs the trace tensors: the engine computes the measures itself
+    // (on the GPU engine, small Gram and count read-backs) and returns only the CLS rows of the
+    // attention for the map.
+    let opts = if a.dump.is_some() {
+        ForwardOptions {
+            trace: true,
+            attention: true,
+            ..Default::default()
+        }
+    } else {
+        ForwardOptions {
+            stats: true,
+            cls: true,
+            ..Default::default()
+        }
     };
     for (start, len) in groups {
         let batch = stack(&inputs[start..start + len]);
         let (h, w) = (batch.shape[2], batch.shape[3]);
         let out = engine.forward(&batch, opts)?;
-        let trace = out.trace.as_ref().context("engine returned no trace")?;
-        let stats = analysis::layer_stats(trace, cfg.heads);
         let nt = (h / cfg.patch) * (w / cfg.patch) + 1;
-        let last = trace
-            .layers
-            .last()
-            .and_then(|l| l.attn.as_ref())
-            .context("no attention")?;
+        let (stats, last_cls) = match &out.trace {
+            Some(trace) => {
+                let last = trace
+                    .layers
+                    .last()
+                    .and_then(|l| l.attn.as_ref())
+                    .context("no attention")?;
+                let per = last.numel() / last.shape[0];
+                let rows: Vec<Vec<Vec<f32>>> = (0..last.shape[0])
+                    .map(|i| analysis::cls_rows(&last.data[i * per..(i + 1) * per], cfg.heads, nt))
+                    .collect();
+                (analysis::layer_stats(trace, cfg.heads), rows)
+            }
+            None => {
+                let stats = out.stats.clone().context("engine returned no measures")?;
+                let last = out
+                    .cls
+                    .as_ref()
+                    .and_then(|c| c.last())
+                    .context("engine returned no attention rows")?;
+                let per = cfg.heads * nt;
+                let rows = (0..last.shape[0])
+                    .map(|i| {
+                        analysis::maps::cls_rows_of(
+                            &last.data[i * per..(i + 1) * per],
+                            cfg.heads,
+                            nt,
+                        )
+                    })
+                    .collect();
+                (stats, rows)
+            }
+        };
         for (i, layer_stats) in stats.iter().enumerate() {
             let path = &a.image[start + i];
             let logits = &out.logits.data[i * cfg.classes..(i + 1) * cfg.classes];
-            let per = last.numel() / last.shape[0];
-            let rows = analysis::cls_rows(&last.data[i * per..(i + 1) * per], cfg.heads, nt);
-            let mean = analysis::mean_map(&rows);
+            let mean = analysis::mean_map(&last_cls[i]);
             let report = Report {
                 path,
                 cfg: &cfg,
@@ -119,7 +155,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 report.print();
             }
         }
-        if let Some(dump) = &a.dump {
+        if let (Some(dump), Some(trace)) = (&a.dump, &out.trace) {
             let mut tensors = BTreeMap::new();
             for (l, lt) in trace.layers.iter().enumerate() {
                 tensors.insert(format!("z.{l}"), lt.z.clone());

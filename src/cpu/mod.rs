@@ -17,6 +17,7 @@ pub mod vecops;
 
 use std::collections::HashMap;
 
+use crate::analysis::{coding_rate, sparsity, LayerStats};
 use crate::engine::{Engine, ForwardOptions, ForwardOutput, LayerTrace, Trace};
 use crate::error::{Error, Result};
 use crate::model::params::layer_key;
@@ -105,6 +106,8 @@ impl Engine for CpuEngine {
         let mut layers = Vec::new();
         let mut a = vec![0.0f32; rows * d];
         let mut probs = vec![0.0f32; b * heads * nt * nt];
+        let mut stats: Vec<Vec<LayerStats>> = vec![Vec::new(); if opts.stats { b } else { 0 }];
+        let mut cls = Vec::new();
         for l in 0..cfg.depth {
             let g = |rest: &str| prm.get(&layer_key(l, rest)).map(|t| t.data.as_slice());
             let (n0w, n0b, u) = (
@@ -129,11 +132,35 @@ impl Engine for CpuEngine {
             layernorm::layer_norm(&zhalf, d, g("1.norm.weight")?, g("1.norm.bias")?, &mut y);
             let zout = ista::ista(&y, rows, d, g("1.fn.weight")?, cfg.eta, cfg.lambda);
 
-            if opts.trace {
-                // R^c after the MSSA step: the same norm and subspaces applied to Z^{l+1/2}.
+            if opts.cls {
+                let mut rows_out = Vec::with_capacity(b * heads * nt);
+                for bk in 0..b * heads {
+                    rows_out.extend_from_slice(&probs[bk * nt * nt..][..nt]);
+                }
+                cls.push(Tensor {
+                    shape: vec![b, heads, nt],
+                    data: rows_out,
+                });
+            }
+            // R^c after the MSSA step: the same norm and subspaces applied to Z^{l+1/2}.
+            let proj_half = (opts.trace || opts.stats).then(|| {
                 layernorm::layer_norm(&zhalf, d, n0w, n0b, &mut a);
-                let mut proj_half = vec![0.0f32; rows * d];
-                gemm::linear(&a, rows, u, d, d, None, &mut proj_half);
+                let mut ph = vec![0.0f32; rows * d];
+                gemm::linear(&a, rows, u, d, d, None, &mut ph);
+                ph
+            });
+            if let (true, Some(ph)) = (opts.stats, &proj_half) {
+                let r = nt * d;
+                for (i, s) in stats.iter_mut().enumerate() {
+                    let im = i * r..(i + 1) * r;
+                    s.push(LayerStats {
+                        rc_in: coding_rate(&proj[im.clone()], nt, d, heads),
+                        rc_out: coding_rate(&ph[im.clone()], nt, d, heads),
+                        sparsity: sparsity(&zout[im]),
+                    });
+                }
+            }
+            if let (true, Some(proj_half)) = (opts.trace, proj_half) {
                 let t = |data: Vec<f32>| Tensor {
                     shape: vec![b, nt, d],
                     data,
@@ -156,6 +183,8 @@ impl Engine for CpuEngine {
         Ok(ForwardOutput {
             logits,
             trace: opts.trace.then_some(Trace { layers }),
+            stats: opts.stats.then_some(stats),
+            cls: opts.cls.then_some(cls),
         })
     }
 }

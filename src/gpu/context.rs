@@ -34,6 +34,7 @@ pub struct GpuContext {
     /// (wgpu's default is to panic; the engine turns it into an `Error::Gpu` instead).
     errors: Arc<Mutex<Option<String>>>,
     submits: AtomicU64,
+    read_bytes: AtomicU64,
 }
 
 impl GpuContext {
@@ -90,6 +91,7 @@ impl GpuContext {
             lost,
             errors,
             submits: AtomicU64::new(0),
+            read_bytes: AtomicU64::new(0),
         })
     }
 
@@ -142,6 +144,12 @@ impl GpuContext {
         self.submits.load(Ordering::Relaxed)
     }
 
+    /// Bytes copied back to the CPU through [`GpuContext::read_back`] so far (tests check that
+    /// the measures path reads back far less than a trace).
+    pub fn bytes_read_back(&self) -> u64 {
+        self.read_bytes.load(Ordering::Relaxed)
+    }
+
     /// Reads back f32 values from MAP_READ buffers (after the submit that filled them). All are
     /// mapped first and waited on together: natively by polling the device, on the web by
     /// awaiting the browser's callbacks.
@@ -172,6 +180,8 @@ impl GpuContext {
                 bytemuck::cast_slice::<u8, f32>(&view)[..*len].to_vec()
             };
             buf.unmap();
+            self.read_bytes
+                .fetch_add(*len as u64 * 4, Ordering::Relaxed);
             out.push(v);
         }
         self.check_alive()?;

@@ -69,6 +69,25 @@ impl GpuEngine {
         &self.gpu.ctx
     }
 
+    /// Whether the kernels written for CPU-emulated adapters are used (on by default on
+    /// lavapipe/SwiftShader); tests turn it off to cover the tiled kernels there too.
+    pub fn set_cpu_adapter_kernels(&mut self, on: bool) {
+        self.gpu.reg_kernels = on;
+    }
+
+    /// Times every kernel of the following forwards with timestamp queries, where the adapter
+    /// has them (`context().features.timestamp_query`); read them with
+    /// [`GpuEngine::take_kernel_times`] after each forward.
+    pub fn set_profiling(&mut self, on: bool) {
+        self.gpu.profiling = on;
+    }
+
+    /// Per-dispatch (kernel label, ms) of the last profiled forward; `None` when it was not
+    /// profiled.
+    pub async fn take_kernel_times(&mut self) -> Result<Option<Vec<(String, f64)>>> {
+        self.gpu.take_kernel_times().await
+    }
+
     /// Buffers the pool has created so far (a repeated forward of the same shape adds none).
     pub fn buffers_created(&self) -> usize {
         self.gpu.pool.created()
@@ -104,6 +123,9 @@ impl GpuEngine {
         let nt = n + 1;
         let rows = b * nt;
         let trace = opts.trace;
+        let stats = opts.stats;
+        let dh = d / heads;
+        let tri = super::gram::packed_len(dh);
         // Fail clearly, before recording, when one tensor would exceed a binding.
         let biggest = [
             b * n * pl,
@@ -150,8 +172,18 @@ impl GpuEngine {
                 alloc(gpu, rows * d),
                 alloc(gpu, rows * d),
                 alloc(gpu, rows * d),
+                stats.then(|| alloc(gpu, rows * d)),
             )
         });
+        // Measures: per layer, the packed Grams of the projections before and after the MSSA
+        // step (L, 2, B, K, dh(dh+1)/2) and the non-zero counts of the ISTA output (L, B).
+        let stat_bufs = stats.then(|| {
+            (
+                alloc(gpu, cfg.depth * 2 * b * heads * tri),
+                alloc(gpu, cfg.depth * b),
+            )
+        });
+        let cls_buf = opts.cls.then(|| alloc(gpu, cfg.depth * b * heads * nt));
         let mut layer_bufs = Vec::new();
         for _ in 0..if trace { cfg.depth } else { 0 } {
             let probs = opts.attention.then(|| alloc(gpu, b * heads * nt * nt));
@@ -248,13 +280,25 @@ impl GpuEngine {
                     Some(p4.clone()),
                     pr.clone(),
                 ),
-                (Some((s1, s2, s3)), None) => (s1.clone(), s2.clone(), s3.clone(), None, None),
+                (Some((s1, s2, s3, s4)), None) => {
+                    (s1.clone(), s2.clone(), s3.clone(), s4.clone(), None)
+                }
                 (None, None) => unreachable!("trace buffers allocated per layer"),
             };
             // MSSA: a = LN(z); proj = a U^T; o = attention(proj); zhalf = z + o W_o^T + b_o.
             layernorm::layer_norm(&mut rec, &z, n0w, n0b, &a, ln);
             linear(&mut rec, &a, u, None, &proj, rows, d, d);
-            mssa::attention(&mut rec, &proj, &o, probs.as_ref(), b, nt, d, heads)?;
+            mssa::attention_with_cls(
+                &mut rec,
+                &proj,
+                &o,
+                probs.as_ref(),
+                cls_buf.as_ref().map(|c| (c, l * b * heads * nt)),
+                b,
+                nt,
+                d,
+                heads,
+            )?;
             Matmul {
                 a: &o,
                 b: wo,
@@ -304,6 +348,14 @@ impl GpuEngine {
                 // R^c after the MSSA step: the same norm and subspaces applied to Z^{l+1/2}.
                 layernorm::layer_norm(&mut rec, &zhalf, n0w, n0b, &a, ln);
                 linear(&mut rec, &a, u, None, ph, rows, d, d);
+            }
+            if let (Some((grams, counts)), Some(ph)) = (&stat_bufs, &proj_half) {
+                let per = b * heads * tri;
+                super::gram::grams(&mut rec, &proj, grams, 2 * l * per, b, nt, d, heads)?;
+                super::gram::grams(&mut rec, ph, grams, (2 * l + 1) * per, b, nt, d, heads)?;
+                super::count::nonzero(&mut rec, &zout, counts, l * b, b, nt * d);
+            }
+            if let (true, Some(ph)) = (trace, &proj_half) {
                 let sh = vec![b, nt, d];
                 for src in [&z, &zhalf, &zout, &proj, ph] {
                     stage(rec.gpu, src, sh.clone());
@@ -313,6 +365,13 @@ impl GpuEngine {
                 }
             }
             z = zout;
+        }
+        if let Some((grams, counts)) = &stat_bufs {
+            stage(rec.gpu, grams, vec![cfg.depth, 2, b, heads, tri]);
+            stage(rec.gpu, counts, vec![cfg.depth, b]);
+        }
+        if let Some(c) = &cls_buf {
+            stage(rec.gpu, c, vec![cfg.depth, b, heads, nt]);
         }
 
         super::head::head(
@@ -364,6 +423,40 @@ impl GpuEngine {
             })
             .collect::<Vec<_>>();
         let logits = tensors.pop().expect("logits staged last");
+        let cls = cls_buf.is_some().then(|| {
+            let all = tensors.pop().expect("cls rows staged before the logits");
+            all.data
+                .chunks_exact(b * heads * nt)
+                .map(|c| Tensor {
+                    shape: vec![b, heads, nt],
+                    data: c.to_vec(),
+                })
+                .collect::<Vec<_>>()
+        });
+        let layer_stats = stat_bufs.is_some().then(|| {
+            let counts = tensors.pop().expect("counts staged");
+            let grams = tensors.pop().expect("grams staged");
+            let per = b * heads * tri;
+            let rc = |l: usize, half: usize, i: usize| {
+                let img = &grams.data[(2 * l + half) * per + i * heads * tri..][..heads * tri];
+                let full: Vec<f64> = img
+                    .chunks_exact(tri)
+                    .flat_map(|g| super::gram::unpack(g, dh))
+                    .collect();
+                crate::analysis::coding_rate::coding_rate_from_grams(&full, nt, dh)
+            };
+            (0..b)
+                .map(|i| {
+                    (0..cfg.depth)
+                        .map(|l| crate::analysis::LayerStats {
+                            rc_in: rc(l, 0, i),
+                            rc_out: rc(l, 1, i),
+                            sparsity: counts.data[l * b + i] as f64 / (nt * d) as f64,
+                        })
+                        .collect()
+                })
+                .collect()
+        });
         let trace = trace.then(|| {
             let mut it = tensors.into_iter();
             let mut layers = Vec::new();
@@ -382,7 +475,12 @@ impl GpuEngine {
             }
             Trace { layers }
         });
-        Ok(ForwardOutput { logits, trace })
+        Ok(ForwardOutput {
+            logits,
+            trace,
+            stats: layer_stats,
+            cls,
+        })
     }
 }
 

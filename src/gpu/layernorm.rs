@@ -50,11 +50,12 @@ pub fn layer_norm(
     y: &wgpu::Buffer,
     p: LnParams,
 ) {
+    let reg = rec.gpu.reg_kernels;
     let kernel = rec.gpu.cache.get(
         &rec.gpu.ctx.device,
         "layernorm",
         SOURCE,
-        "main",
+        if reg { "main_reg" } else { "main" },
         &BINDS,
         &[],
     );
@@ -63,6 +64,6 @@ pub fn layer_norm(
         kernel,
         bufs,
         bytemuck::bytes_of(&p),
-        super::groups_1d(p.rows as usize, 1),
+        super::groups_1d(p.rows as usize, if reg { 64 } else { 1 }),
     );
 }

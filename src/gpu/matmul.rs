@@ -62,6 +62,18 @@ impl MatmulParams {
         .all(|v| v % 4 == 0)
     }
 
+    /// Whether rows of A and B start on vec4 boundaries (what the register-blocked 8×8 kernel
+    /// for CPU adapters needs; unlike [`MatmulParams::vec4_ok`], k may be any size).
+    pub fn rows_vec4_ok(&self, trans_b: bool) -> bool {
+        (trans_b || self.n.is_multiple_of(4))
+            && [
+                self.lda, self.ldb, self.a_off, self.b_off, self.a_so, self.a_si, self.b_so,
+                self.b_si,
+            ]
+            .iter()
+            .all(|v| v.is_multiple_of(4))
+    }
+
     /// A single dense product (m, k)·(n, k)^T or (m, k)·(k, n) on contiguous row-major
     /// operands, alpha = 1, no shift.
     pub fn dense(m: usize, n: usize, k: usize, trans_b: bool) -> Self {
@@ -98,18 +110,24 @@ pub struct Matmul<'a> {
 
 impl Matmul<'_> {
     pub fn record(&self, rec: &mut Recorder) {
+        let vec4 = self.params.vec4_ok(self.trans_b);
         let consts = [
             ("TRANS_B", self.trans_b as u8 as f64),
             ("HAS_BIAS", self.bias.is_some() as u8 as f64),
             ("HAS_EXTRA", self.extra.is_some() as u8 as f64),
             ("RELU", self.relu as u8 as f64),
-            ("VEC4", self.params.vec4_ok(self.trans_b) as u8 as f64),
+            ("VEC4", vec4 as u8 as f64),
         ];
+        let entry = match (rec.gpu.reg_kernels, self.params.rows_vec4_ok(self.trans_b)) {
+            (false, _) => "main",
+            (true, false) => "main_reg",
+            (true, true) => "main_reg8",
+        };
         let kernel = rec.gpu.cache.get(
             &rec.gpu.ctx.device,
             "matmul",
             SOURCE,
-            "main",
+            entry,
             &BINDS,
             &consts,
         );
@@ -124,7 +142,11 @@ impl Matmul<'_> {
             self.c.clone(),
         ];
         let p = &self.params;
-        let groups = [p.n.div_ceil(TILE), p.m.div_ceil(TILE), self.batch.max(1)];
+        let groups = if entry == "main_reg8" {
+            [p.n.div_ceil(64), p.m.div_ceil(32), self.batch.max(1)]
+        } else {
+            [p.n.div_ceil(TILE), p.m.div_ceil(TILE), self.batch.max(1)]
+        };
         rec.dispatch(kernel, bufs, bytemuck::bytes_of(p), groups);
     }
 }

@@ -6,13 +6,16 @@
 //! into one uniform buffer, encodes all steps into one encoder and submits it once.
 
 pub mod context;
+pub mod count;
 pub mod embed;
 pub mod engine;
+pub mod gram;
 pub mod head;
 pub mod layernorm;
 pub mod matmul;
 pub mod mssa;
 pub mod pool;
+pub mod profile;
 
 pub use context::{GpuContext, GpuFeatures};
 pub use engine::GpuEngine;
@@ -34,6 +37,14 @@ pub struct Gpu {
     pub pool: BufferPool,
     dummy_read: wgpu::Buffer,
     dummy_rw: wgpu::Buffer,
+    /// A second one: WebGPU forbids binding one buffer to two writable bindings of a dispatch.
+    dummy_rw2: wgpu::Buffer,
+    /// Time every dispatch with timestamp queries (only where the adapter has them).
+    pub profiling: bool,
+    /// Use the kernel variants written for CPU-emulated adapters (no workgroup memory or
+    /// barriers); chosen by [`Gpu::cpu_adapter_kernels`], tests set it to cover both.
+    pub reg_kernels: bool,
+    profile_pending: Option<profile::Pending>,
 }
 
 impl Gpu {
@@ -46,13 +57,18 @@ impl Gpu {
                 mapped_at_creation: false,
             })
         };
-        let (dummy_read, dummy_rw) = (mk("dummy_read"), mk("dummy_rw"));
+        let (dummy_read, dummy_rw, dummy_rw2) = (mk("dummy_read"), mk("dummy_rw"), mk("dummy_rw2"));
+        let reg_kernels = Self::cpu_adapter_kernels(&ctx);
         Self {
             ctx,
             cache: PipelineCache::default(),
             pool: BufferPool::default(),
             dummy_read,
             dummy_rw,
+            dummy_rw2,
+            profiling: false,
+            reg_kernels,
+            profile_pending: None,
         }
     }
 
@@ -107,10 +123,37 @@ impl Gpu {
         pollster::block_on(self.run(f, outs))
     }
 
+    /// Per-dispatch times (label, ms) of the last profiled submission, once it has completed;
+    /// `None` when nothing was profiled (profiling off, or no timestamp queries).
+    pub async fn take_kernel_times(&mut self) -> crate::Result<Option<Vec<(String, f64)>>> {
+        let Some(p) = self.profile_pending.take() else {
+            return Ok(None);
+        };
+        let out = profile::read(&self.ctx, &p).await;
+        self.pool.release([p.staging]);
+        out.map(Some)
+    }
+
+    /// Whether to use the kernels written for CPU-emulated adapters (see `matmul.wgsl`'s
+    /// `main_reg`): `WHITEBOX_KERNELS=reg|tiled` forces a choice natively; otherwise CPU
+    /// adapters (lavapipe, SwiftShader, a browser's fallback adapter) get them.
+    pub fn cpu_adapter_kernels(ctx: &GpuContext) -> bool {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Ok(v) = std::env::var("WHITEBOX_KERNELS") {
+            return v == "reg";
+        }
+        let name = ctx.info.name.to_lowercase();
+        ctx.info.device_type == wgpu::DeviceType::Cpu
+            || ["llvmpipe", "lavapipe", "swiftshader"]
+                .iter()
+                .any(|n| name.contains(n))
+    }
+
     pub fn recorder(&mut self) -> Recorder<'_> {
         Recorder {
             gpu: self,
             steps: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 }
@@ -133,6 +176,9 @@ enum Step {
 pub struct Recorder<'a> {
     pub gpu: &'a mut Gpu,
     steps: Vec<Step>,
+    /// Pooled temporaries of this submission, by length; handed back to the pool at
+    /// [`Recorder::finish`] (later submissions run after this one, so reuse is safe).
+    scratch: Vec<(usize, wgpu::Buffer)>,
 }
 
 impl Recorder<'_> {
@@ -146,6 +192,18 @@ impl Recorder<'_> {
     ) {
         if groups.contains(&0) {
             return;
+        }
+        // WebGPU (unlike native wgpu) rejects a buffer bound twice in one dispatch when either
+        // binding is writable: catch it in native tests too.
+        for (i, a) in bufs.iter().enumerate() {
+            for (j, b) in bufs.iter().enumerate().skip(i + 1) {
+                let writable = |k: usize| kernel.binds.get(k) == Some(&Bind::ReadWrite);
+                debug_assert!(
+                    a != b || !(writable(i) || writable(j)),
+                    "{}: buffer bound to bindings {i} and {j}, one of them writable",
+                    kernel.label
+                );
+            }
         }
         self.steps.push(Step::Dispatch {
             kernel,
@@ -163,12 +221,29 @@ impl Recorder<'_> {
         });
     }
 
+    /// A temporary storage buffer of `len` f32 for this submission; the same one for every
+    /// request of the same length (kernels using it run in order).
+    pub fn scratch(&mut self, len: usize) -> wgpu::Buffer {
+        if let Some((_, b)) = self.scratch.iter().find(|(l, _)| *l == len) {
+            return b.clone();
+        }
+        let b = self.gpu.alloc(len);
+        self.scratch.push((len, b.clone()));
+        b
+    }
+
     pub fn dummy_read(&self) -> wgpu::Buffer {
         self.gpu.dummy_read.clone()
     }
 
     pub fn dummy_rw(&self) -> wgpu::Buffer {
         self.gpu.dummy_rw.clone()
+    }
+
+    /// A writable placeholder distinct from [`Recorder::dummy_rw`], for a second unused
+    /// writable binding of the same dispatch.
+    pub fn dummy_rw2(&self) -> wgpu::Buffer {
+        self.gpu.dummy_rw2.clone()
     }
 
     /// Encodes every step into ONE command encoder and submits it ONCE. Returns the uniform
@@ -196,6 +271,21 @@ impl Recorder<'_> {
         let mut enc = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("whitebox forward"),
         });
+        let ndisp = self
+            .steps
+            .iter()
+            .filter(|s| matches!(s, Step::Dispatch { .. }))
+            .count() as u32;
+        let queries = (gpu.profiling && gpu.ctx.features.timestamp_query && ndisp > 0).then(|| {
+            let count = (2 * ndisp).min(profile::MAX_QUERIES);
+            let set = device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("kernel timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count,
+            });
+            (set, count)
+        });
+        let mut labels = Vec::new();
         let mut di = 0;
         let mut i = 0;
         while i < self.steps.len() {
@@ -205,11 +295,19 @@ impl Recorder<'_> {
                 continue;
             }
             // Consecutive dispatches share one compute pass; wgpu orders them by their buffer
-            // usage, so a kernel sees what the previous one wrote.
+            // usage, so a kernel sees what the previous one wrote. When profiling, each
+            // dispatch gets its own pass with begin/end timestamps.
+            let q = labels.len() as u32 * 2;
+            let timed = queries.as_ref().filter(|(_, count)| q + 2 <= *count);
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: None,
-                timestamp_writes: None,
+                timestamp_writes: timed.map(|(set, _)| wgpu::ComputePassTimestampWrites {
+                    query_set: set,
+                    beginning_of_pass_write_index: Some(q),
+                    end_of_pass_write_index: Some(q + 1),
+                }),
             });
+            let mut first = true;
             while let Some(Step::Dispatch {
                 kernel,
                 bufs,
@@ -217,6 +315,13 @@ impl Recorder<'_> {
                 groups,
             }) = self.steps.get(i)
             {
+                if queries.is_some() && !first {
+                    break;
+                }
+                first = false;
+                if timed.is_some() {
+                    labels.push(kernel.label.clone());
+                }
                 let ub = ubuf.as_ref().expect("uniform buffer");
                 let mut entries: Vec<wgpu::BindGroupEntry> = bufs
                     .iter()
@@ -246,7 +351,19 @@ impl Recorder<'_> {
                 i += 1;
             }
         }
+        if let (Some((set, _)), false) = (&queries, labels.is_empty()) {
+            let bytes = labels.len() as u64 * 16;
+            let resolve =
+                gpu.pool
+                    .acquire(device, bytes, U::QUERY_RESOLVE | U::STORAGE | U::COPY_SRC);
+            let staging = gpu.pool.acquire(device, bytes, READBACK);
+            enc.resolve_query_set(set, 0..labels.len() as u32 * 2, &resolve, 0);
+            enc.copy_buffer_to_buffer(&resolve, 0, &staging, 0, bytes);
+            gpu.pool.release([resolve]);
+            gpu.profile_pending = Some(profile::Pending { staging, labels });
+        }
         gpu.ctx.submit(enc.finish());
+        gpu.pool.release(self.scratch.into_iter().map(|(_, b)| b));
         ubuf
     }
 }

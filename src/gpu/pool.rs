@@ -16,6 +16,10 @@ pub enum Bind {
 pub struct Kernel {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
+    /// The shader and entry point, for per-kernel timings.
+    pub label: String,
+    /// How each binding is used, to check bind groups for aliasing WebGPU forbids.
+    pub binds: Vec<Bind>,
 }
 
 #[derive(Default)]
@@ -104,6 +108,12 @@ impl PipelineCache {
         let k = Kernel {
             pipeline,
             layout: bgl,
+            binds: binds.to_vec(),
+            label: if entry == "main" {
+                name.to_string()
+            } else {
+                format!("{name}:{entry}")
+            },
         };
         self.kernels.insert(key, k.clone());
         k

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::optim::{all_finite, clip_grad_norm, OptimConfig, Optimizer};
 use super::schedule::Schedule;
-use crate::analysis::{layer_stats, summarise, LayerSummary};
+use crate::analysis::{summarise, LayerSummary};
 use crate::cpu::CpuEngine;
 use crate::data::{make_batch, Augment, AugmentPlan, ImageDataset, Shuffler, ShufflerState};
 use crate::engine::{Engine, ForwardOptions};
@@ -353,14 +353,14 @@ impl Trainer {
             let out = engine.forward(
                 &b.images,
                 ForwardOptions {
-                    trace: true,
-                    attention: false,
+                    stats: true,
+                    ..Default::default()
                 },
             )?;
-            let trace = out
-                .trace
-                .ok_or_else(|| Error::Input("the engine returned no trace".into()))?;
-            stats.extend(layer_stats(&trace, self.config.heads));
+            stats.extend(
+                out.stats
+                    .ok_or_else(|| Error::Input("the engine returned no measures".into()))?,
+            );
         }
         Ok(summarise(&stats))
     }

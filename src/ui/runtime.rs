@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::analysis::{image_reports, layer_stats, ImageReport, LayerStats};
+use crate::analysis::{image_reports, ImageReport, LayerStats};
 use crate::cpu::CpuEngine;
 use crate::engine::{Engine, ForwardOptions, ForwardOutput};
 use crate::error::{Error, Result};
@@ -47,9 +47,12 @@ pub struct Runtime {
     pub gpu_state: GpuState,
 }
 
+/// A view needs every layer's tokens and attention for one image.
 const OPTS: ForwardOptions = ForwardOptions {
     trace: true,
     attention: true,
+    stats: false,
+    cls: false,
 };
 
 /// An adapter that is a CPU rasteriser (SwiftShader, llvmpipe, WARP) rather than a GPU.
@@ -163,7 +166,8 @@ impl Runtime {
         Ok((Arc::new(reports.remove(0)), ms))
     }
 
-    /// Per-layer measures of a batch of images of one size (`[image][layer]`).
+    /// Per-layer measures of a batch of images of one size (`[image][layer]`), through the
+    /// engines' measures path: on WebGPU only Gram matrices and counts are read back.
     pub async fn layer_stats(
         &mut self,
         images: &[Tensor],
@@ -171,15 +175,12 @@ impl Runtime {
     ) -> Result<Vec<Vec<LayerStats>>> {
         let batch = stack(images);
         let opts = ForwardOptions {
-            trace: true,
-            attention: false,
+            stats: true,
+            ..ForwardOptions::default()
         };
         let out = self.forward(&batch, which, opts).await?;
-        let trace = out
-            .trace
-            .as_ref()
-            .ok_or_else(|| Error::Input("no trace".into()))?;
-        Ok(layer_stats(trace, self.model.config.heads))
+        out.stats
+            .ok_or_else(|| Error::Input("the engine returned no measures".into()))
     }
 }
 

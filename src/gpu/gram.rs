@@ -1,0 +1,95 @@
+//! Wrapper of `shaders/gram.wgsl`: per (image, head) Gram matrices of unit-normalised
+//! projections, packed upper triangles, so that R^c needs only K·dh(dh+1)/2 floats per image
+//! read back (the logdet runs on the CPU, shared with the CPU path through
+//! [`crate::analysis::coding_rate::coding_rate_from_grams`]).
+
+use bytemuck::{Pod, Zeroable};
+
+use super::pool::Bind;
+use super::Recorder;
+use crate::error::{Error, Result};
+
+const SOURCE: &str = include_str!("../../shaders/gram.wgsl");
+const BINDS: [Bind; 3] = [
+    Bind::Read,      // w (B*N, d)
+    Bind::ReadWrite, // packed Grams
+    Bind::Uniform,   // params
+];
+/// Output tile side of one workgroup.
+const TILE: usize = 16;
+/// Tokens the kernel's inverse-norm array holds.
+pub const MAX_TOKENS: usize = 2048;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+struct GramParams {
+    nt: u32,
+    d: u32,
+    dh: u32,
+    heads: u32,
+    tiles: u32,
+    out_off: u32,
+    pad: [u32; 2],
+}
+
+/// Floats of one packed dh×dh upper triangle.
+pub fn packed_len(dh: usize) -> usize {
+    dh * (dh + 1) / 2
+}
+
+/// Writes the packed Grams of `w` (B*N, d) into `out` at float offset `out_off`, laid out
+/// (B, K, dh(dh+1)/2).
+#[allow(clippy::too_many_arguments)]
+pub fn grams(
+    rec: &mut Recorder,
+    w: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+    out_off: usize,
+    b: usize,
+    nt: usize,
+    d: usize,
+    heads: usize,
+) -> Result<()> {
+    if nt > MAX_TOKENS {
+        return Err(Error::Gpu(format!(
+            "Gram kernel supports at most {MAX_TOKENS} tokens (got {nt})"
+        )));
+    }
+    let dh = d / heads;
+    let tiles = dh.div_ceil(TILE);
+    let kernel = rec
+        .gpu
+        .cache
+        .get(&rec.gpu.ctx.device, "gram", SOURCE, "main", &BINDS, &[]);
+    let p = GramParams {
+        nt: nt as u32,
+        d: d as u32,
+        dh: dh as u32,
+        heads: heads as u32,
+        tiles: tiles as u32,
+        out_off: out_off as u32,
+        pad: [0; 2],
+    };
+    rec.dispatch(
+        kernel,
+        vec![w.clone(), out.clone()],
+        bytemuck::bytes_of(&p),
+        [(tiles * tiles) as u32, heads as u32, b as u32],
+    );
+    Ok(())
+}
+
+/// Unpacks one head's upper triangle into a full symmetric dh×dh matrix in f64.
+pub fn unpack(packed: &[f32], dh: usize) -> Vec<f64> {
+    let mut g = vec![0.0f64; dh * dh];
+    let mut idx = 0;
+    for i in 0..dh {
+        for j in i..dh {
+            let v = packed[idx] as f64;
+            g[i * dh + j] = v;
+            g[j * dh + i] = v;
+            idx += 1;
+        }
+    }
+    g
+}
