@@ -87,6 +87,19 @@ impl Engine for CpuEngine {
     }
 
     fn forward(&mut self, images: &Tensor, opts: ForwardOptions) -> Result<ForwardOutput> {
+        let mut pass = self.start(images, opts)?;
+        while !pass.done() {
+            pass.step()?;
+        }
+        pass.finish()
+    }
+}
+
+impl CpuEngine {
+    /// Starts a forward pass that runs one layer per [`Forward::step`], so that a caller on a
+    /// single thread (the page) can let the browser breathe between layers.
+    /// [`Engine::forward`] is this run to the end.
+    pub fn start(&mut self, images: &Tensor, opts: ForwardOptions) -> Result<Forward<'_>> {
         let (b, h, w) = Self::check_input(&self.model, images)?;
         let p = self.model.config.patch;
         let (gh, gw) = (h / p, w / p);
@@ -97,94 +110,146 @@ impl Engine for CpuEngine {
         let pos = &self.pos_cache[&(gh, gw)];
         let model = &self.model;
         let cfg = &model.config;
-        let prm = &model.params;
-        let (d, heads) = (cfg.dim, cfg.heads);
         let nt = gh * gw + 1;
         let rows = b * nt;
+        Ok(Forward {
+            model,
+            opts,
+            b,
+            nt,
+            next: 0,
+            z: embed::embed(model, &images.data, b, h, w, pos)?,
+            a: vec![0.0f32; rows * cfg.dim],
+            probs: vec![0.0f32; b * cfg.heads * nt * nt],
+            layers: Vec::new(),
+            stats: vec![Vec::new(); if opts.stats { b } else { 0 }],
+            cls: Vec::new(),
+        })
+    }
+}
 
-        let mut z = embed::embed(model, &images.data, b, h, w, pos)?;
-        let mut layers = Vec::new();
-        let mut a = vec![0.0f32; rows * d];
-        let mut probs = vec![0.0f32; b * heads * nt * nt];
-        let mut stats: Vec<Vec<LayerStats>> = vec![Vec::new(); if opts.stats { b } else { 0 }];
-        let mut cls = Vec::new();
-        for l in 0..cfg.depth {
-            let g = |rest: &str| prm.get(&layer_key(l, rest)).map(|t| t.data.as_slice());
-            let (n0w, n0b, u) = (
-                g("0.norm.weight")?,
-                g("0.norm.bias")?,
-                g("0.fn.qkv.weight")?,
-            );
-            layernorm::layer_norm(&z, d, n0w, n0b, &mut a);
-            let mut proj = vec![0.0f32; rows * d];
-            gemm::linear(&a, rows, u, d, d, None, &mut proj);
-            let o = mssa::attention(&proj, b, nt, d, heads, &mut probs);
-            let zhalf = mssa::output_projection(
-                &z,
-                &o,
-                rows,
-                d,
-                g("0.fn.to_out.0.weight")?,
-                g("0.fn.to_out.0.bias")?,
-            );
+/// A forward pass in progress (see [`CpuEngine::start`]).
+pub struct Forward<'a> {
+    model: &'a Model,
+    opts: ForwardOptions,
+    b: usize,
+    nt: usize,
+    /// The next layer to run.
+    next: usize,
+    /// The token states entering layer `next` (B·N, d).
+    z: Vec<f32>,
+    a: Vec<f32>,
+    probs: Vec<f32>,
+    layers: Vec<LayerTrace>,
+    stats: Vec<Vec<LayerStats>>,
+    cls: Vec<Tensor>,
+}
 
-            let mut y = vec![0.0f32; rows * d];
-            layernorm::layer_norm(&zhalf, d, g("1.norm.weight")?, g("1.norm.bias")?, &mut y);
-            let zout = ista::ista(&y, rows, d, g("1.fn.weight")?, cfg.eta, cfg.lambda);
+impl Forward<'_> {
+    /// True once every layer has run.
+    pub fn done(&self) -> bool {
+        self.next >= self.model.config.depth
+    }
 
-            if opts.cls {
-                let mut rows_out = Vec::with_capacity(b * heads * nt);
-                for bk in 0..b * heads {
-                    rows_out.extend_from_slice(&probs[bk * nt * nt..][..nt]);
-                }
-                cls.push(Tensor {
-                    shape: vec![b, heads, nt],
-                    data: rows_out,
-                });
-            }
-            // R^c after the MSSA step: the same norm and subspaces applied to Z^{l+1/2}.
-            let proj_half = (opts.trace || opts.stats).then(|| {
-                layernorm::layer_norm(&zhalf, d, n0w, n0b, &mut a);
-                let mut ph = vec![0.0f32; rows * d];
-                gemm::linear(&a, rows, u, d, d, None, &mut ph);
-                ph
-            });
-            if let (true, Some(ph)) = (opts.stats, &proj_half) {
-                let r = nt * d;
-                for (i, s) in stats.iter_mut().enumerate() {
-                    let im = i * r..(i + 1) * r;
-                    s.push(LayerStats {
-                        rc_in: coding_rate(&proj[im.clone()], nt, d, heads),
-                        rc_out: coding_rate(&ph[im.clone()], nt, d, heads),
-                        sparsity: sparsity(&zout[im]),
-                    });
-                }
-            }
-            if let (true, Some(proj_half)) = (opts.trace, proj_half) {
-                let t = |data: Vec<f32>| Tensor {
-                    shape: vec![b, nt, d],
-                    data,
-                };
-                layers.push(LayerTrace {
-                    z: t(std::mem::take(&mut z)),
-                    zhalf: t(zhalf),
-                    zout: t(zout.clone()),
-                    proj_in: t(proj),
-                    proj_half: t(proj_half),
-                    attn: opts.attention.then(|| Tensor {
-                        shape: vec![b, heads, nt, nt],
-                        data: probs.clone(),
-                    }),
-                });
-            }
-            z = zout;
+    /// Runs the next layer: MSSA, then ISTA, recording what the options ask for.
+    pub fn step(&mut self) -> Result<()> {
+        if self.done() {
+            return Ok(());
         }
-        let logits = head::head(model, &z, b, nt)?;
+        let l = self.next;
+        let (model, opts, b, nt) = (self.model, self.opts, self.b, self.nt);
+        let cfg = &model.config;
+        let prm = &model.params;
+        let (d, heads) = (cfg.dim, cfg.heads);
+        let rows = b * nt;
+        let (z, a, probs) = (&mut self.z, &mut self.a, &mut self.probs);
+        let g = |rest: &str| prm.get(&layer_key(l, rest)).map(|t| t.data.as_slice());
+        let (n0w, n0b, u) = (
+            g("0.norm.weight")?,
+            g("0.norm.bias")?,
+            g("0.fn.qkv.weight")?,
+        );
+        layernorm::layer_norm(z, d, n0w, n0b, a);
+        let mut proj = vec![0.0f32; rows * d];
+        gemm::linear(a, rows, u, d, d, None, &mut proj);
+        let o = mssa::attention(&proj, b, nt, d, heads, probs);
+        let zhalf = mssa::output_projection(
+            z,
+            &o,
+            rows,
+            d,
+            g("0.fn.to_out.0.weight")?,
+            g("0.fn.to_out.0.bias")?,
+        );
+
+        let mut y = vec![0.0f32; rows * d];
+        layernorm::layer_norm(&zhalf, d, g("1.norm.weight")?, g("1.norm.bias")?, &mut y);
+        let zout = ista::ista(&y, rows, d, g("1.fn.weight")?, cfg.eta, cfg.lambda);
+
+        if opts.cls {
+            let mut rows_out = Vec::with_capacity(b * heads * nt);
+            for bk in 0..b * heads {
+                rows_out.extend_from_slice(&probs[bk * nt * nt..][..nt]);
+            }
+            self.cls.push(Tensor {
+                shape: vec![b, heads, nt],
+                data: rows_out,
+            });
+        }
+        // R^c after the MSSA step: the same norm and subspaces applied to Z^{l+1/2}.
+        let proj_half = (opts.trace || opts.stats).then(|| {
+            layernorm::layer_norm(&zhalf, d, n0w, n0b, a);
+            let mut ph = vec![0.0f32; rows * d];
+            gemm::linear(a, rows, u, d, d, None, &mut ph);
+            ph
+        });
+        if let (true, Some(ph)) = (opts.stats, &proj_half) {
+            let r = nt * d;
+            for (i, s) in self.stats.iter_mut().enumerate() {
+                let im = i * r..(i + 1) * r;
+                s.push(LayerStats {
+                    rc_in: coding_rate(&proj[im.clone()], nt, d, heads),
+                    rc_out: coding_rate(&ph[im.clone()], nt, d, heads),
+                    sparsity: sparsity(&zout[im]),
+                });
+            }
+        }
+        if let (true, Some(proj_half)) = (opts.trace, proj_half) {
+            let t = |data: Vec<f32>| Tensor {
+                shape: vec![b, nt, d],
+                data,
+            };
+            self.layers.push(LayerTrace {
+                z: t(std::mem::take(z)),
+                zhalf: t(zhalf),
+                zout: t(zout.clone()),
+                proj_in: t(proj),
+                proj_half: t(proj_half),
+                attn: opts.attention.then(|| Tensor {
+                    shape: vec![b, heads, nt, nt],
+                    data: probs.clone(),
+                }),
+            });
+        }
+        *z = zout;
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Runs the layers left, then the head.
+    pub fn finish(mut self) -> Result<ForwardOutput> {
+        while !self.done() {
+            self.step()?;
+        }
+        let logits = head::head(self.model, &self.z, self.b, self.nt)?;
+        let opts = self.opts;
         Ok(ForwardOutput {
             logits,
-            trace: opts.trace.then_some(Trace { layers }),
-            stats: opts.stats.then_some(stats),
-            cls: opts.cls.then_some(cls),
+            trace: opts.trace.then_some(Trace {
+                layers: self.layers,
+            }),
+            stats: opts.stats.then_some(self.stats),
+            cls: opts.cls.then_some(self.cls),
         })
     }
 }

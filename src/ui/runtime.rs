@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use crate::analysis::{image_reports, ImageReport, LayerStats};
 use crate::cpu::CpuEngine;
-use crate::engine::{Engine, ForwardOptions, ForwardOutput};
+use crate::engine::{ForwardOptions, ForwardOutput};
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, GpuEngine};
 use crate::model::Model;
 use crate::tensor::Tensor;
 
-use super::web::{has_webgpu, now_ms};
+use super::web::{has_webgpu, now_ms, sleep};
 
 /// Which engine runs a forward.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,7 +133,16 @@ impl Runtime {
         opts: ForwardOptions,
     ) -> Result<ForwardOutput> {
         match which {
-            Which::Cpu => self.cpu.forward(batch, opts),
+            Which::Cpu => {
+                // One layer per browser task: a large model (CRATE-B: ~1 s per image in
+                // WebAssembly) never blocks the page for more than one layer.
+                let mut pass = self.cpu.start(batch, opts)?;
+                while !pass.done() {
+                    pass.step()?;
+                    sleep(0).await;
+                }
+                pass.finish()
+            }
             Which::Gpu => {
                 let gpu = self
                     .gpu
