@@ -191,6 +191,10 @@ def main():
             b.wait_js("return document.querySelector('#threshold')", what="attention view")
             check(b.js("return document.querySelector('#threshold').value") == "0.4", "threshold not from the URL")
             check(b.js("return document.querySelector('#heads li:nth-child(2) button').getAttribute('aria-pressed')") == "true", "head 1 not chosen")
+            # Keyboard: the arrow keys move between the tabs.
+            b.cmd("POST", f"/element/{b.find('#tab-attention')}/value", {"text": "\ue014"})
+            b.wait_js("return document.querySelector('#tab-layers').getAttribute('aria-selected') === 'true' && "
+                      "document.activeElement.id === 'tab-layers'", what="ArrowRight to move to the next tab", timeout=10)
             return f"{depth} layers charted; URL {q}"
         run("each view renders and the view state lives in the URL", views_and_url, b)
 

@@ -108,7 +108,31 @@ pub fn App() -> impl IntoView {
                     <Gallery />
                 </aside>
                 <main>
-                    <nav role="tablist" aria-label="Views">{tabs}</nav>
+                    <nav
+                        role="tablist"
+                        aria-label="Views"
+                        on:keydown=move |ev: web_sys::KeyboardEvent| {
+                            // Arrow keys move between the tabs, as in the ARIA tabs pattern.
+                            let i = View::ALL.iter().position(|v| *v == app.view.get_untracked()).unwrap_or(0);
+                            let n = View::ALL.len();
+                            let next = match ev.key().as_str() {
+                                "ArrowRight" => (i + 1) % n,
+                                "ArrowLeft" => (i + n - 1) % n,
+                                _ => return,
+                            };
+                            ev.prevent_default();
+                            app.view.set(View::ALL[next]);
+                            if let Some(el) = web_sys::window()
+                                .and_then(|w| w.document())
+                                .and_then(|d| d.get_element_by_id(&format!("tab-{}", View::ALL[next].key())))
+                                .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+                            {
+                                let _ = el.focus();
+                            }
+                        }
+                    >
+                        {tabs}
+                    </nav>
                     <div class="view-body">{body}</div>
                 </main>
             </div>
