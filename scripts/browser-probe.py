@@ -22,19 +22,10 @@ import time
 import urllib.error
 import urllib.request
 
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",  # needed as root
-    "--disable-gpu",  # no GL compositor; WebGPU still runs on SwiftShader with the two below
-    "--enable-unsafe-webgpu",
-    "--use-webgpu-adapter=swiftshader",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,800",
-]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wbdriver import BASE_ARGS, WEBGPU_ARGS  # noqa: E402
+
+CHROMIUM_ARGS = BASE_ARGS + WEBGPU_ARGS
 
 # Runs in the page (WebDriver executeAsyncScript): the last argument is the callback.
 WEBGPU_SCRIPT = r"""

@@ -74,16 +74,25 @@ pub fn Gallery() -> impl IntoView {
     }
 }
 
-/// Image upload: a picker and a drop zone (paste works anywhere on the page, see the app).
+/// A drop target with a file picker: `on_file` gets the file dropped or picked.
 #[component]
-pub fn ImageInput() -> impl IntoView {
-    let app = expect_context::<AppState>();
+fn DropZone(
+    /// What the zone is for (screen readers).
+    label: &'static str,
+    /// The picker's id and the file types it offers.
+    input_id: &'static str,
+    accept: &'static str,
+    /// The picker's button text.
+    choose: &'static str,
+    on_file: Callback<web_sys::File>,
+    children: Children,
+) -> impl IntoView {
     let over = RwSignal::new(false);
     view! {
         <section
             class="dropzone"
             class:over=move || over.get()
-            aria-label="Your own image"
+            aria-label=label
             on:dragover=move |ev: web_sys::DragEvent| {
                 ev.prevent_default();
                 over.set(true);
@@ -93,27 +102,53 @@ pub fn ImageInput() -> impl IntoView {
                 ev.prevent_default();
                 over.set(false);
                 if let Some(f) = dropped_file(&ev) {
-                    if is_model_file(&f) { load_model_file(app, f) } else { analyse_file(app, f) }
+                    on_file.run(f)
                 }
             }
         >
-            <h2>"Your image"</h2>
-            <p>"Drop an image (or a model file) here, paste one, or "
-                <label class="button">
-                    "choose a file"
-                    <input
-                        id="image-file"
-                        class="visually-hidden"
-                        type="file"
-                        accept="image/*,.png,.jpg,.jpeg,.webp,.gif,.bmp"
-                        on:change=move |ev| {
-                            if let Some(f) = picked_file(&ev) { analyse_file(app, f) }
+            {children()}
+            <label class="button">
+                {choose}
+                <input
+                    id=input_id
+                    class="visually-hidden"
+                    type="file"
+                    accept=accept
+                    on:change=move |ev| {
+                        if let Some(f) = picked_file(&ev) {
+                            on_file.run(f)
                         }
-                    />
-                </label>
-            </p>
-            <p class="muted small">"PNG, JPEG, WebP, GIF or BMP; large images are scaled down. Nothing leaves this page."</p>
+                    }
+                />
+            </label>
         </section>
+    }
+}
+
+/// Image upload: a picker and a drop zone (paste works anywhere on the page, see
+/// [`listen_for_paste`]). A model file dropped here goes to the model loader.
+#[component]
+pub fn ImageInput() -> impl IntoView {
+    let app = expect_context::<AppState>();
+    let on_file = Callback::new(move |f: web_sys::File| {
+        if is_model_file(&f) {
+            load_model_file(app, f)
+        } else {
+            analyse_file(app, f)
+        }
+    });
+    view! {
+        <DropZone
+            label="Your own image"
+            input_id="image-file"
+            accept="image/*,.png,.jpg,.jpeg,.webp,.gif,.bmp"
+            choose="choose an image"
+            on_file=on_file
+        >
+            <h2>"Your image"</h2>
+            <p>"Drop an image (or a model file) here, paste one, or"</p>
+        </DropZone>
+        <p class="muted small">"PNG, JPEG, WebP, GIF or BMP; large images are scaled down. Nothing leaves this page."</p>
     }
 }
 
@@ -121,38 +156,18 @@ pub fn ImageInput() -> impl IntoView {
 #[component]
 pub fn ModelInput() -> impl IntoView {
     let app = expect_context::<AppState>();
-    let over = RwSignal::new(false);
+    let on_file = Callback::new(move |f: web_sys::File| load_model_file(app, f));
     view! {
-        <div
-            class="dropzone"
-            class:over=move || over.get()
-            on:dragover=move |ev: web_sys::DragEvent| {
-                ev.prevent_default();
-                over.set(true);
-            }
-            on:dragleave=move |_| over.set(false)
-            on:drop=move |ev: web_sys::DragEvent| {
-                ev.prevent_default();
-                over.set(false);
-                if let Some(f) = dropped_file(&ev) { load_model_file(app, f) }
-            }
+        <DropZone
+            label="Your own model"
+            input_id="model-file"
+            accept=".safetensors,.pth,.pt,.tar,.bin,.ckpt"
+            choose="choose a model file"
+            on_file=on_file
         >
-            <p>"Drop a CRATE model here or "
-                <label class="button">
-                    "choose a model file"
-                    <input
-                        id="model-file"
-                        class="visually-hidden"
-                        type="file"
-                        accept=".safetensors,.pth,.pt,.tar,.bin,.ckpt"
-                        on:change=move |ev| {
-                            if let Some(f) = picked_file(&ev) { load_model_file(app, f) }
-                        }
-                    />
-                </label>
-            </p>
-            <p class="muted small">"safetensors, or an official PyTorch checkpoint (.pth / .pth.tar, e.g. the released CRATE-T/S/B/L)."</p>
-        </div>
+            <p>"Drop a CRATE model here, or"</p>
+        </DropZone>
+        <p class="muted small">"safetensors, or an official PyTorch checkpoint (.pth / .pth.tar, e.g. the released CRATE-T/S/B/L)."</p>
     }
 }
 
