@@ -100,6 +100,8 @@ pub fn boot(app: AppState) {
 
 /// Shows a gallery sample.
 pub fn analyse_sample(app: AppState, sample: Sample) {
+    // A new request: an old error no longer applies.
+    app.error.set(None);
     spawn(app, analyse_sample_now(app, sample));
 }
 
@@ -122,6 +124,7 @@ async fn analyse_sample_now(app: AppState, sample: Sample) {
 
 /// Analyses an uploaded, dropped or pasted image file.
 pub fn analyse_file(app: AppState, file: web_sys::File) {
+    app.error.set(None);
     spawn(app, async move {
         let name = file.name();
         let name = if name.is_empty() {
