@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::model::io::load_model;
 use crate::model::{CrateConfig, Model};
 use crate::tensor::Tensor;
-use crate::viz::upscale;
+use crate::viz::{half, upscale};
 
 /// The model the page opens with (web/models/).
 pub const DEFAULT_MODEL: &str = "crate-fmnist";
@@ -222,6 +222,7 @@ async fn analyse_bytes_now(
             app.current.set(Some(Current {
                 name,
                 label,
+                thumb: Arc::new(half(&base)),
                 base: Arc::new(base),
                 report,
                 engine: which,
@@ -298,6 +299,7 @@ async fn install_model(
     let want_gpu = app.engine_pref.get_untracked() != EnginePref::Cpu && has_webgpu();
     let cfg = model.config.clone();
     let parameters = model.params.tensors.values().map(|t| t.numel()).sum();
+    sleep(0).await;
     let rt = Runtime::new(model, want_gpu).await;
     {
         let lock = app.runtime.get_value();

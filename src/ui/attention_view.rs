@@ -88,7 +88,7 @@ pub fn AttentionView() -> impl IntoView {
                     app.current.with(|c| {
                         c.as_ref().map(|c| {
                             let map = c.report.map(l, head);
-                            Arc::new(overlay(&c.base, &map, c.report.grid, None, s))
+                            Arc::new(overlay(&c.thumb, &map, c.report.grid, None, s))
                         })
                     })
                 });

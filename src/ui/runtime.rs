@@ -68,6 +68,8 @@ impl Runtime {
     /// The CPU engine for `model`, and the WGSL engine when `want_gpu` and WebGPU works.
     pub async fn new(model: Model, want_gpu: bool) -> Self {
         let cpu = CpuEngine::new(model.clone());
+        // Let the browser breathe between copying a large model for each engine.
+        sleep(0).await;
         let (gpu, gpu_state) = if !want_gpu {
             (None, GpuState::Unavailable("turned off".into()))
         } else {

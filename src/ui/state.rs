@@ -186,6 +186,8 @@ pub struct Current {
     pub label: String,
     /// What the model saw, upscaled for display (RGBA).
     pub base: Arc<Rgba8Image>,
+    /// The same at half the size, for the per-head thumbnails.
+    pub thumb: Arc<Rgba8Image>,
     pub report: Arc<ImageReport>,
     pub engine: Which,
     pub ms: f64,

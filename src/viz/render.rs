@@ -22,6 +22,30 @@ pub fn upscale(rgb: &[u8], width: usize, height: usize, factor: usize) -> Rgba8I
     }
 }
 
+/// Half the size (each side rounded down, at least 1), each pixel the mean of a 2×2 block: a
+/// thumbnail at a quarter of the drawing cost.
+pub fn half(img: &Rgba8Image) -> Rgba8Image {
+    let (w, h) = (img.width as usize, img.height as usize);
+    let (hw, hh) = ((w / 2).max(1), (h / 2).max(1));
+    let mut data = Vec::with_capacity(hw * hh * 4);
+    for y in 0..hh {
+        for x in 0..hw {
+            for c in 0..4 {
+                let at = |dx: usize, dy: usize| {
+                    let (sx, sy) = ((2 * x + dx).min(w - 1), (2 * y + dy).min(h - 1));
+                    img.data[(sy * w + sx) * 4 + c] as u32
+                };
+                data.push(((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1) + 2) / 4) as u8);
+            }
+        }
+    }
+    Rgba8Image {
+        width: hw as u32,
+        height: hh as u32,
+        data,
+    }
+}
+
 /// Min-max scaling to [0, 1]; a constant map becomes all zeros.
 fn normalise(map: &[f32]) -> Vec<f32> {
     let (lo, hi) = map
@@ -273,6 +297,18 @@ mod tests {
         assert_eq!(sample(&m, [1, 2], 0, 0, 4, 1), 0.0);
         assert_eq!(sample(&m, [1, 2], 3, 0, 4, 1), 1.0);
         assert!((sample(&m, [1, 2], 1, 0, 4, 1) - 0.25).abs() < 1e-6);
+    }
+
+    #[test]
+    fn half_averages_blocks() {
+        let img = upscale(&[0, 0, 0, 200, 100, 50], 2, 1, 1);
+        let h = half(&img);
+        assert_eq!((h.width, h.height), (1, 1));
+        assert_eq!(h.data, vec![100, 50, 25, 255]);
+        let big = upscale(&vec![7; 6 * 4 * 3], 6, 4, 1);
+        let h = half(&big);
+        assert_eq!((h.width, h.height), (3, 2));
+        assert!(h.data.chunks(4).all(|p| p == [7, 7, 7, 255]));
     }
 
     #[test]
