@@ -5,6 +5,7 @@
 //! buffers and uniform parameters, or a copy); [`Recorder::finish`] packs every step's parameters
 //! into one uniform buffer, encodes all steps into one encoder and submits it once.
 
+pub mod backward;
 pub mod context;
 pub mod embed;
 pub mod engine;
@@ -13,6 +14,7 @@ pub mod layernorm;
 pub mod matmul;
 pub mod mssa;
 pub mod pool;
+pub mod train;
 
 pub use context::{GpuContext, GpuFeatures};
 pub use engine::GpuEngine;

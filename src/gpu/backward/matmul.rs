@@ -1,0 +1,172 @@
+//! Wrapper of `shaders/matmul_backward.wgsl`: `C (+)= alpha A^T·B` and column sums.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::gpu::pool::Bind;
+use crate::gpu::{groups_1d, Recorder};
+
+const SOURCE: &str = include_str!("../../../shaders/matmul_backward.wgsl");
+const BINDS: [Bind; 4] = [Bind::Read, Bind::Read, Bind::ReadWrite, Bind::Uniform];
+const TILE: u32 = 32;
+
+/// The shader's `Params`; offsets and leading dimensions in f32.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct TnParams {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub lda: u32,
+    pub ldb: u32,
+    pub ldc: u32,
+    pub a_off: u32,
+    pub b_off: u32,
+    pub c_off: u32,
+    pub alpha: f32,
+    pub pad0: u32,
+    pub pad1: u32,
+}
+
+/// `c[c_off..] (+)= alpha * a^T b` for a (k, m) and b (k, n), contiguous; c (m, n).
+#[allow(clippy::too_many_arguments)]
+pub fn tn(
+    rec: &mut Recorder,
+    a: &wgpu::Buffer,
+    b: &wgpu::Buffer,
+    c: &wgpu::Buffer,
+    c_off: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    accum: bool,
+) {
+    let kernel = rec.gpu.cache.get(
+        &rec.gpu.ctx.device,
+        "matmul_backward",
+        SOURCE,
+        "tn",
+        &BINDS,
+        &[("ACCUM", accum as u8 as f64)],
+    );
+    let p = TnParams {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        lda: m as u32,
+        ldb: n as u32,
+        ldc: n as u32,
+        c_off: c_off as u32,
+        alpha,
+        ..Default::default()
+    };
+    let groups = [(n as u32).div_ceil(TILE), (m as u32).div_ceil(TILE), 1];
+    rec.dispatch(
+        kernel,
+        vec![a.clone(), b.clone(), c.clone()],
+        bytemuck::bytes_of(&p),
+        groups,
+    );
+}
+
+/// A column sum: `out[out_off + c] (+)= alpha * sum_{r < rows} a[a_off + r*ld + c] (* b[r*cols + c])`
+/// for c < cols; `b`, when given, is contiguous (rows, cols).
+pub struct ColSum<'a> {
+    pub a: &'a wgpu::Buffer,
+    pub a_off: usize,
+    pub ld: usize,
+    pub b: Option<&'a wgpu::Buffer>,
+    pub out: &'a wgpu::Buffer,
+    pub out_off: usize,
+    pub rows: usize,
+    pub cols: usize,
+    pub alpha: f32,
+    pub accum: bool,
+}
+
+impl ColSum<'_> {
+    pub fn record(&self, rec: &mut Recorder) {
+        let kernel = rec.gpu.cache.get(
+            &rec.gpu.ctx.device,
+            "matmul_backward",
+            SOURCE,
+            "colsum",
+            &BINDS,
+            &[
+                ("ACCUM", self.accum as u8 as f64),
+                ("HAS_B", self.b.is_some() as u8 as f64),
+            ],
+        );
+        let p = TnParams {
+            n: self.cols as u32,
+            k: self.rows as u32,
+            lda: self.ld as u32,
+            ldb: self.cols as u32,
+            a_off: self.a_off as u32,
+            c_off: self.out_off as u32,
+            alpha: self.alpha,
+            ..Default::default()
+        };
+        let dummy = rec.dummy_read();
+        rec.dispatch(
+            kernel,
+            vec![
+                self.a.clone(),
+                self.b.unwrap_or(&dummy).clone(),
+                self.out.clone(),
+            ],
+            bytemuck::bytes_of(&p),
+            groups_1d(self.cols, 64),
+        );
+    }
+}
+
+/// The gradients of `y = x W^T (+ b)` for x (rows, inp), W (out, inp): `dW = dy^T x` into
+/// `grads[w_off..]`, `db = sum_rows dy` into `grads[b_off..]` when given, and `dx = dy W` when
+/// given (the forward's matmul, B not transposed).
+#[allow(clippy::too_many_arguments)]
+pub fn linear_backward(
+    rec: &mut Recorder,
+    x: &wgpu::Buffer,
+    w: &wgpu::Buffer,
+    dy: &wgpu::Buffer,
+    dx: Option<&wgpu::Buffer>,
+    grads: &wgpu::Buffer,
+    w_off: usize,
+    b_off: Option<usize>,
+    rows: usize,
+    out: usize,
+    inp: usize,
+) {
+    tn(rec, dy, x, grads, w_off, out, inp, rows, 1.0, false);
+    if let Some(bo) = b_off {
+        ColSum {
+            a: dy,
+            a_off: 0,
+            ld: out,
+            b: None,
+            out: grads,
+            out_off: bo,
+            rows,
+            cols: out,
+            alpha: 1.0,
+            accum: false,
+        }
+        .record(rec);
+    }
+    if let Some(dx) = dx {
+        use crate::gpu::matmul::{Matmul, MatmulParams};
+        Matmul {
+            a: dy,
+            b: w,
+            c: dx,
+            bias: None,
+            extra: None,
+            trans_b: false,
+            relu: false,
+            batch: 1,
+            params: MatmulParams::dense(rows, inp, out, false),
+        }
+        .record(rec);
+    }
+}

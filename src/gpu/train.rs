@@ -1,0 +1,1159 @@
+//! Training on the GPU: [`GpuTrainer`] keeps the parameters, their gradients (one flat buffer),
+//! the optimiser moments and every activation the backward needs resident on the device, and
+//! records a whole step — training forward, label-smoothed cross-entropy, backward, global-norm
+//! clipping and the AdamW/Lion update — through one [`Recorder`], i.e. ONE submit per step.
+//! Loss and accuracy are accumulated on the GPU and read back only when asked (every few
+//! steps). A step whose loss or gradient is not finite is skipped on the GPU itself: the
+//! optimiser kernels see the flag and leave weights and moments untouched.
+//!
+//! The op-by-op backward mirrors [`crate::grad`] (the oracle in `tests/gpu_train.rs`); the
+//! kernels are in [`super::backward`]. Async throughout (the page trains in the browser);
+//! natively, [`crate::train::StepEngine`] drives it through the shared epoch loop.
+
+use std::collections::BTreeMap;
+
+use super::backward::layernorm::{layer_norm_backward, LnBackParams, LnGradSlots};
+use super::backward::matmul::{linear_backward, tn, ColSum};
+use super::backward::optim::{self as opt, OptimBuffers, Scal, SCAL_LEN};
+use super::backward::{embed as bembed, head as bhead, ista as bista, loss, mssa as bmssa};
+use super::layernorm::{layer_norm, LnParams};
+use super::matmul::{linear, Matmul, MatmulParams};
+use super::{embed, mssa, Gpu, GpuContext, READBACK};
+use crate::error::{Error, Result};
+use crate::grad::{Array, ParamSet};
+use crate::model::params::{expected_shapes, layer_key};
+use crate::model::CrateConfig;
+use crate::train::{decays, OptimConfig, Optimizer, OptimizerKind};
+
+/// What a step needs besides the batch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GpuStepConfig {
+    pub optim: OptimConfig,
+    pub label_smoothing: f32,
+    pub clip_norm: Option<f32>,
+}
+
+/// The numbers of the `scal` buffer, read back.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GpuStats {
+    /// The last step's mean loss (inf when it was not finite), correct count and gradient norm.
+    pub loss: f32,
+    pub correct: f32,
+    pub grad_norm: f32,
+    pub finite: bool,
+    /// Optimiser updates applied so far.
+    pub optim_steps: u64,
+    /// Since the last read-back: loss sum (loss × images), correct, images of finite steps,
+    /// skipped steps and all steps.
+    pub run_loss_sum: f64,
+    pub run_correct: u64,
+    pub run_images: u64,
+    pub run_skipped: u64,
+    pub run_steps: u64,
+}
+
+/// Activations (saved for the backward) and backward scratch for one batch size.
+struct Acts {
+    b: usize,
+    img: wgpu::Buffer,
+    labels: wgpu::Buffer,
+    patches: wgpu::Buffer,
+    lnp: wgpu::Buffer,
+    e: wgpu::Buffer,
+    e2: wgpu::Buffer,
+    /// Z^1 .. Z^{L+1}.
+    z: Vec<wgpu::Buffer>,
+    /// Per layer: LN0 output a, projection w, probabilities, head outputs o, Z^{l+1/2},
+    /// LN1 output y, r = y - y D^T.
+    a: Vec<wgpu::Buffer>,
+    w: Vec<wgpu::Buffer>,
+    probs: Vec<wgpu::Buffer>,
+    o: Vec<wgpu::Buffer>,
+    zh: Vec<wgpu::Buffer>,
+    y: Vec<wgpu::Buffer>,
+    r: Vec<wgpu::Buffer>,
+    hcls: wgpu::Buffer,
+    h1: wgpu::Buffer,
+    logits: wgpu::Buffer,
+    dlogits: wgpu::Buffer,
+    rows: wgpu::Buffer,
+    dh1: wgpu::Buffer,
+    dyh: wgpu::Buffer,
+    dcls: wgpu::Buffer,
+    xhat: wgpu::Buffer,
+    dz: wgpu::Buffer,
+    dzh: wgpu::Buffer,
+    gm: wgpu::Buffer,
+    dr: wgpu::Buffer,
+    gdr: wgpu::Buffer,
+    dy: wgpu::Buffer,
+    dout: wgpu::Buffer,
+    dw: wgpu::Buffer,
+    da: wgpu::Buffer,
+    ds: wgpu::Buffer,
+    de2: wgpu::Buffer,
+    de: wgpu::Buffer,
+    dlnp: wgpu::Buffer,
+}
+
+impl Acts {
+    fn all(&self) -> Vec<wgpu::Buffer> {
+        let mut v = vec![
+            self.img.clone(),
+            self.labels.clone(),
+            self.patches.clone(),
+            self.lnp.clone(),
+            self.e.clone(),
+            self.e2.clone(),
+            self.hcls.clone(),
+            self.h1.clone(),
+            self.logits.clone(),
+            self.dlogits.clone(),
+            self.rows.clone(),
+            self.dh1.clone(),
+            self.dyh.clone(),
+            self.dcls.clone(),
+            self.xhat.clone(),
+            self.dz.clone(),
+            self.dzh.clone(),
+            self.gm.clone(),
+            self.dr.clone(),
+            self.gdr.clone(),
+            self.dy.clone(),
+            self.dout.clone(),
+            self.dw.clone(),
+            self.da.clone(),
+            self.ds.clone(),
+            self.de2.clone(),
+            self.de.clone(),
+            self.dlnp.clone(),
+        ];
+        for l in [
+            &self.z,
+            &self.a,
+            &self.w,
+            &self.probs,
+            &self.o,
+            &self.zh,
+            &self.y,
+            &self.r,
+        ] {
+            v.extend(l.iter().cloned());
+        }
+        v
+    }
+}
+
+/// A training run's device state.
+pub struct GpuTrainer {
+    gpu: Gpu,
+    cfg: CrateConfig,
+    step_cfg: GpuStepConfig,
+    keys: Vec<String>,
+    shapes: Vec<Vec<usize>>,
+    /// Offset of each parameter's gradient in `grads`.
+    offs: Vec<usize>,
+    index: BTreeMap<String, usize>,
+    params: Vec<wgpu::Buffer>,
+    m: Vec<wgpu::Buffer>,
+    /// Empty for Lion.
+    v: Vec<wgpu::Buffer>,
+    grads: wgpu::Buffer,
+    total: usize,
+    scal: wgpu::Buffer,
+    spare: [wgpu::Buffer; 3],
+    acts: Option<Acts>,
+}
+
+fn pset(keys: &[String], shapes: &[Vec<usize>], data: Vec<Vec<f32>>) -> ParamSet<f32> {
+    let tensors = keys
+        .iter()
+        .zip(shapes)
+        .zip(data)
+        .map(|((k, s), d)| {
+            (
+                k.clone(),
+                Array {
+                    shape: s.clone(),
+                    data: d,
+                },
+            )
+        })
+        .collect();
+    ParamSet { tensors }
+}
+
+impl GpuTrainer {
+    /// Uploads parameters and optimiser state (moments and step count) to the device.
+    pub fn new(
+        ctx: GpuContext,
+        cfg: &CrateConfig,
+        params: &ParamSet<f32>,
+        optimizer: &Optimizer,
+        step_cfg: GpuStepConfig,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        params.check(cfg)?;
+        let mut gpu = Gpu::new(ctx);
+        let mut shapes_by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (k, s) in expected_shapes(cfg) {
+            shapes_by_key.insert(k, s);
+        }
+        let keys: Vec<String> = shapes_by_key.keys().cloned().collect();
+        let shapes: Vec<Vec<usize>> = shapes_by_key.values().cloned().collect();
+        let mut offs = Vec::with_capacity(keys.len());
+        let mut total = 0;
+        for s in &shapes {
+            offs.push(total);
+            total += s.iter().product::<usize>();
+        }
+        let index = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i))
+            .collect();
+        let params_b = keys.iter().map(|k| gpu.upload(params.get(k))).collect();
+        let adamw = step_cfg.optim.kind == OptimizerKind::AdamW;
+        let zeros = |gpu: &mut Gpu, n: usize| gpu.upload(&vec![0.0; n]);
+        let m = shapes
+            .iter()
+            .map(|s| zeros(&mut gpu, s.iter().product()))
+            .collect();
+        let v = if adamw {
+            shapes
+                .iter()
+                .map(|s| zeros(&mut gpu, s.iter().product()))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let grads = zeros(&mut gpu, total);
+        let scal = zeros(&mut gpu, SCAL_LEN);
+        let spare = [zeros(&mut gpu, 4), zeros(&mut gpu, 4), zeros(&mut gpu, 4)];
+        let mut t = Self {
+            gpu,
+            cfg: cfg.clone(),
+            step_cfg,
+            keys,
+            shapes,
+            offs,
+            index,
+            params: params_b,
+            m,
+            v,
+            grads,
+            total,
+            scal,
+            spare,
+            acts: None,
+        };
+        t.set_optimizer(optimizer)?;
+        Ok(t)
+    }
+
+    pub fn context(&self) -> &GpuContext {
+        &self.gpu.ctx
+    }
+
+    /// Replaces the parameters on the device.
+    pub fn set_params(&mut self, params: &ParamSet<f32>) -> Result<()> {
+        params.check(&self.cfg)?;
+        for (k, b) in self.keys.iter().zip(&self.params) {
+            self.gpu
+                .ctx
+                .queue
+                .write_buffer(b, 0, bytemuck::cast_slice(params.get(k)));
+        }
+        Ok(())
+    }
+
+    /// Replaces the optimiser state (moments, step count) on the device and zeroes the
+    /// running totals.
+    pub fn set_optimizer(&mut self, o: &Optimizer) -> Result<()> {
+        if o.config.kind != self.step_cfg.optim.kind {
+            return Err(Error::Config(
+                "the optimiser state is for another optimiser".into(),
+            ));
+        }
+        let q = &self.gpu.ctx.queue;
+        for (i, k) in self.keys.iter().enumerate() {
+            let m =
+                o.m.tensors
+                    .get(k)
+                    .ok_or_else(|| Error::MissingKey(format!("m/{k}")))?;
+            q.write_buffer(&self.m[i], 0, bytemuck::cast_slice(&m.data));
+            if let Some(vb) = self.v.get(i) {
+                let v =
+                    o.v.tensors
+                        .get(k)
+                        .ok_or_else(|| Error::MissingKey(format!("v/{k}")))?;
+                q.write_buffer(vb, 0, bytemuck::cast_slice(&v.data));
+            }
+        }
+        let c = o.config;
+        let t = o.steps as i32;
+        let mut s = [0f32; 16];
+        s[Scal::STEPS] = o.steps as f32;
+        s[Scal::BETA1_T] = c.beta1.powi(t);
+        s[Scal::BETA2_T] = c.beta2.powi(t);
+        s[Scal::FINITE] = 1.0;
+        s[3] = 1.0;
+        q.write_buffer(&self.scal, 0, bytemuck::cast_slice(&s));
+        Ok(())
+    }
+
+    fn ensure_acts(&mut self, b: usize) -> Result<()> {
+        if self.acts.as_ref().is_some_and(|a| a.b == b) {
+            return Ok(());
+        }
+        if let Some(old) = self.acts.take() {
+            self.gpu.pool.release(old.all());
+        }
+        let cfg = &self.cfg;
+        let (d, heads, pl, depth) = (cfg.dim, cfg.heads, cfg.patch_len(), cfg.depth);
+        let n = cfg.tokens() - 1;
+        let nt = n + 1;
+        let rows = b * nt;
+        let out1 = cfg.pre_head_dim.unwrap_or(cfg.classes);
+        let [h, w] = cfg.image;
+        let biggest = [b * n * pl, rows * d, b * heads * nt * nt]
+            .into_iter()
+            .max()
+            .unwrap_or(0) as u64
+            * 4;
+        if biggest > self.gpu.ctx.max_binding() {
+            return Err(Error::Gpu(format!(
+                "training batch {b} needs a {biggest}-byte buffer, more than the adapter's {} \
+                 per binding; use a smaller batch",
+                self.gpu.ctx.max_binding()
+            )));
+        }
+        let g = &mut self.gpu;
+        let many = |g: &mut Gpu, len: usize, k: usize| (0..k).map(|_| g.alloc(len)).collect();
+        let acts = Acts {
+            b,
+            img: g.alloc(b * cfg.channels * h * w),
+            labels: g.alloc(b),
+            patches: g.alloc(b * n * pl),
+            lnp: g.alloc(b * n * pl),
+            e: g.alloc(b * n * d),
+            e2: g.alloc(b * n * d),
+            z: many(g, rows * d, depth + 1),
+            a: many(g, rows * d, depth),
+            w: many(g, rows * d, depth),
+            probs: many(g, b * heads * nt * nt, depth),
+            o: many(g, rows * d, depth),
+            zh: many(g, rows * d, depth),
+            y: many(g, rows * d, depth),
+            r: many(g, rows * d, depth),
+            hcls: g.alloc(b * d),
+            h1: g.alloc(b * out1),
+            logits: g.alloc(b * cfg.classes),
+            dlogits: g.alloc(b * cfg.classes),
+            rows: g.alloc(2 * b),
+            dh1: g.alloc(b * out1),
+            dyh: g.alloc(b * d),
+            dcls: g.alloc(b * d),
+            xhat: g.alloc((rows * d).max(b * n * pl)),
+            dz: g.alloc(rows * d),
+            dzh: g.alloc(rows * d),
+            gm: g.alloc(rows * d),
+            dr: g.alloc(rows * d),
+            gdr: g.alloc(rows * d),
+            dy: g.alloc(rows * d),
+            dout: g.alloc(rows * d),
+            dw: g.alloc(rows * d),
+            da: g.alloc(rows * d),
+            ds: g.alloc(b * heads * nt * nt),
+            de2: g.alloc(b * n * d),
+            de: g.alloc(b * n * d),
+            dlnp: g.alloc(b * n * pl),
+        };
+        self.acts = Some(acts);
+        Ok(())
+    }
+
+    /// Uploads a batch: normalised images (B, C, H, W) at the training size and labels.
+    fn load_batch(&mut self, images: &[f32], labels: &[usize]) -> Result<()> {
+        let cfg = &self.cfg;
+        let b = labels.len();
+        let [h, w] = cfg.image;
+        if b == 0 || images.len() != b * cfg.channels * h * w {
+            return Err(Error::Input(format!(
+                "training needs {b} images of shape ({}, {h}, {w}), got {} values",
+                cfg.channels,
+                images.len()
+            )));
+        }
+        if let Some(&l) = labels.iter().find(|&&l| l >= cfg.classes) {
+            return Err(Error::Input(format!(
+                "label {l} is not below the {} classes",
+                cfg.classes
+            )));
+        }
+        self.ensure_acts(b)?;
+        let acts = self.acts.as_ref().expect("allocated");
+        let q = &self.gpu.ctx.queue;
+        q.write_buffer(&acts.img, 0, bytemuck::cast_slice(images));
+        let lf: Vec<f32> = labels.iter().map(|&l| l as f32).collect();
+        q.write_buffer(&acts.labels, 0, bytemuck::cast_slice(&lf));
+        Ok(())
+    }
+
+    /// Records forward, loss and backward (gradients into the flat buffer) into `rec`'s
+    /// submission; then, with `update`, norm/flags and the optimiser at `lr`; with `read`,
+    /// copies the `scal` buffer to `staging`.
+    fn record_step(
+        &mut self,
+        lr: Option<f32>,
+        staging: &[(&wgpu::Buffer, &wgpu::Buffer, usize)],
+    ) -> Result<Option<wgpu::Buffer>> {
+        let Self {
+            gpu,
+            cfg,
+            step_cfg,
+            keys,
+            shapes,
+            offs,
+            index,
+            params,
+            m,
+            v,
+            grads,
+            total,
+            scal,
+            spare,
+            acts,
+        } = self;
+        let x = acts.as_ref().expect("batch loaded");
+        let lk = Lookup {
+            params,
+            index,
+            offs,
+        };
+        let mut rec = gpu.recorder();
+        record_fb(&mut rec, cfg, x, &lk, grads, step_cfg.label_smoothing)?;
+        if let Some(lr) = lr {
+            let ob = OptimBuffers {
+                rows: &x.rows,
+                grads,
+                scal,
+                spare: [&spare[0], &spare[1], &spare[2]],
+            };
+            opt::norm_and_flags(
+                &mut rec,
+                &ob,
+                *total,
+                x.b,
+                step_cfg.clip_norm,
+                &step_cfg.optim,
+            );
+            for i in 0..keys.len() {
+                let wd = if decays(&keys[i], &shapes[i]) {
+                    step_cfg.optim.weight_decay
+                } else {
+                    0.0
+                };
+                opt::update(
+                    &mut rec,
+                    &ob,
+                    &step_cfg.optim,
+                    &params[i],
+                    &m[i],
+                    v.get(i),
+                    shapes[i].iter().product(),
+                    offs[i],
+                    lr,
+                    wd,
+                );
+            }
+        }
+        for (src, dst, len) in staging {
+            rec.copy(src, dst, (*len * 4) as u64);
+        }
+        Ok(rec.finish())
+    }
+
+    fn staging(&mut self, len: usize) -> wgpu::Buffer {
+        self.gpu
+            .pool
+            .acquire(&self.gpu.ctx.device, (len * 4) as u64, READBACK)
+    }
+
+    async fn read(
+        &mut self,
+        staged: Vec<(wgpu::Buffer, usize)>,
+        ubuf: Option<wgpu::Buffer>,
+    ) -> Result<Vec<Vec<f32>>> {
+        let reads: Vec<(&wgpu::Buffer, usize)> = staged.iter().map(|(b, l)| (b, *l)).collect();
+        let out = self.gpu.ctx.read_back(&reads).await;
+        self.gpu.pool.release(staged.into_iter().map(|(b, _)| b));
+        self.gpu.pool.release(ubuf);
+        out
+    }
+
+    /// One training step on a batch at learning rate `lr`, one submit. With `read`, waits for it
+    /// and returns the statistics (and zeroes the running totals); otherwise returns at once.
+    pub async fn step_async(
+        &mut self,
+        images: &[f32],
+        labels: &[usize],
+        lr: f32,
+        read: bool,
+    ) -> Result<Option<GpuStats>> {
+        self.gpu.ctx.check_alive()?;
+        self.load_batch(images, labels)?;
+        if !read {
+            let ubuf = self.record_step(Some(lr), &[])?;
+            self.gpu.pool.release(ubuf);
+            return Ok(None);
+        }
+        let st = self.staging(16);
+        let scal = self.scal.clone();
+        let ubuf = self.record_step(Some(lr), &[(&scal, &st, 16)])?;
+        let out = self.read(vec![(st, 16)], ubuf).await?;
+        Ok(Some(self.take_stats(&out[0])))
+    }
+
+    /// Reads the statistics without stepping (and zeroes the running totals).
+    pub async fn stats_async(&mut self) -> Result<GpuStats> {
+        let st = self.staging(16);
+        let scal = self.scal.clone();
+        let ubuf = {
+            let mut rec = self.gpu.recorder();
+            rec.copy(&scal, &st, 64);
+            rec.finish()
+        };
+        let out = self.read(vec![(st, 16)], ubuf).await?;
+        Ok(self.take_stats(&out[0]))
+    }
+
+    fn take_stats(&mut self, s: &[f32]) -> GpuStats {
+        let stats = GpuStats {
+            loss: s[Scal::LOSS],
+            correct: s[Scal::CORRECT],
+            grad_norm: s[Scal::NORM],
+            finite: s[Scal::FINITE] != 0.0,
+            optim_steps: s[Scal::STEPS] as u64,
+            run_loss_sum: s[Scal::RUN_LOSS] as f64,
+            run_correct: s[Scal::RUN_CORRECT] as u64,
+            run_images: s[Scal::RUN_IMAGES] as u64,
+            run_skipped: s[Scal::RUN_SKIPPED] as u64,
+            run_steps: s[Scal::RUN_STEPS] as u64,
+        };
+        // Zero the running totals; ordered before the next submit.
+        self.gpu.ctx.queue.write_buffer(
+            &self.scal,
+            (Scal::RUN_LOSS * 4) as u64,
+            bytemuck::cast_slice(&[0f32; 5]),
+        );
+        stats
+    }
+
+    /// Forward, loss and backward only (no update): the mean loss, the logits (B, classes) and
+    /// every parameter's gradient. For tests and gradient checks.
+    pub async fn loss_and_grads_async(
+        &mut self,
+        images: &[f32],
+        labels: &[usize],
+    ) -> Result<(f32, Vec<f32>, ParamSet<f32>)> {
+        self.gpu.ctx.check_alive()?;
+        self.load_batch(images, labels)?;
+        let b = labels.len();
+        let classes = self.cfg.classes;
+        let (s_rows, s_log, s_g) = (
+            self.staging(2 * b),
+            self.staging(b * classes),
+            self.staging(self.total),
+        );
+        let x = self.acts.as_ref().expect("loaded");
+        let (rows, logits, grads) = (x.rows.clone(), x.logits.clone(), self.grads.clone());
+        let ubuf = self.record_step(
+            None,
+            &[
+                (&rows, &s_rows, 2 * b),
+                (&logits, &s_log, b * classes),
+                (&grads, &s_g, self.total),
+            ],
+        )?;
+        let out = self
+            .read(
+                vec![(s_rows, 2 * b), (s_log, b * classes), (s_g, self.total)],
+                ubuf,
+            )
+            .await?;
+        let loss = out[0][..b].iter().sum::<f32>() / b as f32;
+        let data = self
+            .offs
+            .iter()
+            .zip(&self.shapes)
+            .map(|(&o, s)| out[2][o..o + s.iter().product::<usize>()].to_vec())
+            .collect();
+        Ok((loss, out[1].clone(), pset(&self.keys, &self.shapes, data)))
+    }
+
+    /// The optimiser alone on given gradients (clipping and the finite check included), one
+    /// submit: for checking the update kernels against [`Optimizer::step`].
+    pub async fn apply_grads_async(&mut self, grads: &ParamSet<f32>, lr: f32) -> Result<()> {
+        grads.check(&self.cfg)?;
+        let mut flat = vec![0f32; self.total];
+        for ((k, &o), s) in self.keys.iter().zip(&self.offs).zip(&self.shapes) {
+            flat[o..o + s.iter().product::<usize>()].copy_from_slice(grads.get(k));
+        }
+        self.gpu
+            .ctx
+            .queue
+            .write_buffer(&self.grads, 0, bytemuck::cast_slice(&flat));
+        let rows = self.spare[0].clone();
+        let ubuf = {
+            let Self {
+                gpu,
+                step_cfg,
+                keys,
+                shapes,
+                offs,
+                params,
+                m,
+                v,
+                grads,
+                total,
+                scal,
+                spare,
+                ..
+            } = self;
+            let mut rec = gpu.recorder();
+            let ob = OptimBuffers {
+                rows: &rows,
+                grads,
+                scal,
+                spare: [&spare[0], &spare[1], &spare[2]],
+            };
+            opt::norm_and_flags(
+                &mut rec,
+                &ob,
+                *total,
+                0,
+                step_cfg.clip_norm,
+                &step_cfg.optim,
+            );
+            for i in 0..keys.len() {
+                let wd = if decays(&keys[i], &shapes[i]) {
+                    step_cfg.optim.weight_decay
+                } else {
+                    0.0
+                };
+                opt::update(
+                    &mut rec,
+                    &ob,
+                    &step_cfg.optim,
+                    &params[i],
+                    &m[i],
+                    v.get(i),
+                    shapes[i].iter().product(),
+                    offs[i],
+                    lr,
+                    wd,
+                );
+            }
+            rec.finish()
+        };
+        self.stats_async().await?;
+        self.gpu.pool.release(ubuf);
+        Ok(())
+    }
+
+    /// Parameters and optimiser state, read back: (params, optimiser with moments and steps).
+    pub async fn download_async(&mut self) -> Result<(ParamSet<f32>, Optimizer)> {
+        let sizes: Vec<usize> = self.shapes.iter().map(|s| s.iter().product()).collect();
+        let mut srcs: Vec<(wgpu::Buffer, usize)> = Vec::new();
+        for (i, &n) in sizes.iter().enumerate() {
+            srcs.push((self.params[i].clone(), n));
+            srcs.push((self.m[i].clone(), n));
+            if let Some(v) = self.v.get(i) {
+                srcs.push((v.clone(), n));
+            }
+        }
+        srcs.push((self.scal.clone(), 16));
+        let staged: Vec<(wgpu::Buffer, usize)> =
+            srcs.iter().map(|(_, n)| (self.staging(*n), *n)).collect();
+        let ubuf = {
+            let mut rec = self.gpu.recorder();
+            for ((src, n), (dst, _)) in srcs.iter().zip(&staged) {
+                rec.copy(src, dst, (*n * 4) as u64);
+            }
+            rec.finish()
+        };
+        let mut out = self.read(staged, ubuf).await?.into_iter();
+        let adamw = !self.v.is_empty();
+        let (mut p, mut m, mut v) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in &sizes {
+            p.push(out.next().unwrap_or_default());
+            m.push(out.next().unwrap_or_default());
+            if adamw {
+                v.push(out.next().unwrap_or_default());
+            }
+        }
+        let scal = out.next().unwrap_or_default();
+        let steps = scal.get(Scal::STEPS).copied().unwrap_or(0.0) as u64;
+        let params = pset(&self.keys, &self.shapes, p);
+        let mset = pset(&self.keys, &self.shapes, m);
+        let vset = if adamw {
+            pset(&self.keys, &self.shapes, v)
+        } else {
+            ParamSet {
+                tensors: BTreeMap::new(),
+            }
+        };
+        let o = Optimizer::restore(self.step_cfg.optim, &params, mset, vset, steps)?;
+        Ok((params, o))
+    }
+}
+
+/// Native blocking forms (tests, the CLI); the page awaits the async ones.
+#[cfg(not(target_arch = "wasm32"))]
+impl GpuTrainer {
+    pub fn step(
+        &mut self,
+        images: &[f32],
+        labels: &[usize],
+        lr: f32,
+        read: bool,
+    ) -> Result<Option<GpuStats>> {
+        pollster::block_on(self.step_async(images, labels, lr, read))
+    }
+
+    pub fn stats(&mut self) -> Result<GpuStats> {
+        pollster::block_on(self.stats_async())
+    }
+
+    pub fn loss_and_grads(
+        &mut self,
+        images: &[f32],
+        labels: &[usize],
+    ) -> Result<(f32, Vec<f32>, ParamSet<f32>)> {
+        pollster::block_on(self.loss_and_grads_async(images, labels))
+    }
+
+    pub fn apply_grads(&mut self, grads: &ParamSet<f32>, lr: f32) -> Result<()> {
+        pollster::block_on(self.apply_grads_async(grads, lr))
+    }
+
+    pub fn download(&mut self) -> Result<(ParamSet<f32>, Optimizer)> {
+        pollster::block_on(self.download_async())
+    }
+}
+
+/// Parameter buffers and gradient offsets by key.
+struct Lookup<'a> {
+    params: &'a [wgpu::Buffer],
+    index: &'a BTreeMap<String, usize>,
+    offs: &'a [usize],
+}
+
+impl Lookup<'_> {
+    fn p(&self, key: &str) -> &wgpu::Buffer {
+        &self.params[self.index[key]]
+    }
+    fn o(&self, key: &str) -> usize {
+        self.offs[self.index[key]]
+    }
+    fn ln(&self, w: &str, b: &str) -> LnGradSlots {
+        LnGradSlots {
+            gamma: self.o(w),
+            beta: self.o(b),
+        }
+    }
+}
+
+/// The training forward (every activation kept), the loss and the backward.
+fn record_fb(
+    rec: &mut super::Recorder,
+    cfg: &CrateConfig,
+    x: &Acts,
+    k: &Lookup,
+    grads: &wgpu::Buffer,
+    smoothing: f32,
+) -> Result<()> {
+    let (d, heads, pl, p) = (cfg.dim, cfg.heads, cfg.patch_len(), cfg.patch);
+    let [h, w] = cfg.image;
+    let b = x.b;
+    let n = cfg.tokens() - 1;
+    let nt = n + 1;
+    let rows = b * nt;
+    let out1 = cfg.pre_head_dim.unwrap_or(cfg.classes);
+    let lk = |l: usize, r: &str| layer_key(l, r);
+
+    // ---- forward ----
+    embed::patchify(rec, &x.img, &x.patches, b, cfg.channels, h, w, p);
+    layer_norm(
+        rec,
+        &x.patches,
+        k.p("to_patch_embedding.1.weight"),
+        k.p("to_patch_embedding.1.bias"),
+        &x.lnp,
+        LnParams::rows(b * n, pl),
+    );
+    linear(
+        rec,
+        &x.lnp,
+        k.p("to_patch_embedding.2.weight"),
+        Some(k.p("to_patch_embedding.2.bias")),
+        &x.e,
+        b * n,
+        d,
+        pl,
+    );
+    layer_norm(
+        rec,
+        &x.e,
+        k.p("to_patch_embedding.3.weight"),
+        k.p("to_patch_embedding.3.bias"),
+        &x.e2,
+        LnParams::rows(b * n, d),
+    );
+    embed::assemble(
+        rec,
+        &x.e2,
+        k.p("cls_token"),
+        k.p("pos_embedding"),
+        &x.z[0],
+        b,
+        n,
+        d,
+    );
+    let ln = LnParams::rows(rows, d);
+    for l in 0..cfg.depth {
+        let (z, zh, zout) = (&x.z[l], &x.zh[l], &x.z[l + 1]);
+        let dict = k.p(&lk(l, "1.fn.weight"));
+        layer_norm(
+            rec,
+            z,
+            k.p(&lk(l, "0.norm.weight")),
+            k.p(&lk(l, "0.norm.bias")),
+            &x.a[l],
+            ln,
+        );
+        linear(
+            rec,
+            &x.a[l],
+            k.p(&lk(l, "0.fn.qkv.weight")),
+            None,
+            &x.w[l],
+            rows,
+            d,
+            d,
+        );
+        mssa::attention(rec, &x.w[l], &x.o[l], Some(&x.probs[l]), b, nt, d, heads)?;
+        Matmul {
+            a: &x.o[l],
+            b: k.p(&lk(l, "0.fn.to_out.0.weight")),
+            c: zh,
+            bias: Some(k.p(&lk(l, "0.fn.to_out.0.bias"))),
+            extra: Some(z),
+            trans_b: true,
+            relu: false,
+            batch: 1,
+            params: MatmulParams::dense(rows, d, d, true),
+        }
+        .record(rec);
+        layer_norm(
+            rec,
+            zh,
+            k.p(&lk(l, "1.norm.weight")),
+            k.p(&lk(l, "1.norm.bias")),
+            &x.y[l],
+            ln,
+        );
+        Matmul {
+            a: &x.y[l],
+            b: dict,
+            c: &x.r[l],
+            bias: None,
+            extra: Some(&x.y[l]),
+            trans_b: true,
+            relu: false,
+            batch: 1,
+            params: MatmulParams {
+                alpha: -1.0,
+                ..MatmulParams::dense(rows, d, d, true)
+            },
+        }
+        .record(rec);
+        Matmul {
+            a: &x.r[l],
+            b: dict,
+            c: zout,
+            bias: None,
+            extra: Some(&x.y[l]),
+            trans_b: false,
+            relu: true,
+            batch: 1,
+            params: MatmulParams {
+                alpha: cfg.eta,
+                shift: cfg.eta * cfg.lambda,
+                ..MatmulParams::dense(rows, d, d, false)
+            },
+        }
+        .record(rec);
+    }
+    let zl = &x.z[cfg.depth];
+    layer_norm(
+        rec,
+        zl,
+        k.p("mlp_head.0.weight"),
+        k.p("mlp_head.0.bias"),
+        &x.hcls,
+        LnParams {
+            in_stride: (nt * d) as u32,
+            ..LnParams::rows(b, d)
+        },
+    );
+    let extra = cfg.pre_head_dim.is_some();
+    let h1 = if extra { &x.h1 } else { &x.logits };
+    linear(
+        rec,
+        &x.hcls,
+        k.p("mlp_head.1.weight"),
+        Some(k.p("mlp_head.1.bias")),
+        h1,
+        b,
+        out1,
+        d,
+    );
+    if extra {
+        linear(
+            rec,
+            &x.h1,
+            k.p("head.weight"),
+            Some(k.p("head.bias")),
+            &x.logits,
+            b,
+            cfg.classes,
+            out1,
+        );
+    }
+
+    // ---- loss ----
+    loss::cross_entropy(
+        rec,
+        &x.logits,
+        &x.labels,
+        &x.dlogits,
+        &x.rows,
+        b,
+        cfg.classes,
+        smoothing,
+    );
+
+    // ---- backward: head ----
+    let dh1 = if extra {
+        linear_backward(
+            rec,
+            &x.h1,
+            k.p("head.weight"),
+            &x.dlogits,
+            Some(&x.dh1),
+            grads,
+            k.o("head.weight"),
+            Some(k.o("head.bias")),
+            b,
+            cfg.classes,
+            out1,
+        );
+        &x.dh1
+    } else {
+        &x.dlogits
+    };
+    linear_backward(
+        rec,
+        &x.hcls,
+        k.p("mlp_head.1.weight"),
+        dh1,
+        Some(&x.dyh),
+        grads,
+        k.o("mlp_head.1.weight"),
+        Some(k.o("mlp_head.1.bias")),
+        b,
+        out1,
+        d,
+    );
+    layer_norm_backward(
+        rec,
+        zl,
+        k.p("mlp_head.0.weight"),
+        &x.dyh,
+        None,
+        Some(&x.dcls),
+        &x.xhat,
+        grads,
+        k.ln("mlp_head.0.weight", "mlp_head.0.bias"),
+        LnBackParams {
+            x_stride: (nt * d) as u32,
+            ..LnBackParams::rows(b, d)
+        },
+    );
+    bhead::scatter_cls(rec, &x.dcls, &x.dz, b, nt, d);
+
+    // ---- backward: layers ----
+    let total = rows * d;
+    for l in (0..cfg.depth).rev() {
+        let dict = k.p(&lk(l, "1.fn.weight"));
+        let o_dict = k.o(&lk(l, "1.fn.weight"));
+        // ISTA: g = dZout ⊙ mask; dr = eta g D^T; dD = eta r^T g - dr^T y; dy = g + dr - dr D.
+        bista::relu_mask(rec, &x.dz, &x.z[l + 1], &x.gm, total);
+        Matmul {
+            a: &x.gm,
+            b: dict,
+            c: &x.dr,
+            bias: None,
+            extra: None,
+            trans_b: true,
+            relu: false,
+            batch: 1,
+            params: MatmulParams {
+                alpha: cfg.eta,
+                ..MatmulParams::dense(rows, d, d, true)
+            },
+        }
+        .record(rec);
+        tn(
+            rec, &x.r[l], &x.gm, grads, o_dict, d, d, rows, cfg.eta, false,
+        );
+        tn(rec, &x.dr, &x.y[l], grads, o_dict, d, d, rows, -1.0, true);
+        bista::add(rec, &x.gm, &x.dr, &x.gdr, total);
+        Matmul {
+            a: &x.dr,
+            b: dict,
+            c: &x.dy,
+            bias: None,
+            extra: Some(&x.gdr),
+            trans_b: false,
+            relu: false,
+            batch: 1,
+            params: MatmulParams {
+                alpha: -1.0,
+                ..MatmulParams::dense(rows, d, d, false)
+            },
+        }
+        .record(rec);
+        layer_norm_backward(
+            rec,
+            &x.zh[l],
+            k.p(&lk(l, "1.norm.weight")),
+            &x.dy,
+            None,
+            Some(&x.dzh),
+            &x.xhat,
+            grads,
+            k.ln(&lk(l, "1.norm.weight"), &lk(l, "1.norm.bias")),
+            LnBackParams::rows(rows, d),
+        );
+        // MSSA: do = dZhalf W_o; dw (three paths); dU = dw^T a; da = dw U; dZ = LN^T(da) + dZhalf.
+        linear_backward(
+            rec,
+            &x.o[l],
+            k.p(&lk(l, "0.fn.to_out.0.weight")),
+            &x.dzh,
+            Some(&x.dout),
+            grads,
+            k.o(&lk(l, "0.fn.to_out.0.weight")),
+            Some(k.o(&lk(l, "0.fn.to_out.0.bias"))),
+            rows,
+            d,
+            d,
+        );
+        bmssa::attention_backward(
+            rec,
+            &x.w[l],
+            &x.probs[l],
+            &x.dout,
+            &x.ds,
+            &x.dw,
+            b,
+            nt,
+            d,
+            heads,
+        )?;
+        linear_backward(
+            rec,
+            &x.a[l],
+            k.p(&lk(l, "0.fn.qkv.weight")),
+            &x.dw,
+            Some(&x.da),
+            grads,
+            k.o(&lk(l, "0.fn.qkv.weight")),
+            None,
+            rows,
+            d,
+            d,
+        );
+        layer_norm_backward(
+            rec,
+            &x.z[l],
+            k.p(&lk(l, "0.norm.weight")),
+            &x.da,
+            Some(&x.dzh),
+            Some(&x.dz),
+            &x.xhat,
+            grads,
+            k.ln(&lk(l, "0.norm.weight"), &lk(l, "0.norm.bias")),
+            LnBackParams::rows(rows, d),
+        );
+    }
+
+    // ---- backward: embedding ----
+    for (key, cols) in [("cls_token", d), ("pos_embedding", nt * d)] {
+        ColSum {
+            a: &x.dz,
+            a_off: 0,
+            ld: nt * d,
+            b: None,
+            out: grads,
+            out_off: k.o(key),
+            rows: b,
+            cols,
+            alpha: 1.0,
+            accum: false,
+        }
+        .record(rec);
+    }
+    bembed::drop_cls(rec, &x.dz, &x.de2, b, n, d);
+    layer_norm_backward(
+        rec,
+        &x.e,
+        k.p("to_patch_embedding.3.weight"),
+        &x.de2,
+        None,
+        Some(&x.de),
+        &x.xhat,
+        grads,
+        k.ln("to_patch_embedding.3.weight", "to_patch_embedding.3.bias"),
+        LnBackParams::rows(b * n, d),
+    );
+    linear_backward(
+        rec,
+        &x.lnp,
+        k.p("to_patch_embedding.2.weight"),
+        &x.de,
+        Some(&x.dlnp),
+        grads,
+        k.o("to_patch_embedding.2.weight"),
+        Some(k.o("to_patch_embedding.2.bias")),
+        b * n,
+        d,
+        pl,
+    );
+    layer_norm_backward(
+        rec,
+        &x.patches,
+        k.p("to_patch_embedding.1.weight"),
+        &x.dlnp,
+        None,
+        None,
+        &x.xhat,
+        grads,
+        k.ln("to_patch_embedding.1.weight", "to_patch_embedding.1.bias"),
+        LnBackParams::rows(b * n, pl),
+    );
+    Ok(())
+}
