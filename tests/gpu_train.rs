@@ -125,3 +125,137 @@ fn gpu_gradients_match_cpu_tiny() {
 fn gpu_gradients_match_cpu_awkward_shape() {
     grads_case(&awkward(), 5, 2);
 }
+
+fn optim_case(optim: OptimConfig, clip: Option<f32>) {
+    let cfg = awkward();
+    let mut params = ParamSet::<f32>::from_params(&init_params(&cfg, 5).unwrap());
+    let mut opt = Optimizer::new(optim, &params);
+    let mut g = GpuTrainer::new(ctx(), &cfg, &params, &opt, step_cfg(optim, 0.0, clip)).unwrap();
+    let mut worst_p: f64 = 0.0;
+    // Two updates, so that moments and AdamW's bias correction are exercised past step 1.
+    for (i, lr) in [3e-3f32, 1e-3].into_iter().enumerate() {
+        let mut grads = grad::ParamSet::<f32>::zeros(&cfg);
+        for (k, a) in grads.tensors.iter_mut() {
+            let n = a.data.len();
+            a.data = whitebox::rng::uniform(i as u64, k, n, 0.5);
+        }
+        g.apply_grads(&grads, lr).unwrap();
+        if let Some(c) = clip {
+            whitebox::train::clip_grad_norm(&mut grads, c);
+        }
+        opt.step(&mut params, &grads, lr);
+        let (gp, gopt) = g.download().unwrap();
+        assert_eq!(gopt.steps, opt.steps);
+        for (want, got) in [(&params, &gp), (&opt.m, &gopt.m), (&opt.v, &gopt.v)] {
+            for (k, a) in &want.tensors {
+                for (x, y) in a.data.iter().zip(&got.tensors[k].data) {
+                    let e = ((x - y).abs() / x.abs().max(1e-3)) as f64;
+                    worst_p = worst_p.max(e);
+                    assert!(e < 1e-4, "{:?} {k}: {x} vs {y}", optim.kind);
+                }
+            }
+        }
+    }
+    eprintln!(
+        "{:?} (clip {clip:?}): worst relative difference of params/moments {worst_p:.2e}",
+        optim.kind
+    );
+}
+
+#[test]
+fn one_adamw_and_one_lion_step_equal_the_cpu_optimizer() {
+    optim_case(OptimConfig::adamw(0.05), None);
+    optim_case(OptimConfig::adamw(0.05), Some(1.0));
+    optim_case(OptimConfig::lion(0.1), Some(1.0));
+}
+
+/// Runs `steps` steps of `Trainer::train_batch` (CPU) and of `GpuTrainer::step` from the same
+/// start; returns the worst relative parameter difference (against the norm of each tensor).
+fn track_case(optim: OptimConfig, steps: usize) -> f64 {
+    let cfg = tiny();
+    let params = init_params(&cfg, 7).unwrap();
+    let tc = TrainConfig {
+        optim,
+        lr: 1e-3,
+        label_smoothing: 0.1,
+        warmup_epochs: 0.0,
+        ..TrainConfig::new(1, 8, 3)
+    };
+    let mut cpu = Trainer::new(cfg.clone(), &params, tc.clone(), 8 * steps).unwrap();
+    let mut g = GpuTrainer::new(
+        ctx(),
+        &cfg,
+        &cpu.params,
+        &cpu.opt,
+        step_cfg(optim, tc.label_smoothing, tc.clip_norm),
+    )
+    .unwrap();
+    let mut losses = Vec::new();
+    for s in 0..steps {
+        let (images, labels) = batch(&cfg, 8, 10 + s as u64);
+        let lr = cpu.state.schedule.lr_at(cpu.state.step);
+        let r = cpu.train_batch(&images, &labels).unwrap();
+        let st = g.step(&images, &labels, lr, true).unwrap().unwrap();
+        assert!(st.finite && !r.skipped);
+        losses.push((r.loss, st.loss));
+        assert!(
+            ((r.loss - st.loss) / r.loss).abs() < 1e-3,
+            "step {s}: loss {} (CPU) vs {} (GPU)",
+            r.loss,
+            st.loss
+        );
+    }
+    let (gp, gopt) = g.download().unwrap();
+    assert_eq!(gopt.steps, steps as u64);
+    let (e, key) = worst(&gp, &cpu.params, 0.0);
+    eprintln!(
+        "{:?}, {steps} steps: losses (CPU, GPU) {losses:?}; worst parameter rel diff {e:.2e} ({key})",
+        optim.kind
+    );
+    e
+}
+
+#[test]
+fn gpu_training_steps_track_cpu_training_steps() {
+    assert!(track_case(OptimConfig::adamw(0.05), 5) < 1e-3);
+    assert!(track_case(OptimConfig::lion(0.1), 5) < 1e-2);
+}
+
+#[test]
+fn nan_batch_is_skipped_on_the_gpu_and_weights_stay_finite() {
+    let cfg = tiny();
+    let params = ParamSet::<f32>::from_params(&init_params(&cfg, 4).unwrap());
+    let opt = Optimizer::new(OptimConfig::adamw(0.05), &params);
+    let mut g = GpuTrainer::new(
+        ctx(),
+        &cfg,
+        &params,
+        &opt,
+        step_cfg(opt.config, 0.1, Some(1.0)),
+    )
+    .unwrap();
+    let n = 2 * 28 * 28;
+    let mut images = vec![0.1f32; n];
+    images[17] = f32::NAN;
+    let st = g.step(&images, &[0, 1], 1e-3, true).unwrap().unwrap();
+    assert!(!st.finite, "{st:?}");
+    assert_eq!((st.run_skipped, st.run_steps, st.optim_steps), (1, 1, 0));
+    images[17] = f32::INFINITY;
+    // not read back: the skip is still counted on the GPU
+    assert!(g.step(&images, &[0, 1], 1e-3, false).unwrap().is_none());
+    let (p1, o1) = g.download().unwrap();
+    assert_eq!(p1, params);
+    assert_eq!(o1.steps, 0);
+    let st = g.stats().unwrap();
+    assert_eq!((st.run_skipped, st.run_steps), (1, 1));
+    images[17] = 0.1;
+    let st = g.step(&images, &[0, 1], 1e-3, true).unwrap().unwrap();
+    assert!(st.finite && st.loss.is_finite());
+    assert_eq!((st.run_skipped, st.optim_steps, st.run_images), (0, 1, 2));
+    let (p2, _) = g.download().unwrap();
+    assert_ne!(p2, params);
+    assert!(p2
+        .tensors
+        .values()
+        .all(|a| a.data.iter().all(|v| v.is_finite())));
+}

@@ -604,7 +604,8 @@ impl GpuTrainer {
             .ctx
             .queue
             .write_buffer(&self.grads, 0, bytemuck::cast_slice(&flat));
-        let rows = self.spare[0].clone();
+        // No loss rows here (b = 0); a read-only binding may alias the gradients.
+        let rows = self.grads.clone();
         let ubuf = {
             let Self {
                 gpu,
