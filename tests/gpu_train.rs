@@ -5,11 +5,12 @@
 //! on the GPU with the weights kept finite, and resuming a GPU run equals an uninterrupted one.
 //! Needs a wgpu adapter (lavapipe in CI); fails, never skips, when there is none.
 
-use whitebox::gpu::train::{GpuStepConfig, GpuTrainer};
+use whitebox::data::ImageDataset;
+use whitebox::gpu::train::{GpuStepConfig, GpuSteps, GpuTrainer};
 use whitebox::gpu::GpuContext;
 use whitebox::grad::{self, ParamSet};
 use whitebox::model::init::init_params;
-use whitebox::train::{OptimConfig, Optimizer, TrainConfig, Trainer};
+use whitebox::train::{checkpoint, OptimConfig, Optimizer, StepEngine, TrainConfig, Trainer};
 use whitebox::CrateConfig;
 
 /// Gradient tolerance: ||g_gpu - g_cpu|| / ||g_cpu|| per tensor (floored at 1e-3 of the global
@@ -258,4 +259,110 @@ fn nan_batch_is_skipped_on_the_gpu_and_weights_stay_finite() {
         .tensors
         .values()
         .all(|a| a.data.iter().all(|v| v.is_finite())));
+}
+
+fn shapes(len: usize, seed: u64) -> whitebox::data::synthetic::ShapesDataset {
+    use whitebox::data::synthetic::{ShapesConfig, ShapesDataset};
+    ShapesDataset::new(ShapesConfig::for_model(&tiny(), len, seed)).unwrap()
+}
+
+fn gpu_steps(t: &mut Trainer, e: &mut GpuSteps, ds: &dyn ImageDataset, n: usize) {
+    for _ in 0..n {
+        t.next_step_on(e, ds, false).unwrap();
+    }
+    e.sync(t).unwrap();
+}
+
+/// Resuming a GPU run from its checkpoint equals running it uninterrupted, within float
+/// tolerance (the GPU's reductions are not bit-reproducible across runs in general).
+fn gpu_resume_case(optim: OptimConfig, tag: &str) {
+    let ds = shapes(40, 3);
+    let cfg = tiny();
+    let params = init_params(&cfg, 2).unwrap();
+    let tc = TrainConfig {
+        optim,
+        lr: 2e-3,
+        label_smoothing: 0.1,
+        augment: Some(whitebox::data::Augment::new(2, true)),
+        ..TrainConfig::new(3, 8, 9)
+    };
+    let mut whole = Trainer::new(cfg.clone(), &params, tc.clone(), ds.len()).unwrap();
+    let mut ew = GpuSteps::new(ctx(), &whole, 4).unwrap();
+    gpu_steps(&mut whole, &mut ew, &ds, 13);
+    let mut first = Trainer::new(cfg, &params, tc, ds.len()).unwrap();
+    let mut e1 = GpuSteps::new(ctx(), &first, 4).unwrap();
+    gpu_steps(&mut first, &mut e1, &ds, 7);
+    let dir =
+        std::env::temp_dir().join(format!("whitebox-gpu-resume-{tag}-{}", std::process::id()));
+    checkpoint::save(&dir, &first, false).unwrap();
+    drop((first, e1));
+    let mut second = checkpoint::load(&dir).unwrap();
+    assert_eq!(second.state.step, 7);
+    let mut e2 = GpuSteps::new(ctx(), &second, 4).unwrap();
+    gpu_steps(&mut second, &mut e2, &ds, 6);
+    assert_eq!(second.state, whole.state);
+    assert_eq!(second.shuffler, whole.shuffler);
+    assert_eq!(second.opt.steps, 13);
+    let (e, key) = worst(&second.params, &whole.params, 0.0);
+    eprintln!("{tag}: resumed vs uninterrupted GPU run, worst parameter rel diff {e:.2e} ({key})");
+    assert!(e < 1e-5, "{tag}: `{key}` differs by {e} after resume");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn gpu_resume_equals_uninterrupted_gpu_training() {
+    gpu_resume_case(OptimConfig::adamw(0.05), "adamw");
+    gpu_resume_case(OptimConfig::lion(0.1), "lion");
+}
+
+#[test]
+fn train_cli_runs_on_the_gpu() {
+    let dir = std::env::temp_dir().join(format!("whitebox-gpu-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = dir.to_str().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_whitebox"))
+        .args([
+            "train",
+            "--engine",
+            "gpu",
+            "--dataset",
+            "shapes",
+            "--preset",
+            "crate-fmnist",
+            "--epochs",
+            "1",
+            "--batch",
+            "16",
+            "--limit-train",
+            "48",
+            "--limit-test",
+            "32",
+            "--stats-images",
+            "8",
+            "--log-every",
+            "2",
+            "--out",
+            o,
+        ])
+        .output()
+        .unwrap();
+    let msg =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{msg}");
+    assert!(
+        msg.contains("GPU: ") && msg.contains("done: 3 steps"),
+        "{msg}"
+    );
+    let m = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = m
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.iter().filter(|v| v["kind"] == "step").count(), 1);
+    let last = lines.last().unwrap();
+    assert_eq!(last["kind"], "epoch");
+    assert_eq!(last["step"], 3);
+    assert!(last["train_loss"].as_f64().unwrap().is_finite());
+    assert!(dir.join("model.safetensors").exists() && dir.join("optim.safetensors").exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }

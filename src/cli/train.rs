@@ -1,5 +1,7 @@
 //! `whitebox train`: trains a CRATE on Fashion-MNIST or the synthetic shapes with the CPU
-//! reference backward, checkpointing every epoch and on Ctrl-C; `--resume DIR` continues exactly.
+//! reference backward or on the GPU (`--engine gpu`, the WGSL backward), checkpointing every
+//! epoch and on Ctrl-C; `--resume DIR` continues (exactly on the CPU, within float tolerance on
+//! the GPU).
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -15,7 +17,8 @@ use crate::data::synthetic::{ShapesConfig, ShapesDataset};
 use crate::data::{Augment, FashionMnist, ImageDataset, ImageU8, Split};
 use crate::model::{config::PRESETS, init::init_params, CrateConfig};
 use crate::train::{
-    checkpoint, Hooks, OptimConfig, OptimizerKind, Running, StepReport, TrainConfig, Trainer,
+    checkpoint, CpuSteps, Hooks, OptimConfig, OptimizerKind, Running, StepEngine, StepReport,
+    TrainConfig, Trainer,
 };
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -69,8 +72,14 @@ pub struct Args {
     /// Random crop (2-pixel padding) and horizontal flip.
     #[arg(long)]
     pub augment: bool,
+    /// Where the steps run: the CPU reference backward, or the GPU (WGSL forward + backward +
+    /// optimiser, one submit per step). Evaluation runs on the CPU engine either way.
     #[arg(long, value_enum, default_value_t = EngineKind::Cpu)]
     pub engine: EngineKind,
+    /// With --engine gpu: read the loss and accuracy back every N steps (also at metrics lines
+    /// and epoch ends); the progress line updates then.
+    #[arg(long, default_value_t = 10)]
+    pub read_every: u64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Checkpoint directory (model.safetensors, best.safetensors, optim.safetensors, state.json,
@@ -142,12 +151,6 @@ fn install_ctrl_c() {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    if a.engine == EngineKind::Gpu {
-        bail!(
-            "--engine gpu: GPU training arrives with the WGSL backward kernels; use --engine cpu \
-             for now"
-        );
-    }
     let preset = CrateConfig::preset(&a.preset)?;
     let (train, test): (Box<dyn ImageDataset>, Box<dyn ImageDataset>) = match a.dataset {
         DatasetKind::Fmnist => {
@@ -273,6 +276,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         tc.lr,
         rayon::current_num_threads()
     );
+    let mut engine: Box<dyn StepEngine> = match a.engine {
+        EngineKind::Cpu => Box::new(CpuSteps),
+        EngineKind::Gpu => {
+            let ctx = crate::gpu::GpuContext::new_blocking().context("opening the GPU")?;
+            eprintln!("GPU: {} ({:?})", ctx.info.name, ctx.info.backend);
+            Box::new(crate::gpu::train::GpuSteps::new(
+                ctx,
+                &trainer,
+                a.read_every,
+            )?)
+        }
+    };
     let t0 = Instant::now();
     let now = move || t0.elapsed().as_secs_f64();
     let mut io_err: Option<std::io::Error> = None;
@@ -304,7 +319,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let out_dir = out.clone();
     let mut save = |t: &Trainer, best: bool| checkpoint::save(&out_dir, t, best);
-    trainer.train(
+    trainer.train_on(
+        engine.as_mut(),
         train.as_ref(),
         test.as_ref(),
         Hooks {

@@ -13,4 +13,6 @@ pub mod trainer;
 
 pub use optim::{clip_grad_norm, decays, OptimConfig, Optimizer, OptimizerKind};
 pub use schedule::Schedule;
-pub use trainer::{Evaluation, Hooks, Running, StepReport, TrainConfig, TrainState, Trainer};
+pub use trainer::{
+    CpuSteps, Evaluation, Hooks, Running, StepEngine, StepReport, TrainConfig, TrainState, Trainer,
+};

@@ -111,6 +111,51 @@ pub struct StepReport {
     pub grad_norm: f64,
     /// True when the loss or a gradient was not finite and nothing was updated.
     pub skipped: bool,
+    /// Steps this report covers (1 on the CPU; a GPU engine reads back every few steps and
+    /// reports them together: `loss` is then the mean over their `images`, which count only
+    /// finite steps, and `skipped` means none of them updated).
+    pub steps: u64,
+    /// Of those, the steps skipped for a non-finite loss or gradient.
+    pub skipped_steps: u64,
+}
+
+/// Where training steps run: the CPU reference backward ([`CpuSteps`]) or the GPU
+/// (`gpu::train::GpuSteps`). The epoch loop, evaluation, metrics and checkpoints are shared.
+pub trait StepEngine {
+    /// One optimiser step of `t` on a batch (normalised images (B, C, H, W), labels), at the
+    /// schedule's learning rate; advances `t.state.step`. `read`: the caller needs the numbers
+    /// now (a metrics line or the end of an epoch). Returns a report covering every step since
+    /// the last one, or `None` when nothing was read back.
+    fn step(
+        &mut self,
+        t: &mut Trainer,
+        images: &[f32],
+        labels: &[usize],
+        read: bool,
+    ) -> Result<Option<StepReport>>;
+
+    /// Makes `t.params`, `t.opt` and the step counters current (before evaluation and
+    /// checkpoints).
+    fn sync(&mut self, t: &mut Trainer) -> Result<()>;
+}
+
+/// Training steps on the CPU reference backward ([`Trainer::train_batch`]).
+pub struct CpuSteps;
+
+impl StepEngine for CpuSteps {
+    fn step(
+        &mut self,
+        t: &mut Trainer,
+        images: &[f32],
+        labels: &[usize],
+        _read: bool,
+    ) -> Result<Option<StepReport>> {
+        t.train_batch(images, labels).map(Some)
+    }
+
+    fn sync(&mut self, _t: &mut Trainer) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Accuracy and mean loss on an evaluation set.
@@ -268,6 +313,8 @@ impl Trainer {
             images: labels.len(),
             grad_norm: f64::NAN,
             skipped: !finite,
+            steps: 1,
+            skipped_steps: !finite as u64,
         };
         if !finite {
             self.state.skipped += 1;
@@ -285,9 +332,23 @@ impl Trainer {
     /// The next batch of the shuffled training set, trained on. Moves to the next epoch after
     /// the epoch's last batch.
     pub fn next_step<D: ImageDataset + ?Sized>(&mut self, ds: &D) -> Result<StepReport> {
+        self.next_step_on(&mut CpuSteps, ds, true)?
+            .ok_or_else(|| Error::Input("the CPU engine reports every step".into()))
+    }
+
+    /// [`Trainer::next_step`] on a given engine; `read` asks for a report now (the last step of
+    /// an epoch always asks).
+    pub fn next_step_on<D: ImageDataset + ?Sized>(
+        &mut self,
+        engine: &mut dyn StepEngine,
+        ds: &D,
+        read: bool,
+    ) -> Result<Option<StepReport>> {
         if self.shuffler.position() >= self.shuffler.state().len {
             self.shuffler.next_epoch();
         }
+        let read =
+            read || self.shuffler.position() + self.state.train.batch >= self.shuffler.state().len;
         let idx = self
             .shuffler
             .next_batch(self.state.train.batch, false)
@@ -299,7 +360,7 @@ impl Trainer {
             epoch: self.shuffler.epoch(),
         });
         let batch = make_batch(ds, &idx, &self.config, plan)?;
-        let r = self.train_batch(&batch.images.data, &batch.labels);
+        let r = engine.step(self, &batch.images.data, &batch.labels, read);
         if self.shuffler.position() >= self.shuffler.state().len {
             self.shuffler.next_epoch();
         }
@@ -373,6 +434,17 @@ impl Trainer {
         eval: &E,
         hooks: Hooks<'_>,
     ) -> Result<()> {
+        self.train_on(&mut CpuSteps, ds, eval, hooks)
+    }
+
+    /// [`Trainer::train`] with the steps on `engine`.
+    pub fn train_on<D: ImageDataset + ?Sized, E: ImageDataset + ?Sized>(
+        &mut self,
+        engine: &mut dyn StepEngine,
+        ds: &D,
+        eval: &E,
+        hooks: Hooks<'_>,
+    ) -> Result<()> {
         let spe = self.steps_per_epoch();
         let fresh = |epoch| Running {
             epoch,
@@ -385,6 +457,7 @@ impl Trainer {
         let mut t_epoch = t_start;
         while self.shuffler.epoch() < self.state.train.epochs {
             if hooks.stop.load(Ordering::SeqCst) {
+                engine.sync(self)?;
                 self.state.wall_time_s = wall0 + (hooks.now)() - t_start;
                 (hooks.metrics)(&json!({"kind": "stop", "step": self.state.step,
                     "epoch": self.shuffler.epoch(), "position": self.shuffler.position()}));
@@ -392,19 +465,22 @@ impl Trainer {
                 return Ok(());
             }
             let epoch = self.shuffler.epoch();
-            let r = self.next_step(ds)?;
+            let le = self.state.train.log_every;
+            let log_next = le > 0 && (self.state.step + 1) % le == 0;
+            let r = self.next_step_on(engine, ds, log_next)?;
             run.step_in_epoch += 1;
-            if r.skipped {
-                run.skipped += 1;
-            } else {
+            let now = (hooks.now)();
+            let Some(r) = r else {
+                continue;
+            };
+            run.skipped += r.skipped_steps;
+            if !r.skipped {
                 run.loss_sum += r.loss as f64 * r.images as f64;
                 run.correct += r.correct;
                 run.images += r.images;
             }
-            let now = (hooks.now)();
             run.images_per_s = run.images as f64 / (now - t_epoch).max(1e-9);
             (hooks.progress)(&r, &run);
-            let le = self.state.train.log_every;
             if le > 0 && r.step % le == 0 {
                 (hooks.metrics)(&json!({"kind": "step", "step": r.step, "epoch": epoch,
                     "lr": r.lr, "loss": finite_or_null(r.loss as f64),
@@ -414,6 +490,7 @@ impl Trainer {
             }
             if self.shuffler.epoch() > epoch {
                 let train_time = now - t_epoch;
+                engine.sync(self)?;
                 let ev = self.evaluate(eval, self.state.train.eval_limit)?;
                 let layers = self.layer_summary(eval, self.state.train.stats_images)?;
                 let best = self.state.best_accuracy.is_none_or(|b| ev.accuracy > b);
