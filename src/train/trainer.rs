@@ -466,7 +466,7 @@ impl Trainer {
             }
             let epoch = self.shuffler.epoch();
             let le = self.state.train.log_every;
-            let log_next = le > 0 && (self.state.step + 1) % le == 0;
+            let log_next = le > 0 && (self.state.step + 1).is_multiple_of(le);
             let r = self.next_step_on(engine, ds, log_next)?;
             run.step_in_epoch += 1;
             let now = (hooks.now)();
