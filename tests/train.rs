@@ -291,3 +291,56 @@ fn train_cli_runs_an_epoch_and_resumes() {
     assert!(ok && msg.contains("done: 2 steps"), "{msg}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn train_cli_chooses_the_best_epoch_on_a_validation_split() {
+    let dir = tmp("val");
+    let o = dir.to_str().unwrap();
+    let args = [
+        "train",
+        "--dataset",
+        "shapes",
+        "--preset",
+        "crate-fmnist",
+        "--epochs",
+        "1",
+        "--batch",
+        "16",
+        "--limit-train",
+        "48",
+        "--val",
+        "16",
+        "--limit-test",
+        "24",
+        "--stats-images",
+        "8",
+        "--out",
+        o,
+    ];
+    let (ok, msg) = whitebox(&args);
+    assert!(ok && msg.contains("best validation accuracy"), "{msg}");
+    let m = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(m.lines().last().unwrap()).unwrap();
+    // 32 training images: 2 steps; 16 validation images; the test split reported beside it
+    assert_eq!(last["step"], 2);
+    assert_eq!(last["val_images"], 16);
+    assert_eq!(last["test_images"], 24);
+    assert!(last["val_accuracy"].is_f64() && last["test_accuracy"].is_f64());
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["train"]["val_images"], 16);
+    assert_eq!(state["best_accuracy"], last["val_accuracy"]);
+    let (ok, msg) = whitebox(&[
+        "train",
+        "--dataset",
+        "shapes",
+        "--limit-train",
+        "48",
+        "--val",
+        "48",
+        "--out",
+        o,
+    ]);
+    assert!(!ok && msg.contains("leaves no training images"), "{msg}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

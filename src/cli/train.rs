@@ -102,7 +102,12 @@ pub struct Args {
     /// A step metrics line every N steps.
     #[arg(long, default_value_t = 50)]
     pub log_every: u64,
-    /// Test images for the per-layer R^c and sparsity.
+    /// Hold out the last N training images (after --limit-train) as a validation set: the best
+    /// checkpoint is chosen on its accuracy, and per-layer statistics are computed on it; test
+    /// accuracy is still reported every epoch. 0: choose on the test set.
+    #[arg(long, default_value_t = 0)]
+    pub val: usize,
+    /// Test (or validation) images for the per-layer R^c and sparsity.
     #[arg(long, default_value_t = 256)]
     pub stats_images: usize,
     /// Train nothing: evaluate this model file on the dataset's test split (accuracy, loss,
@@ -111,21 +116,22 @@ pub struct Args {
     pub evaluate: Option<PathBuf>,
 }
 
-/// The first `n` items of a dataset.
-struct Limit<'a> {
+/// Items `start .. start + n` of a dataset (clamped to its length).
+struct Slice<'a> {
     ds: &'a dyn ImageDataset,
+    start: usize,
     n: usize,
 }
 
-impl ImageDataset for Limit<'_> {
+impl ImageDataset for Slice<'_> {
     fn len(&self) -> usize {
-        self.n.min(self.ds.len())
+        self.n.min(self.ds.len().saturating_sub(self.start))
     }
     fn image(&self, i: usize) -> ImageU8 {
-        self.ds.image(i)
+        self.ds.image(self.start + i)
     }
     fn label(&self, i: usize) -> usize {
-        self.ds.label(i)
+        self.ds.label(self.start + i)
     }
     fn class_names(&self) -> Vec<String> {
         self.ds.class_names()
@@ -193,16 +199,47 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let train: Box<dyn ImageDataset> = match a.limit_train {
         Some(0) => bail!("--limit-train must be positive"),
-        Some(n) => Box::new(Limit {
+        Some(n) => Box::new(Slice {
             ds: Box::leak(train),
+            start: 0,
             n,
         }),
         None => train,
     };
-    let mut trainer = match &a.resume {
-        Some(dir) => {
-            let t = checkpoint::load(dir)
-                .with_context(|| format!("resuming from {}", dir.display()))?;
+    let resumed = match &a.resume {
+        Some(dir) => Some(
+            checkpoint::load(dir).with_context(|| format!("resuming from {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    // The validation images: the last ones of the (limited) training split, never trained on.
+    let val_n = resumed.as_ref().map_or(a.val, |t| t.state.train.val_images);
+    if val_n >= train.len() {
+        bail!(
+            "--val {val_n} leaves no training images (the training split has {})",
+            train.len()
+        );
+    }
+    let (train, val): (Box<dyn ImageDataset>, Option<Box<dyn ImageDataset>>) = if val_n > 0 {
+        let all: &'static dyn ImageDataset = Box::leak(train);
+        (
+            Box::new(Slice {
+                ds: all,
+                start: 0,
+                n: all.len() - val_n,
+            }),
+            Some(Box::new(Slice {
+                ds: all,
+                start: all.len() - val_n,
+                n: val_n,
+            })),
+        )
+    } else {
+        (train, None)
+    };
+    let mut trainer = match resumed {
+        Some(t) => {
+            let dir = a.resume.as_ref().expect("resuming");
             if t.shuffler.state().len != train.len() {
                 bail!(
                     "{}: the run trained on {} images, this dataset has {} (same --dataset and \
@@ -246,6 +283,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 log_every: a.log_every,
                 stats_images: a.stats_images,
                 eval_limit: a.limit_test,
+                val_images: a.val,
                 ..TrainConfig::new(a.epochs, a.batch, a.seed)
             };
             Trainer::new(cfg, &params, tc, train.len())?
@@ -319,10 +357,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let out_dir = out.clone();
     let mut save = |t: &Trainer, best: bool| checkpoint::save(&out_dir, t, best);
-    trainer.train_on(
+    let (sel, test_too): (&dyn ImageDataset, Option<&dyn ImageDataset>) = match &val {
+        Some(v) => (v.as_ref(), Some(test.as_ref())),
+        None => (test.as_ref(), None),
+    };
+    trainer.train_split(
         engine.as_mut(),
         train.as_ref(),
-        test.as_ref(),
+        sel,
+        test_too,
         Hooks {
             now: &now,
             metrics: &mut metrics,
@@ -342,9 +385,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
     } else {
         eprintln!(
-            "done: {} steps ({} skipped), best test accuracy {:.4} (epoch {}), {:.0} s; model in {}",
+            "done: {} steps ({} skipped), best {} accuracy {:.4} (epoch {}), {:.0} s; model in {}",
             trainer.state.step,
             trainer.state.skipped,
+            if val_n > 0 { "validation" } else { "test" },
             trainer.state.best_accuracy.unwrap_or(f64::NAN),
             trainer.state.best_epoch.unwrap_or(0),
             trainer.state.wall_time_s,

@@ -42,6 +42,10 @@ pub struct TrainConfig {
     pub stats_images: usize,
     /// Evaluate on at most this many evaluation images (all when `None`).
     pub eval_limit: Option<usize>,
+    /// Training images held out as a validation set (the last ones of the training split):
+    /// the best checkpoint is chosen on them instead of on the test set (0: none).
+    #[serde(default)]
+    pub val_images: usize,
 }
 
 impl TrainConfig {
@@ -61,6 +65,7 @@ impl TrainConfig {
             log_every: 50,
             stats_images: 256,
             eval_limit: None,
+            val_images: 0,
         }
     }
 
@@ -445,6 +450,20 @@ impl Trainer {
         eval: &E,
         hooks: Hooks<'_>,
     ) -> Result<()> {
+        self.train_split(engine, ds, eval, None, hooks)
+    }
+
+    /// [`Trainer::train_on`] choosing the best epoch on `eval`; with `test`, `eval` is a
+    /// validation set (epoch lines report `val_*` for it, `test_*` for `test`, and the per-layer
+    /// statistics on the validation images).
+    pub fn train_split<D: ImageDataset + ?Sized, E: ImageDataset + ?Sized>(
+        &mut self,
+        engine: &mut dyn StepEngine,
+        ds: &D,
+        eval: &E,
+        test: Option<&dyn ImageDataset>,
+        hooks: Hooks<'_>,
+    ) -> Result<()> {
         let spe = self.steps_per_epoch();
         let fresh = |epoch| Running {
             epoch,
@@ -493,6 +512,10 @@ impl Trainer {
                 engine.sync(self)?;
                 let ev = self.evaluate(eval, self.state.train.eval_limit)?;
                 let layers = self.layer_summary(eval, self.state.train.stats_images)?;
+                let test_ev = match test {
+                    Some(t) => Some(self.evaluate(t, self.state.train.eval_limit)?),
+                    None => None,
+                };
                 let best = self.state.best_accuracy.is_none_or(|b| ev.accuracy > b);
                 if best {
                     self.state.best_accuracy = Some(ev.accuracy);
@@ -500,16 +523,23 @@ impl Trainer {
                 }
                 let end = (hooks.now)();
                 self.state.wall_time_s = wall0 + end - t_start;
-                (hooks.metrics)(
-                    &json!({"kind": "epoch", "epoch": epoch + 1, "step": self.state.step,
+                let mut line = json!({"kind": "epoch", "epoch": epoch + 1, "step": self.state.step,
                     "train_loss": run.loss(), "train_accuracy": run.accuracy(),
                     "test_loss": ev.loss, "test_accuracy": ev.accuracy, "test_images": ev.images,
                     "skipped_steps": run.skipped, "images_per_s": run.images as f64 / train_time.max(1e-9),
                     "epoch_time_s": end - t_epoch, "wall_time_s": self.state.wall_time_s,
                     "lr": self.state.schedule.lr_at(self.state.step),
                     "layers": layers.iter().map(|l| json!({"rc_in": l.rc_in.0, "rc_out": l.rc_out.0,
-                        "sparsity": l.sparsity.0})).collect::<Vec<_>>()}),
-                );
+                        "sparsity": l.sparsity.0})).collect::<Vec<_>>()});
+                if let Some(t) = test_ev {
+                    line["val_loss"] = json!(ev.loss);
+                    line["val_accuracy"] = json!(ev.accuracy);
+                    line["val_images"] = json!(ev.images);
+                    line["test_loss"] = json!(t.loss);
+                    line["test_accuracy"] = json!(t.accuracy);
+                    line["test_images"] = json!(t.images);
+                }
+                (hooks.metrics)(&line);
                 (hooks.checkpoint)(self, best)?;
                 t_epoch = (hooks.now)();
                 run = fresh(self.shuffler.epoch());
