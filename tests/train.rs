@@ -1,6 +1,6 @@
 //! Training: a tiny model overfits 64 images, resuming equals uninterrupted training (bit-exact
 //! on CPU), a NaN step is skipped with the weights kept finite, the metrics/checkpoint hooks,
-//! and the CLI's errors for a missing or corrupt dataset and for `--dataset subspaces`.
+//! and the CLI's errors for a missing or corrupt dataset; training on the subspace mixture.
 //! GPU training is tested in `tests/gpu_train.rs`.
 
 use std::path::PathBuf;
@@ -232,8 +232,8 @@ fn train_cli_names_a_missing_or_corrupt_dataset() {
     ]);
     assert!(!ok);
     assert!(msg.contains("train-images-idx3-ubyte"), "{msg}");
-    let (ok, msg) = whitebox(&["train", "--dataset", "subspaces", "--out", o]);
-    assert!(!ok && msg.contains("not implemented"), "{msg}");
+    let (ok, msg) = whitebox(&["train", "--dataset", "subspaces", "--augment", "--out", o]);
+    assert!(!ok && msg.contains("does not apply"), "{msg}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -342,5 +342,35 @@ fn train_cli_chooses_the_best_epoch_on_a_validation_split() {
         o,
     ]);
     assert!(!ok && msg.contains("leaves no training images"), "{msg}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn train_cli_trains_on_the_subspace_mixture() {
+    let dir = tmp("subspaces");
+    let o = dir.to_str().unwrap();
+    let (ok, msg) = whitebox(&[
+        "train",
+        "--dataset",
+        "subspaces",
+        "--preset",
+        "crate-fmnist",
+        "--epochs",
+        "1",
+        "--batch",
+        "32",
+        "--limit-train",
+        "64",
+        "--limit-test",
+        "32",
+        "--stats-images",
+        "8",
+        "--out",
+        o,
+    ]);
+    assert!(ok && msg.contains("done: 2 steps"), "{msg}");
+    // the model: 1 x 16 tokens of 32 channels, patch 1, 4 classes
+    let (ok, info) = whitebox(&["info", dir.join("model.safetensors").to_str().unwrap()]);
+    assert!(ok, "{info}");
     let _ = std::fs::remove_dir_all(&dir);
 }

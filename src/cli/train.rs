@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use clap::ValueEnum;
 
 use super::EngineKind;
-use crate::data::synthetic::{ShapesConfig, ShapesDataset};
+use crate::data::synthetic::{ShapesConfig, ShapesDataset, SubspaceConfig, SubspaceImages};
 use crate::data::{Augment, FashionMnist, ImageDataset, ImageU8, Split};
 use crate::model::{config::PRESETS, init::init_params, CrateConfig};
 use crate::train::{
@@ -27,7 +27,9 @@ pub enum DatasetKind {
     Fmnist,
     /// Synthetic shapes on textured backgrounds (5 classes), at the preset's image size.
     Shapes,
-    /// Tokens from a mixture of subspaces (not trainable here: images only).
+    /// Tokens from a mixture of 4 random 4-dimensional subspaces of R^32 (noise 0.05), 16
+    /// tokens per sample, labelled by subspace; fed as 1×16 images of 32 channels with patch 1,
+    /// so each token is one patch vector (8000 training, 2000 test samples).
     Subspaces,
 }
 
@@ -157,7 +159,7 @@ fn install_ctrl_c() {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let preset = CrateConfig::preset(&a.preset)?;
+    let mut preset = CrateConfig::preset(&a.preset)?;
     let (train, test): (Box<dyn ImageDataset>, Box<dyn ImageDataset>) = match a.dataset {
         DatasetKind::Fmnist => {
             let tr = FashionMnist::load(a.data.as_deref(), Split::Train)
@@ -176,10 +178,20 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 a.seed ^ 0x5eed_7e57,
             ))?),
         ),
-        DatasetKind::Subspaces => bail!(
-            "--dataset subspaces: not implemented for training (the trainer takes images; \
-             subspaces are token sets)"
-        ),
+        DatasetKind::Subspaces => {
+            if a.augment {
+                bail!("--augment crops and flips images; it does not apply to --dataset subspaces");
+            }
+            let sc = SubspaceConfig {
+                tokens_per_sample: 16,
+                seed: a.seed,
+                ..SubspaceConfig::default()
+            };
+            let (tr, te) = SubspaceImages::generate(&sc, 8_000, 2_000)?;
+            // The preset gives width, depth and heads; the input is 1 × T tokens of d channels.
+            preset = tr.model_config(&preset);
+            (Box::new(tr), Box::new(te))
+        }
     };
     if let Some(path) = &a.evaluate {
         let m = super::common::load_weights(path, None)?.model;
