@@ -366,3 +366,26 @@ fn train_cli_runs_on_the_gpu() {
     assert!(dir.join("model.safetensors").exists() && dir.join("optim.safetensors").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_step_is_one_submit_and_allocates_nothing_after_the_first() {
+    let cfg = tiny();
+    let params = ParamSet::<f32>::from_params(&init_params(&cfg, 6).unwrap());
+    let opt = Optimizer::new(OptimConfig::lion(0.1), &params);
+    let mut g = GpuTrainer::new(
+        ctx(),
+        &cfg,
+        &params,
+        &opt,
+        step_cfg(opt.config, 0.1, Some(1.0)),
+    )
+    .unwrap();
+    let (images, labels) = batch(&cfg, 4, 3);
+    g.step(&images, &labels, 1e-3, true).unwrap();
+    let (s0, b0) = (g.context().submit_count(), g.buffers_created());
+    g.step(&images, &labels, 1e-3, false).unwrap();
+    assert_eq!(g.context().submit_count(), s0 + 1);
+    g.step(&images, &labels, 1e-3, true).unwrap();
+    assert_eq!(g.context().submit_count(), s0 + 2);
+    assert_eq!(g.buffers_created(), b0, "a repeated step created buffers");
+}

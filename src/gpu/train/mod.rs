@@ -167,6 +167,11 @@ impl GpuTrainer {
         &self.gpu.ctx
     }
 
+    /// Buffers the pool has created so far (a repeated step of the same batch size adds none).
+    pub fn buffers_created(&self) -> usize {
+        self.gpu.pool.created()
+    }
+
     /// Replaces the parameters on the device.
     pub fn set_params(&mut self, params: &ParamSet<f32>) -> Result<()> {
         params.check(&self.cfg)?;
