@@ -3,7 +3,7 @@
 //! adapter (lavapipe in CI); fails, never skips, when there is none.
 
 use whitebox::gpu::backward::layernorm::{layer_norm_backward, LnBackParams, LnGradSlots};
-use whitebox::gpu::backward::matmul::{tn, ColSum};
+use whitebox::gpu::backward::matmul::{tn, tn_split, ColSum};
 use whitebox::gpu::backward::{embed, head, ista, loss, mssa};
 use whitebox::gpu::{Gpu, GpuContext};
 use whitebox::grad;
@@ -86,6 +86,7 @@ fn tn_matmul_and_column_sums() {
                         cols,
                         alpha: 1.0,
                         accum: false,
+                        scratch: None,
                     }
                     .record(rec);
                 }
@@ -155,6 +156,7 @@ fn layernorm_backward_matches_cpu() {
                             x_stride: stride as u32,
                             ..LnBackParams::rows(rows, dim)
                         },
+                        None,
                     );
                     Ok(())
                 },
@@ -271,4 +273,70 @@ fn loss_and_elementwise_kernels_match_cpu() {
     close(&out[1], &add, "add");
     close(&out[2], &drop, "drop_cls");
     close(&out[3], &sc, "scatter_cls");
+}
+
+#[test]
+fn split_k_matmul_and_two_pass_column_sums() {
+    let mut g = gpu();
+    let scratch = g.alloc(1 << 16);
+    for &(k, m, n) in &[(1000usize, 37usize, 13usize), (6400, 36, 36), (300, 5, 70)] {
+        let a = rand(21, k * m);
+        let b = rand(22, k * n);
+        let c0 = rand(23, 3 + m * n);
+        let (ab, bb, cb) = (g.upload(&a), g.upload(&b), g.upload(&c0));
+        let out = g
+            .run_blocking(
+                |rec| {
+                    tn_split(rec, &ab, &bb, &cb, 3, m, n, k, -0.5, true, &scratch);
+                    Ok(())
+                },
+                &[(&cb, 3 + m * n)],
+            )
+            .unwrap();
+        let mut want = c0.clone();
+        for i in 0..m {
+            for j in 0..n {
+                let s: f64 = (0..k)
+                    .map(|r| a[r * m + i] as f64 * b[r * n + j] as f64)
+                    .sum();
+                want[3 + i * n + j] -= 0.5 * s as f32;
+            }
+        }
+        close(&out[0], &want, &format!("tn_split k={k} m={m} n={n}"));
+    }
+    let (rows, cols, ld, off) = (1500usize, 13usize, 20usize, 3usize);
+    let a = rand(24, off + rows * ld);
+    let b = rand(25, rows * cols);
+    let (ab, bb) = (g.upload(&a), g.upload(&b));
+    let ob = g.upload(&vec![1.0; cols]);
+    let out = g
+        .run_blocking(
+            |rec| {
+                ColSum {
+                    a: &ab,
+                    a_off: off,
+                    ld,
+                    b: Some(&bb),
+                    out: &ob,
+                    out_off: 0,
+                    rows,
+                    cols,
+                    alpha: 2.0,
+                    accum: true,
+                    scratch: Some(&scratch),
+                }
+                .record(rec);
+                Ok(())
+            },
+            &[(&ob, cols)],
+        )
+        .unwrap();
+    let mut want = vec![0.0f64; cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            want[c] += a[off + r * ld + c] as f64 * b[r * cols + c] as f64;
+        }
+    }
+    let want: Vec<f32> = want.iter().map(|v| (1.0 + 2.0 * v) as f32).collect();
+    close(&out[0], &want, "two-pass colsum");
 }

@@ -389,3 +389,10 @@ fn a_step_is_one_submit_and_allocates_nothing_after_the_first() {
     assert_eq!(g.context().submit_count(), s0 + 2);
     assert_eq!(g.buffers_created(), b0, "a repeated step created buffers");
 }
+
+#[test]
+fn gpu_gradients_match_cpu_fmnist_preset() {
+    // 8 × 50 = 400 rows: the weight gradients are split over k and the column sums run in two
+    // passes.
+    grads_case(&CrateConfig::preset("crate-fmnist").unwrap(), 8, 3);
+}

@@ -58,7 +58,8 @@ pub struct LnGradSlots {
 
 /// The LayerNorm backward: `dx` (plus `resid` when given) when `dx` is given, and
 /// `dgamma = sum dy ⊙ xhat`, `dbeta = sum dy` into `grads` (overwritten). `xhat` is scratch of
-/// at least rows × dim; `dy` must be contiguous (rows, dim).
+/// at least rows × dim; `dy` must be contiguous (rows, dim). `scratch` (optional) lets the
+/// column sums over many rows run in two passes.
 #[allow(clippy::too_many_arguments)]
 pub fn layer_norm_backward(
     rec: &mut Recorder,
@@ -71,6 +72,7 @@ pub fn layer_norm_backward(
     grads: &wgpu::Buffer,
     slots: LnGradSlots,
     p: LnBackParams,
+    scratch: Option<&wgpu::Buffer>,
 ) {
     let kernel = rec.gpu.cache.get(
         &rec.gpu.ctx.device,
@@ -111,6 +113,7 @@ pub fn layer_norm_backward(
             cols: dim,
             alpha: 1.0,
             accum: false,
+            scratch,
         }
         .record(rec);
     }

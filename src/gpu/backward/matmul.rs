@@ -23,8 +23,83 @@ pub struct TnParams {
     pub b_off: u32,
     pub c_off: u32,
     pub alpha: f32,
-    pub pad0: u32,
-    pub pad1: u32,
+    /// Split-K: rows of k per workgroup z (0: one pass).
+    pub ksplit: u32,
+    /// Column sums: rows per workgroup z (0: one pass).
+    pub rsplit: u32,
+}
+
+/// Rows of k (or of a column sum) per split when a scratch buffer allows splitting.
+const SPLIT_ROWS: usize = 256;
+/// At most this many partial products per split matmul.
+pub const MAX_SPLITS: usize = 16;
+
+/// [`tn`] split over k when k is long and `scratch` holds the partial products: up to
+/// [`MAX_SPLITS`] workgroup layers each sum a slice of k into `scratch`, then a column sum adds
+/// them into `c` (with `alpha` and `accum`).
+#[allow(clippy::too_many_arguments)]
+pub fn tn_split(
+    rec: &mut Recorder,
+    a: &wgpu::Buffer,
+    b: &wgpu::Buffer,
+    c: &wgpu::Buffer,
+    c_off: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    accum: bool,
+    scratch: &wgpu::Buffer,
+) {
+    let room = (scratch.size() / 4) as usize / (m * n).max(1);
+    let splits = k.div_ceil(SPLIT_ROWS).min(MAX_SPLITS).min(room);
+    if splits <= 1 {
+        return tn(rec, a, b, c, c_off, m, n, k, alpha, accum);
+    }
+    let kernel = rec.gpu.cache.get(
+        &rec.gpu.ctx.device,
+        "matmul_backward",
+        SOURCE,
+        "tn",
+        &BINDS,
+        &[("ACCUM", 0.0)],
+    );
+    let p = TnParams {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        lda: m as u32,
+        ldb: n as u32,
+        ldc: n as u32,
+        alpha: 1.0,
+        ksplit: k.div_ceil(splits) as u32,
+        ..Default::default()
+    };
+    let groups = [
+        (n as u32).div_ceil(TILE),
+        (m as u32).div_ceil(TILE),
+        splits as u32,
+    ];
+    rec.dispatch(
+        kernel,
+        vec![a.clone(), b.clone(), scratch.clone()],
+        bytemuck::bytes_of(&p),
+        groups,
+    );
+    ColSum {
+        a: scratch,
+        a_off: 0,
+        ld: m * n,
+        b: None,
+        out: c,
+        out_off: c_off,
+        rows: splits,
+        cols: m * n,
+        alpha,
+        accum,
+        scratch: None,
+    }
+    .record(rec);
 }
 
 /// `c[c_off..] (+)= alpha * a^T b` for a (k, m) and b (k, n), contiguous; c (m, n).
@@ -82,10 +157,53 @@ pub struct ColSum<'a> {
     pub cols: usize,
     pub alpha: f32,
     pub accum: bool,
+    /// When given and the rows are many, a first pass sums chunks of rows into it and a second
+    /// pass sums the chunks (so long columns still spread over many workgroups).
+    pub scratch: Option<&'a wgpu::Buffer>,
 }
 
 impl ColSum<'_> {
     pub fn record(&self, rec: &mut Recorder) {
+        let chunks = match self.scratch {
+            Some(s) => self
+                .rows
+                .div_ceil(SPLIT_ROWS)
+                .min((s.size() / 4) as usize / self.cols.max(1)),
+            None => 1,
+        };
+        if chunks > 1 {
+            let scratch = self.scratch.expect("chunks > 1 needs scratch");
+            self.pass(rec, scratch, 0, 1.0, false, SPLIT_ROWS, chunks);
+            ColSum {
+                a: scratch,
+                a_off: 0,
+                ld: self.cols,
+                b: None,
+                out: self.out,
+                out_off: self.out_off,
+                rows: chunks,
+                cols: self.cols,
+                alpha: self.alpha,
+                accum: self.accum,
+                scratch: None,
+            }
+            .record(rec);
+        } else {
+            self.pass(rec, self.out, self.out_off, self.alpha, self.accum, 0, 1);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn pass(
+        &self,
+        rec: &mut Recorder,
+        out: &wgpu::Buffer,
+        out_off: usize,
+        alpha: f32,
+        accum: bool,
+        rsplit: usize,
+        chunks: usize,
+    ) {
         let kernel = rec.gpu.cache.get(
             &rec.gpu.ctx.device,
             "matmul_backward",
@@ -93,7 +211,7 @@ impl ColSum<'_> {
             "colsum",
             &BINDS,
             &[
-                ("ACCUM", self.accum as u8 as f64),
+                ("ACCUM", accum as u8 as f64),
                 ("HAS_B", self.b.is_some() as u8 as f64),
             ],
         );
@@ -103,8 +221,9 @@ impl ColSum<'_> {
             lda: self.ld as u32,
             ldb: self.cols as u32,
             a_off: self.a_off as u32,
-            c_off: self.out_off as u32,
-            alpha: self.alpha,
+            c_off: out_off as u32,
+            alpha,
+            rsplit: rsplit as u32,
             ..Default::default()
         };
         let dummy = rec.dummy_read();
@@ -113,17 +232,21 @@ impl ColSum<'_> {
             vec![
                 self.a.clone(),
                 self.b.unwrap_or(&dummy).clone(),
-                self.out.clone(),
+                out.clone(),
             ],
             bytemuck::bytes_of(&p),
-            groups_1d(self.cols, 64),
+            {
+                let [x, y, _] = groups_1d(self.cols, 64);
+                [x, y, chunks as u32]
+            },
         );
     }
 }
 
 /// The gradients of `y = x W^T (+ b)` for x (rows, inp), W (out, inp): `dW = dy^T x` into
 /// `grads[w_off..]`, `db = sum_rows dy` into `grads[b_off..]` when given, and `dx = dy W` when
-/// given (the forward's matmul, B not transposed).
+/// given (the forward's matmul, B not transposed). With `scratch`, the weight gradient is split
+/// over the rows ([`tn_split`]) and the bias sum runs in two passes.
 #[allow(clippy::too_many_arguments)]
 pub fn linear_backward(
     rec: &mut Recorder,
@@ -137,8 +260,12 @@ pub fn linear_backward(
     rows: usize,
     out: usize,
     inp: usize,
+    scratch: Option<&wgpu::Buffer>,
 ) {
-    tn(rec, dy, x, grads, w_off, out, inp, rows, 1.0, false);
+    match scratch {
+        Some(s) => tn_split(rec, dy, x, grads, w_off, out, inp, rows, 1.0, false, s),
+        None => tn(rec, dy, x, grads, w_off, out, inp, rows, 1.0, false),
+    }
     if let Some(bo) = b_off {
         ColSum {
             a: dy,
@@ -151,6 +278,7 @@ pub fn linear_backward(
             cols: out,
             alpha: 1.0,
             accum: false,
+            scratch,
         }
         .record(rec);
     }

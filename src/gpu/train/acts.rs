@@ -2,6 +2,7 @@
 //! (saved by the training forward) and the backward's scratch, all from the pool.
 
 use crate::error::{Error, Result};
+use crate::gpu::backward::matmul::MAX_SPLITS;
 use crate::gpu::Gpu;
 use crate::model::CrateConfig;
 
@@ -47,6 +48,8 @@ pub(super) struct Acts {
     pub(super) de2: wgpu::Buffer,
     pub(super) de: wgpu::Buffer,
     pub(super) dlnp: wgpu::Buffer,
+    /// Partial sums of the split weight gradients and two-pass column sums.
+    pub(super) part: wgpu::Buffer,
 }
 
 impl Acts {
@@ -110,6 +113,13 @@ impl Acts {
             de2: g.alloc(b * n * d),
             de: g.alloc(b * n * d),
             dlnp: g.alloc(b * n * pl),
+            part: g.alloc(
+                MAX_SPLITS
+                    * [d * d, d * pl, d * out1, out1 * cfg.classes, d.max(pl)]
+                        .into_iter()
+                        .max()
+                        .unwrap_or(d),
+            ),
         };
         Ok(acts)
     }
@@ -144,6 +154,7 @@ impl Acts {
             self.de2.clone(),
             self.de.clone(),
             self.dlnp.clone(),
+            self.part.clone(),
         ];
         for l in [
             &self.z,

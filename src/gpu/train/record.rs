@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::acts::Acts;
 use crate::error::Result;
 use crate::gpu::backward::layernorm::{layer_norm_backward, LnBackParams, LnGradSlots};
-use crate::gpu::backward::matmul::{linear_backward, tn, ColSum};
+use crate::gpu::backward::matmul::{linear_backward, tn_split, ColSum};
 use crate::gpu::backward::{embed as bembed, head as bhead, ista as bista, loss, mssa as bmssa};
 use crate::gpu::layernorm::{layer_norm, LnParams};
 use crate::gpu::matmul::{linear, Matmul, MatmulParams};
@@ -230,6 +230,7 @@ pub(super) fn record_fb(
             b,
             cfg.classes,
             out1,
+            Some(&x.part),
         );
         &x.dh1
     } else {
@@ -247,6 +248,7 @@ pub(super) fn record_fb(
         b,
         out1,
         d,
+        Some(&x.part),
     );
     layer_norm_backward(
         rec,
@@ -262,6 +264,7 @@ pub(super) fn record_fb(
             x_stride: (nt * d) as u32,
             ..LnBackParams::rows(b, d)
         },
+        Some(&x.part),
     );
     bhead::scatter_cls(rec, &x.dcls, &x.dz, b, nt, d);
 
@@ -287,10 +290,12 @@ pub(super) fn record_fb(
             },
         }
         .record(rec);
-        tn(
-            rec, &x.r[l], &x.gm, grads, o_dict, d, d, rows, cfg.eta, false,
+        tn_split(
+            rec, &x.r[l], &x.gm, grads, o_dict, d, d, rows, cfg.eta, false, &x.part,
         );
-        tn(rec, &x.dr, &x.y[l], grads, o_dict, d, d, rows, -1.0, true);
+        tn_split(
+            rec, &x.dr, &x.y[l], grads, o_dict, d, d, rows, -1.0, true, &x.part,
+        );
         bista::add(rec, &x.gm, &x.dr, &x.gdr, total);
         Matmul {
             a: &x.dr,
@@ -318,6 +323,7 @@ pub(super) fn record_fb(
             grads,
             k.ln(&lk(l, "1.norm.weight"), &lk(l, "1.norm.bias")),
             LnBackParams::rows(rows, d),
+            Some(&x.part),
         );
         // MSSA: do = dZhalf W_o; dw (three paths); dU = dw^T a; da = dw U; dZ = LN^T(da) + dZhalf.
         linear_backward(
@@ -332,6 +338,7 @@ pub(super) fn record_fb(
             rows,
             d,
             d,
+            Some(&x.part),
         );
         bmssa::attention_backward(
             rec,
@@ -357,6 +364,7 @@ pub(super) fn record_fb(
             rows,
             d,
             d,
+            Some(&x.part),
         );
         layer_norm_backward(
             rec,
@@ -369,6 +377,7 @@ pub(super) fn record_fb(
             grads,
             k.ln(&lk(l, "0.norm.weight"), &lk(l, "0.norm.bias")),
             LnBackParams::rows(rows, d),
+            Some(&x.part),
         );
     }
 
@@ -385,6 +394,7 @@ pub(super) fn record_fb(
             cols,
             alpha: 1.0,
             accum: false,
+            scratch: Some(&x.part),
         }
         .record(rec);
     }
@@ -400,6 +410,7 @@ pub(super) fn record_fb(
         grads,
         k.ln("to_patch_embedding.3.weight", "to_patch_embedding.3.bias"),
         LnBackParams::rows(b * n, d),
+        Some(&x.part),
     );
     linear_backward(
         rec,
@@ -413,6 +424,7 @@ pub(super) fn record_fb(
         b * n,
         d,
         pl,
+        Some(&x.part),
     );
     layer_norm_backward(
         rec,
@@ -425,6 +437,7 @@ pub(super) fn record_fb(
         grads,
         k.ln("to_patch_embedding.1.weight", "to_patch_embedding.1.bias"),
         LnBackParams::rows(b * n, pl),
+        Some(&x.part),
     );
     Ok(())
 }
