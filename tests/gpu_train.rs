@@ -396,3 +396,19 @@ fn gpu_gradients_match_cpu_fmnist_preset() {
     // passes.
     grads_case(&CrateConfig::preset("crate-fmnist").unwrap(), 8, 3);
 }
+
+#[test]
+fn gpu_evaluation_equals_cpu_evaluation() {
+    let ds = shapes(300, 8);
+    let cfg = tiny();
+    let params = init_params(&cfg, 9).unwrap();
+    let t = Trainer::new(cfg, &params, TrainConfig::new(1, 16, 0), ds.len()).unwrap();
+    let mut e = GpuSteps::new(ctx(), &t, 0).unwrap();
+    // 300 images: a batch of 256, then one of 44 (a second batch size on the GPU)
+    let g = t.evaluate_on(&mut e, &ds, None).unwrap();
+    let c = t.evaluate(&ds, None).unwrap();
+    eprintln!("GPU {g:?} vs CPU {c:?}");
+    assert_eq!(g.images, 300);
+    assert!((g.accuracy - c.accuracy).abs() <= 1.0 / 300.0 + 1e-12);
+    assert!(((g.loss - c.loss) / c.loss).abs() < 1e-5);
+}

@@ -75,7 +75,8 @@ pub struct Args {
     #[arg(long)]
     pub augment: bool,
     /// Where the steps run: the CPU reference backward, or the GPU (WGSL forward + backward +
-    /// optimiser, one submit per step). Evaluation runs on the CPU engine either way.
+    /// optimiser, one submit per step). Accuracy and loss are evaluated on the same engine; the
+    /// per-layer R^c and sparsity on the CPU engine.
     #[arg(long, value_enum, default_value_t = EngineKind::Cpu)]
     pub engine: EngineKind,
     /// With --engine gpu: read the loss and accuracy back every N steps (also at metrics lines

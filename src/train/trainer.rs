@@ -142,6 +142,17 @@ pub trait StepEngine {
     /// Makes `t.params`, `t.opt` and the step counters current (before evaluation and
     /// checkpoints).
     fn sync(&mut self, t: &mut Trainer) -> Result<()>;
+
+    /// Evaluates the current weights on a batch (normalised images, labels): (sum of the
+    /// per-image unsmoothed cross-entropy, correct predictions); `None` when the engine leaves
+    /// evaluation to the CPU engine.
+    fn evaluate_batch(
+        &mut self,
+        _images: &[f32],
+        _labels: &[usize],
+    ) -> Option<Result<(f64, usize)>> {
+        None
+    }
 }
 
 /// Training steps on the CPU reference backward ([`Trainer::train_batch`]).
@@ -373,6 +384,35 @@ impl Trainer {
         r
     }
 
+    /// [`Trainer::evaluate`] on `engine` when it evaluates (the GPU does, with the weights it
+    /// holds), else on the CPU engine.
+    pub fn evaluate_on<D: ImageDataset + ?Sized>(
+        &self,
+        engine: &mut dyn StepEngine,
+        ds: &D,
+        limit: Option<usize>,
+    ) -> Result<Evaluation> {
+        let n = limit.unwrap_or(usize::MAX).min(ds.len());
+        let (mut correct, mut loss) = (0usize, 0f64);
+        for start in (0..n).step_by(256) {
+            let idx: Vec<usize> = (start..(start + 256).min(n)).collect();
+            let b = make_batch(ds, &idx, &self.config, None)?;
+            match engine.evaluate_batch(&b.images.data, &b.labels) {
+                Some(r) => {
+                    let (l, c) = r?;
+                    loss += l;
+                    correct += c;
+                }
+                None => return self.evaluate(ds, limit),
+            }
+        }
+        Ok(Evaluation {
+            accuracy: correct as f64 / n.max(1) as f64,
+            loss: loss / n.max(1) as f64,
+            images: n,
+        })
+    }
+
     /// Accuracy and mean (unsmoothed) cross-entropy on the first `limit` items of `ds`.
     pub fn evaluate<D: ImageDataset + ?Sized>(
         &self,
@@ -510,10 +550,10 @@ impl Trainer {
             if self.shuffler.epoch() > epoch {
                 let train_time = now - t_epoch;
                 engine.sync(self)?;
-                let ev = self.evaluate(eval, self.state.train.eval_limit)?;
+                let ev = self.evaluate_on(engine, eval, self.state.train.eval_limit)?;
                 let layers = self.layer_summary(eval, self.state.train.stats_images)?;
                 let test_ev = match test {
-                    Some(t) => Some(self.evaluate(t, self.state.train.eval_limit)?),
+                    Some(t) => Some(self.evaluate_on(engine, t, self.state.train.eval_limit)?),
                     None => None,
                 };
                 let best = self.state.best_accuracy.is_none_or(|b| ev.accuracy > b);

@@ -37,6 +37,17 @@ pub struct GpuStepConfig {
     pub clip_norm: Option<f32>,
 }
 
+/// What [`GpuTrainer::record_step`] records.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    /// Forward and unsmoothed loss only.
+    Eval,
+    /// Forward, loss and backward.
+    Grads,
+    /// A whole training step at this learning rate.
+    Step(f32),
+}
+
 /// The numbers of the `scal` buffer, read back.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct GpuStats {
@@ -258,12 +269,12 @@ impl GpuTrainer {
         Ok(())
     }
 
-    /// Records forward, loss and backward (gradients into the flat buffer) into `rec`'s
-    /// submission; then, with `update`, norm/flags and the optimiser at `lr`; with `read`,
-    /// copies the `scal` buffer to `staging`.
+    /// Records forward and loss (`Mode::Eval`: unsmoothed, nothing else), the backward
+    /// (gradients into the flat buffer) and, for `Mode::Step`, norm/flags and the optimiser at
+    /// `lr`, then the copies in `staging`; submits once.
     fn record_step(
         &mut self,
-        lr: Option<f32>,
+        mode: Mode,
         staging: &[(&wgpu::Buffer, &wgpu::Buffer, usize)],
     ) -> Result<Option<wgpu::Buffer>> {
         let Self {
@@ -290,8 +301,12 @@ impl GpuTrainer {
             offs,
         };
         let mut rec = gpu.recorder();
-        record_fb(&mut rec, cfg, x, &lk, grads, step_cfg.label_smoothing)?;
-        if let Some(lr) = lr {
+        let (smoothing, backward) = match mode {
+            Mode::Eval => (0.0, false),
+            _ => (step_cfg.label_smoothing, true),
+        };
+        record_fb(&mut rec, cfg, x, &lk, grads, smoothing, backward)?;
+        if let Mode::Step(lr) = mode {
             let ob = OptimBuffers {
                 rows: &x.rows,
                 grads,
@@ -362,13 +377,13 @@ impl GpuTrainer {
         self.gpu.ctx.check_alive()?;
         self.load_batch(images, labels)?;
         if !read {
-            let ubuf = self.record_step(Some(lr), &[])?;
+            let ubuf = self.record_step(Mode::Step(lr), &[])?;
             self.gpu.pool.release(ubuf);
             return Ok(None);
         }
         let st = self.staging(16);
         let scal = self.scal.clone();
-        let ubuf = self.record_step(Some(lr), &[(&scal, &st, 16)])?;
+        let ubuf = self.record_step(Mode::Step(lr), &[(&scal, &st, 16)])?;
         let out = self.read(vec![(st, 16)], ubuf).await?;
         Ok(Some(self.take_stats(&out[0])))
     }
@@ -427,7 +442,7 @@ impl GpuTrainer {
         let x = self.acts.as_ref().expect("loaded");
         let (rows, logits, grads) = (x.rows.clone(), x.logits.clone(), self.grads.clone());
         let ubuf = self.record_step(
-            None,
+            Mode::Grads,
             &[
                 (&rows, &s_rows, 2 * b),
                 (&logits, &s_log, b * classes),
@@ -448,6 +463,25 @@ impl GpuTrainer {
             .map(|(&o, s)| out[2][o..o + s.iter().product::<usize>()].to_vec())
             .collect();
         Ok((loss, out[1].clone(), pset(&self.keys, &self.shapes, data)))
+    }
+
+    /// Forward only on a batch with the current weights: (sum of the unsmoothed per-image
+    /// cross-entropy, correct predictions), for evaluation without a copy of the weights.
+    pub async fn evaluate_batch_async(
+        &mut self,
+        images: &[f32],
+        labels: &[usize],
+    ) -> Result<(f64, usize)> {
+        self.gpu.ctx.check_alive()?;
+        self.load_batch(images, labels)?;
+        let b = labels.len();
+        let st = self.staging(2 * b);
+        let rows = self.acts.as_ref().expect("loaded").rows.clone();
+        let ubuf = self.record_step(Mode::Eval, &[(&rows, &st, 2 * b)])?;
+        let out = self.read(vec![(st, 2 * b)], ubuf).await?;
+        let loss = out[0][..b].iter().map(|&v| v as f64).sum();
+        let correct = out[0][b..].iter().filter(|&&v| v > 0.5).count();
+        Ok((loss, correct))
     }
 
     /// The optimiser alone on given gradients (clipping and the finite check included), one
@@ -599,5 +633,9 @@ impl GpuTrainer {
 
     pub fn download(&mut self) -> Result<(ParamSet<f32>, Optimizer)> {
         pollster::block_on(self.download_async())
+    }
+
+    pub fn evaluate_batch(&mut self, images: &[f32], labels: &[usize]) -> Result<(f64, usize)> {
+        pollster::block_on(self.evaluate_batch_async(images, labels))
     }
 }

@@ -36,7 +36,7 @@ impl Lookup<'_> {
     }
 }
 
-/// The training forward (every activation kept), the loss and the backward.
+/// The training forward (every activation kept), the loss and, with `backward`, the backward.
 pub(super) fn record_fb(
     rec: &mut Recorder,
     cfg: &CrateConfig,
@@ -44,6 +44,7 @@ pub(super) fn record_fb(
     k: &Lookup,
     grads: &wgpu::Buffer,
     smoothing: f32,
+    backward: bool,
 ) -> Result<()> {
     let (d, heads, pl, p) = (cfg.dim, cfg.heads, cfg.patch_len(), cfg.patch);
     let [h, w] = cfg.image;
@@ -215,6 +216,9 @@ pub(super) fn record_fb(
         cfg.classes,
         smoothing,
     );
+    if !backward {
+        return Ok(());
+    }
 
     // ---- backward: head ----
     let dh1 = if extra {

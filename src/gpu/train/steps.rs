@@ -71,6 +71,10 @@ impl StepEngine for GpuSteps {
         Ok(s.map(|s| Self::report(t, &s, lr)))
     }
 
+    fn evaluate_batch(&mut self, images: &[f32], labels: &[usize]) -> Option<Result<(f64, usize)>> {
+        Some(self.trainer.evaluate_batch(images, labels))
+    }
+
     fn sync(&mut self, t: &mut Trainer) -> Result<()> {
         let s = self.trainer.stats()?;
         t.state.skipped += s.run_skipped;
