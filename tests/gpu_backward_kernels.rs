@@ -339,4 +339,31 @@ fn split_k_matmul_and_two_pass_column_sums() {
     }
     let want: Vec<f32> = want.iter().map(|v| (1.0 + 2.0 * v) as f32).collect();
     close(&out[0], &want, "two-pass colsum");
+    // a scratch too small for 256-row chunks: fewer, longer chunks still cover every row
+    let small = g.alloc(3 * cols);
+    let ob2 = g.upload(&vec![0.0; cols]);
+    let out = g
+        .run_blocking(
+            |rec| {
+                ColSum {
+                    a: &ab,
+                    a_off: off,
+                    ld,
+                    b: Some(&bb),
+                    out: &ob2,
+                    out_off: 0,
+                    rows,
+                    cols,
+                    alpha: 2.0,
+                    accum: false,
+                    scratch: Some(&small),
+                }
+                .record(rec);
+                Ok(())
+            },
+            &[(&ob2, cols)],
+        )
+        .unwrap();
+    let want2: Vec<f32> = want.iter().map(|v| v - 1.0).collect();
+    close(&out[0], &want2, "two-pass colsum, 3 chunks");
 }

@@ -173,7 +173,9 @@ impl ColSum<'_> {
         };
         if chunks > 1 {
             let scratch = self.scratch.expect("chunks > 1 needs scratch");
-            self.pass(rec, scratch, 0, 1.0, false, SPLIT_ROWS, chunks);
+            // Rows per chunk so that `chunks` chunks cover every row (the scratch may cap `chunks`).
+            let per = self.rows.div_ceil(chunks);
+            self.pass(rec, scratch, 0, 1.0, false, per, chunks);
             ColSum {
                 a: scratch,
                 a_off: 0,
