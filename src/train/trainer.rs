@@ -1,5 +1,6 @@
-//! The training loop, engine-agnostic in shape but running on the CPU reference backward
-//! ([`crate::grad`]) for now: batches from a seeded [`Shuffler`], label-smoothed cross-entropy,
+//! The training loop, engine-agnostic: the steps run on a [`StepEngine`] (the CPU reference
+//! backward [`crate::grad`] through [`CpuSteps`], or the GPU through `gpu::train::GpuSteps`,
+//! which reads its numbers back only every few steps): batches from a seeded [`Shuffler`], label-smoothed cross-entropy,
 //! optional global-norm clipping, AdamW or Lion under a warm-up + cosine [`Schedule`], NaN/inf
 //! steps skipped and counted, evaluation and per-layer R^c / sparsity every epoch, metrics as
 //! JSON values. No file I/O and no clock here (both come in through [`Hooks`]), so this compiles
