@@ -1,9 +1,9 @@
 //! Training on the GPU: [`GpuTrainer`] keeps the parameters, their gradients (one flat buffer),
 //! the optimiser moments and every activation the backward needs resident on the device, and
 //! records a whole step — training forward, label-smoothed cross-entropy, backward, global-norm
-//! clipping and the AdamW/Lion update — through one [`Recorder`](super::Recorder), i.e. ONE submit per step.
-//! Loss and accuracy are accumulated on the GPU and read back only when asked (every few
-//! steps). A step whose loss or gradient is not finite is skipped on the GPU itself: the
+//! clipping and the AdamW/Lion update — through one [`Recorder`](super::Recorder), i.e. ONE
+//! submit per step. Loss and accuracy are accumulated on the GPU and read back only when asked
+//! (every few steps). A step whose loss or gradient is not finite is skipped on the GPU itself: the
 //! optimiser kernels see the flag and leave weights and moments untouched.
 //!
 //! The op-by-op backward mirrors [`crate::grad`] (the oracle in `tests/gpu_train.rs`); the
