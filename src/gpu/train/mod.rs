@@ -175,6 +175,18 @@ impl GpuTrainer {
         Ok(t)
     }
 
+    /// The device state of a run: `t`'s parameters, optimiser state and step settings (a fresh
+    /// or a resumed [`crate::train::Trainer`]; the page drives the async methods itself).
+    pub fn for_trainer(ctx: GpuContext, t: &crate::train::Trainer) -> Result<Self> {
+        let tc = &t.state.train;
+        let cfg = GpuStepConfig {
+            optim: tc.optim,
+            label_smoothing: tc.label_smoothing,
+            clip_norm: tc.clip_norm,
+        };
+        Self::new(ctx, &t.config, &t.params, &t.opt, cfg)
+    }
+
     pub fn context(&self) -> &GpuContext {
         &self.gpu.ctx
     }

@@ -1,6 +1,6 @@
 //! [`GpuTrainer`] as a [`StepEngine`] of the shared training loop (native: it blocks).
 
-use super::{GpuStats, GpuStepConfig, GpuTrainer};
+use super::{GpuStats, GpuTrainer};
 use crate::error::Result;
 use crate::gpu::GpuContext;
 use crate::train::{StepEngine, StepReport, Trainer};
@@ -18,14 +18,8 @@ pub struct GpuSteps {
 impl GpuSteps {
     /// Uploads `t`'s parameters and optimiser state (a fresh or a resumed run).
     pub fn new(ctx: GpuContext, t: &Trainer, read_every: u64) -> Result<Self> {
-        let tc = &t.state.train;
-        let cfg = GpuStepConfig {
-            optim: tc.optim,
-            label_smoothing: tc.label_smoothing,
-            clip_norm: tc.clip_norm,
-        };
         Ok(Self {
-            trainer: GpuTrainer::new(ctx, &t.config, &t.params, &t.opt, cfg)?,
+            trainer: GpuTrainer::for_trainer(ctx, t)?,
             read_every,
         })
     }
