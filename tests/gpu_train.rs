@@ -412,3 +412,35 @@ fn gpu_evaluation_equals_cpu_evaluation() {
     assert!((g.accuracy - c.accuracy).abs() <= 1.0 / 300.0 + 1e-12);
     assert!(((g.loss - c.loss) / c.loss).abs() < 1e-5);
 }
+
+#[test]
+fn bench_train_prints_images_per_second_for_both_engines() {
+    for engine in ["cpu", "gpu"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_whitebox"))
+            .args([
+                "bench",
+                "--train",
+                "--engine",
+                engine,
+                "--preset",
+                "crate-fmnist",
+                "--batch",
+                "2",
+                "--iters",
+                "1",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(v["kind"], "train");
+        assert_eq!(v["batch"], 2);
+        assert!(v["images_per_s"].as_f64().unwrap() > 0.0, "{v}");
+    }
+}
