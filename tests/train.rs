@@ -1,6 +1,7 @@
 //! Training: a tiny model overfits 64 images, resuming equals uninterrupted training (bit-exact
 //! on CPU), a NaN step is skipped with the weights kept finite, the metrics/checkpoint hooks,
-//! and the CLI's errors for a missing or corrupt dataset and for `--engine gpu`.
+//! and the CLI's errors for a missing or corrupt dataset; training on the subspace mixture.
+//! GPU training is tested in `tests/gpu_train.rs`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -231,10 +232,8 @@ fn train_cli_names_a_missing_or_corrupt_dataset() {
     ]);
     assert!(!ok);
     assert!(msg.contains("train-images-idx3-ubyte"), "{msg}");
-    let (ok, msg) = whitebox(&["train", "--engine", "gpu", "--out", o]);
-    assert!(!ok && msg.contains("WGSL backward kernels"), "{msg}");
-    let (ok, msg) = whitebox(&["train", "--dataset", "subspaces", "--out", o]);
-    assert!(!ok && msg.contains("not implemented"), "{msg}");
+    let (ok, msg) = whitebox(&["train", "--dataset", "subspaces", "--augment", "--out", o]);
+    assert!(!ok && msg.contains("does not apply"), "{msg}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -290,5 +289,88 @@ fn train_cli_runs_an_epoch_and_resumes() {
         o,
     ]);
     assert!(ok && msg.contains("done: 2 steps"), "{msg}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn train_cli_chooses_the_best_epoch_on_a_validation_split() {
+    let dir = tmp("val");
+    let o = dir.to_str().unwrap();
+    let args = [
+        "train",
+        "--dataset",
+        "shapes",
+        "--preset",
+        "crate-fmnist",
+        "--epochs",
+        "1",
+        "--batch",
+        "16",
+        "--limit-train",
+        "48",
+        "--val",
+        "16",
+        "--limit-test",
+        "24",
+        "--stats-images",
+        "8",
+        "--out",
+        o,
+    ];
+    let (ok, msg) = whitebox(&args);
+    assert!(ok && msg.contains("best validation accuracy"), "{msg}");
+    let m = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(m.lines().last().unwrap()).unwrap();
+    // 32 training images: 2 steps; 16 validation images; the test split reported beside it
+    assert_eq!(last["step"], 2);
+    assert_eq!(last["val_images"], 16);
+    assert_eq!(last["test_images"], 24);
+    assert!(last["val_accuracy"].is_f64() && last["test_accuracy"].is_f64());
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["train"]["val_images"], 16);
+    assert_eq!(state["best_accuracy"], last["val_accuracy"]);
+    let (ok, msg) = whitebox(&[
+        "train",
+        "--dataset",
+        "shapes",
+        "--limit-train",
+        "48",
+        "--val",
+        "48",
+        "--out",
+        o,
+    ]);
+    assert!(!ok && msg.contains("leaves no training images"), "{msg}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn train_cli_trains_on_the_subspace_mixture() {
+    let dir = tmp("subspaces");
+    let o = dir.to_str().unwrap();
+    let (ok, msg) = whitebox(&[
+        "train",
+        "--dataset",
+        "subspaces",
+        "--preset",
+        "crate-fmnist",
+        "--epochs",
+        "1",
+        "--batch",
+        "32",
+        "--limit-train",
+        "64",
+        "--limit-test",
+        "32",
+        "--stats-images",
+        "8",
+        "--out",
+        o,
+    ]);
+    assert!(ok && msg.contains("done: 2 steps"), "{msg}");
+    // the model: 1 x 16 tokens of 32 channels, patch 1, 4 classes
+    let (ok, info) = whitebox(&["info", dir.join("model.safetensors").to_str().unwrap()]);
+    assert!(ok, "{info}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -31,6 +31,10 @@ pub struct Args {
     /// the timed forwards); says so when the adapter has none.
     #[arg(long)]
     pub kernels: bool,
+    /// Measure training steps (forward + backward + optimiser, AdamW) in images/s instead of
+    /// the forward; on the GPU, steps are submitted back to back and read back once at the end.
+    #[arg(long)]
+    pub train: bool,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -46,6 +50,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let now = move || t0.elapsed().as_secs_f64() * 1e3;
     if a.matmul {
         return run_matmul(&a, &now);
+    }
+    if a.train {
+        for preset in &a.preset {
+            run_train(&a, preset)?;
+        }
+        return Ok(());
     }
     for preset in &a.preset {
         run_preset(&a, preset, &now)?;
@@ -266,4 +276,76 @@ fn bench_matmul_gpu(
 
 fn threads() -> usize {
     rayon::current_num_threads()
+}
+
+/// Training throughput: `iters` timed steps per batch size after one warm-up step.
+fn run_train(a: &Args, preset: &str) -> anyhow::Result<()> {
+    use crate::grad::ParamSet;
+    use crate::train::{OptimConfig, Optimizer, TrainConfig, Trainer};
+    let cfg = CrateConfig::preset(preset)?;
+    let params = init_params(&cfg, 0)?;
+    let [h, w] = cfg.image;
+    let mut gpu = None;
+    let name = match a.engine {
+        EngineKind::Cpu => format!("cpu ({} threads)", threads()),
+        EngineKind::Gpu => {
+            let ctx = crate::gpu::GpuContext::new_blocking()?;
+            let n = format!("gpu ({})", ctx.info.name);
+            let p = ParamSet::<f32>::from_params(&params);
+            let o = Optimizer::new(OptimConfig::adamw(0.05), &p);
+            let sc = crate::gpu::train::GpuStepConfig {
+                optim: o.config,
+                label_smoothing: 0.1,
+                clip_norm: Some(1.0),
+            };
+            gpu = Some(crate::gpu::train::GpuTrainer::new(ctx, &cfg, &p, &o, sc)?);
+            n
+        }
+    };
+    if !a.json {
+        println!("training steps, {} on {} ({h}x{w}), AdamW", name, preset);
+        println!("{:>6} {:>12} {:>12}", "batch", "ms/step", "images/s");
+    }
+    for &b in &a.batch {
+        anyhow::ensure!(b > 0, "batch sizes must be positive");
+        let images = crate::rng::uniform(1, "bench-train", b * cfg.channels * h * w, 2.0);
+        let labels: Vec<usize> = (0..b).map(|i| i % cfg.classes).collect();
+        let secs = match gpu.as_mut() {
+            Some(g) => {
+                g.step(&images, &labels, 1e-4, true)?;
+                let t = Instant::now();
+                for _ in 0..a.iters {
+                    g.step(&images, &labels, 1e-4, false)?;
+                }
+                g.stats()?;
+                t.elapsed().as_secs_f64()
+            }
+            None => {
+                let tc = TrainConfig {
+                    lr: 1e-4,
+                    label_smoothing: 0.1,
+                    ..TrainConfig::new(1, b, 0)
+                };
+                let mut t = Trainer::new(cfg.clone(), &params, tc, b)?;
+                t.train_batch(&images, &labels)?;
+                let t0 = Instant::now();
+                for _ in 0..a.iters {
+                    t.train_batch(&images, &labels)?;
+                }
+                t0.elapsed().as_secs_f64()
+            }
+        };
+        let per = secs / a.iters.max(1) as f64;
+        let ips = b as f64 / per;
+        if a.json {
+            println!(
+                "{}",
+                json!({"kind": "train", "engine": name, "preset": preset, "batch": b,
+                    "ms_per_step": per * 1e3, "images_per_s": ips})
+            );
+        } else {
+            println!("{b:>6} {:>12.1} {:>12.1}", per * 1e3, ips);
+        }
+    }
+    Ok(())
 }

@@ -1,5 +1,7 @@
 //! `whitebox train`: trains a CRATE on Fashion-MNIST or the synthetic shapes with the CPU
-//! reference backward, checkpointing every epoch and on Ctrl-C; `--resume DIR` continues exactly.
+//! reference backward or on the GPU (`--engine gpu`, the WGSL backward), checkpointing every
+//! epoch and on Ctrl-C; `--resume DIR` continues (exactly on the CPU, within float tolerance on
+//! the GPU).
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -11,11 +13,12 @@ use anyhow::{bail, Context};
 use clap::ValueEnum;
 
 use super::EngineKind;
-use crate::data::synthetic::{ShapesConfig, ShapesDataset};
+use crate::data::synthetic::{ShapesConfig, ShapesDataset, SubspaceConfig, SubspaceImages};
 use crate::data::{Augment, FashionMnist, ImageDataset, ImageU8, Split};
 use crate::model::{config::PRESETS, init::init_params, CrateConfig};
 use crate::train::{
-    checkpoint, Hooks, OptimConfig, OptimizerKind, Running, StepReport, TrainConfig, Trainer,
+    checkpoint, CpuSteps, Hooks, OptimConfig, OptimizerKind, Running, StepEngine, StepReport,
+    TrainConfig, Trainer,
 };
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -24,7 +27,9 @@ pub enum DatasetKind {
     Fmnist,
     /// Synthetic shapes on textured backgrounds (5 classes), at the preset's image size.
     Shapes,
-    /// Tokens from a mixture of subspaces (not trainable here: images only).
+    /// Tokens from a mixture of 4 random 4-dimensional subspaces of R^32 (noise 0.05), 16
+    /// tokens per sample, labelled by subspace; fed as 1×16 images of 32 channels with patch 1,
+    /// so each token is one patch vector (8000 training, 2000 test samples).
     Subspaces,
 }
 
@@ -69,8 +74,15 @@ pub struct Args {
     /// Random crop (2-pixel padding) and horizontal flip.
     #[arg(long)]
     pub augment: bool,
+    /// Where the steps run: the CPU reference backward, or the GPU (WGSL forward + backward +
+    /// optimiser, one submit per step). Accuracy and loss are evaluated on the same engine; the
+    /// per-layer R^c and sparsity on the CPU engine.
     #[arg(long, value_enum, default_value_t = EngineKind::Cpu)]
     pub engine: EngineKind,
+    /// With --engine gpu: read the loss and accuracy back every N steps (also at metrics lines
+    /// and epoch ends); the progress line updates then.
+    #[arg(long, default_value_t = 10)]
+    pub read_every: u64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Checkpoint directory (model.safetensors, best.safetensors, optim.safetensors, state.json,
@@ -93,7 +105,12 @@ pub struct Args {
     /// A step metrics line every N steps.
     #[arg(long, default_value_t = 50)]
     pub log_every: u64,
-    /// Test images for the per-layer R^c and sparsity.
+    /// Hold out the last N training images (after --limit-train) as a validation set: the best
+    /// checkpoint is chosen on its accuracy, and per-layer statistics are computed on it; test
+    /// accuracy is still reported every epoch. 0: choose on the test set.
+    #[arg(long, default_value_t = 0)]
+    pub val: usize,
+    /// Test (or validation) images for the per-layer R^c and sparsity.
     #[arg(long, default_value_t = 256)]
     pub stats_images: usize,
     /// Train nothing: evaluate this model file on the dataset's test split (accuracy, loss,
@@ -102,21 +119,22 @@ pub struct Args {
     pub evaluate: Option<PathBuf>,
 }
 
-/// The first `n` items of a dataset.
-struct Limit<'a> {
+/// Items `start .. start + n` of a dataset (clamped to its length).
+struct Slice<'a> {
     ds: &'a dyn ImageDataset,
+    start: usize,
     n: usize,
 }
 
-impl ImageDataset for Limit<'_> {
+impl ImageDataset for Slice<'_> {
     fn len(&self) -> usize {
-        self.n.min(self.ds.len())
+        self.n.min(self.ds.len().saturating_sub(self.start))
     }
     fn image(&self, i: usize) -> ImageU8 {
-        self.ds.image(i)
+        self.ds.image(self.start + i)
     }
     fn label(&self, i: usize) -> usize {
-        self.ds.label(i)
+        self.ds.label(self.start + i)
     }
     fn class_names(&self) -> Vec<String> {
         self.ds.class_names()
@@ -142,13 +160,7 @@ fn install_ctrl_c() {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    if a.engine == EngineKind::Gpu {
-        bail!(
-            "--engine gpu: GPU training arrives with the WGSL backward kernels; use --engine cpu \
-             for now"
-        );
-    }
-    let preset = CrateConfig::preset(&a.preset)?;
+    let mut preset = CrateConfig::preset(&a.preset)?;
     let (train, test): (Box<dyn ImageDataset>, Box<dyn ImageDataset>) = match a.dataset {
         DatasetKind::Fmnist => {
             let tr = FashionMnist::load(a.data.as_deref(), Split::Train)
@@ -167,10 +179,20 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 a.seed ^ 0x5eed_7e57,
             ))?),
         ),
-        DatasetKind::Subspaces => bail!(
-            "--dataset subspaces: not implemented for training (the trainer takes images; \
-             subspaces are token sets)"
-        ),
+        DatasetKind::Subspaces => {
+            if a.augment {
+                bail!("--augment crops and flips images; it does not apply to --dataset subspaces");
+            }
+            let sc = SubspaceConfig {
+                tokens_per_sample: 16,
+                seed: a.seed,
+                ..SubspaceConfig::default()
+            };
+            let (tr, te) = SubspaceImages::generate(&sc, 8_000, 2_000)?;
+            // The preset gives width, depth and heads; the input is 1 × T tokens of d channels.
+            preset = tr.model_config(&preset);
+            (Box::new(tr), Box::new(te))
+        }
     };
     if let Some(path) = &a.evaluate {
         let m = super::common::load_weights(path, None)?.model;
@@ -190,16 +212,47 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let train: Box<dyn ImageDataset> = match a.limit_train {
         Some(0) => bail!("--limit-train must be positive"),
-        Some(n) => Box::new(Limit {
+        Some(n) => Box::new(Slice {
             ds: Box::leak(train),
+            start: 0,
             n,
         }),
         None => train,
     };
-    let mut trainer = match &a.resume {
-        Some(dir) => {
-            let t = checkpoint::load(dir)
-                .with_context(|| format!("resuming from {}", dir.display()))?;
+    let resumed = match &a.resume {
+        Some(dir) => Some(
+            checkpoint::load(dir).with_context(|| format!("resuming from {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    // The validation images: the last ones of the (limited) training split, never trained on.
+    let val_n = resumed.as_ref().map_or(a.val, |t| t.state.train.val_images);
+    if val_n >= train.len() {
+        bail!(
+            "--val {val_n} leaves no training images (the training split has {})",
+            train.len()
+        );
+    }
+    let (train, val): (Box<dyn ImageDataset>, Option<Box<dyn ImageDataset>>) = if val_n > 0 {
+        let all: &'static dyn ImageDataset = Box::leak(train);
+        (
+            Box::new(Slice {
+                ds: all,
+                start: 0,
+                n: all.len() - val_n,
+            }),
+            Some(Box::new(Slice {
+                ds: all,
+                start: all.len() - val_n,
+                n: val_n,
+            })),
+        )
+    } else {
+        (train, None)
+    };
+    let mut trainer = match resumed {
+        Some(t) => {
+            let dir = a.resume.as_ref().expect("resuming");
             if t.shuffler.state().len != train.len() {
                 bail!(
                     "{}: the run trained on {} images, this dataset has {} (same --dataset and \
@@ -243,6 +296,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 log_every: a.log_every,
                 stats_images: a.stats_images,
                 eval_limit: a.limit_test,
+                val_images: a.val,
                 ..TrainConfig::new(a.epochs, a.batch, a.seed)
             };
             Trainer::new(cfg, &params, tc, train.len())?
@@ -273,6 +327,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         tc.lr,
         rayon::current_num_threads()
     );
+    let mut engine: Box<dyn StepEngine> = match a.engine {
+        EngineKind::Cpu => Box::new(CpuSteps),
+        EngineKind::Gpu => {
+            let ctx = crate::gpu::GpuContext::new_blocking().context("opening the GPU")?;
+            eprintln!("GPU: {} ({:?})", ctx.info.name, ctx.info.backend);
+            Box::new(crate::gpu::train::GpuSteps::new(
+                ctx,
+                &trainer,
+                a.read_every,
+            )?)
+        }
+    };
     let t0 = Instant::now();
     let now = move || t0.elapsed().as_secs_f64();
     let mut io_err: Option<std::io::Error> = None;
@@ -304,9 +370,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let out_dir = out.clone();
     let mut save = |t: &Trainer, best: bool| checkpoint::save(&out_dir, t, best);
-    trainer.train(
+    let (sel, test_too): (&dyn ImageDataset, Option<&dyn ImageDataset>) = match &val {
+        Some(v) => (v.as_ref(), Some(test.as_ref())),
+        None => (test.as_ref(), None),
+    };
+    trainer.train_split(
+        engine.as_mut(),
         train.as_ref(),
-        test.as_ref(),
+        sel,
+        test_too,
         Hooks {
             now: &now,
             metrics: &mut metrics,
@@ -326,9 +398,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
     } else {
         eprintln!(
-            "done: {} steps ({} skipped), best test accuracy {:.4} (epoch {}), {:.0} s; model in {}",
+            "done: {} steps ({} skipped), best {} accuracy {:.4} (epoch {}), {:.0} s; model in {}",
             trainer.state.step,
             trainer.state.skipped,
+            if val_n > 0 { "validation" } else { "test" },
             trainer.state.best_accuracy.unwrap_or(f64::NAN),
             trainer.state.best_epoch.unwrap_or(0),
             trainer.state.wall_time_s,

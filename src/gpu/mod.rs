@@ -5,6 +5,7 @@
 //! buffers and uniform parameters, or a copy); [`Recorder::finish`] packs every step's parameters
 //! into one uniform buffer, encodes all steps into one encoder and submits it once.
 
+pub mod backward;
 pub mod context;
 pub mod count;
 pub mod embed;
@@ -16,6 +17,7 @@ pub mod matmul;
 pub mod mssa;
 pub mod pool;
 pub mod profile;
+pub mod train;
 
 pub use context::{GpuContext, GpuFeatures};
 pub use engine::GpuEngine;

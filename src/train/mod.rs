@@ -1,8 +1,9 @@
-//! Training on the CPU reference backward (the GPU backward comes later):
+//! Training, on the CPU reference backward or on the GPU (`crate::gpu::train`), through one loop:
 //! - [`optim`]: AdamW and Lion, the no-decay set, global-norm clipping;
 //! - [`schedule`]: linear warm-up + cosine decay to a floor;
 //! - [`trainer`]: the loop (NaN/inf steps skipped, evaluation, per-layer R^c and sparsity,
-//!   metrics as JSON values); engine-agnostic hooks, no I/O, compiles for wasm32;
+//!   metrics as JSON values); engine-agnostic hooks, no I/O, compiles for wasm32; the steps run
+//!   on a [`StepEngine`] ([`CpuSteps`] here, `gpu::train::GpuSteps` on the GPU);
 //! - [`checkpoint`] (native): save and exact resume.
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -13,4 +14,6 @@ pub mod trainer;
 
 pub use optim::{clip_grad_norm, decays, OptimConfig, Optimizer, OptimizerKind};
 pub use schedule::Schedule;
-pub use trainer::{Evaluation, Hooks, Running, StepReport, TrainConfig, TrainState, Trainer};
+pub use trainer::{
+    CpuSteps, Evaluation, Hooks, Running, StepEngine, StepReport, TrainConfig, TrainState, Trainer,
+};

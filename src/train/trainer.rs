@@ -1,5 +1,6 @@
-//! The training loop, engine-agnostic in shape but running on the CPU reference backward
-//! ([`crate::grad`]) for now: batches from a seeded [`Shuffler`], label-smoothed cross-entropy,
+//! The training loop, engine-agnostic: the steps run on a [`StepEngine`] (the CPU reference
+//! backward [`crate::grad`] through [`CpuSteps`], or the GPU through `gpu::train::GpuSteps`,
+//! which reads its numbers back only every few steps): batches from a seeded [`Shuffler`], label-smoothed cross-entropy,
 //! optional global-norm clipping, AdamW or Lion under a warm-up + cosine [`Schedule`], NaN/inf
 //! steps skipped and counted, evaluation and per-layer R^c / sparsity every epoch, metrics as
 //! JSON values. No file I/O and no clock here (both come in through [`Hooks`]), so this compiles
@@ -42,6 +43,10 @@ pub struct TrainConfig {
     pub stats_images: usize,
     /// Evaluate on at most this many evaluation images (all when `None`).
     pub eval_limit: Option<usize>,
+    /// Training images held out as a validation set (the last ones of the training split):
+    /// the best checkpoint is chosen on them instead of on the test set (0: none).
+    #[serde(default)]
+    pub val_images: usize,
 }
 
 impl TrainConfig {
@@ -61,6 +66,7 @@ impl TrainConfig {
             log_every: 50,
             stats_images: 256,
             eval_limit: None,
+            val_images: 0,
         }
     }
 
@@ -111,6 +117,62 @@ pub struct StepReport {
     pub grad_norm: f64,
     /// True when the loss or a gradient was not finite and nothing was updated.
     pub skipped: bool,
+    /// Steps this report covers (1 on the CPU; a GPU engine reads back every few steps and
+    /// reports them together: `loss` is then the mean over their `images`, which count only
+    /// finite steps, and `skipped` means none of them updated).
+    pub steps: u64,
+    /// Of those, the steps skipped for a non-finite loss or gradient.
+    pub skipped_steps: u64,
+}
+
+/// Where training steps run: the CPU reference backward ([`CpuSteps`]) or the GPU
+/// (`gpu::train::GpuSteps`). The epoch loop, evaluation, metrics and checkpoints are shared.
+pub trait StepEngine {
+    /// One optimiser step of `t` on a batch (normalised images (B, C, H, W), labels), at the
+    /// schedule's learning rate; advances `t.state.step`. `read`: the caller needs the numbers
+    /// now (a metrics line or the end of an epoch). Returns a report covering every step since
+    /// the last one, or `None` when nothing was read back.
+    fn step(
+        &mut self,
+        t: &mut Trainer,
+        images: &[f32],
+        labels: &[usize],
+        read: bool,
+    ) -> Result<Option<StepReport>>;
+
+    /// Makes `t.params`, `t.opt` and the step counters current (before evaluation and
+    /// checkpoints).
+    fn sync(&mut self, t: &mut Trainer) -> Result<()>;
+
+    /// Evaluates the current weights on a batch (normalised images, labels): (sum of the
+    /// per-image unsmoothed cross-entropy, correct predictions); `None` when the engine leaves
+    /// evaluation to the CPU engine.
+    fn evaluate_batch(
+        &mut self,
+        _images: &[f32],
+        _labels: &[usize],
+    ) -> Option<Result<(f64, usize)>> {
+        None
+    }
+}
+
+/// Training steps on the CPU reference backward ([`Trainer::train_batch`]).
+pub struct CpuSteps;
+
+impl StepEngine for CpuSteps {
+    fn step(
+        &mut self,
+        t: &mut Trainer,
+        images: &[f32],
+        labels: &[usize],
+        _read: bool,
+    ) -> Result<Option<StepReport>> {
+        t.train_batch(images, labels).map(Some)
+    }
+
+    fn sync(&mut self, _t: &mut Trainer) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Accuracy and mean loss on an evaluation set.
@@ -268,6 +330,8 @@ impl Trainer {
             images: labels.len(),
             grad_norm: f64::NAN,
             skipped: !finite,
+            steps: 1,
+            skipped_steps: !finite as u64,
         };
         if !finite {
             self.state.skipped += 1;
@@ -285,9 +349,23 @@ impl Trainer {
     /// The next batch of the shuffled training set, trained on. Moves to the next epoch after
     /// the epoch's last batch.
     pub fn next_step<D: ImageDataset + ?Sized>(&mut self, ds: &D) -> Result<StepReport> {
+        self.next_step_on(&mut CpuSteps, ds, true)?
+            .ok_or_else(|| Error::Input("the CPU engine reports every step".into()))
+    }
+
+    /// [`Trainer::next_step`] on a given engine; `read` asks for a report now (the last step of
+    /// an epoch always asks).
+    pub fn next_step_on<D: ImageDataset + ?Sized>(
+        &mut self,
+        engine: &mut dyn StepEngine,
+        ds: &D,
+        read: bool,
+    ) -> Result<Option<StepReport>> {
         if self.shuffler.position() >= self.shuffler.state().len {
             self.shuffler.next_epoch();
         }
+        let read =
+            read || self.shuffler.position() + self.state.train.batch >= self.shuffler.state().len;
         let idx = self
             .shuffler
             .next_batch(self.state.train.batch, false)
@@ -299,12 +377,41 @@ impl Trainer {
             epoch: self.shuffler.epoch(),
         });
         let batch = make_batch(ds, &idx, &self.config, plan)?;
-        let r = self.train_batch(&batch.images.data, &batch.labels);
+        let r = engine.step(self, &batch.images.data, &batch.labels, read);
         if self.shuffler.position() >= self.shuffler.state().len {
             self.shuffler.next_epoch();
         }
         self.state.shuffler = self.shuffler.state();
         r
+    }
+
+    /// [`Trainer::evaluate`] on `engine` when it evaluates (the GPU does, with the weights it
+    /// holds), else on the CPU engine.
+    pub fn evaluate_on<D: ImageDataset + ?Sized>(
+        &self,
+        engine: &mut dyn StepEngine,
+        ds: &D,
+        limit: Option<usize>,
+    ) -> Result<Evaluation> {
+        let n = limit.unwrap_or(usize::MAX).min(ds.len());
+        let (mut correct, mut loss) = (0usize, 0f64);
+        for start in (0..n).step_by(256) {
+            let idx: Vec<usize> = (start..(start + 256).min(n)).collect();
+            let b = make_batch(ds, &idx, &self.config, None)?;
+            match engine.evaluate_batch(&b.images.data, &b.labels) {
+                Some(r) => {
+                    let (l, c) = r?;
+                    loss += l;
+                    correct += c;
+                }
+                None => return self.evaluate(ds, limit),
+            }
+        }
+        Ok(Evaluation {
+            accuracy: correct as f64 / n.max(1) as f64,
+            loss: loss / n.max(1) as f64,
+            images: n,
+        })
     }
 
     /// Accuracy and mean (unsmoothed) cross-entropy on the first `limit` items of `ds`.
@@ -373,6 +480,31 @@ impl Trainer {
         eval: &E,
         hooks: Hooks<'_>,
     ) -> Result<()> {
+        self.train_on(&mut CpuSteps, ds, eval, hooks)
+    }
+
+    /// [`Trainer::train`] with the steps on `engine`.
+    pub fn train_on<D: ImageDataset + ?Sized, E: ImageDataset + ?Sized>(
+        &mut self,
+        engine: &mut dyn StepEngine,
+        ds: &D,
+        eval: &E,
+        hooks: Hooks<'_>,
+    ) -> Result<()> {
+        self.train_split(engine, ds, eval, None, hooks)
+    }
+
+    /// [`Trainer::train_on`] choosing the best epoch on `eval`; with `test`, `eval` is a
+    /// validation set (epoch lines report `val_*` for it, `test_*` for `test`, and the per-layer
+    /// statistics on the validation images).
+    pub fn train_split<D: ImageDataset + ?Sized, E: ImageDataset + ?Sized>(
+        &mut self,
+        engine: &mut dyn StepEngine,
+        ds: &D,
+        eval: &E,
+        test: Option<&dyn ImageDataset>,
+        hooks: Hooks<'_>,
+    ) -> Result<()> {
         let spe = self.steps_per_epoch();
         let fresh = |epoch| Running {
             epoch,
@@ -385,6 +517,7 @@ impl Trainer {
         let mut t_epoch = t_start;
         while self.shuffler.epoch() < self.state.train.epochs {
             if hooks.stop.load(Ordering::SeqCst) {
+                engine.sync(self)?;
                 self.state.wall_time_s = wall0 + (hooks.now)() - t_start;
                 (hooks.metrics)(&json!({"kind": "stop", "step": self.state.step,
                     "epoch": self.shuffler.epoch(), "position": self.shuffler.position()}));
@@ -392,19 +525,22 @@ impl Trainer {
                 return Ok(());
             }
             let epoch = self.shuffler.epoch();
-            let r = self.next_step(ds)?;
+            let le = self.state.train.log_every;
+            let log_next = le > 0 && (self.state.step + 1).is_multiple_of(le);
+            let r = self.next_step_on(engine, ds, log_next)?;
             run.step_in_epoch += 1;
-            if r.skipped {
-                run.skipped += 1;
-            } else {
+            let now = (hooks.now)();
+            let Some(r) = r else {
+                continue;
+            };
+            run.skipped += r.skipped_steps;
+            if !r.skipped {
                 run.loss_sum += r.loss as f64 * r.images as f64;
                 run.correct += r.correct;
                 run.images += r.images;
             }
-            let now = (hooks.now)();
             run.images_per_s = run.images as f64 / (now - t_epoch).max(1e-9);
             (hooks.progress)(&r, &run);
-            let le = self.state.train.log_every;
             if le > 0 && r.step % le == 0 {
                 (hooks.metrics)(&json!({"kind": "step", "step": r.step, "epoch": epoch,
                     "lr": r.lr, "loss": finite_or_null(r.loss as f64),
@@ -414,8 +550,13 @@ impl Trainer {
             }
             if self.shuffler.epoch() > epoch {
                 let train_time = now - t_epoch;
-                let ev = self.evaluate(eval, self.state.train.eval_limit)?;
+                engine.sync(self)?;
+                let ev = self.evaluate_on(engine, eval, self.state.train.eval_limit)?;
                 let layers = self.layer_summary(eval, self.state.train.stats_images)?;
+                let test_ev = match test {
+                    Some(t) => Some(self.evaluate_on(engine, t, self.state.train.eval_limit)?),
+                    None => None,
+                };
                 let best = self.state.best_accuracy.is_none_or(|b| ev.accuracy > b);
                 if best {
                     self.state.best_accuracy = Some(ev.accuracy);
@@ -423,16 +564,23 @@ impl Trainer {
                 }
                 let end = (hooks.now)();
                 self.state.wall_time_s = wall0 + end - t_start;
-                (hooks.metrics)(
-                    &json!({"kind": "epoch", "epoch": epoch + 1, "step": self.state.step,
+                let mut line = json!({"kind": "epoch", "epoch": epoch + 1, "step": self.state.step,
                     "train_loss": run.loss(), "train_accuracy": run.accuracy(),
                     "test_loss": ev.loss, "test_accuracy": ev.accuracy, "test_images": ev.images,
                     "skipped_steps": run.skipped, "images_per_s": run.images as f64 / train_time.max(1e-9),
                     "epoch_time_s": end - t_epoch, "wall_time_s": self.state.wall_time_s,
                     "lr": self.state.schedule.lr_at(self.state.step),
                     "layers": layers.iter().map(|l| json!({"rc_in": l.rc_in.0, "rc_out": l.rc_out.0,
-                        "sparsity": l.sparsity.0})).collect::<Vec<_>>()}),
-                );
+                        "sparsity": l.sparsity.0})).collect::<Vec<_>>()});
+                if let Some(t) = test_ev {
+                    line["val_loss"] = json!(ev.loss);
+                    line["val_accuracy"] = json!(ev.accuracy);
+                    line["val_images"] = json!(ev.images);
+                    line["test_loss"] = json!(t.loss);
+                    line["test_accuracy"] = json!(t.accuracy);
+                    line["test_images"] = json!(t.images);
+                }
+                (hooks.metrics)(&line);
                 (hooks.checkpoint)(self, best)?;
                 t_epoch = (hooks.now)();
                 run = fresh(self.shuffler.epoch());

@@ -305,7 +305,7 @@ mod tests {
         let h = half(&img);
         assert_eq!((h.width, h.height), (1, 1));
         assert_eq!(h.data, vec![100, 50, 25, 255]);
-        let big = upscale(&vec![7; 6 * 4 * 3], 6, 4, 1);
+        let big = upscale(&[7; 6 * 4 * 3], 6, 4, 1);
         let h = half(&big);
         assert_eq!((h.width, h.height), (3, 2));
         assert!(h.data.chunks(4).all(|p| p == [7, 7, 7, 255]));

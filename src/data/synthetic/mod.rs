@@ -11,9 +11,11 @@
 //! same seed gives bit-identical data natively and in the browser.
 
 pub mod shapes;
+pub mod subspace_images;
 pub mod subspaces;
 
 pub use shapes::{Shape, ShapeSample, ShapesConfig, ShapesDataset, Texture};
+pub use subspace_images::SubspaceImages;
 pub use subspaces::{generate_subspaces, SubspaceConfig, SubspaceData};
 
 use crate::rng::SplitMix64;

@@ -1,0 +1,120 @@
+//! Wrapper of `shaders/layernorm_backward.wgsl`, plus the gamma/beta gradients as column sums.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::matmul::ColSum;
+use crate::cpu::layernorm::LN_EPS;
+use crate::gpu::pool::Bind;
+use crate::gpu::{groups_1d, Recorder};
+
+const SOURCE: &str = include_str!("../../../shaders/layernorm_backward.wgsl");
+const BINDS: [Bind; 7] = [
+    Bind::Read,      // x (the forward's input)
+    Bind::Read,      // gamma
+    Bind::Read,      // dy
+    Bind::Read,      // resid
+    Bind::ReadWrite, // dx
+    Bind::ReadWrite, // xhat (rows, dim)
+    Bind::Uniform,
+];
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct LnBackParams {
+    pub rows: u32,
+    pub dim: u32,
+    pub x_stride: u32,
+    pub x_off: u32,
+    pub dy_stride: u32,
+    pub dy_off: u32,
+    pub dx_stride: u32,
+    pub dx_off: u32,
+    pub eps: f32,
+    pub pad: [u32; 3],
+}
+
+impl LnBackParams {
+    /// `rows` contiguous rows of `dim` everywhere.
+    pub fn rows(rows: usize, dim: usize) -> Self {
+        let d = dim as u32;
+        Self {
+            rows: rows as u32,
+            dim: d,
+            x_stride: d,
+            dy_stride: d,
+            dx_stride: d,
+            eps: LN_EPS,
+            ..Default::default()
+        }
+    }
+}
+
+/// Where the LayerNorm's parameter gradients go in the flat gradient buffer.
+#[derive(Clone, Copy, Debug)]
+pub struct LnGradSlots {
+    pub gamma: usize,
+    pub beta: usize,
+}
+
+/// The LayerNorm backward: `dx` (plus `resid` when given) when `dx` is given, and
+/// `dgamma = sum dy ⊙ xhat`, `dbeta = sum dy` into `grads` (overwritten). `xhat` is scratch of
+/// at least rows × dim; `dy` must be contiguous (rows, dim). `scratch` (optional) lets the
+/// column sums over many rows run in two passes.
+#[allow(clippy::too_many_arguments)]
+pub fn layer_norm_backward(
+    rec: &mut Recorder,
+    x: &wgpu::Buffer,
+    gamma: &wgpu::Buffer,
+    dy: &wgpu::Buffer,
+    resid: Option<&wgpu::Buffer>,
+    dx: Option<&wgpu::Buffer>,
+    xhat: &wgpu::Buffer,
+    grads: &wgpu::Buffer,
+    slots: LnGradSlots,
+    p: LnBackParams,
+    scratch: Option<&wgpu::Buffer>,
+) {
+    let kernel = rec.gpu.cache.get(
+        &rec.gpu.ctx.device,
+        "layernorm_backward",
+        SOURCE,
+        "main",
+        &BINDS,
+        &[
+            ("WRITE_DX", dx.is_some() as u8 as f64),
+            ("HAS_RESID", resid.is_some() as u8 as f64),
+        ],
+    );
+    let (dr, drw) = (rec.dummy_read(), rec.dummy_rw());
+    let bufs = vec![
+        x.clone(),
+        gamma.clone(),
+        dy.clone(),
+        resid.unwrap_or(&dr).clone(),
+        dx.unwrap_or(&drw).clone(),
+        xhat.clone(),
+    ];
+    rec.dispatch(
+        kernel,
+        bufs,
+        bytemuck::bytes_of(&p),
+        groups_1d(p.rows as usize, 1),
+    );
+    let (rows, dim) = (p.rows as usize, p.dim as usize);
+    for (b, off) in [(Some(xhat), slots.gamma), (None, slots.beta)] {
+        ColSum {
+            a: dy,
+            a_off: p.dy_off as usize,
+            ld: p.dy_stride as usize,
+            b,
+            out: grads,
+            out_off: off,
+            rows,
+            cols: dim,
+            alpha: 1.0,
+            accum: false,
+            scratch,
+        }
+        .record(rec);
+    }
+}

@@ -1,0 +1,302 @@
+//! Wrapper of `shaders/matmul_backward.wgsl`: `C (+)= alpha A^T·B` and column sums.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::gpu::pool::Bind;
+use crate::gpu::{groups_1d, Recorder};
+
+const SOURCE: &str = include_str!("../../../shaders/matmul_backward.wgsl");
+const BINDS: [Bind; 4] = [Bind::Read, Bind::Read, Bind::ReadWrite, Bind::Uniform];
+const TILE: u32 = 32;
+
+/// The shader's `Params`; offsets and leading dimensions in f32.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct TnParams {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub lda: u32,
+    pub ldb: u32,
+    pub ldc: u32,
+    pub a_off: u32,
+    pub b_off: u32,
+    pub c_off: u32,
+    pub alpha: f32,
+    /// Split-K: rows of k per workgroup z (0: one pass).
+    pub ksplit: u32,
+    /// Column sums: rows per workgroup z (0: one pass).
+    pub rsplit: u32,
+}
+
+/// Rows of k (or of a column sum) per split when a scratch buffer allows splitting.
+const SPLIT_ROWS: usize = 256;
+/// At most this many partial products per split matmul.
+pub const MAX_SPLITS: usize = 16;
+
+/// [`tn`] split over k when k is long and `scratch` holds the partial products: up to
+/// [`MAX_SPLITS`] workgroup layers each sum a slice of k into `scratch`, then a column sum adds
+/// them into `c` (with `alpha` and `accum`).
+#[allow(clippy::too_many_arguments)]
+pub fn tn_split(
+    rec: &mut Recorder,
+    a: &wgpu::Buffer,
+    b: &wgpu::Buffer,
+    c: &wgpu::Buffer,
+    c_off: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    accum: bool,
+    scratch: &wgpu::Buffer,
+) {
+    let room = (scratch.size() / 4) as usize / (m * n).max(1);
+    let splits = k.div_ceil(SPLIT_ROWS).min(MAX_SPLITS).min(room);
+    if splits <= 1 {
+        return tn(rec, a, b, c, c_off, m, n, k, alpha, accum);
+    }
+    let kernel = rec.gpu.cache.get(
+        &rec.gpu.ctx.device,
+        "matmul_backward",
+        SOURCE,
+        "tn",
+        &BINDS,
+        &[("ACCUM", 0.0)],
+    );
+    let p = TnParams {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        lda: m as u32,
+        ldb: n as u32,
+        ldc: n as u32,
+        alpha: 1.0,
+        ksplit: k.div_ceil(splits) as u32,
+        ..Default::default()
+    };
+    let groups = [
+        (n as u32).div_ceil(TILE),
+        (m as u32).div_ceil(TILE),
+        splits as u32,
+    ];
+    rec.dispatch(
+        kernel,
+        vec![a.clone(), b.clone(), scratch.clone()],
+        bytemuck::bytes_of(&p),
+        groups,
+    );
+    ColSum {
+        a: scratch,
+        a_off: 0,
+        ld: m * n,
+        b: None,
+        out: c,
+        out_off: c_off,
+        rows: splits,
+        cols: m * n,
+        alpha,
+        accum,
+        scratch: None,
+    }
+    .record(rec);
+}
+
+/// `c[c_off..] (+)= alpha * a^T b` for a (k, m) and b (k, n), contiguous; c (m, n).
+#[allow(clippy::too_many_arguments)]
+pub fn tn(
+    rec: &mut Recorder,
+    a: &wgpu::Buffer,
+    b: &wgpu::Buffer,
+    c: &wgpu::Buffer,
+    c_off: usize,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    accum: bool,
+) {
+    let kernel = rec.gpu.cache.get(
+        &rec.gpu.ctx.device,
+        "matmul_backward",
+        SOURCE,
+        "tn",
+        &BINDS,
+        &[("ACCUM", accum as u8 as f64)],
+    );
+    let p = TnParams {
+        m: m as u32,
+        n: n as u32,
+        k: k as u32,
+        lda: m as u32,
+        ldb: n as u32,
+        ldc: n as u32,
+        c_off: c_off as u32,
+        alpha,
+        ..Default::default()
+    };
+    let groups = [(n as u32).div_ceil(TILE), (m as u32).div_ceil(TILE), 1];
+    rec.dispatch(
+        kernel,
+        vec![a.clone(), b.clone(), c.clone()],
+        bytemuck::bytes_of(&p),
+        groups,
+    );
+}
+
+/// A column sum: `out[out_off + c] (+)= alpha * sum_{r < rows} a[a_off + r*ld + c] (* b[r*cols + c])`
+/// for c < cols; `b`, when given, is contiguous (rows, cols).
+pub struct ColSum<'a> {
+    pub a: &'a wgpu::Buffer,
+    pub a_off: usize,
+    pub ld: usize,
+    pub b: Option<&'a wgpu::Buffer>,
+    pub out: &'a wgpu::Buffer,
+    pub out_off: usize,
+    pub rows: usize,
+    pub cols: usize,
+    pub alpha: f32,
+    pub accum: bool,
+    /// When given and the rows are many, a first pass sums chunks of rows into it and a second
+    /// pass sums the chunks (so long columns still spread over many workgroups).
+    pub scratch: Option<&'a wgpu::Buffer>,
+}
+
+impl ColSum<'_> {
+    pub fn record(&self, rec: &mut Recorder) {
+        let chunks = match self.scratch {
+            Some(s) => self
+                .rows
+                .div_ceil(SPLIT_ROWS)
+                .min((s.size() / 4) as usize / self.cols.max(1)),
+            None => 1,
+        };
+        if chunks > 1 {
+            let scratch = self.scratch.expect("chunks > 1 needs scratch");
+            // Rows per chunk so that `chunks` chunks cover every row (the scratch may cap `chunks`).
+            let per = self.rows.div_ceil(chunks);
+            self.pass(rec, scratch, 0, 1.0, false, per, chunks);
+            ColSum {
+                a: scratch,
+                a_off: 0,
+                ld: self.cols,
+                b: None,
+                out: self.out,
+                out_off: self.out_off,
+                rows: chunks,
+                cols: self.cols,
+                alpha: self.alpha,
+                accum: self.accum,
+                scratch: None,
+            }
+            .record(rec);
+        } else {
+            self.pass(rec, self.out, self.out_off, self.alpha, self.accum, 0, 1);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn pass(
+        &self,
+        rec: &mut Recorder,
+        out: &wgpu::Buffer,
+        out_off: usize,
+        alpha: f32,
+        accum: bool,
+        rsplit: usize,
+        chunks: usize,
+    ) {
+        let kernel = rec.gpu.cache.get(
+            &rec.gpu.ctx.device,
+            "matmul_backward",
+            SOURCE,
+            "colsum",
+            &BINDS,
+            &[
+                ("ACCUM", accum as u8 as f64),
+                ("HAS_B", self.b.is_some() as u8 as f64),
+            ],
+        );
+        let p = TnParams {
+            n: self.cols as u32,
+            k: self.rows as u32,
+            lda: self.ld as u32,
+            ldb: self.cols as u32,
+            a_off: self.a_off as u32,
+            c_off: out_off as u32,
+            alpha,
+            rsplit: rsplit as u32,
+            ..Default::default()
+        };
+        let dummy = rec.dummy_read();
+        rec.dispatch(
+            kernel,
+            vec![
+                self.a.clone(),
+                self.b.unwrap_or(&dummy).clone(),
+                out.clone(),
+            ],
+            bytemuck::bytes_of(&p),
+            {
+                let [x, y, _] = groups_1d(self.cols, 64);
+                [x, y, chunks as u32]
+            },
+        );
+    }
+}
+
+/// The gradients of `y = x W^T (+ b)` for x (rows, inp), W (out, inp): `dW = dy^T x` into
+/// `grads[w_off..]`, `db = sum_rows dy` into `grads[b_off..]` when given, and `dx = dy W` when
+/// given (the forward's matmul, B not transposed). With `scratch`, the weight gradient is split
+/// over the rows ([`tn_split`]) and the bias sum runs in two passes.
+#[allow(clippy::too_many_arguments)]
+pub fn linear_backward(
+    rec: &mut Recorder,
+    x: &wgpu::Buffer,
+    w: &wgpu::Buffer,
+    dy: &wgpu::Buffer,
+    dx: Option<&wgpu::Buffer>,
+    grads: &wgpu::Buffer,
+    w_off: usize,
+    b_off: Option<usize>,
+    rows: usize,
+    out: usize,
+    inp: usize,
+    scratch: Option<&wgpu::Buffer>,
+) {
+    match scratch {
+        Some(s) => tn_split(rec, dy, x, grads, w_off, out, inp, rows, 1.0, false, s),
+        None => tn(rec, dy, x, grads, w_off, out, inp, rows, 1.0, false),
+    }
+    if let Some(bo) = b_off {
+        ColSum {
+            a: dy,
+            a_off: 0,
+            ld: out,
+            b: None,
+            out: grads,
+            out_off: bo,
+            rows,
+            cols: out,
+            alpha: 1.0,
+            accum: false,
+            scratch,
+        }
+        .record(rec);
+    }
+    if let Some(dx) = dx {
+        use crate::gpu::matmul::{Matmul, MatmulParams};
+        Matmul {
+            a: dy,
+            b: w,
+            c: dx,
+            bias: None,
+            extra: None,
+            trans_b: false,
+            relu: false,
+            batch: 1,
+            params: MatmulParams::dense(rows, inp, out, false),
+        }
+        .record(rec);
+    }
+}

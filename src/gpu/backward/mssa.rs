@@ -1,0 +1,81 @@
+//! Wrapper of `shaders/mssa_backward.wgsl`: `dw` (B*N, d) of the attention from `do`, the
+//! projections `w` and the saved probabilities (B, K, N, N).
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::error::{Error, Result};
+use crate::gpu::mssa::{MAX_HEAD_DIM, MAX_TOKENS};
+use crate::gpu::pool::Bind;
+use crate::gpu::Recorder;
+
+const SOURCE: &str = include_str!("../../../shaders/mssa_backward.wgsl");
+const BINDS: [Bind; 6] = [
+    Bind::Read,      // w (B*N, d)
+    Bind::Read,      // probs (B, K, N, N)
+    Bind::Read,      // do (B*N, d)
+    Bind::ReadWrite, // ds (B, K, N, N) scratch
+    Bind::ReadWrite, // dw (B*N, d)
+    Bind::Uniform,
+];
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+struct Params {
+    nt: u32,
+    d: u32,
+    dh: u32,
+    heads: u32,
+    scale: f32,
+    pad: [u32; 3],
+}
+
+/// Records the attention backward; `ds` is scratch of B*K*N*N floats.
+#[allow(clippy::too_many_arguments)]
+pub fn attention_backward(
+    rec: &mut Recorder,
+    w: &wgpu::Buffer,
+    probs: &wgpu::Buffer,
+    dout: &wgpu::Buffer,
+    ds: &wgpu::Buffer,
+    dw: &wgpu::Buffer,
+    b: usize,
+    nt: usize,
+    d: usize,
+    heads: usize,
+) -> Result<()> {
+    let dh = d / heads;
+    if nt > MAX_TOKENS || dh > MAX_HEAD_DIM {
+        return Err(Error::Gpu(format!(
+            "MSSA backward supports at most {MAX_TOKENS} tokens and head dim {MAX_HEAD_DIM} \
+             (got {nt} tokens, head dim {dh})"
+        )));
+    }
+    let p = Params {
+        nt: nt as u32,
+        d: d as u32,
+        dh: dh as u32,
+        heads: heads as u32,
+        scale: 1.0 / (dh as f32).sqrt(),
+        pad: [0; 3],
+    };
+    let groups = [nt as u32, heads as u32, b as u32];
+    for entry in ["scores_grad", "w_grad"] {
+        let kernel = rec.gpu.cache.get(
+            &rec.gpu.ctx.device,
+            "mssa_backward",
+            SOURCE,
+            entry,
+            &BINDS,
+            &[],
+        );
+        let bufs = vec![
+            w.clone(),
+            probs.clone(),
+            dout.clone(),
+            ds.clone(),
+            dw.clone(),
+        ];
+        rec.dispatch(kernel, bufs, bytemuck::bytes_of(&p), groups);
+    }
+    Ok(())
+}
