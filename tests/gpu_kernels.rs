@@ -520,12 +520,14 @@ fn gpu_validation_error_is_an_error_not_a_panic() {
 }
 
 /// Rows padded to a multiple of 4 with k not one (the k % 4 tail of the register-blocked
-/// kernel), n = 4 mod 8 (its clamped high columns), on both kernel families.
+/// kernels), n = 4 mod 8 (their clamped high columns), on the tiled kernel and both
+/// register-blocked ones (8×8 and 16×8).
 #[test]
 fn gpu_matmul_padded_rows_odd_k_both_variants() {
     let mut g = gpu();
-    for reg in [false, true] {
+    for (reg, b16) in [(false, false), (true, false), (true, true)] {
         g.reg_kernels = reg;
+        g.reg_block16 = b16;
         for &(m, n, k) in &[(37usize, 20usize, 13usize), (5, 12, 30), (64, 68, 7)] {
             for trans_b in [true, false] {
                 let lda = k.next_multiple_of(4);
@@ -572,7 +574,7 @@ fn gpu_matmul_padded_rows_odd_k_both_variants() {
                     )
                     .unwrap();
                 assert_close(
-                    &format!("matmul {m}x{n}x{k} lda {lda} trans_b={trans_b} reg={reg}"),
+                    &format!("matmul {m}x{n}x{k} lda {lda} trans_b={trans_b} reg={reg} b16={b16}"),
                     &got[0],
                     &want,
                     TOL,

@@ -44,6 +44,9 @@ pub struct Gpu {
     /// Use the kernel variants written for CPU-emulated adapters (no workgroup memory or
     /// barriers); chosen by [`Gpu::cpu_adapter_kernels`], tests set it to cover both.
     pub reg_kernels: bool,
+    /// With `reg_kernels`, the matmul's 16×8 block per invocation (default) rather than 8×8;
+    /// natively `WHITEBOX_MATMUL_BLOCK=8` picks the smaller one (comparisons, tests).
+    pub reg_block16: bool,
     profile_pending: Option<profile::Pending>,
 }
 
@@ -68,6 +71,13 @@ impl Gpu {
             dummy_rw2,
             profiling: false,
             reg_kernels,
+            reg_block16: {
+                #[cfg(not(target_arch = "wasm32"))]
+                let b16 = std::env::var("WHITEBOX_MATMUL_BLOCK").map_or(true, |v| v != "8");
+                #[cfg(target_arch = "wasm32")]
+                let b16 = true;
+                b16
+            },
             profile_pending: None,
         }
     }
