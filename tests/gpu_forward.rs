@@ -220,9 +220,17 @@ fn measures() -> ForwardOptions {
 /// CPU) against the CPU engine's, and the CLS attention rows against the CPU's; returns the GPU
 /// engine for further checks.
 fn compare_measures(model: Model, x: &Tensor) -> GpuEngine {
+    compare_measures_with(model, x, None)
+}
+
+/// [`compare_measures`], optionally forcing the CPU-adapter kernel variants on or off.
+fn compare_measures_with(model: Model, x: &Tensor, cpu_kernels: Option<bool>) -> GpuEngine {
     let heads = model.config.heads;
     let mut cpu = CpuEngine::new(model.clone());
     let mut gpu = GpuEngine::new_blocking(model).expect("a GPU adapter (lavapipe in CI)");
+    if let Some(on) = cpu_kernels {
+        gpu.set_cpu_adapter_kernels(on);
+    }
     let want = cpu.forward(x, measures()).unwrap();
     let got = gpu.forward(x, measures()).unwrap();
     assert!(got.trace.is_none() && want.trace.is_none());
@@ -276,7 +284,8 @@ fn gpu_measures_match_cpu_fmnist_batch1_and_batch3() {
     compare_measures(model, &golden_input(2, &[3, 1, 28, 28]));
 }
 
-/// d = 99 with 3 heads (dh = 33: three Gram tiles per side, none full) and N = 50.
+/// d = 99 with 3 heads (dh = 33: three Gram tiles per side, none full) and N = 50, with both
+/// kernel families (the tiled Gram kernel, and normalise + matmul + pack).
 #[test]
 fn gpu_measures_match_cpu_awkward_shapes() {
     let mut cfg = CrateConfig::preset("crate-c32").unwrap();
@@ -288,7 +297,13 @@ fn gpu_measures_match_cpu_awkward_shapes() {
     cfg.class_names = None;
     let model = Model::new(cfg.clone(), init_params(&cfg, 11).unwrap()).unwrap();
     for b in [1, 4] {
-        compare_measures(model.clone(), &golden_input(b as u64, &[b, 3, 28, 28]));
+        for variant in [Some(false), Some(true)] {
+            compare_measures_with(
+                model.clone(),
+                &golden_input(b as u64, &[b, 3, 28, 28]),
+                variant,
+            );
+        }
     }
 }
 

@@ -186,9 +186,9 @@ enum Step {
 pub struct Recorder<'a> {
     pub gpu: &'a mut Gpu,
     steps: Vec<Step>,
-    /// Pooled temporaries of this submission, by length; handed back to the pool at
+    /// Pooled temporaries of this submission, by (role, length); handed back to the pool at
     /// [`Recorder::finish`] (later submissions run after this one, so reuse is safe).
-    scratch: Vec<(usize, wgpu::Buffer)>,
+    scratch: Vec<(&'static str, usize, wgpu::Buffer)>,
 }
 
 impl Recorder<'_> {
@@ -232,13 +232,18 @@ impl Recorder<'_> {
     }
 
     /// A temporary storage buffer of `len` f32 for this submission; the same one for every
-    /// request of the same length (kernels using it run in order).
-    pub fn scratch(&mut self, len: usize) -> wgpu::Buffer {
-        if let Some((_, b)) = self.scratch.iter().find(|(l, _)| *l == len) {
+    /// request with the same role and length (the kernels using it run in order), distinct
+    /// buffers for different roles.
+    pub fn scratch(&mut self, role: &'static str, len: usize) -> wgpu::Buffer {
+        if let Some((_, _, b)) = self
+            .scratch
+            .iter()
+            .find(|(r, l, _)| *r == role && *l == len)
+        {
             return b.clone();
         }
         let b = self.gpu.alloc(len);
-        self.scratch.push((len, b.clone()));
+        self.scratch.push((role, len, b.clone()));
         b
     }
 
@@ -373,7 +378,8 @@ impl Recorder<'_> {
             gpu.profile_pending = Some(profile::Pending { staging, labels });
         }
         gpu.ctx.submit(enc.finish());
-        gpu.pool.release(self.scratch.into_iter().map(|(_, b)| b));
+        gpu.pool
+            .release(self.scratch.into_iter().map(|(_, _, b)| b));
         ubuf
     }
 }

@@ -98,7 +98,7 @@ pub fn attention_with_cls(
             Some(pr) => (pr.clone(), nt),
             None => {
                 let ld = nt.next_multiple_of(4);
-                (rec.scratch(b * heads * nt * ld), ld)
+                (rec.scratch("mssa.probs", b * heads * nt * ld), ld)
             }
         };
         p.ld = ld as u32;
