@@ -319,15 +319,23 @@ fn gpu_layernorm_strided_cls_rows() {
     assert_close("cls layernorm", &got[0], &want, TOL);
 }
 
+/// Both kernel families: the tiled one (one query row per workgroup past 736 tokens, four
+/// below) and the CPU-adapter one (two matmuls around a row softmax).
 #[test]
 fn gpu_mssa_matches_cpu_with_and_without_probabilities() {
     let mut g = gpu();
-    for (b, nt, d, heads) in [
-        (1, 50, 99, 3),
-        (2, 50, 99, 3),
-        (2, 65, 128, 4),
-        (1, 197, 384, 6),
+    for (reg, b, nt, d, heads) in [
+        (false, 1, 50, 99, 3),
+        (false, 2, 50, 99, 3),
+        (false, 2, 65, 128, 4),
+        (false, 1, 197, 384, 6),
+        (false, 1, 801, 64, 2),
+        (true, 1, 50, 99, 3),
+        (true, 2, 50, 99, 3),
+        (true, 2, 65, 128, 4),
+        (true, 1, 197, 384, 6),
     ] {
+        g.reg_kernels = reg;
         let w: Vec<f32> = rand(4, b * nt * d).iter().map(|v| 2.0 * v).collect();
         let mut probs = vec![0.0f32; b * heads * nt * nt];
         let want = cpu::mssa::attention(&w, b, nt, d, heads, &mut probs);
@@ -350,7 +358,7 @@ fn gpu_mssa_matches_cpu_with_and_without_probabilities() {
                 ],
             )
             .unwrap();
-        let tag = format!("mssa b={b} N={nt} d={d} K={heads}");
+        let tag = format!("mssa b={b} N={nt} d={d} K={heads} reg={reg}");
         assert_close(&format!("{tag} o"), &got[0], &want, TOL);
         assert_close(&format!("{tag} probs"), &got[1], &probs, TOL);
         assert_close(&format!("{tag} o (fused)"), &got[2], &want, TOL);
