@@ -331,6 +331,31 @@ fn gpu_measures_read_back_far_less_than_a_trace() {
     };
     let s = bytes(&mut gpu, stats_only);
     let t = bytes(&mut gpu, trace_only);
+    // Measures and a trace together: the same measures, and those of the trace.
+    let both = gpu
+        .forward(
+            &x,
+            ForwardOptions {
+                trace: true,
+                stats: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let alone = gpu.forward(&x, stats_only).unwrap();
+    assert_eq!(both.stats, alone.stats);
+    let from_trace = whitebox::analysis::layer_stats(both.trace.as_ref().unwrap(), cfg.heads);
+    for (a, b) in both
+        .stats
+        .unwrap()
+        .iter()
+        .flatten()
+        .zip(from_trace.iter().flatten())
+    {
+        assert!((a.rc_in - b.rc_in).abs() <= 1e-3 * b.rc_in.abs());
+        assert!((a.rc_out - b.rc_out).abs() <= 1e-3 * b.rc_out.abs());
+        assert!((a.sparsity - b.sparsity).abs() <= 2e-3);
+    }
     let (l, k, dh, nt, d) = (cfg.depth, cfg.heads, cfg.dim / cfg.heads, 50, cfg.dim);
     let expect = 4 * (b * cfg.classes + l * 2 * b * k * dh * (dh + 1) / 2 + l * b);
     assert_eq!(s as usize, expect, "logits + packed Grams + counts");
