@@ -7,7 +7,7 @@
 
 struct Params {
     nt: u32, d: u32, dh: u32, heads: u32,
-    tiles: u32, out_off: u32, pad0: u32, pad1: u32,
+    tiles: u32, out_off: u32, pad0: u32, batch: u32,
 }
 
 @group(0) @binding(0) var<storage, read> w: array<f32>;
@@ -78,5 +78,59 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         let tri = dh * (dh + 1u) / 2u;
         let idx = i * (2u * dh - i + 1u) / 2u + j - i;
         g[p.out_off + (bi * p.heads + k) * tri + idx] = acc;
+    }
+}
+
+// For CPU-emulated adapters (no workgroup memory or barriers), the Grams run on the matmul
+// kernel: `normalise_t` writes each head's unit-normalised projection transposed, X̂_k^T
+// (B, K, dh, ld) with ld = tiles (N rounded up to 4, zero padded), one invocation per
+// (token, head, image); the matmul forms X̂_k^T X̂_k (B, K, dh, dh); `pack` copies its upper
+// triangles to the packed layout above, one invocation per entry.
+@compute @workgroup_size(64, 1, 1)
+fn normalise_t(@builtin(global_invocation_id) gid: vec3<u32>,
+               @builtin(num_workgroups) nwg: vec3<u32>) {
+    let ld = p.tiles;
+    let idx = gid.y * nwg.x * 64u + gid.x;
+    if (idx >= ld * p.heads * p.batch) {
+        return;
+    }
+    let t = idx % ld;
+    let k = (idx / ld) % p.heads;
+    let bi = idx / (ld * p.heads);
+    let dh = p.dh;
+    let out = (bi * p.heads + k) * dh * ld + t;
+    if (t >= p.nt) {
+        for (var c = 0u; c < dh; c++) {
+            g[out + c * ld] = 0.0;
+        }
+        return;
+    }
+    let row = bi * p.nt * p.d + k * dh + t * p.d;
+    var s = 0.0;
+    for (var c = 0u; c < dh; c++) {
+        let v = w[row + c];
+        s = fma(v, v, s);
+    }
+    let inv = 1.0 / max(sqrt(s), 1e-12);
+    for (var c = 0u; c < dh; c++) {
+        g[out + c * ld] = w[row + c] * inv;
+    }
+}
+
+// w here is the full (B, K, dh, dh) Gram; the packed upper triangles go to g at out_off.
+@compute @workgroup_size(64, 1, 1)
+fn pack(@builtin(global_invocation_id) gid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let dh = p.dh;
+    let idx = gid.y * nwg.x * 64u + gid.x;
+    if (idx >= dh * dh * p.heads * p.batch) {
+        return;
+    }
+    let j = idx % dh;
+    let i = (idx / dh) % dh;
+    let bk = idx / (dh * dh);
+    if (i <= j) {
+        let tri = dh * (dh + 1u) / 2u;
+        g[p.out_off + bk * tri + i * (2u * dh - i + 1u) / 2u + j - i] = w[idx];
     }
 }

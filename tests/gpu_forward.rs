@@ -220,9 +220,17 @@ fn measures() -> ForwardOptions {
 /// CPU) against the CPU engine's, and the CLS attention rows against the CPU's; returns the GPU
 /// engine for further checks.
 fn compare_measures(model: Model, x: &Tensor) -> GpuEngine {
+    compare_measures_with(model, x, None)
+}
+
+/// [`compare_measures`], optionally forcing the CPU-adapter kernel variants on or off.
+fn compare_measures_with(model: Model, x: &Tensor, cpu_kernels: Option<bool>) -> GpuEngine {
     let heads = model.config.heads;
     let mut cpu = CpuEngine::new(model.clone());
     let mut gpu = GpuEngine::new_blocking(model).expect("a GPU adapter (lavapipe in CI)");
+    if let Some(on) = cpu_kernels {
+        gpu.set_cpu_adapter_kernels(on);
+    }
     let want = cpu.forward(x, measures()).unwrap();
     let got = gpu.forward(x, measures()).unwrap();
     assert!(got.trace.is_none() && want.trace.is_none());
@@ -276,7 +284,8 @@ fn gpu_measures_match_cpu_fmnist_batch1_and_batch3() {
     compare_measures(model, &golden_input(2, &[3, 1, 28, 28]));
 }
 
-/// d = 99 with 3 heads (dh = 33: three Gram tiles per side, none full) and N = 50.
+/// d = 99 with 3 heads (dh = 33: three Gram tiles per side, none full) and N = 50, with both
+/// kernel families (the tiled Gram kernel, and normalise + matmul + pack).
 #[test]
 fn gpu_measures_match_cpu_awkward_shapes() {
     let mut cfg = CrateConfig::preset("crate-c32").unwrap();
@@ -288,7 +297,13 @@ fn gpu_measures_match_cpu_awkward_shapes() {
     cfg.class_names = None;
     let model = Model::new(cfg.clone(), init_params(&cfg, 11).unwrap()).unwrap();
     for b in [1, 4] {
-        compare_measures(model.clone(), &golden_input(b as u64, &[b, 3, 28, 28]));
+        for variant in [Some(false), Some(true)] {
+            compare_measures_with(
+                model.clone(),
+                &golden_input(b as u64, &[b, 3, 28, 28]),
+                variant,
+            );
+        }
     }
 }
 
@@ -316,6 +331,31 @@ fn gpu_measures_read_back_far_less_than_a_trace() {
     };
     let s = bytes(&mut gpu, stats_only);
     let t = bytes(&mut gpu, trace_only);
+    // Measures and a trace together: the same measures, and those of the trace.
+    let both = gpu
+        .forward(
+            &x,
+            ForwardOptions {
+                trace: true,
+                stats: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let alone = gpu.forward(&x, stats_only).unwrap();
+    assert_eq!(both.stats, alone.stats);
+    let from_trace = whitebox::analysis::layer_stats(both.trace.as_ref().unwrap(), cfg.heads);
+    for (a, b) in both
+        .stats
+        .unwrap()
+        .iter()
+        .flatten()
+        .zip(from_trace.iter().flatten())
+    {
+        assert!((a.rc_in - b.rc_in).abs() <= 1e-3 * b.rc_in.abs());
+        assert!((a.rc_out - b.rc_out).abs() <= 1e-3 * b.rc_out.abs());
+        assert!((a.sparsity - b.sparsity).abs() <= 2e-3);
+    }
     let (l, k, dh, nt, d) = (cfg.depth, cfg.heads, cfg.dim / cfg.heads, 50, cfg.dim);
     let expect = 4 * (b * cfg.classes + l * 2 * b * k * dh * (dh + 1) / 2 + l * b);
     assert_eq!(s as usize, expect, "logits + packed Grams + counts");

@@ -319,15 +319,23 @@ fn gpu_layernorm_strided_cls_rows() {
     assert_close("cls layernorm", &got[0], &want, TOL);
 }
 
+/// Both kernel families: the tiled one (one query row per workgroup past 736 tokens, four
+/// below) and the CPU-adapter one (two matmuls around a row softmax).
 #[test]
 fn gpu_mssa_matches_cpu_with_and_without_probabilities() {
     let mut g = gpu();
-    for (b, nt, d, heads) in [
-        (1, 50, 99, 3),
-        (2, 50, 99, 3),
-        (2, 65, 128, 4),
-        (1, 197, 384, 6),
+    for (reg, b, nt, d, heads) in [
+        (false, 1, 50, 99, 3),
+        (false, 2, 50, 99, 3),
+        (false, 2, 65, 128, 4),
+        (false, 1, 197, 384, 6),
+        (false, 1, 801, 64, 2),
+        (true, 1, 50, 99, 3),
+        (true, 2, 50, 99, 3),
+        (true, 2, 65, 128, 4),
+        (true, 1, 197, 384, 6),
     ] {
+        g.reg_kernels = reg;
         let w: Vec<f32> = rand(4, b * nt * d).iter().map(|v| 2.0 * v).collect();
         let mut probs = vec![0.0f32; b * heads * nt * nt];
         let want = cpu::mssa::attention(&w, b, nt, d, heads, &mut probs);
@@ -350,7 +358,7 @@ fn gpu_mssa_matches_cpu_with_and_without_probabilities() {
                 ],
             )
             .unwrap();
-        let tag = format!("mssa b={b} N={nt} d={d} K={heads}");
+        let tag = format!("mssa b={b} N={nt} d={d} K={heads} reg={reg}");
         assert_close(&format!("{tag} o"), &got[0], &want, TOL);
         assert_close(&format!("{tag} probs"), &got[1], &probs, TOL);
         assert_close(&format!("{tag} o (fused)"), &got[2], &want, TOL);
@@ -520,12 +528,14 @@ fn gpu_validation_error_is_an_error_not_a_panic() {
 }
 
 /// Rows padded to a multiple of 4 with k not one (the k % 4 tail of the register-blocked
-/// kernel), n = 4 mod 8 (its clamped high columns), on both kernel families.
+/// kernels), n = 4 mod 8 (their clamped high columns), on the tiled kernel and both
+/// register-blocked ones (8×8 and 16×8).
 #[test]
 fn gpu_matmul_padded_rows_odd_k_both_variants() {
     let mut g = gpu();
-    for reg in [false, true] {
+    for (reg, b16) in [(false, false), (true, false), (true, true)] {
         g.reg_kernels = reg;
+        g.reg_block16 = b16;
         for &(m, n, k) in &[(37usize, 20usize, 13usize), (5, 12, 30), (64, 68, 7)] {
             for trans_b in [true, false] {
                 let lda = k.next_multiple_of(4);
@@ -572,7 +582,7 @@ fn gpu_matmul_padded_rows_odd_k_both_variants() {
                     )
                     .unwrap();
                 assert_close(
-                    &format!("matmul {m}x{n}x{k} lda {lda} trans_b={trans_b} reg={reg}"),
+                    &format!("matmul {m}x{n}x{k} lda {lda} trans_b={trans_b} reg={reg} b16={b16}"),
                     &got[0],
                     &want,
                     TOL,

@@ -135,6 +135,12 @@ impl GpuEngine {
             } else {
                 0
             },
+            // The CPU-adapter MSSA keeps its probabilities in a scratch buffer.
+            if self.gpu.reg_kernels {
+                b * heads * nt * nt.next_multiple_of(4)
+            } else {
+                0
+            },
         ]
         .into_iter()
         .max()

@@ -27,9 +27,12 @@ struct GramParams {
     d: u32,
     dh: u32,
     heads: u32,
+    /// Tiles per side (tiled kernel); the padded row length of X̂^T (CPU-adapter path).
     tiles: u32,
     out_off: u32,
-    pad: [u32; 2],
+    pad0: u32,
+    /// Images (CPU-adapter path).
+    batch: u32,
 }
 
 /// Floats of one packed dh×dh upper triangle.
@@ -56,6 +59,10 @@ pub fn grams(
         )));
     }
     let dh = d / heads;
+    if rec.gpu.reg_kernels {
+        grams_by_matmul(rec, w, out, out_off, b, nt, d, heads);
+        return Ok(());
+    }
     let tiles = dh.div_ceil(TILE);
     let kernel = rec
         .gpu
@@ -68,7 +75,8 @@ pub fn grams(
         heads: heads as u32,
         tiles: tiles as u32,
         out_off: out_off as u32,
-        pad: [0; 2],
+        pad0: 0,
+        batch: b as u32,
     };
     rec.dispatch(
         kernel,
@@ -77,6 +85,77 @@ pub fn grams(
         [(tiles * tiles) as u32, heads as u32, b as u32],
     );
     Ok(())
+}
+
+/// The CPU-adapter path: normalise and transpose, matmul, pack (see `gram.wgsl`).
+#[allow(clippy::too_many_arguments)]
+fn grams_by_matmul(
+    rec: &mut Recorder,
+    w: &wgpu::Buffer,
+    out: &wgpu::Buffer,
+    out_off: usize,
+    b: usize,
+    nt: usize,
+    d: usize,
+    heads: usize,
+) {
+    use super::matmul::{Matmul, MatmulParams};
+    let dh = d / heads;
+    let ld = nt.next_multiple_of(4);
+    let xt = rec.scratch("gram.xt", b * heads * dh * ld);
+    let full = rec.scratch("gram.full", b * heads * dh * dh);
+    let p = GramParams {
+        nt: nt as u32,
+        d: d as u32,
+        dh: dh as u32,
+        heads: heads as u32,
+        tiles: ld as u32,
+        out_off: out_off as u32,
+        pad0: 0,
+        batch: b as u32,
+    };
+    let device = rec.gpu.ctx.device.clone();
+    let k = rec
+        .gpu
+        .cache
+        .get(&device, "gram", SOURCE, "normalise_t", &BINDS, &[]);
+    rec.dispatch(
+        k,
+        vec![w.clone(), xt.clone()],
+        bytemuck::bytes_of(&p),
+        super::groups_1d(b * heads * ld, 64),
+    );
+    let (dh32, ld32) = (dh as u32, ld as u32);
+    Matmul {
+        a: &xt,
+        b: &xt,
+        c: &full,
+        bias: None,
+        extra: None,
+        trans_b: true,
+        relu: false,
+        batch: (b * heads) as u32,
+        params: MatmulParams {
+            lda: ld32,
+            ldb: ld32,
+            a_so: dh32 * ld32,
+            b_so: dh32 * ld32,
+            c_so: dh32 * dh32,
+            e_so: dh32 * dh32,
+            ..MatmulParams::dense(dh, dh, ld, true)
+        },
+    }
+    .record(rec);
+    let k = rec
+        .gpu
+        .cache
+        .get(&device, "gram", SOURCE, "pack", &BINDS, &[]);
+    rec.dispatch(
+        k,
+        vec![full, out.clone()],
+        bytemuck::bytes_of(&p),
+        super::groups_1d(b * heads * dh * dh, 64),
+    );
 }
 
 /// Unpacks one head's upper triangle into a full symmetric dh×dh matrix in f64.

@@ -121,7 +121,13 @@ impl Matmul<'_> {
         let entry = match (rec.gpu.reg_kernels, self.params.rows_vec4_ok(self.trans_b)) {
             (false, _) => "main",
             (true, false) => "main_reg",
-            (true, true) => "main_reg8",
+            (true, true) => {
+                if rec.gpu.reg_block16 {
+                    "main_reg16"
+                } else {
+                    "main_reg8"
+                }
+            }
         };
         let kernel = rec.gpu.cache.get(
             &rec.gpu.ctx.device,
@@ -142,7 +148,7 @@ impl Matmul<'_> {
             self.c.clone(),
         ];
         let p = &self.params;
-        let groups = if entry == "main_reg8" {
+        let groups = if entry == "main_reg8" || entry == "main_reg16" {
             [p.n.div_ceil(64), p.m.div_ceil(32), self.batch.max(1)]
         } else {
             [p.n.div_ceil(TILE), p.m.div_ceil(TILE), self.batch.max(1)]

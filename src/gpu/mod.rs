@@ -46,6 +46,9 @@ pub struct Gpu {
     /// Use the kernel variants written for CPU-emulated adapters (no workgroup memory or
     /// barriers); chosen by [`Gpu::cpu_adapter_kernels`], tests set it to cover both.
     pub reg_kernels: bool,
+    /// With `reg_kernels`, the matmul's 16×8 block per invocation (default) rather than 8×8;
+    /// natively `WHITEBOX_MATMUL_BLOCK=8` picks the smaller one (comparisons, tests).
+    pub reg_block16: bool,
     profile_pending: Option<profile::Pending>,
 }
 
@@ -70,6 +73,13 @@ impl Gpu {
             dummy_rw2,
             profiling: false,
             reg_kernels,
+            reg_block16: {
+                #[cfg(not(target_arch = "wasm32"))]
+                let b16 = std::env::var("WHITEBOX_MATMUL_BLOCK").map_or(true, |v| v != "8");
+                #[cfg(target_arch = "wasm32")]
+                let b16 = true;
+                b16
+            },
             profile_pending: None,
         }
     }
@@ -178,9 +188,9 @@ enum Step {
 pub struct Recorder<'a> {
     pub gpu: &'a mut Gpu,
     steps: Vec<Step>,
-    /// Pooled temporaries of this submission, by length; handed back to the pool at
+    /// Pooled temporaries of this submission, by (role, length); handed back to the pool at
     /// [`Recorder::finish`] (later submissions run after this one, so reuse is safe).
-    scratch: Vec<(usize, wgpu::Buffer)>,
+    scratch: Vec<(&'static str, usize, wgpu::Buffer)>,
 }
 
 impl Recorder<'_> {
@@ -224,13 +234,18 @@ impl Recorder<'_> {
     }
 
     /// A temporary storage buffer of `len` f32 for this submission; the same one for every
-    /// request of the same length (kernels using it run in order).
-    pub fn scratch(&mut self, len: usize) -> wgpu::Buffer {
-        if let Some((_, b)) = self.scratch.iter().find(|(l, _)| *l == len) {
+    /// request with the same role and length (the kernels using it run in order), distinct
+    /// buffers for different roles.
+    pub fn scratch(&mut self, role: &'static str, len: usize) -> wgpu::Buffer {
+        if let Some((_, _, b)) = self
+            .scratch
+            .iter()
+            .find(|(r, l, _)| *r == role && *l == len)
+        {
             return b.clone();
         }
         let b = self.gpu.alloc(len);
-        self.scratch.push((len, b.clone()));
+        self.scratch.push((role, len, b.clone()));
         b
     }
 
@@ -365,7 +380,8 @@ impl Recorder<'_> {
             gpu.profile_pending = Some(profile::Pending { staging, labels });
         }
         gpu.ctx.submit(enc.finish());
-        gpu.pool.release(self.scratch.into_iter().map(|(_, b)| b));
+        gpu.pool
+            .release(self.scratch.into_iter().map(|(_, _, b)| b));
         ubuf
     }
 }

@@ -19,6 +19,8 @@ const BINDS: [Bind; 5] = [
 /// Tokens and head width the kernel's workgroup arrays hold.
 pub const MAX_TOKENS: usize = 2048;
 pub const MAX_HEAD_DIM: usize = 256;
+/// Tokens up to which the tiled path runs four query rows per workgroup (`main_q4`).
+pub const MAX_TOKENS_Q4: usize = 736;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
@@ -98,7 +100,7 @@ pub fn attention_with_cls(
             Some(pr) => (pr.clone(), nt),
             None => {
                 let ld = nt.next_multiple_of(4);
-                (rec.scratch(b * heads * nt * ld), ld)
+                (rec.scratch("mssa.probs", b * heads * nt * ld), ld)
             }
         };
         p.ld = ld as u32;
@@ -179,10 +181,13 @@ pub fn attention_with_cls(
         .record(rec);
         return Ok(());
     }
+    // Four query rows per workgroup where their scores fit in workgroup memory.
+    let q4 = nt <= MAX_TOKENS_Q4;
+    let entry = if q4 { "main_q4" } else { "main" };
     let kernel = rec
         .gpu
         .cache
-        .get(&rec.gpu.ctx.device, "mssa", SOURCE, "main", &BINDS, &consts);
+        .get(&rec.gpu.ctx.device, "mssa", SOURCE, entry, &BINDS, &consts);
     let bufs = vec![
         w.clone(),
         o.clone(),
@@ -193,7 +198,11 @@ pub fn attention_with_cls(
         kernel,
         bufs,
         bytemuck::bytes_of(&p),
-        [nt as u32, heads as u32, b as u32],
+        [
+            if q4 { nt.div_ceil(4) } else { nt } as u32,
+            heads as u32,
+            b as u32,
+        ],
     );
     Ok(())
 }
