@@ -11,7 +11,7 @@ use leptos::task::spawn_local;
 
 use super::runtime::{GpuState, Runtime, Which};
 use super::state::{
-    AppState, BatchFigure, Busy, Current, EngineInfo, EnginePref, ModelInfo, Sample,
+    AppState, BatchFigure, Bundled, Busy, Current, EngineInfo, EnginePref, ModelInfo, Sample,
 };
 use super::web::{fetch_bytes, fetch_text, has_webgpu, read_file, sleep};
 use crate::analysis::{summarise, ImageReport};
@@ -61,27 +61,26 @@ pub fn boot(app: AppState) {
             Ok(s) => app.samples.set(s),
             Err(e) => app.fail(format!("The sample gallery did not load: {e}")),
         }
-        set_busy(
-            app,
-            format!("loading the default model ({DEFAULT_MODEL})…"),
-            None,
-        );
-        let file = format!("{DEFAULT_MODEL}.safetensors");
-        let loaded = fetch_bytes(&format!("models/{file}"))
-            .await
-            .and_then(|b| load_model(&b, &file, None));
-        let loaded = match loaded {
-            Ok(l) => l,
-            Err(e) => {
-                app.fail(format!("The default model did not load: {e}"));
-                return;
-            }
-        };
-        let card = fetch_text(&format!("models/{DEFAULT_MODEL}.json"))
+        let bundled = fetch_text("models/index.json")
             .await
             .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
-        install_model(app, loaded.model, &file, loaded.format, loaded.notes, card).await;
+            .and_then(|t| serde_json::from_str::<Vec<Bundled>>(&t).ok())
+            .unwrap_or_else(|| {
+                vec![Bundled {
+                    name: DEFAULT_MODEL.into(),
+                    title: DEFAULT_MODEL.into(),
+                }]
+            });
+        app.bundled.set(bundled.clone());
+        let want = app.model_name.get_untracked();
+        let name = want
+            .filter(|w| bundled.iter().any(|b| &b.name == w))
+            .or_else(|| bundled.first().map(|b| b.name.clone()))
+            .unwrap_or_else(|| DEFAULT_MODEL.to_string());
+        if let Err(e) = install_bundled(app, &name).await {
+            app.fail(format!("The model {name} did not load: {e}"));
+            return;
+        }
         let first = {
             let samples = app.samples.get_untracked();
             let want = app.sample.get_untracked();
@@ -95,6 +94,44 @@ pub fn boot(app: AppState) {
             app.busy.set(None);
         }
         calibrate(app).await;
+    });
+}
+
+/// Fetches a bundled model (web/models/NAME.safetensors and its card NAME.json) and puts it in
+/// place.
+async fn install_bundled(app: AppState, name: &str) -> Result<()> {
+    set_busy(app, format!("loading the model {name}…"), None);
+    let file = format!("{name}.safetensors");
+    let loaded = fetch_bytes(&format!("models/{file}"))
+        .await
+        .and_then(|b| load_model(&b, &file, None))?;
+    let card = fetch_text(&format!("models/{name}.json"))
+        .await
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    install_model(app, loaded.model, &file, loaded.format, loaded.notes, card).await;
+    app.model_name.set(Some(name.to_string()));
+    Ok(())
+}
+
+/// Switches to another bundled model and analyses the image on show with it.
+pub fn load_bundled(app: AppState, name: String) {
+    app.error.set(None);
+    spawn(app, async move {
+        match install_bundled(app, &name).await {
+            Ok(()) => {
+                app.pending_model.set_value(None);
+                if app.source.get_value().is_some() {
+                    reanalyse(app);
+                } else {
+                    app.busy.set(None);
+                }
+                calibrate(app).await;
+            }
+            Err(e) => app.fail(format!(
+                "The model {name} did not load: {e}. The current model stays."
+            )),
+        }
     });
 }
 
@@ -383,6 +420,7 @@ async fn load_model_bytes_now(
             app.pending_model
                 .set_value(assumed.then(|| (name.clone(), bytes.clone())));
             install_model(app, loaded.model, &name, loaded.format, loaded.notes, None).await;
+            app.model_name.set(None);
             app.error.set(None);
             if app.source.get_value().is_some() {
                 reanalyse(app);

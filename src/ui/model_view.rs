@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::actions::{compare_engines, reanalyse, retry_gpu, retry_model_with_heads};
+use super::actions::{compare_engines, load_bundled, reanalyse, retry_gpu, retry_model_with_heads};
 use super::inputs::ModelInput;
 use super::state::{AppState, EnginePref};
 use crate::data::image::Resize;
@@ -114,6 +114,23 @@ pub fn ModelView() -> impl IntoView {
         <div class="view model" id="view-model">
             <section>
                 <h3>"Loaded model"</h3>
+                <Show when=move || app.bundled.with(|b| b.len() > 1)>
+                    <label>"Bundled models: "
+                        <select id="bundled-model" on:change=move |ev| load_bundled(app, event_target_value(&ev))>
+                            {move || app.bundled.get().into_iter().map(|b| {
+                                let name = b.name.clone();
+                                view! {
+                                    <option value=b.name.clone() selected=move || app.model_name.get().as_deref() == Some(name.as_str())>
+                                        {b.title}
+                                    </option>
+                                }
+                            }).collect_view()}
+                            <Show when=move || app.model_name.with(Option::is_none)>
+                                <option value="" selected=true disabled=true>"(your file)"</option>
+                            </Show>
+                        </select>
+                    </label>
+                </Show>
                 {info}
                 {override_heads}
                 {heads_prompt}

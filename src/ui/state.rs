@@ -79,6 +79,8 @@ pub struct UrlState {
     pub opacity: f32,
     pub sample: Option<String>,
     pub engine: EnginePref,
+    /// A bundled model by name.
+    pub model: Option<String>,
 }
 
 impl Default for UrlState {
@@ -91,6 +93,7 @@ impl Default for UrlState {
             opacity: 0.6,
             sample: None,
             engine: EnginePref::Auto,
+            model: None,
         }
     }
 }
@@ -126,6 +129,7 @@ impl UrlState {
                 }
                 "sample" if !v.is_empty() => s.sample = Some(v),
                 "engine" => s.engine = EnginePref::parse(&v).unwrap_or(s.engine),
+                "model" if !v.is_empty() => s.model = Some(v),
                 _ => {}
             }
         }
@@ -149,6 +153,12 @@ impl UrlState {
                 String::from(js_sys::encode_uri_component(s))
             ));
         }
+        if let Some(m) = &self.model {
+            q.push(format!(
+                "model={}",
+                String::from(js_sys::encode_uri_component(m))
+            ));
+        }
         if self.engine != EnginePref::Auto {
             q.push(format!("engine={}", self.engine.key()));
         }
@@ -163,6 +173,15 @@ pub struct Sample {
     pub label: String,
     pub kind: String,
     pub credit: String,
+}
+
+/// A model bundled with the page (web/models/index.json).
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct Bundled {
+    /// The file stem: web/models/NAME.safetensors and NAME.json.
+    pub name: String,
+    /// What to call it in the model list.
+    pub title: String,
 }
 
 /// The model on show.
@@ -254,6 +273,9 @@ pub struct AppState {
     pub input_side: RwSignal<usize>,
     pub fit: RwSignal<Resize>,
     pub samples: RwSignal<Vec<Sample>>,
+    /// The bundled models, and which one is on show (None: a file the user loaded).
+    pub bundled: RwSignal<Vec<Bundled>>,
+    pub model_name: RwSignal<Option<String>>,
     pub model: RwSignal<Option<ModelInfo>>,
     pub current: RwSignal<Option<Current>>,
     pub engine: RwSignal<EngineInfo>,
@@ -295,6 +317,8 @@ impl AppState {
             input_side: RwSignal::new(0),
             fit: RwSignal::new(Resize::Stretch),
             samples: RwSignal::new(Vec::new()),
+            bundled: RwSignal::new(Vec::new()),
+            model_name: RwSignal::new(url.model.clone()),
             model: RwSignal::new(None),
             current: RwSignal::new(None),
             engine: RwSignal::new(EngineInfo::default()),
@@ -328,6 +352,7 @@ impl AppState {
             opacity: self.opacity.get(),
             sample: self.sample.get(),
             engine: self.engine_pref.get(),
+            model: self.model_name.get(),
         }
     }
 
