@@ -89,6 +89,50 @@ pub struct GpuTrainer {
     acts: Option<Acts>,
 }
 
+/// The per-parameter buffers an optimiser update needs.
+struct ParamBuffers<'a> {
+    keys: &'a [String],
+    shapes: &'a [Vec<usize>],
+    offs: &'a [usize],
+    params: &'a [wgpu::Buffer],
+    m: &'a [wgpu::Buffer],
+    v: &'a [wgpu::Buffer],
+}
+
+/// The optimiser part of a step: the global norm, finite flag and clip scale over all `total`
+/// gradients (`b` loss rows), then one AdamW/Lion update per parameter, with weight decay only
+/// where [`decays`] says.
+fn record_optimiser(
+    rec: &mut crate::gpu::Recorder,
+    ob: &OptimBuffers,
+    step_cfg: &GpuStepConfig,
+    p: &ParamBuffers,
+    total: usize,
+    b: usize,
+    lr: f32,
+) {
+    opt::norm_and_flags(rec, ob, total, b, step_cfg.clip_norm, &step_cfg.optim);
+    for i in 0..p.keys.len() {
+        let wd = if decays(&p.keys[i], &p.shapes[i]) {
+            step_cfg.optim.weight_decay
+        } else {
+            0.0
+        };
+        opt::update(
+            rec,
+            ob,
+            &step_cfg.optim,
+            &p.params[i],
+            &p.m[i],
+            p.v.get(i),
+            p.shapes[i].iter().product(),
+            p.offs[i],
+            lr,
+            wd,
+        );
+    }
+}
+
 fn pset(keys: &[String], shapes: &[Vec<usize>], data: Vec<Vec<f32>>) -> ParamSet<f32> {
     let tensors = keys
         .iter()
@@ -279,33 +323,15 @@ impl GpuTrainer {
                 scal,
                 spare: [&spare[0], &spare[1], &spare[2]],
             };
-            opt::norm_and_flags(
-                &mut rec,
-                &ob,
-                *total,
-                x.b,
-                step_cfg.clip_norm,
-                &step_cfg.optim,
-            );
-            for i in 0..keys.len() {
-                let wd = if decays(&keys[i], &shapes[i]) {
-                    step_cfg.optim.weight_decay
-                } else {
-                    0.0
-                };
-                opt::update(
-                    &mut rec,
-                    &ob,
-                    &step_cfg.optim,
-                    &params[i],
-                    &m[i],
-                    v.get(i),
-                    shapes[i].iter().product(),
-                    offs[i],
-                    lr,
-                    wd,
-                );
-            }
+            let pb = ParamBuffers {
+                keys,
+                shapes,
+                offs,
+                params,
+                m,
+                v,
+            };
+            record_optimiser(&mut rec, &ob, step_cfg, &pb, *total, x.b, lr);
         }
         for (src, dst, len) in staging {
             rec.copy(src, dst, (*len * 4) as u64);

@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{opt, pset, GpuTrainer, OptimBuffers, Scal};
+use super::{pset, record_optimiser, GpuTrainer, OptimBuffers, ParamBuffers, Scal};
 use crate::error::{Error, Result};
 use crate::grad::ParamSet;
-use crate::train::{decays, Optimizer};
+use crate::train::Optimizer;
 
 impl GpuTrainer {
     /// Replaces the parameters on the device.
@@ -93,33 +93,15 @@ impl GpuTrainer {
                 scal,
                 spare: [&spare[0], &spare[1], &spare[2]],
             };
-            opt::norm_and_flags(
-                &mut rec,
-                &ob,
-                *total,
-                0,
-                step_cfg.clip_norm,
-                &step_cfg.optim,
-            );
-            for i in 0..keys.len() {
-                let wd = if decays(&keys[i], &shapes[i]) {
-                    step_cfg.optim.weight_decay
-                } else {
-                    0.0
-                };
-                opt::update(
-                    &mut rec,
-                    &ob,
-                    &step_cfg.optim,
-                    &params[i],
-                    &m[i],
-                    v.get(i),
-                    shapes[i].iter().product(),
-                    offs[i],
-                    lr,
-                    wd,
-                );
-            }
+            let pb = ParamBuffers {
+                keys,
+                shapes,
+                offs,
+                params,
+                m,
+                v,
+            };
+            record_optimiser(&mut rec, &ob, step_cfg, &pb, *total, 0, lr);
             rec.finish()
         };
         self.stats_async().await?;
