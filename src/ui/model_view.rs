@@ -142,6 +142,8 @@ pub fn ModelView() -> impl IntoView {
                     <select id="input-size" on:change=move |ev| {
                         if let Ok(v) = event_target_value(&ev).parse::<usize>() {
                             app.input_side.set(v);
+                            // The gallery figure was measured at the old size.
+                            app.batch.set(None);
                             reanalyse(app);
                         }
                     }>
@@ -154,6 +156,7 @@ pub fn ModelView() -> impl IntoView {
                     <select id="fit" on:change=move |ev| {
                         if let Ok(r) = event_target_value(&ev).parse::<Resize>() {
                             app.fit.set(r);
+                            app.batch.set(None);
                             reanalyse(app);
                         }
                     }>
