@@ -211,6 +211,9 @@ def main():
                       what="the new model's analysis")
             r = b.js(REPORT)
             b.screenshot(shots / "08-own-model.png")
+            view = b.text("#view-model")
+            check("4 (head dimension 24)" in view, "the model table does not show the 4 heads given")
+            check("head count was assumed" not in view, "the page says the head count was assumed, but it was given")
             return compare(r, cli_report(a.whitebox, SAMPLES / samples[1]["file"], weights=PTH, heads=4))
         run("an official .pth checkpoint loads (asking for the head count) and its numbers equal the CLI", own_model, b)
         errors = [e for e in b.console_errors() if "favicon" not in e]

@@ -88,7 +88,13 @@ pub fn ModelView() -> impl IntoView {
         })
     };
     let override_heads = move || {
-        app.pending_model.with_value(|p| p.is_some()).then(|| {
+        // Offered when the model's head count was assumed from a preset (its bytes are kept
+        // in `pending_model` for the reload).
+        let assumed = app.model.with(|m| {
+            m.as_ref()
+                .is_some_and(|m| m.notes.iter().any(|n| n.starts_with("heads: assumed")))
+        });
+        assumed.then(|| {
             view! {
                 <p class="small">"The head count was assumed from a preset. A different one: "
                     <input type="number" min="1" class="narrow" prop:value=move || heads_input.get()
