@@ -162,8 +162,21 @@ def main():
             b.screenshot(shots / "03-broken-file.png")
             b.click(f"button[data-file='{samples[2]['file']}']")
             wait_report(b, samples[2]["file"])
-            return f"error shown: {err.strip()[:120]!r}; the page kept working"
-        run("a broken file shows an error and the page keeps working", broken_file, b)
+            # A truncated model file: a message, and the model in use stays.
+            bad_model = tmp / "truncated.safetensors"
+            bad_model.write_bytes(MODEL.read_bytes()[:200_000])
+            b.click("#tab-model")
+            b.upload("#model-file", bad_model)
+            merr = b.wait_js("const e = document.querySelector('#wb-error'); return e && e.textContent;",
+                             what="an error message for the truncated model")
+            check("truncated.safetensors" in merr, f"the model error does not name the file: {merr!r}")
+            b.wait_js(READY, what="the page to settle")
+            check("crate-fmnist" in b.text("header"), "the model in use was lost")
+            b.click("#tab-attention")
+            b.click(f"button[data-file='{samples[3]['file']}']")
+            wait_report(b, samples[3]["file"])
+            return f"image error {err.strip()[:80]!r}; model error {merr.strip()[:100]!r}; the page kept working"
+        run("a broken image or model file shows an error and the page keeps working", broken_file, b)
 
         def views_and_url():
             b.click("#tab-layers")
@@ -181,7 +194,7 @@ def main():
             b.wait_js("return document.querySelector('#model-info')", what="the model view")
             b.screenshot(shots / "06-model.png")
             q = b.js("return location.search")
-            check("view=model" in q and f"sample={samples[2]['file']}" in q, f"the URL does not hold the view state: {q}")
+            check("view=model" in q and f"sample={samples[3]['file']}" in q, f"the URL does not hold the view state: {q}")
             # A shared URL opens the same view.
             b.goto(base + f"?view=layers&layer=2&head=1&t=0.4&sample={samples[1]['file']}")
             wait_report(b, samples[1]["file"])
