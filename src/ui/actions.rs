@@ -432,38 +432,52 @@ async fn load_model_bytes_now(
     }
 }
 
+/// One forward of `input` on `which`, in milliseconds (the analysis included).
+async fn timed(app: AppState, input: &Tensor, which: Which) -> Result<f64> {
+    let lock = app.runtime.get_value();
+    let mut guard = lock.lock().await;
+    let rt = guard
+        .as_mut()
+        .ok_or_else(|| Error::Input("no model is loaded".into()))?;
+    let ms = rt.analyse(input, which).await.map(|(_, ms)| ms);
+    sync_gpu_state(app, rt);
+    ms
+}
+
 /// Times both engines on the image on show (or a blank input) and, in Auto mode, picks the
 /// faster: a software WebGPU adapter can be far slower than the CPU engine.
 pub async fn calibrate(app: AppState) {
-    let lock = app.runtime.get_value();
-    let mut guard = lock.lock().await;
-    let Some(rt) = guard.as_mut() else { return };
-    let cfg = rt.model.config.clone();
-    let input = app
-        .source
-        .get_value()
-        .and_then(|(name, _, bytes)| prepare(app, &cfg, &name, &bytes).ok())
-        .unwrap_or_else(|| Tensor::zeros(&[cfg.channels, cfg.image[0], cfg.image[1]]));
-    if !rt.has_gpu() {
-        sync_gpu_state(app, rt);
-        let why = app.engine.get_untracked().gpu;
-        app.engine.update(|e| {
-            e.active = Which::Cpu;
-            e.reason = format!("Using the CPU engine: WebGPU is not available ({why}).");
-        });
-        return;
-    }
+    let input = {
+        let lock = app.runtime.get_value();
+        let mut guard = lock.lock().await;
+        let Some(rt) = guard.as_mut() else { return };
+        let cfg = rt.model.config.clone();
+        if !rt.has_gpu() {
+            sync_gpu_state(app, rt);
+            let why = app.engine.get_untracked().gpu;
+            app.engine.update(|e| {
+                e.active = Which::Cpu;
+                e.reason = format!("Using the CPU engine: WebGPU is not available ({why}).");
+            });
+            return;
+        }
+        app.source
+            .get_value()
+            .and_then(|(name, _, bytes)| prepare(app, &cfg, &name, &bytes).ok())
+            .unwrap_or_else(|| Tensor::zeros(&[cfg.channels, cfg.image[0], cfg.image[1]]))
+    };
     let pref = app.engine_pref.get_untracked();
     app.engine
         .update(|e| e.reason = "measuring both engines…".into());
-    // Warm-up (pipeline compilation, first allocations), then one timed run each.
-    let gpu_ms = match rt.analyse(&input, Which::Gpu).await {
-        Ok(_) => rt.analyse(&input, Which::Gpu).await.map(|(_, ms)| ms),
+    set_busy(app, "measuring WebGPU and the CPU engine on this image…", None);
+    // Warm-up (pipeline compilation, first allocations), then one timed run each. Each run takes
+    // the lock on its own, so an image the user picks meanwhile is analysed between them.
+    let gpu_ms = match timed(app, &input, Which::Gpu).await {
+        Ok(_) => timed(app, &input, Which::Gpu).await,
         Err(e) => Err(e),
     };
-    let _ = rt.analyse(&input, Which::Cpu).await;
-    let cpu_ms = rt.analyse(&input, Which::Cpu).await.map(|(_, ms)| ms);
-    sync_gpu_state(app, rt);
+    let _ = timed(app, &input, Which::Cpu).await;
+    let cpu_ms = timed(app, &input, Which::Cpu).await;
     let adapter = app.engine.get_untracked().gpu;
     let info = match (cpu_ms, gpu_ms) {
         (Ok(c), Ok(g)) => {
