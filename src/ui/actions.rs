@@ -469,7 +469,11 @@ pub async fn calibrate(app: AppState) {
     let pref = app.engine_pref.get_untracked();
     app.engine
         .update(|e| e.reason = "measuring both engines…".into());
-    set_busy(app, "measuring WebGPU and the CPU engine on this image…", None);
+    set_busy(
+        app,
+        "measuring WebGPU and the CPU engine on this image…",
+        None,
+    );
     // Warm-up (pipeline compilation, first allocations), then one timed run each. Each run takes
     // the lock on its own, so an image the user picks meanwhile is analysed between them.
     let gpu_ms = match timed(app, &input, Which::Gpu).await {
