@@ -562,62 +562,6 @@ fn bad_inputs_are_refused() {
     assert!(grad::loss_and_grads(&cfg, &q, &x, &[0, 1], 0.0).is_err());
 }
 
-/// Speed of one f32 training step (forward + loss + backward) of `crate-fmnist` at batch 128:
-/// `cargo test --release --test grad_check -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn bench_fmnist_step() {
-    let cfg = CrateConfig::preset("crate-fmnist").unwrap();
-    let p = ParamSet::<f32>::from_params(&init_params(&cfg, 1).unwrap());
-    let b = 128;
-    let x = whitebox::rng::uniform(2, "x", b * 28 * 28, 2.0);
-    let labels: Vec<usize> = (0..b).map(|i| i % 10).collect();
-    let _ = grad::loss_and_grads(&cfg, &p, &x, &labels, 0.1).unwrap();
-    let n = 5;
-    let t = std::time::Instant::now();
-    for _ in 0..n {
-        let t0 = std::time::Instant::now();
-        let (logits, cache) = grad::forward(&cfg, &p, &x, b).unwrap();
-        let t1 = t0.elapsed();
-        let (_, dl) = loss::cross_entropy(&logits, cfg.classes, &labels, 0.1);
-        let g = grad::backward(&cfg, &p, &cache, &dl);
-        std::hint::black_box(&g);
-        println!(
-            "forward {:.1} ms, forward + backward {:.1} ms",
-            t1.as_secs_f64() * 1e3,
-            t0.elapsed().as_secs_f64() * 1e3
-        );
-    }
-    let ms = t.elapsed().as_secs_f64() * 1e3 / n as f64;
-    println!(
-        "crate-fmnist batch {b}: {ms:.1} ms/step, {:.0} images/s, {} threads",
-        b as f64 * 1e3 / ms,
-        rayon::current_num_threads()
-    );
-}
-
-#[test]
-#[ignore]
-fn bench_fmnist_cpu_engine_forward() {
-    let cfg = CrateConfig::preset("crate-fmnist").unwrap();
-    let model = Model::new(cfg.clone(), init_params(&cfg, 1).unwrap()).unwrap();
-    let mut e = CpuEngine::new(model);
-    let b = 128;
-    let x = Tensor {
-        shape: vec![b, 1, 28, 28],
-        data: whitebox::rng::uniform(2, "x", b * 28 * 28, 2.0),
-    };
-    let _ = e.forward(&x, ForwardOptions::default()).unwrap();
-    for _ in 0..5 {
-        let t0 = std::time::Instant::now();
-        let _ = e.forward(&x, ForwardOptions::default()).unwrap();
-        println!(
-            "CpuEngine forward {:.1} ms",
-            t0.elapsed().as_secs_f64() * 1e3
-        );
-    }
-}
-
 /// Writes parameters, a batch and the f64 gradients of a few small models for
 /// `tools/check_grads.py`, which compares them with PyTorch autograd on the official
 /// architecture: `WHITEBOX_GRAD_DUMP=DIR cargo test --test grad_check dump -- --ignored`.
