@@ -10,6 +10,18 @@ pub struct Tensor {
 }
 
 impl Tensor {
+    /// Tensors of one shape stacked along a new first axis (C, H, W images → a (B, C, H, W)
+    /// batch). `items` must not be empty and must share one shape.
+    pub fn stack(items: &[Tensor]) -> Self {
+        let mut shape = vec![items.len()];
+        shape.extend_from_slice(&items[0].shape);
+        debug_assert!(items.iter().all(|t| t.shape == items[0].shape));
+        Self {
+            shape,
+            data: items.iter().flat_map(|t| t.data.iter().copied()).collect(),
+        }
+    }
+
     /// A tensor from a shape and data; `None` when the element count does not match.
     pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Option<Self> {
         (shape.iter().product::<usize>() == data.len()).then_some(Self { shape, data })

@@ -13,7 +13,9 @@ pub use coding_rate::coding_rate;
 pub use incoherence::incoherence;
 pub use maps::{cls_rows, mass_mask, mean_map};
 pub use pca::pca_rgb;
-pub use report::{image_reports, predictions, softmax, top_k, ImageReport, Prediction};
+pub use report::{
+    image_reports, layers_json, predictions, softmax, top_k, ImageReport, Prediction,
+};
 
 use serde::Serialize;
 

@@ -48,6 +48,16 @@ pub fn predictions(cfg: &CrateConfig, logits: &[f32], k: usize) -> Vec<Predictio
         .collect()
 }
 
+/// Per-layer measures as `forward --json` and the page print them: `[{layer, rc_in, rc_out,
+/// sparsity}, …]`.
+pub fn layers_json(layers: &[LayerStats]) -> serde_json::Value {
+    layers
+        .iter()
+        .enumerate()
+        .map(|(l, s)| serde_json::json!({"layer": l, "rc_in": s.rc_in, "rc_out": s.rc_out, "sparsity": s.sparsity}))
+        .collect()
+}
+
 /// Everything the views show about one image, for every layer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImageReport {
@@ -84,18 +94,12 @@ impl ImageReport {
     /// The same numbers as one line of `whitebox forward --json` (minus the file name and
     /// engine): logits, top5, per-layer measures, and the last layer's mean CLS map.
     pub fn json(&self) -> serde_json::Value {
-        let layers: Vec<_> = self
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(l, s)| serde_json::json!({"layer": l, "rc_in": s.rc_in, "rc_out": s.rc_out, "sparsity": s.sparsity}))
-            .collect();
         serde_json::json!({
             "input_size": self.input_size,
             "grid": self.grid,
             "logits": self.logits,
             "top5": self.top5,
-            "layers": layers,
+            "layers": layers_json(&self.layers),
             "attention_mean": self.cls.last().map(|rows| mean_map(rows)).unwrap_or_default(),
         })
     }

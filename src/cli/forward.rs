@@ -5,7 +5,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::EngineKind;
-use crate::analysis::{self, softmax, top_k, LayerStats};
+use crate::analysis::{self, layers_json, predictions, LayerStats};
 use crate::data::image::{decode_image, preprocess, DecodeLimits, Resize};
 use crate::{CrateConfig, ForwardOptions, Tensor};
 
@@ -99,7 +99,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     };
     for (start, len) in groups {
-        let batch = stack(&inputs[start..start + len]);
+        let batch = Tensor::stack(&inputs[start..start + len]);
         let (h, w) = (batch.shape[2], batch.shape[3]);
         let out = engine.forward(&batch, opts)?;
         let nt = (h / cfg.patch) * (w / cfg.patch) + 1;
@@ -177,15 +177,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn stack(items: &[Tensor]) -> Tensor {
-    let mut shape = vec![items.len()];
-    shape.extend_from_slice(&items[0].shape);
-    Tensor {
-        shape,
-        data: items.iter().flat_map(|t| t.data.iter().copied()).collect(),
-    }
-}
-
 struct Report<'a> {
     path: &'a std::path::Path,
     cfg: &'a CrateConfig,
@@ -198,17 +189,6 @@ struct Report<'a> {
 
 impl Report<'_> {
     fn json(&self) -> serde_json::Value {
-        let probs = softmax(self.logits);
-        let top5: Vec<_> = top_k(&probs, 5)
-            .into_iter()
-            .map(|c| json!({"class": c, "name": self.cfg.class_name(c), "prob": probs[c], "logit": self.logits[c]}))
-            .collect();
-        let layers: Vec<_> = self
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(l, s)| json!({"layer": l, "rc_in": s.rc_in, "rc_out": s.rc_out, "sparsity": s.sparsity}))
-            .collect();
         let p = self.cfg.patch;
         json!({
             "image": self.path.display().to_string(),
@@ -216,14 +196,13 @@ impl Report<'_> {
             "input_size": self.size,
             "grid": [self.size[0] / p, self.size[1] / p],
             "logits": self.logits,
-            "top5": top5,
-            "layers": layers,
+            "top5": predictions(self.cfg, self.logits, 5),
+            "layers": layers_json(self.layers),
             "attention_mean": self.attention_mean,
         })
     }
 
     fn print(&self) {
-        let probs = softmax(self.logits);
         println!(
             "{}  ({}x{}, {} engine)",
             self.path.display(),
@@ -232,12 +211,8 @@ impl Report<'_> {
             self.engine
         );
         println!("  top-5:");
-        for c in top_k(&probs, 5) {
-            println!(
-                "    {:>6.2}%  {} ({c})",
-                probs[c] * 100.0,
-                self.cfg.class_name(c)
-            );
+        for p in predictions(self.cfg, self.logits, 5) {
+            println!("    {:>6.2}%  {} ({})", p.prob * 100.0, p.name, p.class);
         }
         println!("  layer   R^c in   R^c after MSSA   non-zero fraction");
         for (l, s) in self.layers.iter().enumerate() {

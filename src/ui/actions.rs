@@ -121,12 +121,7 @@ pub fn load_bundled(app: AppState, name: String) {
         match install_bundled(app, &name).await {
             Ok(()) => {
                 app.pending_model.set_value(None);
-                if app.source.get_value().is_some() {
-                    reanalyse(app);
-                } else {
-                    app.busy.set(None);
-                }
-                calibrate(app).await;
+                after_model_change(app).await;
             }
             Err(e) => app.fail(format!(
                 "The model {name} did not load: {e}. The current model stays."
@@ -368,6 +363,17 @@ async fn install_model(
     }));
 }
 
+/// After a new model is in place: the image on show runs again with it, then both engines are
+/// timed anew.
+async fn after_model_change(app: AppState) {
+    if app.source.get_value().is_some() {
+        reanalyse(app);
+    } else {
+        app.busy.set(None);
+    }
+    calibrate(app).await;
+}
+
 /// Loads a dropped or picked model file (safetensors or an official PyTorch checkpoint).
 pub fn load_model_file(app: AppState, file: web_sys::File) {
     spawn(app, async move {
@@ -422,12 +428,7 @@ async fn load_model_bytes_now(
             install_model(app, loaded.model, &name, loaded.format, loaded.notes, None).await;
             app.model_name.set(None);
             app.error.set(None);
-            if app.source.get_value().is_some() {
-                reanalyse(app);
-            } else {
-                app.busy.set(None);
-            }
-            calibrate(app).await;
+            after_model_change(app).await;
         }
     }
 }

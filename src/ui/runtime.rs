@@ -168,7 +168,7 @@ impl Runtime {
         image: &Tensor,
         which: Which,
     ) -> Result<(Arc<ImageReport>, f64)> {
-        let batch = stack(std::slice::from_ref(image));
+        let batch = Tensor::stack(std::slice::from_ref(image));
         let size = [image.shape[1], image.shape[2]];
         let t0 = now_ms();
         let out = self.forward(&batch, which, OPTS).await?;
@@ -184,7 +184,7 @@ impl Runtime {
         images: &[Tensor],
         which: Which,
     ) -> Result<Vec<Vec<LayerStats>>> {
-        let batch = stack(images);
+        let batch = Tensor::stack(images);
         let opts = ForwardOptions {
             stats: true,
             ..ForwardOptions::default()
@@ -192,15 +192,5 @@ impl Runtime {
         let out = self.forward(&batch, which, opts).await?;
         out.stats
             .ok_or_else(|| Error::Input("the engine returned no measures".into()))
-    }
-}
-
-/// (C, H, W) images of one size → a (B, C, H, W) batch.
-pub fn stack(items: &[Tensor]) -> Tensor {
-    let mut shape = vec![items.len()];
-    shape.extend_from_slice(&items[0].shape);
-    Tensor {
-        shape,
-        data: items.iter().flat_map(|t| t.data.iter().copied()).collect(),
     }
 }
