@@ -2,11 +2,12 @@
 //! multiples of 4 or of the 32 tile, d = 99 with 3 heads, N = 50, strided rows). Needs a wgpu
 //! adapter (lavapipe in CI); fails, never skips, when there is none.
 
-use whitebox::gpu::backward::layernorm::{layer_norm_backward, LnBackParams, LnGradSlots};
-use whitebox::gpu::backward::matmul::{tn, tn_split, ColSum};
+use whitebox::gpu::backward::layernorm::{LnBackParams, LnBackward, LnGradSlots};
+use whitebox::gpu::backward::matmul::{ColSum, Tn};
 use whitebox::gpu::backward::{embed, head, ista, loss, mssa};
 use whitebox::gpu::{Gpu, GpuContext};
 use whitebox::grad;
+use whitebox::model::Dims;
 
 const TOL: f32 = 1e-5;
 
@@ -49,7 +50,18 @@ fn tn_matmul_and_column_sums() {
             .run_blocking(
                 |rec| {
                     // c[7..] = c0 + 0.5 a^T b
-                    tn(rec, &ab, &bb, &cb, 7, m, n, k, 0.5, true);
+                    Tn {
+                        a: &ab,
+                        b: &bb,
+                        c: &cb,
+                        c_off: 7,
+                        m,
+                        n,
+                        k,
+                        alpha: 0.5,
+                        accum: true,
+                    }
+                    .record(rec);
                     Ok(())
                 },
                 &[(&cb, 7 + m * n)],
@@ -139,25 +151,25 @@ fn layernorm_backward_matches_cpu() {
         let out = g
             .run_blocking(
                 |rec| {
-                    layer_norm_backward(
-                        rec,
-                        &xb,
-                        &gb,
-                        &dyb,
-                        Some(&rb),
-                        Some(&dxb),
-                        &hb,
-                        &gr,
-                        LnGradSlots {
+                    LnBackward {
+                        x: &xb,
+                        gamma: &gb,
+                        dy: &dyb,
+                        resid: Some(&rb),
+                        dx: Some(&dxb),
+                        xhat: &hb,
+                        grads: &gr,
+                        slots: LnGradSlots {
                             gamma: 0,
                             beta: dim,
                         },
-                        LnBackParams {
+                        params: LnBackParams {
                             x_stride: stride as u32,
                             ..LnBackParams::rows(rows, dim)
                         },
-                        None,
-                    );
+                        scratch: None,
+                    }
+                    .record(rec);
                     Ok(())
                 },
                 &[(&dxb, rows * dim), (&gr, 2 * dim)],
@@ -185,7 +197,10 @@ fn mssa_backward_matches_cpu() {
         let (dsb, dwb) = (g.alloc(probs.len()), g.alloc(b * nt * d));
         let out = g
             .run_blocking(
-                |rec| mssa::attention_backward(rec, &wb, &pb, &db, &dsb, &dwb, b, nt, d, heads),
+                |rec| {
+                    let dims = Dims { b, nt, d, heads };
+                    mssa::attention_backward(rec, &wb, &pb, &db, &dsb, &dwb, dims)
+                },
                 &[(&dwb, b * nt * d)],
             )
             .unwrap();
@@ -210,7 +225,7 @@ fn loss_and_elementwise_kernels_match_cpu() {
     let out = g
         .run_blocking(
             |rec| {
-                loss::cross_entropy(rec, &lb, &lab, &dl, &rows, b, classes, 0.1);
+                loss::cross_entropy(rec, &lb, &lab, [&dl, &rows], [b, classes], 0.1);
                 Ok(())
             },
             &[(&dl, b * classes), (&rows, 2 * b)],
@@ -287,7 +302,18 @@ fn split_k_matmul_and_two_pass_column_sums() {
         let out = g
             .run_blocking(
                 |rec| {
-                    tn_split(rec, &ab, &bb, &cb, 3, m, n, k, -0.5, true, &scratch);
+                    Tn {
+                        a: &ab,
+                        b: &bb,
+                        c: &cb,
+                        c_off: 3,
+                        m,
+                        n,
+                        k,
+                        alpha: -0.5,
+                        accum: true,
+                    }
+                    .record_split(rec, &scratch);
                     Ok(())
                 },
                 &[(&cb, 3 + m * n)],

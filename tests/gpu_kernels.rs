@@ -8,6 +8,7 @@ use common::*;
 use whitebox::cpu;
 use whitebox::gpu::matmul::{linear, Matmul, MatmulParams};
 use whitebox::gpu::{embed, layernorm, mssa, Gpu, GpuContext};
+use whitebox::model::Dims;
 
 const TOL: f64 = 1e-5;
 
@@ -95,7 +96,7 @@ fn gpu_matmul_linear_matches_cpu_linear() {
         let got = g
             .run_blocking(
                 |rec| {
-                    linear(rec, &ba, &bw, Some(&bb), &bc, m, n, k);
+                    linear(rec, &ba, &bw, Some(&bb), &bc, [m, n, k]);
                     Ok(())
                 },
                 &[(&bc, m * n)],
@@ -348,8 +349,9 @@ fn gpu_mssa_matches_cpu_with_and_without_probabilities() {
         let got = g
             .run_blocking(
                 |rec| {
-                    mssa::attention(rec, &bw, &bo, Some(&bp), b, nt, d, heads)?;
-                    mssa::attention(rec, &bw, &bo2, None, b, nt, d, heads)
+                    let dims = Dims { b, nt, d, heads };
+                    mssa::attention(rec, &bw, &bo, Some(&bp), dims)?;
+                    mssa::attention(rec, &bw, &bo2, None, dims)
                 },
                 &[
                     (&bo, b * nt * d),
@@ -370,7 +372,13 @@ fn gpu_mssa_rejects_too_many_tokens() {
     let mut g = gpu();
     let (bw, bo) = (g.alloc(4), g.alloc(4));
     let mut rec = g.recorder();
-    let err = mssa::attention(&mut rec, &bw, &bo, None, 1, 5000, 64, 1).unwrap_err();
+    let dims = Dims {
+        b: 1,
+        nt: 5000,
+        d: 64,
+        heads: 1,
+    };
+    let err = mssa::attention(&mut rec, &bw, &bo, None, dims).unwrap_err();
     assert!(err.to_string().contains("at most"), "{err}");
 }
 
@@ -412,8 +420,14 @@ fn gpu_patchify_and_assemble_match_cpu() {
         let got = g
             .run_blocking(
                 |rec| {
-                    embed::patchify(rec, &bx, &bpatch, b, c, h, w, p);
-                    embed::assemble(rec, &be, &bcls, &bpos, &bz, b, n, d);
+                    embed::patchify(rec, &bx, &bpatch, [b, c, h, w], p);
+                    let dims = Dims {
+                        b,
+                        nt: n + 1,
+                        d,
+                        heads: 1,
+                    };
+                    embed::assemble(rec, &be, &bcls, &bpos, &bz, dims);
                     Ok(())
                 },
                 &[(&bpatch, want.len()), (&bz, z.len())],

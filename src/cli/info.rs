@@ -44,9 +44,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             ""
         }
     );
-    if let Some(m) = cfg.pre_head_dim {
+    let head = crate::model::Weights::spec(cfg).head;
+    if let (Some(m), Some((extra, _))) = (cfg.pre_head_dim, head.w2) {
+        let name = |k: &str| k.trim_end_matches(".weight").to_string();
         println!(
-            "  head: mlp_head.1 to {m}, then an extra `head` Linear (segmentation demo variant)"
+            "  head: {} to {m}, then an extra `{}` Linear (segmentation demo variant)",
+            name(&head.w1.key),
+            name(&extra.key)
         );
     }
     println!("  ISTA eta {}  lambda {}", cfg.eta, cfg.lambda);

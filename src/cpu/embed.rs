@@ -3,7 +3,7 @@
 use super::gemm::linear;
 use super::interp::bicubic_hwc;
 use super::layernorm::layer_norm;
-use crate::model::Model;
+use crate::model::{CrateConfig, EmbedWeights};
 
 /// Patch vectors (B*n, P) of images (B, C, H, W), row-major over the grid, vector index
 /// `(i*p + j)*C + c` (einops `(p1 p2 c)`).
@@ -36,60 +36,36 @@ pub fn patchify<T: Copy + Default>(
     out
 }
 
-/// The position embedding (N, d) for a (gh, gw) patch grid: the model's own when the grid is the
-/// training grid, else its patch part resampled bicubically (the CLS entry is kept).
-pub fn position_embedding(model: &Model, gh: usize, gw: usize) -> crate::Result<Vec<f32>> {
-    let cfg = &model.config;
+/// The position embeddings (N, d) for a `gh`×`gw` patch grid: the CLS entry kept, the patch part
+/// of `pos` (at the training grid) interpolated bicubically when the grid differs.
+pub fn position_embedding(cfg: &CrateConfig, pos: &[f32], gh: usize, gw: usize) -> Vec<f32> {
     let d = cfg.dim;
-    let pos = &model.params.get("pos_embedding")?.data;
     let (g0h, g0w) = cfg.grid();
     let mut out = Vec::with_capacity((gh * gw + 1) * d);
     out.extend_from_slice(&pos[..d]);
     out.extend(bicubic_hwc(&pos[d..], g0h, g0w, d, gh, gw));
-    Ok(out)
+    out
 }
 
-/// Z^1 (B*N, d) from images (B, C, H, W) and the position embedding for their grid.
+/// `Z^1` (B*N, d) of images (B, C, H, W) at `h`×`w`, with the position embeddings `pos` for that
+/// grid (from [`position_embedding`]).
 pub fn embed(
-    model: &Model,
+    cfg: &CrateConfig,
+    wt: &EmbedWeights<&[f32]>,
     x: &[f32],
-    b: usize,
-    h: usize,
-    w: usize,
+    [b, h, w]: [usize; 3],
     pos: &[f32],
-) -> crate::Result<Vec<f32>> {
-    let cfg = &model.config;
-    let p = &model.params;
+) -> Vec<f32> {
     let (d, pl) = (cfg.dim, cfg.patch_len());
     let n = (h / cfg.patch) * (w / cfg.patch);
     let patches = patchify(x, b, cfg.channels, h, w, cfg.patch);
     let mut y = vec![0.0f32; patches.len()];
-    layer_norm(
-        &patches,
-        pl,
-        &p.get("to_patch_embedding.1.weight")?.data,
-        &p.get("to_patch_embedding.1.bias")?.data,
-        &mut y,
-    );
+    layer_norm(&patches, pl, wt.ln1_w, wt.ln1_b, &mut y);
     let mut e = vec![0.0f32; b * n * d];
-    linear(
-        &y,
-        b * n,
-        &p.get("to_patch_embedding.2.weight")?.data,
-        d,
-        pl,
-        Some(&p.get("to_patch_embedding.2.bias")?.data),
-        &mut e,
-    );
+    linear(&y, b * n, wt.w, d, pl, Some(wt.b), &mut e);
     let mut e2 = vec![0.0f32; e.len()];
-    layer_norm(
-        &e,
-        d,
-        &p.get("to_patch_embedding.3.weight")?.data,
-        &p.get("to_patch_embedding.3.bias")?.data,
-        &mut e2,
-    );
-    let cls = &p.get("cls_token")?.data;
+    layer_norm(&e, d, wt.ln2_w, wt.ln2_b, &mut e2);
+    let cls = wt.cls;
     let nt = n + 1;
     let mut z = vec![0.0f32; b * nt * d];
     for bi in 0..b {
@@ -105,5 +81,5 @@ pub fn embed(
             *o = e + q;
         }
     }
-    Ok(z)
+    z
 }

@@ -20,8 +20,7 @@ use std::collections::HashMap;
 use crate::analysis::{coding_rate, sparsity, LayerStats};
 use crate::engine::{Engine, ForwardOptions, ForwardOutput, LayerTrace, Trace};
 use crate::error::{Error, Result};
-use crate::model::params::layer_key;
-use crate::model::Model;
+use crate::model::{Dims, Model, Weights};
 use crate::tensor::Tensor;
 
 pub struct CpuEngine {
@@ -101,26 +100,24 @@ impl CpuEngine {
     /// [`Engine::forward`] is this run to the end.
     pub fn start(&mut self, images: &Tensor, opts: ForwardOptions) -> Result<Forward<'_>> {
         let (b, h, w) = Self::check_input(&self.model, images)?;
-        let p = self.model.config.patch;
+        let cfg = &self.model.config;
+        let wt = Weights::view(cfg, &self.model.params)?;
+        let p = cfg.patch;
         let (gh, gw) = (h / p, w / p);
-        if !self.pos_cache.contains_key(&(gh, gw)) {
-            let pos = embed::position_embedding(&self.model, gh, gw)?;
-            self.pos_cache.insert((gh, gw), pos);
-        }
-        let pos = &self.pos_cache[&(gh, gw)];
-        let model = &self.model;
-        let cfg = &model.config;
-        let nt = gh * gw + 1;
-        let rows = b * nt;
+        let pos = self
+            .pos_cache
+            .entry((gh, gw))
+            .or_insert_with(|| embed::position_embedding(cfg, wt.embed.pos, gh, gw));
+        let dims = Dims::new(cfg, b, gh * gw + 1);
         Ok(Forward {
-            model,
+            z: embed::embed(cfg, &wt.embed, &images.data, [b, h, w], pos),
+            model: &self.model,
+            wt,
             opts,
-            b,
-            nt,
+            dims,
             next: 0,
-            z: embed::embed(model, &images.data, b, h, w, pos)?,
-            a: vec![0.0f32; rows * cfg.dim],
-            probs: vec![0.0f32; b * cfg.heads * nt * nt],
+            a: vec![0.0f32; dims.acts()],
+            probs: vec![0.0f32; dims.probs()],
             layers: Vec::new(),
             stats: vec![Vec::new(); if opts.stats { b } else { 0 }],
             cls: Vec::new(),
@@ -131,9 +128,9 @@ impl CpuEngine {
 /// A forward pass in progress (see [`CpuEngine::start`]).
 pub struct Forward<'a> {
     model: &'a Model,
+    wt: Weights<&'a [f32]>,
     opts: ForwardOptions,
-    b: usize,
-    nt: usize,
+    dims: Dims,
     /// The next layer to run.
     next: usize,
     /// The token states entering layer `next` (B·N, d).
@@ -157,34 +154,23 @@ impl Forward<'_> {
             return Ok(());
         }
         let l = self.next;
-        let (model, opts, b, nt) = (self.model, self.opts, self.b, self.nt);
-        let cfg = &model.config;
-        let prm = &model.params;
-        let (d, heads) = (cfg.dim, cfg.heads);
-        let rows = b * nt;
+        let (opts, dims) = (self.opts, self.dims);
+        let cfg = &self.model.config;
+        let lw = &self.wt.layers[l];
+        let (b, nt, d, heads) = (dims.b, dims.nt, dims.d, dims.heads);
+        let rows = dims.rows();
         let (z, a, probs) = (&mut self.z, &mut self.a, &mut self.probs);
-        let g = |rest: &str| prm.get(&layer_key(l, rest)).map(|t| t.data.as_slice());
-        let (n0w, n0b, u) = (
-            g("0.norm.weight")?,
-            g("0.norm.bias")?,
-            g("0.fn.qkv.weight")?,
-        );
-        layernorm::layer_norm(z, d, n0w, n0b, a);
+        let m = &lw.mssa;
+        layernorm::layer_norm(z, d, m.norm_w, m.norm_b, a);
         let mut proj = vec![0.0f32; rows * d];
-        gemm::linear(a, rows, u, d, d, None, &mut proj);
+        gemm::linear(a, rows, m.qkv, d, d, None, &mut proj);
         let o = mssa::attention(&proj, b, nt, d, heads, probs);
-        let zhalf = mssa::output_projection(
-            z,
-            &o,
-            rows,
-            d,
-            g("0.fn.to_out.0.weight")?,
-            g("0.fn.to_out.0.bias")?,
-        );
+        let zhalf = mssa::output_projection(z, &o, rows, d, m.out_w, m.out_b);
 
         let mut y = vec![0.0f32; rows * d];
-        layernorm::layer_norm(&zhalf, d, g("1.norm.weight")?, g("1.norm.bias")?, &mut y);
-        let zout = ista::ista(&y, rows, d, g("1.fn.weight")?, cfg.eta, cfg.lambda);
+        let i = &lw.ista;
+        layernorm::layer_norm(&zhalf, d, i.norm_w, i.norm_b, &mut y);
+        let zout = ista::ista(&y, rows, d, i.dict, cfg.eta, cfg.lambda);
 
         if opts.cls {
             let mut rows_out = Vec::with_capacity(b * heads * nt);
@@ -198,9 +184,9 @@ impl Forward<'_> {
         }
         // R^c after the MSSA step: the same norm and subspaces applied to Z^{l+1/2}.
         let proj_half = (opts.trace || opts.stats).then(|| {
-            layernorm::layer_norm(&zhalf, d, n0w, n0b, a);
+            layernorm::layer_norm(&zhalf, d, m.norm_w, m.norm_b, a);
             let mut ph = vec![0.0f32; rows * d];
-            gemm::linear(a, rows, u, d, d, None, &mut ph);
+            gemm::linear(a, rows, m.qkv, d, d, None, &mut ph);
             ph
         });
         if let (true, Some(ph)) = (opts.stats, &proj_half) {
@@ -241,7 +227,8 @@ impl Forward<'_> {
         while !self.done() {
             self.step()?;
         }
-        let logits = head::head(self.model, &self.z, self.b, self.nt)?;
+        let Dims { b, nt, d, .. } = self.dims;
+        let logits = head::head(&self.wt.head, &self.z, b, nt, d);
         let opts = self.opts;
         Ok(ForwardOutput {
             logits,

@@ -5,6 +5,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::pool::Bind;
 use super::Recorder;
+use crate::model::Dims;
 
 const SOURCE: &str = include_str!("../../shaders/embed.wgsl");
 const BINDS: [Bind; 5] = [
@@ -32,16 +33,12 @@ struct EmbedParams {
     pad0: u32,
 }
 
-/// Images (B, C, H, W) into patch vectors (B*n, p*p*C).
-#[allow(clippy::too_many_arguments)]
+/// Images `[B, C, H, W]` into patch vectors (B*n, p*p*C).
 pub fn patchify(
     rec: &mut Recorder,
     images: &wgpu::Buffer,
     patches: &wgpu::Buffer,
-    b: usize,
-    c: usize,
-    h: usize,
-    w: usize,
+    [b, c, h, w]: [usize; 4],
     p: usize,
 ) {
     let kernel = rec.gpu.cache.get(
@@ -77,17 +74,15 @@ pub fn patchify(
 }
 
 /// Z^1 (B*N, d) = [cls ; e] + pos, from patch embeddings `e` (B*n, d).
-#[allow(clippy::too_many_arguments)]
 pub fn assemble(
     rec: &mut Recorder,
     e: &wgpu::Buffer,
     cls: &wgpu::Buffer,
     pos: &wgpu::Buffer,
     z: &wgpu::Buffer,
-    b: usize,
-    n: usize,
-    d: usize,
+    dims: Dims,
 ) {
+    let (b, n, d) = (dims.b, dims.patches(), dims.d);
     let kernel = rec.gpu.cache.get(
         &rec.gpu.ctx.device,
         "embed",

@@ -7,20 +7,19 @@ use std::collections::HashMap;
 
 use wgpu::util::DeviceExt;
 
-use super::layernorm::LnParams;
-use super::matmul::{linear, Matmul, MatmulParams};
-use super::{embed, layernorm, mssa, Gpu, GpuContext, READBACK};
+use super::head::HeadBuffers;
+use super::layer::{record_embed, record_layer, record_proj_half, EmbedBuffers, LayerBuffers};
+use super::{Gpu, GpuContext, READBACK};
 use crate::cpu::CpuEngine;
 use crate::engine::{ForwardOptions, ForwardOutput, LayerTrace, Trace};
 use crate::error::{Error, Result};
-use crate::model::params::layer_key;
-use crate::model::Model;
+use crate::model::{Dims, Model, Weights};
 use crate::tensor::Tensor;
 
 pub struct GpuEngine {
     gpu: Gpu,
     model: Model,
-    weights: HashMap<String, wgpu::Buffer>,
+    weights: Weights<wgpu::Buffer>,
     /// Position embeddings per patch grid, interpolated on the CPU once per input size.
     pos: HashMap<(usize, usize), wgpu::Buffer>,
 }
@@ -35,18 +34,16 @@ impl GpuEngine {
     /// Uploads the model's weights to the context's device.
     pub fn new(ctx: GpuContext, model: Model) -> Result<Self> {
         let gpu = Gpu::new(ctx);
-        let mut weights = HashMap::new();
-        for (key, t) in &model.params.tensors {
-            let buf = gpu
-                .ctx
+        let host = Weights::view(&model.config, &model.params)?;
+        let weights = Weights::spec(&model.config).zip(host).map(|(slot, data)| {
+            gpu.ctx
                 .device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(key),
-                    contents: bytemuck::cast_slice(&t.data),
+                    label: Some(&slot.key),
+                    contents: bytemuck::cast_slice(data),
                     usage: wgpu::BufferUsages::STORAGE,
-                });
-            weights.insert(key.clone(), buf);
-        }
+                })
+        });
         Ok(Self {
             gpu,
             model,
@@ -105,13 +102,14 @@ impl GpuEngine {
         let p = cfg.patch;
         let (gh, gw) = (h / p, w / p);
         if !self.pos.contains_key(&(gh, gw)) {
-            let pos = crate::cpu::embed::position_embedding(&self.model, gh, gw)?;
+            let pos_w = Weights::view(&cfg, &self.model.params)?.embed.pos;
+            let pos = crate::cpu::embed::position_embedding(&cfg, pos_w, gh, gw);
             let buf = self
                 .gpu
                 .ctx
                 .device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("pos_embedding"),
+                    label: Some("position embeddings at this grid"),
                     contents: bytemuck::cast_slice(&pos),
                     usage: wgpu::BufferUsages::STORAGE,
                 });
@@ -202,8 +200,7 @@ impl GpuEngine {
             ));
         }
         let hcls = alloc(gpu, b * d);
-        let w1_shape = self.model.params.get("mlp_head.1.weight")?.shape.clone();
-        let out1 = w1_shape[0];
+        let out1 = cfg.pre_head_dim.unwrap_or(cfg.classes);
         let h1 = alloc(gpu, b * out1);
         let logits_buf = if cfg.pre_head_dim.is_some() {
             alloc(gpu, b * cfg.classes)
@@ -211,45 +208,8 @@ impl GpuEngine {
             h1.clone()
         };
         held.push(img.clone());
-
-        // Weights, looked up before recording borrows the device.
-        let wk = |k: &str| self.weights.get(k).cloned();
-        let get = |k: &str| wk(k).ok_or_else(|| Error::MissingKey(k.to_string()));
-        let (ln1w, ln1b) = (
-            get("to_patch_embedding.1.weight")?,
-            get("to_patch_embedding.1.bias")?,
-        );
-        let (we, be) = (
-            get("to_patch_embedding.2.weight")?,
-            get("to_patch_embedding.2.bias")?,
-        );
-        let (ln3w, ln3b) = (
-            get("to_patch_embedding.3.weight")?,
-            get("to_patch_embedding.3.bias")?,
-        );
-        let cls = get("cls_token")?;
-        let mut lw = Vec::new();
-        for l in 0..cfg.depth {
-            let g = |rest: &str| get(&layer_key(l, rest));
-            lw.push([
-                g("0.norm.weight")?,
-                g("0.norm.bias")?,
-                g("0.fn.qkv.weight")?,
-                g("0.fn.to_out.0.weight")?,
-                g("0.fn.to_out.0.bias")?,
-                g("1.norm.weight")?,
-                g("1.norm.bias")?,
-                g("1.fn.weight")?,
-            ]);
-        }
-        let head_w = super::head::HeadWeights {
-            ln: (get("mlp_head.0.weight")?, get("mlp_head.0.bias")?),
-            fc: (get("mlp_head.1.weight")?, get("mlp_head.1.bias")?),
-            extra: match cfg.pre_head_dim {
-                Some(_) => Some((get("head.weight")?, get("head.bias")?)),
-                None => None,
-            },
-        };
+        let wt = &self.weights;
+        let dims = Dims::new(&cfg, b, nt);
 
         let mut outs: Vec<Out> = Vec::new();
         let mut staged: Vec<(wgpu::Buffer, wgpu::Buffer, usize)> = Vec::new();
@@ -263,21 +223,24 @@ impl GpuEngine {
         };
 
         let mut rec = gpu.recorder();
-        embed::patchify(&mut rec, &img, &patches, b, cfg.channels, h, w, p);
-        layernorm::layer_norm(
+        let eb = EmbedBuffers {
+            img: &img,
+            patches: &patches,
+            lnp: &lnp,
+            e: &e,
+            e2: &e2,
+            z: &z,
+        };
+        record_embed(
             &mut rec,
-            &patches,
-            &ln1w,
-            &ln1b,
-            &lnp,
-            LnParams::rows(b * n, pl),
+            &wt.embed,
+            &pos,
+            &eb,
+            [cfg.channels, h, w, p],
+            dims,
         );
-        linear(&mut rec, &lnp, &we, Some(&be), &e, b * n, d, pl);
-        layernorm::layer_norm(&mut rec, &e, &ln3w, &ln3b, &e2, LnParams::rows(b * n, d));
-        embed::assemble(&mut rec, &e2, &cls, &pos, &z, b, n, d);
 
-        let ln = LnParams::rows(rows, d);
-        for (l, [n0w, n0b, u, wo, bo, n1w, n1b, dict]) in lw.iter().enumerate() {
+        for (l, lw) in wt.layers.iter().enumerate() {
             let (proj, zhalf, zout, proj_half, probs) = match (&spare, layer_bufs.get(l)) {
                 (_, Some((p1, p2, p3, p4, pr))) => (
                     p1.clone(),
@@ -291,74 +254,26 @@ impl GpuEngine {
                 }
                 (None, None) => unreachable!("trace buffers allocated per layer"),
             };
-            // MSSA: a = LN(z); proj = a U^T; o = attention(proj); zhalf = z + o W_o^T + b_o.
-            layernorm::layer_norm(&mut rec, &z, n0w, n0b, &a, ln);
-            linear(&mut rec, &a, u, None, &proj, rows, d, d);
-            mssa::attention_with_cls(
-                &mut rec,
-                &proj,
-                &o,
-                probs.as_ref(),
-                cls_buf.as_ref().map(|c| (c, l * b * heads * nt)),
-                b,
-                nt,
-                d,
-                heads,
-            )?;
-            Matmul {
-                a: &o,
-                b: wo,
-                c: &zhalf,
-                bias: Some(bo),
-                extra: Some(&z),
-                trans_b: true,
-                relu: false,
-                batch: 1,
-                params: MatmulParams::dense(rows, d, d, true),
-            }
-            .record(&mut rec);
-            // ISTA: y = LN(zhalf); r = y - y D^T; zout = relu(y + eta r D - eta lambda).
-            layernorm::layer_norm(&mut rec, &zhalf, n1w, n1b, &y, ln);
-            Matmul {
-                a: &y,
-                b: dict,
-                c: &r,
-                bias: None,
-                extra: Some(&y),
-                trans_b: true,
-                relu: false,
-                batch: 1,
-                params: MatmulParams {
-                    alpha: -1.0,
-                    ..MatmulParams::dense(rows, d, d, true)
-                },
-            }
-            .record(&mut rec);
-            Matmul {
-                a: &r,
-                b: dict,
-                c: &zout,
-                bias: None,
-                extra: Some(&y),
-                trans_b: false,
-                relu: true,
-                batch: 1,
-                params: MatmulParams {
-                    alpha: cfg.eta,
-                    shift: cfg.eta * cfg.lambda,
-                    ..MatmulParams::dense(rows, d, d, false)
-                },
-            }
-            .record(&mut rec);
+            let lb = LayerBuffers {
+                z: &z,
+                a: &a,
+                proj: &proj,
+                o: &o,
+                zhalf: &zhalf,
+                y: &y,
+                r: &r,
+                zout: &zout,
+                probs: probs.as_ref(),
+                cls: cls_buf.as_ref().map(|c| (c, l * b * heads * nt)),
+            };
+            record_layer(&mut rec, lw, &lb, dims, [cfg.eta, cfg.lambda])?;
             if let Some(ph) = &proj_half {
-                // R^c after the MSSA step: the same norm and subspaces applied to Z^{l+1/2}.
-                layernorm::layer_norm(&mut rec, &zhalf, n0w, n0b, &a, ln);
-                linear(&mut rec, &a, u, None, ph, rows, d, d);
+                record_proj_half(&mut rec, lw, &zhalf, [&a, ph], dims);
             }
             if let (Some((grams, counts)), Some(ph)) = (&stat_bufs, &proj_half) {
                 let per = b * heads * tri;
-                super::gram::grams(&mut rec, &proj, grams, 2 * l * per, b, nt, d, heads)?;
-                super::gram::grams(&mut rec, ph, grams, (2 * l + 1) * per, b, nt, d, heads)?;
+                super::gram::grams(&mut rec, &proj, grams, 2 * l * per, dims)?;
+                super::gram::grams(&mut rec, ph, grams, (2 * l + 1) * per, dims)?;
                 super::count::nonzero(&mut rec, &zout, counts, l * b, b, nt * d);
             }
             if let (true, Some(ph)) = (trace, &proj_half) {
@@ -380,30 +295,15 @@ impl GpuEngine {
             stage(rec.gpu, c, vec![cfg.depth, b, heads, nt]);
         }
 
-        super::head::head(
-            &mut rec,
-            &head_w,
-            &z,
-            super::head::HeadBuffers {
-                cls: &hcls,
-                h1: &h1,
-                logits: &logits_buf,
-            },
-            b,
-            nt,
-            d,
+        let hb = HeadBuffers {
+            cls: &hcls,
+            h1: &h1,
+            logits: &logits_buf,
             out1,
-            cfg.classes,
-        );
-        let logits_shape = vec![
-            b,
-            if head_w.extra.is_some() {
-                cfg.classes
-            } else {
-                out1
-            },
-        ];
-        stage(rec.gpu, &logits_buf, logits_shape);
+            classes: cfg.classes,
+        };
+        super::head::head(&mut rec, &wt.head, &z, hb, dims);
+        stage(rec.gpu, &logits_buf, vec![b, cfg.classes]);
         for (src, st, len) in &staged {
             rec.copy(src, st, (*len * 4) as u64);
         }

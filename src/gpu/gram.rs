@@ -8,6 +8,7 @@ use bytemuck::{Pod, Zeroable};
 use super::pool::Bind;
 use super::Recorder;
 use crate::error::{Error, Result};
+use crate::model::Dims;
 
 const SOURCE: &str = include_str!("../../shaders/gram.wgsl");
 const BINDS: [Bind; 3] = [
@@ -42,17 +43,14 @@ pub fn packed_len(dh: usize) -> usize {
 
 /// Writes the packed Grams of `w` (B*N, d) into `out` at float offset `out_off`, laid out
 /// (B, K, dh(dh+1)/2).
-#[allow(clippy::too_many_arguments)]
 pub fn grams(
     rec: &mut Recorder,
     w: &wgpu::Buffer,
     out: &wgpu::Buffer,
     out_off: usize,
-    b: usize,
-    nt: usize,
-    d: usize,
-    heads: usize,
+    dims: Dims,
 ) -> Result<()> {
+    let Dims { b, nt, d, heads } = dims;
     if nt > MAX_TOKENS {
         return Err(Error::Gpu(format!(
             "Gram kernel supports at most {MAX_TOKENS} tokens (got {nt})"
@@ -60,7 +58,7 @@ pub fn grams(
     }
     let dh = d / heads;
     if rec.gpu.reg_kernels {
-        grams_by_matmul(rec, w, out, out_off, b, nt, d, heads);
+        grams_by_matmul(rec, w, out, out_off, dims);
         return Ok(());
     }
     let tiles = dh.div_ceil(TILE);
@@ -88,17 +86,14 @@ pub fn grams(
 }
 
 /// The CPU-adapter path: normalise and transpose, matmul, pack (see `gram.wgsl`).
-#[allow(clippy::too_many_arguments)]
 fn grams_by_matmul(
     rec: &mut Recorder,
     w: &wgpu::Buffer,
     out: &wgpu::Buffer,
     out_off: usize,
-    b: usize,
-    nt: usize,
-    d: usize,
-    heads: usize,
+    dims: Dims,
 ) {
+    let Dims { b, nt, d, heads } = dims;
     use super::matmul::{Matmul, MatmulParams};
     let dh = d / heads;
     let ld = nt.next_multiple_of(4);

@@ -5,49 +5,48 @@
 use super::layernorm::{layer_norm, LnParams};
 use super::matmul::linear;
 use super::Recorder;
-
-/// The head's weights: LN (gamma, beta), `mlp_head.1` (weight, bias) and, for the
-/// segmentation demo, the extra `head` Linear.
-pub struct HeadWeights {
-    pub ln: (wgpu::Buffer, wgpu::Buffer),
-    pub fc: (wgpu::Buffer, wgpu::Buffer),
-    pub extra: Option<(wgpu::Buffer, wgpu::Buffer)>,
-}
+use crate::model::{Dims, HeadWeights};
 
 /// Scratch and output buffers: `cls` (B, d), `h1` (B, out1), `logits` (B, classes) (the same
-/// buffer as `h1` without the extra Linear).
+/// buffer as `h1` without the extra Linear); `out1` is the first Linear's width, `classes` the
+/// final one.
 pub struct HeadBuffers<'a> {
     pub cls: &'a wgpu::Buffer,
     pub h1: &'a wgpu::Buffer,
     pub logits: &'a wgpu::Buffer,
+    pub out1: usize,
+    pub classes: usize,
 }
 
-/// Records the head on `z` (B*N, d): `out1` is `mlp_head.1`'s width, `classes` the final one.
-#[allow(clippy::too_many_arguments)]
+/// Records the head on `z` (B*N, d).
 pub fn head(
     rec: &mut Recorder,
-    w: &HeadWeights,
+    w: &HeadWeights<wgpu::Buffer>,
     z: &wgpu::Buffer,
     out: HeadBuffers,
-    b: usize,
-    nt: usize,
-    d: usize,
-    out1: usize,
-    classes: usize,
+    dims: Dims,
 ) {
+    let (b, d) = (dims.b, dims.d);
     layer_norm(
         rec,
         z,
-        &w.ln.0,
-        &w.ln.1,
+        &w.ln_w,
+        &w.ln_b,
         out.cls,
         LnParams {
-            in_stride: (nt * d) as u32,
+            in_stride: (dims.nt * d) as u32,
             ..LnParams::rows(b, d)
         },
     );
-    linear(rec, out.cls, &w.fc.0, Some(&w.fc.1), out.h1, b, out1, d);
-    if let Some((hw, hb)) = &w.extra {
-        linear(rec, out.h1, hw, Some(hb), out.logits, b, classes, out1);
+    linear(rec, out.cls, &w.w1, Some(&w.b1), out.h1, [b, out.out1, d]);
+    if let Some((hw, hb)) = &w.w2 {
+        linear(
+            rec,
+            out.h1,
+            hw,
+            Some(hb),
+            out.logits,
+            [b, out.classes, out.out1],
+        );
     }
 }

@@ -158,16 +158,13 @@ impl Matmul<'_> {
 }
 
 /// `y = x w^T + bias`: F.linear on (rows, inp) by (out, inp).
-#[allow(clippy::too_many_arguments)]
 pub fn linear(
     rec: &mut Recorder,
     x: &wgpu::Buffer,
     w: &wgpu::Buffer,
     bias: Option<&wgpu::Buffer>,
     y: &wgpu::Buffer,
-    rows: usize,
-    out: usize,
-    inp: usize,
+    [rows, out, inp]: [usize; 3],
 ) {
     Matmul {
         a: x,

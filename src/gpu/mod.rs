@@ -1,6 +1,10 @@
 //! The wgpu engine: a device context, a pipeline cache and buffer pool, one Rust module per WGSL
 //! kernel, and [`GpuEngine`], which records a whole forward into one command encoder.
 //!
+//! The CRATE sequence itself is written once, in [`layer`] (`record_embed`, `record_layer`) and
+//! [`head`]: the inference engine and the training step ([`train`]) both call it, on the typed
+//! weights ([`crate::model::Weights`]`<wgpu::Buffer>`) and a [`crate::model::Dims`].
+//!
 //! Kernels are recorded through a [`Recorder`]: each wrapper adds a step (a dispatch with its
 //! buffers and uniform parameters, or a copy); [`Recorder::finish`] packs every step's parameters
 //! into one uniform buffer, encodes all steps into one encoder and submits it once.
@@ -12,6 +16,7 @@ pub mod embed;
 pub mod engine;
 pub mod gram;
 pub mod head;
+pub mod layer;
 pub mod layernorm;
 pub mod matmul;
 pub mod mssa;

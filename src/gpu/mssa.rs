@@ -7,6 +7,7 @@ use super::matmul::{Matmul, MatmulParams};
 use super::pool::Bind;
 use super::Recorder;
 use crate::error::{Error, Result};
+use crate::model::Dims;
 
 const SOURCE: &str = include_str!("../../shaders/mssa.wgsl");
 const BINDS: [Bind; 5] = [
@@ -38,34 +39,27 @@ struct MssaParams {
 
 /// Attention of projections `w` (B*N, d) into `o` (B*N, d); probabilities (B, K, N, N) into
 /// `probs` only when given.
-#[allow(clippy::too_many_arguments)]
 pub fn attention(
     rec: &mut Recorder,
     w: &wgpu::Buffer,
     o: &wgpu::Buffer,
     probs: Option<&wgpu::Buffer>,
-    b: usize,
-    nt: usize,
-    d: usize,
-    heads: usize,
+    dims: Dims,
 ) -> Result<()> {
-    attention_with_cls(rec, w, o, probs, None, b, nt, d, heads)
+    attention_with_cls(rec, w, o, probs, None, dims)
 }
 
 /// [`attention`], also writing each head's CLS query row (B, K, N) into `cls` at float offset
 /// `.1` when given.
-#[allow(clippy::too_many_arguments)]
 pub fn attention_with_cls(
     rec: &mut Recorder,
     w: &wgpu::Buffer,
     o: &wgpu::Buffer,
     probs: Option<&wgpu::Buffer>,
     cls: Option<(&wgpu::Buffer, usize)>,
-    b: usize,
-    nt: usize,
-    d: usize,
-    heads: usize,
+    dims: Dims,
 ) -> Result<()> {
+    let Dims { b, nt, d, heads } = dims;
     let dh = d / heads;
     if nt > MAX_TOKENS || dh > MAX_HEAD_DIM {
         return Err(Error::Gpu(format!(

@@ -6,29 +6,11 @@
 
 use super::{layernorm, linear, Real};
 
-#[derive(Clone, Copy)]
-pub struct EmbedParams<'a, T> {
-    pub ln1_w: &'a [T],
-    pub ln1_b: &'a [T],
-    pub w: &'a [T],
-    pub b: &'a [T],
-    pub ln2_w: &'a [T],
-    pub ln2_b: &'a [T],
-    pub cls: &'a [T],
-    /// (N, d) at the training grid.
-    pub pos: &'a [T],
-}
+/// The embedding's weights, borrowed.
+pub type EmbedParams<'a, T> = crate::model::EmbedWeights<&'a [T]>;
 
-pub struct EmbedGrads<'a, T> {
-    pub ln1_w: &'a mut [T],
-    pub ln1_b: &'a mut [T],
-    pub w: &'a mut [T],
-    pub b: &'a mut [T],
-    pub ln2_w: &'a mut [T],
-    pub ln2_b: &'a mut [T],
-    pub cls: &'a mut [T],
-    pub pos: &'a mut [T],
-}
+/// The embedding's gradients (accumulated into).
+pub type EmbedGrads<'a, T> = crate::model::EmbedWeights<&'a mut [T]>;
 
 /// Shapes of an embedding: batch, channels, image size, patch side, dim.
 #[derive(Clone, Copy, Debug)]

@@ -7,7 +7,7 @@ use super::{layernorm, linear, Real};
 pub struct HeadParams<'a, T> {
     pub ln_w: &'a [T],
     pub ln_b: &'a [T],
-    /// `mlp_head.1` (out1, d) and its bias.
+    /// The head's first Linear (out1, d) and its bias.
     pub w1: &'a [T],
     pub b1: &'a [T],
     /// The extra `head` linear (classes, out1), when the model has one.
@@ -16,13 +16,8 @@ pub struct HeadParams<'a, T> {
     pub classes: usize,
 }
 
-pub struct HeadGrads<'a, T> {
-    pub ln_w: &'a mut [T],
-    pub ln_b: &'a mut [T],
-    pub w1: &'a mut [T],
-    pub b1: &'a mut [T],
-    pub w2: Option<(&'a mut [T], &'a mut [T])>,
-}
+/// The head's gradients (accumulated into).
+pub type HeadGrads<'a, T> = crate::model::HeadWeights<&'a mut [T]>;
 
 #[derive(Clone, Debug, Default)]
 pub struct HeadCache<T> {
@@ -32,7 +27,7 @@ pub struct HeadCache<T> {
     pub ln: layernorm::LnCache<T>,
     /// `LN(Z[CLS])` (B, d).
     pub y: Vec<T>,
-    /// `mlp_head.1` output (B, out1): the logits, or the extra head's input.
+    /// The first Linear's output (B, out1): the logits, or the extra head's input.
     pub h1: Vec<T>,
 }
 

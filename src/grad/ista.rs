@@ -17,11 +17,8 @@ pub struct IstaParams<'a, T> {
     pub lambda: T,
 }
 
-pub struct IstaGrads<'a, T> {
-    pub norm_w: &'a mut [T],
-    pub norm_b: &'a mut [T],
-    pub dict: &'a mut [T],
-}
+/// The ISTA block's gradients (accumulated into).
+pub type IstaGrads<'a, T> = crate::model::IstaWeights<&'a mut [T]>;
 
 #[derive(Clone, Debug, Default)]
 pub struct IstaCache<T> {

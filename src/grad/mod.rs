@@ -33,8 +33,8 @@ use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
 use crate::cpu::gemm::GemmScalar;
 use crate::error::{Error, Result};
-use crate::model::params::{expected_shapes, layer_key};
-use crate::model::{CrateConfig, Params};
+use crate::model::params::expected_shapes;
+use crate::model::{CrateConfig, HeadWeights, IstaWeights, Params, Weights};
 use crate::tensor::{shape_str, Tensor};
 
 /// The float types the gradient code runs on: f32 (training) and f64 (gradient checks).
@@ -184,14 +184,28 @@ impl<T: Real> ParamSet<T> {
         }
     }
 
-    fn take<const K: usize>(&mut self, keys: [&str; K]) -> [Vec<T>; K] {
-        keys.map(|k| std::mem::take(&mut self.tensors.get_mut(k).expect("key checked").data))
+    /// The typed view of the set (checked first with [`ParamSet::check`]).
+    pub fn weights(&self, cfg: &CrateConfig) -> Weights<&[T]> {
+        Weights::lookup(cfg, |s| Ok(self.get(&s.key))).expect("lookup of a checked set")
     }
 
-    fn put<const K: usize>(&mut self, keys: [&str; K], vals: [Vec<T>; K]) {
-        for (k, v) in keys.into_iter().zip(vals) {
-            self.tensors.get_mut(k).expect("key checked").data = v;
-        }
+    /// The set of `cfg`'s keys holding the values of `w`.
+    pub fn from_weights(cfg: &CrateConfig, w: Weights<Vec<T>>) -> Self {
+        let tensors = Weights::spec(cfg)
+            .zip(w)
+            .into_vec()
+            .into_iter()
+            .map(|(s, data)| {
+                (
+                    s.key,
+                    Array {
+                        shape: s.shape,
+                        data,
+                    },
+                )
+            })
+            .collect();
+        Self { tensors }
     }
 
     /// Global L2 norm over every tensor (for clipping).
@@ -215,67 +229,14 @@ pub struct Cache<T> {
     pub head: head::HeadCache<T>,
 }
 
-const EMBED_KEYS: [&str; 8] = [
-    "to_patch_embedding.1.weight",
-    "to_patch_embedding.1.bias",
-    "to_patch_embedding.2.weight",
-    "to_patch_embedding.2.bias",
-    "to_patch_embedding.3.weight",
-    "to_patch_embedding.3.bias",
-    "cls_token",
-    "pos_embedding",
-];
-
-fn embed_params<'a, T: Real>(p: &'a ParamSet<T>) -> embed::EmbedParams<'a, T> {
-    let g = |i: usize| p.get(EMBED_KEYS[i]);
-    embed::EmbedParams {
-        ln1_w: g(0),
-        ln1_b: g(1),
-        w: g(2),
-        b: g(3),
-        ln2_w: g(4),
-        ln2_b: g(5),
-        cls: g(6),
-        pos: g(7),
-    }
-}
-
-fn mssa_keys(l: usize) -> [String; 5] {
-    [
-        "0.norm.weight",
-        "0.norm.bias",
-        "0.fn.qkv.weight",
-        "0.fn.to_out.0.weight",
-        "0.fn.to_out.0.bias",
-    ]
-    .map(|r| layer_key(l, r))
-}
-
-fn ista_keys(l: usize) -> [String; 3] {
-    ["1.norm.weight", "1.norm.bias", "1.fn.weight"].map(|r| layer_key(l, r))
-}
-
-fn mssa_params<T: Real>(p: &ParamSet<T>, l: usize) -> mssa::MssaParams<'_, T> {
-    let k = mssa_keys(l);
-    mssa::MssaParams {
-        norm_w: p.get(&k[0]),
-        norm_b: p.get(&k[1]),
-        qkv: p.get(&k[2]),
-        out_w: p.get(&k[3]),
-        out_b: p.get(&k[4]),
-    }
-}
-
 fn ista_params<'a, T: Real>(
     cfg: &CrateConfig,
-    p: &'a ParamSet<T>,
-    l: usize,
+    w: &IstaWeights<&'a [T]>,
 ) -> ista::IstaParams<'a, T> {
-    let k = ista_keys(l);
     ista::IstaParams {
-        norm_w: p.get(&k[0]),
-        norm_b: p.get(&k[1]),
-        dict: p.get(&k[2]),
+        norm_w: w.norm_w,
+        norm_b: w.norm_b,
+        dict: w.dict,
         eta: T::from_f64(decimal(cfg.eta)),
         lambda: T::from_f64(decimal(cfg.lambda)),
     }
@@ -287,15 +248,16 @@ pub fn decimal(x: f32) -> f64 {
     x.to_string().parse().unwrap_or(x as f64)
 }
 
-fn head_params<'a, T: Real>(cfg: &CrateConfig, p: &'a ParamSet<T>) -> head::HeadParams<'a, T> {
+fn head_params<'a, T: Real>(
+    cfg: &CrateConfig,
+    w: &HeadWeights<&'a [T]>,
+) -> head::HeadParams<'a, T> {
     head::HeadParams {
-        ln_w: p.get("mlp_head.0.weight"),
-        ln_b: p.get("mlp_head.0.bias"),
-        w1: p.get("mlp_head.1.weight"),
-        b1: p.get("mlp_head.1.bias"),
-        w2: cfg
-            .pre_head_dim
-            .map(|_| (p.get("head.weight"), p.get("head.bias"))),
+        ln_w: w.ln_w,
+        ln_b: w.ln_b,
+        w1: w.w1,
+        b1: w.b1,
+        w2: w.w2,
         out1: cfg.pre_head_dim.unwrap_or(cfg.classes),
         classes: cfg.classes,
     }
@@ -329,15 +291,16 @@ pub fn forward<T: Real>(
         p: cfg.patch,
         d,
     };
-    let (mut z, ec) = embed::forward(images, s, embed_params(p));
+    let wt = p.weights(cfg);
+    let (mut z, ec) = embed::forward(images, s, wt.embed);
     let mut layers = Vec::with_capacity(cfg.depth);
-    for l in 0..cfg.depth {
-        let (zh, mc) = mssa::forward(&z, b, nt, d, cfg.heads, mssa_params(p, l));
-        let (zo, ic) = ista::forward(&zh, b * nt, d, ista_params(cfg, p, l));
+    for lw in &wt.layers {
+        let (zh, mc) = mssa::forward(&z, b, nt, d, cfg.heads, lw.mssa);
+        let (zo, ic) = ista::forward(&zh, b * nt, d, ista_params(cfg, &lw.ista));
         layers.push((mc, ic));
         z = zo;
     }
-    let (logits, hc) = head::forward(&z, b, nt, d, head_params(cfg, p));
+    let (logits, hc) = head::forward(&z, b, nt, d, head_params(cfg, &wt.head));
     Ok((
         logits,
         Cache {
@@ -357,94 +320,17 @@ pub fn backward<T: Real>(
     cache: &Cache<T>,
     dlogits: &[T],
 ) -> ParamSet<T> {
-    let mut g = ParamSet::zeros(cfg);
-    let d = cfg.dim;
-    // head
-    let mut dz = if cfg.pre_head_dim.is_some() {
-        let ks = [
-            "mlp_head.0.weight",
-            "mlp_head.0.bias",
-            "mlp_head.1.weight",
-            "mlp_head.1.bias",
-            "head.weight",
-            "head.bias",
-        ];
-        let [mut a, mut b, mut c, mut e, mut f, mut h] = g.take(ks);
-        let hg = head::HeadGrads {
-            ln_w: &mut a,
-            ln_b: &mut b,
-            w1: &mut c,
-            b1: &mut e,
-            w2: Some((&mut f, &mut h)),
-        };
-        let dz = head::backward(&cache.head, head_params(cfg, p), dlogits, hg);
-        g.put(ks, [a, b, c, e, f, h]);
-        dz
-    } else {
-        let ks = [
-            "mlp_head.0.weight",
-            "mlp_head.0.bias",
-            "mlp_head.1.weight",
-            "mlp_head.1.bias",
-        ];
-        let [mut a, mut b, mut c, mut e] = g.take(ks);
-        let hg = head::HeadGrads {
-            ln_w: &mut a,
-            ln_b: &mut b,
-            w1: &mut c,
-            b1: &mut e,
-            w2: None,
-        };
-        let dz = head::backward(&cache.head, head_params(cfg, p), dlogits, hg);
-        g.put(ks, [a, b, c, e]);
-        dz
-    };
-    debug_assert_eq!(dz.len(), cache.b * cache.nt * d);
-    for l in (0..cfg.depth).rev() {
-        let (mc, ic) = &cache.layers[l];
-        let ik = ista_keys(l);
-        let ik = [ik[0].as_str(), ik[1].as_str(), ik[2].as_str()];
-        let [mut a, mut b, mut c] = g.take(ik);
-        let ig = ista::IstaGrads {
-            norm_w: &mut a,
-            norm_b: &mut b,
-            dict: &mut c,
-        };
-        let dzh = ista::backward(ic, ista_params(cfg, p, l), &dz, ig);
-        g.put(ik, [a, b, c]);
-        let mk = mssa_keys(l);
-        let mk = [
-            mk[0].as_str(),
-            mk[1].as_str(),
-            mk[2].as_str(),
-            mk[3].as_str(),
-            mk[4].as_str(),
-        ];
-        let [mut a, mut b, mut c, mut e, mut f] = g.take(mk);
-        let mg = mssa::MssaGrads {
-            norm_w: &mut a,
-            norm_b: &mut b,
-            qkv: &mut c,
-            out_w: &mut e,
-            out_b: &mut f,
-        };
-        dz = mssa::backward(mc, mssa_params(p, l), &dzh, mg);
-        g.put(mk, [a, b, c, e, f]);
+    let wt = p.weights(cfg);
+    let mut grads = Weights::spec(cfg).map(|s| vec![T::ZERO; s.numel()]);
+    let g = grads.slices_mut();
+    let mut dz = head::backward(&cache.head, head_params(cfg, &wt.head), dlogits, g.head);
+    debug_assert_eq!(dz.len(), cache.b * cache.nt * cfg.dim);
+    for ((lw, lg), (mc, ic)) in wt.layers.iter().zip(g.layers).zip(&cache.layers).rev() {
+        let dzh = ista::backward(ic, ista_params(cfg, &lw.ista), &dz, lg.ista);
+        dz = mssa::backward(mc, lw.mssa, &dzh, lg.mssa);
     }
-    let [mut a, mut b, mut c, mut e, mut f, mut h, mut i, mut j] = g.take(EMBED_KEYS);
-    let eg = embed::EmbedGrads {
-        ln1_w: &mut a,
-        ln1_b: &mut b,
-        w: &mut c,
-        b: &mut e,
-        ln2_w: &mut f,
-        ln2_b: &mut h,
-        cls: &mut i,
-        pos: &mut j,
-    };
-    embed::backward(&cache.embed, embed_params(p), &dz, eg);
-    g.put(EMBED_KEYS, [a, b, c, e, f, h, i, j]);
-    g
+    embed::backward(&cache.embed, wt.embed, &dz, g.embed);
+    ParamSet::from_weights(cfg, grads)
 }
 
 /// The result of one training step's forward and backward.

@@ -13,23 +13,10 @@ use crate::cpu::gemm::{gemm, MatMut, MatRef, Threads};
 use crate::cpu::par;
 
 /// The parameters of one MSSA block, borrowed.
-#[derive(Clone, Copy)]
-pub struct MssaParams<'a, T> {
-    pub norm_w: &'a [T],
-    pub norm_b: &'a [T],
-    pub qkv: &'a [T],
-    pub out_w: &'a [T],
-    pub out_b: &'a [T],
-}
+pub type MssaParams<'a, T> = crate::model::MssaWeights<&'a [T]>;
 
 /// Gradients of one MSSA block's parameters (accumulated into).
-pub struct MssaGrads<'a, T> {
-    pub norm_w: &'a mut [T],
-    pub norm_b: &'a mut [T],
-    pub qkv: &'a mut [T],
-    pub out_w: &'a mut [T],
-    pub out_b: &'a mut [T],
-}
+pub type MssaGrads<'a, T> = crate::model::MssaWeights<&'a mut [T]>;
 
 #[derive(Clone, Debug, Default)]
 pub struct MssaCache<T> {

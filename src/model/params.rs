@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::model::config::CrateConfig;
+use crate::model::weights::Weights;
 use crate::tensor::{shape_str, Tensor};
 
 /// The model's parameters: official key → tensor. A `BTreeMap` so that files are written in a
@@ -14,54 +15,14 @@ pub struct Params {
     pub tensors: BTreeMap<String, Tensor>,
 }
 
-/// Official key of a per-layer parameter: `transformer.layers.{l}.{rest}`.
-pub fn layer_key(l: usize, rest: &str) -> String {
-    format!("transformer.layers.{l}.{rest}")
-}
-
-/// Every parameter a model with this config has, with its shape, in a fixed order.
+/// Every parameter a model with this config has, with its shape, in the official order (the
+/// order of [`Weights::spec`], which holds the keys).
 pub fn expected_shapes(cfg: &CrateConfig) -> Vec<(String, Vec<usize>)> {
-    let d = cfg.dim;
-    let pl = cfg.patch_len();
-    let mut v: Vec<(String, Vec<usize>)> = vec![
-        ("to_patch_embedding.1.weight".into(), vec![pl]),
-        ("to_patch_embedding.1.bias".into(), vec![pl]),
-        ("to_patch_embedding.2.weight".into(), vec![d, pl]),
-        ("to_patch_embedding.2.bias".into(), vec![d]),
-        ("to_patch_embedding.3.weight".into(), vec![d]),
-        ("to_patch_embedding.3.bias".into(), vec![d]),
-        ("cls_token".into(), vec![1, 1, d]),
-        ("pos_embedding".into(), vec![1, cfg.tokens(), d]),
-    ];
-    for l in 0..cfg.depth {
-        for (rest, shape) in [
-            ("0.norm.weight", vec![d]),
-            ("0.norm.bias", vec![d]),
-            ("0.fn.qkv.weight", vec![d, d]),
-            ("0.fn.to_out.0.weight", vec![d, d]),
-            ("0.fn.to_out.0.bias", vec![d]),
-            ("1.norm.weight", vec![d]),
-            ("1.norm.bias", vec![d]),
-            ("1.fn.weight", vec![d, d]),
-        ] {
-            v.push((layer_key(l, rest), shape));
-        }
-    }
-    v.push(("mlp_head.0.weight".into(), vec![d]));
-    v.push(("mlp_head.0.bias".into(), vec![d]));
-    match cfg.pre_head_dim {
-        None => {
-            v.push(("mlp_head.1.weight".into(), vec![cfg.classes, d]));
-            v.push(("mlp_head.1.bias".into(), vec![cfg.classes]));
-        }
-        Some(m) => {
-            v.push(("mlp_head.1.weight".into(), vec![m, d]));
-            v.push(("mlp_head.1.bias".into(), vec![m]));
-            v.push(("head.weight".into(), vec![cfg.classes, m]));
-            v.push(("head.bias".into(), vec![cfg.classes]));
-        }
-    }
-    v
+    Weights::spec(cfg)
+        .into_vec()
+        .into_iter()
+        .map(|s| (s.key, s.shape))
+        .collect()
 }
 
 impl Params {

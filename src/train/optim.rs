@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::grad::ParamSet;
+/// The no-decay policy lives with the weights' keys.
+pub use crate::model::weights::decays;
 
 /// Which optimiser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,13 +79,6 @@ impl OptimConfig {
             OptimizerKind::Lion => Self::lion(weight_decay),
         }
     }
-}
-
-/// Whether a parameter is weight-decayed: matrices (and the patch-embedding / ISTA / MSSA weights)
-/// are; LayerNorm weights and biases, biases, `cls_token` and `pos_embedding` are not. Every
-/// LayerNorm weight and every bias is 1-D, every decayed weight at least 2-D.
-pub fn decays(key: &str, shape: &[usize]) -> bool {
-    shape.len() >= 2 && key != "cls_token" && key != "pos_embedding" && !key.ends_with("bias")
 }
 
 /// An optimiser's state: first moments `m` (both), second moments `v` (AdamW) and the step count.
@@ -307,18 +302,26 @@ mod tests {
             .filter(|(k, t)| decays(k, &t.shape))
             .map(|(k, _)| k.as_str())
             .collect();
-        for k in p.tensors.keys() {
-            let no = k.contains("norm")
-                || k.ends_with("bias")
-                || k == "cls_token"
-                || k == "pos_embedding"
-                || k == "to_patch_embedding.1.weight"
-                || k == "to_patch_embedding.3.weight"
-                || k == "mlp_head.0.weight";
-            assert_eq!(decayed.contains(&k.as_str()), !no, "{k}");
+        // The policy itself (which official keys) is tested with the keys in model::weights;
+        // here: exactly the matrices of the typed weights, and every one of them.
+        let spec = crate::model::Weights::spec(&cfg);
+        let want: Vec<&str> = spec
+            .iter()
+            .filter(|s| s.shape.len() >= 2 && s.decay)
+            .map(|s| s.key.as_str())
+            .collect();
+        let mut sorted = want.clone();
+        sorted.sort();
+        assert_eq!(decayed, sorted);
+        let wt = spec.as_ref();
+        for s in [
+            wt.embed.w,
+            wt.head.w1,
+            wt.layers[0].mssa.qkv,
+            wt.layers[0].ista.dict,
+        ] {
+            assert!(decayed.contains(&s.key.as_str()), "{}", s.key);
         }
-        assert!(decayed.contains(&"to_patch_embedding.2.weight"));
-        assert!(decayed.contains(&"mlp_head.1.weight"));
         // a zero gradient with weight decay only moves the decayed tensors
         let mut ps = ParamSet::<f32>::from_params(&p);
         let before = ps.clone();

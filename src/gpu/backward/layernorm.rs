@@ -60,20 +60,39 @@ pub struct LnGradSlots {
 /// `dgamma = sum dy ⊙ xhat`, `dbeta = sum dy` into `grads` (overwritten). `xhat` is scratch of
 /// at least rows × dim; `dy` must be contiguous (rows, dim). `scratch` (optional) lets the
 /// column sums over many rows run in two passes.
-#[allow(clippy::too_many_arguments)]
-pub fn layer_norm_backward(
-    rec: &mut Recorder,
-    x: &wgpu::Buffer,
-    gamma: &wgpu::Buffer,
-    dy: &wgpu::Buffer,
-    resid: Option<&wgpu::Buffer>,
-    dx: Option<&wgpu::Buffer>,
-    xhat: &wgpu::Buffer,
-    grads: &wgpu::Buffer,
-    slots: LnGradSlots,
-    p: LnBackParams,
-    scratch: Option<&wgpu::Buffer>,
-) {
+pub struct LnBackward<'a> {
+    /// The forward's input and gamma.
+    pub x: &'a wgpu::Buffer,
+    pub gamma: &'a wgpu::Buffer,
+    pub dy: &'a wgpu::Buffer,
+    pub resid: Option<&'a wgpu::Buffer>,
+    pub dx: Option<&'a wgpu::Buffer>,
+    pub xhat: &'a wgpu::Buffer,
+    pub grads: &'a wgpu::Buffer,
+    pub slots: LnGradSlots,
+    pub params: LnBackParams,
+    pub scratch: Option<&'a wgpu::Buffer>,
+}
+
+impl LnBackward<'_> {
+    pub fn record(&self, rec: &mut Recorder) {
+        layer_norm_backward(rec, self);
+    }
+}
+
+fn layer_norm_backward(rec: &mut Recorder, lb: &LnBackward) {
+    let LnBackward {
+        x,
+        gamma,
+        dy,
+        resid,
+        dx,
+        xhat,
+        grads,
+        slots,
+        params: p,
+        scratch,
+    } = *lb;
     let kernel = rec.gpu.cache.get(
         &rec.gpu.ctx.device,
         "layernorm_backward",

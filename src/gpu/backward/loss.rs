@@ -24,15 +24,14 @@ struct Params {
     pad: u32,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The loss of `logits` (B, classes) against `labels` (B, as f32) with label smoothing:
+/// `dlogits` (B, classes) and per-image `rows` (2B: loss, then correct).
 pub fn cross_entropy(
     rec: &mut Recorder,
     logits: &wgpu::Buffer,
     labels: &wgpu::Buffer,
-    dlogits: &wgpu::Buffer,
-    rows: &wgpu::Buffer,
-    b: usize,
-    classes: usize,
+    [dlogits, rows]: [&wgpu::Buffer; 2],
+    [b, classes]: [usize; 2],
     smoothing: f32,
 ) {
     let kernel = rec.gpu.cache.get(

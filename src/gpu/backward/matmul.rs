@@ -34,27 +34,50 @@ const SPLIT_ROWS: usize = 256;
 /// At most this many partial products per split matmul.
 pub const MAX_SPLITS: usize = 16;
 
-/// [`tn`] split over k when k is long and `scratch` holds the partial products: up to
-/// [`MAX_SPLITS`] workgroup layers each sum a slice of k into `scratch`, then a column sum adds
-/// them into `c` (with `alpha` and `accum`).
-#[allow(clippy::too_many_arguments)]
-pub fn tn_split(
-    rec: &mut Recorder,
-    a: &wgpu::Buffer,
-    b: &wgpu::Buffer,
-    c: &wgpu::Buffer,
-    c_off: usize,
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f32,
-    accum: bool,
-    scratch: &wgpu::Buffer,
-) {
+/// `c[c_off..] (+)= alpha * a^T b` for a (k, m) and b (k, n), contiguous; c (m, n).
+#[derive(Clone, Copy)]
+pub struct Tn<'a> {
+    pub a: &'a wgpu::Buffer,
+    pub b: &'a wgpu::Buffer,
+    pub c: &'a wgpu::Buffer,
+    pub c_off: usize,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub alpha: f32,
+    pub accum: bool,
+}
+
+impl Tn<'_> {
+    /// One pass: a workgroup per 32×32 tile of c.
+    pub fn record(&self, rec: &mut Recorder) {
+        tn(rec, self);
+    }
+
+    /// Split over k when k is long and `scratch` holds the partial products: up to
+    /// [`MAX_SPLITS`] workgroup layers each sum a slice of k into `scratch`, then a column sum
+    /// adds them into `c` (with `alpha` and `accum`).
+    pub fn record_split(&self, rec: &mut Recorder, scratch: &wgpu::Buffer) {
+        tn_split(rec, self, scratch);
+    }
+}
+
+fn tn_split(rec: &mut Recorder, t: &Tn, scratch: &wgpu::Buffer) {
+    let Tn {
+        a,
+        b,
+        c,
+        c_off,
+        m,
+        n,
+        k,
+        alpha,
+        accum,
+    } = *t;
     let room = (scratch.size() / 4) as usize / (m * n).max(1);
     let splits = k.div_ceil(SPLIT_ROWS).min(MAX_SPLITS).min(room);
     if splits <= 1 {
-        return tn(rec, a, b, c, c_off, m, n, k, alpha, accum);
+        return tn(rec, t);
     }
     let kernel = rec.gpu.cache.get(
         &rec.gpu.ctx.device,
@@ -102,20 +125,18 @@ pub fn tn_split(
     .record(rec);
 }
 
-/// `c[c_off..] (+)= alpha * a^T b` for a (k, m) and b (k, n), contiguous; c (m, n).
-#[allow(clippy::too_many_arguments)]
-pub fn tn(
-    rec: &mut Recorder,
-    a: &wgpu::Buffer,
-    b: &wgpu::Buffer,
-    c: &wgpu::Buffer,
-    c_off: usize,
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f32,
-    accum: bool,
-) {
+fn tn(rec: &mut Recorder, t: &Tn) {
+    let Tn {
+        a,
+        b,
+        c,
+        c_off,
+        m,
+        n,
+        k,
+        alpha,
+        accum,
+    } = *t;
     let kernel = rec.gpu.cache.get(
         &rec.gpu.ctx.device,
         "matmul_backward",
@@ -248,25 +269,53 @@ impl ColSum<'_> {
 /// The gradients of `y = x W^T (+ b)` for x (rows, inp), W (out, inp): `dW = dy^T x` into
 /// `grads[w_off..]`, `db = sum_rows dy` into `grads[b_off..]` when given, and `dx = dy W` when
 /// given (the forward's matmul, B not transposed). With `scratch`, the weight gradient is split
-/// over the rows ([`tn_split`]) and the bias sum runs in two passes.
-#[allow(clippy::too_many_arguments)]
-pub fn linear_backward(
-    rec: &mut Recorder,
-    x: &wgpu::Buffer,
-    w: &wgpu::Buffer,
-    dy: &wgpu::Buffer,
-    dx: Option<&wgpu::Buffer>,
-    grads: &wgpu::Buffer,
-    w_off: usize,
-    b_off: Option<usize>,
-    rows: usize,
-    out: usize,
-    inp: usize,
-    scratch: Option<&wgpu::Buffer>,
-) {
+/// over the rows ([`Tn::record_split`]) and the bias sum runs in two passes.
+pub struct LinearBackward<'a> {
+    /// The forward's input (rows, inp) and weight (out, inp).
+    pub x: &'a wgpu::Buffer,
+    pub w: &'a wgpu::Buffer,
+    pub dy: &'a wgpu::Buffer,
+    pub dx: Option<&'a wgpu::Buffer>,
+    pub grads: &'a wgpu::Buffer,
+    pub w_off: usize,
+    pub b_off: Option<usize>,
+    /// `[rows, out, inp]`.
+    pub shape: [usize; 3],
+    pub scratch: Option<&'a wgpu::Buffer>,
+}
+
+impl LinearBackward<'_> {
+    pub fn record(&self, rec: &mut Recorder) {
+        linear_backward(rec, self);
+    }
+}
+
+fn linear_backward(rec: &mut Recorder, lb: &LinearBackward) {
+    let LinearBackward {
+        x,
+        w,
+        dy,
+        dx,
+        grads,
+        w_off,
+        b_off,
+        shape: [rows, out, inp],
+        scratch,
+    } = *lb;
+    let dw = Tn {
+        a: dy,
+        b: x,
+        c: grads,
+        c_off: w_off,
+        m: out,
+        n: inp,
+        k: rows,
+        alpha: 1.0,
+        accum: false,
+    };
     match scratch {
-        Some(s) => tn_split(rec, dy, x, grads, w_off, out, inp, rows, 1.0, false, s),
-        None => tn(rec, dy, x, grads, w_off, out, inp, rows, 1.0, false),
+        Some(s) => dw.record_split(rec, s),
+        None => dw.record(rec),
     }
     if let Some(bo) = b_off {
         ColSum {

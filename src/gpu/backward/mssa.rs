@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::gpu::mssa::{MAX_HEAD_DIM, MAX_TOKENS};
 use crate::gpu::pool::Bind;
 use crate::gpu::Recorder;
+use crate::model::Dims;
 
 const SOURCE: &str = include_str!("../../../shaders/mssa_backward.wgsl");
 const BINDS: [Bind; 6] = [
@@ -30,7 +31,6 @@ struct Params {
 }
 
 /// Records the attention backward; `ds` is scratch of B*K*N*N floats.
-#[allow(clippy::too_many_arguments)]
 pub fn attention_backward(
     rec: &mut Recorder,
     w: &wgpu::Buffer,
@@ -38,11 +38,9 @@ pub fn attention_backward(
     dout: &wgpu::Buffer,
     ds: &wgpu::Buffer,
     dw: &wgpu::Buffer,
-    b: usize,
-    nt: usize,
-    d: usize,
-    heads: usize,
+    dims: Dims,
 ) -> Result<()> {
+    let Dims { b, nt, d, heads } = dims;
     let dh = d / heads;
     if nt > MAX_TOKENS || dh > MAX_HEAD_DIM {
         return Err(Error::Gpu(format!(

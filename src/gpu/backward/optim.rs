@@ -109,21 +109,30 @@ pub fn norm_and_flags(
     rec.dispatch(k, binds, bytemuck::bytes_of(&p), [1, 1, 1]);
 }
 
-/// The update of one tensor `w` (len values) whose gradient starts at `goff` in the flat buffer;
-/// `v` is ignored by Lion (pass a spare).
-#[allow(clippy::too_many_arguments)]
-pub fn update(
-    rec: &mut Recorder,
-    bufs: &OptimBuffers,
-    cfg: &OptimConfig,
-    w: &wgpu::Buffer,
-    m: &wgpu::Buffer,
-    v: Option<&wgpu::Buffer>,
-    len: usize,
-    goff: usize,
-    lr: f32,
-    wd: f32,
-) {
+/// One tensor's update: the weights `w` (len values), their moments (`v`: AdamW only) and
+/// where their gradient starts in the flat buffer.
+pub struct Update<'a> {
+    pub w: &'a wgpu::Buffer,
+    pub m: &'a wgpu::Buffer,
+    pub v: Option<&'a wgpu::Buffer>,
+    pub len: usize,
+    pub goff: usize,
+    pub lr: f32,
+    /// Weight decay for this tensor (0 where it is not decayed).
+    pub wd: f32,
+}
+
+/// Records `u` (for Lion `v` is ignored: a spare is bound).
+pub fn update(rec: &mut Recorder, bufs: &OptimBuffers, cfg: &OptimConfig, u: &Update) {
+    let Update {
+        w,
+        m,
+        v,
+        len,
+        goff,
+        lr,
+        wd,
+    } = *u;
     let entry = match cfg.kind {
         OptimizerKind::AdamW => "adamw",
         OptimizerKind::Lion => "lion",

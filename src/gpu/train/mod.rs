@@ -16,8 +16,6 @@ mod state;
 #[cfg(not(target_arch = "wasm32"))]
 mod steps;
 
-use std::collections::BTreeMap;
-
 use self::acts::Acts;
 use self::record::{record_fb, Lookup};
 #[cfg(not(target_arch = "wasm32"))]
@@ -25,10 +23,9 @@ pub use self::steps::GpuSteps;
 use super::backward::optim::{self as opt, OptimBuffers, Scal, SCAL_LEN};
 use super::{Gpu, GpuContext, READBACK};
 use crate::error::{Error, Result};
-use crate::grad::{Array, ParamSet};
-use crate::model::params::expected_shapes;
-use crate::model::CrateConfig;
-use crate::train::{decays, OptimConfig, Optimizer, OptimizerKind};
+use crate::grad::ParamSet;
+use crate::model::{CrateConfig, Slot, Weights};
+use crate::train::{OptimConfig, Optimizer, OptimizerKind};
 
 /// What a step needs besides the batch.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -73,15 +70,13 @@ pub struct GpuTrainer {
     gpu: Gpu,
     cfg: CrateConfig,
     step_cfg: GpuStepConfig,
-    keys: Vec<String>,
-    shapes: Vec<Vec<usize>>,
-    /// Offset of each parameter's gradient in `grads`.
-    offs: Vec<usize>,
-    index: BTreeMap<String, usize>,
-    params: Vec<wgpu::Buffer>,
-    m: Vec<wgpu::Buffer>,
-    /// Empty for Lion.
-    v: Vec<wgpu::Buffer>,
+    spec: Weights<Slot>,
+    /// Offset of each parameter's gradient in `grads` (laid out in key order).
+    offs: Weights<usize>,
+    params: Weights<wgpu::Buffer>,
+    m: Weights<wgpu::Buffer>,
+    /// None for Lion.
+    v: Option<Weights<wgpu::Buffer>>,
     grads: wgpu::Buffer,
     total: usize,
     scal: wgpu::Buffer,
@@ -89,19 +84,18 @@ pub struct GpuTrainer {
     acts: Option<Acts>,
 }
 
-/// The per-parameter buffers an optimiser update needs.
+/// The per-parameter state an optimiser update needs.
 struct ParamBuffers<'a> {
-    keys: &'a [String],
-    shapes: &'a [Vec<usize>],
-    offs: &'a [usize],
-    params: &'a [wgpu::Buffer],
-    m: &'a [wgpu::Buffer],
-    v: &'a [wgpu::Buffer],
+    spec: &'a Weights<Slot>,
+    offs: &'a Weights<usize>,
+    params: &'a Weights<wgpu::Buffer>,
+    m: &'a Weights<wgpu::Buffer>,
+    v: Option<&'a Weights<wgpu::Buffer>>,
 }
 
 /// The optimiser part of a step: the global norm, finite flag and clip scale over all `total`
 /// gradients (`b` loss rows), then one AdamW/Lion update per parameter, with weight decay only
-/// where [`decays`] says.
+/// where the weights' [`Slot::decay`] says.
 fn record_optimiser(
     rec: &mut crate::gpu::Recorder,
     ob: &OptimBuffers,
@@ -112,43 +106,46 @@ fn record_optimiser(
     lr: f32,
 ) {
     opt::norm_and_flags(rec, ob, total, b, step_cfg.clip_norm, &step_cfg.optim);
-    for i in 0..p.keys.len() {
-        let wd = if decays(&p.keys[i], &p.shapes[i]) {
+    let mut vs = p.v.map(|v| v.iter());
+    let slots = p.spec.iter().zip(p.offs.iter()).zip(p.params.iter());
+    for (((slot, &off), w), m) in slots.zip(p.m.iter()) {
+        let v = vs.as_mut().and_then(|it| it.next());
+        let wd = if slot.decay {
             step_cfg.optim.weight_decay
         } else {
             0.0
         };
-        opt::update(
-            rec,
-            ob,
-            &step_cfg.optim,
-            &p.params[i],
-            &p.m[i],
-            p.v.get(i),
-            p.shapes[i].iter().product(),
-            p.offs[i],
+        let u = opt::Update {
+            w,
+            m,
+            v,
+            len: slot.numel(),
+            goff: off,
             lr,
             wd,
-        );
+        };
+        opt::update(rec, ob, &step_cfg.optim, &u);
     }
 }
 
-fn pset(keys: &[String], shapes: &[Vec<usize>], data: Vec<Vec<f32>>) -> ParamSet<f32> {
-    let tensors = keys
+/// Gradient offsets in the flat buffer: every parameter's gradient, one after another in key
+/// order (the order the CPU optimiser and checkpoints walk them).
+fn grad_offsets(spec: &Weights<Slot>) -> (Weights<usize>, usize) {
+    let mut order: Vec<(&str, usize, usize)> = spec
         .iter()
-        .zip(shapes)
-        .zip(data)
-        .map(|((k, s), d)| {
-            (
-                k.clone(),
-                Array {
-                    shape: s.clone(),
-                    data: d,
-                },
-            )
-        })
+        .enumerate()
+        .map(|(i, s)| (s.key.as_str(), i, s.numel()))
         .collect();
-    ParamSet { tensors }
+    order.sort();
+    let mut offs = vec![0; order.len()];
+    let mut total = 0;
+    for (_, i, n) in order {
+        offs[i] = total;
+        total += n;
+    }
+    let w = Weights::from_vec(spec.layers.len(), spec.head.w2.is_some(), offs)
+        .expect("one offset per slot");
+    (w, total)
 }
 
 impl GpuTrainer {
@@ -163,38 +160,13 @@ impl GpuTrainer {
         cfg.validate()?;
         params.check(cfg)?;
         let mut gpu = Gpu::new(ctx);
-        let mut shapes_by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (k, s) in expected_shapes(cfg) {
-            shapes_by_key.insert(k, s);
-        }
-        let keys: Vec<String> = shapes_by_key.keys().cloned().collect();
-        let shapes: Vec<Vec<usize>> = shapes_by_key.values().cloned().collect();
-        let mut offs = Vec::with_capacity(keys.len());
-        let mut total = 0;
-        for s in &shapes {
-            offs.push(total);
-            total += s.iter().product::<usize>();
-        }
-        let index = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.clone(), i))
-            .collect();
-        let params_b = keys.iter().map(|k| gpu.upload(params.get(k))).collect();
+        let spec = Weights::spec(cfg);
+        let (offs, total) = grad_offsets(&spec);
+        let params_b = params.weights(cfg).map(|data| gpu.upload(data));
         let adamw = step_cfg.optim.kind == OptimizerKind::AdamW;
         let zeros = |gpu: &mut Gpu, n: usize| gpu.upload(&vec![0.0; n]);
-        let m = shapes
-            .iter()
-            .map(|s| zeros(&mut gpu, s.iter().product()))
-            .collect();
-        let v = if adamw {
-            shapes
-                .iter()
-                .map(|s| zeros(&mut gpu, s.iter().product()))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let m = spec.as_ref().map(|s| zeros(&mut gpu, s.numel()));
+        let v = adamw.then(|| spec.as_ref().map(|s| zeros(&mut gpu, s.numel())));
         let grads = zeros(&mut gpu, total);
         let scal = zeros(&mut gpu, SCAL_LEN);
         let spare = [zeros(&mut gpu, 4), zeros(&mut gpu, 4), zeros(&mut gpu, 4)];
@@ -202,10 +174,8 @@ impl GpuTrainer {
             gpu,
             cfg: cfg.clone(),
             step_cfg,
-            keys,
-            shapes,
+            spec,
             offs,
-            index,
             params: params_b,
             m,
             v,
@@ -291,10 +261,8 @@ impl GpuTrainer {
             gpu,
             cfg,
             step_cfg,
-            keys,
-            shapes,
+            spec,
             offs,
-            index,
             params,
             m,
             v,
@@ -305,11 +273,7 @@ impl GpuTrainer {
             acts,
         } = self;
         let x = acts.as_ref().expect("batch loaded");
-        let lk = Lookup {
-            params,
-            index,
-            offs,
-        };
+        let lk = Lookup { params, offs };
         let mut rec = gpu.recorder();
         let (smoothing, backward) = match mode {
             Mode::Eval => (0.0, false),
@@ -324,12 +288,11 @@ impl GpuTrainer {
                 spare: [&spare[0], &spare[1], &spare[2]],
             };
             let pb = ParamBuffers {
-                keys,
-                shapes,
+                spec,
                 offs,
                 params,
                 m,
-                v,
+                v: v.as_ref(),
             };
             record_optimiser(&mut rec, &ob, step_cfg, &pb, *total, x.b, lr);
         }
@@ -450,11 +413,14 @@ impl GpuTrainer {
         let loss = out[0][..b].iter().sum::<f32>() / b as f32;
         let data = self
             .offs
-            .iter()
-            .zip(&self.shapes)
-            .map(|(&o, s)| out[2][o..o + s.iter().product::<usize>()].to_vec())
-            .collect();
-        Ok((loss, out[1].clone(), pset(&self.keys, &self.shapes, data)))
+            .as_ref()
+            .zip(self.spec.as_ref())
+            .map(|(&o, s)| out[2][o..o + s.numel()].to_vec());
+        Ok((
+            loss,
+            out[1].clone(),
+            ParamSet::from_weights(&self.cfg, data),
+        ))
     }
 
     /// Forward only on a batch with the current weights: (sum of the unsmoothed per-image

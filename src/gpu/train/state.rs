@@ -3,20 +3,21 @@
 
 use std::collections::BTreeMap;
 
-use super::{pset, record_optimiser, GpuTrainer, OptimBuffers, ParamBuffers, Scal};
+use super::{record_optimiser, GpuTrainer, OptimBuffers, ParamBuffers, Scal};
 use crate::error::{Error, Result};
 use crate::grad::ParamSet;
+use crate::model::Weights;
 use crate::train::Optimizer;
 
 impl GpuTrainer {
     /// Replaces the parameters on the device.
     pub fn set_params(&mut self, params: &ParamSet<f32>) -> Result<()> {
         params.check(&self.cfg)?;
-        for (k, b) in self.keys.iter().zip(&self.params) {
+        for (data, b) in params.weights(&self.cfg).iter().zip(self.params.iter()) {
             self.gpu
                 .ctx
                 .queue
-                .write_buffer(b, 0, bytemuck::cast_slice(params.get(k)));
+                .write_buffer(b, 0, bytemuck::cast_slice(data));
         }
         Ok(())
     }
@@ -30,18 +31,19 @@ impl GpuTrainer {
             ));
         }
         let q = &self.gpu.ctx.queue;
-        for (i, k) in self.keys.iter().enumerate() {
-            let m =
-                o.m.tensors
-                    .get(k)
-                    .ok_or_else(|| Error::MissingKey(format!("m/{k}")))?;
-            q.write_buffer(&self.m[i], 0, bytemuck::cast_slice(&m.data));
-            if let Some(vb) = self.v.get(i) {
-                let v =
-                    o.v.tensors
-                        .get(k)
-                        .ok_or_else(|| Error::MissingKey(format!("v/{k}")))?;
-                q.write_buffer(vb, 0, bytemuck::cast_slice(&v.data));
+        let moment = |set: &ParamSet<f32>, prefix: &str, buf: &wgpu::Buffer, key: &str| {
+            let t = set
+                .tensors
+                .get(key)
+                .ok_or_else(|| Error::MissingKey(format!("{prefix}/{key}")))?;
+            q.write_buffer(buf, 0, bytemuck::cast_slice(&t.data));
+            Ok::<(), Error>(())
+        };
+        let mut vs = self.v.as_ref().map(|v| v.iter());
+        for (slot, mb) in self.spec.iter().zip(self.m.iter()) {
+            moment(&o.m, "m", mb, &slot.key)?;
+            if let Some(vb) = vs.as_mut().and_then(|it| it.next()) {
+                moment(&o.v, "v", vb, &slot.key)?;
             }
         }
         let c = o.config;
@@ -61,8 +63,8 @@ impl GpuTrainer {
     pub async fn apply_grads_async(&mut self, grads: &ParamSet<f32>, lr: f32) -> Result<()> {
         grads.check(&self.cfg)?;
         let mut flat = vec![0f32; self.total];
-        for ((k, &o), s) in self.keys.iter().zip(&self.offs).zip(&self.shapes) {
-            flat[o..o + s.iter().product::<usize>()].copy_from_slice(grads.get(k));
+        for (g, &o) in grads.weights(&self.cfg).iter().zip(self.offs.iter()) {
+            flat[o..o + g.len()].copy_from_slice(g);
         }
         self.gpu
             .ctx
@@ -74,8 +76,7 @@ impl GpuTrainer {
             let Self {
                 gpu,
                 step_cfg,
-                keys,
-                shapes,
+                spec,
                 offs,
                 params,
                 m,
@@ -94,12 +95,11 @@ impl GpuTrainer {
                 spare: [&spare[0], &spare[1], &spare[2]],
             };
             let pb = ParamBuffers {
-                keys,
-                shapes,
+                spec,
                 offs,
                 params,
                 m,
-                v,
+                v: v.as_ref(),
             };
             record_optimiser(&mut rec, &ob, step_cfg, &pb, *total, 0, lr);
             rec.finish()
@@ -111,12 +111,13 @@ impl GpuTrainer {
 
     /// Parameters and optimiser state, read back: (params, optimiser with moments and steps).
     pub async fn download_async(&mut self) -> Result<(ParamSet<f32>, Optimizer)> {
-        let sizes: Vec<usize> = self.shapes.iter().map(|s| s.iter().product()).collect();
         let mut srcs: Vec<(wgpu::Buffer, usize)> = Vec::new();
-        for (i, &n) in sizes.iter().enumerate() {
-            srcs.push((self.params[i].clone(), n));
-            srcs.push((self.m[i].clone(), n));
-            if let Some(v) = self.v.get(i) {
+        let mut vs = self.v.as_ref().map(|v| v.iter());
+        for ((slot, p), m) in self.spec.iter().zip(self.params.iter()).zip(self.m.iter()) {
+            let n = slot.numel();
+            srcs.push((p.clone(), n));
+            srcs.push((m.clone(), n));
+            if let Some(v) = vs.as_mut().and_then(|it| it.next()) {
                 srcs.push((v.clone(), n));
             }
         }
@@ -131,9 +132,9 @@ impl GpuTrainer {
             rec.finish()
         };
         let mut out = self.read(staged, ubuf).await?.into_iter();
-        let adamw = !self.v.is_empty();
+        let adamw = self.v.is_some();
         let (mut p, mut m, mut v) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in &sizes {
+        for _ in self.spec.iter() {
             p.push(out.next().unwrap_or_default());
             m.push(out.next().unwrap_or_default());
             if adamw {
@@ -142,10 +143,16 @@ impl GpuTrainer {
         }
         let scal = out.next().unwrap_or_default();
         let steps = scal.get(Scal::STEPS).copied().unwrap_or(0.0) as u64;
-        let params = pset(&self.keys, &self.shapes, p);
-        let mset = pset(&self.keys, &self.shapes, m);
+        let cfg = &self.cfg;
+        let set = |vals: Vec<Vec<f32>>| {
+            let w = Weights::from_vec(cfg.depth, cfg.pre_head_dim.is_some(), vals)
+                .expect("one tensor per parameter");
+            ParamSet::from_weights(cfg, w)
+        };
+        let params = set(p);
+        let mset = set(m);
         let vset = if adamw {
-            pset(&self.keys, &self.shapes, v)
+            set(v)
         } else {
             ParamSet {
                 tensors: BTreeMap::new(),
