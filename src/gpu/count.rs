@@ -22,7 +22,7 @@ struct CountParams {
 }
 
 #[cfg(test)]
-crate::gpu::shaders::params_layout!(CountParams { len, out_off, pad });
+crate::gpu::shaders::params_layout!(CountParams, [len, out_off, pad]);
 
 /// Writes the non-zero count of each of the `b` slices of `len` floats of `z` to
 /// `counts[out_off + image]`.

@@ -33,20 +33,10 @@ struct EmbedParams {
 }
 
 #[cfg(test)]
-crate::gpu::shaders::params_layout!(EmbedParams {
-    b,
-    c,
-    h,
-    w,
-    p,
-    gw,
-    n,
-    plen,
-    nt,
-    d,
-    total,
-    pad0
-});
+crate::gpu::shaders::params_layout!(
+    EmbedParams,
+    [b, c, h, w, p, gw, n, plen, nt, d, total, pad0]
+);
 
 /// Images (B, C, H, W) into patch vectors (B*n, p*p*C).
 #[allow(clippy::too_many_arguments)]

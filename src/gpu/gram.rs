@@ -36,16 +36,7 @@ struct GramParams {
 }
 
 #[cfg(test)]
-crate::gpu::shaders::params_layout!(GramParams {
-    nt,
-    d,
-    dh,
-    heads,
-    tiles,
-    out_off,
-    pad0,
-    batch
-});
+crate::gpu::shaders::params_layout!(GramParams, [nt, d, dh, heads, tiles, out_off, pad0, batch]);
 
 /// Floats of one packed dh×dh upper triangle.
 pub fn packed_len(dh: usize) -> usize {

@@ -29,16 +29,10 @@ pub struct LnParams {
 }
 
 #[cfg(test)]
-crate::gpu::shaders::params_layout!(LnParams {
-    rows,
-    dim,
-    in_stride,
-    out_stride,
-    in_off,
-    out_off,
-    eps,
-    pad0
-});
+crate::gpu::shaders::params_layout!(
+    LnParams,
+    [rows, dim, in_stride, out_stride, in_off, out_off, eps, pad0]
+);
 
 impl LnParams {
     /// `rows` contiguous rows of `dim`.

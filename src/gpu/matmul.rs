@@ -50,32 +50,35 @@ pub struct MatmulParams {
 }
 
 #[cfg(test)]
-crate::gpu::shaders::params_layout!(MatmulParams {
-    m,
-    n,
-    k,
-    batch_inner,
-    lda,
-    ldb,
-    ldc,
-    lde,
-    a_off,
-    b_off,
-    c_off,
-    e_off,
-    a_so,
-    a_si,
-    b_so,
-    b_si,
-    c_so,
-    c_si,
-    e_so,
-    e_si,
-    alpha,
-    shift,
-    pad0,
-    pad1
-});
+crate::gpu::shaders::params_layout!(
+    MatmulParams,
+    [
+        m,
+        n,
+        k,
+        batch_inner,
+        lda,
+        ldb,
+        ldc,
+        lde,
+        a_off,
+        b_off,
+        c_off,
+        e_off,
+        a_so,
+        a_si,
+        b_so,
+        b_si,
+        c_so,
+        c_si,
+        e_so,
+        e_si,
+        alpha,
+        shift,
+        pad0,
+        pad1
+    ]
+);
 
 impl MatmulParams {
     /// Whether A and B can be loaded as vec4: every offset, stride and leading dimension a

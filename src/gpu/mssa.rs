@@ -37,16 +37,7 @@ struct MssaParams {
 }
 
 #[cfg(test)]
-crate::gpu::shaders::params_layout!(MssaParams {
-    nt,
-    d,
-    dh,
-    heads,
-    scale,
-    cls_off,
-    batch,
-    ld
-});
+crate::gpu::shaders::params_layout!(MssaParams, [nt, d, dh, heads, scale, cls_off, batch, ld]);
 
 /// Attention of projections `w` (B*N, d) into `o` (B*N, d); probabilities (B, K, N, N) into
 /// `probs` only when given.

@@ -23,11 +23,11 @@ pub(crate) fn kind<S, T: 'static>(_: fn(&S) -> &T) -> &'static str {
     std::any::type_name::<T>()
 }
 
-/// `params_layout!(Params { a, b, pad })` defines `params_layout()`, the layout of `Params`.
+/// `params_layout!(Params, [a, b, pad])` defines `params_layout()`, the layout of `Params`.
 /// The list must name every field (it is matched exhaustively, so a missing one does not
 /// compile).
 macro_rules! params_layout {
-    ($ty:ident { $($f:ident),* $(,)? }) => {
+    ($ty:ident, [$($f:ident),* $(,)?]) => {
         pub(crate) fn params_layout() -> $crate::gpu::shaders::Layout {
             let _exhaustive = |p: $ty| {
                 let $ty { $($f: _),* } = p;

@@ -18,7 +18,7 @@ struct Params {
 }
 
 #[cfg(test)]
-crate::gpu::shaders::params_layout!(Params { n, nt, d, total });
+crate::gpu::shaders::params_layout!(Params, [n, nt, d, total]);
 
 /// `de[(b, t)] = dz[(b, t + 1)]`: (B*n, d) from (B*N, d).
 pub fn drop_cls(

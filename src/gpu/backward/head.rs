@@ -18,7 +18,7 @@ struct Params {
 }
 
 #[cfg(test)]
-crate::gpu::shaders::params_layout!(Params { nt, d, total, pad });
+crate::gpu::shaders::params_layout!(Params, [nt, d, total, pad]);
 
 /// `dz` (B*N, d): `dcls` (B, d) on the CLS rows, zero elsewhere.
 pub fn scatter_cls(

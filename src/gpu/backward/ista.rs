@@ -17,7 +17,7 @@ struct Params {
 }
 
 #[cfg(test)]
-crate::gpu::shaders::params_layout!(Params { total, pad });
+crate::gpu::shaders::params_layout!(Params, [total, pad]);
 
 fn elementwise(
     rec: &mut Recorder,

@@ -34,18 +34,10 @@ pub struct LnBackParams {
 }
 
 #[cfg(test)]
-crate::gpu::shaders::params_layout!(LnBackParams {
-    rows,
-    dim,
-    x_stride,
-    x_off,
-    dy_stride,
-    dy_off,
-    dx_stride,
-    dx_off,
-    eps,
-    pad
-});
+crate::gpu::shaders::params_layout!(
+    LnBackParams,
+    [rows, dim, x_stride, x_off, dy_stride, dy_off, dx_stride, dx_off, eps, pad]
+);
 
 impl LnBackParams {
     /// `rows` contiguous rows of `dim` everywhere.

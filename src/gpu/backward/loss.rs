@@ -25,12 +25,7 @@ struct Params {
 }
 
 #[cfg(test)]
-crate::gpu::shaders::params_layout!(Params {
-    b,
-    classes,
-    smoothing,
-    pad
-});
+crate::gpu::shaders::params_layout!(Params, [b, classes, smoothing, pad]);
 
 #[allow(clippy::too_many_arguments)]
 pub fn cross_entropy(

@@ -30,20 +30,10 @@ pub struct TnParams {
 }
 
 #[cfg(test)]
-crate::gpu::shaders::params_layout!(TnParams {
-    m,
-    n,
-    k,
-    lda,
-    ldb,
-    ldc,
-    a_off,
-    b_off,
-    c_off,
-    alpha,
-    ksplit,
-    rsplit
-});
+crate::gpu::shaders::params_layout!(
+    TnParams,
+    [m, n, k, lda, ldb, ldc, a_off, b_off, c_off, alpha, ksplit, rsplit]
+);
 
 /// Rows of k (or of a column sum) per split when a scratch buffer allows splitting.
 const SPLIT_ROWS: usize = 256;

@@ -30,14 +30,7 @@ struct Params {
 }
 
 #[cfg(test)]
-crate::gpu::shaders::params_layout!(Params {
-    nt,
-    d,
-    dh,
-    heads,
-    scale,
-    pad
-});
+crate::gpu::shaders::params_layout!(Params, [nt, d, dh, heads, scale, pad]);
 
 /// Records the attention backward; `ds` is scratch of B*K*N*N floats.
 #[allow(clippy::too_many_arguments)]

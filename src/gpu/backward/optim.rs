@@ -58,19 +58,10 @@ struct Params {
 }
 
 #[cfg(test)]
-crate::gpu::shaders::params_layout!(Params {
-    len,
-    goff,
-    lr,
-    wd,
-    beta1,
-    beta2,
-    eps,
-    clip,
-    b,
-    total,
-    pad
-});
+crate::gpu::shaders::params_layout!(
+    Params,
+    [len, goff, lr, wd, beta1, beta2, eps, clip, b, total, pad]
+);
 
 /// Buffers the optimiser kernels bind: `rows` (2B, per-image loss and correct), `grads` (flat),
 /// `scal`, and three distinct spare storage buffers for the bindings an entry does not use
