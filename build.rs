@@ -24,7 +24,7 @@ fn main() {
     let load = |p: &str| std::fs::read_to_string(root.join(p)).ok();
     for name in names {
         match wgsl::compose(&name, &load) {
-            Ok((text, _)) => {
+            Ok(text) => {
                 let banner = format!(
                     "// Composed by build.rs from shaders/{name} and the files it includes; \
                      edit those.\n"

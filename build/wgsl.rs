@@ -41,27 +41,21 @@ impl std::error::Error for ComposeError {}
 type Params = BTreeMap<String, String>;
 
 /// Expands `root` (a path relative to the shaders folder) with `load` reading sources by path.
-/// Also returns every file read, for `cargo:rerun-if-changed`.
-pub fn compose(
-    root: &str,
-    load: &dyn Fn(&str) -> Option<String>,
-) -> Result<(String, Vec<String>), ComposeError> {
+pub fn compose(root: &str, load: &dyn Fn(&str) -> Option<String>) -> Result<String, ComposeError> {
     let mut c = Composer {
         load,
         included: HashSet::new(),
-        read: Vec::new(),
         out: String::new(),
     };
     let src = c.read(root, root, 0)?;
     c.included.insert(root.to_string());
     c.emit(root, &src, &Params::new(), true)?;
-    Ok((c.out, c.read))
+    Ok(c.out)
 }
 
 struct Composer<'a> {
     load: &'a dyn Fn(&str) -> Option<String>,
     included: HashSet<String>,
-    read: Vec<String>,
     out: String,
 }
 
@@ -74,18 +68,14 @@ fn err(file: &str, line: usize, message: impl Into<String>) -> ComposeError {
 }
 
 impl Composer<'_> {
-    fn read(&mut self, path: &str, from: &str, line: usize) -> Result<String, ComposeError> {
-        let src = (self.load)(path).ok_or_else(|| {
+    fn read(&self, path: &str, from: &str, line: usize) -> Result<String, ComposeError> {
+        (self.load)(path).ok_or_else(|| {
             err(
                 from,
                 line,
                 format!("cannot read included file shaders/{path}"),
             )
-        })?;
-        if !self.read.iter().any(|p| p == path) {
-            self.read.push(path.to_string());
-        }
-        Ok(src)
+        })
     }
 
     /// Emits the source of `file` with `params` bound, without its comment lines unless
@@ -228,7 +218,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        compose(root, &|p| map.get(p).cloned()).map(|(s, _)| s)
+        compose(root, &|p| map.get(p).cloned())
     }
 
     #[test]
@@ -358,22 +348,5 @@ mod tests {
             e.to_string(),
             "shaders/common/t.wgsl:2: unknown placeholder `${ROWS}`"
         );
-    }
-
-    #[test]
-    fn files_read_are_reported() {
-        let files = [
-            (
-                "k.wgsl",
-                "//! include common/a.wgsl\n//! include common/a.wgsl\n",
-            ),
-            ("common/a.wgsl", "a\n"),
-        ];
-        let map: HashMap<String, String> = files
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let (_, read) = compose("k.wgsl", &|p| map.get(p).cloned()).unwrap();
-        assert_eq!(read, ["k.wgsl", "common/a.wgsl"]);
     }
 }

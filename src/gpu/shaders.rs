@@ -273,3 +273,19 @@ fn layout_check_reports_each_difference() {
         ["Rust `P` has `c: u32` at offset 8, t.wgsl `Params` has no such field"]
     );
 }
+
+/// The register-blocked matmuls are expanded from one template per block height; the host
+/// dispatches them as 64 columns × 32 rows per workgroup (`Matmul::record`), so each must have
+/// 8 invocations across (8 columns each) and 32 / ROWS down.
+#[test]
+fn matmul_blocks_cover_the_dispatch_tile() {
+    let module = parse("matmul.wgsl", crate::gpu::matmul::SOURCE);
+    for (name, rows) in [("main_reg8", 8), ("main_reg16", 16)] {
+        let ep = module
+            .entry_points
+            .iter()
+            .find(|e| e.name == name)
+            .unwrap_or_else(|| panic!("matmul.wgsl has no {name}"));
+        assert_eq!(ep.workgroup_size, [8, 32 / rows, 1], "{name}");
+    }
+}
