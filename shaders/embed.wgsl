@@ -15,15 +15,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-fn flat(wid: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
-    return (wid.y * nwg.x + wid.x) * 64u + li;
-}
+//! include common/index.wgsl
 
 @compute @workgroup_size(64, 1, 1)
 fn patchify(@builtin(workgroup_id) wid: vec3<u32>,
             @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) li: u32) {
-    let idx = flat(wid, nwg, li);
+    let idx = flat_index(wid, nwg, li);
     if (idx >= p.total) {
         return;
     }
@@ -43,7 +41,7 @@ fn patchify(@builtin(workgroup_id) wid: vec3<u32>,
 fn assemble(@builtin(workgroup_id) wid: vec3<u32>,
             @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) li: u32) {
-    let idx = flat(wid, nwg, li);
+    let idx = flat_index(wid, nwg, li);
     if (idx >= p.total) {
         return;
     }

@@ -11,11 +11,13 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> dst: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
+//! include common/index.wgsl
+
 @compute @workgroup_size(64, 1, 1)
 fn drop_cls(@builtin(workgroup_id) wid: vec3<u32>,
             @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) li: u32) {
-    let idx = (wid.y * nwg.x + wid.x) * 64u + li;
+    let idx = flat_index(wid, nwg, li);
     if (idx >= p.total) {
         return;
     }

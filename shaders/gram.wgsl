@@ -14,6 +14,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> g: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
+//! include common/index.wgsl
+
 const T: u32 = 16u;
 const WG: u32 = 256u;
 var<workgroup> inv: array<f32, 2048>;
@@ -90,7 +92,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
 fn normalise_t(@builtin(global_invocation_id) gid: vec3<u32>,
                @builtin(num_workgroups) nwg: vec3<u32>) {
     let ld = p.tiles;
-    let idx = gid.y * nwg.x * 64u + gid.x;
+    let idx = flat_global(gid, nwg);
     if (idx >= ld * p.heads * p.batch) {
         return;
     }
@@ -122,7 +124,7 @@ fn normalise_t(@builtin(global_invocation_id) gid: vec3<u32>,
 fn pack(@builtin(global_invocation_id) gid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
     let dh = p.dh;
-    let idx = gid.y * nwg.x * 64u + gid.x;
+    let idx = flat_global(gid, nwg);
     if (idx >= dh * dh * p.heads * p.batch) {
         return;
     }

@@ -12,15 +12,13 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-fn flat(wid: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
-    return (wid.y * nwg.x + wid.x) * 64u + li;
-}
+//! include common/index.wgsl
 
 @compute @workgroup_size(64, 1, 1)
 fn relu_mask(@builtin(workgroup_id) wid: vec3<u32>,
              @builtin(num_workgroups) nwg: vec3<u32>,
              @builtin(local_invocation_index) li: u32) {
-    let i = flat(wid, nwg, li);
+    let i = flat_index(wid, nwg, li);
     if (i >= p.total) {
         return;
     }
@@ -31,7 +29,7 @@ fn relu_mask(@builtin(workgroup_id) wid: vec3<u32>,
 fn add(@builtin(workgroup_id) wid: vec3<u32>,
        @builtin(num_workgroups) nwg: vec3<u32>,
        @builtin(local_invocation_index) li: u32) {
-    let i = flat(wid, nwg, li);
+    let i = flat_index(wid, nwg, li);
     if (i >= p.total) {
         return;
     }

@@ -14,46 +14,22 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-const WG: u32 = 64u;
-var<workgroup> red: array<f32, 64>;
-
-fn reduce_sum(v: f32, li: u32) -> f32 {
-    red[li] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (li < s) {
-            red[li] += red[li + s];
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
+//! include common/layernorm_stats.wgsl
+//! include common/index.wgsl
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let row = wid.y * nwg.x + wid.x;
+    let row = flat_group(wid, nwg);
     if (row >= p.rows) {
         return;
     }
     let xi = p.in_off + row * p.in_stride;
     let yi = p.out_off + row * p.out_stride;
-    let n = f32(p.dim);
-    var s = 0.0;
-    for (var c = li; c < p.dim; c += WG) {
-        s += x[xi + c];
-    }
-    let mean = reduce_sum(s, li) / n;
-    var q = 0.0;
-    for (var c = li; c < p.dim; c += WG) {
-        let t = x[xi + c] - mean;
-        q += t * t;
-    }
-    let var_ = reduce_sum(q, li) / n;
-    let inv = 1.0 / sqrt(var_ + p.eps);
+    let st = row_stats(xi, li);
+    let mean = st.x;
+    let inv = st.y;
     for (var c = li; c < p.dim; c += WG) {
         y[yi + c] = (x[xi + c] - mean) * inv * gamma[c] + beta[c];
     }
@@ -64,24 +40,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
 @compute @workgroup_size(64, 1, 1)
 fn main_reg(@builtin(global_invocation_id) gid: vec3<u32>,
             @builtin(num_workgroups) nwg: vec3<u32>) {
-    let row = gid.y * nwg.x * WG + gid.x;
+    let row = flat_global(gid, nwg);
     if (row >= p.rows) {
         return;
     }
     let xi = p.in_off + row * p.in_stride;
     let yi = p.out_off + row * p.out_stride;
-    let n = f32(p.dim);
-    var s = 0.0;
-    for (var c = 0u; c < p.dim; c++) {
-        s += x[xi + c];
-    }
-    let mean = s / n;
-    var q = 0.0;
-    for (var c = 0u; c < p.dim; c++) {
-        let t = x[xi + c] - mean;
-        q += t * t;
-    }
-    let inv = 1.0 / sqrt(q / n + p.eps);
+    let st = row_stats_serial(xi);
+    let mean = st.x;
+    let inv = st.y;
     for (var c = 0u; c < p.dim; c++) {
         y[yi + c] = (x[xi + c] - mean) * inv * gamma[c] + beta[c];
     }

@@ -23,28 +23,14 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> xhat: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 
-const WG: u32 = 64u;
-var<workgroup> red: array<f32, 64>;
-
-fn reduce_sum(v: f32, li: u32) -> f32 {
-    red[li] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (li < s) {
-            red[li] += red[li + s];
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
+//! include common/layernorm_stats.wgsl
+//! include common/index.wgsl
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let row = wid.y * nwg.x + wid.x;
+    let row = flat_group(wid, nwg);
     if (row >= p.rows) {
         return;
     }
@@ -52,17 +38,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     let yi = p.dy_off + row * p.dy_stride;
     let hi = row * p.dim;
     let n = f32(p.dim);
-    var s = 0.0;
-    for (var c = li; c < p.dim; c += WG) {
-        s += x[xi + c];
-    }
-    let mean = reduce_sum(s, li) / n;
-    var q = 0.0;
-    for (var c = li; c < p.dim; c += WG) {
-        let t = x[xi + c] - mean;
-        q += t * t;
-    }
-    let inv = 1.0 / sqrt(reduce_sum(q, li) / n + p.eps);
+    let st = row_stats(xi, li);
+    let mean = st.x;
+    let inv = st.y;
     var m1 = 0.0;
     var m2 = 0.0;
     for (var c = li; c < p.dim; c += WG) {

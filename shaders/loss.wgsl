@@ -13,11 +13,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> rows: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
+//! include common/index.wgsl
+
 @compute @workgroup_size(64, 1, 1)
 fn cross_entropy(@builtin(workgroup_id) wid: vec3<u32>,
                  @builtin(num_workgroups) nwg: vec3<u32>,
                  @builtin(local_invocation_index) li: u32) {
-    let bi = (wid.y * nwg.x + wid.x) * 64u + li;
+    let bi = flat_index(wid, nwg, li);
     if (bi >= p.b) {
         return;
     }

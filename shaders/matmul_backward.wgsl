@@ -26,6 +26,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
+//! include common/index.wgsl
+
 const TS: u32 = 32u;
 const BK: u32 = 32u;
 var<workgroup> ta: array<array<f32, 32>, 32>;
@@ -110,7 +112,7 @@ fn tn(@builtin(workgroup_id) wid: vec3<u32>,
 fn colsum(@builtin(workgroup_id) wid: vec3<u32>,
           @builtin(num_workgroups) nwg: vec3<u32>,
           @builtin(local_invocation_index) li: u32) {
-    let col = (wid.y * nwg.x + wid.x) * 64u + li;
+    let col = flat_index(wid, nwg, li);
     if (col >= p.n) {
         return;
     }

@@ -20,30 +20,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> cls: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-const WG: u32 = 64u;
-const MAXN: u32 = 2048u;
-const MAXDH: u32 = 256u;
-var<workgroup> s: array<f32, 2048>;
-var<workgroup> q: array<f32, 256>;
-var<workgroup> red: array<f32, 64>;
-
-fn reduce(v: f32, li: u32, is_max: bool) -> f32 {
-    red[li] = v;
-    workgroupBarrier();
-    for (var st = WG / 2u; st > 0u; st >>= 1u) {
-        if (li < st) {
-            if (is_max) {
-                red[li] = max(red[li], red[li + st]);
-            } else {
-                red[li] += red[li + st];
-            }
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
+//! include common/attention.wgsl
+//! include common/index.wgsl
 
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -52,30 +30,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let bi = wid.z;
     let nt = p.nt;
     let dh = p.dh;
-    let base = bi * nt * p.d + k * dh;
+    let base = head_base(wid);
     for (var c = li; c < dh; c += WG) {
         q[c] = w[base + i * p.d + c];
     }
     workgroupBarrier();
     var mx = -3.0e38;
     for (var j = li; j < nt; j += WG) {
-        var dot = 0.0;
-        let wj = base + j * p.d;
-        for (var c = 0u; c < dh; c++) {
-            dot = fma(q[c], w[wj + c], dot);
-        }
-        let v = dot * p.scale;
+        let v = q_dot(base, j) * p.scale;
         s[j] = v;
         mx = max(mx, v);
     }
-    mx = reduce(mx, li, true);
+    mx = reduce_max(mx, li);
     var sum = 0.0;
     for (var j = li; j < nt; j += WG) {
         let e = exp(s[j] - mx);
         s[j] = e;
         sum += e;
     }
-    let inv = 1.0 / reduce(sum, li, false);
+    let inv = 1.0 / reduce_sum(sum, li);
     let prow = ((bi * p.heads + k) * nt + i) * nt;
     for (var j = li; j < nt; j += WG) {
         let pj = s[j] * inv;
@@ -114,7 +87,7 @@ fn main_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     let bi = wid.z;
     let nt = p.nt;
     let dh = p.dh;
-    let base = bi * nt * p.d + k * dh;
+    let base = head_base(wid);
     let nr = min(QR, nt - i0);
     for (var e = li; e < QR * dh; e += WG) {
         let r = e / dh;
@@ -142,7 +115,7 @@ fn main_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
         mx = max(mx, v);
     }
     for (var r = 0u; r < QR; r++) {
-        let m = reduce(mx[r], li, true);
+        let m = reduce_max(mx[r], li);
         let row = r * MAXN4;
         var sum = 0.0;
         for (var j = li; j < nt; j += WG) {
@@ -150,7 +123,7 @@ fn main_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
             s4[row + j] = e;
             sum += e;
         }
-        let inv = 1.0 / reduce(sum, li, false);
+        let inv = 1.0 / reduce_sum(sum, li);
         let i = i0 + r;
         let prow = ((bi * p.heads + k) * nt + i) * nt;
         for (var j = li; j < nt; j += WG) {
@@ -185,7 +158,7 @@ fn main_q4(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
 fn softmax_reg(@builtin(global_invocation_id) gid: vec3<u32>,
                @builtin(num_workgroups) nwg: vec3<u32>) {
     let nt = p.nt;
-    let row = gid.y * nwg.x * WG + gid.x;
+    let row = flat_global(gid, nwg);
     if (row >= nt * p.heads * p.batch) {
         return;
     }

@@ -19,27 +19,11 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
-const WG: u32 = 64u;
+//! include common/attention.wgsl
+
 const CH: u32 = 1024u;
-var<workgroup> s: array<f32, 2048>;
-var<workgroup> q: array<f32, 256>;
-var<workgroup> red: array<f32, 64>;
 var<workgroup> ca: array<f32, 1024>;
 var<workgroup> cm: array<f32, 1024>;
-
-fn reduce_sum(v: f32, li: u32) -> f32 {
-    red[li] = v;
-    workgroupBarrier();
-    for (var st = WG / 2u; st > 0u; st >>= 1u) {
-        if (li < st) {
-            red[li] += red[li + st];
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
 
 @compute @workgroup_size(64, 1, 1)
 fn scores_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li: u32) {
@@ -48,7 +32,7 @@ fn scores_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     let bi = wid.z;
     let nt = p.nt;
     let dh = p.dh;
-    let base = bi * nt * p.d + k * dh;
+    let base = head_base(wid);
     for (var c = li; c < dh; c += WG) {
         q[c] = dout[base + i * p.d + c];
     }
@@ -56,11 +40,7 @@ fn scores_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
     let prow = ((bi * p.heads + k) * nt + i) * nt;
     var dot = 0.0;
     for (var j = li; j < nt; j += WG) {
-        var da = 0.0;
-        let wj = base + j * p.d;
-        for (var c = 0u; c < dh; c++) {
-            da = fma(q[c], w[wj + c], da);
-        }
+        let da = q_dot(base, j);
         s[j] = da;
         dot += da * probs[prow + j];
     }
@@ -77,7 +57,7 @@ fn w_grad(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     let bi = wid.z;
     let nt = p.nt;
     let dh = p.dh;
-    let base = bi * nt * p.d + k * dh;
+    let base = head_base(wid);
     let pb = (bi * p.heads + k) * nt * nt;
     var acc: array<f32, 4>;
     for (var u = 0u; u < 4u; u++) {

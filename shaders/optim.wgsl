@@ -29,23 +29,10 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> scal: array<f32>;
 @group(0) @binding(6) var<uniform> p: Params;
 
-const WG: u32 = 64u;
-const NPART: u32 = 256u;
-var<workgroup> red: array<f32, 64>;
+//! include common/reduce.wgsl
+//! include common/index.wgsl
 
-fn reduce_sum(x: f32, li: u32) -> f32 {
-    red[li] = x;
-    workgroupBarrier();
-    for (var st = WG / 2u; st > 0u; st >>= 1u) {
-        if (li < st) {
-            red[li] += red[li + st];
-        }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
+const NPART: u32 = 256u;
 
 fn bad(x: f32) -> bool {
     return (bitcast<u32>(x) & 0x7f800000u) == 0x7f800000u;
@@ -125,15 +112,11 @@ fn finalize(@builtin(local_invocation_index) li: u32) {
     scal[11] += 1.0;
 }
 
-fn elem(wid: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
-    return (wid.y * nwg.x + wid.x) * WG + li;
-}
-
 @compute @workgroup_size(64, 1, 1)
 fn adamw(@builtin(workgroup_id) wid: vec3<u32>,
          @builtin(num_workgroups) nwg: vec3<u32>,
          @builtin(local_invocation_index) li: u32) {
-    let i = elem(wid, nwg, li);
+    let i = flat_index(wid, nwg, li);
     if (i >= p.len || scal[4] == 0.0) {
         return;
     }
@@ -154,7 +137,7 @@ fn adamw(@builtin(workgroup_id) wid: vec3<u32>,
 fn lion(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let i = elem(wid, nwg, li);
+    let i = flat_index(wid, nwg, li);
     if (i >= p.len || scal[4] == 0.0) {
         return;
     }

@@ -6,7 +6,7 @@ use bytemuck::{Pod, Zeroable};
 use super::pool::Bind;
 use super::Recorder;
 
-const SOURCE: &str = include_str!("../../shaders/count.wgsl");
+pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/count.wgsl"));
 const BINDS: [Bind; 3] = [
     Bind::Read,      // z (B, len)
     Bind::ReadWrite, // counts
@@ -20,6 +20,9 @@ struct CountParams {
     out_off: u32,
     pad: [u32; 2],
 }
+
+#[cfg(test)]
+crate::gpu::shaders::params_layout!(CountParams, [len, out_off, pad]);
 
 /// Writes the non-zero count of each of the `b` slices of `len` floats of `z` to
 /// `counts[out_off + image]`.

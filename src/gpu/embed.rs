@@ -7,7 +7,7 @@ use super::pool::Bind;
 use super::Recorder;
 use crate::model::Dims;
 
-const SOURCE: &str = include_str!("../../shaders/embed.wgsl");
+pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/embed.wgsl"));
 const BINDS: [Bind; 5] = [
     Bind::Read,      // src
     Bind::Read,      // cls
@@ -32,6 +32,12 @@ struct EmbedParams {
     total: u32,
     pad0: u32,
 }
+
+#[cfg(test)]
+crate::gpu::shaders::params_layout!(
+    EmbedParams,
+    [b, c, h, w, p, gw, n, plen, nt, d, total, pad0]
+);
 
 /// Images `[B, C, H, W]` into patch vectors (B*n, p*p*C).
 pub fn patchify(

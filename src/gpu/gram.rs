@@ -10,7 +10,7 @@ use super::Recorder;
 use crate::error::{Error, Result};
 use crate::model::Dims;
 
-const SOURCE: &str = include_str!("../../shaders/gram.wgsl");
+pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/gram.wgsl"));
 const BINDS: [Bind; 3] = [
     Bind::Read,      // w (B*N, d)
     Bind::ReadWrite, // packed Grams
@@ -35,6 +35,9 @@ struct GramParams {
     /// Images (CPU-adapter path).
     batch: u32,
 }
+
+#[cfg(test)]
+crate::gpu::shaders::params_layout!(GramParams, [nt, d, dh, heads, tiles, out_off, pad0, batch]);
 
 /// Floats of one packed dh×dh upper triangle.
 pub fn packed_len(dh: usize) -> usize {

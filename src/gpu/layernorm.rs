@@ -6,7 +6,7 @@ use super::pool::Bind;
 use super::Recorder;
 use crate::cpu::layernorm::LN_EPS;
 
-const SOURCE: &str = include_str!("../../shaders/layernorm.wgsl");
+pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/layernorm.wgsl"));
 const BINDS: [Bind; 5] = [
     Bind::Read,      // x
     Bind::Read,      // gamma
@@ -27,6 +27,12 @@ pub struct LnParams {
     pub eps: f32,
     pub pad0: u32,
 }
+
+#[cfg(test)]
+crate::gpu::shaders::params_layout!(
+    LnParams,
+    [rows, dim, in_stride, out_stride, in_off, out_off, eps, pad0]
+);
 
 impl LnParams {
     /// `rows` contiguous rows of `dim`.

@@ -5,7 +5,7 @@ use bytemuck::{Pod, Zeroable};
 use super::pool::Bind;
 use super::Recorder;
 
-const SOURCE: &str = include_str!("../../shaders/matmul.wgsl");
+pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/matmul.wgsl"));
 const BINDS: [Bind; 8] = [
     Bind::Read,      // a
     Bind::Read,      // b
@@ -48,6 +48,37 @@ pub struct MatmulParams {
     pub pad0: u32,
     pub pad1: u32,
 }
+
+#[cfg(test)]
+crate::gpu::shaders::params_layout!(
+    MatmulParams,
+    [
+        m,
+        n,
+        k,
+        batch_inner,
+        lda,
+        ldb,
+        ldc,
+        lde,
+        a_off,
+        b_off,
+        c_off,
+        e_off,
+        a_so,
+        a_si,
+        b_so,
+        b_si,
+        c_so,
+        c_si,
+        e_so,
+        e_si,
+        alpha,
+        shift,
+        pad0,
+        pad1
+    ]
+);
 
 impl MatmulParams {
     /// Whether A and B can be loaded as vec4: every offset, stride and leading dimension a

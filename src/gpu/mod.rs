@@ -22,6 +22,8 @@ pub mod matmul;
 pub mod mssa;
 pub mod pool;
 pub mod profile;
+#[cfg(test)]
+mod shaders;
 pub mod train;
 
 pub use context::{GpuContext, GpuFeatures};

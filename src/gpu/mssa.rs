@@ -9,7 +9,7 @@ use super::Recorder;
 use crate::error::{Error, Result};
 use crate::model::Dims;
 
-const SOURCE: &str = include_str!("../../shaders/mssa.wgsl");
+pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/mssa.wgsl"));
 const BINDS: [Bind; 5] = [
     Bind::Read,      // w (B*N, d)
     Bind::ReadWrite, // o (B*N, d)
@@ -36,6 +36,9 @@ struct MssaParams {
     /// Row stride of the probabilities in the softmax (CPU-adapter path).
     ld: u32,
 }
+
+#[cfg(test)]
+crate::gpu::shaders::params_layout!(MssaParams, [nt, d, dh, heads, scale, cls_off, batch, ld]);
 
 /// Attention of projections `w` (B*N, d) into `o` (B*N, d); probabilities (B, K, N, N) into
 /// `probs` only when given.

@@ -5,7 +5,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::gpu::pool::Bind;
 use crate::gpu::{groups_1d, Recorder};
 
-const SOURCE: &str = include_str!("../../../shaders/embed_backward.wgsl");
+pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/embed_backward.wgsl"));
 const BINDS: [Bind; 3] = [Bind::Read, Bind::ReadWrite, Bind::Uniform];
 
 #[repr(C)]
@@ -16,6 +16,9 @@ struct Params {
     d: u32,
     total: u32,
 }
+
+#[cfg(test)]
+crate::gpu::shaders::params_layout!(Params, [n, nt, d, total]);
 
 /// `de[(b, t)] = dz[(b, t + 1)]`: (B*n, d) from (B*N, d).
 pub fn drop_cls(

@@ -5,7 +5,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::gpu::pool::Bind;
 use crate::gpu::{groups_1d, Recorder};
 
-const SOURCE: &str = include_str!("../../../shaders/head_backward.wgsl");
+pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/head_backward.wgsl"));
 const BINDS: [Bind; 3] = [Bind::Read, Bind::ReadWrite, Bind::Uniform];
 
 #[repr(C)]
@@ -16,6 +16,9 @@ struct Params {
     total: u32,
     pad: u32,
 }
+
+#[cfg(test)]
+crate::gpu::shaders::params_layout!(Params, [nt, d, total, pad]);
 
 /// `dz` (B*N, d): `dcls` (B, d) on the CLS rows, zero elsewhere.
 pub fn scatter_cls(

@@ -6,7 +6,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::gpu::pool::Bind;
 use crate::gpu::{groups_1d, Recorder};
 
-const SOURCE: &str = include_str!("../../../shaders/ista_backward.wgsl");
+pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/ista_backward.wgsl"));
 const BINDS: [Bind; 4] = [Bind::Read, Bind::Read, Bind::ReadWrite, Bind::Uniform];
 
 #[repr(C)]
@@ -15,6 +15,9 @@ struct Params {
     total: u32,
     pad: [u32; 3],
 }
+
+#[cfg(test)]
+crate::gpu::shaders::params_layout!(Params, [total, pad]);
 
 fn elementwise(
     rec: &mut Recorder,

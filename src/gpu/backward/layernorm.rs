@@ -7,7 +7,7 @@ use crate::cpu::layernorm::LN_EPS;
 use crate::gpu::pool::Bind;
 use crate::gpu::{groups_1d, Recorder};
 
-const SOURCE: &str = include_str!("../../../shaders/layernorm_backward.wgsl");
+pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/layernorm_backward.wgsl"));
 const BINDS: [Bind; 7] = [
     Bind::Read,      // x (the forward's input)
     Bind::Read,      // gamma
@@ -32,6 +32,12 @@ pub struct LnBackParams {
     pub eps: f32,
     pub pad: [u32; 3],
 }
+
+#[cfg(test)]
+crate::gpu::shaders::params_layout!(
+    LnBackParams,
+    [rows, dim, x_stride, x_off, dy_stride, dy_off, dx_stride, dx_off, eps, pad]
+);
 
 impl LnBackParams {
     /// `rows` contiguous rows of `dim` everywhere.

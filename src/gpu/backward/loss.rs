@@ -6,7 +6,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::gpu::pool::Bind;
 use crate::gpu::{groups_1d, Recorder};
 
-const SOURCE: &str = include_str!("../../../shaders/loss.wgsl");
+pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/loss.wgsl"));
 const BINDS: [Bind; 5] = [
     Bind::Read,      // logits (B, C)
     Bind::Read,      // labels (B) as f32
@@ -23,6 +23,9 @@ struct Params {
     smoothing: f32,
     pad: u32,
 }
+
+#[cfg(test)]
+crate::gpu::shaders::params_layout!(Params, [b, classes, smoothing, pad]);
 
 /// The loss of `logits` (B, classes) against `labels` (B, as f32) with label smoothing:
 /// `dlogits` (B, classes) and per-image `rows` (2B: loss, then correct).

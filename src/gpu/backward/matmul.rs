@@ -5,7 +5,7 @@ use bytemuck::{Pod, Zeroable};
 use crate::gpu::pool::Bind;
 use crate::gpu::{groups_1d, Recorder};
 
-const SOURCE: &str = include_str!("../../../shaders/matmul_backward.wgsl");
+pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/matmul_backward.wgsl"));
 const BINDS: [Bind; 4] = [Bind::Read, Bind::Read, Bind::ReadWrite, Bind::Uniform];
 const TILE: u32 = 32;
 
@@ -28,6 +28,12 @@ pub struct TnParams {
     /// Column sums: rows per workgroup z (0: one pass).
     pub rsplit: u32,
 }
+
+#[cfg(test)]
+crate::gpu::shaders::params_layout!(
+    TnParams,
+    [m, n, k, lda, ldb, ldc, a_off, b_off, c_off, alpha, ksplit, rsplit]
+);
 
 /// Rows of k (or of a column sum) per split when a scratch buffer allows splitting.
 const SPLIT_ROWS: usize = 256;

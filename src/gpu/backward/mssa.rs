@@ -9,7 +9,7 @@ use crate::gpu::pool::Bind;
 use crate::gpu::Recorder;
 use crate::model::Dims;
 
-const SOURCE: &str = include_str!("../../../shaders/mssa_backward.wgsl");
+pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/mssa_backward.wgsl"));
 const BINDS: [Bind; 6] = [
     Bind::Read,      // w (B*N, d)
     Bind::Read,      // probs (B, K, N, N)
@@ -29,6 +29,9 @@ struct Params {
     scale: f32,
     pad: [u32; 3],
 }
+
+#[cfg(test)]
+crate::gpu::shaders::params_layout!(Params, [nt, d, dh, heads, scale, pad]);
 
 /// Records the attention backward; `ds` is scratch of B*K*N*N floats.
 pub fn attention_backward(

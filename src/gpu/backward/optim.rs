@@ -8,7 +8,7 @@ use crate::gpu::pool::Bind;
 use crate::gpu::{groups_1d, Recorder};
 use crate::train::{OptimConfig, OptimizerKind};
 
-const SOURCE: &str = include_str!("../../../shaders/optim.wgsl");
+pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/optim.wgsl"));
 const BINDS: [Bind; 7] = [
     Bind::Read,      // rows (2B): per-image loss, correct
     Bind::Read,      // g: the flat gradient buffer
@@ -56,6 +56,12 @@ struct Params {
     total: u32,
     pad: [u32; 2],
 }
+
+#[cfg(test)]
+crate::gpu::shaders::params_layout!(
+    Params,
+    [len, goff, lr, wd, beta1, beta2, eps, clip, b, total, pad]
+);
 
 /// Buffers the optimiser kernels bind: `rows` (2B, per-image loss and correct), `grads` (flat),
 /// `scal`, and three distinct spare storage buffers for the bindings an entry does not use
