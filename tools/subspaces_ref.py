@@ -268,7 +268,12 @@ def batch(params, cfg, ref, l, k, labels):
                         "usage": usage.astype(int).tolist()})
     rep = {"layer": l, "head": k, "images": B, "tokens": N, "labels": labels, "scatter": sc,
            "rc_in": rc_in, "rc_out": rc_out, "classes": classes}
-    return rep, {"scatter_gap": float(gap)}
+    z = ref[f"zout.{l}"]
+    p = ista_pre(params, ref[f"zhalf.{l}"], l, cfg)
+    margins = {"scatter_gap": float(gap)}
+    for tol in TOLS:
+        margins[f"{tol:.0e}"] = {"near_zero": int(np.sum(np.abs(p) <= tol * np.abs(z).max()))}
+    return rep, margins
 
 
 def check_random_baseline():

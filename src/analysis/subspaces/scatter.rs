@@ -140,7 +140,8 @@ mod tests {
         let mut x = Vec::new();
         for i in 0..20 {
             let t = (i as f64 - 9.5) / 3.0;
-            let s = if i % 2 == 0 { 0.5 } else { -0.5 };
+            // Signs + − − + per four points: uncorrelated with t, mean zero.
+            let s = if i % 4 == 0 || i % 4 == 3 { 0.5 } else { -0.5 };
             x.extend([5.0 + t, 5.0 + t, s]);
         }
         let sc = scatter(&x, &x, &x, 20, 3, 2).unwrap();
