@@ -90,6 +90,11 @@ fn nums(v: &Value) -> Vec<f64> {
     out
 }
 
+thread_local! {
+    /// The largest relative error seen by [`close`] in this test thread, for the margin report.
+    static WORST: std::cell::Cell<(f64, String)> = const { std::cell::Cell::new((0.0, String::new())) };
+}
+
 /// Max abs difference relative to the reference's largest magnitude.
 #[track_caller]
 fn close(name: &str, got: &Value, want: &Value, tol: f64) {
@@ -103,6 +108,12 @@ fn close(name: &str, got: &Value, want: &Value, tol: f64) {
         .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()))
         / scale;
     assert!(err <= tol, "{name}: relative error {err:.3e} > {tol:.0e}");
+    let worst = WORST.take();
+    WORST.set(if err > worst.0 {
+        (err, name.to_string())
+    } else {
+        worst
+    });
 }
 
 /// Sum of absolute differences of two count arrays.
@@ -144,15 +155,41 @@ fn align_scatter(got: &mut Value, want: &Value) {
 
 fn check_scatter(label: &str, got: &mut Value, want: &Value, tol: f64) {
     align_scatter(got, want);
-    for key in ["center", "axes", "variance", "explained", "before", "after", "next"] {
-        close(&format!("{label} scatter.{key}"), &got[key], &want[key], tol);
+    for key in [
+        "center",
+        "axes",
+        "variance",
+        "explained",
+        "before",
+        "after",
+        "next",
+    ] {
+        close(
+            &format!("{label} scatter.{key}"),
+            &got[key],
+            &want[key],
+            tol,
+        );
     }
 }
 
 fn check_spectrum(label: &str, got: &Value, want: &Value, tol: f64) -> usize {
-    close(&format!("{label} sigma1"), &got["sigma1"], &want["sigma1"], tol);
-    close(&format!("{label} normalised"), &got["normalised"], &want["normalised"], tol);
-    let (g, w) = (got["rank90"].as_i64().unwrap(), want["rank90"].as_i64().unwrap());
+    close(
+        &format!("{label} sigma1"),
+        &got["sigma1"],
+        &want["sigma1"],
+        tol,
+    );
+    close(
+        &format!("{label} normalised"),
+        &got["normalised"],
+        &want["normalised"],
+        tol,
+    );
+    let (g, w) = (
+        got["rank90"].as_i64().unwrap(),
+        want["rank90"].as_i64().unwrap(),
+    );
     assert!((g - w).abs() <= 1, "{label} rank90 {g} vs {w}");
     usize::from(g != w)
 }
@@ -188,26 +225,56 @@ fn check_case(kind: Kind, model: &Model, trace: &Trace, want: &Value, margins: &
     let w = LayerWeights::of(&model.params, cfg, l).unwrap();
     let (n, d, dh) = (dims.tokens, dims.dim, dims.head_dim);
     let coords = [
-        ("before", head_columns(dims.image(&lt.proj_in.data, b), n, d, dh, k)),
-        ("after", head_columns(dims.image(&lt.proj_half.data, b), n, d, dh, k)),
-        ("next", head_columns(&next_projection(lt, &w, &dims, b), n, d, dh, k)),
+        (
+            "before",
+            head_columns(dims.image(&lt.proj_in.data, b), n, d, dh, k),
+        ),
+        (
+            "after",
+            head_columns(dims.image(&lt.proj_half.data, b), n, d, dh, k),
+        ),
+        (
+            "next",
+            head_columns(&next_projection(lt, &w, &dims, b), n, d, dh, k),
+        ),
     ];
     for (name, c) in coords {
-        close(&format!("{label} coords.{name}"), &Value::from(c), &margins["coords"][name], tol);
+        close(
+            &format!("{label} coords.{name}"),
+            &Value::from(c),
+            &margins["coords"][name],
+            tol,
+        );
     }
     check_scatter(&label, &mut got["scatter"], &want["scatter"], tol);
 
     // 2. Energies: shares sum to 1 per token; winners may differ only on near-ties.
     let (ge, we) = (&got["energy"], &want["energy"]);
     close(&format!("{label} share"), &ge["share"], &we["share"], tol);
-    close(&format!("{label} captured"), &ge["captured"], &we["captured"], tol);
+    close(
+        &format!("{label} captured"),
+        &ge["captured"],
+        &we["captured"],
+        tol,
+    );
     for t in 0..n {
-        let s: f64 = (0..dims.heads).map(|h| ge["share"][h][t].as_f64().unwrap()).sum();
-        assert!((s - 1.0).abs() < 1e-12, "{label}: shares of token {t} sum to {s}");
+        let s: f64 = (0..dims.heads)
+            .map(|h| ge["share"][h][t].as_f64().unwrap())
+            .sum();
+        assert!(
+            (s - 1.0).abs() < 1e-12,
+            "{label}: shares of token {t} sum to {s}"
+        );
     }
-    for (key, ties) in [("winner", "share_ties"), ("winner_captured", "captured_ties")] {
+    for (key, ties) in [
+        ("winner", "share_ties"),
+        ("winner_captured", "captured_ties"),
+    ] {
         let bad = mismatches(&ge[key], &we[key]);
-        assert!(bad as u64 <= mg[ties].as_u64().unwrap(), "{label} {key}: {bad} differ");
+        assert!(
+            bad as u64 <= mg[ties].as_u64().unwrap(),
+            "{label} {key}: {bad} differ"
+        );
     }
 
     // 3. Per-head R^c, every layer: the reference's terms, and summing to the totals the Layers
@@ -225,7 +292,12 @@ fn check_case(kind: Kind, model: &Model, trace: &Trace, want: &Value, margins: &
             ("rc_in", stats[b][ll].rc_in, "rc_in"),
             ("rc_out", stats[b][ll].rc_out, "rc_out"),
         ] {
-            close(&format!("{label} layer {ll} {key}"), &gr[key], &wr[key], tol);
+            close(
+                &format!("{label} layer {ll} {key}"),
+                &gr[key],
+                &wr[key],
+                tol,
+            );
             let sum: f64 = nums(&gr[key]).iter().sum();
             assert!(
                 (sum - total).abs() <= 1e-12 * total.abs(),
@@ -235,11 +307,21 @@ fn check_case(kind: Kind, model: &Model, trace: &Trace, want: &Value, margins: &
             assert!((sum - want_total).abs() <= tol * want_total.abs());
         }
     }
-    close(&format!("{label} rc_next"), &got["rc_next"], &want["rc_next"], tol);
+    close(
+        &format!("{label} rc_next"),
+        &got["rc_next"],
+        &want["rc_next"],
+        tol,
+    );
 
     // 4. Overlap (weights only: the same on every engine).
     for key in ["matrix", "random", "offdiag_rms", "union_sv", "u_sv"] {
-        close(&format!("{label} overlap.{key}"), &got["overlap"][key], &want["overlap"][key], tol);
+        close(
+            &format!("{label} overlap.{key}"),
+            &got["overlap"][key],
+            &want["overlap"][key],
+            tol,
+        );
     }
 
     // 5. Sparse codes: counts move only where an activation is within the engine's error of 0
@@ -249,32 +331,63 @@ fn check_case(kind: Kind, model: &Model, trace: &Trace, want: &Value, margins: &
     let near_edge = mg["near_edge"].as_f64().unwrap();
     assert_eq!(gc["total"], wc["total"]);
     assert_eq!(gc["atom"], wc["atom"]);
-    assert!(count_diff(&gc["zeros"], &wc["zeros"]) <= near_zero, "{label} zeros");
-    assert!(count_diff(&gc["nnz"], &wc["nnz"]) <= near_zero, "{label} nnz");
-    assert!(count_diff(&gc["usage"], &wc["usage"]) <= near_zero, "{label} usage");
+    assert!(
+        count_diff(&gc["zeros"], &wc["zeros"]) <= near_zero,
+        "{label} zeros"
+    );
+    assert!(
+        count_diff(&gc["nnz"], &wc["nnz"]) <= near_zero,
+        "{label} nnz"
+    );
+    assert!(
+        count_diff(&gc["usage"], &wc["usage"]) <= near_zero,
+        "{label} usage"
+    );
     let hist = count_diff(&gc["histogram"]["counts"], &wc["histogram"]["counts"])
         + count_diff(&gc["histogram"]["overflow"], &wc["histogram"]["overflow"]);
-    assert!(hist <= near_zero + 2.0 * near_edge, "{label} histogram moved {hist}");
+    assert!(
+        hist <= near_zero + 2.0 * near_edge,
+        "{label} histogram moved {hist}"
+    );
     assert_eq!(gc["histogram"]["max"], wc["histogram"]["max"]);
     if gc["usage"] == wc["usage"] {
         assert_eq!(gc["order"], wc["order"], "{label} order");
     }
     close(&format!("{label} mass"), &gc["mass"], &wc["mass"], tol);
-    close(&format!("{label} atom_map"), &gc["atom_map"], &wc["atom_map"], tol);
+    close(
+        &format!("{label} atom_map"),
+        &gc["atom_map"],
+        &wc["atom_map"],
+        tol,
+    );
 
     // 6. Spectra.
     let mut rank_moves = 0;
     let (gs, ws) = (&got["spectra"], &want["spectra"]);
-    for (i, (g, w)) in gs["tokens"].as_array().unwrap().iter().zip(ws["tokens"].as_array().unwrap()).enumerate() {
+    for (i, (g, w)) in gs["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(ws["tokens"].as_array().unwrap())
+        .enumerate()
+    {
         rank_moves += check_spectrum(&format!("{label} tokens[{i}]"), g, w, tol);
     }
     assert_eq!(gs["tokens"].as_array().unwrap().len(), cfg.depth + 1);
     for ll in 0..cfg.depth {
         for h in 0..dims.heads {
-            rank_moves += check_spectrum(&format!("{label} heads[{ll}][{h}]"), &gs["heads"][ll][h], &ws["heads"][ll][h], tol);
+            rank_moves += check_spectrum(
+                &format!("{label} heads[{ll}][{h}]"),
+                &gs["heads"][ll][h],
+                &ws["heads"][ll][h],
+                tol,
+            );
         }
     }
-    assert!(rank_moves as u64 <= mg["rank90_near"].as_u64().unwrap(), "{label}: {rank_moves} rank90 moved");
+    assert!(
+        rank_moves as u64 <= mg["rank90_near"].as_u64().unwrap(),
+        "{label}: {rank_moves} rank90 moved"
+    );
     eprintln!("{label}: matches the NumPy reference (tolerance {tol:.0e})");
 }
 
@@ -282,33 +395,79 @@ fn check_batch(kind: Kind, model: &Model, trace: &Trace, fx: &Value) {
     let tol = kind.tol();
     let want = &fx["batch"];
     let labels: Vec<usize> = serde_json::from_value(fx["labels"].clone()).unwrap();
-    let (l, k) = (want["layer"].as_u64().unwrap() as usize, want["head"].as_u64().unwrap() as usize);
-    let report = batch_report(&model.params, &model.config, trace, l, k, &labels, &SubspaceOptions::default()).unwrap();
+    let (l, k) = (
+        want["layer"].as_u64().unwrap() as usize,
+        want["head"].as_u64().unwrap() as usize,
+    );
+    let report = batch_report(
+        &model.params,
+        &model.config,
+        trace,
+        l,
+        k,
+        &labels,
+        &SubspaceOptions::default(),
+    )
+    .unwrap();
     let mut got = serde_json::to_value(&report).unwrap();
     let label = format!("{kind:?} batch layer {l} head {k}");
     for key in ["layer", "head", "images", "tokens", "labels"] {
         assert_eq!(got[key], want[key], "{label} {key}");
     }
     check_scatter(&label, &mut got["scatter"], &want["scatter"], tol);
-    close(&format!("{label} rc_in"), &got["rc_in"], &want["rc_in"], tol);
-    close(&format!("{label} rc_out"), &got["rc_out"], &want["rc_out"], tol);
-    let near_zero = fx["batch_margins"][kind.margin_key()]["near_zero"].as_f64().unwrap();
-    let (gc, wc) = (got["classes"].as_array().unwrap(), want["classes"].as_array().unwrap());
+    close(
+        &format!("{label} rc_in"),
+        &got["rc_in"],
+        &want["rc_in"],
+        tol,
+    );
+    close(
+        &format!("{label} rc_out"),
+        &got["rc_out"],
+        &want["rc_out"],
+        tol,
+    );
+    let near_zero = fx["batch_margins"][kind.margin_key()]["near_zero"]
+        .as_f64()
+        .unwrap();
+    let (gc, wc) = (
+        got["classes"].as_array().unwrap(),
+        want["classes"].as_array().unwrap(),
+    );
     assert_eq!(gc.len(), wc.len());
     let mut usage_moves = 0.0;
     for (g, w) in gc.iter().zip(wc) {
         assert_eq!((&g["class"], &g["images"]), (&w["class"], &w["images"]));
-        for (i, (gs, ws)) in g["spectra"].as_array().unwrap().iter().zip(w["spectra"].as_array().unwrap()).enumerate() {
+        for (i, (gs, ws)) in g["spectra"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(w["spectra"].as_array().unwrap())
+            .enumerate()
+        {
             let c = &g["class"];
-            close(&format!("{label} class {c} spectra[{i}]"), &gs["normalised"], &ws["normalised"], tol);
-            close(&format!("{label} class {c} sigma1[{i}]"), &gs["sigma1"], &ws["sigma1"], tol);
+            close(
+                &format!("{label} class {c} spectra[{i}]"),
+                &gs["normalised"],
+                &ws["normalised"],
+                tol,
+            );
+            close(
+                &format!("{label} class {c} sigma1[{i}]"),
+                &gs["sigma1"],
+                &ws["sigma1"],
+                tol,
+            );
             if kind == Kind::Cpu {
                 assert_eq!(gs["rank90"], ws["rank90"]);
             }
         }
         usage_moves += count_diff(&g["usage"], &w["usage"]);
     }
-    assert!(usage_moves <= near_zero, "{label}: class usage moved {usage_moves}");
+    assert!(
+        usage_moves <= near_zero,
+        "{label}: class usage moved {usage_moves}"
+    );
     eprintln!("{label}: matches the NumPy reference (tolerance {tol:.0e})");
 }
 
@@ -323,6 +482,11 @@ fn check_engine(kind: Kind) {
         check_case(kind, &model, &trace, case, margins);
     }
     check_batch(kind, &model, &trace, &fx);
+    let (err, name) = WORST.take();
+    eprintln!(
+        "{kind:?}: largest relative error {err:.2e} ({name}), tolerance {:.0e}",
+        kind.tol()
+    );
 }
 
 #[test]
@@ -341,11 +505,26 @@ fn default_atom_is_the_most_used_and_bad_requests_are_errors() {
     let model = model();
     let trace = trace(Kind::Cpu, &model, &input(&fx));
     let cfg = &model.config;
-    let r = subspace_report(&model.params, cfg, &trace, 2, 1, &SubspaceOptions::default()).unwrap();
+    let r = subspace_report(
+        &model.params,
+        cfg,
+        &trace,
+        2,
+        1,
+        &SubspaceOptions::default(),
+    )
+    .unwrap();
     assert_eq!(r.codes.atom, r.codes.order[0]);
-    assert!(r.codes.usage.iter().all(|&u| u <= r.codes.usage[r.codes.atom]));
+    assert!(r
+        .codes
+        .usage
+        .iter()
+        .all(|&u| u <= r.codes.usage[r.codes.atom]));
     assert_eq!(r.scatter.before[0].len(), 3);
-    let two = SubspaceOptions { axes: 2, ..Default::default() };
+    let two = SubspaceOptions {
+        axes: 2,
+        ..Default::default()
+    };
     let r2 = subspace_report(&model.params, cfg, &trace, 2, 1, &two).unwrap();
     assert_eq!(r2.scatter.before[0].len(), 2);
     // The first two axes do not depend on how many are asked for.
@@ -354,9 +533,15 @@ fn default_atom_is_the_most_used_and_bad_requests_are_errors() {
     let opts = SubspaceOptions::default();
     assert!(subspace_report(&model.params, cfg, &trace, cfg.depth, 0, &opts).is_err());
     assert!(subspace_report(&model.params, cfg, &trace, 0, cfg.heads, &opts).is_err());
-    let far = SubspaceOptions { image: 3, ..Default::default() };
+    let far = SubspaceOptions {
+        image: 3,
+        ..Default::default()
+    };
     assert!(subspace_report(&model.params, cfg, &trace, 0, 0, &far).is_err());
-    let bad_atom = SubspaceOptions { atom: Some(cfg.dim), ..Default::default() };
+    let bad_atom = SubspaceOptions {
+        atom: Some(cfg.dim),
+        ..Default::default()
+    };
     assert!(subspace_report(&model.params, cfg, &trace, 0, 0, &bad_atom).is_err());
     assert!(batch_report(&model.params, cfg, &trace, 0, 0, &[1, 2], &opts).is_err());
     let mut short = trace.clone();

@@ -70,8 +70,20 @@ pub fn batch_report(
     let mut sets = [Vec::new(), Vec::new(), Vec::new()];
     for i in 0..b {
         let next = next_projection(lt, &w, &dims, i);
-        sets[0].extend(head_columns(dims.image(&lt.proj_in.data, i), n, d, dh, head));
-        sets[1].extend(head_columns(dims.image(&lt.proj_half.data, i), n, d, dh, head));
+        sets[0].extend(head_columns(
+            dims.image(&lt.proj_in.data, i),
+            n,
+            d,
+            dh,
+            head,
+        ));
+        sets[1].extend(head_columns(
+            dims.image(&lt.proj_half.data, i),
+            n,
+            d,
+            dh,
+            head,
+        ));
         sets[2].extend(head_columns(&next, n, d, dh, head));
     }
     let scatter = scatter(&sets[0], &sets[1], &sets[2], b * n, dh, opts.axes)?;

@@ -21,10 +21,7 @@ impl Default for HistogramBins {
     /// 32 bins of 0.25 up to 8: the codes are ReLU outputs on a LayerNorm scale, so the same
     /// bins fit every layer and model, and layers can be compared bin by bin.
     fn default() -> Self {
-        Self {
-            bins: 32,
-            max: 8.0,
-        }
+        Self { bins: 32, max: 8.0 }
     }
 }
 

@@ -20,22 +20,32 @@ pub struct HeadEnergy {
 
 fn argmax_per_token(v: &[Vec<f64>], n: usize) -> Vec<usize> {
     (0..n)
-        .map(|t| {
-            (1..v.len()).fold(0, |best, k| if v[k][t] > v[best][t] { k } else { best })
-        })
+        .map(|t| (1..v.len()).fold(0, |best, k| if v[k][t] > v[best][t] { k } else { best }))
         .collect()
 }
 
 /// `w` = the trace's `proj_in` of one image (N, d); `a` = the same tokens after the layer's
 /// `.0.norm` (N, d); `q` = per head, an orthonormal basis (dh rows of d).
-pub fn head_energy(w: &[f32], a: &[f64], q: &[Vec<f64>], n: usize, d: usize, heads: usize) -> HeadEnergy {
+pub fn head_energy(
+    w: &[f32],
+    a: &[f64],
+    q: &[Vec<f64>],
+    n: usize,
+    d: usize,
+    heads: usize,
+) -> HeadEnergy {
     let dh = d / heads;
     let mut share = vec![vec![0.0f64; n]; heads];
     let mut captured = vec![vec![0.0f64; n]; heads];
     for t in 0..n {
         let row = &w[t * d..][..d];
         let e: Vec<f64> = (0..heads)
-            .map(|k| row[k * dh..][..dh].iter().map(|&v| (v as f64).powi(2)).sum())
+            .map(|k| {
+                row[k * dh..][..dh]
+                    .iter()
+                    .map(|&v| (v as f64).powi(2))
+                    .sum()
+            })
             .collect();
         let total: f64 = e.iter().sum();
         let at = &a[t * d..][..d];
@@ -65,7 +75,10 @@ mod tests {
     #[test]
     fn shares_sum_to_one_and_orthogonal_heads_capture_everything() {
         let (n, d, heads) = (7, 8, 4);
-        let a: Vec<f64> = crate::rng::uniform(1, "a", n * d, 1.0).iter().map(|&v| v as f64).collect();
+        let a: Vec<f64> = crate::rng::uniform(1, "a", n * d, 1.0)
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
         // A random U: shares sum to 1; captured fractions are in [0, 1].
         let u = crate::rng::uniform(2, "u", d * d, 1.0);
         let w: Vec<f32> = project(&a, n, d, &u).iter().map(|&v| v as f32).collect();
@@ -94,7 +107,14 @@ mod tests {
             assert!(e.share[0][t] > e.captured[0][t] || want0 == 0.0);
         }
         // Ties go to the lower head; a zero token has zero shares.
-        let e = head_energy(&[0.0; 8], &[0.0; 8], &orthonormal_bases(&u, d, heads), 1, d, heads);
+        let e = head_energy(
+            &[0.0; 8],
+            &[0.0; 8],
+            &orthonormal_bases(&u, d, heads),
+            1,
+            d,
+            heads,
+        );
         assert_eq!((e.winner[0], e.share[3][0]), (0, 0.0));
     }
 }

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use crate::analysis::incoherence::{incoherence, orthonormal_rows};
 use super::spectra::singular_values;
+use crate::analysis::incoherence::{incoherence, orthonormal_rows};
 
 /// LayerNorm eps (CRATE-SPEC.md).
 const LN_EPS: f64 = 1e-5;
@@ -37,7 +37,13 @@ pub fn project(a: &[f64], n: usize, d: usize, u: &[f32]) -> Vec<f64> {
 }
 
 /// Head `k`'s columns `k*dh..(k+1)*dh` of a (n, d) projection, as (n, dh) f64.
-pub fn head_columns<T: Copy + Into<f64>>(w: &[T], n: usize, d: usize, dh: usize, k: usize) -> Vec<f64> {
+pub fn head_columns<T: Copy + Into<f64>>(
+    w: &[T],
+    n: usize,
+    d: usize,
+    dh: usize,
+    k: usize,
+) -> Vec<f64> {
     let mut out = Vec::with_capacity(n * dh);
     for row in w.chunks_exact(d).take(n) {
         out.extend(row[k * dh..(k + 1) * dh].iter().map(|&v| v.into()));
@@ -134,7 +140,10 @@ mod tests {
             }
             let mc = sum / count as f64;
             let exact = random_overlap(p, d).powi(2);
-            assert!((mc - exact).abs() < 0.03 * exact, "d={d} p={p}: {mc} vs {exact}");
+            assert!(
+                (mc - exact).abs() < 0.03 * exact,
+                "d={d} p={p}: {mc} vs {exact}"
+            );
         }
     }
 
@@ -146,7 +155,11 @@ mod tests {
             u[i * 4 + i] = 3.0;
         }
         let o = overlap(&u, 4, 2);
-        assert!(o.union_sv.iter().all(|s| (s - 1.0).abs() < 1e-12), "{:?}", o.union_sv);
+        assert!(
+            o.union_sv.iter().all(|s| (s - 1.0).abs() < 1e-12),
+            "{:?}",
+            o.union_sv
+        );
         assert!(o.u_sv.iter().all(|s| (s - 3.0).abs() < 1e-12));
         assert_eq!(o.offdiag_rms, 0.0);
         assert_eq!(o.random, 0.5f64.sqrt());

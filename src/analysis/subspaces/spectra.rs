@@ -126,10 +126,15 @@ mod tests {
         let wide = [3.0, 0.0, 0.0, 0.0, 2.0, 0.0];
         let tall = [3.0, 0.0, 0.0, 2.0, 0.0, 0.0];
         for s in [singular_values(&wide, 2, 3), singular_values(&tall, 3, 2)] {
-            assert!((s[0] - 3.0).abs() < 1e-12 && (s[1] - 2.0).abs() < 1e-12, "{s:?}");
+            assert!(
+                (s[0] - 3.0).abs() < 1e-12 && (s[1] - 2.0).abs() < 1e-12,
+                "{s:?}"
+            );
         }
         // A rank-one matrix: one non-zero value, rank90 = 1.
-        let r1: Vec<f64> = (0..12).map(|i| ((i / 4) + 1) as f64 * ((i % 4) as f64 - 1.5)).collect();
+        let r1: Vec<f64> = (0..12)
+            .map(|i| ((i / 4) + 1) as f64 * ((i % 4) as f64 - 1.5))
+            .collect();
         let sp = spectrum(&r1, 3, 4);
         assert_eq!(sp.rank90, 1);
         assert!(sp.normalised[1] < 1e-6 && sp.normalised[0] == 1.0);
