@@ -549,3 +549,185 @@ fn default_atom_is_the_most_used_and_bad_requests_are_errors() {
     assert!(subspace_report(&model.params, cfg, &short, 0, 0, &opts).is_err());
     assert!(subspace_report(&model.params, cfg, &Trace::default(), 0, 0, &opts).is_err());
 }
+
+#[test]
+fn explore_bundled() {
+    use whitebox::data::image::{load_input, Resize};
+    use whitebox::model::io::load_model;
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(root.join("web/models/crate-fmnist.safetensors")).unwrap();
+    let model = load_model(&bytes, "crate-fmnist.safetensors", None)
+        .unwrap()
+        .model;
+    let cfg = &model.config;
+    let names = [
+        "fmnist-0000-ankle-boot.png",
+        "fmnist-0001-pullover.png",
+        "fmnist-0002-trouser.png",
+        "fmnist-0004-shirt.png",
+        "fmnist-0006-coat.png",
+        "fmnist-0008-sandal.png",
+        "fmnist-0009-sneaker.png",
+        "fmnist-0013-dress.png",
+        "fmnist-0018-bag.png",
+        "fmnist-0019-t-shirt-top.png",
+    ];
+    let imgs: Vec<Tensor> = names
+        .iter()
+        .map(|f| {
+            load_input(
+                &std::fs::read(root.join("web/samples").join(f)).unwrap(),
+                f,
+                cfg,
+                [28, 28],
+                Resize::None,
+            )
+            .unwrap()
+        })
+        .collect();
+    let x = Tensor::stack(&imgs);
+    let trace = trace(Kind::Cpu, &model, &x);
+    for l in 0..cfg.depth {
+        let r = subspace_report(
+            &model.params,
+            cfg,
+            &trace,
+            l,
+            0,
+            &SubspaceOptions::default(),
+        )
+        .unwrap();
+        let c = &r.compression[l];
+        let tin: f64 = c.rc_in.iter().sum();
+        let tout: f64 = c.rc_out.iter().sum();
+        let tnext: f64 = r.rc_next.iter().sum();
+        let f = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.1}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        eprintln!(
+            "L{l}: rc_in [{}]={tin:.1} rc_out [{}]={tout:.1} rc_next [{}]={tnext:.1}",
+            f(&c.rc_in),
+            f(&c.rc_out),
+            f(&r.rc_next)
+        );
+        eprintln!(
+            "   overlap offdiag rms {:.3} random {:.3} matrix {:?}",
+            r.overlap.offdiag_rms,
+            r.overlap.random,
+            r.overlap
+                .matrix
+                .iter()
+                .map(|row| f(row))
+                .collect::<Vec<_>>()
+        );
+        eprintln!(
+            "   union_sv max {:.3} min {:.3}; u_sv max {:.3} min {:.3}",
+            r.overlap.union_sv[0],
+            r.overlap.union_sv.last().unwrap(),
+            r.overlap.u_sv[0],
+            r.overlap.u_sv.last().unwrap()
+        );
+        let n = r.tokens;
+        let mut wins = vec![0; 4];
+        let mut winc = vec![0; 4];
+        for t in 1..n {
+            wins[r.energy.winner[t]] += 1;
+            winc[r.energy.winner_captured[t]] += 1;
+        }
+        let meancap: Vec<f64> = (0..4)
+            .map(|k| r.energy.captured[k][1..].iter().sum::<f64>() / (n - 1) as f64)
+            .collect();
+        let meanshare: Vec<f64> = (0..4)
+            .map(|k| r.energy.share[k][1..].iter().sum::<f64>() / (n - 1) as f64)
+            .collect();
+        eprintln!("   winners share {wins:?} captured {winc:?} mean captured {} mean share {} sum cap {:.3}", f(&meancap), f(&meanshare), meancap.iter().sum::<f64>());
+        eprintln!(
+            "   tokens rank90 {} heads rank90 {:?} sigma2/1 {:.3}",
+            r.spectra.tokens[l].rank90,
+            r.spectra.heads[l]
+                .iter()
+                .map(|s| s.rank90)
+                .collect::<Vec<_>>(),
+            r.spectra.tokens[l].normalised[1]
+        );
+        eprintln!(
+            "   codes zeros {}/{} hist {:?} over {} used atoms {} top usage {:?}",
+            r.codes.zeros,
+            r.codes.total,
+            r.codes.histogram.counts,
+            r.codes.histogram.overflow,
+            r.codes.usage.iter().filter(|&&u| u > 0).count(),
+            r.codes.order[..5]
+                .iter()
+                .map(|&a| r.codes.usage[a])
+                .collect::<Vec<_>>()
+        );
+        eprintln!("   scatter explained {} ", f(&r.scatter.fit.explained));
+    }
+    eprintln!(
+        "final tokens rank90 {}",
+        subspace_report(
+            &model.params,
+            cfg,
+            &trace,
+            0,
+            0,
+            &SubspaceOptions::default()
+        )
+        .unwrap()
+        .spectra
+        .tokens
+        .iter()
+        .map(|s| s.rank90.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+    );
+    let labels: Vec<usize> = vec![9, 2, 1, 6, 4, 5, 7, 3, 8, 0];
+    let b = batch_report(
+        &model.params,
+        cfg,
+        &trace,
+        5,
+        0,
+        &labels,
+        &SubspaceOptions::default(),
+    )
+    .unwrap();
+    eprintln!("batch explained {:?}", b.scatter.fit.explained);
+}
+
+#[test]
+fn explore_timing() {
+    use whitebox::model::init::init_params;
+    use whitebox::CrateConfig;
+    let cfg = CrateConfig::preset("crate-t").unwrap();
+    let model = Model::new(cfg.clone(), init_params(&cfg, 3).unwrap()).unwrap();
+    let x = golden_input(5, &[1, 3, 224, 224]);
+    let trace = trace(Kind::Cpu, &model, &x);
+    let t = std::time::Instant::now();
+    let r = subspace_report(
+        &model.params,
+        &cfg,
+        &trace,
+        5,
+        2,
+        &SubspaceOptions::default(),
+    )
+    .unwrap();
+    eprintln!("crate-t report {:?}", t.elapsed());
+    let dims = Dims::of(&cfg, &trace, 5, 2).unwrap();
+    let t = std::time::Instant::now();
+    let _ = whitebox::analysis::subspaces::token_spectra(&trace, &dims, 0);
+    eprintln!("spectra {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let w = LayerWeights::of(&model.params, &cfg, 5).unwrap();
+    let _ = whitebox::analysis::subspaces::overlap(w.u, 384, 6);
+    eprintln!("overlap {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let _ = whitebox::analysis::incoherence(w.u, 384, 6);
+    eprintln!("incoherence {:?}", t.elapsed());
+    eprintln!("json bytes {}", serde_json::to_string(&r).unwrap().len());
+}

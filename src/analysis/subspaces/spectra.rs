@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::geometry::head_columns;
 use super::Dims;
-use crate::analysis::linalg::symmetric_eigen;
+use crate::analysis::linalg::symmetric_eigenvalues;
 use crate::engine::Trace;
 
 /// Singular values (descending, `min(rows, cols)` of them) of a row-major (rows, cols) matrix,
@@ -41,8 +41,11 @@ pub fn singular_values(x: &[f64], rows: usize, cols: usize) -> Vec<f64> {
             }
         }
     }
-    let (evals, _) = symmetric_eigen(&g, m);
-    evals.iter().rev().map(|&l| l.max(0.0).sqrt()).collect()
+    symmetric_eigenvalues(&g, m)
+        .iter()
+        .rev()
+        .map(|&l| l.max(0.0).sqrt())
+        .collect()
 }
 
 /// One spectrum, normalised for a log plot.
