@@ -550,9 +550,16 @@ fn default_atom_is_the_most_used_and_bad_requests_are_errors() {
     assert!(subspace_report(&model.params, cfg, &Trace::default(), 0, 0, &opts).is_err());
 }
 
+/// The bundled Fashion-MNIST model on the gallery's ten Fashion-MNIST images: the report's
+/// invariants on a trained model, and (with --nocapture) the numbers the Layers view cannot
+/// show: each head's share of the MSSA compression, how far the heads' subspaces are from
+/// random ones, how much of each token lies in each subspace, and whether ISTA undoes the
+/// compression against the same subspaces.
 #[test]
-fn explore_bundled() {
+fn bundled_fmnist_model_invariants_and_per_head_numbers() {
+    use whitebox::analysis::subspaces::random_overlap;
     use whitebox::data::image::{load_input, Resize};
+    use whitebox::model::init::init_params;
     use whitebox::model::io::load_model;
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let bytes = std::fs::read(root.join("web/models/crate-fmnist.safetensors")).unwrap();
@@ -560,174 +567,108 @@ fn explore_bundled() {
         .unwrap()
         .model;
     let cfg = &model.config;
-    let names = [
-        "fmnist-0000-ankle-boot.png",
-        "fmnist-0001-pullover.png",
-        "fmnist-0002-trouser.png",
-        "fmnist-0004-shirt.png",
-        "fmnist-0006-coat.png",
-        "fmnist-0008-sandal.png",
-        "fmnist-0009-sneaker.png",
-        "fmnist-0013-dress.png",
-        "fmnist-0018-bag.png",
-        "fmnist-0019-t-shirt-top.png",
-    ];
-    let imgs: Vec<Tensor> = names
-        .iter()
-        .map(|f| {
-            load_input(
-                &std::fs::read(root.join("web/samples").join(f)).unwrap(),
-                f,
-                cfg,
-                [28, 28],
-                Resize::None,
-            )
-            .unwrap()
-        })
-        .collect();
-    let x = Tensor::stack(&imgs);
+    let samples: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(root.join("web/samples/samples.json")).unwrap(),
+    )
+    .unwrap();
+    let class_names = cfg.class_names.clone().unwrap();
+    let (mut images, mut labels) = (Vec::new(), Vec::new());
+    for s in samples.iter().filter(|s| s["kind"] == "fashion-mnist") {
+        let f = s["file"].as_str().unwrap();
+        let bytes = std::fs::read(root.join("web/samples").join(f)).unwrap();
+        images.push(load_input(&bytes, f, cfg, [28, 28], Resize::None).unwrap());
+        labels.push(class_names.iter().position(|c| c == &s["label"]).unwrap());
+    }
+    assert_eq!(images.len(), 10);
+    let x = Tensor::stack(&images);
     let trace = trace(Kind::Cpu, &model, &x);
+    let stats = layer_stats(&trace, cfg.heads);
+    let (heads, d, b) = (cfg.heads, cfg.dim, images.len());
+    let dh = d / heads;
+    eprintln!("layer | per-head share of the MSSA drop in R^c (mean over images) | R^c out -> next (same subspaces) | overlap rms (random {:.3}) | captured per head (random {:.3})", random_overlap(dh, d), dh as f64 / d as f64);
     for l in 0..cfg.depth {
-        let r = subspace_report(
-            &model.params,
-            cfg,
-            &trace,
-            l,
-            0,
-            &SubspaceOptions::default(),
-        )
-        .unwrap();
-        let c = &r.compression[l];
-        let tin: f64 = c.rc_in.iter().sum();
-        let tout: f64 = c.rc_out.iter().sum();
-        let tnext: f64 = r.rc_next.iter().sum();
+        let mut drop_share = vec![0.0; heads];
+        let (mut out, mut next, mut captured) = (0.0, 0.0, vec![0.0; heads]);
+        let mut ov = 0.0;
+        for i in 0..b {
+            let opts = SubspaceOptions {
+                image: i,
+                ..Default::default()
+            };
+            let r = subspace_report(&model.params, cfg, &trace, l, 0, &opts).unwrap();
+            let c = &r.compression[l];
+            let (tin, tout): (f64, f64) = (c.rc_in.iter().sum(), c.rc_out.iter().sum());
+            assert!((tin - stats[i][l].rc_in).abs() <= 1e-12 * tin);
+            assert!((tout - stats[i][l].rc_out).abs() <= 1e-12 * tout);
+            for k in 0..heads {
+                drop_share[k] += (c.rc_in[k] - c.rc_out[k]) / (tin - tout) / b as f64;
+                captured[k] +=
+                    r.energy.captured[k][1..].iter().sum::<f64>() / ((r.tokens - 1) * b) as f64;
+            }
+            out += tout / b as f64;
+            next += r.rc_next.iter().sum::<f64>() / b as f64;
+            for t in 0..r.tokens {
+                let s: f64 = (0..heads).map(|k| r.energy.share[k][t]).sum();
+                assert!((s - 1.0).abs() < 1e-12);
+            }
+            let codes = &r.codes;
+            let hist: usize =
+                codes.histogram.counts.iter().sum::<usize>() + codes.histogram.overflow;
+            assert_eq!(hist + codes.zeros, codes.total);
+            let nonzero = 1.0 - codes.zeros as f64 / codes.total as f64;
+            assert!((nonzero - stats[i][l].sparsity).abs() < 1e-12);
+            assert_eq!(codes.nnz.iter().sum::<usize>(), codes.total - codes.zeros);
+            assert_eq!(codes.usage.iter().sum::<usize>(), codes.total - codes.zeros);
+            let o = &r.overlap;
+            for k in 0..heads {
+                assert!((o.matrix[k][k] - 1.0).abs() < 1e-9);
+            }
+            assert!(
+                (o.union_sv.iter().map(|s| s * s).sum::<f64>() - (heads * dh) as f64).abs() < 1e-8
+            );
+            ov = o.offdiag_rms;
+            assert!(serde_json::to_string(&r).unwrap().len() > 1000);
+        }
         let f = |v: &[f64]| {
             v.iter()
-                .map(|x| format!("{x:.1}"))
+                .map(|x| format!("{x:.2}"))
                 .collect::<Vec<_>>()
                 .join(" ")
         };
         eprintln!(
-            "L{l}: rc_in [{}]={tin:.1} rc_out [{}]={tout:.1} rc_next [{}]={tnext:.1}",
-            f(&c.rc_in),
-            f(&c.rc_out),
-            f(&r.rc_next)
+            "{l} | {} | {out:.1} -> {next:.1} | {ov:.3} | {}",
+            f(&drop_share),
+            f(&captured)
         );
-        eprintln!(
-            "   overlap offdiag rms {:.3} random {:.3} matrix {:?}",
-            r.overlap.offdiag_rms,
-            r.overlap.random,
-            r.overlap
-                .matrix
-                .iter()
-                .map(|row| f(row))
-                .collect::<Vec<_>>()
-        );
-        eprintln!(
-            "   union_sv max {:.3} min {:.3}; u_sv max {:.3} min {:.3}",
-            r.overlap.union_sv[0],
-            r.overlap.union_sv.last().unwrap(),
-            r.overlap.u_sv[0],
-            r.overlap.u_sv.last().unwrap()
-        );
-        let n = r.tokens;
-        let mut wins = vec![0; 4];
-        let mut winc = vec![0; 4];
-        for t in 1..n {
-            wins[r.energy.winner[t]] += 1;
-            winc[r.energy.winner_captured[t]] += 1;
-        }
-        let meancap: Vec<f64> = (0..4)
-            .map(|k| r.energy.captured[k][1..].iter().sum::<f64>() / (n - 1) as f64)
-            .collect();
-        let meanshare: Vec<f64> = (0..4)
-            .map(|k| r.energy.share[k][1..].iter().sum::<f64>() / (n - 1) as f64)
-            .collect();
-        eprintln!("   winners share {wins:?} captured {winc:?} mean captured {} mean share {} sum cap {:.3}", f(&meancap), f(&meanshare), meancap.iter().sum::<f64>());
-        eprintln!(
-            "   tokens rank90 {} heads rank90 {:?} sigma2/1 {:.3}",
-            r.spectra.tokens[l].rank90,
-            r.spectra.heads[l]
-                .iter()
-                .map(|s| s.rank90)
-                .collect::<Vec<_>>(),
-            r.spectra.tokens[l].normalised[1]
-        );
-        eprintln!(
-            "   codes zeros {}/{} hist {:?} over {} used atoms {} top usage {:?}",
-            r.codes.zeros,
-            r.codes.total,
-            r.codes.histogram.counts,
-            r.codes.histogram.overflow,
-            r.codes.usage.iter().filter(|&&u| u > 0).count(),
-            r.codes.order[..5]
-                .iter()
-                .map(|&a| r.codes.usage[a])
-                .collect::<Vec<_>>()
-        );
-        eprintln!("   scatter explained {} ", f(&r.scatter.fit.explained));
     }
-    eprintln!(
-        "final tokens rank90 {}",
-        subspace_report(
-            &model.params,
-            cfg,
-            &trace,
-            0,
-            0,
-            &SubspaceOptions::default()
-        )
+    let init = init_params(cfg, 0).unwrap();
+    let u0 = &init
+        .get("transformer.layers.0.0.fn.qkv.weight")
         .unwrap()
-        .spectra
-        .tokens
-        .iter()
-        .map(|s| s.rank90.to_string())
-        .collect::<Vec<_>>()
-        .join(" ")
+        .data;
+    let o0 = whitebox::analysis::subspaces::overlap(u0, d, heads);
+    eprintln!(
+        "untrained init (seed 0) layer 0: overlap rms {:.3}",
+        o0.offdiag_rms
     );
-    let labels: Vec<usize> = vec![9, 2, 1, 6, 4, 5, 7, 3, 8, 0];
-    let b = batch_report(
+    let batch = batch_report(
         &model.params,
         cfg,
         &trace,
-        5,
+        cfg.depth - 1,
         0,
         &labels,
         &SubspaceOptions::default(),
     )
     .unwrap();
-    eprintln!("batch explained {:?}", b.scatter.fit.explained);
-}
-
-#[test]
-fn explore_timing() {
-    use whitebox::model::init::init_params;
-    use whitebox::CrateConfig;
-    let cfg = CrateConfig::preset("crate-t").unwrap();
-    let model = Model::new(cfg.clone(), init_params(&cfg, 3).unwrap()).unwrap();
-    let x = golden_input(5, &[1, 3, 224, 224]);
-    let trace = trace(Kind::Cpu, &model, &x);
-    let t = std::time::Instant::now();
-    let r = subspace_report(
-        &model.params,
-        &cfg,
-        &trace,
-        5,
-        2,
-        &SubspaceOptions::default(),
-    )
-    .unwrap();
-    eprintln!("crate-t report {:?}", t.elapsed());
-    let dims = Dims::of(&cfg, &trace, 5, 2).unwrap();
-    let t = std::time::Instant::now();
-    let _ = whitebox::analysis::subspaces::token_spectra(&trace, &dims, 0);
-    eprintln!("spectra {:?}", t.elapsed());
-    let t = std::time::Instant::now();
-    let w = LayerWeights::of(&model.params, &cfg, 5).unwrap();
-    let _ = whitebox::analysis::subspaces::overlap(w.u, 384, 6);
-    eprintln!("overlap {:?}", t.elapsed());
-    let t = std::time::Instant::now();
-    let _ = whitebox::analysis::incoherence(w.u, 384, 6);
-    eprintln!("incoherence {:?}", t.elapsed());
-    eprintln!("json bytes {}", serde_json::to_string(&r).unwrap().len());
+    assert_eq!(batch.classes.len(), 10);
+    let r90: Vec<usize> = batch
+        .classes
+        .iter()
+        .map(|c| c.spectra[cfg.depth].rank90)
+        .collect();
+    eprintln!(
+        "per-class rank90 of the final tokens (of {}): {r90:?}",
+        batch.tokens
+    );
 }
