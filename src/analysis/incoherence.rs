@@ -30,7 +30,7 @@ pub fn incoherence(u: &[f32], d: usize, heads: usize) -> Vec<f64> {
 
 /// Modified Gram–Schmidt (twice, for stability) on `rows` vectors of length `d`. A row that is
 /// (numerically) in the span of the earlier ones becomes zero.
-fn orthonormal_rows(u: &[f32], rows: usize, d: usize) -> Vec<f64> {
+pub fn orthonormal_rows(u: &[f32], rows: usize, d: usize) -> Vec<f64> {
     let mut q: Vec<f64> = u.iter().map(|&v| v as f64).collect();
     for i in 0..rows {
         for _ in 0..2 {

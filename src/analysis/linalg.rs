@@ -48,7 +48,38 @@ pub fn symmetric_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
     (d, out)
 }
 
+/// The eigenvalues (ascending) of a symmetric (n, n) matrix, without the eigenvectors: the same
+/// reduction and QL iterations as [`symmetric_eigen`] minus the O(n³) accumulation of the
+/// transformations, several times faster for the spectra of large matrices.
+pub fn symmetric_eigenvalues(a: &[f64], n: usize) -> Vec<f64> {
+    let mut v: Vec<Vec<f64>> = (0..n).map(|i| a[i * n..(i + 1) * n].to_vec()).collect();
+    let mut d = vec![0.0; n];
+    let mut e = vec![0.0; n];
+    if n > 0 {
+        tridiagonalise(&mut v, &mut d, &mut e);
+        // After the reduction the tridiagonal's diagonal sits on v's diagonal (tred2 moves it
+        // into d while accumulating the transformations).
+        for j in 0..n {
+            d[j] = v[j][j];
+        }
+        e[0] = 0.0;
+        ql(&mut [], &mut d, &mut e);
+    }
+    d
+}
+
 fn tred2(v: &mut [Vec<f64>], d: &mut [f64], e: &mut [f64]) {
+    let n = d.len();
+    tridiagonalise(v, d, e);
+    accumulate(v, d, e, n);
+}
+
+fn tql2(v: &mut [Vec<f64>], d: &mut [f64], e: &mut [f64]) {
+    ql(v, d, e);
+}
+
+/// tred2's Householder reduction to tridiagonal form.
+fn tridiagonalise(v: &mut [Vec<f64>], d: &mut [f64], e: &mut [f64]) {
     let n = d.len();
     d.copy_from_slice(&v[n - 1]);
     for i in (1..n).rev() {
@@ -111,6 +142,10 @@ fn tred2(v: &mut [Vec<f64>], d: &mut [f64], e: &mut [f64]) {
         }
         d[i] = h;
     }
+}
+
+/// tred2's accumulation of the transformations into v.
+fn accumulate(v: &mut [Vec<f64>], d: &mut [f64], e: &mut [f64], n: usize) {
     for i in 0..n - 1 {
         v[n - 1][i] = v[i][i];
         v[i][i] = 1.0;
@@ -141,7 +176,8 @@ fn tred2(v: &mut [Vec<f64>], d: &mut [f64], e: &mut [f64]) {
     e[0] = 0.0;
 }
 
-fn tql2(v: &mut [Vec<f64>], d: &mut [f64], e: &mut [f64]) {
+/// tql2's implicit QL iterations; `v` (the eigenvectors, rotated along) may be empty.
+fn ql(v: &mut [Vec<f64>], d: &mut [f64], e: &mut [f64]) {
     let n = d.len();
     for i in 1..n {
         e[i - 1] = e[i];
@@ -255,6 +291,44 @@ mod tests {
                 assert!((s - a[i * n + j]).abs() < 1e-10);
             }
         }
+    }
+
+    #[test]
+    fn eigenvalues_alone_match_the_full_decomposition() {
+        for n in [1, 2, 3, 8, 33] {
+            let r = crate::rng::uniform(n as u64, "e", n * n, 1.0);
+            let mut a = vec![0.0; n * n];
+            for i in 0..n {
+                for j in 0..n {
+                    a[i * n + j] = (r[i * n + j] + r[j * n + i]) as f64;
+                }
+            }
+            let (w, _) = symmetric_eigen(&a, n);
+            let alone = symmetric_eigenvalues(&a, n);
+            for (x, y) in w.iter().zip(&alone) {
+                assert!(
+                    (x - y).abs() < 1e-12 * (1.0 + x.abs()),
+                    "n={n}: {w:?} vs {alone:?}"
+                );
+            }
+        }
+        // A repeated eigenvalue and a zero one: diag(2, 0) rotated, and 2.
+        let c = 0.6f64;
+        let s = 0.8f64;
+        let a = [
+            2.0 * c * c,
+            2.0 * c * s,
+            0.0, //
+            2.0 * c * s,
+            2.0 * s * s,
+            0.0, //
+            0.0,
+            0.0,
+            2.0,
+        ];
+        let w = symmetric_eigenvalues(&a, 3);
+        assert!(w[0].abs() < 1e-15 && (w[1] - 2.0).abs() < 1e-15 && (w[2] - 2.0).abs() < 1e-15);
+        assert!(symmetric_eigenvalues(&[], 0).is_empty());
     }
 
     #[test]
