@@ -10,7 +10,7 @@ use common::*;
 use serde_json::Value;
 use whitebox::analysis::layer_stats;
 use whitebox::analysis::subspaces::{
-    batch_report, geometry::head_columns, next_projection, subspace_report, Dims, LayerWeights,
+    batch_report, geometry::head_columns, layer_weights, next_projection, subspace_report, Dims,
     SubspaceOptions,
 };
 use whitebox::cpu::CpuEngine;
@@ -222,7 +222,7 @@ fn check_case(kind: Kind, model: &Model, trace: &Trace, want: &Value, margins: &
     // 1. Raw coordinates in the head's subspace, then the scatter.
     let dims = Dims::of(cfg, trace, l, k).unwrap();
     let lt = &trace.layers[l];
-    let w = LayerWeights::of(&model.params, cfg, l).unwrap();
+    let w = layer_weights(&model.params, cfg, l).unwrap();
     let (n, d, dh) = (dims.tokens, dims.dim, dims.head_dim);
     let coords = [
         (

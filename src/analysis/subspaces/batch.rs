@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::codes::atom_usage;
 use super::geometry::head_columns;
 use super::spectra::{spectrum, Spectrum};
-use super::{head_rates, next_projection, scatter, Dims, LayerWeights, Scatter, SubspaceOptions};
+use super::{head_rates, layer_weights, next_projection, scatter, Dims, Scatter, SubspaceOptions};
 use crate::engine::Trace;
 use crate::error::{Error, Result};
 use crate::model::{CrateConfig, Params};
@@ -66,7 +66,7 @@ pub fn batch_report(
         )));
     }
     let lt = &trace.layers[layer];
-    let w = LayerWeights::of(params, cfg, layer)?;
+    let w = layer_weights(params, cfg, layer)?;
     let mut sets = [Vec::new(), Vec::new(), Vec::new()];
     for i in 0..b {
         let next = next_projection(lt, &w, &dims, i);

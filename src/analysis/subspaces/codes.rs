@@ -4,7 +4,7 @@
 //! `ReLU(y + η Dᵀ(y − D y) − ηλ)` (the spec's row form `y + η((y − yDᵀ)D)` transposed), one
 //! proximal step on `½‖y − D z‖² + λ‖z‖₁` from `z = y`. The reconstruction is
 //! `D z = Σ_j z_j D[:, j]`, so code entry j of Z^{l+1} weighs atom j = **column j** of
-//! `D = .1.fn.weight` (d, d).
+//! `D` the ISTA dictionary (d, d).
 
 use serde::{Deserialize, Serialize};
 

@@ -8,7 +8,7 @@
 //!
 //! Notation (CRATE-SPEC.md, row vectors; layer l, head k, image b, N tokens with CLS first):
 //! `a_in = LN_{l,0}(Z^l)`, `a_half = LN_{l,0}(Z^{l+1/2})`, `a_next = LN_{l,0}(Z^{l+1})`, all three
-//! through layer l's `.0.norm`; `W = a U^T` with `U = .0.fn.qkv.weight`; head k's coordinates
+//! through layer l's `.0.norm`; `W = a U^T` with `U` the MSSA block's `qkv` weight; head k's coordinates
 //! `X_k = W[:, k*dh..(k+1)*dh]` (the trace's `proj_in`/`proj_half` for before/after; `next` is
 //! computed here). Per-token arrays have N entries, CLS first, then the patches row-major.
 
@@ -32,8 +32,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{LayerTrace, Trace};
 use crate::error::{Error, Result};
-use crate::model::params::layer_key;
 use crate::model::{CrateConfig, Params};
+use crate::model::{MssaWeights, Weights};
 
 /// What to compute beyond the (layer, head) choice.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -168,47 +168,29 @@ impl Dims {
     }
 }
 
-/// The weights of one layer that fix its subspaces: `.0.norm` and `U`.
-#[derive(Clone, Copy, Debug)]
-pub struct LayerWeights<'a> {
-    pub norm_weight: &'a [f32],
-    pub norm_bias: &'a [f32],
-    /// `.0.fn.qkv.weight` (d, d); rows k*dh..(k+1)*dh span head k's subspace.
-    pub u: &'a [f32],
-}
+/// The weights of one layer that fix its subspaces: the MSSA block's `.0.norm` and `U`
+/// (rows k*dh..(k+1)*dh of `qkv` span head k's subspace).
+pub type LayerWeights<'a> = MssaWeights<&'a [f32]>;
 
-impl<'a> LayerWeights<'a> {
-    pub fn of(params: &'a Params, cfg: &CrateConfig, layer: usize) -> Result<Self> {
-        let d = cfg.dim;
-        let get = |rest: &str, len: usize| -> Result<&'a [f32]> {
-            let key = layer_key(layer, rest);
-            let t = params.get(&key)?;
-            if t.data.len() != len {
-                return Err(Error::Shape {
-                    key,
-                    expected: format!("{len} values"),
-                    got: t.shape_str(),
-                });
-            }
-            Ok(t.data.as_slice())
-        };
-        Ok(Self {
-            norm_weight: get("0.norm.weight", d)?,
-            norm_bias: get("0.norm.bias", d)?,
-            u: get("0.fn.qkv.weight", d * d)?,
-        })
-    }
+/// Layer `layer`'s [`LayerWeights`] (checked against `cfg`).
+pub fn layer_weights<'a>(
+    params: &'a Params,
+    cfg: &CrateConfig,
+    layer: usize,
+) -> Result<LayerWeights<'a>> {
+    let w = Weights::view(cfg, params)?;
+    w.layers.get(layer).map(|l| l.mssa).ok_or_else(|| {
+        Error::Input(format!(
+            "layer {layer} does not exist (the model has {} layers)",
+            cfg.depth
+        ))
+    })
 }
 
 /// The next layer's input `Z^{l+1}` of image `b` through layer l's norm and U (N, d), in f64.
 pub fn next_projection(lt: &LayerTrace, w: &LayerWeights, dims: &Dims, b: usize) -> Vec<f64> {
-    let a = geometry::layer_norm(
-        dims.image(&lt.zout.data, b),
-        dims.dim,
-        w.norm_weight,
-        w.norm_bias,
-    );
-    geometry::project(&a, dims.tokens, dims.dim, w.u)
+    let a = geometry::layer_norm(dims.image(&lt.zout.data, b), dims.dim, w.norm_w, w.norm_b);
+    geometry::project(&a, dims.tokens, dims.dim, w.qkv)
 }
 
 /// The Subspaces view's report for image `opts.image`, layer `layer`, head `head` of a traced
@@ -231,7 +213,7 @@ pub fn subspace_report(
     }
     let (n, d, heads, dh) = (dims.tokens, dims.dim, dims.heads, dims.head_dim);
     let lt = &trace.layers[layer];
-    let w = LayerWeights::of(params, cfg, layer)?;
+    let w = layer_weights(params, cfg, layer)?;
 
     let w_in = dims.image(&lt.proj_in.data, b);
     let w_half = dims.image(&lt.proj_half.data, b);
@@ -241,8 +223,8 @@ pub fn subspace_report(
     let next = geometry::head_columns(&w_next, n, d, dh, head);
     let scatter = scatter::scatter(&before, &after, &next, n, dh, opts.axes)?;
 
-    let a_in = geometry::layer_norm(dims.image(&lt.z.data, b), d, w.norm_weight, w.norm_bias);
-    let q = geometry::orthonormal_bases(w.u, d, heads);
+    let a_in = geometry::layer_norm(dims.image(&lt.z.data, b), d, w.norm_w, w.norm_b);
+    let q = geometry::orthonormal_bases(w.qkv, d, heads);
     let energy = energy::head_energy(w_in, &a_in, &q, n, d, heads);
 
     let compression = trace
@@ -268,7 +250,7 @@ pub fn subspace_report(
         energy,
         compression,
         rc_next,
-        overlap: geometry::overlap(w.u, d, heads),
+        overlap: geometry::overlap(w.qkv, d, heads),
         codes: codes::sparse_codes(
             dims.image(&lt.zout.data, b),
             n,
