@@ -8,6 +8,7 @@ pub mod linalg;
 pub mod maps;
 pub mod pca;
 pub mod report;
+pub mod segment;
 pub mod subspaces;
 
 pub use coding_rate::coding_rate;

@@ -6,6 +6,7 @@ mod convert;
 mod forward;
 mod info;
 mod init;
+mod segment;
 mod selftest;
 mod train;
 
@@ -50,6 +51,9 @@ pub enum Command {
     /// per-layer R^c / sparsity every epoch, checkpoints every epoch and on Ctrl-C, exact
     /// `--resume`.
     Train(train::Args),
+    /// Score each layer's and head's CLS attention as a segmentation: mIoU against true masks
+    /// (synthetic shapes, or a folder of image + mask pairs).
+    Segment(segment::Args),
 }
 
 /// Which engine runs the model.
@@ -71,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(a) => bench::run(a),
         Command::Selftest => selftest::run(),
         Command::Train(a) => train::run(a),
+        Command::Segment(a) => segment::run(a),
     }
 }
 
