@@ -54,7 +54,12 @@ pub fn majority_patch_mask(mask: &[bool], h: usize, w: usize, patch: usize) -> V
         .map(|g| {
             let (py, px) = (g / gw, g % gw);
             let n: usize = (py * p..(py + 1) * p)
-                .map(|y| mask[y * w + px * p..y * w + (px + 1) * p].iter().filter(|&&m| m).count())
+                .map(|y| {
+                    mask[y * w + px * p..y * w + (px + 1) * p]
+                        .iter()
+                        .filter(|&&m| m)
+                        .count()
+                })
                 .sum();
             2 * n > p * p
         })
@@ -390,7 +395,10 @@ mod tests {
         for y in 0..4 {
             assert_eq!(out[y * 4..y * 4 + 4], [true, true, false, false]);
         }
-        assert_eq!(fit_mask(&m, [2, 4], [9, 9], Resize::None).unwrap().0, m.to_vec());
+        assert_eq!(
+            fit_mask(&m, [2, 4], [9, 9], Resize::None).unwrap().0,
+            m.to_vec()
+        );
         assert!(fit_mask(&m, [3, 4], [4, 4], Resize::Stretch).is_err());
     }
 }

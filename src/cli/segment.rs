@@ -49,7 +49,12 @@ pub struct Args {
     #[arg(long)]
     pub heads: Option<usize>,
     /// A generated dataset with exact masks.
-    #[arg(long, value_enum, required_unless_present = "pairs", conflicts_with = "pairs")]
+    #[arg(
+        long,
+        value_enum,
+        required_unless_present = "pairs",
+        conflicts_with = "pairs"
+    )]
     pub dataset: Option<SegmentDataset>,
     /// A folder of NAME.png + NAME.mask.png pairs.
     #[arg(long)]
@@ -113,15 +118,14 @@ fn list_pairs(dir: &Path) -> anyhow::Result<Vec<(PathBuf, PathBuf)>> {
     }
     images.sort();
     if images.is_empty() {
-        bail!("{}: no NAME.png images (with NAME.mask.png masks)", dir.display());
+        bail!(
+            "{}: no NAME.png images (with NAME.mask.png masks)",
+            dir.display()
+        );
     }
     for (img, mask) in &images {
         if !mask.is_file() {
-            bail!(
-                "{}: no mask; expected {}",
-                img.display(),
-                mask.display()
-            );
+            bail!("{}: no mask; expected {}", img.display(), mask.display());
         }
     }
     Ok(images)
@@ -298,7 +302,10 @@ fn print_tables(source: &str, engine: &str, sizes: &[[usize; 2]], p: usize, s: &
     for (l, ls) in s.layers.iter().enumerate() {
         let mut row = format!("  {l:>5}");
         for m in ls.heads.iter().chain(std::iter::once(&ls.mean)) {
-            row += &format!("{:>12}", format!("{:.4}@{:.2}", m.miou_best, m.best_threshold));
+            row += &format!(
+                "{:>12}",
+                format!("{:.4}@{:.2}", m.miou_best, m.best_threshold)
+            );
         }
         println!("{row}");
     }
