@@ -15,6 +15,7 @@ pub mod error;
 pub mod gpu;
 pub mod grad;
 pub mod model;
+pub mod page;
 pub mod rng;
 pub mod selftest;
 pub mod tensor;
