@@ -4,21 +4,13 @@
 
 mod common;
 
+use common::gpu::gpu;
 use common::*;
 use whitebox::cpu;
 use whitebox::gpu::matmul::{linear, Matmul, MatmulParams};
-use whitebox::gpu::{embed, layernorm, mssa, Gpu, GpuContext};
+use whitebox::gpu::{embed, layernorm, mssa};
 
 const TOL: f64 = 1e-5;
-
-fn gpu() -> Gpu {
-    let ctx = GpuContext::new_blocking().expect("a GPU adapter (lavapipe in CI)");
-    eprintln!(
-        "adapter: {} ({:?}), features {:?}",
-        ctx.info.name, ctx.info.backend, ctx.features
-    );
-    Gpu::new(ctx)
-}
 
 fn rand(seed: u64, n: usize) -> Vec<f32> {
     whitebox::rng::uniform(seed, "kernel-test", n, 1.0)
