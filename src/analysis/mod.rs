@@ -20,10 +20,10 @@ pub use report::{
 
 use serde::Serialize;
 
-use crate::engine::Trace;
 /// Defined next to [`crate::engine::ForwardOutput`], which carries it, so that the engine
 /// contract does not depend on this module (this module depends on the engine's types).
 pub use crate::engine::LayerStats;
+use crate::engine::Trace;
 
 /// Fraction of non-zero entries.
 pub fn sparsity(z: &[f32]) -> f64 {

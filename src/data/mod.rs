@@ -18,6 +18,6 @@ pub mod synthetic;
 
 pub use augment::Augment;
 pub use batch::{make_batch, AugmentPlan, Batch, ImageDataset};
-pub use image_u8::ImageU8;
 pub use fmnist::{FashionMnist, Split};
+pub use image_u8::ImageU8;
 pub use shuffle::{Shuffler, ShufflerState};

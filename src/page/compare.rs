@@ -147,7 +147,10 @@ mod tests {
         let d = differences(&gpu, &cpu);
         assert!(d.logits.is_nan(), "a NaN logit before a larger difference");
         assert!(d.rc.is_infinite());
-        assert!(d.sparsity.is_nan(), "a NaN fraction before a larger difference");
+        assert!(
+            d.sparsity.is_nan(),
+            "a NaN fraction before a larger difference"
+        );
     }
 
     #[test]

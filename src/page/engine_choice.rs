@@ -270,10 +270,15 @@ mod tests {
             i.reason,
             "Using WebGPU (Test GPU): 5.0 ms per image against 20.0 ms on the CPU engine."
         );
-        assert_eq!((i.cpu_ms, i.gpu_ms, i.gpu_ok), (Some(20.0), Some(5.0), true));
+        assert_eq!(
+            (i.cpu_ms, i.gpu_ms, i.gpu_ok),
+            (Some(20.0), Some(5.0), true)
+        );
         let i = cal(EnginePref::Auto, Ok(5.0), Ok(20.0));
         assert_eq!(i.active, Which::Cpu);
-        assert!(i.reason.starts_with("Using the CPU engine: WebGPU (Test GPU) took 20.0 ms"));
+        assert!(i
+            .reason
+            .starts_with("Using the CPU engine: WebGPU (Test GPU) took 20.0 ms"));
     }
 
     #[test]
@@ -392,7 +397,9 @@ mod tests {
             adapter: "A".into(),
             software: false,
         };
-        assert!(matches!(gpu_notice(EnginePref::Auto, &gone), Notice::Show(m) if m.contains("no navigator.gpu")));
+        assert!(
+            matches!(gpu_notice(EnginePref::Auto, &gone), Notice::Show(m) if m.contains("no navigator.gpu"))
+        );
         assert!(matches!(
             gpu_notice(EnginePref::Gpu, &gone),
             Notice::Show(_)

@@ -258,10 +258,23 @@ mod tests {
 
     #[test]
     fn files_are_told_apart_by_extension() {
-        for m in ["m.safetensors", "CRATE_T.PTH", "x.pth.tar", "a.pt", "w.bin", "c.ckpt"] {
+        for m in [
+            "m.safetensors",
+            "CRATE_T.PTH",
+            "x.pth.tar",
+            "a.pt",
+            "w.bin",
+            "c.ckpt",
+        ] {
             assert!(is_model_file(m), "{m}");
         }
-        for i in ["cat.jpg", "x.png", "safetensors", "model.safetensors.png", ""] {
+        for i in [
+            "cat.jpg",
+            "x.png",
+            "safetensors",
+            "model.safetensors.png",
+            "",
+        ] {
             assert!(!is_model_file(i), "{i}");
         }
     }
@@ -281,10 +294,15 @@ mod tests {
     fn only_a_missing_head_count_opens_the_prompt() {
         assert_eq!(
             heads_prompt("m.pth: the checkpoint does not record the head count; pass --heads N"),
-            Some("m.pth: the checkpoint does not record the head count; enter the head count N".into())
+            Some(
+                "m.pth: the checkpoint does not record the head count; enter the head count N"
+                    .into()
+            )
         );
         assert_eq!(heads_prompt("m.pth: truncated"), None);
-        assert!(heads_assumed(&["heads: assumed 6 from the crate-s preset".into()]));
+        assert!(heads_assumed(&[
+            "heads: assumed 6 from the crate-s preset".into()
+        ]));
         assert!(!heads_assumed(&["dtype: f16".into()]));
     }
 }

@@ -88,14 +88,20 @@ mod tests {
         assert!(r.gpu);
         let r = BenchRequest::from_query("bench=p&iters=0&engine=cpu").unwrap();
         assert_eq!((r.iters, r.gpu), (1, false));
-        assert_eq!(BenchRequest::from_query("bench=p&iters=-2").unwrap().iters, 3);
+        assert_eq!(
+            BenchRequest::from_query("bench=p&iters=-2").unwrap().iters,
+            3
+        );
         assert_eq!(BenchRequest::from_query("bench=&batch=2"), None);
         assert_eq!(BenchRequest::from_query("view=layers"), None);
     }
 
     #[test]
     fn routes() {
-        assert!(matches!(Route::from_query("?bench=crate-t"), Route::Bench(_)));
+        assert!(matches!(
+            Route::from_query("?bench=crate-t"),
+            Route::Bench(_)
+        ));
         assert_eq!(
             Route::from_query("?selftest"),
             Route::Selftest { gpu: false }

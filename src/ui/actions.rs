@@ -12,19 +12,21 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::runtime::{Runtime, Which};
-use super::state::{AppState, BatchFigure, Busy, Current, EngineInfo, EnginePref, ModelInfo, Sample};
+use super::state::{
+    AppState, BatchFigure, Busy, Current, EngineInfo, EnginePref, ModelInfo, Sample,
+};
 use super::web::{fetch_bytes, fetch_text, has_webgpu, read_file, sleep};
 use crate::analysis::summarise;
 use crate::data::image::{decode_image, denormalise_to_rgb8, preprocess, DecodeLimits};
 use crate::error::{Error, Result};
 use crate::model::io::load_model;
 use crate::model::{CrateConfig, Model};
+use crate::page::comparison_text;
 use crate::page::engine_choice::{active_engine as choose_engine, gpu_notice, Notice};
 use crate::page::model_choice::{
     bundled_models, check_image_file_size, default_fit, file_label, head_on_show, heads_assumed,
     heads_prompt, input_size, layer_on_show, opening_model, opening_sample,
 };
-use crate::page::comparison_text;
 use crate::tensor::Tensor;
 use crate::viz::{half, upscale};
 

@@ -68,7 +68,8 @@ fn run(req: &BenchRequest) -> Result<String, String> {
     let now = move || perf.now();
     let mut out = Vec::new();
     for &b in &req.batches {
-        let r = bench_forward(&mut engine, &cfg, b, req.iters, &now, &mut || {}).map_err(|e| e.to_string())?;
+        let r = bench_forward(&mut engine, &cfg, b, req.iters, &now, &mut || {})
+            .map_err(|e| e.to_string())?;
         out.push(entry(
             req,
             &r,

@@ -81,10 +81,9 @@ pub fn ModelView() -> impl IntoView {
     let override_heads = move || {
         // Offered when the model's head count was assumed from a preset (its bytes are kept
         // in `pending_model` for the reload).
-        let assumed = app.model.with(|m| {
-            m.as_ref()
-                .is_some_and(|m| m.heads_assumed())
-        });
+        let assumed = app
+            .model
+            .with(|m| m.as_ref().is_some_and(|m| m.heads_assumed()));
         assumed.then(|| {
             view! {
                 <p class="small">"The head count was assumed from a preset. A different one: "

@@ -1,5 +1,5 @@
 //! The tiny model, the shapes data and the resume set-up that the CPU training tests
-//! (`tests/train.rs`) and the GPU training tests (`tests/gpu_train.rs`) share.
+//! (`tests/suite/train.rs`) and the GPU training tests (`tests/suite/gpu_train.rs`) share.
 
 use std::path::PathBuf;
 

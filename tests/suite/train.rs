@@ -1,9 +1,9 @@
 //! Training: a tiny model overfits 64 images, resuming equals uninterrupted training (bit-exact
 //! on CPU), a NaN step is skipped with the weights kept finite, the metrics/checkpoint hooks,
 //! and the CLI's errors for a missing or corrupt dataset; training on the subspace mixture.
-//! GPU training is tested in `tests/gpu_train.rs`.
+//! GPU training is tested in `tests/suite/gpu_train.rs`.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
@@ -366,10 +366,7 @@ fn train_until_interrupted(args: &[&str], dir: &std::path::Path) -> (bool, Strin
     let metrics = dir.join("metrics.jsonl");
     let t0 = std::time::Instant::now();
     while !std::fs::read_to_string(&metrics).is_ok_and(|m| m.contains("\"kind\":\"step\"")) {
-        assert!(
-            t0.elapsed().as_secs() < 120,
-            "no training step after 120 s"
-        );
+        assert!(t0.elapsed().as_secs() < 120, "no training step after 120 s");
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     let kill = Command::new("kill")
@@ -422,7 +419,8 @@ fn ctrl_c_then_resume_equals_an_uninterrupted_cli_run() {
     assert!(ok && msg.contains(&format!("done: {total} steps")), "{msg}");
 
     let a = args(&cut);
-    let (ok, msg) = train_until_interrupted(&a.iter().map(String::as_str).collect::<Vec<_>>(), &cut);
+    let (ok, msg) =
+        train_until_interrupted(&a.iter().map(String::as_str).collect::<Vec<_>>(), &cut);
     assert!(ok, "{msg}");
     assert!(msg.contains("stopped: checkpoint in"), "{msg}");
     let stopped: Value =
@@ -454,7 +452,10 @@ fn ctrl_c_then_resume_equals_an_uninterrupted_cli_run() {
     for (k, a) in &want.params.tensors {
         let b = &got.params.tensors[k];
         assert!(
-            a.data.iter().zip(&b.data).all(|(x, y)| x.to_bits() == y.to_bits()),
+            a.data
+                .iter()
+                .zip(&b.data)
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
             "`{k}` differs after Ctrl-C and --resume (stopped at step {at})"
         );
     }

@@ -2,7 +2,7 @@
 //! multiples of 4 or of the 32 tile, d = 99 with 3 heads, N = 50, strided rows). Needs a wgpu
 //! adapter (lavapipe in CI); fails, never skips, when there is none.
 
-mod common;
+use crate::common;
 
 use common::gpu::gpu;
 use whitebox::gpu::backward::layernorm::{layer_norm_backward, LnBackParams, LnGradSlots};

@@ -5,12 +5,10 @@
 //! on the GPU with the weights kept finite, and resuming a GPU run equals an uninterrupted one.
 //! Needs a wgpu adapter (lavapipe in CI); fails, never skips, when there is none.
 
-mod common;
+use crate::common;
 
 use common::gpu::ctx;
-use common::train::{
-    resume_setup, shapes, tiny, tmp, ResumeSetup, RESUME_STEPS, RESUME_STOP,
-};
+use common::train::{resume_setup, shapes, tiny, tmp, ResumeSetup, RESUME_STEPS, RESUME_STOP};
 use whitebox::data::ImageDataset;
 use whitebox::gpu::train::{GpuStepConfig, GpuSteps, GpuTrainer};
 use whitebox::grad::{self, ParamSet};

@@ -2,7 +2,7 @@
 //! (d = 99 with 3 heads, N = 50), batch 1 and > 1. Needs a wgpu adapter (lavapipe in CI);
 //! fails, never skips, when there is none.
 
-mod common;
+use crate::common;
 
 use common::gpu::gpu;
 use common::*;
