@@ -33,9 +33,9 @@ impl Progress {
 
     /// Starts over (a new epoch, a new measurement): position 0, a fresh rate and time left.
     pub fn restart(&self, len: u64, prefix: String) {
-        self.bar.reset();
-        self.bar.set_length(len);
         self.bar.set_prefix(prefix);
+        self.bar.set_length(len);
+        self.bar.reset();
     }
 
     pub fn set(&self, pos: u64, msg: String) {
@@ -72,12 +72,11 @@ impl Drop for Progress {
 }
 
 /// The training bar: epoch, steps, then the running loss, accuracy, learning rate and images/s,
-/// and the time left in the epoch.
-pub const TRAIN_TEMPLATE: &str =
-    "{prefix} [{bar:24}] {pos}/{len} steps {msg} · {elapsed} elapsed, {eta} left";
+/// and the time left in the epoch (about 90 columns).
+pub const TRAIN_TEMPLATE: &str = "{prefix} [{bar:16}] {pos}/{len} {msg}, {eta} left";
 
 /// The benchmark bar: what is measured, runs done, runs per second and time left.
-pub const BENCH_TEMPLATE: &str = "{prefix} [{bar:24}] {pos}/{len} runs {per_sec} · {eta} left";
+pub const BENCH_TEMPLATE: &str = "{prefix} [{bar:16}] {pos}/{len} runs, {per_sec}, {eta} left";
 
 #[cfg(test)]
 mod tests {
