@@ -51,23 +51,41 @@ pub fn summarise(
     }
 }
 
+/// Runs `run` once to warm up, then `iters` times (at least once) on the clock `now_ms`
+/// (`Instant` natively, `performance.now()` on the web), calling `done` after every run (the
+/// CLI's progress bar). Returns the timed runs' durations in ms.
+pub fn time_runs<E>(
+    iters: usize,
+    now_ms: &dyn Fn() -> f64,
+    done: &mut dyn FnMut(),
+    mut run: impl FnMut() -> std::result::Result<(), E>,
+) -> std::result::Result<Vec<f64>, E> {
+    run()?;
+    done();
+    let mut times = Vec::with_capacity(iters.max(1));
+    for _ in 0..iters.max(1) {
+        let t = now_ms();
+        run()?;
+        times.push(now_ms() - t);
+        done();
+    }
+    Ok(times)
+}
+
 /// Times `iters` forwards (after one warm-up) of a random batch at the config's input size and
-/// reports the median. `now_ms` is the clock: `Instant` natively, `performance.now()` on the web.
+/// reports the median; `done` is called after every forward.
 pub fn bench_forward(
     engine: &mut dyn Engine,
     cfg: &CrateConfig,
     batch: usize,
     iters: usize,
     now_ms: &dyn Fn() -> f64,
+    done: &mut dyn FnMut(),
 ) -> Result<BenchResult> {
     let x = bench_input(cfg, batch);
-    engine.forward(&x, ForwardOptions::default())?;
-    let mut times = Vec::with_capacity(iters.max(1));
-    for _ in 0..iters.max(1) {
-        let t = now_ms();
-        engine.forward(&x, ForwardOptions::default())?;
-        times.push(now_ms() - t);
-    }
+    let times = time_runs(iters, now_ms, done, || {
+        engine.forward(&x, ForwardOptions::default()).map(drop)
+    })?;
     Ok(summarise(engine.name(), cfg, batch, times))
 }
 
@@ -126,11 +144,13 @@ pub struct MatmulResult {
     pub gflops: f64,
 }
 
-/// The CPU engine's GEMM on `shape`: median of `iters` timed products after one warm-up.
+/// The CPU engine's GEMM on `shape`: median of `iters` timed products after one warm-up;
+/// `done` is called after every product.
 pub fn bench_matmul_cpu(
     shape: &MatmulShape,
     iters: usize,
     now_ms: &dyn Fn() -> f64,
+    done: &mut dyn FnMut(),
 ) -> MatmulResult {
     use crate::cpu::gemm::{gemm, MatMut, MatRef, Threads};
     let a = crate::rng::uniform(1, "mm-a", shape.m * shape.k, 1.0);
@@ -151,13 +171,11 @@ pub fn bench_matmul_cpu(
             Threads::Auto,
         );
     };
-    run();
-    let mut times = Vec::new();
-    for _ in 0..iters.max(1) {
-        let t = now_ms();
+    let times = time_runs(iters, now_ms, done, || {
         run();
-        times.push(now_ms() - t);
-    }
+        Ok::<(), std::convert::Infallible>(())
+    });
+    let Ok(times) = times;
     matmul_result("cpu", shape, times)
 }
 
@@ -174,5 +192,61 @@ pub fn matmul_result(engine: &str, shape: &MatmulShape, mut times_ms: Vec<f64>) 
         iters: times_ms.len(),
         ms,
         gflops: shape.flops() / (ms * 1e-3) / 1e9,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn time_runs_warms_up_then_times_each_run() {
+        let clock = Cell::new(0.0);
+        let now = || clock.get();
+        let (mut runs, mut dones) = (0, 0);
+        let times = time_runs(3, &now, &mut || dones += 1, || {
+            runs += 1;
+            // Run k takes k ms on the fake clock.
+            clock.set(clock.get() + runs as f64);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert_eq!(runs, 4, "one warm-up and three timed runs");
+        assert_eq!(dones, 4);
+        assert_eq!(times, vec![2.0, 3.0, 4.0]);
+        // At least one timed run.
+        let mut n = 0;
+        let times = time_runs(0, &now, &mut || {}, || {
+            n += 1;
+            Ok::<(), ()>(())
+        });
+        assert_eq!((n, times.unwrap().len()), (2, 1));
+    }
+
+    #[test]
+    fn an_error_stops_the_runs() {
+        let mut n = 0;
+        let r = time_runs(5, &|| 0.0, &mut || {}, || {
+            n += 1;
+            if n == 2 {
+                Err("broke")
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!((r, n), (Err("broke"), 2));
+    }
+
+    #[test]
+    fn the_median_is_reported() {
+        let cfg = CrateConfig::preset("crate-fmnist").unwrap();
+        let r = summarise("cpu", &cfg, 2, vec![9.0, 1.0, 4.0]);
+        assert_eq!((r.ms_per_batch, r.ms_per_image, r.iters), (4.0, 2.0, 3));
+        let shape = &matmul_shapes(&cfg, 1)[0];
+        let m = matmul_result("cpu", shape, vec![3.0, 1.0, 2.0, 10.0]);
+        // An even count takes the upper middle.
+        assert_eq!(m.ms, 3.0);
+        assert!((m.gflops - 2.0 * 1024f64.powi(3) / 3e-3 / 1e9).abs() < 1e-9);
     }
 }

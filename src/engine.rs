@@ -2,6 +2,8 @@
 //!
 //! Shapes: B images, N tokens (CLS first), d channels, K heads.
 
+use serde::Serialize;
+
 use crate::error::Result;
 use crate::tensor::Tensor;
 
@@ -42,13 +44,25 @@ pub struct Trace {
     pub layers: Vec<LayerTrace>,
 }
 
+/// One layer's measures for one image (CRATE-SPEC.md "Measures"; computed by
+/// [`crate::analysis::layer_stats`] from a trace, or by an engine's measures path).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct LayerStats {
+    /// R^c of the MSSA input (LN(Z^l) projected on the layer's subspaces).
+    pub rc_in: f64,
+    /// R^c after the MSSA step (LN_l(Z^{l+1/2}) through the same norm and subspaces).
+    pub rc_out: f64,
+    /// Fraction of non-zero entries of the ISTA output Z^{l+1}.
+    pub sparsity: f64,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ForwardOutput {
     /// (B, classes)
     pub logits: Tensor,
     pub trace: Option<Trace>,
     /// Per-layer measures `[image][layer]`, when `ForwardOptions::stats` was asked for.
-    pub stats: Option<Vec<Vec<crate::analysis::LayerStats>>>,
+    pub stats: Option<Vec<Vec<LayerStats>>>,
     /// Per layer, the CLS attention rows (B, K, N), when `ForwardOptions::cls` was asked for.
     pub cls: Option<Vec<Tensor>>,
 }

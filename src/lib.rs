@@ -1,8 +1,10 @@
 //! Whitebox: see inside CRATE, the white-box transformer.
 //!
 //! Data flows one way: bytes → [`data`] → [`tensor::Tensor`]s → an [`engine::Engine`] →
-//! [`engine::Trace`] → [`analysis`] → the page or the CLI. `CRATE-SPEC.md` (in the project's
-//! shared notes) is the numerical contract every engine meets.
+//! [`engine::Trace`] → [`analysis`] → the page or the CLI. What the page decides (URL state,
+//! engine choice, comparisons) is in [`page`], native and unit-tested; `ui` (wasm only) wires it
+//! to the browser. `CRATE-SPEC.md` (in the project's shared notes) is the numerical contract
+//! every engine meets.
 
 pub mod analysis;
 pub mod bench;
@@ -15,6 +17,7 @@ pub mod error;
 pub mod gpu;
 pub mod grad;
 pub mod model;
+pub mod page;
 pub mod rng;
 pub mod selftest;
 pub mod tensor;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the small PyTorch checkpoints that tests/weights_io.rs reads (tests/fixtures/pth/).
+"""Writes the small PyTorch checkpoints that tests/suite/weights_io.rs reads (tests/fixtures/pth/).
 
 Run from the repository root: `python3 tools/make_pth_fixtures.py`. Needs torch and safetensors.
 The model below is the official CRATE module layout (same attribute names, hence the same

@@ -1,5 +1,5 @@
 """Independent NumPy reference for `whitebox segment`'s numbers (issue 13, part 2), and the writer
-of tests/fixtures/segment/small.json, which tests/segment.rs checks the Rust module against.
+of tests/fixtures/segment/small.json, which tests/suite/segment.rs checks the Rust module against.
 
 Run from the repository root:  python3 tools/segment_ref.py
 Needs:  pip install numpy

@@ -1,6 +1,7 @@
 //! Measures computed from a [`Trace`] (CRATE-SPEC.md "Measures"): compression R^c before and
 //! after each MSSA step, ISTA sparsity, attention maps and masks, PCA maps, subspace
-//! incoherence, and batch mean/std. Pure CPU code on plain slices: no engine types.
+//! incoherence, and batch mean/std. Pure CPU code on plain slices; it reads the engine's
+//! output types ([`Trace`], [`crate::engine::ForwardOutput`]) and nothing in `engine` reads it.
 
 pub mod coding_rate;
 pub mod incoherence;
@@ -21,18 +22,10 @@ pub use report::{
 
 use serde::Serialize;
 
+/// Defined next to [`crate::engine::ForwardOutput`], which carries it, so that the engine
+/// contract does not depend on this module (this module depends on the engine's types).
+pub use crate::engine::LayerStats;
 use crate::engine::Trace;
-
-/// One layer's measures for one image.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct LayerStats {
-    /// R^c of the MSSA input (LN(Z^l) projected on the layer's subspaces).
-    pub rc_in: f64,
-    /// R^c after the MSSA step (LN_l(Z^{l+1/2}) through the same norm and subspaces).
-    pub rc_out: f64,
-    /// Fraction of non-zero entries of the ISTA output Z^{l+1}.
-    pub sparsity: f64,
-}
 
 /// Fraction of non-zero entries.
 pub fn sparsity(z: &[f32]) -> f64 {

@@ -2,8 +2,11 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use super::progress::{Progress, BENCH_TEMPLATE};
 use super::EngineKind;
-use crate::bench::{bench_forward, bench_input, matmul_result, matmul_shapes, MatmulShape};
+use crate::bench::{
+    bench_forward, bench_input, matmul_result, matmul_shapes, time_runs, MatmulShape,
+};
 use crate::model::{config::PRESETS, init::init_params, CrateConfig, Model};
 
 #[derive(clap::Args, Debug)]
@@ -82,7 +85,10 @@ fn run_preset(a: &Args, preset: &str, now: &dyn Fn() -> f64) -> anyhow::Result<(
         );
     }
     for &b in &a.batch {
-        let r = bench_forward(engine.as_mut(), &cfg, b, a.iters, now)?;
+        let r = {
+            let bar = measuring(format!("{preset} batch {b}"), a.iters);
+            bench_forward(engine.as_mut(), &cfg, b, a.iters, now, &mut || bar.inc())?
+        };
         if a.json {
             let mut v = serde_json::to_value(&r)?;
             v["preset"] = json!(preset);
@@ -209,9 +215,13 @@ fn run_matmul(a: &Args, now: &dyn Fn() -> f64) -> anyhow::Result<()> {
         );
     }
     for s in &shapes {
-        let r = match gpu.as_mut() {
-            Some(g) => bench_matmul_gpu(g, s, a.iters, now)?,
-            None => crate::bench::bench_matmul_cpu(s, a.iters, now),
+        let r = {
+            let bar = measuring(s.name.clone(), a.iters);
+            let mut done = || bar.inc();
+            match gpu.as_mut() {
+                Some(g) => bench_matmul_gpu(g, s, a.iters, now, &mut done)?,
+                None => crate::bench::bench_matmul_cpu(s, a.iters, now, &mut done),
+            }
         };
         if a.json {
             let mut v = serde_json::to_value(&r)?;
@@ -234,6 +244,7 @@ fn bench_matmul_gpu(
     s: &MatmulShape,
     iters: usize,
     now: &dyn Fn() -> f64,
+    done: &mut dyn FnMut(),
 ) -> anyhow::Result<crate::bench::MatmulResult> {
     use crate::gpu::matmul::{Matmul, MatmulParams};
     let a = g.upload(&crate::rng::uniform(1, "mm-a", s.m * s.k, 1.0));
@@ -241,7 +252,7 @@ fn bench_matmul_gpu(
     let c = g.alloc(s.m * s.n);
     // About 50 ms of work per submission on a slow adapter, at least one product.
     let reps = ((2e8 / s.flops()).round() as usize).clamp(1, 64);
-    let submit = |g: &mut crate::gpu::Gpu| {
+    let submit = |g: &mut crate::gpu::Gpu| -> crate::Result<()> {
         g.run_blocking(
             |rec| {
                 for _ in 0..reps {
@@ -262,20 +273,26 @@ fn bench_matmul_gpu(
             },
             &[(&c, 1)],
         )
+        .map(drop)
     };
-    submit(g)?;
-    let mut times = Vec::new();
-    for _ in 0..iters.max(1) {
-        let t = now();
-        submit(g)?;
-        times.push((now() - t) / reps as f64);
-    }
+    let times: Vec<f64> = time_runs(iters, now, done, || submit(g))?
+        .into_iter()
+        .map(|t| t / reps as f64)
+        .collect();
     g.pool.release([a, b, c]);
     Ok(matmul_result("gpu", s, times))
 }
 
 fn threads() -> usize {
     rayon::current_num_threads()
+}
+
+/// The progress bar of one measurement: a warm-up and `iters` timed runs.
+fn measuring(what: String, iters: usize) -> Progress {
+    let runs = iters.max(1) as u64 + 1;
+    let bar = Progress::new(runs, BENCH_TEMPLATE);
+    bar.restart(runs, what);
+    bar
 }
 
 /// Training throughput: `iters` timed steps per batch size after one warm-up step.
@@ -310,12 +327,15 @@ fn run_train(a: &Args, preset: &str) -> anyhow::Result<()> {
         anyhow::ensure!(b > 0, "batch sizes must be positive");
         let images = crate::rng::uniform(1, "bench-train", b * cfg.channels * h * w, 2.0);
         let labels: Vec<usize> = (0..b).map(|i| i % cfg.classes).collect();
+        let bar = measuring(format!("{preset} batch {b} training steps"), a.iters);
         let secs = match gpu.as_mut() {
             Some(g) => {
                 g.step(&images, &labels, 1e-4, true)?;
+                bar.inc();
                 let t = Instant::now();
                 for _ in 0..a.iters {
                     g.step(&images, &labels, 1e-4, false)?;
+                    bar.inc();
                 }
                 g.stats()?;
                 t.elapsed().as_secs_f64()
@@ -328,13 +348,16 @@ fn run_train(a: &Args, preset: &str) -> anyhow::Result<()> {
                 };
                 let mut t = Trainer::new(cfg.clone(), &params, tc, b)?;
                 t.train_batch(&images, &labels)?;
+                bar.inc();
                 let t0 = Instant::now();
                 for _ in 0..a.iters {
                     t.train_batch(&images, &labels)?;
+                    bar.inc();
                 }
                 t0.elapsed().as_secs_f64()
             }
         };
+        drop(bar);
         let per = secs / a.iters.max(1) as f64;
         let ips = b as f64 / per;
         if a.json {

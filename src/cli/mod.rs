@@ -6,6 +6,7 @@ mod convert;
 mod forward;
 mod info;
 mod init;
+mod progress;
 mod segment;
 mod selftest;
 mod train;

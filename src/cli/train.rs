@@ -12,6 +12,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use clap::ValueEnum;
 
+use super::progress::{Progress, TRAIN_TEMPLATE};
 use super::EngineKind;
 use crate::data::synthetic::{ShapesConfig, ShapesDataset, SubspaceConfig, SubspaceImages};
 use crate::data::{Augment, FashionMnist, ImageDataset, ImageU8, Split};
@@ -143,20 +144,27 @@ impl ImageDataset for Slice<'_> {
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_sigint(_sig: i32) {
-    STOP.store(true, Ordering::SeqCst);
+/// Ctrl-C (SIGINT) sets [`STOP`]; the training loop notices it between steps, saves a
+/// checkpoint and returns, so that `--resume` continues exactly.
+fn install_ctrl_c() -> anyhow::Result<()> {
+    ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst))
+        .context("installing the Ctrl-C handler")
 }
 
-extern "C" {
-    fn signal(signum: i32, handler: usize) -> usize;
-}
-
-/// Ctrl-C sets [`STOP`]; the loop saves a checkpoint and exits.
-fn install_ctrl_c() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        signal(2, on_sigint as extern "C" fn(i32) as usize);
-    }
+/// The running figures of the epoch so far, as the bar's message and the plain lines show them.
+fn running_figures(r: &StepReport, run: &Running) -> String {
+    format!(
+        "loss {:.4} acc {:.4} lr {:.2e} {:.0} img/s{}",
+        run.loss(),
+        run.accuracy(),
+        r.lr,
+        run.images_per_s,
+        if run.skipped > 0 {
+            format!(" ({} skipped: non-finite loss)", run.skipped)
+        } else {
+            String::new()
+        }
+    )
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -313,7 +321,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .append(true)
         .open(out.join("metrics.jsonl"))
         .with_context(|| format!("opening {}/metrics.jsonl", out.display()))?;
-    install_ctrl_c();
+    install_ctrl_c()?;
     let tc = &trainer.state.train;
     eprintln!(
         "training {} ({} params) on {} images, {} epochs of {} steps (batch {}), {} lr {}, {} threads",
@@ -342,31 +350,33 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let now = move || t0.elapsed().as_secs_f64();
     let mut io_err: Option<std::io::Error> = None;
+    // On a terminal, a bar per epoch; elsewhere a plain line at every step metrics line.
+    let bar = Progress::new(trainer.steps_per_epoch(), TRAIN_TEMPLATE);
+    let mut bar_epoch = None;
+    let last_line = std::cell::RefCell::new(String::new());
     let mut metrics = |v: &serde_json::Value| {
         if v["kind"] == "epoch" || v["kind"] == "stop" {
-            eprintln!();
-            println!("{v}");
+            bar.suspend(|| println!("{v}"));
+        } else if v["kind"] == "step" {
+            bar.plain(|| last_line.borrow().clone());
         }
         if let Err(e) = writeln!(metrics_file, "{v}") {
             io_err.get_or_insert(e);
         }
     };
     let mut progress = |r: &StepReport, run: &Running| {
-        eprint!(
-            "\repoch {} step {}/{} loss {:.4} acc {:.4} lr {:.2e} {:.0} img/s{}   ",
+        if bar_epoch != Some(run.epoch) {
+            bar_epoch = Some(run.epoch);
+            bar.restart(run.steps_per_epoch, format!("epoch {}", run.epoch + 1));
+        }
+        *last_line.borrow_mut() = format!(
+            "epoch {} step {}/{} {}",
             run.epoch + 1,
             run.step_in_epoch,
             run.steps_per_epoch,
-            run.loss(),
-            run.accuracy(),
-            r.lr,
-            run.images_per_s,
-            if run.skipped > 0 {
-                format!(" ({} skipped: non-finite loss)", run.skipped)
-            } else {
-                String::new()
-            }
+            running_figures(r, run)
         );
+        bar.set(run.step_in_epoch, running_figures(r, run));
     };
     let out_dir = out.clone();
     let mut save = |t: &Trainer, best: bool| checkpoint::save(&out_dir, t, best);
@@ -387,6 +397,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             stop: &STOP,
         },
     )?;
+    drop(bar);
     if let Some(e) = io_err {
         return Err(e).context("writing metrics.jsonl");
     }

@@ -3,7 +3,7 @@
 //! horizontal flip. All randomness comes from [`SplitMix64`], so the same seed gives the same
 //! images on every platform.
 
-use crate::data::batch::ImageU8;
+use crate::data::image_u8::ImageU8;
 use crate::rng::{fnv1a64, SplitMix64};
 
 /// Which augmentations to apply.

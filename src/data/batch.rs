@@ -1,38 +1,13 @@
-//! Dataset items → model inputs: [`ImageU8`] (an 8-bit image, channels interleaved), the
-//! [`ImageDataset`] trait every image dataset implements, and [`make_batch`], which turns a list
-//! of indices into a normalised (B, C, H, W) tensor for a [`CrateConfig`] (pixels scaled by
-//! 1/255, then `(x - mean[c]) / std[c]`), optionally augmented.
+//! Dataset items → model inputs: the [`ImageDataset`] trait every image dataset implements
+//! (items are [`ImageU8`]s), and [`make_batch`], which turns a list of indices into a
+//! normalised (B, C, H, W) tensor for a [`CrateConfig`] (pixels scaled by 1/255, then
+//! `(x - mean[c]) / std[c]`), optionally augmented.
 
 use crate::data::augment::{sample_rng, Augment};
+use crate::data::image_u8::ImageU8;
 use crate::error::{Error, Result};
 use crate::model::config::CrateConfig;
 use crate::tensor::Tensor;
-
-/// An 8-bit image: `height * width * channels` bytes, row-major, channels interleaved (HWC).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImageU8 {
-    pub height: usize,
-    pub width: usize,
-    pub channels: usize,
-    pub pixels: Vec<u8>,
-}
-
-impl ImageU8 {
-    /// An all-zero image.
-    pub fn zeros(height: usize, width: usize, channels: usize) -> Self {
-        Self {
-            height,
-            width,
-            channels,
-            pixels: vec![0; height * width * channels],
-        }
-    }
-
-    /// The value at row `y`, column `x`, channel `c`.
-    pub fn at(&self, y: usize, x: usize, c: usize) -> u8 {
-        self.pixels[(y * self.width + x) * self.channels + c]
-    }
-}
 
 /// A labelled image dataset whose items can be fetched by index (in any order).
 pub trait ImageDataset {

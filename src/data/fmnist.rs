@@ -9,7 +9,8 @@
 
 use std::io::Read;
 
-use crate::data::batch::{ImageDataset, ImageU8};
+use crate::data::batch::ImageDataset;
+use crate::data::image_u8::ImageU8;
 use crate::error::{Error, Result};
 use crate::model::config::FMNIST_CLASSES;
 

@@ -2,7 +2,8 @@
 //!
 //! - [`image`]: decoding and preprocessing single images;
 //! - [`fmnist`]: the Fashion-MNIST reader (IDX, gzip or raw, from bytes or a directory);
-//! - [`batch`]: 8-bit images and the [`ImageDataset`] trait → normalised (B, C, H, W) batches;
+//! - [`image_u8`]: [`ImageU8`], the 8-bit image datasets hand out;
+//! - [`batch`]: the [`ImageDataset`] trait → normalised (B, C, H, W) batches;
 //! - [`augment`]: random crop with zero padding and horizontal flip;
 //! - [`shuffle`]: the seeded, resumable epoch order;
 //! - [`synthetic`]: the "subspaces" and "shapes" datasets with known ground truth.
@@ -11,10 +12,12 @@ pub mod augment;
 pub mod batch;
 pub mod fmnist;
 pub mod image;
+pub mod image_u8;
 pub mod shuffle;
 pub mod synthetic;
 
 pub use augment::Augment;
-pub use batch::{make_batch, AugmentPlan, Batch, ImageDataset, ImageU8};
+pub use batch::{make_batch, AugmentPlan, Batch, ImageDataset};
 pub use fmnist::{FashionMnist, Split};
+pub use image_u8::ImageU8;
 pub use shuffle::{Shuffler, ShufflerState};

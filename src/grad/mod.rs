@@ -2,7 +2,7 @@
 //! oracle the WGSL backward kernels and the CPU training engine are checked against.
 //!
 //! Everything is generic over [`Real`] (f32 for training, f64 for the finite-difference checks in
-//! `tests/grad_check.rs`). One file per op, mirroring `src/cpu/`: [`layernorm`], [`linear`],
+//! `tests/suite/grad_check.rs`). One file per op, mirroring `src/cpu/`: [`layernorm`], [`linear`],
 //! [`mssa`], [`ista`], [`embed`], [`head`], [`loss`]. Each has a `forward` that returns its output
 //! and a cache, and a `backward` that accumulates parameter gradients and returns the input
 //! gradient. Row-vector convention as in CRATE-SPEC.md (`x W^T` is `F.linear(x, W)`).

@@ -1,7 +1,9 @@
 //! What the page does, as async steps: start up, analyse an image, load a model, pick the
 //! faster engine, compare engines, and the batch figure. Each step reports progress through
 //! [`AppState::busy`], yields to the browser between heavy parts, and turns every failure into
-//! a message in [`AppState::error`] that leaves the previous result on screen.
+//! a message in [`AppState::error`] that leaves the previous result on screen. This is wiring
+//! only: the choices (which model, sample, engine, fit; what a comparison says) are made in
+//! [`crate::page`], where they are tested natively.
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -9,21 +11,24 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::runtime::{GpuState, Runtime, Which};
+use super::runtime::{Runtime, Which};
 use super::state::{
-    AppState, BatchFigure, Bundled, Busy, Current, EngineInfo, EnginePref, ModelInfo, Sample,
+    AppState, BatchFigure, Busy, Current, EngineInfo, EnginePref, ModelInfo, Sample,
 };
 use super::web::{fetch_bytes, fetch_text, has_webgpu, read_file, sleep};
-use crate::analysis::{summarise, ImageReport};
-use crate::data::image::{decode_image, denormalise_to_rgb8, preprocess, DecodeLimits, Resize};
+use crate::analysis::summarise;
+use crate::data::image::{decode_image, denormalise_to_rgb8, preprocess, DecodeLimits};
 use crate::error::{Error, Result};
 use crate::model::io::load_model;
 use crate::model::{CrateConfig, Model};
+use crate::page::comparison_text;
+use crate::page::engine_choice::{active_engine as choose_engine, gpu_notice, Notice};
+use crate::page::model_choice::{
+    bundled_models, check_image_file_size, default_fit, file_label, head_on_show, heads_assumed,
+    heads_prompt, input_size, layer_on_show, opening_model, opening_sample,
+};
 use crate::tensor::Tensor;
 use crate::viz::{half, upscale};
-
-/// The model the page opens with (web/models/).
-pub const DEFAULT_MODEL: &str = "crate-fmnist";
 
 /// Images are shown at least this many pixels on a side (small inputs are upscaled crisply).
 const DISPLAY_SIDE: usize = 224;
@@ -61,33 +66,17 @@ pub fn boot(app: AppState) {
             Ok(s) => app.samples.set(s),
             Err(e) => app.fail(format!("The sample gallery did not load: {e}")),
         }
-        let bundled = fetch_text("models/index.json")
-            .await
-            .ok()
-            .and_then(|t| serde_json::from_str::<Vec<Bundled>>(&t).ok())
-            .unwrap_or_else(|| {
-                vec![Bundled {
-                    name: DEFAULT_MODEL.into(),
-                    title: DEFAULT_MODEL.into(),
-                }]
-            });
-        app.bundled.set(bundled.clone());
-        let want = app.model_name.get_untracked();
-        let name = want
-            .filter(|w| bundled.iter().any(|b| &b.name == w))
-            .or_else(|| bundled.first().map(|b| b.name.clone()))
-            .unwrap_or_else(|| DEFAULT_MODEL.to_string());
+        let index = fetch_text("models/index.json").await.ok();
+        let bundled = bundled_models(index.as_deref());
+        let name = opening_model(app.model_name.get_untracked().as_deref(), &bundled);
+        app.bundled.set(bundled);
         if let Err(e) = install_bundled(app, &name).await {
             app.fail(format!("The model {name} did not load: {e}"));
             return;
         }
-        let first = {
-            let samples = app.samples.get_untracked();
-            let want = app.sample.get_untracked();
-            want.as_ref()
-                .and_then(|w| samples.iter().find(|s| &s.file == w).cloned())
-                .or_else(|| samples.first().cloned())
-        };
+        let first = app.samples.with_untracked(|samples| {
+            opening_sample(app.sample.get_untracked().as_deref(), samples)
+        });
         if let Some(s) = first {
             analyse_sample_now(app, s).await;
         } else {
@@ -158,17 +147,9 @@ async fn analyse_sample_now(app: AppState, sample: Sample) {
 pub fn analyse_file(app: AppState, file: web_sys::File) {
     app.error.set(None);
     spawn(app, async move {
-        let name = file.name();
-        let name = if name.is_empty() {
-            "pasted image".to_string()
-        } else {
-            name
-        };
-        if file.size() > (64 << 20) as f64 {
-            app.fail(format!(
-                "{name}: {:.0} MB is too large for an image (the limit is 64 MB)",
-                file.size() / (1 << 20) as f64
-            ));
+        let name = file_label(&file.name());
+        if let Err(e) = check_image_file_size(&name, file.size()) {
+            app.fail(e);
             return;
         }
         set_busy(app, format!("reading {name}…"), Some(0.0));
@@ -194,8 +175,7 @@ pub fn reanalyse(app: AppState) {
 /// The model input for an image: decoded, fitted to the chosen size, normalised.
 fn prepare(app: AppState, cfg: &CrateConfig, name: &str, bytes: &[u8]) -> Result<Tensor> {
     let img = decode_image(bytes, name, &DecodeLimits::default())?;
-    let side = app.input_side.get_untracked();
-    let size = if side == 0 { cfg.image } else { [side, side] };
+    let size = input_size(cfg, app.input_side.get_untracked());
     preprocess(&img, cfg, size, app.fit.get_untracked())
 }
 
@@ -270,50 +250,23 @@ async fn analyse_bytes_now(
     }
 }
 
-/// The engine to use now: the user's choice, or the calibrated one; the CPU when WebGPU is gone.
+/// The engine to use now (see [`choose_engine`]).
 fn active_engine(app: AppState, rt: &Runtime) -> Which {
-    let want = match app.engine_pref.get_untracked() {
-        EnginePref::Cpu => Which::Cpu,
-        EnginePref::Gpu => Which::Gpu,
-        EnginePref::Auto => app.engine.get_untracked().active,
-    };
-    if want == Which::Gpu && !rt.has_gpu() {
-        Which::Cpu
-    } else {
-        want
-    }
+    choose_engine(
+        app.engine_pref.get_untracked(),
+        app.engine.with_untracked(|e| e.active),
+        rt.has_gpu(),
+    )
 }
 
 /// Mirrors the runtime's WebGPU state into the engine panel, with a notice when the CPU has
 /// taken over.
 fn sync_gpu_state(app: AppState, rt: &Runtime) {
-    let (gpu, ok) = match &rt.gpu_state {
-        GpuState::Ready { adapter, software } => (
-            if *software {
-                format!("{adapter} (a software renderer, not a GPU)")
-            } else {
-                adapter.clone()
-            },
-            true,
-        ),
-        GpuState::Unavailable(why) => (why.clone(), false),
-    };
-    let pref = app.engine_pref.get_untracked();
-    app.engine.update(|e| {
-        e.gpu = gpu.clone();
-        e.gpu_ok = ok;
-        if !ok && e.active == Which::Gpu {
-            e.active = Which::Cpu;
-            e.reason = format!("WebGPU stopped working ({gpu}); the CPU engine took over.");
-        }
-    });
-    if !ok && pref != EnginePref::Cpu {
-        app.notice.set(Some(format!(
-            "WebGPU is not available here ({gpu}). The CPU engine runs instead: same numbers, \
-             computed in WebAssembly."
-        )));
-    } else if ok {
-        app.notice.set(None);
+    app.engine.update(|e| e.observe_gpu(&rt.gpu_state));
+    match gpu_notice(app.engine_pref.get_untracked(), &rt.gpu_state) {
+        Notice::Keep => {}
+        Notice::Clear => app.notice.set(None),
+        Notice::Show(m) => app.notice.set(Some(m)),
     }
 }
 
@@ -340,15 +293,13 @@ async fn install_model(
         *guard = Some(rt);
     }
     app.input_side.set(cfg.image[0]);
-    app.fit.set(if cfg.image[0] < 64 {
-        Resize::Stretch
-    } else {
-        Resize::Imagenet
-    });
-    if app.layer.get_untracked() >= cfg.depth {
-        app.layer.set(cfg.depth - 1);
+    app.fit.set(default_fit(&cfg));
+    let layer = app.layer.get_untracked();
+    if layer >= cfg.depth {
+        app.layer.set(layer_on_show(layer, cfg.depth));
     }
-    if app.head.get_untracked().is_some_and(|h| h >= cfg.heads) {
+    let head = app.head.get_untracked();
+    if head_on_show(head, cfg.heads) != head {
         app.head.set(None);
     }
     app.batch.set(None);
@@ -410,11 +361,10 @@ async fn load_model_bytes_now(
     match load_model(&bytes, &name, heads) {
         Err(e) => {
             let msg = e.to_string();
-            if msg.contains("--heads") {
+            if let Some(prompt) = heads_prompt(&msg) {
                 // The checkpoint does not say how many heads: ask.
                 app.pending_model.set_value(Some((name, bytes)));
-                app.heads_prompt
-                    .set(Some(msg.replace("pass --heads", "enter the head count")));
+                app.heads_prompt.set(Some(prompt));
                 app.view.set(super::state::View::Model);
                 app.busy.set(None);
             } else {
@@ -422,7 +372,7 @@ async fn load_model_bytes_now(
             }
         }
         Ok(loaded) => {
-            let assumed = loaded.notes.iter().any(|n| n.starts_with("heads: assumed"));
+            let assumed = heads_assumed(&loaded.notes);
             app.pending_model
                 .set_value(assumed.then(|| (name.clone(), bytes.clone())));
             install_model(app, loaded.model, &name, loaded.format, loaded.notes, None).await;
@@ -455,11 +405,7 @@ pub async fn calibrate(app: AppState) {
         let cfg = rt.model.config.clone();
         if !rt.has_gpu() {
             sync_gpu_state(app, rt);
-            let why = app.engine.get_untracked().gpu;
-            app.engine.update(|e| {
-                e.active = Which::Cpu;
-                e.reason = format!("Using the CPU engine: WebGPU is not available ({why}).");
-            });
+            app.engine.update(EngineInfo::without_gpu);
             return;
         }
         app.source
@@ -484,78 +430,9 @@ pub async fn calibrate(app: AppState) {
     let _ = timed(app, &input, Which::Cpu).await;
     let cpu_ms = timed(app, &input, Which::Cpu).await;
     let adapter = app.engine.get_untracked().gpu;
-    let info = match (cpu_ms, gpu_ms) {
-        (Ok(c), Ok(g)) => {
-            let faster = if g <= c { Which::Gpu } else { Which::Cpu };
-            let active = match pref {
-                EnginePref::Auto => faster,
-                EnginePref::Gpu => Which::Gpu,
-                EnginePref::Cpu => Which::Cpu,
-            };
-            let reason = match (pref, faster) {
-                (EnginePref::Auto, Which::Gpu) => format!(
-                    "Using WebGPU ({adapter}): {g:.1} ms per image against {c:.1} ms on the CPU engine."
-                ),
-                (EnginePref::Auto, Which::Cpu) => format!(
-                    "Using the CPU engine: WebGPU ({adapter}) took {g:.1} ms per image against \
-                     {c:.1} ms on the CPU."
-                ),
-                (_, _) => format!(
-                    "Using {} as asked (WebGPU {g:.1} ms, CPU {c:.1} ms per image).",
-                    active.label()
-                ),
-            };
-            EngineInfo {
-                active,
-                reason,
-                gpu: adapter,
-                gpu_ok: true,
-                cpu_ms: Some(c),
-                gpu_ms: Some(g),
-            }
-        }
-        (c, g) => EngineInfo {
-            active: Which::Cpu,
-            reason: format!(
-                "Using the CPU engine: {}",
-                g.err()
-                    .or(c.err())
-                    .map_or("calibration failed".into(), |e| e.to_string())
-            ),
-            gpu: adapter,
-            gpu_ok: false,
-            cpu_ms: None,
-            gpu_ms: None,
-        },
-    };
+    let info = EngineInfo::calibrated(pref, cpu_ms, gpu_ms, adapter);
     app.engine.set(info);
     app.busy.set(None);
-}
-
-/// The largest difference between two reports: logits and R^c relative to their largest
-/// magnitude, sparsity absolute.
-fn differences(a: &ImageReport, b: &ImageReport) -> (f64, f64, f64) {
-    let rel = |x: &[f64], y: &[f64]| {
-        let scale = y.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-12);
-        x.iter()
-            .zip(y)
-            .fold(0.0f64, |m, (p, q)| m.max((p - q).abs()))
-            / scale
-    };
-    let la: Vec<f64> = a.logits.iter().map(|&v| v as f64).collect();
-    let lb: Vec<f64> = b.logits.iter().map(|&v| v as f64).collect();
-    let rc = |r: &ImageReport| {
-        r.layers
-            .iter()
-            .flat_map(|s| [s.rc_in, s.rc_out])
-            .collect::<Vec<_>>()
-    };
-    let sp = a
-        .layers
-        .iter()
-        .zip(&b.layers)
-        .fold(0.0f64, |m, (p, q)| m.max((p.sparsity - q.sparsity).abs()));
-    (rel(&la, &lb), rel(&rc(a), &rc(b)), sp)
 }
 
 /// Runs the image on show on both engines and reports the largest differences and the times.
@@ -574,12 +451,7 @@ pub fn compare_engines(app: AppState) {
             let input = prepare(app, &cfg, &name, &bytes)?;
             let (c, cms) = rt.analyse(&input, Which::Cpu).await?;
             let (g, gms) = rt.analyse(&input, Which::Gpu).await?;
-            let (dl, dr, ds) = differences(&g, &c);
-            Ok::<_, Error>(format!(
-                "WebGPU vs CPU on {name}: logits differ by at most {dl:.1e} (relative), R^c by \
-                 {dr:.1e} (relative), non-zero fraction by {ds:.1e}. Time: WebGPU {gms:.1} ms, \
-                 CPU {cms:.1} ms."
-            ))
+            Ok::<_, Error>(comparison_text(&name, &g, gms, &c, cms))
         }
         .await;
         sync_gpu_state(app, rt);

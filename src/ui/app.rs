@@ -43,11 +43,7 @@ pub fn App() -> impl IntoView {
                 v["image"] = c.name.clone().into();
                 v["ms"] = c.ms.into();
                 v["adapter"] = app.engine.with_untracked(|e| e.gpu.clone()).into();
-                v["engine"] = match c.engine {
-                    super::runtime::Which::Cpu => "cpu",
-                    super::runtime::Which::Gpu => "gpu",
-                }
-                .into();
+                v["engine"] = c.engine.key().into();
                 v.to_string()
             })
         })

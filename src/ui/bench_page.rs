@@ -1,4 +1,4 @@
-//! `?bench=PRESET[&batch=1,8][&iters=3][&engine=gpu]`: times the CPU engine in this browser
+//! `?bench=PRESET[&batch=1,8][&iters=3][&engine=gpu]` ([`BenchRequest`]): times the CPU engine in this browser
 //! (single thread, wasm SIMD128), or the WGSL engine on WebGPU, with random weights and shows the
 //! result as JSON in `#bench-result`, for `scripts/bench-wasm.sh`. The CPU run blocks the page
 //! while it runs: it is a measurement, not a view.
@@ -8,42 +8,7 @@ use leptos::prelude::*;
 use crate::bench::bench_forward;
 use crate::cpu::CpuEngine;
 use crate::model::{init::init_params, CrateConfig, Model};
-
-#[derive(Clone, Debug)]
-pub struct BenchRequest {
-    pub preset: String,
-    pub batches: Vec<usize>,
-    pub iters: usize,
-    pub gpu: bool,
-}
-
-impl BenchRequest {
-    pub fn from_query(search: &str) -> Option<Self> {
-        let mut req = BenchRequest {
-            preset: String::new(),
-            batches: vec![1],
-            iters: 3,
-            gpu: false,
-        };
-        for pair in search.trim_start_matches('?').split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            match k {
-                "bench" => req.preset = v.to_string(),
-                "batch" => {
-                    req.batches = v
-                        .split(',')
-                        .filter_map(|b| b.parse().ok())
-                        .filter(|&b| b > 0)
-                        .collect()
-                }
-                "iters" => req.iters = v.parse().unwrap_or(3).clamp(1, 50),
-                "engine" => req.gpu = v == "gpu",
-                _ => {}
-            }
-        }
-        (!req.preset.is_empty()).then_some(req)
-    }
-}
+use crate::page::BenchRequest;
 
 fn entry(
     req: &BenchRequest,
@@ -103,7 +68,8 @@ fn run(req: &BenchRequest) -> Result<String, String> {
     let now = move || perf.now();
     let mut out = Vec::new();
     for &b in &req.batches {
-        let r = bench_forward(&mut engine, &cfg, b, req.iters, &now).map_err(|e| e.to_string())?;
+        let r = bench_forward(&mut engine, &cfg, b, req.iters, &now, &mut || {})
+            .map_err(|e| e.to_string())?;
         out.push(entry(
             req,
             &r,

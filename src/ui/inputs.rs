@@ -24,10 +24,7 @@ fn picked_file(ev: &web_sys::Event) -> Option<web_sys::File> {
 
 /// Model files go to the model loader, anything else to the image analyser.
 fn is_model_file(f: &web_sys::File) -> bool {
-    let n = f.name().to_lowercase();
-    [".safetensors", ".pth", ".pt", ".tar", ".bin", ".ckpt"]
-        .iter()
-        .any(|e| n.ends_with(e))
+    crate::page::model_choice::is_model_file(&f.name())
 }
 
 #[component]

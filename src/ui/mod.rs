@@ -1,4 +1,5 @@
-//! The page (wasm only): Leptos components. `main.rs` only calls [`start`].
+//! The page (wasm only): Leptos components and the browser glue. What the page decides lives
+//! in [`crate::page`] (native, unit-tested); `main.rs` only calls [`start`].
 
 mod actions;
 mod app;
@@ -24,15 +25,13 @@ pub fn start() {
     let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
-    if let Some(req) = bench_page::BenchRequest::from_query(&search) {
-        mount_to_body(move || view! { <bench_page::BenchPage req=req.clone() /> });
-        return;
+    match crate::page::Route::from_query(&search) {
+        crate::page::Route::Bench(req) => {
+            mount_to_body(move || view! { <bench_page::BenchPage req=req.clone() /> })
+        }
+        crate::page::Route::Selftest { gpu } => {
+            mount_to_body(move || view! { <selftest_page::SelftestPage gpu=gpu /> })
+        }
+        crate::page::Route::App => mount_to_body(app::App),
     }
-    let params: Vec<&str> = search.trim_start_matches('?').split('&').collect();
-    if params.contains(&"selftest") {
-        let gpu = params.contains(&"engine=gpu");
-        mount_to_body(move || view! { <selftest_page::SelftestPage gpu=gpu /> });
-        return;
-    }
-    mount_to_body(app::App);
 }

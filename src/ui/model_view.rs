@@ -7,16 +7,7 @@ use super::actions::{compare_engines, load_bundled, reanalyse, retry_gpu, retry_
 use super::inputs::ModelInput;
 use super::state::{AppState, EnginePref};
 use crate::data::image::Resize;
-
-/// Square input sides worth offering: multiples of the patch from half to twice the model's size.
-fn sides(image: usize, patch: usize) -> Vec<usize> {
-    let mut v: Vec<usize> = [0.5, 0.75, 1.0, 1.25, 1.5, 2.0]
-        .iter()
-        .map(|f| ((image as f64 * f / patch as f64).round() as usize).max(1) * patch)
-        .collect();
-    v.dedup();
-    v
-}
+use crate::page::model_choice::input_sides as sides;
 
 #[component]
 fn Row(k: &'static str, v: String) -> impl IntoView {
@@ -90,10 +81,9 @@ pub fn ModelView() -> impl IntoView {
     let override_heads = move || {
         // Offered when the model's head count was assumed from a preset (its bytes are kept
         // in `pending_model` for the reload).
-        let assumed = app.model.with(|m| {
-            m.as_ref()
-                .is_some_and(|m| m.notes.iter().any(|n| n.starts_with("heads: assumed")))
-        });
+        let assumed = app
+            .model
+            .with(|m| m.as_ref().is_some_and(|m| m.heads_assumed()));
         assumed.then(|| {
             view! {
                 <p class="small">"The head count was assumed from a preset. A different one: "

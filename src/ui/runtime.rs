@@ -14,31 +14,7 @@ use crate::model::Model;
 use crate::tensor::Tensor;
 
 use super::web::{has_webgpu, now_ms, sleep};
-
-/// Which engine runs a forward.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Which {
-    Cpu,
-    Gpu,
-}
-
-impl Which {
-    pub fn label(self) -> &'static str {
-        match self {
-            Which::Cpu => "CPU (wasm)",
-            Which::Gpu => "WebGPU",
-        }
-    }
-}
-
-/// What we know about WebGPU in this browser.
-#[derive(Clone, Debug, PartialEq)]
-pub enum GpuState {
-    /// Ready: the adapter's name and whether it is a software (fallback) adapter.
-    Ready { adapter: String, software: bool },
-    /// Not usable, and why.
-    Unavailable(String),
-}
+pub use crate::page::{GpuState, Which};
 
 pub struct Runtime {
     pub model: Model,
@@ -54,15 +30,6 @@ const OPTS: ForwardOptions = ForwardOptions {
     stats: false,
     cls: false,
 };
-
-/// An adapter that is a CPU rasteriser (SwiftShader, llvmpipe, WARP) rather than a GPU.
-fn is_software(info: &wgpu::AdapterInfo) -> bool {
-    let name = info.name.to_lowercase();
-    info.device_type == wgpu::DeviceType::Cpu
-        || ["swiftshader", "llvmpipe", "lavapipe", "warp", "software"]
-            .iter()
-            .any(|s| name.contains(s))
-}
 
 impl Runtime {
     /// The CPU engine for `model`, and the WGSL engine when `want_gpu` and WebGPU works.
@@ -93,21 +60,14 @@ impl Runtime {
             ));
         }
         let ctx = GpuContext::new().await?;
-        let info = ctx.info.clone();
         let browser = super::web::webgpu_adapter_info().await;
-        let adapter = match (&browser, info.name.is_empty()) {
-            (_, false) => info.name.clone(),
-            (Some((desc, _)), true) if !desc.is_empty() => desc.clone(),
-            _ => format!("{:?} adapter", info.backend),
-        };
-        let software = is_software(&info)
-            || browser.as_ref().is_some_and(|(desc, fallback)| {
-                *fallback || desc.to_lowercase().contains("swiftshader")
-            });
-        Ok((
-            GpuEngine::new(ctx, model.clone())?,
-            GpuState::Ready { adapter, software },
-        ))
+        let state = GpuState::ready(
+            &ctx.info.name,
+            ctx.info.device_type,
+            ctx.info.backend,
+            browser,
+        );
+        Ok((GpuEngine::new(ctx, model.clone())?, state))
     }
 
     /// Tries WebGPU again (after a lost device, or after it was turned off).

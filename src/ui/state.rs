@@ -1,5 +1,6 @@
-//! The page's state: what is shown (kept in the URL so a view can be shared) and what was
-//! computed. Signals only; the engines live in [`super::runtime`].
+//! The page's state as Leptos signals: what is shown (its URL part is
+//! [`crate::page::UrlState`]) and what was computed. The engines live in [`super::runtime`];
+//! the plain types and the choices made on them in [`crate::page`].
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -7,195 +8,11 @@ use std::sync::Arc;
 use futures::lock::Mutex;
 use leptos::prelude::*;
 
-use super::runtime::{Runtime, Which};
+use super::runtime::Runtime;
 use crate::analysis::{ImageReport, LayerSummary};
 use crate::data::image::{Resize, Rgba8Image};
-use crate::model::CrateConfig;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum View {
-    Attention,
-    Layers,
-    Model,
-}
-
-impl View {
-    pub const ALL: [View; 3] = [View::Attention, View::Layers, View::Model];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            View::Attention => "attention",
-            View::Layers => "layers",
-            View::Model => "model",
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            View::Attention => "Attention",
-            View::Layers => "Layers",
-            View::Model => "Model & engine",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.key() == s)
-    }
-}
-
-/// Which engine the user asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EnginePref {
-    /// Whichever a quick calibration found faster.
-    Auto,
-    Gpu,
-    Cpu,
-}
-
-impl EnginePref {
-    pub fn key(self) -> &'static str {
-        match self {
-            EnginePref::Auto => "auto",
-            EnginePref::Gpu => "gpu",
-            EnginePref::Cpu => "cpu",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [EnginePref::Auto, EnginePref::Gpu, EnginePref::Cpu]
-            .into_iter()
-            .find(|p| p.key() == s)
-    }
-}
-
-/// The part of the state that lives in the URL.
-#[derive(Clone, Debug, PartialEq)]
-pub struct UrlState {
-    pub view: View,
-    pub layer: Option<usize>,
-    /// `None`: the mean over heads.
-    pub head: Option<usize>,
-    pub threshold: f32,
-    pub opacity: f32,
-    pub sample: Option<String>,
-    pub engine: EnginePref,
-    /// A bundled model by name.
-    pub model: Option<String>,
-}
-
-impl Default for UrlState {
-    fn default() -> Self {
-        Self {
-            view: View::Attention,
-            layer: None,
-            head: None,
-            threshold: 0.6,
-            opacity: 0.6,
-            sample: None,
-            engine: EnginePref::Auto,
-            model: None,
-        }
-    }
-}
-
-impl UrlState {
-    /// Reads `view=…&layer=…&head=…|mean&t=…&opacity=…&sample=…&engine=…`; anything missing
-    /// or malformed keeps its default.
-    pub fn parse(query: &str) -> Self {
-        let mut s = Self::default();
-        for pair in query.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let v = js_sys::decode_uri_component(v)
-                .ok()
-                .and_then(|v| v.as_string())
-                .unwrap_or_else(|| v.to_string());
-            match k {
-                "view" => s.view = View::parse(&v).unwrap_or(s.view),
-                "layer" => s.layer = v.parse().ok(),
-                "head" => s.head = v.parse().ok(),
-                "t" => {
-                    s.threshold = v
-                        .parse::<f32>()
-                        .ok()
-                        .filter(|t| t.is_finite())
-                        .map_or(s.threshold, |t| t.clamp(0.05, 1.0))
-                }
-                "opacity" => {
-                    s.opacity = v
-                        .parse::<f32>()
-                        .ok()
-                        .filter(|t| t.is_finite())
-                        .map_or(s.opacity, |t| t.clamp(0.0, 1.0))
-                }
-                "sample" if !v.is_empty() => s.sample = Some(v),
-                "engine" => s.engine = EnginePref::parse(&v).unwrap_or(s.engine),
-                "model" if !v.is_empty() => s.model = Some(v),
-                _ => {}
-            }
-        }
-        s
-    }
-
-    pub fn to_query(&self) -> String {
-        let mut q = vec![format!("view={}", self.view.key())];
-        if let Some(l) = self.layer {
-            q.push(format!("layer={l}"));
-        }
-        q.push(match self.head {
-            Some(h) => format!("head={h}"),
-            None => "head=mean".into(),
-        });
-        q.push(format!("t={}", self.threshold));
-        q.push(format!("opacity={}", self.opacity));
-        if let Some(s) = &self.sample {
-            q.push(format!(
-                "sample={}",
-                String::from(js_sys::encode_uri_component(s))
-            ));
-        }
-        if let Some(m) = &self.model {
-            q.push(format!(
-                "model={}",
-                String::from(js_sys::encode_uri_component(m))
-            ));
-        }
-        if self.engine != EnginePref::Auto {
-            q.push(format!("engine={}", self.engine.key()));
-        }
-        q.join("&")
-    }
-}
-
-/// A gallery entry (web/samples/samples.json).
-#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
-pub struct Sample {
-    pub file: String,
-    pub label: String,
-    pub kind: String,
-    pub credit: String,
-}
-
-/// A model bundled with the page (web/models/index.json).
-#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
-pub struct Bundled {
-    /// The file stem: web/models/NAME.safetensors and NAME.json.
-    pub name: String,
-    /// What to call it in the model list.
-    pub title: String,
-}
-
-/// The model on show.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ModelInfo {
-    pub name: String,
-    pub format: String,
-    pub config: CrateConfig,
-    pub parameters: usize,
-    /// What loading assumed (head count, …).
-    pub notes: Vec<String>,
-    /// The model card (web/models/NAME.json), for bundled models.
-    pub card: Option<serde_json::Value>,
-}
+use crate::page::model_choice::{layer_in_url, layer_on_show};
+pub use crate::page::{Bundled, EngineInfo, EnginePref, ModelInfo, Sample, UrlState, View, Which};
 
 /// The image on show and its analysis.
 #[derive(Clone, Debug)]
@@ -210,34 +27,6 @@ pub struct Current {
     pub report: Arc<ImageReport>,
     pub engine: Which,
     pub ms: f64,
-}
-
-/// How the engine was chosen.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EngineInfo {
-    /// The engine analyses run on now.
-    pub active: Which,
-    /// A sentence saying which engine and why (shown to the user).
-    pub reason: String,
-    /// The WebGPU adapter, or why there is none.
-    pub gpu: String,
-    pub gpu_ok: bool,
-    /// Calibration: ms per image on each engine (None: not measured).
-    pub cpu_ms: Option<f64>,
-    pub gpu_ms: Option<f64>,
-}
-
-impl Default for EngineInfo {
-    fn default() -> Self {
-        Self {
-            active: Which::Cpu,
-            reason: "starting…".into(),
-            gpu: "not checked yet".into(),
-            gpu_ok: false,
-            cpu_ms: None,
-            gpu_ms: None,
-        }
-    }
 }
 
 /// Busy with something the user waits for: a message and, when known, a fraction done.
@@ -343,10 +132,9 @@ impl AppState {
         let depth = self
             .model
             .with(|m| m.as_ref().map_or(0, |m| m.config.depth));
-        let layer = self.layer.get();
         UrlState {
             view: self.view.get(),
-            layer: (layer < depth).then_some(layer),
+            layer: layer_in_url(self.layer.get(), depth),
             head: self.head.get(),
             threshold: self.threshold.get(),
             opacity: self.opacity.get(),
@@ -361,7 +149,7 @@ impl AppState {
         let depth = self
             .model
             .with(|m| m.as_ref().map_or(1, |m| m.config.depth));
-        self.layer.get().min(depth.saturating_sub(1))
+        layer_on_show(self.layer.get(), depth)
     }
 
     pub fn fail(&self, e: impl std::fmt::Display) {

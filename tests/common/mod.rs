@@ -1,5 +1,9 @@
-//! Shared test helpers: reading fixtures, the golden weight scheme, closeness checks.
+//! Shared test helpers: reading fixtures, the golden weight scheme, closeness checks; the GPU
+//! ([`gpu`]) and the tiny training set-up ([`train`]).
 #![allow(dead_code)]
+
+pub mod gpu;
+pub mod train;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -6,7 +6,8 @@
 //! Sample `i` depends only on `(seed, i)`: the dataset has any length without being stored, and
 //! labels cycle through the shapes (`i % 5`), so every class has the same count (±1).
 
-use crate::data::batch::{ImageDataset, ImageU8};
+use crate::data::batch::ImageDataset;
+use crate::data::image_u8::ImageU8;
 use crate::data::synthetic::{next_f64, unit_vector};
 use crate::error::{Error, Result};
 use crate::model::config::CrateConfig;

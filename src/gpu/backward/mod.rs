@@ -1,6 +1,6 @@
 //! The backward kernels, one Rust wrapper per WGSL file, beside the forward's (the burn
 //! `custom-wgpu-kernel` layout): `shaders/<op>_backward.wgsl` ↔ `src/gpu/backward/<op>.rs`.
-//! Each mirrors its CPU twin in [`crate::grad`], which is the oracle in `tests/gpu_train.rs`.
+//! Each mirrors its CPU twin in [`crate::grad`], which is the oracle in `tests/suite/gpu_train.rs`.
 //!
 //! - [`matmul`]: `A^T·B` (weight gradients) and column sums (bias, gamma, CLS/position
 //!   gradients); `dx = dy W` reuses the forward's tiled matmul.

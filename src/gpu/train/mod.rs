@@ -6,7 +6,7 @@
 //! (every few steps). A step whose loss or gradient is not finite is skipped on the GPU itself: the
 //! optimiser kernels see the flag and leave weights and moments untouched.
 //!
-//! The op-by-op backward mirrors [`crate::grad`] (the oracle in `tests/gpu_train.rs`); the
+//! The op-by-op backward mirrors [`crate::grad`] (the oracle in `tests/suite/gpu_train.rs`); the
 //! kernels are in [`super::backward`]. Async throughout (the page trains in the browser);
 //! natively, [`crate::train::StepEngine`] drives it through the shared epoch loop.
 

@@ -3,7 +3,7 @@
 //! logits and both R^c within 1e-3 relative, sparsity within 2e-3, on the CPU engine and on the
 //! WGSL engine.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

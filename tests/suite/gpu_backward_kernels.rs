@@ -2,18 +2,17 @@
 //! multiples of 4 or of the 32 tile, d = 99 with 3 heads, N = 50, strided rows). Needs a wgpu
 //! adapter (lavapipe in CI); fails, never skips, when there is none.
 
+use crate::common;
+
+use common::gpu::gpu;
 use whitebox::gpu::backward::layernorm::{LnBackParams, LnBackward, LnGradSlots};
 use whitebox::gpu::backward::matmul::{ColSum, Tn};
 use whitebox::gpu::backward::{embed, head, ista, loss, mssa};
-use whitebox::gpu::{Gpu, GpuContext};
+
 use whitebox::grad;
 use whitebox::model::Dims;
 
 const TOL: f32 = 1e-5;
-
-fn gpu() -> Gpu {
-    Gpu::new(GpuContext::new_blocking().expect("a GPU adapter (lavapipe in CI)"))
-}
 
 fn rand(seed: u64, n: usize) -> Vec<f32> {
     whitebox::rng::uniform(seed, "backward-kernel-test", n, 1.0)

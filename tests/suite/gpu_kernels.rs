@@ -2,24 +2,16 @@
 //! (d = 99 with 3 heads, N = 50), batch 1 and > 1. Needs a wgpu adapter (lavapipe in CI);
 //! fails, never skips, when there is none.
 
-mod common;
+use crate::common;
 
+use common::gpu::gpu;
 use common::*;
 use whitebox::cpu;
 use whitebox::gpu::matmul::{linear, Matmul, MatmulParams};
-use whitebox::gpu::{embed, layernorm, mssa, Gpu, GpuContext};
+use whitebox::gpu::{embed, layernorm, mssa};
 use whitebox::model::Dims;
 
 const TOL: f64 = 1e-5;
-
-fn gpu() -> Gpu {
-    let ctx = GpuContext::new_blocking().expect("a GPU adapter (lavapipe in CI)");
-    eprintln!(
-        "adapter: {} ({:?}), features {:?}",
-        ctx.info.name, ctx.info.backend, ctx.features
-    );
-    Gpu::new(ctx)
-}
 
 fn rand(seed: u64, n: usize) -> Vec<f32> {
     whitebox::rng::uniform(seed, "kernel-test", n, 1.0)

@@ -1,41 +1,18 @@
 //! Training: a tiny model overfits 64 images, resuming equals uninterrupted training (bit-exact
 //! on CPU), a NaN step is skipped with the weights kept finite, the metrics/checkpoint hooks,
 //! and the CLI's errors for a missing or corrupt dataset; training on the subspace mixture.
-//! GPU training is tested in `tests/gpu_train.rs`.
+//! GPU training is tested in `tests/suite/gpu_train.rs`.
 
-use std::path::PathBuf;
+use crate::common;
+
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
+use common::train::{resume_setup, shapes, tiny, tmp, ResumeSetup, RESUME_STEPS, RESUME_STOP};
 use serde_json::Value;
-use whitebox::data::synthetic::{ShapesConfig, ShapesDataset};
 use whitebox::data::ImageDataset;
 use whitebox::model::init::init_params;
 use whitebox::train::{checkpoint, Hooks, OptimConfig, TrainConfig, Trainer};
-use whitebox::CrateConfig;
-
-/// A tiny CRATE on 28×28 grayscale (16 tokens of 7×7 patches), 5 shape classes.
-fn tiny() -> CrateConfig {
-    CrateConfig {
-        dim: 32,
-        depth: 2,
-        heads: 2,
-        patch: 7,
-        classes: 5,
-        class_names: None,
-        ..CrateConfig::preset("crate-fmnist").unwrap()
-    }
-}
-
-fn shapes(len: usize, seed: u64) -> ShapesDataset {
-    ShapesDataset::new(ShapesConfig::for_model(&tiny(), len, seed)).unwrap()
-}
-
-fn tmp(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("whitebox-train-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
 
 #[test]
 fn tiny_model_overfits_64_images() {
@@ -104,27 +81,22 @@ fn run_steps(t: &mut Trainer, ds: &dyn ImageDataset, n: usize) {
 }
 
 fn resume_case(optim: OptimConfig, tag: &str) {
-    let ds = shapes(40, 3);
-    let cfg = tiny();
-    let params = init_params(&cfg, 2).unwrap();
-    let tc = TrainConfig {
-        optim,
-        lr: 2e-3,
-        label_smoothing: 0.1,
-        augment: Some(whitebox::data::Augment::new(2, true)),
-        ..TrainConfig::new(3, 8, 9)
-    };
-    // 5 steps per epoch: 13 steps cross two epoch boundaries; stop after 7 (mid-epoch).
+    let ResumeSetup {
+        ds,
+        cfg,
+        params,
+        tc,
+    } = resume_setup(optim);
     let mut whole = Trainer::new(cfg.clone(), &params, tc.clone(), ds.len()).unwrap();
-    run_steps(&mut whole, &ds, 13);
+    run_steps(&mut whole, &ds, RESUME_STEPS);
     let mut first = Trainer::new(cfg, &params, tc, ds.len()).unwrap();
-    run_steps(&mut first, &ds, 7);
+    run_steps(&mut first, &ds, RESUME_STOP);
     let dir = tmp(tag);
     checkpoint::save(&dir, &first, false).unwrap();
     drop(first);
     let mut second = checkpoint::load(&dir).unwrap();
-    assert_eq!(second.state.step, 7);
-    run_steps(&mut second, &ds, 6);
+    assert_eq!(second.state.step, RESUME_STOP as u64);
+    run_steps(&mut second, &ds, RESUME_STEPS - RESUME_STOP);
     assert_eq!(second.state, whole.state);
     assert_eq!(second.shuffler, whole.shuffler);
     assert_eq!(second.opt, whole.opt);
@@ -257,11 +229,18 @@ fn train_cli_runs_an_epoch_and_resumes() {
         "32",
         "--stats-images",
         "8",
+        "--log-every",
+        "1",
         "--out",
         o,
     ];
     let (ok, msg) = whitebox(&args);
     assert!(ok, "{msg}");
+    // Not a terminal: no progress bar, plain progress lines, no carriage returns or escapes.
+    assert!(!msg.contains('\r') && !msg.contains('\x1b'), "{msg:?}");
+    for step in ["epoch 1 step 1/2 loss ", "epoch 1 step 2/2 loss "] {
+        assert!(msg.contains(step), "no `{step}` line in {msg}");
+    }
     for f in [
         "model.safetensors",
         "best.safetensors",
@@ -373,4 +352,113 @@ fn train_cli_trains_on_the_subspace_mixture() {
     let (ok, info) = whitebox(&["info", dir.join("model.safetensors").to_str().unwrap()]);
     assert!(ok, "{info}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `whitebox train` in the background, sends it SIGINT (what Ctrl-C sends) once its first
+/// step is in metrics.jsonl, and returns its combined output after it exits.
+fn train_until_interrupted(args: &[&str], dir: &std::path::Path) -> (bool, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_whitebox"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let metrics = dir.join("metrics.jsonl");
+    let t0 = std::time::Instant::now();
+    while !std::fs::read_to_string(&metrics).is_ok_and(|m| m.contains("\"kind\":\"step\"")) {
+        assert!(t0.elapsed().as_secs() < 120, "no training step after 120 s");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr),
+    )
+}
+
+/// Ctrl-C during `whitebox train` saves a checkpoint mid-epoch and exits cleanly; `--resume`
+/// then finishes the run with exactly the weights of an uninterrupted run.
+#[test]
+fn ctrl_c_then_resume_equals_an_uninterrupted_cli_run() {
+    let whole = tmp("sigint-whole");
+    let cut = tmp("sigint-cut");
+    let args = |out: &std::path::Path| -> Vec<String> {
+        [
+            "train",
+            "--dataset",
+            "shapes",
+            "--preset",
+            "crate-fmnist",
+            "--epochs",
+            "3",
+            "--batch",
+            "8",
+            "--limit-train",
+            "240",
+            "--limit-test",
+            "16",
+            "--stats-images",
+            "4",
+            "--log-every",
+            "1",
+            "--augment",
+            "--out",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let total = 3 * 240 / 8;
+    let a = args(&whole);
+    let (ok, msg) = whitebox(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(ok && msg.contains(&format!("done: {total} steps")), "{msg}");
+
+    let a = args(&cut);
+    let (ok, msg) =
+        train_until_interrupted(&a.iter().map(String::as_str).collect::<Vec<_>>(), &cut);
+    assert!(ok, "{msg}");
+    assert!(msg.contains("stopped: checkpoint in"), "{msg}");
+    let stopped: Value =
+        serde_json::from_str(&std::fs::read_to_string(cut.join("state.json")).unwrap()).unwrap();
+    let at = stopped["step"].as_u64().unwrap();
+    assert!(
+        at >= 1 && at < total as u64,
+        "stopped at step {at} of {total}: the signal came too late to test a resume"
+    );
+    let m = std::fs::read_to_string(cut.join("metrics.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(m.lines().last().unwrap()).unwrap();
+    assert_eq!(last["kind"], "stop");
+    assert_eq!(last["step"].as_u64(), Some(at));
+
+    let (ok, msg) = whitebox(&[
+        "train",
+        "--dataset",
+        "shapes",
+        "--limit-train",
+        "240",
+        "--resume",
+        cut.to_str().unwrap(),
+    ]);
+    assert!(ok && msg.contains(&format!("done: {total} steps")), "{msg}");
+    let want = checkpoint::load(&whole).unwrap();
+    let got = checkpoint::load(&cut).unwrap();
+    assert_eq!(got.state.step, want.state.step);
+    assert_eq!(got.shuffler, want.shuffler);
+    for (k, a) in &want.params.tensors {
+        let b = &got.params.tensors[k];
+        assert!(
+            a.data
+                .iter()
+                .zip(&b.data)
+                .all(|(x, y)| x.to_bits() == y.to_bits()),
+            "`{k}` differs after Ctrl-C and --resume (stopped at step {at})"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&whole);
+    let _ = std::fs::remove_dir_all(&cut);
 }

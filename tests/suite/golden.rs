@@ -2,7 +2,7 @@
 //! CRATE-SPEC.md (`tools/golden.py`, which also cross-checks itself against the official PyTorch
 //! architecture). Relative tolerance 1e-4 of each tensor's scale.
 
-mod common;
+use crate::common;
 
 use common::*;
 use whitebox::analysis::{self, incoherence, layer_stats, mass_mask, mean_map, pca_rgb, summarise};

@@ -1,7 +1,7 @@
 //! The `whitebox` binary end to end: init → info → forward (text, JSON, dump) → convert, and the
 //! errors a user sees for bad files and flags (clear messages, never a panic).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,7 +1,7 @@
 //! CPU engine properties the golden fixtures do not cover: batching, the segmentation demo's
 //! extra head, and input checks.
 
-mod common;
+use crate::common;
 
 use common::*;
 use whitebox::cpu::CpuEngine;

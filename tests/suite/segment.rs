@@ -1,8 +1,8 @@
 //! `whitebox segment` (issue 13, part 2): the scoring module equals the NumPy reference
-//! (tools/segment_ref.py → tests/fixtures/segment/small.json), and the CLI runs end to end on
+//! (tools/segment_ref.py writes tests/fixtures/segment/small.json), and the CLI runs end to end on
 //! generated shapes and on a folder of image + mask pairs, with clear errors for bad pairs.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,7 +1,7 @@
 //! The GPU engine against the CPU engine: whole forwards, logits and every trace tensor.
 //! Needs a wgpu adapter (lavapipe in CI); fails, never skips, when there is none.
 
-mod common;
+use crate::common;
 
 use common::*;
 use whitebox::cpu::CpuEngine;

@@ -5,9 +5,12 @@
 //! on the GPU with the weights kept finite, and resuming a GPU run equals an uninterrupted one.
 //! Needs a wgpu adapter (lavapipe in CI); fails, never skips, when there is none.
 
+use crate::common;
+
+use common::gpu::ctx;
+use common::train::{resume_setup, shapes, tiny, tmp, ResumeSetup, RESUME_STEPS, RESUME_STOP};
 use whitebox::data::ImageDataset;
 use whitebox::gpu::train::{GpuStepConfig, GpuSteps, GpuTrainer};
-use whitebox::gpu::GpuContext;
 use whitebox::grad::{self, ParamSet};
 use whitebox::model::init::init_params;
 use whitebox::train::{checkpoint, OptimConfig, Optimizer, StepEngine, TrainConfig, Trainer};
@@ -16,22 +19,6 @@ use whitebox::CrateConfig;
 /// Gradient tolerance: ||g_gpu - g_cpu|| / ||g_cpu|| per tensor (floored at 1e-3 of the global
 /// gradient norm for tensors whose gradient is nearly zero).
 const GRAD_TOL: f64 = 1e-3;
-
-fn ctx() -> GpuContext {
-    GpuContext::new_blocking().expect("a GPU adapter (lavapipe in CI)")
-}
-
-fn tiny() -> CrateConfig {
-    CrateConfig {
-        dim: 32,
-        depth: 2,
-        heads: 2,
-        patch: 7,
-        classes: 5,
-        class_names: None,
-        ..CrateConfig::preset("crate-fmnist").unwrap()
-    }
-}
 
 /// d = 36 (not a multiple of the tile, dh = 12), N = 13 (odd), 3 channels (P = 48), 7 classes
 /// behind the extra `head` Linear.
@@ -261,11 +248,6 @@ fn nan_batch_is_skipped_on_the_gpu_and_weights_stay_finite() {
         .all(|a| a.data.iter().all(|v| v.is_finite())));
 }
 
-fn shapes(len: usize, seed: u64) -> whitebox::data::synthetic::ShapesDataset {
-    use whitebox::data::synthetic::{ShapesConfig, ShapesDataset};
-    ShapesDataset::new(ShapesConfig::for_model(&tiny(), len, seed)).unwrap()
-}
-
 fn gpu_steps(t: &mut Trainer, e: &mut GpuSteps, ds: &dyn ImageDataset, n: usize) {
     for _ in 0..n {
         t.next_step_on(e, ds, false).unwrap();
@@ -276,33 +258,28 @@ fn gpu_steps(t: &mut Trainer, e: &mut GpuSteps, ds: &dyn ImageDataset, n: usize)
 /// Resuming a GPU run from its checkpoint equals running it uninterrupted, within float
 /// tolerance (the GPU's reductions are not bit-reproducible across runs in general).
 fn gpu_resume_case(optim: OptimConfig, tag: &str) {
-    let ds = shapes(40, 3);
-    let cfg = tiny();
-    let params = init_params(&cfg, 2).unwrap();
-    let tc = TrainConfig {
-        optim,
-        lr: 2e-3,
-        label_smoothing: 0.1,
-        augment: Some(whitebox::data::Augment::new(2, true)),
-        ..TrainConfig::new(3, 8, 9)
-    };
+    let ResumeSetup {
+        ds,
+        cfg,
+        params,
+        tc,
+    } = resume_setup(optim);
     let mut whole = Trainer::new(cfg.clone(), &params, tc.clone(), ds.len()).unwrap();
     let mut ew = GpuSteps::new(ctx(), &whole, 4).unwrap();
-    gpu_steps(&mut whole, &mut ew, &ds, 13);
+    gpu_steps(&mut whole, &mut ew, &ds, RESUME_STEPS);
     let mut first = Trainer::new(cfg, &params, tc, ds.len()).unwrap();
     let mut e1 = GpuSteps::new(ctx(), &first, 4).unwrap();
-    gpu_steps(&mut first, &mut e1, &ds, 7);
-    let dir =
-        std::env::temp_dir().join(format!("whitebox-gpu-resume-{tag}-{}", std::process::id()));
+    gpu_steps(&mut first, &mut e1, &ds, RESUME_STOP);
+    let dir = tmp(&format!("gpu-resume-{tag}"));
     checkpoint::save(&dir, &first, false).unwrap();
     drop((first, e1));
     let mut second = checkpoint::load(&dir).unwrap();
-    assert_eq!(second.state.step, 7);
+    assert_eq!(second.state.step, RESUME_STOP as u64);
     let mut e2 = GpuSteps::new(ctx(), &second, 4).unwrap();
-    gpu_steps(&mut second, &mut e2, &ds, 6);
+    gpu_steps(&mut second, &mut e2, &ds, RESUME_STEPS - RESUME_STOP);
     assert_eq!(second.state, whole.state);
     assert_eq!(second.shuffler, whole.shuffler);
-    assert_eq!(second.opt.steps, 13);
+    assert_eq!(second.opt.steps, RESUME_STEPS as u64);
     let (e, key) = worst(&second.params, &whole.params, 0.0);
     eprintln!("{tag}: resumed vs uninterrupted GPU run, worst parameter rel diff {e:.2e} ({key})");
     assert!(e < 1e-5, "{tag}: `{key}` differs by {e} after resume");
@@ -317,8 +294,7 @@ fn gpu_resume_equals_uninterrupted_gpu_training() {
 
 #[test]
 fn train_cli_runs_on_the_gpu() {
-    let dir = std::env::temp_dir().join(format!("whitebox-gpu-cli-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = tmp("gpu-cli");
     let o = dir.to_str().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_whitebox"))
         .args([

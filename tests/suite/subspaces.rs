@@ -4,7 +4,7 @@
 //! never skips, without one). Discrete outputs (winners, zero counts, histogram bins, rank90)
 //! may differ only by as many items as the fixture counts within the tolerance of a threshold.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

@@ -1,0 +1,21 @@
+//! Every integration test file, as a module of the one test binary `tests/main.rs` (one link
+//! of the library and its dependencies instead of one per file). Run one file's tests with
+//! `cargo test --test main <file>::`.
+
+mod cli;
+mod cpu_engine;
+mod datasets;
+mod default_model;
+mod golden;
+mod gpu_backward_kernels;
+mod gpu_forward;
+mod gpu_kernels;
+mod gpu_train;
+mod grad_check;
+mod images;
+mod official;
+mod segment;
+mod subspaces;
+mod subspaces_bundled;
+mod train;
+mod weights_io;
