@@ -8,6 +8,7 @@ mod info;
 mod init;
 mod selftest;
 mod train;
+mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
