@@ -84,7 +84,7 @@ pub struct Args {
     pub engine: EngineKind,
     /// With --engine gpu: read the loss and accuracy back every N steps (also at metrics lines
     /// and epoch ends); the progress line updates then.
-    #[arg(long, default_value_t = 10, value_parser = super::validate::every)]
+    #[arg(long, default_value_t = 10)]
     pub read_every: u64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -106,7 +106,7 @@ pub struct Args {
     #[arg(long)]
     pub limit_test: Option<usize>,
     /// A step metrics line every N steps.
-    #[arg(long, default_value_t = 50, value_parser = super::validate::every)]
+    #[arg(long, default_value_t = 50)]
     pub log_every: u64,
     /// Hold out the last N training images (after --limit-train) as a validation set: the best
     /// checkpoint is chosen on its accuracy, and per-layer statistics are computed on it; test

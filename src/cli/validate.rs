@@ -67,10 +67,6 @@ pub fn batch(s: &str) -> Result<usize, String> {
     int_in(s, 1..=MAX_BATCH, "the batch size must be between 1 and 4096")
 }
 
-pub fn every(s: &str) -> Result<u64, String> {
-    int_in(s, 1..=u64::MAX, "the interval must be at least 1")
-}
-
 pub fn classes(s: &str) -> Result<usize, String> {
     int_in(s, 1..=MAX_CLASSES, "the number of classes must be between 1 and 1000000")
 }

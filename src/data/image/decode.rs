@@ -185,16 +185,15 @@ pub fn decode_image(bytes: &[u8], name: &str, limits: &DecodeLimits) -> Result<D
     if w == 0 || h == 0 {
         return Err(err(format!("image is {w}x{h}, which has no pixels")));
     }
-    // The decoder's buffer plus the 8-bit RGB copy made from it (none when it already is RGB8;
-    // RGBA first, then RGB, when it has alpha).
+    // The decoder's buffer plus the 8-bit copies made from it: none for RGB8, the RGB composite
+    // for RGBA8, an RGBA8 conversion and then the composite for other kinds with alpha.
     let px = w as u64 * h as u64;
     let ct = decoder.color_type();
-    let convert = if ct == ::image::ColorType::Rgb8 {
-        0
-    } else if ct.has_alpha() {
-        px * 4 + px * 3
-    } else {
-        px * 3
+    let convert = match ct {
+        ::image::ColorType::Rgb8 => 0,
+        ::image::ColorType::Rgba8 => px * 3,
+        c if c.has_alpha() => px * 4 + px * 3,
+        _ => px * 3,
     };
     let need = decoder.total_bytes().saturating_add(convert);
     if need > limits.max_alloc {
