@@ -50,6 +50,11 @@ if "config" in meta:
     open(sys.argv[2], "w").write(meta["config"])
 PY
     done
+    # Two preset configs as the CLI writes them (the model fixtures above carry others).
+    echo '{"dim":128,"depth":6,"heads":4,"patch":4,"image":[28,28],"channels":1,"classes":10,"eta":0.1,"lambda":0.1,"mean":[0.286],"std":[0.353],"class_names":["a","b","c","d","e","f","g","h","i","j"]}' \
+        >"$c/config/fmnist.json"
+    echo '{"dim":768,"depth":12,"heads":6,"patch":8,"image":[224,224],"channels":3,"classes":21842,"eta":0.1,"lambda":0.1,"mean":[0.485,0.456,0.406],"std":[0.229,0.224,0.225],"pre_head_dim":768}' \
+        >"$c/config/b8-demo.json"
     cp -f "$FIX"/images/*_32.png "$FIX"/images/*.jpg "$c/image/"
     # Tiny BMP and GIF, the formats the fixtures lack.
     python3 - "$c/image" <<'PY'

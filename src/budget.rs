@@ -98,7 +98,7 @@ impl Budget {
 
     /// Charges `count` items of `size` bytes each (overflow counts as over budget).
     pub fn charge_items(&mut self, what: impl Display, count: u64, size: u64) -> Result<()> {
-        self.charge(what, count.checked_mul(size).unwrap_or(u64::MAX))
+        self.charge(what, count.saturating_mul(size))
     }
 
     /// Gives back bytes charged earlier (a buffer that was freed).
@@ -169,7 +169,9 @@ pub fn read_file_capped(
     let f = std::fs::File::open(path).map_err(io)?;
     let meta = f.metadata().map_err(io)?;
     if meta.is_dir() {
-        return Err(Error::Input(format!("{name}: is a directory, not a {what}")));
+        return Err(Error::Input(format!(
+            "{name}: is a directory, not a {what}"
+        )));
     }
     if meta.is_file() && meta.len() > cap {
         return Err(too_big(fmt_bytes(meta.len())));
@@ -244,7 +246,10 @@ mod tests {
         let e = read_file_capped(&p, 64 * MIB, "image", |_| Ok(()))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("big.bin") && e.contains("3 GiB") && e.contains("64 MiB"), "{e}");
+        assert!(
+            e.contains("big.bin") && e.contains("3 GiB") && e.contains("64 MiB"),
+            "{e}"
+        );
         std::fs::write(&p, b"hello").unwrap();
         assert_eq!(read_file_capped(&p, 5, "x", |_| Ok(())).unwrap(), b"hello");
         assert!(read_file_capped(&p, 4, "x", |_| Ok(())).is_err());

@@ -60,6 +60,8 @@ fn bin() -> PathBuf {
 /// this test process's memory: a child inherits its parent's high-water mark up to its `exec`.
 const TIME: &str = "/usr/bin/time";
 
+// The child is reaped by `wait4` below (for its status and usage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn run_capped(dir: &Path, args: &[OsString], cap: bool) -> Outcome {
     let peak_file = dir.join("child.peak");
     let _ = std::fs::remove_file(&peak_file);
@@ -229,7 +231,12 @@ impl Pkl {
     fn tensor(&mut self, key: &str, numel: u64, size: &[u64], stride: &[u64]) -> &mut Self {
         self.global("torch._utils", "_rebuild_tensor_v2").op(b"(");
         self.op(b"(").str("storage").global("torch", "FloatStorage");
-        self.str(key).str("cpu").int(numel).op(b"tQ").int(0).op(b"(");
+        self.str(key)
+            .str("cpu")
+            .int(numel)
+            .op(b"tQ")
+            .int(0)
+            .op(b"(");
         for &s in size {
             self.int(s);
         }
@@ -242,7 +249,10 @@ impl Pkl {
 }
 
 /// A `torch.save`-style zip: `archive/data.pkl` and `archive/data/<key>` entries (deflated).
-fn pth(pickle: &[u8], storages: &[(&str, &dyn Fn(&mut dyn Write))]) -> Vec<u8> {
+/// Writes a storage's bytes into an open zip entry.
+type Fill<'a> = &'a dyn Fn(&mut dyn Write);
+
+fn pth(pickle: &[u8], storages: &[(&str, Fill)]) -> Vec<u8> {
     let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let o = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
@@ -409,7 +419,11 @@ fn cases(dir: &Path) -> Vec<Case> {
         }
         p.op(b".");
         let f = write(dir, "views.pth", &pth(&p.0, &[("0", &zeros(4 * n))]));
-        v.push(case("400 views of a 64 MiB storage", os(&["info", &f]), &[&f]));
+        v.push(case(
+            "400 views of a 64 MiB storage",
+            os(&["info", &f]),
+            &[&f],
+        ));
     }
     if want("inflate") {
         let n = 512u64 << 20;
@@ -459,12 +473,22 @@ fn cases(dir: &Path) -> Vec<Case> {
         v.push(case(
             "1x16384 PNG, imagenet fit to 1024x1024",
             os(&[
-                "forward", "--weights", &m224, "--image", &tall, "--size", "1024x1024",
+                "forward",
+                "--weights",
+                &m224,
+                "--image",
+                &tall,
+                "--size",
+                "1024x1024",
             ]),
             &[&tall],
         ));
         for (name, file, bytes) in [
-            ("JPEG claiming 16384x16384", "claim.jpg", jpeg_claiming(16384)),
+            (
+                "JPEG claiming 16384x16384",
+                "claim.jpg",
+                jpeg_claiming(16384),
+            ),
             ("RLE BMP 16384x16384", "rle.bmp", bmp_rle(16384)),
             ("GIF screen 16384x16384", "screen.gif", gif_screen(16384)),
         ] {
@@ -500,7 +524,14 @@ fn cases(dir: &Path) -> Vec<Case> {
         v.push(case(
             "forward --dump, 2 GiB attention per layer",
             os(&[
-                "forward", "--weights", &f, "--image", &img, "--resize", "stretch", "--dump",
+                "forward",
+                "--weights",
+                &f,
+                "--image",
+                &img,
+                "--resize",
+                "stretch",
+                "--dump",
                 "d.safetensors",
             ]),
             &["--dump"],
@@ -534,7 +565,15 @@ fn cases(dir: &Path) -> Vec<Case> {
     if want("sizes") {
         v.push(case(
             "bench --batch 100000000",
-            os(&["bench", "--engine", "cpu", "--preset", "crate-fmnist", "--batch", "100000000"]),
+            os(&[
+                "bench",
+                "--engine",
+                "cpu",
+                "--preset",
+                "crate-fmnist",
+                "--batch",
+                "100000000",
+            ]),
             &["--batch"],
         ));
         v.push(case(
@@ -597,21 +636,40 @@ fn cases(dir: &Path) -> Vec<Case> {
         ));
         let mut gpu = case(
             "huge weights, forward (gpu)",
-            os(&["forward", "--weights", &huge, "--image", &img, "--engine", "gpu"]),
+            os(&[
+                "forward",
+                "--weights",
+                &huge,
+                "--image",
+                &img,
+                "--engine",
+                "gpu",
+            ]),
             &[&huge, "not finite"],
         );
         gpu.uncapped = true;
         v.push(gpu);
         for (name, file, field, value) in [
-            ("config std 1e-45", "std.safetensors", "std", serde_json::json!([1e-45])),
-            ("config mean 1e39", "mean.safetensors", "mean", serde_json::json!([1e39])),
-            ("config eta 3e38", "eta.safetensors", "eta", serde_json::json!(3e38)),
+            (
+                "config std 1e-45",
+                "std.safetensors",
+                "std",
+                serde_json::json!([1e-45]),
+            ),
+            (
+                "config mean 1e39",
+                "mean.safetensors",
+                "mean",
+                serde_json::json!([1e39]),
+            ),
+            (
+                "config eta 3e38",
+                "eta.safetensors",
+                "eta",
+                serde_json::json!(3e38),
+            ),
         ] {
-            let f = write(
-                dir,
-                file,
-                &with_config(&tiny, |c| c[field] = value.clone()),
-            );
+            let f = write(dir, file, &with_config(&tiny, |c| c[field] = value.clone()));
             v.push(case(
                 name,
                 os(&["forward", "--weights", &f, "--image", &img]),
@@ -650,7 +708,14 @@ fn cases(dir: &Path) -> Vec<Case> {
             let name: &'static str = Box::leak(format!("train {flag}={value}").into_boxed_str());
             v.push(case(
                 name,
-                os(&["train", "--dataset", "subspaces", &format!("{flag}={value}"), "--out", "o"]),
+                os(&[
+                    "train",
+                    "--dataset",
+                    "subspaces",
+                    &format!("{flag}={value}"),
+                    "--out",
+                    "o",
+                ]),
                 &[flag],
             ));
         }
@@ -674,16 +739,40 @@ fn cases(dir: &Path) -> Vec<Case> {
         let st = read_safetensors(&tiny, "x").unwrap();
         let mut t = st.tensors.clone();
         t.remove("mlp_head.0.bias");
-        let f = write(dir, "missing.safetensors", &write_tensors(&t, &st.metadata).unwrap());
-        v.push(case("missing key", os(&["info", &f]), &[&f, "mlp_head.0.bias"]));
+        let f = write(
+            dir,
+            "missing.safetensors",
+            &write_tensors(&t, &st.metadata).unwrap(),
+        );
+        v.push(case(
+            "missing key",
+            os(&["info", &f]),
+            &[&f, "mlp_head.0.bias"],
+        ));
         let mut t = st.tensors.clone();
         t.insert("extra.weight".into(), Tensor::zeros(&[2]));
-        let f = write(dir, "extra.safetensors", &write_tensors(&t, &st.metadata).unwrap());
-        v.push(case("unexpected key", os(&["info", &f]), &[&f, "extra.weight"]));
+        let f = write(
+            dir,
+            "extra.safetensors",
+            &write_tensors(&t, &st.metadata).unwrap(),
+        );
+        v.push(case(
+            "unexpected key",
+            os(&["info", &f]),
+            &[&f, "extra.weight"],
+        ));
         let mut t = st.tensors.clone();
         t.insert("mlp_head.0.bias".into(), Tensor::zeros(&[5]));
-        let f = write(dir, "shape.safetensors", &write_tensors(&t, &st.metadata).unwrap());
-        v.push(case("wrong shape", os(&["info", &f]), &[&f, "mlp_head.0.bias"]));
+        let f = write(
+            dir,
+            "shape.safetensors",
+            &write_tensors(&t, &st.metadata).unwrap(),
+        );
+        v.push(case(
+            "wrong shape",
+            os(&["info", &f]),
+            &[&f, "mlp_head.0.bias"],
+        ));
     }
     v
 }
@@ -782,7 +871,10 @@ impl Rng {
 fn same_bits(a: &Tensor, b: &Tensor) -> bool {
     a.shape == b.shape
         && a.data.len() == b.data.len()
-        && a.data.iter().zip(&b.data).all(|(x, y)| x.to_bits() == y.to_bits())
+        && a.data
+            .iter()
+            .zip(&b.data)
+            .all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
 #[test]
@@ -796,7 +888,11 @@ fn written_files_load_back_bit_identically() {
             let shape: Vec<usize> = (0..rank).map(|_| rng.below(5) as usize).collect();
             let n = shape.iter().product::<usize>();
             let data = (0..n).map(|_| rng.bits()).collect();
-            let key = format!("k{i}.{}\u{e9}/{}", rng.below(1000), "x".repeat(rng.below(40) as usize));
+            let key = format!(
+                "k{i}.{}\u{e9}/{}",
+                rng.below(1000),
+                "x".repeat(rng.below(40) as usize)
+            );
             tensors.insert(key, Tensor::new(shape, data).unwrap());
         }
         if rng.below(10) == 0 {
@@ -804,7 +900,10 @@ fn written_files_load_back_bit_identically() {
         }
         let mut meta = BTreeMap::new();
         for i in 0..rng.below(3) {
-            meta.insert(format!("m{i}"), format!("\"quoted\" \u{2603} {}", rng.next()));
+            meta.insert(
+                format!("m{i}"),
+                format!("\"quoted\" \u{2603} {}", rng.next()),
+            );
         }
         let bytes = write_tensors(&tensors, &meta).unwrap();
         let back = read_safetensors(&bytes, "rt.safetensors").unwrap();
@@ -822,8 +921,11 @@ fn written_files_load_back_bit_identically() {
         c.depth = 1 + rng.below(3) as usize;
         c.classes = 1 + rng.below(12) as usize;
         c.eta = rng.below(1000) as f32 / 997.0;
-        c.class_names = (rng.below(2) == 0)
-            .then(|| (0..c.classes).map(|i| format!("class \u{00e9}{i}")).collect());
+        c.class_names = (rng.below(2) == 0).then(|| {
+            (0..c.classes)
+                .map(|i| format!("class \u{00e9}{i}"))
+                .collect()
+        });
         let p = init_params(&c, rng.next()).unwrap();
         let m = Model::new(c.clone(), p).unwrap();
         let bytes = model_to_safetensors(&m).unwrap();
@@ -884,13 +986,20 @@ fn checkpoints_load_back_bit_identically() {
             let b = &back_set.tensors[k];
             assert_eq!(a.shape, b.shape, "{what} {k}");
             assert!(
-                a.data.iter().zip(&b.data).all(|(x, y)| x.to_bits() == y.to_bits()),
+                a.data
+                    .iter()
+                    .zip(&b.data)
+                    .all(|(x, y)| x.to_bits() == y.to_bits()),
                 "{what} {k} changed"
             );
         }
     }
     assert!(
-        t.opt.m.tensors.values().any(|a| a.data.iter().any(|&x| x != 0.0)),
+        t.opt
+            .m
+            .tensors
+            .values()
+            .any(|a| a.data.iter().any(|&x| x != 0.0)),
         "the moments are all zero: the round trip would prove little"
     );
 }

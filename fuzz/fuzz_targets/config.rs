@@ -11,7 +11,9 @@ fuzz_target!(|data: &[u8]| {
     if cfg.validate().is_err() {
         return;
     }
-    let n = cfg.param_count().expect("a valid config has a parameter count");
+    let n = cfg
+        .param_count()
+        .expect("a valid config has a parameter count");
     assert!(n <= whitebox::budget::limits::PARAMS);
     let _ = (cfg.grid(), cfg.tokens(), cfg.head_dim(), cfg.patch_len());
     let _ = cfg.forward_flops(cfg.image[0], cfg.image[1]);

@@ -174,7 +174,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .map(|p| p.display().to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        ensure_finite(&out.logits.data, &format!("{weights}: the logits of {images}"))?;
+        ensure_finite(
+            &out.logits.data,
+            &format!("{weights}: the logits of {images}"),
+        )?;
         let nt = (h / cfg.patch) * (w / cfg.patch) + 1;
         let (stats, last_cls) = match &out.trace {
             Some(trace) => {

@@ -36,11 +36,19 @@ pub const MAX_CLASSES: usize = 1_000_000;
 pub const MAX_EPOCHS: u64 = 100_000;
 
 pub fn lr(s: &str) -> Result<f32, String> {
-    float_in(s, f32::MIN_POSITIVE..=10.0, "the learning rate must be above 0 and at most 10")
+    float_in(
+        s,
+        f32::MIN_POSITIVE..=10.0,
+        "the learning rate must be above 0 and at most 10",
+    )
 }
 
 pub fn min_lr(s: &str) -> Result<f32, String> {
-    float_in(s, 0.0..=10.0, "the learning-rate floor must be between 0 and 10 (and not above --lr)")
+    float_in(
+        s,
+        0.0..=10.0,
+        "the learning-rate floor must be between 0 and 10 (and not above --lr)",
+    )
 }
 
 pub fn weight_decay(s: &str) -> Result<f32, String> {
@@ -48,31 +56,59 @@ pub fn weight_decay(s: &str) -> Result<f32, String> {
 }
 
 pub fn warmup_epochs(s: &str) -> Result<f32, String> {
-    float_in(s, 0.0..=MAX_EPOCHS as f32, "the warm-up must be between 0 and 100000 epochs")
+    float_in(
+        s,
+        0.0..=MAX_EPOCHS as f32,
+        "the warm-up must be between 0 and 100000 epochs",
+    )
 }
 
 pub fn label_smoothing(s: &str) -> Result<f32, String> {
-    float_in(s, 0.0..=0.999, "label smoothing must be between 0 and 0.999 (below 1)")
+    float_in(
+        s,
+        0.0..=0.999,
+        "label smoothing must be between 0 and 0.999 (below 1)",
+    )
 }
 
 pub fn clip(s: &str) -> Result<f32, String> {
-    float_in(s, 0.0..=1e6, "the clipping norm must be between 0 (off) and 1e6")
+    float_in(
+        s,
+        0.0..=1e6,
+        "the clipping norm must be between 0 (off) and 1e6",
+    )
 }
 
 pub fn epochs(s: &str) -> Result<u64, String> {
-    int_in(s, 1..=MAX_EPOCHS, "the number of epochs must be between 1 and 100000")
+    int_in(
+        s,
+        1..=MAX_EPOCHS,
+        "the number of epochs must be between 1 and 100000",
+    )
 }
 
 pub fn batch(s: &str) -> Result<usize, String> {
-    int_in(s, 1..=MAX_BATCH, "the batch size must be between 1 and 4096")
+    int_in(
+        s,
+        1..=MAX_BATCH,
+        "the batch size must be between 1 and 4096",
+    )
 }
 
 pub fn classes(s: &str) -> Result<usize, String> {
-    int_in(s, 1..=MAX_CLASSES, "the number of classes must be between 1 and 1000000")
+    int_in(
+        s,
+        1..=MAX_CLASSES,
+        "the number of classes must be between 1 and 1000000",
+    )
 }
 
 pub fn heads(s: &str) -> Result<usize, String> {
-    int_in(s, 1..=4096, "the number of heads must be between 1 and 4096")
+    int_in(
+        s,
+        1..=4096,
+        "the number of heads must be between 1 and 4096",
+    )
 }
 
 #[cfg(test)]
@@ -94,7 +130,9 @@ mod tests {
             assert!(e.contains(want), "{e}");
         }
         assert!(epochs("0").unwrap_err().contains("between 1 and"));
-        assert!(batch("100000000").unwrap_err().contains("between 1 and 4096"));
+        assert!(batch("100000000")
+            .unwrap_err()
+            .contains("between 1 and 4096"));
         assert!(classes("100000000000").is_err());
         assert_eq!(lr("1e-3"), Ok(1e-3));
         assert_eq!(clip("0"), Ok(0.0));

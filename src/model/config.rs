@@ -209,9 +209,14 @@ impl CrateConfig {
         let pl = (self.patch as u64)
             .checked_mul(self.patch as u64)?
             .checked_mul(self.channels as u64)?;
-        let embed = pl.checked_mul(d.checked_add(2)?)?.checked_add(d.checked_mul(3)?)?;
+        let embed = pl
+            .checked_mul(d.checked_add(2)?)?
+            .checked_add(d.checked_mul(3)?)?;
         let pos = tokens.checked_add(1)?.checked_mul(d)?;
-        let layer = d.checked_mul(d)?.checked_mul(3)?.checked_add(d.checked_mul(5)?)?;
+        let layer = d
+            .checked_mul(d)?
+            .checked_mul(3)?
+            .checked_add(d.checked_mul(5)?)?;
         let layers = layer.checked_mul(self.depth as u64)?;
         let classes = self.classes as u64;
         let head = match self.pre_head_dim {
@@ -299,7 +304,11 @@ impl CrateConfig {
                 self.std
             ));
         }
-        if self.mean.iter().any(|m| !m.is_finite() || m.abs() > MAX_MEAN) {
+        if self
+            .mean
+            .iter()
+            .any(|m| !m.is_finite() || m.abs() > MAX_MEAN)
+        {
             return bad(format!(
                 "mean values must be finite, at most {MAX_MEAN:e} in magnitude, got {:?}",
                 self.mean

@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::trainer::{TrainState, Trainer};
+use crate::budget::{limits, read_file_capped};
 use crate::error::{Error, Result};
 use crate::grad::{Array, ParamSet};
-use crate::budget::{limits, read_file_capped};
 use crate::model::io::{load_model_file, read_file, read_safetensors, write_model, write_tensors};
 use crate::tensor::Tensor;
 

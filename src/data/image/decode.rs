@@ -264,11 +264,12 @@ fn check_jpeg_complete(bytes: &[u8]) -> std::result::Result<(), String> {
 /// its size before reading it (a device such as `/dev/zero` after that many bytes).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn read_image_file(path: &std::path::Path, limits: &DecodeLimits) -> Result<Vec<u8>> {
-    crate::budget::read_file_capped(path, limits.max_file_bytes, "image file", |_| Ok(()))
-        .map_err(|e| match e {
+    crate::budget::read_file_capped(path, limits.max_file_bytes, "image file", |_| Ok(())).map_err(
+        |e| match e {
             Error::Budget(m) => Error::Image(m),
             other => other,
-        })
+        },
+    )
 }
 
 /// RGBA → RGB over a white background: `c * a + 255 * (1 - a)`, rounded.

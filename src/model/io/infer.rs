@@ -80,8 +80,7 @@ pub fn infer_config(
     }
     let (channels, patch) = match meta {
         Some(m)
-            if m
-                .patch
+            if m.patch
                 .checked_mul(m.patch)
                 .and_then(|x| x.checked_mul(m.channels))
                 == Some(p_len) =>

@@ -77,7 +77,10 @@ pub fn read_pth_with(
         .any(|n| n.starts_with(&format!("{prefix}code/")));
 
     let max_pickle = limits::PICKLE as usize;
-    budget.charge(format!("`{pkl_name}`"), limits::PICKLE.min(pkl_size(&mut zip, &pkl_name)))?;
+    budget.charge(
+        format!("`{pkl_name}`"),
+        limits::PICKLE.min(pkl_size(&mut zip, &pkl_name)),
+    )?;
     let pkl = read_entry(&mut zip, &pkl_name, Some(max_pickle + 1), name)?;
     if pkl.len() > max_pickle {
         return Err(Error::Budget(format!(
@@ -308,7 +311,10 @@ fn view_extent(t: &TensorRef, key: &str, name: &str) -> Result<(usize, usize)> {
     let bytes = (last + 1).checked_mul(dtype.size()).ok_or_else(|| {
         format_err(
             name,
-            format!("parameter `{key}`: storage size {} overflows", t.storage.numel),
+            format!(
+                "parameter `{key}`: storage size {} overflows",
+                t.storage.numel
+            ),
         )
     })?;
     Ok((numel, bytes))

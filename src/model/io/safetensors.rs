@@ -90,7 +90,10 @@ pub fn read_safetensors_with(
         )));
     }
     // Parsed twice (our size check, then the safetensors crate), each at most ~16× its size.
-    budget.charge("parsing the safetensors header", header_len.saturating_mul(32))?;
+    budget.charge(
+        "parsing the safetensors header",
+        header_len.saturating_mul(32),
+    )?;
     // The header fits: compare the data its tensors claim with the bytes that follow it.
     let hlen = header_len as usize;
     let data_avail = bytes.len() - 8 - hlen;
