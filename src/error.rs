@@ -60,7 +60,11 @@ impl Error {
         let named = match &self {
             Error::Io { path, .. } => path == file,
             Error::InFile { file: f, .. } => f == file,
-            other => other.to_string().contains(file),
+            other => {
+                let m = other.to_string();
+                let tag = format!("{file}: ");
+                m.starts_with(&tag) || m.contains(&format!(" {tag}"))
+            }
         };
         if named {
             self
