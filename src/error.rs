@@ -37,11 +37,53 @@ pub enum Error {
     Dataset(String),
     #[error("GPU: {0}")]
     Gpu(String),
+    /// An input that would need more memory than its budget allows (see [`crate::budget`]);
+    /// the message names the input, what asked, how much and the limit.
+    #[error("{0}")]
+    Budget(String),
+    /// Results that are not finite numbers (NaN or infinity), with what produced them.
+    #[error("{0}")]
+    NotFinite(String),
+    /// An error about the contents of a file, with the file's name in front.
+    /// (The inner error is part of the message, so it is not also reported as a `source`, which
+    /// would print it twice in an error chain.)
+    #[error("{file}: {error}")]
+    InFile { file: String, error: Box<Error> },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// Puts the file's name in front of an error about its contents, unless the message
+    /// already names it.
+    pub fn in_file(self, file: &str) -> Self {
+        let named = match &self {
+            Error::Io { path, .. } => path == file,
+            Error::InFile { file: f, .. } => f == file,
+            other => {
+                let m = other.to_string();
+                let tag = format!("{file}: ");
+                m.starts_with(&tag) || m.contains(&format!(" {tag}"))
+            }
+        };
+        if named {
+            self
+        } else {
+            Error::InFile {
+                file: file.to_string(),
+                error: Box::new(self),
+            }
+        }
+    }
+
+    /// The error under any [`Error::InFile`] wrapping.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::InFile { error, .. } => error.root(),
+            other => other,
+        }
+    }
+
     pub fn io(path: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

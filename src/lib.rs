@@ -8,12 +8,14 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod budget;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod cpu;
 pub mod data;
 pub mod engine;
 pub mod error;
+pub mod finite;
 pub mod gpu;
 pub mod grad;
 pub mod model;

@@ -17,8 +17,8 @@ pub struct Args {
     /// Model shapes (random weights), comma separated.
     #[arg(long, value_delimiter = ',', default_value = "crate-fmnist,crate-t", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
     pub preset: Vec<String>,
-    /// Batch sizes to measure, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,32")]
+    /// Batch sizes to measure, comma separated (each 1 to 4096).
+    #[arg(long, value_delimiter = ',', default_value = "1,32", value_parser = super::validate::batch)]
     pub batch: Vec<usize>,
     /// Timed repetitions per batch size (after one warm-up).
     #[arg(long, default_value_t = 3)]

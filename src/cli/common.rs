@@ -2,12 +2,10 @@
 
 use std::path::Path;
 
-use anyhow::Context;
+use crate::model::io::{load_model_file, LoadedModel};
 
-use crate::model::io::{load_model, LoadedModel};
-
+/// Reads and loads a weight file within the library's file-size and memory limits; every error
+/// names the file.
 pub fn load_weights(path: &Path, heads: Option<usize>) -> anyhow::Result<LoadedModel> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let name = path.display().to_string();
-    Ok(load_model(&bytes, &name, heads)?)
+    Ok(load_model_file(path, heads)?)
 }

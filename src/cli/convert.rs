@@ -11,7 +11,7 @@ pub struct Args {
     #[arg(short, long)]
     pub output: PathBuf,
     /// Number of heads (the checkpoint's shapes cannot tell; default: the preset for its width).
-    #[arg(long)]
+    #[arg(long, value_parser = super::validate::heads)]
     pub heads: Option<usize>,
 }
 

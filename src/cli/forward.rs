@@ -1,12 +1,14 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::Context;
+use anyhow::{anyhow, Context};
 use serde_json::json;
 
 use super::EngineKind;
 use crate::analysis::{self, layers_json, predictions, LayerStats};
-use crate::data::image::{decode_image, preprocess, DecodeLimits, Resize};
+use crate::budget::{fmt_bytes, limits, Budget};
+use crate::data::image::{decode_image, preprocess, read_image_file, DecodeLimits, Resize};
+use crate::finite::{ensure_finite, ensure_finite_stats};
 use crate::{CrateConfig, ForwardOptions, Tensor};
 
 #[derive(clap::Args, Debug)]
@@ -15,7 +17,7 @@ pub struct Args {
     #[arg(long)]
     pub weights: PathBuf,
     /// Number of heads, for checkpoints that do not record it.
-    #[arg(long)]
+    #[arg(long, value_parser = super::validate::heads)]
     pub heads: Option<usize>,
     /// Images to run (PNG, JPEG, WebP, GIF, BMP).
     #[arg(long, num_args = 1.., required = true)]
@@ -49,7 +51,43 @@ fn parse_size(s: &str) -> Result<[usize; 2], String> {
             .parse::<usize>()
             .map_err(|_| format!("expected HxW, got `{s}`"))
     };
-    Ok([p(h)?, p(w)?])
+    let [h, w] = [p(h)?, p(w)?];
+    let max = crate::data::image::MAX_INPUT_SIDE;
+    if h == 0 || w == 0 || h > max || w > max {
+        return Err(format!(
+            "each side must be between 1 and {max} pixels (the size limit), got `{s}`"
+        ));
+    }
+    Ok([h, w])
+}
+
+/// Bytes of the attention maps of `b` images of `h`×`w` (one layer), computed without overflow.
+fn attention_bytes(cfg: &CrateConfig, b: usize, h: usize, w: usize) -> u128 {
+    let nt = (h / cfg.patch) as u128 * (w / cfg.patch) as u128 + 1;
+    b as u128 * cfg.heads as u128 * nt * nt * 4
+}
+
+/// Refuses a batch whose attention maps the engines would refuse, before its inputs are made.
+fn check_attention(cfg: &CrateConfig, b: usize, h: usize, w: usize) -> anyhow::Result<()> {
+    let need = attention_bytes(cfg, b, h, w);
+    if need > crate::cpu::MAX_ATTENTION_BYTES {
+        anyhow::bail!(
+            "an input of {w}x{h} (width x height) in a batch of {b} needs {} of attention maps \
+             per layer, more than the {} limit: use a smaller size (--resize imagenet or stretch) \
+             or fewer images",
+            fmt_bytes(u64::try_from(need).unwrap_or(u64::MAX)),
+            fmt_bytes(crate::cpu::MAX_ATTENTION_BYTES as u64)
+        );
+    }
+    Ok(())
+}
+
+/// Bytes of the trace `--dump` keeps for `b` images of `h`×`w`: per layer z, zhalf, zout and
+/// the attention maps.
+fn trace_bytes(cfg: &CrateConfig, b: usize, h: usize, w: usize) -> u64 {
+    let nt = (h / cfg.patch) as u128 * (w / cfg.patch) as u128 + 1;
+    let per_layer = 3 * b as u128 * nt * cfg.dim as u128 * 4 + attention_bytes(cfg, b, h, w);
+    u64::try_from(per_layer * cfg.depth as u128).unwrap_or(u64::MAX)
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -61,12 +99,27 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let cfg = loaded.model.config.clone();
     let size = a.size.unwrap_or(cfg.image);
+    let weights = a.weights.display().to_string();
     let limits = DecodeLimits::default();
+    // All inputs are held until their batch runs: they share one budget.
+    let mut held = Budget::new("the images", "the inputs of one run", limits::ANALYSIS);
     let mut inputs = Vec::with_capacity(a.image.len());
     for path in &a.image {
-        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let img = decode_image(&bytes, &path.display().to_string(), &limits)?;
-        inputs.push(preprocess(&img, &cfg, size, a.resize)?);
+        let name = path.display().to_string();
+        let bytes = read_image_file(path, &limits)?;
+        let img = decode_image(&bytes, &name, &limits)?;
+        drop(bytes);
+        // With --resize none the image's own size is the input: refuse one whose attention maps
+        // cannot fit before making its float copy.
+        let (h, w) = match a.resize {
+            Resize::None => (img.height as usize, img.width as usize),
+            _ => (size[0], size[1]),
+        };
+        check_attention(&cfg, 1, h, w).map_err(|e| anyhow!("{name}: {e}"))?;
+        let t = preprocess(&img, &cfg, size, a.resize)?;
+        held.charge_items(format!("`{name}` as a float input"), t.numel() as u64, 4)
+            .map_err(|e| anyhow!("{e}; pass fewer images per run"))?;
+        inputs.push(t);
     }
     // Consecutive images of one size run as one batch.
     let mut groups: Vec<(usize, usize)> = Vec::new();
@@ -99,9 +152,32 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     };
     for (start, len) in groups {
+        let (h, w) = (inputs[start].shape[1], inputs[start].shape[2]);
+        check_attention(&cfg, len, h, w)?;
+        let stacked = inputs[start].numel() as u64 * len as u64 * 4;
+        let mut run = Budget::new(&weights, "one forward pass", limits::ANALYSIS);
+        run.charge(format!("a batch of {len} inputs of {w}x{h}"), stacked)?;
+        if a.dump.is_some() {
+            // The trace, and its safetensors bytes.
+            run.charge_items(
+                format!("the --dump trace of {len} image(s) at {w}x{h}"),
+                trace_bytes(&cfg, len, h, w),
+                2,
+            )
+            .map_err(|e| anyhow!("{e}; use fewer images or a smaller --size with --dump"))?;
+        }
         let batch = Tensor::stack(&inputs[start..start + len]);
-        let (h, w) = (batch.shape[2], batch.shape[3]);
-        let out = engine.forward(&batch, opts)?;
+        let mut out = engine.forward(&batch, opts)?;
+        drop(batch);
+        let images = a.image[start..start + len]
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        ensure_finite(
+            &out.logits.data,
+            &format!("{weights}: the logits of {images}"),
+        )?;
         let nt = (h / cfg.patch) * (w / cfg.patch) + 1;
         let (stats, last_cls) = match &out.trace {
             Some(trace) => {
@@ -138,6 +214,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         };
         for (i, layer_stats) in stats.iter().enumerate() {
             let path = &a.image[start + i];
+            ensure_finite_stats(
+                layer_stats,
+                &format!("{weights}: the measures of {}", path.display()),
+            )?;
             let logits = &out.logits.data[i * cfg.classes..(i + 1) * cfg.classes];
             let mean = analysis::mean_map(&last_cls[i]);
             let report = Report {
@@ -155,14 +235,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 report.print();
             }
         }
-        if let (Some(dump), Some(trace)) = (&a.dump, &out.trace) {
+        if let (Some(dump), Some(trace)) = (&a.dump, out.trace.take()) {
+            // Moved, not copied: the trace is the largest thing here.
             let mut tensors = BTreeMap::new();
-            for (l, lt) in trace.layers.iter().enumerate() {
-                tensors.insert(format!("z.{l}"), lt.z.clone());
-                tensors.insert(format!("zhalf.{l}"), lt.zhalf.clone());
-                tensors.insert(format!("zout.{l}"), lt.zout.clone());
-                if let Some(attn) = &lt.attn {
-                    tensors.insert(format!("attn.{l}"), attn.clone());
+            for (l, lt) in trace.layers.into_iter().enumerate() {
+                tensors.insert(format!("z.{l}"), lt.z);
+                tensors.insert(format!("zhalf.{l}"), lt.zhalf);
+                tensors.insert(format!("zout.{l}"), lt.zout);
+                if let Some(attn) = lt.attn {
+                    tensors.insert(format!("attn.{l}"), attn);
                 }
             }
             tensors.insert("logits".to_string(), out.logits.clone());

@@ -5,7 +5,7 @@ pub struct Args {
     /// Weight file: safetensors, or an official PyTorch checkpoint (.pth / .pth.tar).
     pub weights: PathBuf,
     /// Number of heads, for checkpoints that do not record it.
-    #[arg(long)]
+    #[arg(long, value_parser = super::validate::heads)]
     pub heads: Option<usize>,
     /// Print the config as JSON only.
     #[arg(long)]

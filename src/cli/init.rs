@@ -10,8 +10,8 @@ pub struct Args {
     /// crate-fmnist (28×28 grayscale), crate-c32 (32×32 RGB).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
     pub preset: String,
-    /// Number of output classes (default: the preset's).
-    #[arg(long)]
+    /// Number of output classes (default: the preset's; 1 to 1000000).
+    #[arg(long, value_parser = super::validate::classes)]
     pub classes: Option<usize>,
     /// Seed of the initialisation (the same seed gives the same model everywhere).
     #[arg(long, default_value_t = 0)]

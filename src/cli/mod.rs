@@ -10,6 +10,7 @@ mod progress;
 mod segment;
 mod selftest;
 mod train;
+mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
 

@@ -50,27 +50,30 @@ pub struct Args {
     /// Model shape (fresh, seeded initialisation).
     #[arg(long, default_value = "crate-fmnist", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
     pub preset: String,
-    #[arg(long, default_value_t = 10)]
-    pub epochs: u64,
-    #[arg(long, default_value_t = 128)]
+    /// Epochs of a fresh run [default: 10; 1 to 100000]. With --resume the saved run's count
+    /// stands: giving a different one is an error (start a new run with --init to train on).
+    #[arg(long, value_parser = super::validate::epochs)]
+    pub epochs: Option<u64>,
+    #[arg(long, default_value_t = 128, value_parser = super::validate::batch)]
     pub batch: usize,
-    /// Peak learning rate (after warm-up).
-    #[arg(long, default_value_t = 1e-3)]
+    /// Peak learning rate (after warm-up), above 0 and at most 10.
+    #[arg(long, default_value_t = 1e-3, value_parser = super::validate::lr)]
     pub lr: f32,
-    /// The cosine schedule's floor.
-    #[arg(long, default_value_t = 1e-5)]
+    /// The cosine schedule's floor, from 0 to --lr.
+    #[arg(long, default_value_t = 1e-5, value_parser = super::validate::min_lr)]
     pub min_lr: f32,
     #[arg(long, value_enum, default_value_t = OptimizerArg::Adamw)]
     pub optimizer: OptimizerArg,
-    /// Decoupled weight decay (not on norms, biases, cls_token, pos_embedding).
-    #[arg(long, default_value_t = 0.05)]
+    /// Decoupled weight decay (not on norms, biases, cls_token, pos_embedding), 0 to 10.
+    #[arg(long, default_value_t = 0.05, value_parser = super::validate::weight_decay)]
     pub weight_decay: f32,
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = super::validate::warmup_epochs)]
     pub warmup_epochs: f32,
-    #[arg(long, default_value_t = 0.1)]
+    /// 0 to 0.999.
+    #[arg(long, default_value_t = 0.1, value_parser = super::validate::label_smoothing)]
     pub label_smoothing: f32,
-    /// Global-norm gradient clipping (0: off).
-    #[arg(long, default_value_t = 1.0)]
+    /// Global-norm gradient clipping (0: off; at most 1e6).
+    #[arg(long, default_value_t = 1.0, value_parser = super::validate::clip)]
     pub clip: f32,
     /// Random crop (2-pixel padding) and horizontal flip.
     #[arg(long)]
@@ -167,7 +170,17 @@ fn running_figures(r: &StepReport, run: &Running) -> String {
     )
 }
 
+/// Epochs of a fresh run when --epochs is not given.
+const DEFAULT_EPOCHS: u64 = 10;
+
 pub fn run(a: Args) -> anyhow::Result<()> {
+    if a.min_lr > a.lr && a.resume.is_none() {
+        bail!(
+            "--min-lr {} is above --lr {}: the cosine schedule decays from --lr down to --min-lr",
+            a.min_lr,
+            a.lr
+        );
+    }
     let mut preset = CrateConfig::preset(&a.preset)?;
     let (train, test): (Box<dyn ImageDataset>, Box<dyn ImageDataset>) = match a.dataset {
         DatasetKind::Fmnist => {
@@ -207,6 +220,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let t = Trainer::new(m.config, &m.params, TrainConfig::new(1, 1, 0), 1)?;
         let ev = t.evaluate(test.as_ref(), a.limit_test)?;
         let layers = t.layer_summary(test.as_ref(), a.stats_images)?;
+        let name = path.display();
+        crate::finite::ensure_finite_value(ev.loss, &format!("{name}: the test loss"))?;
+        for (l, s) in layers.iter().enumerate() {
+            for v in [s.rc_in.0, s.rc_out.0, s.sparsity.0] {
+                crate::finite::ensure_finite_value(v, &format!("{name}: layer {l}'s measures"))?;
+            }
+        }
         let stats_images = a.stats_images.min(test.len());
         println!(
             "{}",
@@ -261,6 +281,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut trainer = match resumed {
         Some(t) => {
             let dir = a.resume.as_ref().expect("resuming");
+            if let Some(e) = a.epochs.filter(|&e| e != t.state.train.epochs) {
+                bail!(
+                    "{}: --epochs {e} with --resume: the saved run is for {} epoch(s), and its \
+                     schedule (warm-up, cosine decay) was fixed by that count; resuming continues \
+                     it exactly, so the count cannot change. To train further, start a new run \
+                     from its weights: --init {} --epochs {e}",
+                    dir.display(),
+                    t.state.train.epochs,
+                    dir.join(checkpoint::MODEL_FILE).display()
+                );
+            }
             if t.shuffler.state().len != train.len() {
                 bail!(
                     "{}: the run trained on {} images, this dataset has {} (same --dataset and \
@@ -305,7 +336,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 stats_images: a.stats_images,
                 eval_limit: a.limit_test,
                 val_images: a.val,
-                ..TrainConfig::new(a.epochs, a.batch, a.seed)
+                ..TrainConfig::new(a.epochs.unwrap_or(DEFAULT_EPOCHS), a.batch, a.seed)
             };
             Trainer::new(cfg, &params, tc, train.len())?
         }

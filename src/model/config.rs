@@ -3,7 +3,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::budget::{fmt_bytes, limits};
 use crate::error::{Error, Result};
+
+/// Largest image side a config may declare (the page and the CLI resize to at most 8192).
+pub const MAX_IMAGE_SIDE: usize = 1 << 16;
+/// Normalisation and ISTA constants outside these ranges make float32 overflow.
+pub const MIN_STD: f32 = 1e-6;
+pub const MAX_STD: f32 = 1e6;
+pub const MAX_MEAN: f32 = 1e6;
+pub const MAX_ISTA: f32 = 1e3;
 
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
@@ -189,7 +198,43 @@ impl CrateConfig {
         gh * gw + 1
     }
 
-    /// Checks the internal consistency of the config.
+    /// The parameter count, with every product checked (`None` when it overflows).
+    pub fn param_count(&self) -> Option<u64> {
+        let d = self.dim as u64;
+        let (gh, gw) = (
+            (self.image[0] / self.patch.max(1)) as u64,
+            (self.image[1] / self.patch.max(1)) as u64,
+        );
+        let tokens = gh.checked_mul(gw)?.checked_add(1)?;
+        let pl = (self.patch as u64)
+            .checked_mul(self.patch as u64)?
+            .checked_mul(self.channels as u64)?;
+        let embed = pl
+            .checked_mul(d.checked_add(2)?)?
+            .checked_add(d.checked_mul(3)?)?;
+        let pos = tokens.checked_add(1)?.checked_mul(d)?;
+        let layer = d
+            .checked_mul(d)?
+            .checked_mul(3)?
+            .checked_add(d.checked_mul(5)?)?;
+        let layers = layer.checked_mul(self.depth as u64)?;
+        let classes = self.classes as u64;
+        let head = match self.pre_head_dim {
+            None => classes.checked_mul(d.checked_add(1)?)?,
+            Some(m) => {
+                let m = m as u64;
+                m.checked_mul(d.checked_add(1)?)?
+                    .checked_add(classes.checked_mul(m.checked_add(1)?)?)?
+            }
+        };
+        [pos, layers, head, d.checked_mul(2)?]
+            .into_iter()
+            .try_fold(embed, |a, x| a.checked_add(x))
+    }
+
+    /// Checks the internal consistency of the config, and that every size derived from it
+    /// (grid, tokens, parameter count) is computable and within [`limits::PARAMS`]: a config
+    /// comes from a file's metadata, so its numbers may be anything.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
         if self.dim == 0 || self.depth == 0 || self.heads == 0 || self.patch == 0 {
@@ -214,6 +259,31 @@ impl CrateConfig {
                 self.image[0], self.image[1], self.patch
             ));
         }
+        if self.image[0] > MAX_IMAGE_SIDE || self.image[1] > MAX_IMAGE_SIDE {
+            return bad(format!(
+                "image size {}x{} is over the {MAX_IMAGE_SIDE} pixel limit per side",
+                self.image[0], self.image[1]
+            ));
+        }
+        match self.param_count() {
+            Some(n) if n <= limits::PARAMS => {}
+            n => {
+                return bad(format!(
+                    "dim {}, depth {}, patch {}, image {}x{}, {} channels and {} classes make {} \
+                     parameters, over the limit of {} ({} of float32)",
+                    self.dim,
+                    self.depth,
+                    self.patch,
+                    self.image[0],
+                    self.image[1],
+                    self.channels,
+                    self.classes,
+                    n.map_or("more than 2^64".to_string(), |n| n.to_string()),
+                    limits::PARAMS,
+                    fmt_bytes(limits::PARAMS * 4)
+                ))
+            }
+        }
         if self.mean.len() != self.channels || self.std.len() != self.channels {
             return bad(format!(
                 "mean and std need one value per channel ({} channels; got {} and {})",
@@ -222,11 +292,34 @@ impl CrateConfig {
                 self.std.len()
             ));
         }
-        if self.std.iter().any(|s| !s.is_finite() || *s <= 0.0) {
-            return bad("std values must be positive and finite".into());
+        // Outside these ranges the normalised pixels or the ISTA step overflow float32 and the
+        // model's outputs are NaN or infinite.
+        if self
+            .std
+            .iter()
+            .any(|s| !s.is_finite() || !(MIN_STD..=MAX_STD).contains(s))
+        {
+            return bad(format!(
+                "std values must be between {MIN_STD:e} and {MAX_STD:e}, got {:?}",
+                self.std
+            ));
         }
-        if !self.eta.is_finite() || !self.lambda.is_finite() {
-            return bad("eta and lambda must be finite".into());
+        if self
+            .mean
+            .iter()
+            .any(|m| !m.is_finite() || m.abs() > MAX_MEAN)
+        {
+            return bad(format!(
+                "mean values must be finite, at most {MAX_MEAN:e} in magnitude, got {:?}",
+                self.mean
+            ));
+        }
+        for (name, v) in [("eta", self.eta), ("lambda", self.lambda)] {
+            if !v.is_finite() || v.abs() > MAX_ISTA {
+                return bad(format!(
+                    "{name} must be finite, at most {MAX_ISTA} in magnitude, got {v:e}"
+                ));
+            }
         }
         if let Some(names) = &self.class_names {
             if names.len() != self.classes {
@@ -288,5 +381,44 @@ mod tests {
     fn unknown_preset_lists_known_ones() {
         let e = CrateConfig::preset("crate-xl").unwrap_err().to_string();
         assert!(e.contains("crate-xl") && e.contains("crate-t"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn wrapped_grid_and_huge_sizes_are_refused() {
+        let mut c = CrateConfig::preset("crate-fmnist").unwrap();
+        // A grid of 2^40 × 2^20 patches: its product overflows usize arithmetic downstream.
+        c.image = [4 << 40, 4 << 20];
+        assert!(c.validate().is_err());
+        c.image = [4 << 14, 4 << 14];
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("parameters"), "{e}");
+        let mut c = CrateConfig::preset("crate-fmnist").unwrap();
+        c.classes = 100_000_000_000;
+        c.class_names = None;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("over the limit"), "{e}");
+        for p in PRESETS {
+            let c = CrateConfig::preset(p).unwrap();
+            assert!(c.param_count().unwrap() <= limits::PARAMS);
+        }
+    }
+
+    #[test]
+    fn values_that_overflow_float32_are_refused() {
+        let base = CrateConfig::preset("crate-fmnist").unwrap();
+        let mut c = base.clone();
+        c.std = vec![1e-45];
+        assert!(c.validate().unwrap_err().to_string().contains("std"));
+        let mut c = base.clone();
+        c.mean = vec![1e30];
+        assert!(c.validate().unwrap_err().to_string().contains("mean"));
+        let mut c = base;
+        c.eta = 3e38;
+        assert!(c.validate().unwrap_err().to_string().contains("eta"));
     }
 }

@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::trainer::{TrainState, Trainer};
+use crate::budget::{limits, read_file_capped};
 use crate::error::{Error, Result};
 use crate::grad::{Array, ParamSet};
-use crate::model::io::{load_model, read_safetensors, write_model, write_tensors};
+use crate::model::io::{load_model_file, read_file, read_safetensors, write_model, write_tensors};
 use crate::tensor::Tensor;
 
 pub const MODEL_FILE: &str = "model.safetensors";
@@ -72,19 +73,33 @@ pub fn save(dir: &Path, t: &Trainer, best: bool) -> Result<()> {
     write_atomic(&dir.join(STATE_FILE), &state)
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(path.display().to_string(), e))
-}
+/// Largest `state.json` read (a real one is about 1 KB).
+const MAX_STATE_FILE: u64 = 1 << 20;
 
-/// Restores a run saved by [`save`]; it continues exactly where it stopped.
+/// Restores a run saved by [`save`]; it continues exactly where it stopped. Every file is read
+/// within the library's limits, and the saved state is checked before anything is sized by it.
 pub fn load(dir: &Path) -> Result<Trainer> {
     let mp = dir.join(MODEL_FILE);
-    let model = load_model(&read(&mp)?, &mp.display().to_string(), None)?.model;
+    let model = load_model_file(&mp, None)?.model;
     let sp = dir.join(STATE_FILE);
-    let state: TrainState = serde_json::from_slice(&read(&sp)?)
-        .map_err(|e| Error::Format(format!("{}: {e}", sp.display())))?;
+    let sname = sp.display().to_string();
+    let state: TrainState = serde_json::from_slice(&read_file_capped(
+        &sp,
+        MAX_STATE_FILE,
+        "training state",
+        |_| Ok(()),
+    )?)
+    .map_err(|e| Error::Format(format!("{sname}: {e}")))?;
+    if state.shuffler.len as u64 > limits::SHUFFLE_ITEMS || state.shuffler.len == 0 {
+        return Err(Error::Format(format!(
+            "{sname}: the saved data order is for {} items; a run has between 1 and {} (edited \
+             or corrupt file?)",
+            state.shuffler.len,
+            limits::SHUFFLE_ITEMS
+        )));
+    }
     let op = dir.join(OPTIM_FILE);
-    let f = read_safetensors(&read(&op)?, &op.display().to_string())?;
+    let f = read_safetensors(&read_file(&op)?, &op.display().to_string())?;
     let empty = || ParamSet::<f32> {
         tensors: BTreeMap::new(),
     };
@@ -105,5 +120,5 @@ pub fn load(dir: &Path) -> Result<Trainer> {
             )));
         }
     }
-    Trainer::restore(model.config, &model.params, state, m, v)
+    Trainer::restore(model.config, &model.params, state, m, v).map_err(|e| e.in_file(&sname))
 }

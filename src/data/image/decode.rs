@@ -185,7 +185,17 @@ pub fn decode_image(bytes: &[u8], name: &str, limits: &DecodeLimits) -> Result<D
     if w == 0 || h == 0 {
         return Err(err(format!("image is {w}x{h}, which has no pixels")));
     }
-    let need = decoder.total_bytes();
+    // The decoder's buffer plus the 8-bit copies made from it: none for RGB8, the RGB composite
+    // for RGBA8, an RGBA8 conversion and then the composite for other kinds with alpha.
+    let px = w as u64 * h as u64;
+    let ct = decoder.color_type();
+    let convert = match ct {
+        ::image::ColorType::Rgb8 => 0,
+        ::image::ColorType::Rgba8 => px * 3,
+        c if c.has_alpha() => px * 4 + px * 3,
+        _ => px * 3,
+    };
+    let need = decoder.total_bytes().saturating_add(convert);
     if need > limits.max_alloc {
         return Err(err(format!(
             "decoding this {w}x{h} {fmt} needs {}, more than the {} limit",
@@ -200,6 +210,9 @@ pub fn decode_image(bytes: &[u8], name: &str, limits: &DecodeLimits) -> Result<D
     decoder.set_limits(full).map_err(decode_err)?;
     // A file whose metadata cannot be read still has pixels worth showing: no rotation then.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    if format == ImageFormat::Jpeg {
+        check_jpeg_complete(bytes).map_err(err)?;
+    }
     let mut img = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
     img.apply_orientation(orientation);
 
@@ -207,11 +220,10 @@ pub fn decode_image(bytes: &[u8], name: &str, limits: &DecodeLimits) -> Result<D
     let (was_gray, had_alpha) = (!color.has_color(), color.has_alpha());
     let (width, height) = (img.width(), img.height());
     let rgb = if had_alpha {
-        let rgba = img.to_rgba8().into_raw();
-        drop(img);
+        let rgba = img.into_rgba8().into_raw();
         composite_over_white(&rgba)
     } else {
-        img.to_rgb8().into_raw()
+        img.into_rgb8().into_raw()
     };
     Ok(DecodedImage {
         name: name.to_string(),
@@ -223,6 +235,41 @@ pub fn decode_image(bytes: &[u8], name: &str, limits: &DecodeLimits) -> Result<D
         had_alpha,
         reoriented: orientation != Orientation::NoTransforms,
     })
+}
+
+/// JPEG decoders fill a truncated scan with gray and carry on; a file cut short is refused
+/// here instead. The end-of-image marker (FF D9) must follow the last start-of-scan (FF DA):
+/// entropy-coded data cannot contain either (an FF there is followed by 00 or a restart
+/// marker), and an EXIF thumbnail's own markers come before the main image's scans.
+fn check_jpeg_complete(bytes: &[u8]) -> std::result::Result<(), String> {
+    let last_sos = bytes.windows(2).rposition(|w| w == [0xff, 0xda]);
+    let eoi_after = last_sos.is_some_and(|s| bytes[s..].windows(2).any(|w| w == [0xff, 0xd9]));
+    if eoi_after {
+        Ok(())
+    } else {
+        Err(format!(
+            "truncated JPEG file: no end-of-image marker after its {} ({} bytes; the file was \
+             cut short?)",
+            if last_sos.is_some() {
+                "last scan"
+            } else {
+                "headers (it has no scan)"
+            },
+            bytes.len()
+        ))
+    }
+}
+
+/// Reads an image file (native only) within `limits.max_file_bytes`, refusing a larger file by
+/// its size before reading it (a device such as `/dev/zero` after that many bytes).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_image_file(path: &std::path::Path, limits: &DecodeLimits) -> Result<Vec<u8>> {
+    crate::budget::read_file_capped(path, limits.max_file_bytes, "image file", |_| Ok(())).map_err(
+        |e| match e {
+            Error::Budget(m) => Error::Image(m),
+            other => other,
+        },
+    )
 }
 
 /// RGBA → RGB over a white background: `c * a + 255 * (1 - a)`, rounded.

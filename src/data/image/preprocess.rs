@@ -3,10 +3,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use ::image::imageops::FilterType;
-use ::image::{DynamicImage, GrayImage};
+use ::image::imageops::{self, FilterType};
+use ::image::{ImageBuffer, Luma, Pixel, Rgb};
 
 use super::decode::{decode_image, DecodeLimits, DecodedImage};
+use crate::budget::{limits, Budget};
 use crate::error::{Error, Result};
 use crate::model::CrateConfig;
 use crate::tensor::Tensor;
@@ -189,37 +190,81 @@ pub fn preprocess(
         )));
     }
 
-    let dynimg = if cfg.channels == 1 {
-        let gray: Vec<u8> = img.rgb.chunks_exact(3).map(luma).collect();
-        DynamicImage::ImageLuma8(
-            GrayImage::from_raw(img.width, img.height, gray).expect("w*h gray bytes"),
-        )
-    } else {
-        DynamicImage::ImageRgb8(img.to_rgb_image())
-    };
+    // Everything this function allocates grows with the image and the target: bound it first
+    // (a 1x16384 image fitted ImageNet-style to 224 would need a 256x4194304 intermediate).
+    let c = cfg.channels as u64;
     let (th, tw) = (size[0] as u32, size[1] as u32);
-    let out = match resize {
-        Resize::None => dynimg,
-        Resize::Stretch => {
-            if (img.width, img.height) == (tw, th) {
-                dynimg
-            } else {
-                dynimg.resize_exact(tw, th, FILTER)
-            }
-        }
-        Resize::Imagenet => {
-            let g = imagenet_geometry([ih, iw], size);
-            let resized = dynimg.resize_exact(g.resized[1] as u32, g.resized[0] as u32, FILTER);
-            resized.crop_imm(g.offset[1] as u32, g.offset[0] as u32, tw, th)
-        }
+    let mut budget = Budget::new(&img.name, "preparing the image", limits::PREPROCESS);
+    if cfg.channels == 1 {
+        budget.charge("its grayscale copy", iw as u64 * ih as u64)?;
+    }
+    let (out_h, out_w) = match resize {
+        Resize::None => (ih as u64, iw as u64),
+        _ => (size[0] as u64, size[1] as u64),
     };
-    let (w, h) = (out.width() as usize, out.height() as usize);
-    let pixels = match out {
-        DynamicImage::ImageLuma8(g) => g.into_raw(),
-        DynamicImage::ImageRgb8(c) => c.into_raw(),
-        other => unreachable!("preprocess produced {:?}", other.color()),
+    let geometry = (resize == Resize::Imagenet).then(|| imagenet_geometry([ih, iw], size));
+    let inter = match (resize, geometry) {
+        (Resize::Imagenet, Some(g)) => Some((g.resized[0] as u64, g.resized[1] as u64)),
+        (Resize::Stretch, _) if (img.width, img.height) != (tw, th) => Some((out_h, out_w)),
+        _ => None,
     };
+    if let Some((rh, rw)) = inter {
+        budget
+            .charge_items(
+                format!(
+                    "the {rw}x{rh} (width x height) resized image of the `{resize}` fit to {}x{}",
+                    size[1], size[0]
+                ),
+                rh.saturating_mul(rw),
+                c,
+            )
+            .map_err(|e| Error::Input(format!("{e}; try --resize stretch")))?;
+    }
+    budget.charge_items(
+        format!("the {out_w}x{out_h} float input"),
+        out_h.saturating_mul(out_w),
+        4 * c,
+    )?;
+
+    // Borrowed views of the decoded pixels: the RGB buffer is not copied.
+    let pixels: Vec<u8> = if cfg.channels == 1 {
+        let gray: Vec<u8> = img.rgb.chunks_exact(3).map(luma).collect();
+        let view = ImageBuffer::<Luma<u8>, &[u8]>::from_raw(img.width, img.height, &gray[..])
+            .ok_or_else(|| Error::Image(format!("{}: pixel buffer size", img.name)))?;
+        fit(&view, resize, geometry, th, tw)
+    } else {
+        let view = ImageBuffer::<Rgb<u8>, &[u8]>::from_raw(img.width, img.height, &img.rgb[..])
+            .ok_or_else(|| Error::Image(format!("{}: pixel buffer size", img.name)))?;
+        fit(&view, resize, geometry, th, tw)
+    };
+    let (h, w) = (out_h as usize, out_w as usize);
     Ok(normalise(&pixels, cfg.channels, h, w, cfg))
+}
+
+/// The pixels of `img` brought to the target (th, tw) as `resize` says (the same calls as
+/// `DynamicImage::resize_exact` and `crop_imm` make), interleaved.
+fn fit<P>(
+    img: &ImageBuffer<P, &[u8]>,
+    resize: Resize,
+    geometry: Option<ImagenetGeometry>,
+    th: u32,
+    tw: u32,
+) -> Vec<u8>
+where
+    P: Pixel<Subpixel = u8> + 'static,
+{
+    match (resize, geometry) {
+        (Resize::Imagenet, Some(g)) => {
+            let resized = imageops::resize(img, g.resized[1] as u32, g.resized[0] as u32, FILTER);
+            imageops::crop_imm(&resized, g.offset[1] as u32, g.offset[0] as u32, tw, th)
+                .to_image()
+                .into_raw()
+        }
+        (Resize::Stretch, _) if img.dimensions() != (tw, th) => {
+            imageops::resize(img, tw, th, FILTER).into_raw()
+        }
+        _ => img.as_raw().to_vec(),
+    }
 }
 
 /// A grayscale image already at the model's size (a 28×28 Fashion-MNIST sample, row-major,

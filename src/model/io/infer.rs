@@ -79,7 +79,14 @@ pub fn infer_config(
         }
     }
     let (channels, patch) = match meta {
-        Some(m) if m.patch * m.patch * m.channels == p_len => (m.channels, m.patch),
+        Some(m)
+            if m.patch
+                .checked_mul(m.patch)
+                .and_then(|x| x.checked_mul(m.channels))
+                == Some(p_len) =>
+        {
+            (m.channels, m.patch)
+        }
         Some(m) => {
             return Err(contradiction(
                 "patch size and channels",
@@ -142,7 +149,7 @@ pub fn infer_config(
         Some(m) => {
             let ok = m.image[0] % patch == 0
                 && m.image[1] % patch == 0
-                && (m.image[0] / patch) * (m.image[1] / patch) == n;
+                && (m.image[0] / patch).checked_mul(m.image[1] / patch) == Some(n);
             if !ok {
                 return Err(contradiction(
                     "image size",
@@ -159,7 +166,10 @@ pub fn infer_config(
                      does not record the image size"
                 ))
             })?;
-            [g * patch, g * patch]
+            let side = g.checked_mul(patch).ok_or_else(|| {
+                Error::Config(format!("a grid of {g}x{g} patches of {patch} overflows"))
+            })?;
+            [side, side]
         }
     };
 

@@ -16,9 +16,13 @@ pub mod safetensors;
 use std::collections::BTreeMap;
 
 pub use infer::{infer_config, split_patch_len};
-pub use pth::{is_zip, read_pth};
-pub use safetensors::{read_safetensors, write_model, write_tensors, SafetensorsFile, CONFIG_KEY};
+pub use pth::{is_zip, read_pth, read_pth_with};
+pub use safetensors::{
+    read_safetensors, read_safetensors_with, write_model, write_tensors, SafetensorsFile,
+    CONFIG_KEY,
+};
 
+use crate::budget::Budget;
 use crate::error::{Error, Result};
 use crate::model::{Model, Params};
 
@@ -37,35 +41,65 @@ fn looks_like_safetensors(bytes: &[u8]) -> bool {
     bytes.len() >= 10 && bytes[8] == b'{'
 }
 
+/// Whether the first bytes of a file can start a weight file [`load_model`] reads; an error
+/// naming the file otherwise (used to refuse `/dev/zero` and the like before reading them).
+pub fn sniff_weights(head: &[u8], name: &str) -> Result<()> {
+    let st = head.len() >= 9 && head[8] == b'{';
+    if head.starts_with(b"PK") || st || head.first() == Some(&0x80) || head.len() < 9 {
+        Ok(())
+    } else {
+        Err(unknown_format(name, head, None))
+    }
+}
+
+fn unknown_format(name: &str, head: &[u8], len: Option<usize>) -> Error {
+    Error::Format(format!(
+        "{name}: neither a safetensors file nor a PyTorch checkpoint (zip) ({}starting {:02x?})",
+        len.map_or(String::new(), |n| format!("{n} bytes, ")),
+        &head[..head.len().min(8)]
+    ))
+}
+
 /// Loads a model from the bytes of a safetensors file or a PyTorch checkpoint (sniffed by
 /// content, not by extension). `name` (the file name) appears in error messages; `heads`
-/// overrides the head count (PyTorch checkpoints do not record it).
+/// overrides the head count (PyTorch checkpoints do not record it). Memory is bounded by
+/// [`Budget::loading`].
 pub fn load_model(bytes: &[u8], name: &str, heads: Option<usize>) -> Result<LoadedModel> {
+    load_model_with(bytes, name, heads, &mut Budget::loading(name))
+}
+
+/// [`load_model`] within `budget`. Every error names the file.
+pub fn load_model_with(
+    bytes: &[u8],
+    name: &str,
+    heads: Option<usize>,
+    budget: &mut Budget,
+) -> Result<LoadedModel> {
+    load_inner(bytes, name, heads, budget).map_err(|e| e.in_file(name))
+}
+
+fn load_inner(
+    bytes: &[u8],
+    name: &str,
+    heads: Option<usize>,
+    budget: &mut Budget,
+) -> Result<LoadedModel> {
     let (tensors, meta, format) = if is_zip(bytes) {
-        (read_pth(bytes, name)?, None, "pytorch")
+        (read_pth_with(bytes, name, budget)?, None, "pytorch")
     } else if looks_like_safetensors(bytes) {
-        let f = read_safetensors(bytes, name)?;
+        let f = read_safetensors_with(bytes, name, budget)?;
         let meta = f
             .config()
             .map_err(|e| Error::Format(format!("{name}: {e}")))?;
         (f.tensors, meta, "safetensors")
     } else if bytes.first() == Some(&0x80) {
         // Legacy torch.save; read_pth explains.
-        (read_pth(bytes, name)?, None, "pytorch")
+        (read_pth_with(bytes, name, budget)?, None, "pytorch")
     } else {
-        return Err(Error::Format(format!(
-            "{name}: neither a safetensors file nor a PyTorch checkpoint (zip) ({} bytes, \
-             starting {:02x?})",
-            bytes.len(),
-            &bytes[..bytes.len().min(8)]
-        )));
+        return Err(unknown_format(name, bytes, Some(bytes.len())));
     };
-    let with_name = |e: Error| match e {
-        Error::Config(m) => Error::Config(format!("{name}: {m}")),
-        other => other,
-    };
-    let (config, notes) = infer_config(&tensors, meta, heads).map_err(with_name)?;
-    let model = Model::new(config, Params { tensors }).map_err(with_name)?;
+    let (config, notes) = infer_config(&tensors, meta, heads)?;
+    let model = Model::new(config, Params { tensors })?;
     Ok(LoadedModel {
         model,
         notes,
@@ -78,11 +112,29 @@ pub fn model_to_safetensors(model: &Model) -> Result<Vec<u8>> {
     write_model(model, &BTreeMap::new())
 }
 
-/// Reads a whole file (native only; the page passes bytes).
+/// Reads a weight file (native only; the page passes bytes): at most
+/// [`crate::budget::limits::MODEL_FILE`] bytes, and nothing past the first bytes of a file that
+/// is not a weight file.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn read_file(path: impl AsRef<std::path::Path>) -> Result<Vec<u8>> {
     let path = path.as_ref();
-    std::fs::read(path).map_err(|e| Error::io(path.display().to_string(), e))
+    let name = path.display().to_string();
+    crate::budget::read_file_capped(
+        path,
+        crate::budget::limits::MODEL_FILE,
+        "weight file",
+        |head| sniff_weights(head, &name),
+    )
+}
+
+/// Reads a weight file with [`read_file`] and loads it with [`load_model`] (native only).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn load_model_file(
+    path: impl AsRef<std::path::Path>,
+    heads: Option<usize>,
+) -> Result<LoadedModel> {
+    let path = path.as_ref();
+    load_model(&read_file(path)?, &path.display().to_string(), heads)
 }
 
 #[cfg(test)]
@@ -156,18 +208,20 @@ mod tests {
         let bytes = write_tensors(&t, &BTreeMap::new()).unwrap();
         let e = load_model(&bytes, "w", None).unwrap_err();
         assert!(
-            matches!(&e, Error::MissingKey(k) if k == "mlp_head.0.bias"),
+            matches!(e.root(), Error::MissingKey(k) if k == "mlp_head.0.bias"),
             "{e}"
         );
+        assert!(e.to_string().starts_with("w: missing parameter"), "{e}");
 
         let mut t = m.params.tensors.clone();
         t.insert("extra.weight".into(), crate::tensor::Tensor::zeros(&[2]));
         let bytes = write_tensors(&t, &BTreeMap::new()).unwrap();
         let e = load_model(&bytes, "w", None).unwrap_err();
         assert!(
-            matches!(&e, Error::UnexpectedKey(k) if k == "extra.weight"),
+            matches!(e.root(), Error::UnexpectedKey(k) if k == "extra.weight"),
             "{e}"
         );
+        assert!(e.to_string().starts_with("w: unexpected parameter"), "{e}");
     }
 
     #[test]

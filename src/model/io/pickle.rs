@@ -25,12 +25,16 @@
 //! Containers, tuples and objects live in an arena and are referenced by index, so that
 //! `BINGET` is O(1), mutation after memoisation behaves as in Python (shared references), and a
 //! hostile pickle cannot blow memory up by re-using a value many times: memory stays
-//! proportional to the number of opcodes, hence to the file size. Every length read from the
-//! file is checked against the bytes that are actually there before anything is allocated.
+//! proportional to the number of opcodes, hence to the file size. That is still a lot for a small
+//! file that inflates to millions of one-byte opcodes, so the machine charges every opcode and
+//! every string to a memory limit ([`unpickle_limited`]) and stops with [`Error::Budget`] when it
+//! is reached. Every length read from the file is checked against the bytes that are actually
+//! there before anything is allocated.
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::budget::{fmt_bytes, limits};
 use crate::error::{Error, Result};
 
 /// A value on the machine's stack. Cheap to clone: composite values are arena indices.
@@ -230,6 +234,9 @@ const MAX_GLOBAL_NAME: usize = 256;
 struct Machine<'a> {
     data: &'a [u8],
     pos: usize,
+    /// Estimated bytes the machine has allocated so far, and the most it may.
+    cost: u64,
+    limit: u64,
     stack: Vec<Value>,
     marks: Vec<usize>,
     memo: HashMap<u32, Value>,
@@ -258,6 +265,7 @@ impl<'a> Machine<'a> {
             })?;
         let s = &self.data[self.pos..end];
         self.pos = end;
+        self.cost += n as u64;
         Ok(s)
     }
 
@@ -519,9 +527,20 @@ impl<'a> Machine<'a> {
         Ok(())
     }
 
-    fn run(mut self) -> Result<Pickle> {
+    fn run(mut self) -> Result<(Pickle, u64)> {
         loop {
             let op_pos = self.pos;
+            // Every opcode pushes at most about one arena object and one value (with the
+            // vectors' doubling slack); strings and bytes add their length in `take`.
+            self.cost += OP_COST;
+            if self.cost > self.limit {
+                return Err(Error::Budget(format!(
+                    "the pickle's objects need more than {} (at byte {op_pos} of {}), the \
+                     limit for unpickling; a model's state dict needs a few MB",
+                    fmt_bytes(self.limit),
+                    self.data.len()
+                )));
+            }
             let op = self
                 .u8()
                 .map_err(|_| fmt_err(op_pos, "ends before STOP (truncated?)"))?;
@@ -539,10 +558,13 @@ impl<'a> Machine<'a> {
                 }
                 b'.' => {
                     let root = self.pop()?;
-                    return Ok(Pickle {
-                        root,
-                        arena: self.arena,
-                    });
+                    return Ok((
+                        Pickle {
+                            root,
+                            arena: self.arena,
+                        },
+                        self.cost,
+                    ));
                 }
                 b'(' => self.marks.push(self.stack.len()),
                 b'0' => {
@@ -742,11 +764,24 @@ impl<'a> Machine<'a> {
     }
 }
 
-/// Unpickles `data` with the restricted machine described in the module docs.
+/// Bytes charged per opcode: an arena object and a stack value, twice (vectors grow by
+/// doubling, so a full one briefly holds its old and new buffers).
+const OP_COST: u64 = 2 * (std::mem::size_of::<Obj>() + std::mem::size_of::<Value>()) as u64;
+
+/// Unpickles `data` with the restricted machine described in the module docs, within
+/// [`limits::PICKLE_MACHINE`] bytes of machine memory.
 pub fn unpickle(data: &[u8]) -> Result<Pickle> {
+    unpickle_limited(data, limits::PICKLE_MACHINE).map(|(p, _)| p)
+}
+
+/// [`unpickle`] refusing (with [`Error::Budget`]) once the machine's estimated memory would pass
+/// `limit` bytes; also returns that estimate.
+pub fn unpickle_limited(data: &[u8], limit: u64) -> Result<(Pickle, u64)> {
     Machine {
         data,
         pos: 0,
+        cost: 0,
+        limit,
         stack: Vec::new(),
         marks: Vec::new(),
         memo: HashMap::new(),

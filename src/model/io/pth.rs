@@ -16,13 +16,10 @@ use std::io::{Cursor, Read};
 
 use half::{bf16, f16};
 
-use super::pickle::{unpickle, Obj, Pickle, StorageDtype, TensorRef, Value};
+use super::pickle::{unpickle_limited, Obj, Pickle, StorageDtype, TensorRef, Value};
+use crate::budget::{fmt_bytes, limits, Budget};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-
-/// Largest `data.pkl` accepted (a CRATE-L state dict's pickle is a few hundred KB; the tensor
-/// data lives in separate entries).
-const MAX_PICKLE: usize = 256 << 20;
 
 /// Most dimensions a tensor may have.
 const MAX_DIMS: usize = 16;
@@ -37,8 +34,19 @@ pub fn is_zip(bytes: &[u8]) -> bool {
 }
 
 /// Reads the float tensors of a checkpoint's state dict, under keys with any `module.` prefix
-/// removed. `name` (the file name) is used in messages.
+/// removed. `name` (the file name) is used in messages. Memory is bounded by
+/// [`Budget::loading`].
 pub fn read_pth(bytes: &[u8], name: &str) -> Result<BTreeMap<String, Tensor>> {
+    read_pth_with(bytes, name, &mut Budget::loading(name))
+}
+
+/// [`read_pth`], charging to `budget` the pickle and its objects, the storage bytes inflated
+/// (only the prefix that some tensor views) and the float32 tensors made from them.
+pub fn read_pth_with(
+    bytes: &[u8],
+    name: &str,
+    budget: &mut Budget,
+) -> Result<BTreeMap<String, Tensor>> {
     if bytes.first() == Some(&0x80) {
         return Err(format_err(
             name,
@@ -68,12 +76,18 @@ pub fn read_pth(bytes: &[u8], name: &str) -> Result<BTreeMap<String, Tensor>> {
         .file_names()
         .any(|n| n.starts_with(&format!("{prefix}code/")));
 
-    let pkl = read_entry(&mut zip, &pkl_name, Some(MAX_PICKLE), name)?;
-    if pkl.len() == MAX_PICKLE {
-        return Err(format_err(
-            name,
-            format!("`{pkl_name}` is larger than {MAX_PICKLE} bytes; not a model checkpoint"),
-        ));
+    let max_pickle = limits::PICKLE as usize;
+    budget.charge(
+        format!("`{pkl_name}`"),
+        limits::PICKLE.min(pkl_size(&mut zip, &pkl_name)),
+    )?;
+    let pkl = read_entry(&mut zip, &pkl_name, Some(max_pickle + 1), name)?;
+    if pkl.len() > max_pickle {
+        return Err(Error::Budget(format!(
+            "{name}: `{pkl_name}` is larger than {}; not a model checkpoint (a state dict's \
+             pickle is a few hundred KB)",
+            fmt_bytes(limits::PICKLE)
+        )));
     }
     let big_endian = match zip.by_name(&format!("{prefix}byteorder")) {
         Ok(mut f) => {
@@ -96,15 +110,18 @@ pub fn read_pth(bytes: &[u8], name: &str) -> Result<BTreeMap<String, Tensor>> {
         Err(_) => false,
     };
 
-    let pickle = unpickle(&pkl).map_err(|e| match e {
+    let machine_limit = limits::PICKLE_MACHINE.min(budget.remaining());
+    let (pickle, cost) = unpickle_limited(&pkl, machine_limit).map_err(|e| match e {
         Error::Unsafe(m) if torchscript => Error::Unsafe(format!(
             "{name}: {m} (this is a TorchScript archive, not a state dict; save \
              `model.state_dict()` with torch.save instead)"
         )),
         Error::Unsafe(m) => Error::Unsafe(format!("{name}: {m}")),
         Error::Format(m) => format_err(name, m),
-        other => other,
+        other => other.in_file(name),
     })?;
+    budget.charge("unpickling", cost)?;
+    drop(pkl);
 
     let sd = find_state_dict(&pickle).ok_or_else(|| {
         format_err(
@@ -114,25 +131,68 @@ pub fn read_pth(bytes: &[u8], name: &str) -> Result<BTreeMap<String, Tensor>> {
         )
     })?;
 
-    let mut storages: HashMap<String, Vec<u8>> = HashMap::new();
-    let mut out = BTreeMap::new();
+    // First the views: their extents, which storage prefix each needs, and how many elements
+    // they copy in all; nothing is inflated or allocated before all of that is known.
+    let mut views: Vec<(String, &TensorRef, usize)> = Vec::new();
+    let mut need: HashMap<&str, usize> = HashMap::new();
+    let mut seen = std::collections::HashSet::new();
     for (k, v) in sd {
         let Value::Str(key) = k else { continue };
         let Some(t) = pickle.tensor(v) else { continue };
         let key = key.strip_prefix("module.").unwrap_or(key).to_string();
-        if out.contains_key(&key) {
+        if !seen.insert(key.clone()) {
             return Err(format_err(
                 name,
                 format!("parameter `{key}` appears twice (with and without `module.`)"),
             ));
         }
-        let tensor = materialise(&mut zip, &prefix, &mut storages, t, &key, big_endian, name)?;
-        out.insert(key, tensor);
+        let (numel, bytes) = view_extent(t, &key, name)?;
+        let e = need.entry(t.storage.key.as_str()).or_insert(0);
+        *e = (*e).max(bytes);
+        views.push((key, t, numel));
     }
-    if out.is_empty() {
+    if views.is_empty() {
         return Err(format_err(name, "the state dict holds no tensors"));
     }
+    // Views may share a storage (tied weights), but a file whose views copy one storage over and
+    // over would multiply a small file into gigabytes.
+    let viewed: u64 = views.iter().map(|(_, _, n)| *n as u64).sum();
+    let held: u64 = views
+        .iter()
+        .map(|(_, t, _)| (t.storage.key.as_str(), t.storage.dtype.size()))
+        .collect::<HashMap<_, _>>()
+        .into_iter()
+        .map(|(k, esz)| (need[k] / esz) as u64)
+        .sum();
+    if viewed > 2 * held + (1 << 20) {
+        return Err(Error::Budget(format!(
+            "{name}: its {} tensors view {viewed} elements in all, more than twice the {held} \
+             elements their storages hold (the same storage viewed over and over); refusing to \
+             copy them",
+            views.len()
+        )));
+    }
+
+    let mut storages: HashMap<String, Vec<u8>> = HashMap::new();
+    let mut out = BTreeMap::new();
+    for (key, t, numel) in views {
+        if !storages.contains_key(&t.storage.key) {
+            let bytes = need[t.storage.key.as_str()];
+            budget.charge(format!("storage `data/{}`", t.storage.key), bytes as u64)?;
+            let entry = format!("{prefix}data/{}", t.storage.key);
+            let data = read_entry(&mut zip, &entry, Some(bytes), name)?;
+            storages.insert(t.storage.key.clone(), data);
+        }
+        budget.charge_items(format!("parameter `{key}` as float32"), numel as u64, 4)?;
+        let tensor = materialise(&storages[&t.storage.key], t, numel, &key, big_endian, name)?;
+        out.insert(key, tensor);
+    }
     Ok(out)
+}
+
+/// The zip's declared size of an entry (0 when it cannot be read; the read reports that).
+fn pkl_size<R: Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>, entry: &str) -> u64 {
+    zip.by_name(entry).map(|f| f.size()).unwrap_or(0)
 }
 
 /// The state dict: the root dict itself, or its `state_dict` / `model` entry.
@@ -178,55 +238,9 @@ fn read_entry<R: Read + std::io::Seek>(
     Ok(buf)
 }
 
-/// The bytes of one storage, read once and kept for views that share it.
-fn storage_bytes<'s, R: Read + std::io::Seek>(
-    zip: &mut zip::ZipArchive<R>,
-    prefix: &str,
-    cache: &'s mut HashMap<String, Vec<u8>>,
-    t: &TensorRef,
-    key: &str,
-    name: &str,
-) -> Result<&'s [u8]> {
-    let s = &t.storage;
-    let need = s.numel.checked_mul(s.dtype.size()).ok_or_else(|| {
-        format_err(
-            name,
-            format!("parameter `{key}`: storage size {} overflows", s.numel),
-        )
-    })?;
-    if !cache.contains_key(&s.key) {
-        let entry = format!("{prefix}data/{}", s.key);
-        let bytes = read_entry(zip, &entry, Some(need), name)?;
-        cache.insert(s.key.clone(), bytes);
-    }
-    let bytes = cache
-        .get(&s.key)
-        .ok_or_else(|| format_err(name, "storage cache"))?;
-    if bytes.len() < need {
-        return Err(format_err(
-            name,
-            format!(
-                "parameter `{key}`: storage `data/{}` holds {} bytes but {} {} elements need {need} \
-                 (truncated?)",
-                s.key,
-                bytes.len(),
-                s.numel,
-                s.dtype.name()
-            ),
-        ));
-    }
-    Ok(&bytes[..need])
-}
-
-fn materialise<R: Read + std::io::Seek>(
-    zip: &mut zip::ZipArchive<R>,
-    prefix: &str,
-    cache: &mut HashMap<String, Vec<u8>>,
-    t: &TensorRef,
-    key: &str,
-    big_endian: bool,
-    name: &str,
-) -> Result<Tensor> {
+/// Checks a view (dtype, rank, size/stride/offset against its storage) and returns its element
+/// count and the bytes of the storage's prefix it reaches.
+fn view_extent(t: &TensorRef, key: &str, name: &str) -> Result<(usize, usize)> {
     let dtype = t.storage.dtype;
     if !matches!(
         dtype,
@@ -257,24 +271,24 @@ fn materialise<R: Read + std::io::Seek>(
                 format!("parameter `{key}`: size {:?} overflows", t.size),
             )
         })?;
+    if numel == 0 {
+        return Ok((0, 0));
+    }
     // Highest storage index the view touches; all indices then lie in [offset, last].
-    let last = if numel == 0 {
-        t.offset
-    } else {
-        t.size
-            .iter()
-            .zip(&t.stride)
-            .try_fold(t.offset, |a, (&s, &st)| {
-                (s - 1).checked_mul(st).and_then(|x| a.checked_add(x))
-            })
-            .ok_or_else(|| {
-                format_err(
-                    name,
-                    format!("parameter `{key}`: size/stride/offset overflow"),
-                )
-            })?
-    };
-    if numel > 0 && last >= t.storage.numel {
+    let last = t
+        .size
+        .iter()
+        .zip(&t.stride)
+        .try_fold(t.offset, |a, (&s, &st)| {
+            (s - 1).checked_mul(st).and_then(|x| a.checked_add(x))
+        })
+        .ok_or_else(|| {
+            format_err(
+                name,
+                format!("parameter `{key}`: size/stride/offset overflow"),
+            )
+        })?;
+    if last >= t.storage.numel {
         return Err(format_err(
             name,
             format!(
@@ -294,7 +308,46 @@ fn materialise<R: Read + std::io::Seek>(
             ),
         ));
     }
-    let bytes = storage_bytes(zip, prefix, cache, t, key, name)?;
+    let bytes = (last + 1).checked_mul(dtype.size()).ok_or_else(|| {
+        format_err(
+            name,
+            format!(
+                "parameter `{key}`: storage size {} overflows",
+                t.storage.numel
+            ),
+        )
+    })?;
+    Ok((numel, bytes))
+}
+
+/// The float32 tensor a checked view reads from `storage` (the prefix of its storage that
+/// [`view_extent`] asked for, possibly shorter when the archive is truncated).
+fn materialise(
+    storage: &[u8],
+    t: &TensorRef,
+    numel: usize,
+    key: &str,
+    big_endian: bool,
+    name: &str,
+) -> Result<Tensor> {
+    let dtype = t.storage.dtype;
+    let need = if numel == 0 {
+        0
+    } else {
+        view_extent(t, key, name)?.1
+    };
+    if storage.len() < need {
+        return Err(format_err(
+            name,
+            format!(
+                "parameter `{key}`: storage `data/{}` holds {} bytes but the view needs {need} \
+                 (truncated?)",
+                t.storage.key,
+                storage.len(),
+            ),
+        ));
+    }
+    let bytes = storage;
     let esz = dtype.size();
     let read = |i: usize| -> f32 {
         let b = &bytes[i * esz..(i + 1) * esz];

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use half::{bf16, f16};
 use safetensors::tensor::{Dtype, SafeTensors, View};
 
+use crate::budget::{checked_product, fmt_bytes, limits, Budget};
 use crate::error::{Error, Result};
 use crate::model::config::CrateConfig;
 use crate::model::Model;
@@ -44,8 +45,18 @@ fn format_err(name: &str, msg: impl std::fmt::Display) -> Error {
     Error::Format(format!("{name}: {msg}"))
 }
 
-/// Reads a safetensors file from bytes. `name` (the file name) is used in messages.
+/// Reads a safetensors file from bytes. `name` (the file name) is used in messages. Memory is
+/// bounded by [`Budget::loading`].
 pub fn read_safetensors(bytes: &[u8], name: &str) -> Result<SafetensorsFile> {
+    read_safetensors_with(bytes, name, &mut Budget::loading(name))
+}
+
+/// [`read_safetensors`], charging the header and the float32 tensors to `budget`.
+pub fn read_safetensors_with(
+    bytes: &[u8],
+    name: &str,
+    budget: &mut Budget,
+) -> Result<SafetensorsFile> {
     // Check the sizes first, so that a truncated file says so plainly.
     let Some(head) = bytes.get(..8) else {
         return Err(format_err(
@@ -69,6 +80,20 @@ pub fn read_safetensors(bytes: &[u8], name: &str) -> Result<SafetensorsFile> {
             ),
         ));
     }
+    // Parsing a JSON header costs many times its size: bound it before parsing anything.
+    if header_len > limits::SAFETENSORS_HEADER {
+        return Err(Error::Budget(format!(
+            "{name}: the safetensors header is {}, larger than the {} limit (a model's header \
+             is a few KB)",
+            fmt_bytes(header_len),
+            fmt_bytes(limits::SAFETENSORS_HEADER)
+        )));
+    }
+    // Parsed twice (our size check, then the safetensors crate), each at most ~16× its size.
+    budget.charge(
+        "parsing the safetensors header",
+        header_len.saturating_mul(32),
+    )?;
     // The header fits: compare the data its tensors claim with the bytes that follow it.
     let hlen = header_len as usize;
     let data_avail = bytes.len() - 8 - hlen;
@@ -89,6 +114,15 @@ pub fn read_safetensors(bytes: &[u8], name: &str) -> Result<SafetensorsFile> {
         .map_err(|e| format_err(name, format!("invalid safetensors file: {e}")))?;
     let mut tensors = BTreeMap::new();
     for (key, view) in st.iter() {
+        let numel = checked_product(view.shape()).ok_or_else(|| {
+            format_err(
+                name,
+                format!("tensor `{key}`: shape {:?} overflows", view.shape()),
+            )
+        })?;
+        budget
+            .charge_items(format!("tensor `{key}` as float32"), numel as u64, 4)
+            .map_err(|e| e.in_file(name))?;
         let b = view.data();
         let data: Vec<f32> = match view.dtype() {
             Dtype::F32 => b
@@ -133,13 +167,42 @@ pub fn read_safetensors(bytes: &[u8], name: &str) -> Result<SafetensorsFile> {
 }
 
 /// The end of the last tensor's data according to a header, if the header is readable JSON.
+/// Only the offsets are kept while parsing (a header's size is bounded before this runs).
 fn declared_data_len(header: &[u8]) -> Option<u64> {
-    let v: serde_json::Value = serde_json::from_slice(header).ok()?;
-    v.as_object()?
-        .iter()
-        .filter(|(k, _)| k.as_str() != "__metadata__")
-        .filter_map(|(_, t)| t.get("data_offsets")?.get(1)?.as_u64())
-        .max()
+    use serde::de::{IgnoredAny, MapAccess, Visitor};
+
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        #[serde(default)]
+        data_offsets: Option<(u64, u64)>,
+    }
+    struct MaxEnd;
+    impl<'de> Visitor<'de> for MaxEnd {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a safetensors header object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut end = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "__metadata__" {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                if let Some((_, e)) = map.next_value::<Entry>()?.data_offsets {
+                    end = Some(end.map_or(e, |m: u64| m.max(e)));
+                }
+            }
+            Ok(end)
+        }
+    }
+    struct Header(Option<u64>);
+    impl<'de> serde::Deserialize<'de> for Header {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(MaxEnd).map(Header)
+        }
+    }
+    serde_json::from_slice::<Header>(header).ok()?.0
 }
 
 /// An f32 tensor as safetensors' serialiser sees it.
