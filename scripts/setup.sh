@@ -10,8 +10,9 @@ WB_WASM_BINDGEN_VERSION="0.2.130"
 WB_WASM_TARGET="wasm32-unknown-unknown"
 
 # Debian packages the test suite needs: lavapipe (CPU Vulkan) for native GPU tests, headless
-# Chromium + chromedriver for browser tests, Fashion-MNIST for data tests.
-WB_TEST_APT_PACKAGES=(python3 mesa-vulkan-drivers chromium chromium-driver dataset-fashion-mnist)
+# Chromium + chromedriver for browser tests, Fashion-MNIST for data tests, GNU time (peak memory
+# of the hostile-input tests' child processes).
+WB_TEST_APT_PACKAGES=(python3 mesa-vulkan-drivers chromium chromium-driver dataset-fashion-mnist time)
 
 WB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 

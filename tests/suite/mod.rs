@@ -12,6 +12,7 @@ mod gpu_forward;
 mod gpu_kernels;
 mod gpu_train;
 mod grad_check;
+mod hostile;
 mod images;
 mod official;
 mod segment;
