@@ -106,12 +106,25 @@ pub fn record_layer(
     .record(rec);
     let i = &w.ista;
     layer_norm(rec, x.zhalf, &i.norm_w, &i.norm_b, x.y, ln);
+    record_ista_step(rec, &i.dict, [x.y, x.r, x.zout], [rows, d], [eta, lambda]);
+    Ok(())
+}
+
+/// ISTA's proximal step after its LayerNorm, in two matmuls (not three): `r = y - y D^T`, then
+/// `zout = ReLU(y + eta r D - eta lambda)` for `y` (rows, d) and the dictionary `D` (d, d).
+pub fn record_ista_step(
+    rec: &mut Recorder,
+    dict: &Buf,
+    [y, r, zout]: [&Buf; 3],
+    [rows, d]: [usize; 2],
+    [eta, lambda]: [f32; 2],
+) {
     Matmul {
-        a: x.y,
-        b: &i.dict,
-        c: x.r,
+        a: y,
+        b: dict,
+        c: r,
         bias: None,
-        extra: Some(x.y),
+        extra: Some(y),
         trans_b: true,
         relu: false,
         batch: 1,
@@ -122,11 +135,11 @@ pub fn record_layer(
     }
     .record(rec);
     Matmul {
-        a: x.r,
-        b: &i.dict,
-        c: x.zout,
+        a: r,
+        b: dict,
+        c: zout,
         bias: None,
-        extra: Some(x.y),
+        extra: Some(y),
         trans_b: false,
         relu: true,
         batch: 1,
@@ -137,7 +150,6 @@ pub fn record_layer(
         },
     }
     .record(rec);
-    Ok(())
 }
 
 /// The projection of `Z^{l+1/2}` through the same layer's norm and subspaces (for R^c after the

@@ -8,7 +8,7 @@ use common::gpu::gpu;
 use common::*;
 use whitebox::cpu;
 use whitebox::gpu::matmul::{linear, Matmul, MatmulParams};
-use whitebox::gpu::{embed, layernorm, mssa};
+use whitebox::gpu::{embed, layer, layernorm, mssa};
 use whitebox::model::Dims;
 
 const TOL: f64 = 1e-5;
@@ -430,7 +430,8 @@ fn gpu_patchify_and_assemble_match_cpu() {
     }
 }
 
-/// The ISTA step as the engine records it (two matmuls) against `cpu::ista::ista`.
+/// The ISTA step as the engine records it (`gpu::layer::record_ista_step`, two matmuls) against
+/// `cpu::ista::ista`.
 #[test]
 fn gpu_ista_two_matmuls_match_cpu() {
     let mut g = gpu();
@@ -451,37 +452,7 @@ fn gpu_ista_two_matmuls_match_cpu() {
         let got = g
             .run_blocking(
                 |rec| {
-                    Matmul {
-                        a: &by,
-                        b: &bd,
-                        c: &br,
-                        bias: None,
-                        extra: Some(&by),
-                        trans_b: true,
-                        relu: false,
-                        batch: 1,
-                        params: MatmulParams {
-                            alpha: -1.0,
-                            ..MatmulParams::dense(rows, d, d, true)
-                        },
-                    }
-                    .record(rec);
-                    Matmul {
-                        a: &br,
-                        b: &bd,
-                        c: &bz,
-                        bias: None,
-                        extra: Some(&by),
-                        trans_b: false,
-                        relu: true,
-                        batch: 1,
-                        params: MatmulParams {
-                            alpha: eta,
-                            shift: eta * lambda,
-                            ..MatmulParams::dense(rows, d, d, false)
-                        },
-                    }
-                    .record(rec);
+                    layer::record_ista_step(rec, &bd, [&by, &br, &bz], [rows, d], [eta, lambda]);
                     Ok(())
                 },
                 &[(&bz, rows * d)],
