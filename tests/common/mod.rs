@@ -2,6 +2,7 @@
 //! ([`gpu`]) and the tiny training set-up ([`train`]).
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod gpu;
 pub mod train;
 

@@ -4,36 +4,11 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use common::cli::{fails, ok};
 use common::fixture;
 use serde_json::Value;
-
-fn whitebox(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_whitebox"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = whitebox(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs a command that must fail; returns its stderr after checking it is a clean error.
-fn fails(args: &[&str]) -> String {
-    let out = whitebox(args);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "{args:?} should fail");
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    err
-}
 
 struct TempDir(PathBuf);
 impl TempDir {

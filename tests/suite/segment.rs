@@ -5,8 +5,8 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use common::cli::{fails, ok};
 use common::fixture;
 use serde_json::Value;
 use whitebox::analysis::maps::{cls_rows_of, mass_mask, mean_map};
@@ -116,31 +116,6 @@ fn scores_equal_the_numpy_reference() {
         s.best_layer_fixed as u64,
         e["best_layer_fixed"].as_u64().unwrap()
     );
-}
-
-fn whitebox(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_whitebox"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = whitebox(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = whitebox(args);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(!out.status.success(), "{args:?} should fail");
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    err
 }
 
 fn bundled() -> String {

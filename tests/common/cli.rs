@@ -1,0 +1,31 @@
+//! Running the `whitebox` binary from a test.
+
+use std::process::{Command, Output};
+
+/// Runs `whitebox ARGS…` and returns what it printed and its status.
+pub fn whitebox(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_whitebox"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs a command that must succeed; returns its stdout.
+pub fn ok(args: &[&str]) -> String {
+    let out = whitebox(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a command that must fail; returns its stderr after checking it is a clean error.
+pub fn fails(args: &[&str]) -> String {
+    let out = whitebox(args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "{args:?} should fail");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    err
+}
