@@ -65,3 +65,43 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
         dx[oi + c] = v;
     }
 }
+
+// For CPU-emulated adapters, where workgroup barriers are costly: one invocation per row, the
+// same passes, no workgroup memory (the statistics exactly as layernorm.wgsl's `main_reg`).
+@compute @workgroup_size(64, 1, 1)
+fn main_reg(@builtin(global_invocation_id) gid: vec3<u32>,
+            @builtin(num_workgroups) nwg: vec3<u32>) {
+    let row = flat_global(gid, nwg);
+    if (row >= p.rows) {
+        return;
+    }
+    let xi = p.x_off + row * p.x_stride;
+    let yi = p.dy_off + row * p.dy_stride;
+    let hi = row * p.dim;
+    let n = f32(p.dim);
+    let st = row_stats_serial(xi);
+    let mean = st.x;
+    let inv = st.y;
+    var m1 = 0.0;
+    var m2 = 0.0;
+    for (var c = 0u; c < p.dim; c++) {
+        let h = (x[xi + c] - mean) * inv;
+        xhat[hi + c] = h;
+        let g = dy[yi + c] * gamma[c];
+        m1 += g;
+        m2 += g * h;
+    }
+    if (!WRITE_DX) {
+        return;
+    }
+    m1 /= n;
+    m2 /= n;
+    let oi = p.dx_off + row * p.dx_stride;
+    for (var c = 0u; c < p.dim; c++) {
+        var v = inv * (dy[yi + c] * gamma[c] - m1 - xhat[hi + c] * m2);
+        if (HAS_RESID) {
+            v += resid[oi + c];
+        }
+        dx[oi + c] = v;
+    }
+}

@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(long)]
     pub matmul: bool,
     /// GPU engine: also time every kernel with timestamp queries (summed per kernel label over
-    /// the timed forwards); says so when the adapter has none.
+    /// the timed forwards; with --train, of one training step); says so when the adapter has none.
     #[arg(long)]
     pub kernels: bool,
     /// Measure training steps (forward + backward + optimiser, AdamW) in images/s instead of
@@ -176,6 +176,51 @@ fn kernel_times(a: &Args, preset: &str, model: Model) -> anyhow::Result<()> {
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// Per-kernel GPU times of one training step (forward, backward, optimiser; one submission).
+fn train_kernel_times(
+    a: &Args,
+    g: &mut crate::gpu::train::GpuTrainer,
+    preset: &str,
+    b: usize,
+    images: &[f32],
+    labels: &[usize],
+) -> anyhow::Result<()> {
+    let adapter = g.context().info.name.clone();
+    if !g.context().features.timestamp_query {
+        println!("adapter {adapter} has no TIMESTAMP_QUERY: no per-kernel times");
+        return Ok(());
+    }
+    g.set_profiling(true);
+    g.step(images, labels, 1e-4, true)?;
+    let times = pollster::block_on(g.take_kernel_times())?.unwrap_or_default();
+    g.set_profiling(false);
+    let per = crate::gpu::profile::by_label(&times);
+    let total: f64 = per.iter().map(|k| k.total_ms).sum();
+    if a.json {
+        let kernels: Vec<_> = per
+            .iter()
+            .map(|k| json!({"label": k.label, "dispatches": k.dispatches, "ms": k.total_ms}))
+            .collect();
+        println!(
+            "{}",
+            json!({"kind": "train-kernels", "preset": preset, "adapter": adapter, "batch": b,
+                   "kernel_ms_per_step": total, "kernels": kernels})
+        );
+        return Ok(());
+    }
+    println!("kernels of one training step, {preset} batch {b} on {adapter}: {total:.2} ms");
+    for k in &per {
+        println!(
+            "{:>28} {:>10} {:>12.3} {:>6.1}%",
+            k.label,
+            k.dispatches,
+            k.total_ms,
+            100.0 * k.total_ms / total.max(1e-12)
+        );
     }
     Ok(())
 }
@@ -358,6 +403,9 @@ fn run_train(a: &Args, preset: &str) -> anyhow::Result<()> {
             }
         };
         drop(bar);
+        if let (Some(g), true) = (gpu.as_mut(), a.kernels) {
+            train_kernel_times(a, g, preset, b, &images, &labels)?;
+        }
         let per = secs / a.iters.max(1) as f64;
         let ips = b as f64 / per;
         if a.json {

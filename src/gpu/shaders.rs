@@ -88,8 +88,18 @@ fn shaders() -> Vec<(&'static str, &'static str, Layout)> {
             bw::matmul::params_layout(),
         ),
         (
+            "matmul_backward_reg.wgsl",
+            bw::matmul::REG_SOURCE,
+            bw::matmul::params_layout(),
+        ),
+        (
             "mssa_backward.wgsl",
             bw::mssa::SOURCE,
+            bw::mssa::params_layout(),
+        ),
+        (
+            "mssa_backward_reg.wgsl",
+            bw::mssa::REG_SOURCE,
             bw::mssa::params_layout(),
         ),
         ("optim.wgsl", bw::optim::SOURCE, bw::optim::params_layout()),

@@ -32,15 +32,25 @@ fn close(got: &[f32], want: &[f32], what: &str) {
     assert!(err < TOL, "{what}: max error {err}");
 }
 
+/// Both kernel families for the product: the tiled `tn` (real GPUs) and, where m and n are
+/// multiples of 4, the register-blocked `tn_reg` (CPU-emulated adapters), whose 8×8 blocks are
+/// partly outside C for m = 12, n = 20 and m = n = 36.
 #[test]
 fn tn_matmul_and_column_sums() {
     let mut g = gpu();
-    for &(k, m, n) in &[
-        (77usize, 37usize, 13usize),
-        (64, 32, 32),
-        (5, 1, 70),
-        (300, 36, 36),
-    ] {
+    for (reg, &(k, m, n)) in [false, true].into_iter().flat_map(|r| {
+        [
+            (77usize, 37usize, 13usize),
+            (64, 32, 32),
+            (5, 1, 70),
+            (300, 36, 36),
+            (50, 12, 20),
+            (9, 68, 4),
+        ]
+        .iter()
+        .map(move |s| (r, s))
+    }) {
+        g.reg_kernels = reg;
         let a = rand(1, k * m);
         let b = rand(2, k * n);
         let c0 = rand(3, 7 + m * n);
@@ -75,7 +85,7 @@ fn tn_matmul_and_column_sums() {
                 want[7 + i * n + j] += 0.5 * s as f32;
             }
         }
-        close(&out[0], &want, &format!("tn k={k} m={m} n={n}"));
+        close(&out[0], &want, &format!("tn k={k} m={m} n={n} reg={reg}"));
     }
     // column sums over strided rows, with and without a product
     let (rows, cols, ld, off) = (9usize, 13usize, 20usize, 3usize);
@@ -120,7 +130,18 @@ fn tn_matmul_and_column_sums() {
 #[test]
 fn layernorm_backward_matches_cpu() {
     let mut g = gpu();
-    for &(rows, dim, stride) in &[(7usize, 99usize, 99usize), (5, 36, 50), (3, 200, 200)] {
+    // Both families: a workgroup per row (real GPUs) and an invocation per row (CPU adapters).
+    for (reg, &(rows, dim, stride)) in [false, true].into_iter().flat_map(|r| {
+        [
+            (7usize, 99usize, 99usize),
+            (5, 36, 50),
+            (3, 200, 200),
+            (70, 12, 12),
+        ]
+        .iter()
+        .map(move |s| (r, s))
+    }) {
+        g.reg_kernels = reg;
         let x = rand(6, rows * stride);
         let gamma: Vec<f32> = rand(7, dim).iter().map(|v| 1.0 + 0.3 * v).collect();
         let dy = rand(8, rows * dim);
@@ -174,20 +195,35 @@ fn layernorm_backward_matches_cpu() {
                 &[(&dxb, rows * dim), (&gr, 2 * dim)],
             )
             .unwrap();
-        close(&out[0], &dx, &format!("layernorm dx rows={rows} dim={dim}"));
+        close(
+            &out[0],
+            &dx,
+            &format!("layernorm dx rows={rows} dim={dim} reg={reg}"),
+        );
         let want: Vec<f32> = dg.iter().chain(&db).copied().collect();
-        close(&out[1], &want, &format!("layernorm dgamma/dbeta dim={dim}"));
+        close(
+            &out[1],
+            &want,
+            &format!("layernorm dgamma/dbeta dim={dim} reg={reg}"),
+        );
     }
 }
 
 #[test]
 fn mssa_backward_matches_cpu() {
     let mut g = gpu();
-    for &(b, nt, d, heads) in &[
-        (2usize, 50usize, 99usize, 3usize),
-        (1, 17, 32, 2),
-        (3, 13, 36, 3),
-    ] {
+    // Both families; the register kernels take the shapes with d and dh multiples of 4.
+    for (reg, &(b, nt, d, heads)) in [false, true].into_iter().flat_map(|r| {
+        [
+            (2usize, 50usize, 99usize, 3usize),
+            (1, 17, 32, 2),
+            (3, 13, 36, 3),
+            (2, 70, 24, 2),
+        ]
+        .iter()
+        .map(move |s| (r, s))
+    }) {
+        g.reg_kernels = reg;
         let w = rand(10, b * nt * d);
         let dout = rand(11, b * nt * d);
         let (probs, _) = grad::mssa::attention(&w, b, nt, d, heads);
@@ -206,7 +242,7 @@ fn mssa_backward_matches_cpu() {
         close(
             &out[0],
             &want,
-            &format!("mssa dw b={b} N={nt} d={d} K={heads}"),
+            &format!("mssa dw b={b} N={nt} d={d} K={heads} reg={reg}"),
         );
     }
 }
@@ -293,7 +329,17 @@ fn loss_and_elementwise_kernels_match_cpu() {
 fn split_k_matmul_and_two_pass_column_sums() {
     let mut g = gpu();
     let scratch = g.alloc(1 << 16);
-    for &(k, m, n) in &[(1000usize, 37usize, 13usize), (6400, 36, 36), (300, 5, 70)] {
+    for (reg, &(k, m, n)) in [false, true].into_iter().flat_map(|r| {
+        [
+            (1000usize, 37usize, 13usize),
+            (6400, 36, 36),
+            (300, 5, 70),
+            (700, 20, 12),
+        ]
+        .iter()
+        .map(move |s| (r, s))
+    }) {
+        g.reg_kernels = reg;
         let a = rand(21, k * m);
         let b = rand(22, k * n);
         let c0 = rand(23, 3 + m * n);
@@ -327,7 +373,11 @@ fn split_k_matmul_and_two_pass_column_sums() {
                 want[3 + i * n + j] -= 0.5 * s as f32;
             }
         }
-        close(&out[0], &want, &format!("tn_split k={k} m={m} n={n}"));
+        close(
+            &out[0],
+            &want,
+            &format!("tn_split k={k} m={m} n={n} reg={reg}"),
+        );
     }
     let (rows, cols, ld, off) = (1500usize, 13usize, 20usize, 3usize);
     let a = rand(24, off + rows * ld);

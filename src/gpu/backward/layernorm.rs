@@ -99,11 +99,13 @@ fn layer_norm_backward(rec: &mut Recorder, lb: &LnBackward) {
         params: p,
         scratch,
     } = *lb;
+    // One invocation per row on CPU-emulated adapters, one workgroup per row otherwise.
+    let reg = rec.gpu.reg_kernels;
     let kernel = rec.gpu.cache.get(
         &rec.gpu.ctx.device,
         "layernorm_backward",
         SOURCE,
-        "main",
+        if reg { "main_reg" } else { "main" },
         &BINDS,
         &[
             ("WRITE_DX", dx.is_some() as u8 as f64),
@@ -123,7 +125,7 @@ fn layer_norm_backward(rec: &mut Recorder, lb: &LnBackward) {
         kernel,
         bufs,
         bytemuck::bytes_of(&p),
-        groups_1d(p.rows as usize, 1),
+        groups_1d(p.rows as usize, if reg { 64 } else { 1 }),
     );
     let (rows, dim) = (p.rows as usize, p.dim as usize);
     for (b, off) in [(Some(xhat), slots.gamma), (None, slots.beta)] {

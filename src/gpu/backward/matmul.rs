@@ -1,13 +1,19 @@
-//! Wrapper of `shaders/matmul_backward.wgsl`: `C (+)= alpha A^T·B` and column sums.
+//! Wrapper of `shaders/matmul_backward.wgsl`: `C (+)= alpha A^T·B` and column sums; on
+//! CPU-emulated adapters the product runs `shaders/matmul_backward_reg.wgsl` (register-blocked,
+//! no workgroup memory) when its operands are vec4-aligned.
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::gpu::pool::Bind;
+use crate::gpu::pool::{Bind, Kernel};
 use crate::gpu::{groups_1d, Recorder};
 
 pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/matmul_backward.wgsl"));
+pub(crate) const REG_SOURCE: &str =
+    include_str!(concat!(env!("OUT_DIR"), "/matmul_backward_reg.wgsl"));
 const BINDS: [Bind; 4] = [Bind::Read, Bind::Read, Bind::ReadWrite, Bind::Uniform];
 const TILE: u32 = 32;
+/// Outputs per side of a `tn_reg` workgroup (8×8 invocations of 8×8 blocks).
+const REG_TILE: u32 = 64;
 
 /// The shader's `Params`; offsets and leading dimensions in f32.
 #[repr(C)]
@@ -85,14 +91,7 @@ fn tn_split(rec: &mut Recorder, t: &Tn, scratch: &wgpu::Buffer) {
     if splits <= 1 {
         return tn(rec, t);
     }
-    let kernel = rec.gpu.cache.get(
-        &rec.gpu.ctx.device,
-        "matmul_backward",
-        SOURCE,
-        "tn",
-        &BINDS,
-        &[("ACCUM", 0.0)],
-    );
+    let (kernel, tile) = tn_kernel(rec, m, n, false);
     let p = TnParams {
         m: m as u32,
         n: n as u32,
@@ -105,8 +104,8 @@ fn tn_split(rec: &mut Recorder, t: &Tn, scratch: &wgpu::Buffer) {
         ..Default::default()
     };
     let groups = [
-        (n as u32).div_ceil(TILE),
-        (m as u32).div_ceil(TILE),
+        (n as u32).div_ceil(tile),
+        (m as u32).div_ceil(tile),
         splits as u32,
     ];
     rec.dispatch(
@@ -143,14 +142,7 @@ fn tn(rec: &mut Recorder, t: &Tn) {
         alpha,
         accum,
     } = *t;
-    let kernel = rec.gpu.cache.get(
-        &rec.gpu.ctx.device,
-        "matmul_backward",
-        SOURCE,
-        "tn",
-        &BINDS,
-        &[("ACCUM", accum as u8 as f64)],
-    );
+    let (kernel, tile) = tn_kernel(rec, m, n, accum);
     let p = TnParams {
         m: m as u32,
         n: n as u32,
@@ -162,13 +154,38 @@ fn tn(rec: &mut Recorder, t: &Tn) {
         alpha,
         ..Default::default()
     };
-    let groups = [(n as u32).div_ceil(TILE), (m as u32).div_ceil(TILE), 1];
+    let groups = [(n as u32).div_ceil(tile), (m as u32).div_ceil(tile), 1];
     rec.dispatch(
         kernel,
         vec![a.clone(), b.clone(), c.clone()],
         bytemuck::bytes_of(&p),
         groups,
     );
+}
+
+/// The product's kernel and its output tile side: `tn_reg` on CPU-emulated adapters when
+/// m and n are multiples of 4 (A and B are contiguous, (k, m) and (k, n), from offset 0, so
+/// their rows are then vec4-aligned), otherwise the tiled `tn`.
+fn tn_kernel(rec: &mut Recorder, m: usize, n: usize, accum: bool) -> (Kernel, u32) {
+    let consts = [("ACCUM", accum as u8 as f64)];
+    let device = &rec.gpu.ctx.device;
+    if rec.gpu.reg_kernels && m % 4 == 0 && n % 4 == 0 {
+        let k = rec.gpu.cache.get(
+            device,
+            "matmul_backward_reg",
+            REG_SOURCE,
+            "tn_reg",
+            &BINDS,
+            &consts,
+        );
+        (k, REG_TILE)
+    } else {
+        let k = rec
+            .gpu
+            .cache
+            .get(device, "matmul_backward", SOURCE, "tn", &BINDS, &consts);
+        (k, TILE)
+    }
 }
 
 /// A column sum: `out[out_off + c] (+)= alpha * sum_{r < rows} a[a_off + r*ld + c] (* b[r*cols + c])`

@@ -1,5 +1,6 @@
 //! Wrapper of `shaders/mssa_backward.wgsl`: `dw` (B*N, d) of the attention from `do`, the
-//! projections `w` and the saved probabilities (B, K, N, N).
+//! projections `w` and the saved probabilities (B, K, N, N). On CPU-emulated adapters, when d
+//! and the head dim are multiples of 4, its register twin `shaders/mssa_backward_reg.wgsl`.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -10,6 +11,8 @@ use crate::gpu::Recorder;
 use crate::model::Dims;
 
 pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/mssa_backward.wgsl"));
+pub(crate) const REG_SOURCE: &str =
+    include_str!(concat!(env!("OUT_DIR"), "/mssa_backward_reg.wgsl"));
 const BINDS: [Bind; 6] = [
     Bind::Read,      // w (B*N, d)
     Bind::Read,      // probs (B, K, N, N)
@@ -59,16 +62,37 @@ pub fn attention_backward(
         scale: 1.0 / (dh as f32).sqrt(),
         pad: [0; 3],
     };
-    let groups = [nt as u32, heads as u32, b as u32];
-    for entry in ["scores_grad", "w_grad"] {
-        let kernel = rec.gpu.cache.get(
-            &rec.gpu.ctx.device,
-            "mssa_backward",
-            SOURCE,
-            entry,
-            &BINDS,
-            &[],
-        );
+    let (h, bb) = (heads as u32, b as u32);
+    let reg = rec.gpu.reg_kernels && d % 4 == 0 && dh % 4 == 0;
+    let steps = if reg {
+        let rows = (nt as u32).div_ceil(64);
+        let cells = ((nt * dh / 4) as u32).div_ceil(64);
+        [
+            (
+                "mssa_backward_reg",
+                REG_SOURCE,
+                "scores_grad_reg",
+                [rows, h, bb],
+            ),
+            (
+                "mssa_backward_reg",
+                REG_SOURCE,
+                "w_grad_reg",
+                [cells, h, bb],
+            ),
+        ]
+    } else {
+        let rows = [nt as u32, h, bb];
+        [
+            ("mssa_backward", SOURCE, "scores_grad", rows),
+            ("mssa_backward", SOURCE, "w_grad", rows),
+        ]
+    };
+    for (name, source, entry, groups) in steps {
+        let kernel = rec
+            .gpu
+            .cache
+            .get(&rec.gpu.ctx.device, name, source, entry, &BINDS, &[]);
         let bufs = vec![
             w.clone(),
             probs.clone(),

@@ -205,6 +205,16 @@ impl GpuTrainer {
         &self.gpu.ctx
     }
 
+    /// Per-dispatch timestamps for the following submissions (see [`crate::gpu::profile`]).
+    pub fn set_profiling(&mut self, on: bool) {
+        self.gpu.profiling = on;
+    }
+
+    /// Per-dispatch (kernel label, ms) of the last profiled submission, once it has completed.
+    pub async fn take_kernel_times(&mut self) -> Result<Option<Vec<(String, f64)>>> {
+        self.gpu.take_kernel_times().await
+    }
+
     /// Buffers the pool has created so far (a repeated step of the same batch size adds none).
     pub fn buffers_created(&self) -> usize {
         self.gpu.pool.created()

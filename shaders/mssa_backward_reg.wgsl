@@ -1,0 +1,78 @@
+// mssa_backward.wgsl's two kernels for CPU-emulated adapters (lavapipe, SwiftShader): the same
+// arithmetic, one invocation per output instead of one workgroup per row, no workgroup memory and
+// no barriers, vec4 loads along the head's columns. Formulas (q = k = v = w_k):
+//   dA = do_k w_k^T, dS = A ⊙ (dA - rowsum(dA ⊙ A)) * scale, dw_k = A^T do_k + (dS + dS^T) w_k.
+// The host uses them when d and dh are multiples of 4 (w4/dout4 view w/dout as vec4, and every
+// head's columns start on a vec4 boundary).
+// `scores_grad_reg`: invocation (token i = gid.x, head k = gid.y, image b = gid.z) writes row i
+//   of dS: a first pass stores dA[i, j] in ds and sums dA ⊙ A, a second rescales in place.
+// `w_grad_reg`: invocation (4 columns c4 of head k and token i, flattened in gid.x; k = gid.y;
+//   b = gid.z) accumulates its vec4 of dw over the key tokens j.
+
+struct Params {
+    nt: u32, d: u32, dh: u32, heads: u32,
+    scale: f32, pad0: u32, pad1: u32, pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read> w4: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> probs: array<f32>;
+@group(0) @binding(2) var<storage, read> dout4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> ds: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+
+@compute @workgroup_size(64, 1, 1)
+fn scores_grad_reg(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    if (i >= p.nt) {
+        return;
+    }
+    let nt = p.nt;
+    let d4 = p.d / 4u;
+    let dh4 = p.dh / 4u;
+    // vec4 offset of token 0 of head k of image b
+    let base = gid.z * nt * d4 + gid.y * dh4;
+    let oi = base + i * d4;
+    let prow = ((gid.z * p.heads + gid.y) * nt + i) * nt;
+    var dot = 0.0;
+    for (var j = 0u; j < nt; j++) {
+        let wj = base + j * d4;
+        var acc = vec4<f32>(0.0);
+        for (var c = 0u; c < dh4; c++) {
+            acc = fma(dout4[oi + c], w4[wj + c], acc);
+        }
+        let da = acc.x + acc.y + acc.z + acc.w;
+        ds[prow + j] = da;
+        dot = fma(da, probs[prow + j], dot);
+    }
+    for (var j = 0u; j < nt; j++) {
+        ds[prow + j] = probs[prow + j] * (ds[prow + j] - dot) * p.scale;
+    }
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn w_grad_reg(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let dh4 = p.dh / 4u;
+    let nt = p.nt;
+    if (gid.x >= nt * dh4) {
+        return;
+    }
+    let i = gid.x / dh4;
+    let c4 = gid.x % dh4;
+    let d4 = p.d / 4u;
+    let col = gid.z * nt * d4 + gid.y * dh4 + c4;
+    let pb = (gid.z * p.heads + gid.y) * nt * nt;
+    var acc = vec4<f32>(0.0);
+    for (var j = 0u; j < nt; j++) {
+        let a = probs[pb + j * nt + i];
+        let m = ds[pb + i * nt + j] + ds[pb + j * nt + i];
+        let o = col + j * d4;
+        acc = fma(vec4<f32>(a), dout4[o], acc);
+        acc = fma(vec4<f32>(m), w4[o], acc);
+    }
+    let out = (gid.z * nt + i) * p.d + (gid.y * dh4 + c4) * 4u;
+    dw[out] = acc.x;
+    dw[out + 1u] = acc.y;
+    dw[out + 2u] = acc.z;
+    dw[out + 3u] = acc.w;
+}
