@@ -98,7 +98,17 @@ async fn install_bundled(app: AppState, name: &str) -> Result<()> {
         .await
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
-    install_model(app, loaded.model, &file, loaded.format, loaded.notes, card).await;
+    // Bundled models are ours: no probe.
+    install_model(
+        app,
+        loaded.model,
+        &file,
+        loaded.format,
+        loaded.notes,
+        card,
+        false,
+    )
+    .await?;
     app.model_name.set(Some(name.to_string()));
     Ok(())
 }
@@ -270,7 +280,8 @@ fn sync_gpu_state(app: AppState, rt: &Runtime) {
     }
 }
 
-/// Puts a model in place of the current one and resets the views that depend on it.
+/// Puts a model in place of the current one and resets the views that depend on it. With
+/// `probe`, a model whose results are not finite is refused first (the current one stays).
 async fn install_model(
     app: AppState,
     model: Model,
@@ -278,14 +289,19 @@ async fn install_model(
     format: &str,
     notes: Vec<String>,
     card: Option<serde_json::Value>,
-) {
+    probe: bool,
+) -> Result<()> {
     set_busy(app, format!("preparing {name} on the engines…"), None);
     sleep(0).await;
     let want_gpu = app.engine_pref.get_untracked() != EnginePref::Cpu && has_webgpu();
     let cfg = model.config.clone();
     let parameters = model.params.tensors.values().map(|t| t.numel()).sum();
     sleep(0).await;
-    let rt = Runtime::new(model, want_gpu).await;
+    let mut rt = Runtime::new(model, want_gpu).await;
+    if probe {
+        set_busy(app, format!("checking {name} on a blank image…"), None);
+        rt.probe().await?;
+    }
     {
         let lock = app.runtime.get_value();
         let mut guard = lock.lock().await;
@@ -312,6 +328,7 @@ async fn install_model(
         notes,
         card,
     }));
+    Ok(())
 }
 
 /// After a new model is in place: the image on show runs again with it, then both engines are
@@ -375,7 +392,21 @@ async fn load_model_bytes_now(
             let assumed = heads_assumed(&loaded.notes);
             app.pending_model
                 .set_value(assumed.then(|| (name.clone(), bytes.clone())));
-            install_model(app, loaded.model, &name, loaded.format, loaded.notes, None).await;
+            let installed = install_model(
+                app,
+                loaded.model,
+                &name,
+                loaded.format,
+                loaded.notes,
+                None,
+                true,
+            )
+            .await;
+            if let Err(e) = installed {
+                app.pending_model.set_value(None);
+                app.fail(format!("{name}: {e}. The current model stays loaded."));
+                return;
+            }
             app.model_name.set(None);
             app.error.set(None);
             after_model_change(app).await;

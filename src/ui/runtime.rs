@@ -9,6 +9,7 @@ use crate::analysis::{image_reports, ImageReport, LayerStats};
 use crate::cpu::CpuEngine;
 use crate::engine::{ForwardOptions, ForwardOutput};
 use crate::error::{Error, Result};
+use crate::finite::{ensure_finite, ensure_finite_stats};
 use crate::gpu::{GpuContext, GpuEngine};
 use crate::model::Model;
 use crate::tensor::Tensor;
@@ -132,6 +133,8 @@ impl Runtime {
         let size = [image.shape[1], image.shape[2]];
         let t0 = now_ms();
         let out = self.forward(&batch, which, OPTS).await?;
+        // NaN or infinite logits are no result (finite weights can still overflow float32).
+        ensure_finite(&out.logits.data, "the logits")?;
         let mut reports = image_reports(&self.model.config, &out, size)?;
         let ms = now_ms() - t0;
         Ok((Arc::new(reports.remove(0)), ms))
@@ -150,7 +153,22 @@ impl Runtime {
             ..ForwardOptions::default()
         };
         let out = self.forward(&batch, which, opts).await?;
-        out.stats
-            .ok_or_else(|| Error::Input("the engine returned no measures".into()))
+        let stats = out
+            .stats
+            .ok_or_else(|| Error::Input("the engine returned no measures".into()))?;
+        for (i, s) in stats.iter().enumerate() {
+            ensure_finite_stats(s, &format!("image {}", i + 1))?;
+        }
+        Ok(stats)
+    }
+
+    /// One CPU forward of a blank image at the model's own size: a model whose results are not
+    /// finite numbers (weights or normalisation that overflow float32) is refused before it
+    /// replaces the one in use.
+    pub async fn probe(&mut self) -> Result<()> {
+        let c = &self.model.config;
+        let blank = Tensor::zeros(&[1, c.channels, c.image[0], c.image[1]]);
+        let out = self.forward(&blank, Which::Cpu, OPTS).await?;
+        ensure_finite(&out.logits.data, "its logits on a blank image")
     }
 }

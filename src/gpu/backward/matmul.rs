@@ -169,7 +169,7 @@ fn tn(rec: &mut Recorder, t: &Tn) {
 fn tn_kernel(rec: &mut Recorder, m: usize, n: usize, accum: bool) -> (Kernel, u32) {
     let consts = [("ACCUM", accum as u8 as f64)];
     let device = &rec.gpu.ctx.device;
-    if rec.gpu.reg_kernels && m % 4 == 0 && n % 4 == 0 {
+    if rec.gpu.reg_kernels && m.is_multiple_of(4) && n.is_multiple_of(4) {
         let k = rec.gpu.cache.get(
             device,
             "matmul_backward_reg",

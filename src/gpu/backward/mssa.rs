@@ -63,7 +63,7 @@ pub fn attention_backward(
         pad: [0; 3],
     };
     let (h, bb) = (heads as u32, b as u32);
-    let reg = rec.gpu.reg_kernels && d % 4 == 0 && dh % 4 == 0;
+    let reg = rec.gpu.reg_kernels && d.is_multiple_of(4) && dh.is_multiple_of(4);
     let steps = if reg {
         let rows = (nt as u32).div_ceil(64);
         let cells = ((nt * dh / 4) as u32).div_ceil(64);
