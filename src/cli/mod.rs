@@ -3,6 +3,7 @@
 mod bench;
 mod common;
 mod convert;
+mod datasets;
 mod forward;
 mod info;
 mod init;

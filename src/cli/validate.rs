@@ -111,6 +111,38 @@ pub fn heads(s: &str) -> Result<usize, String> {
     )
 }
 
+/// `--subspaces`: the classes of the subspace mixture (at least two; R^32 holds up to 32).
+pub fn subspaces(s: &str) -> Result<usize, String> {
+    int_in(
+        s,
+        2..=32,
+        "the number of subspaces must be between 2 and 32",
+    )
+}
+
+/// `--subspace-dim`: at most the ambient dimension, 32.
+pub fn subspace_dim(s: &str) -> Result<usize, String> {
+    int_in(
+        s,
+        1..=32,
+        "the subspace dimension must be between 1 and 32 (the tokens live in R^32)",
+    )
+}
+
+/// `--noise`: σ per coordinate; beyond about 1 the subspaces drown.
+pub fn noise(s: &str) -> Result<f32, String> {
+    float_in(s, 0.0..=10.0, "the noise σ must be between 0 and 10")
+}
+
+/// `--tokens`: tokens per sample (the model's sequence length less the class token).
+pub fn tokens(s: &str) -> Result<usize, String> {
+    int_in(
+        s,
+        1..=256,
+        "the tokens per sample must be between 1 and 256",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +169,14 @@ mod tests {
         assert_eq!(lr("1e-3"), Ok(1e-3));
         assert_eq!(clip("0"), Ok(0.0));
         assert_eq!(batch("32"), Ok(32));
+        assert!(subspaces("1").unwrap_err().contains("between 2 and 32"));
+        assert!(subspace_dim("33").unwrap_err().contains("R^32"));
+        assert!(noise("NaN").unwrap_err().contains("between 0 and 10"));
+        assert!(noise("-0.1").is_err());
+        assert!(tokens("0").unwrap_err().contains("between 1 and 256"));
+        assert_eq!(
+            (subspaces("8"), subspace_dim("2"), noise("0.2"), tokens("64")),
+            (Ok(8), Ok(2), Ok(0.2), Ok(64))
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! - [`batch`]: the [`ImageDataset`] trait → normalised (B, C, H, W) batches;
 //! - [`augment`]: random crop with zero padding and horizontal flip;
 //! - [`shuffle`]: the seeded, resumable epoch order;
+//! - [`own`]: the user's own images, one sub-folder per class (a folder or a .zip);
 //! - [`synthetic`]: the "subspaces" and "shapes" datasets with known ground truth.
 
 pub mod augment;
@@ -13,6 +14,7 @@ pub mod batch;
 pub mod fmnist;
 pub mod image;
 pub mod image_u8;
+pub mod own;
 pub mod shuffle;
 pub mod synthetic;
 
@@ -20,4 +22,5 @@ pub use augment::Augment;
 pub use batch::{make_batch, AugmentPlan, Batch, ImageDataset};
 pub use fmnist::{FashionMnist, Split};
 pub use image_u8::ImageU8;
+pub use own::{InputFit, OwnImages, OwnSplit, Skipped};
 pub use shuffle::{Shuffler, ShufflerState};

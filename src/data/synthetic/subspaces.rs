@@ -3,6 +3,8 @@
 //! `x = U_k z + σ ε` with `z ~ N(0, I_p)` and `ε ~ N(0, I_d)`, so its distance to the subspace is
 //! about `σ √(d − p)` while its norm is about `√(p + σ² d)`.
 
+use serde::{Deserialize, Serialize};
+
 use crate::data::synthetic::gaussian;
 use crate::error::{Error, Result};
 use crate::rng::{fnv1a64, SplitMix64};
@@ -11,8 +13,9 @@ use crate::tensor::Tensor;
 /// The largest number of values (samples × tokens × d) generated at once.
 pub const MAX_VALUES: usize = 1 << 28;
 
-/// What to generate.
-#[derive(Clone, Debug, PartialEq)]
+/// What to generate. The page and `whitebox train --dataset subspaces` share it (serialised as
+/// JSON in the page's settings), so that both generate the same data from the same knobs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SubspaceConfig {
     /// Ambient dimension d.
     pub dim: usize,
@@ -43,6 +46,19 @@ impl Default for SubspaceConfig {
             noise: 0.05,
             orthogonal: false,
             seed: 0,
+        }
+    }
+}
+
+impl SubspaceConfig {
+    /// The training set's knobs: K = 4 subspaces of dimension p = 4 in R^32, σ = 0.05, 16 tokens
+    /// per sample (`whitebox train --dataset subspaces` without knob flags, and the page's
+    /// defaults). The sample count is set by [`SubspaceImages::training`](super::SubspaceImages::training).
+    pub fn training(seed: u64) -> Self {
+        Self {
+            tokens_per_sample: 16,
+            seed,
+            ..Self::default()
         }
     }
 }
