@@ -3,6 +3,7 @@
 mod bench;
 mod common;
 mod convert;
+mod dataset;
 mod datasets;
 mod forward;
 mod info;
@@ -57,6 +58,8 @@ pub enum Command {
     /// Score each layer's and head's CLS attention as a segmentation: mIoU against true masks
     /// (synthetic shapes, or a folder of image + mask pairs).
     Segment(segment::Args),
+    /// Write the data files the page bundles (`dataset fmnist-web`: the Fashion-MNIST subset).
+    Dataset(dataset::Args),
 }
 
 /// Which engine runs the model.
@@ -79,6 +82,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Selftest => selftest::run(),
         Command::Train(a) => train::run(a),
         Command::Segment(a) => segment::run(a),
+        Command::Dataset(a) => dataset::run(a),
     }
 }
 

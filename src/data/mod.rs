@@ -1,5 +1,6 @@
 //! Turning bytes into model inputs: images, datasets.
 //!
+//! - [`fmnist_web`]: the Fashion-MNIST subset bundled with the page (build, index, checks);
 //! - [`image`]: decoding and preprocessing single images;
 //! - [`fmnist`]: the Fashion-MNIST reader (IDX, gzip or raw, from bytes or a directory);
 //! - [`image_u8`]: [`ImageU8`], the 8-bit image datasets hand out;
@@ -12,6 +13,7 @@
 pub mod augment;
 pub mod batch;
 pub mod fmnist;
+pub mod fmnist_web;
 pub mod image;
 pub mod image_u8;
 pub mod own;

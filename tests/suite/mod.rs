@@ -15,6 +15,7 @@ mod grad_check;
 mod hostile;
 mod images;
 mod official;
+mod own_images;
 mod segment;
 mod subspaces;
 mod subspaces_bundled;

@@ -18,18 +18,45 @@ pub struct OwnFiles {
     pub skipped: Vec<Skipped>,
 }
 
-fn too_many(n: u64, what: &str) -> Error {
-    Error::Budget(format!(
-        "{what} has {n} entries, more than the {} an own-images dataset may have",
-        limits::OWN_FILES
-    ))
+/// The bounds on an own-images dataset (defaults: [`limits::OWN_FILES`],
+/// [`limits::OWN_FILE`], [`limits::OWN_BYTES`], [`limits::OWN_PIXELS`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OwnLimits {
+    /// Most files (or .zip entries).
+    pub files: u64,
+    /// Largest file, in bytes (a .zip entry once inflated).
+    pub file_bytes: u64,
+    /// Largest total of the files' bytes.
+    pub total_bytes: u64,
+    /// Largest total of the fitted 8-bit pixels.
+    pub pixels: u64,
 }
 
-fn too_big() -> String {
-    format!(
-        "larger than the {} limit per file",
-        fmt_bytes(limits::OWN_FILE)
-    )
+impl Default for OwnLimits {
+    fn default() -> Self {
+        Self {
+            files: limits::OWN_FILES,
+            file_bytes: limits::OWN_FILE,
+            total_bytes: limits::OWN_BYTES,
+            pixels: limits::OWN_PIXELS,
+        }
+    }
+}
+
+impl OwnLimits {
+    pub(super) fn too_many(&self, n: u64, what: &str) -> Error {
+        Error::Budget(format!(
+            "{what} has {n} entries, more than the {} an own-images dataset may have",
+            self.files
+        ))
+    }
+
+    pub(super) fn too_big(&self) -> String {
+        format!(
+            "larger than the {} limit per file",
+            fmt_bytes(self.file_bytes)
+        )
+    }
 }
 
 /// The files of a .zip (stored or deflated entries; directories are left out). An entry that
@@ -37,13 +64,18 @@ fn too_big() -> String {
 /// limit) is skipped with the reason; an archive that cannot be opened, or holds more entries or
 /// more inflated bytes than the budgets allow, is an error.
 pub fn zip_files(bytes: &[u8]) -> Result<OwnFiles> {
+    zip_files_with(bytes, &OwnLimits::default())
+}
+
+/// [`zip_files`] under other bounds.
+pub fn zip_files_with(bytes: &[u8], lim: &OwnLimits) -> Result<OwnFiles> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| Error::Dataset(format!("not a readable .zip file ({e})")))?;
-    if zip.len() as u64 > limits::OWN_FILES {
-        return Err(too_many(zip.len() as u64, "the .zip"));
+    if zip.len() as u64 > lim.files {
+        return Err(lim.too_many(zip.len() as u64, "the .zip"));
     }
     let mut out = OwnFiles::default();
-    let mut budget = Budget::new("the .zip", "inflating", limits::OWN_BYTES);
+    let mut budget = Budget::new("the .zip", "inflating", lim.total_bytes);
     for i in 0..zip.len() {
         // The raw view reads only the entry's header: its name even when its data is unreadable.
         let (name, is_dir, declared) = match zip.by_index_raw(i) {
@@ -57,8 +89,8 @@ pub fn zip_files(bytes: &[u8]) -> Result<OwnFiles> {
         if is_dir {
             continue;
         }
-        if declared > limits::OWN_FILE {
-            out.skipped.push(Skipped::new(name, too_big()));
+        if declared > lim.file_bytes {
+            out.skipped.push(Skipped::new(name, lim.too_big()));
             continue;
         }
         let mut f = match zip.by_index(i) {
@@ -68,15 +100,15 @@ pub fn zip_files(bytes: &[u8]) -> Result<OwnFiles> {
                 continue;
             }
         };
-        let mut data = Vec::with_capacity(declared.min(limits::OWN_FILE) as usize);
-        let read = (&mut f).take(limits::OWN_FILE + 1).read_to_end(&mut data);
+        let mut data = Vec::with_capacity(declared.min(lim.file_bytes) as usize);
+        let read = (&mut f).take(lim.file_bytes + 1).read_to_end(&mut data);
         if let Err(e) = read {
             out.skipped
                 .push(Skipped::new(name, format!("corrupt data ({e})")));
             continue;
         }
-        if data.len() as u64 > limits::OWN_FILE {
-            out.skipped.push(Skipped::new(name, too_big()));
+        if data.len() as u64 > lim.file_bytes {
+            out.skipped.push(Skipped::new(name, lim.too_big()));
             continue;
         }
         budget.charge(format!("entry {name}"), data.len() as u64)?;
@@ -89,18 +121,24 @@ pub fn zip_files(bytes: &[u8]) -> Result<OwnFiles> {
 /// skipped), or the entries of a .zip file.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn read_path(path: &std::path::Path) -> Result<OwnFiles> {
+    read_path_with(path, &OwnLimits::default())
+}
+
+/// [`read_path`] under other bounds.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_path_with(path: &std::path::Path, lim: &OwnLimits) -> Result<OwnFiles> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path.display().to_string(), e))?;
     if meta.is_file() {
-        if meta.len() > limits::OWN_BYTES {
+        if meta.len() > lim.total_bytes {
             return Err(Error::Budget(format!(
                 "{}: {}, over the {} limit of an own-images .zip",
                 path.display(),
                 fmt_bytes(meta.len()),
-                fmt_bytes(limits::OWN_BYTES)
+                fmt_bytes(lim.total_bytes)
             )));
         }
         let bytes = std::fs::read(path).map_err(|e| Error::io(path.display().to_string(), e))?;
-        return zip_files(&bytes).map_err(|e| match e {
+        return zip_files_with(&bytes, lim).map_err(|e| match e {
             Error::Dataset(m) => Error::Dataset(format!(
                 "{}: {m}; give a directory with one sub-folder per class, or a .zip of one",
                 path.display()
@@ -109,7 +147,7 @@ pub fn read_path(path: &std::path::Path) -> Result<OwnFiles> {
         });
     }
     let mut out = OwnFiles::default();
-    let mut budget = Budget::new(path.display().to_string(), "reading", limits::OWN_BYTES);
+    let mut budget = Budget::new(path.display().to_string(), "reading", lim.total_bytes);
     let mut stack = vec![(path.to_path_buf(), String::new(), 0usize)];
     let mut seen = 0u64;
     while let Some((dir, rel, depth)) = stack.pop() {
@@ -120,8 +158,8 @@ pub fn read_path(path: &std::path::Path) -> Result<OwnFiles> {
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             seen += 1;
-            if seen > limits::OWN_FILES {
-                return Err(too_many(seen, &path.display().to_string()));
+            if seen > lim.files {
+                return Err(lim.too_many(seen, &path.display().to_string()));
             }
             let name = format!("{rel}{}", e.file_name().to_string_lossy());
             let ft = e
@@ -143,8 +181,8 @@ pub fn read_path(path: &std::path::Path) -> Result<OwnFiles> {
                     .metadata()
                     .map_err(|err| Error::io(e.path().display().to_string(), err))?
                     .len();
-                if len > limits::OWN_FILE {
-                    out.skipped.push(Skipped::new(name, too_big()));
+                if len > lim.file_bytes {
+                    out.skipped.push(Skipped::new(name, lim.too_big()));
                     continue;
                 }
                 budget.charge(format!("file {name}"), len)?;
@@ -206,10 +244,12 @@ pub(super) fn classify(files: Vec<(String, Vec<u8>)>) -> (Vec<Entry>, Vec<Skippe
             deduped.push(k);
         }
     }
-    // Look through folders that wrap everything, as long as a class folder remains below them.
+    // Look through folders that wrap everything, as long as a class folder remains below them
+    // (a stray file beside the class folders, `set/notes.txt`, is then outside any class).
     let mut strip = 0;
     while !deduped.is_empty()
-        && deduped.iter().all(|(p, _, _)| p.len() >= strip + 3)
+        && deduped.iter().any(|(p, _, _)| p.len() >= strip + 3)
+        && deduped.iter().all(|(p, _, _)| p.len() > strip + 1)
         && deduped
             .iter()
             .all(|(p, _, _)| p[strip] == deduped[0].0[strip])

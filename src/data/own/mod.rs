@@ -19,7 +19,7 @@ mod split;
 
 use serde::Serialize;
 
-use crate::budget::{fmt_bytes, limits, Budget};
+use crate::budget::Budget;
 use crate::data::batch::ImageDataset;
 use crate::data::image::{decode_image, fit_to_u8, DecodeLimits, Resize};
 use crate::data::image_u8::ImageU8;
@@ -27,8 +27,8 @@ use crate::error::{Error, Result};
 use crate::model::CrateConfig;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub use files::read_path;
-pub use files::{zip_files, OwnFiles};
+pub use files::{read_path, read_path_with};
+pub use files::{zip_files, zip_files_with, OwnFiles, OwnLimits};
 
 /// The share of each class held out for testing when nothing else is asked (Teachable
 /// Machine's 85/15).
@@ -113,6 +113,17 @@ impl OwnImages {
         holdout: f32,
         seed: u64,
     ) -> Result<OwnSplit> {
+        Self::from_files_with(files, fit, holdout, seed, &OwnLimits::default())
+    }
+
+    /// [`OwnImages::from_files`] under other bounds.
+    pub fn from_files_with(
+        files: Vec<(String, Vec<u8>)>,
+        fit: &InputFit,
+        holdout: f32,
+        seed: u64,
+        lim: &OwnLimits,
+    ) -> Result<OwnSplit> {
         if !holdout.is_finite() || !(0.0..1.0).contains(&holdout) {
             return Err(Error::Dataset(format!(
                 "the held-out share must be at least 0 and below 1, not {holdout}"
@@ -125,17 +136,14 @@ impl OwnImages {
             )));
         }
         let given = files.len();
-        if given as u64 > limits::OWN_FILES {
-            return Err(Error::Budget(format!(
-                "{given} files: more than the {} an own-images dataset may have",
-                limits::OWN_FILES
-            )));
+        if given as u64 > lim.files {
+            return Err(lim.too_many(given as u64, "the dataset"));
         }
         let (entries, mut skipped) = files::classify(files);
-        let mut budget = Budget::new("own images", "fitting", limits::OWN_PIXELS);
+        let mut budget = Budget::new("own images", "fitting", lim.pixels);
         let mut found: Vec<(String, String, ImageU8)> = Vec::with_capacity(entries.len());
         for e in entries {
-            match fit_one(&e.path, &e.bytes, fit) {
+            match fit_one(&e.path, &e.bytes, fit, lim) {
                 Ok(img) => {
                     budget.charge(
                         format!("{} fitted images", found.len() + 1),
@@ -245,17 +253,18 @@ impl ImageDataset for OwnImages {
 
 /// One file decoded and fitted, or the reason it cannot be used (without the path in front:
 /// the caller lists it beside the path).
-fn fit_one(path: &str, bytes: &[u8], fit: &InputFit) -> std::result::Result<ImageU8, String> {
+fn fit_one(
+    path: &str,
+    bytes: &[u8],
+    fit: &InputFit,
+    lim: &OwnLimits,
+) -> std::result::Result<ImageU8, String> {
     let limits = DecodeLimits {
-        max_file_bytes: limits::OWN_FILE,
+        max_file_bytes: lim.file_bytes,
         ..DecodeLimits::default()
     };
     if bytes.len() as u64 > limits.max_file_bytes {
-        return Err(format!(
-            "{}, over the {} limit per file",
-            fmt_bytes(bytes.len() as u64),
-            fmt_bytes(limits.max_file_bytes)
-        ));
+        return Err(lim.too_big());
     }
     let strip = |e: Error| {
         let s = e.to_string();
