@@ -44,9 +44,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let tr = FashionMnist::load_dir(&dir, Split::Train)?;
             let te = FashionMnist::load_dir(&dir, Split::Test)?;
             let source = format!("Debian's dataset-fashion-mnist ({})", dir.display());
-            let (_, files) = fmnist_web::build(&tr, &te, train, test, &source)?;
+            let subset = fmnist_web::build(&tr, &te, train, test, &source)?;
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            for (name, bytes) in &files {
+            for (name, bytes) in &subset.files {
                 let p = out.join(name);
                 std::fs::write(&p, bytes).with_context(|| format!("writing {}", p.display()))?;
                 println!("{} ({} bytes)", p.display(), bytes.len());

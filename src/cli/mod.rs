@@ -54,7 +54,7 @@ pub enum Command {
     /// Train a CRATE (CPU reference backward): AdamW or Lion, warm-up + cosine, evaluation and
     /// per-layer R^c / sparsity every epoch, checkpoints every epoch and on Ctrl-C, exact
     /// `--resume`.
-    Train(train::Args),
+    Train(Box<train::Args>),
     /// Score each layer's and head's CLS attention as a segmentation: mIoU against true masks
     /// (synthetic shapes, or a folder of image + mask pairs).
     Segment(segment::Args),
@@ -80,7 +80,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Forward(a) => forward::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Selftest => selftest::run(),
-        Command::Train(a) => train::run(a),
+        Command::Train(a) => train::run(*a),
         Command::Segment(a) => segment::run(a),
         Command::Dataset(a) => dataset::run(a),
     }

@@ -190,7 +190,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let mut preset = CrateConfig::preset(&a.preset)?;
     if a.subspace.any() && a.dataset != DatasetKind::Subspaces {
-        bail!("--subspaces, --subspace-dim, --noise and --tokens apply to --dataset subspaces only");
+        bail!(
+            "--subspaces, --subspace-dim, --noise and --tokens apply to --dataset subspaces only"
+        );
     }
     let (train, test): (Box<dyn ImageDataset>, Box<dyn ImageDataset>) = match a.dataset {
         DatasetKind::Fmnist => {

@@ -175,7 +175,12 @@ mod tests {
         assert!(noise("-0.1").is_err());
         assert!(tokens("0").unwrap_err().contains("between 1 and 256"));
         assert_eq!(
-            (subspaces("8"), subspace_dim("2"), noise("0.2"), tokens("64")),
+            (
+                subspaces("8"),
+                subspace_dim("2"),
+                noise("0.2"),
+                tokens("64")
+            ),
             (Ok(8), Ok(2), Ok(0.2), Ok(64))
         );
     }

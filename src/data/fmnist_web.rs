@@ -86,10 +86,7 @@ impl WebIndex {
             .iter()
             .find(|s| s.split == split.as_str())
             .ok_or_else(|| {
-                Error::Dataset(format!(
-                    "{INDEX_FILE} lists no `{}` split",
-                    split.as_str()
-                ))
+                Error::Dataset(format!("{INDEX_FILE} lists no `{}` split", split.as_str()))
             })
     }
 
@@ -154,15 +151,23 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     e.finish().expect("writing to a Vec")
 }
 
-/// The subset's files: (name, bytes) for the four gzip IDX files, `index.json` and `README.md`.
-/// `train` and `test` are the full splits; the first `n_train` and `n_test` items are taken.
+/// What [`build`] makes: the index and every file of the folder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebSubset {
+    pub index: WebIndex,
+    /// (name, bytes): the four gzip IDX files, `index.json` and `README.md`.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// The subset's files from the full splits `train` and `test`: their first `n_train` and
+/// `n_test` items.
 pub fn build(
     train: &FashionMnist,
     test: &FashionMnist,
     n_train: usize,
     n_test: usize,
     source: &str,
-) -> Result<(WebIndex, Vec<(String, Vec<u8>)>)> {
+) -> Result<WebSubset> {
     let mut files = Vec::new();
     let mut splits = Vec::new();
     for (full, n) in [(train, n_train), (test, n_test)] {
@@ -188,7 +193,11 @@ pub fn build(
         splits.push(WebSplit {
             split: full.split.as_str().into(),
             images: n,
-            taken: format!("the first {n} of {} ({} images)", full.split.images_file(), full.len()),
+            taken: format!(
+                "the first {n} of {} ({} images)",
+                full.split.images_file(),
+                full.len()
+            ),
             images_file: entry(iname.clone(), &images),
             labels_file: entry(lname.clone(), &labels),
         });
@@ -209,7 +218,7 @@ pub fn build(
     json.push(b'\n');
     files.push((INDEX_FILE.into(), json));
     files.push(("README.md".into(), readme(&index).into_bytes()));
-    Ok((index, files))
+    Ok(WebSubset { index, files })
 }
 
 fn readme(ix: &WebIndex) -> String {
@@ -269,7 +278,7 @@ mod tests {
     #[test]
     fn build_round_trips_and_checks() {
         let (tr, te) = (tiny(Split::Train, 12), tiny(Split::Test, 6));
-        let (ix, files) = build(&tr, &te, 5, 3, "test").unwrap();
+        let WebSubset { index: ix, files } = build(&tr, &te, 5, 3, "test").unwrap();
         let get = |n: &str| &files.iter().find(|f| f.0 == n).unwrap().1;
         let again = WebIndex::from_json(get(INDEX_FILE)).unwrap();
         assert_eq!(again, ix);
@@ -289,7 +298,11 @@ mod tests {
             let e = ix.check(name, &bad).unwrap_err().to_string();
             assert!(e.contains("SHA-256"), "{e}");
         }
-        assert_eq!(build(&tr, &te, 5, 3, "test").unwrap().1, files, "deterministic");
+        assert_eq!(
+            build(&tr, &te, 5, 3, "test").unwrap().files,
+            files,
+            "deterministic"
+        );
         assert!(build(&tr, &te, 13, 3, "x").is_err());
         assert!(ix.check("other.gz", b"").is_err());
         assert!(WebIndex::from_json(b"{}").is_err());

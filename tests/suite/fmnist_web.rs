@@ -33,9 +33,8 @@ fn bundled(split: Split) -> FashionMnist {
 #[test]
 fn the_subset_is_the_first_images_of_the_package() {
     for (split, n) in [(Split::Train, WEB_TRAIN), (Split::Test, WEB_TEST)] {
-        let full = FashionMnist::load(None, split).expect(
-            "Fashion-MNIST must be installed (apt-get install dataset-fashion-mnist)",
-        );
+        let full = FashionMnist::load(None, split)
+            .expect("Fashion-MNIST must be installed (apt-get install dataset-fashion-mnist)");
         let sub = bundled(split);
         assert_eq!(sub.len(), n);
         assert_eq!(index().split(split).unwrap().images, n);
@@ -87,7 +86,10 @@ fn damaged_downloads_give_clear_errors() {
     let e = FashionMnist::from_gz_bytes(Split::Test, cut, &labels)
         .unwrap_err()
         .to_string();
-    assert!(e.contains(name) && e.contains("corrupt or truncated gzip"), "{e}");
+    assert!(
+        e.contains(name) && e.contains("corrupt or truncated gzip"),
+        "{e}"
+    );
     // A flipped byte in the compressed data: same length, other checksum; the gzip CRC (or the
     // deflate stream) refuses it.
     let mut bad = images.clone();
@@ -103,13 +105,21 @@ fn damaged_downloads_give_clear_errors() {
     let e = FashionMnist::from_gz_bytes(Split::Test, &labels, &images)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("wrong magic") && e.contains("labels file"), "{e}");
+    assert!(
+        e.contains("wrong magic") && e.contains("labels file"),
+        "{e}"
+    );
     // A label count that does not match.
     let train_labels = read("train-labels-idx1-ubyte.gz");
     let e = FashionMnist::from_gz_bytes(Split::Test, &images, &train_labels)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("2000 images") && e.contains("10000 labels"), "{e}");
-    let e = WebIndex::from_json(b"{\"dataset\": 1}").unwrap_err().to_string();
+    assert!(
+        e.contains("2000 images") && e.contains("10000 labels"),
+        "{e}"
+    );
+    let e = WebIndex::from_json(b"{\"dataset\": 1}")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("index.json"), "{e}");
 }

@@ -107,7 +107,9 @@ fn the_split_is_seeded_and_ignores_file_order() {
     assert_eq!(a.train, b.train);
     assert_eq!(a.test, b.test);
     let held = |s: &whitebox::data::OwnSplit| -> Vec<String> {
-        (0..s.test.len()).map(|i| s.test.path(i).to_string()).collect()
+        (0..s.test.len())
+            .map(|i| s.test.path(i).to_string())
+            .collect()
     };
     let c = OwnImages::from_files(files(), &fit(), DEFAULT_HOLDOUT, 12).unwrap();
     assert_ne!(held(&a), held(&c), "another seed holds out other files");
@@ -126,7 +128,10 @@ fn unusable_sets_are_clear_errors() {
     let e = OwnImages::from_files(one, &fit(), DEFAULT_HOLDOUT, 0)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("at least two classes") && e.contains("`cat`"), "{e}");
+    assert!(
+        e.contains("at least two classes") && e.contains("`cat`"),
+        "{e}"
+    );
     let junk = vec![
         ("a/x.png".to_string(), b"nope".to_vec()),
         ("b/y.jpg".to_string(), vec![0xff, 0xd8, 0xff]),
@@ -210,7 +215,10 @@ fn zip_bombs_are_bounded() {
     let out = zip_files_with(&zip_of(&big), &lim).unwrap();
     assert_eq!(out.files.len(), 1);
     assert_eq!(out.skipped[0].path, "a/zeros.png");
-    assert!(out.skipped[0].reason.contains("1 MiB limit per file"), "{out:?}");
+    assert!(
+        out.skipped[0].reason.contains("1 MiB limit per file"),
+        "{out:?}"
+    );
     // The same entry lying about its size (headers say 100 bytes): still never more than the
     // limit is inflated.
     let mut z = zip_of(&big[..1]);
@@ -222,16 +230,23 @@ fn zip_bombs_are_bounded() {
     let out = zip_files_with(&z, &lim).unwrap();
     assert!(out.files.is_empty());
     assert_eq!(out.skipped.len(), 1);
-    assert!(out.skipped[0].reason.contains("1 MiB limit per file"), "{out:?}");
+    assert!(
+        out.skipped[0].reason.contains("1 MiB limit per file"),
+        "{out:?}"
+    );
     // Many entries, each under the limit, that inflate past the total: refused.
     let many: Vec<_> = (0..4)
         .map(|i| (format!("a/{i}.png"), vec![0u8; 900 << 10]))
         .collect();
-    let e = zip_files_with(&zip_of(&many), &lim).unwrap_err().to_string();
+    let e = zip_files_with(&zip_of(&many), &lim)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("the .zip") && e.contains("3 MiB"), "{e}");
     // Too many entries: refused before inflating anything.
     let lots: Vec<_> = (0..9).map(|i| (format!("a/{i}.png"), vec![1])).collect();
-    let e = zip_files_with(&zip_of(&lots), &lim).unwrap_err().to_string();
+    let e = zip_files_with(&zip_of(&lots), &lim)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("more than the 8"), "{e}");
 }
 

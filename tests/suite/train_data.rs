@@ -21,10 +21,7 @@ fn subspace_config_is_shared_and_defaults_are_unchanged() {
             ..SubspaceConfig::default()
         }
     );
-    assert_eq!(
-        (c.dim, c.subspaces, c.sub_dim, c.noise),
-        (32, 4, 4, 0.05)
-    );
+    assert_eq!((c.dim, c.subspaces, c.sub_dim, c.noise), (32, 4, 4, 0.05));
     // The page sends it as JSON.
     let json = serde_json::to_string(&c).unwrap();
     let back: SubspaceConfig = serde_json::from_str(&json).unwrap();
@@ -69,9 +66,14 @@ fn subspace_flags_shape_the_data_and_the_model() {
         o,
     ]);
     let bytes = std::fs::read(out.join("model.safetensors")).unwrap();
-    let m = whitebox::model::io::load_model(&bytes, "m", None).unwrap().model;
+    let m = whitebox::model::io::load_model(&bytes, "m", None)
+        .unwrap()
+        .model;
     let c = &m.config;
-    assert_eq!((c.classes, c.image, c.channels, c.patch), (3, [1, 8], 32, 1));
+    assert_eq!(
+        (c.classes, c.image, c.channels, c.patch),
+        (3, [1, 8], 32, 1)
+    );
     assert_eq!((c.dim, c.depth, c.heads), (64, 4, 4));
     // The same knobs in the library give the data the run trained on.
     let sc = SubspaceConfig {

@@ -81,8 +81,10 @@ pub fn zip_files_with(bytes: &[u8], lim: &OwnLimits) -> Result<OwnFiles> {
         let (name, is_dir, declared) = match zip.by_index_raw(i) {
             Ok(f) => (f.name().to_string(), f.is_dir(), f.size()),
             Err(e) => {
-                out.skipped
-                    .push(Skipped::new(format!("entry #{i}"), format!("unreadable ({e})")));
+                out.skipped.push(Skipped::new(
+                    format!("entry #{i}"),
+                    format!("unreadable ({e})"),
+                ));
                 continue;
             }
         };
@@ -96,7 +98,8 @@ pub fn zip_files_with(bytes: &[u8], lim: &OwnLimits) -> Result<OwnFiles> {
         let mut f = match zip.by_index(i) {
             Ok(f) => f,
             Err(e) => {
-                out.skipped.push(Skipped::new(name, format!("cannot be read ({e})")));
+                out.skipped
+                    .push(Skipped::new(name, format!("cannot be read ({e})")));
                 continue;
             }
         };
@@ -186,8 +189,7 @@ pub fn read_path_with(path: &std::path::Path, lim: &OwnLimits) -> Result<OwnFile
                     continue;
                 }
                 budget.charge(format!("file {name}"), len)?;
-                let bytes =
-                    std::fs::read(e.path()).map_err(|err| Error::io(name.clone(), err))?;
+                let bytes = std::fs::read(e.path()).map_err(|err| Error::io(name.clone(), err))?;
                 out.files.push((name, bytes));
             }
         }
@@ -221,9 +223,7 @@ pub(super) fn classify(files: Vec<(String, Vec<u8>)>) -> (Vec<Entry>, Vec<Skippe
             Some("an empty name")
         } else if parts.iter().any(|p| p == "..") {
             Some("a path that leaves its folder (`..`)")
-        } else if parts
-            .iter()
-            .any(|p| p.starts_with('.') || p == "__MACOSX")
+        } else if parts.iter().any(|p| p.starts_with('.') || p == "__MACOSX")
             || ["Thumbs.db", "desktop.ini"].contains(&parts[parts.len() - 1].as_str())
         {
             Some("a hidden or system file")

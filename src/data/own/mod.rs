@@ -166,7 +166,11 @@ impl OwnImages {
                 if why.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({}{})", why.join("; "), if skipped.len() > 3 { "; …" } else { "" })
+                    format!(
+                        " ({}{})",
+                        why.join("; "),
+                        if skipped.len() > 3 { "; …" } else { "" }
+                    )
                 },
                 crate::data::image::SUPPORTED_FORMATS
             )));
