@@ -273,3 +273,51 @@ pub(super) fn classify(files: Vec<(String, Vec<u8>)>) -> (Vec<Entry>, Vec<Skippe
     }
     (entries, skipped)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classes(paths: &[&str]) -> (Vec<(String, String)>, Vec<(String, String)>) {
+        let files = paths.iter().map(|p| (p.to_string(), vec![1])).collect();
+        let (e, s) = classify(files);
+        (
+            e.into_iter().map(|e| (e.class, e.path)).collect(),
+            s.into_iter().map(|s| (s.path, s.reason)).collect(),
+        )
+    }
+
+    #[test]
+    fn classes_come_from_the_first_folder_below_the_wrappers() {
+        // No wrapper; Windows separators; a nested file stays in its top class folder.
+        let (e, s) = classes(&["b\\1.png", "a/1.png", "a/deep/2.png", "./a/3.png"]);
+        let got: Vec<&str> = e.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(got, ["a", "a", "a", "b"]);
+        assert!(s.is_empty());
+        // Two wrappers deep.
+        let (e, _) = classes(&["x/y/cat/1.png", "x/y/dog/1.png"]);
+        assert_eq!(e[0].0, "cat");
+        // A single class folder is not mistaken for a wrapper.
+        let (e, _) = classes(&["cat/1.png", "cat/2.png"]);
+        assert!(e.iter().all(|(c, _)| c == "cat"));
+        // `..`, repeats, hidden files, and files beside the class folders are skipped.
+        let (e, s) = classes(&[
+            "set/cat/1.png",
+            "set/cat/1.png",
+            "set/../etc/passwd",
+            "set/dog/.hidden.png",
+            "set/Thumbs.db",
+            "set/dog/2.png",
+            "set/readme.md",
+        ]);
+        assert_eq!(e.len(), 2);
+        let reasons: Vec<&str> = s.iter().map(|(_, r)| r.as_str()).collect();
+        assert_eq!(s.len(), 5, "{s:?}");
+        assert!(reasons.iter().any(|r| r.contains("`..`")));
+        assert!(reasons.iter().any(|r| r.contains("same path")));
+        assert_eq!(reasons.iter().filter(|r| r.contains("hidden")).count(), 2);
+        assert!(s
+            .iter()
+            .any(|(p, r)| p == "set/readme.md" && r.contains("not inside a class folder")));
+    }
+}

@@ -11,6 +11,7 @@
 //! - a file that cannot be used (not an image, corrupt, too large, outside a class folder,
 //!   hidden) is skipped and listed with the reason, never fatal; no usable image, or fewer than
 //!   two classes, is an error that says why;
+//! - files picked per class (no folders) are given as `CLASS/NAME`;
 //! - the split is stratified and seeded: each class holds out the same fraction, and the same
 //!   files and seed give the same split whatever order the files came in.
 
