@@ -117,6 +117,26 @@ impl WebIndex {
     }
 }
 
+impl WebIndex {
+    /// A split from its fetched files: both [`WebIndex::check`]ed, then parsed, and the count
+    /// compared with the index's.
+    pub fn load_split(&self, split: Split, images: &[u8], labels: &[u8]) -> Result<FashionMnist> {
+        let s = self.split(split)?;
+        self.check(&s.images_file.name, images)?;
+        self.check(&s.labels_file.name, labels)?;
+        let ds = FashionMnist::from_gz_bytes(split, images, labels)?;
+        if ds.len() != s.images {
+            return Err(Error::Dataset(format!(
+                "{}: {} images, the index says {}",
+                s.images_file.name,
+                ds.len(),
+                s.images
+            )));
+        }
+        Ok(ds)
+    }
+}
+
 impl FashionMnist {
     /// A split from the bytes of its images and labels files (gzip or raw IDX), named as the
     /// standard files in messages.

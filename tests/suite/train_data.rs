@@ -29,6 +29,42 @@ fn subspace_config_is_shared_and_defaults_are_unchanged() {
     assert!(json.contains("\"tokens_per_sample\":16"), "{json}");
     let (tr, te) = SubspaceImages::training(&c).unwrap();
     assert_eq!((tr.len(), te.len()), (8000, 2000));
+    // The page checks its knobs with the same ranges as the CLI's flags.
+    c.check_knobs().unwrap();
+    for (bad, want) in [
+        (
+            SubspaceConfig {
+                subspaces: 1,
+                ..c.clone()
+            },
+            "between 2 and 32",
+        ),
+        (
+            SubspaceConfig {
+                sub_dim: 33,
+                ..c.clone()
+            },
+            "R^32",
+        ),
+        (
+            SubspaceConfig {
+                noise: f32::NAN,
+                ..c.clone()
+            },
+            "between 0 and 10",
+        ),
+        (
+            SubspaceConfig {
+                tokens_per_sample: 257,
+                ..c.clone()
+            },
+            "between 1 and 256",
+        ),
+    ] {
+        let e = bad.check_knobs().unwrap_err().to_string();
+        assert!(e.contains(want), "{e}");
+        assert!(SubspaceImages::training(&bad).is_err());
+    }
 }
 
 #[test]

@@ -34,7 +34,9 @@ pub const TEST_SAMPLES: usize = 2_000;
 impl SubspaceImages {
     /// The training and held-out sets the trainer uses ([`TRAIN_SAMPLES`] and
     /// [`TEST_SAMPLES`] samples of one mixture), the same natively and in the page.
+    /// The knobs are checked first ([`SubspaceConfig::check_knobs`]).
     pub fn training(cfg: &SubspaceConfig) -> Result<(Self, Self)> {
+        cfg.check_knobs()?;
         Self::generate(cfg, TRAIN_SAMPLES, TEST_SAMPLES)
     }
 
