@@ -306,6 +306,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     dir.join(checkpoint::MODEL_FILE).display()
                 );
             }
+            if a.dataset != DatasetKind::Fmnist && t.state.train.seed != a.seed {
+                bail!(
+                    "{}: the run was trained with --seed {}; give the same --seed to resume it \
+                     (with --dataset {} the seed also makes or splits the data)",
+                    dir.display(),
+                    t.state.train.seed,
+                    a.dataset
+                        .to_possible_value()
+                        .map_or_else(String::new, |v| v.get_name().to_string())
+                );
+            }
             if t.shuffler.state().len != train.len() {
                 bail!(
                     "{}: the run trained on {} images, this dataset has {} (same --dataset and \

@@ -326,6 +326,35 @@ fn cli_trains_on_a_folder_and_a_zip_and_lists_skipped_files() {
         let info = String::from_utf8_lossy(&meta.stdout);
         assert!(info.contains("classes 3 (named)"), "{info}");
     }
+    // Resuming needs the seed that split the data.
+    let run = d.join("run-dir");
+    let (data_s, run_s) = (data.to_str().unwrap(), run.to_str().unwrap());
+    let e = fails(&[
+        "train",
+        "--dataset",
+        "folder",
+        "--data",
+        data_s,
+        "--resume",
+        run_s,
+        "--seed",
+        "3",
+    ]);
+    assert!(
+        e.contains("--seed 0") && e.contains("--dataset folder"),
+        "{e}"
+    );
+    let o = whitebox(&[
+        "train",
+        "--dataset",
+        "folder",
+        "--data",
+        data_s,
+        "--resume",
+        run_s,
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && err.contains("done: 3 steps"), "{err}");
     let e = fails(&["train", "--dataset", "folder", "--out", "x"]);
     assert!(e.contains("--dataset folder needs --data"), "{e}");
     let e = fails(&[
