@@ -278,7 +278,10 @@ pub(super) fn classify(files: Vec<(String, Vec<u8>)>) -> (Vec<Entry>, Vec<Skippe
 mod tests {
     use super::*;
 
-    fn classes(paths: &[&str]) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    /// (class, path) pairs.
+    type Pairs = Vec<(String, String)>;
+
+    fn classes(paths: &[&str]) -> (Pairs, Pairs) {
         let files = paths.iter().map(|p| (p.to_string(), vec![1])).collect();
         let (e, s) = classify(files);
         (
