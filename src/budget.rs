@@ -44,6 +44,16 @@ pub mod limits {
     pub const SHUFFLE_ITEMS: u64 = 1 << 26;
     /// Largest parameter count of a model (1 GiB of float32; CRATE-L has 77 M).
     pub const PARAMS: u64 = 1 << 28;
+    /// Most files of an own-images dataset (a folder or a .zip, one sub-folder per class).
+    pub const OWN_FILES: u64 = 100_000;
+    /// Largest total of an own-images dataset's files (a .zip's entries once inflated): what
+    /// the page holds in memory at once before decoding.
+    pub const OWN_BYTES: u64 = GIB;
+    /// Largest single file of an own-images dataset (a .zip entry once inflated).
+    pub const OWN_FILE: u64 = 64 * MIB;
+    /// The fitted 8-bit pixels of an own-images dataset (10,000 RGB images at 224×224 are
+    /// 1.5 GB; at 32×32, 30 MB).
+    pub const OWN_PIXELS: u64 = 512 * MIB;
 }
 
 /// A running total of charged bytes against a limit, for one named input.

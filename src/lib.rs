@@ -22,6 +22,7 @@ pub mod model;
 pub mod page;
 pub mod rng;
 pub mod selftest;
+pub mod sha256;
 pub mod tensor;
 pub mod train;
 #[cfg(target_arch = "wasm32")]

@@ -38,9 +38,22 @@ pub struct Args {
     /// the forward; on the GPU, steps are submitted back to back and read back once at the end.
     #[arg(long)]
     pub train: bool,
+    /// CPU threads (1: single-thread, as the page's CPU worker runs) [default: all cores].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
+    match a.threads {
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n as usize)
+            .build()?
+            .install(|| run_all(a)),
+        None => run_all(a),
+    }
+}
+
+fn run_all(a: Args) -> anyhow::Result<()> {
     anyhow::ensure!(
         a.batch.iter().all(|&b| b > 0),
         "batch sizes must be positive"
@@ -366,6 +379,9 @@ fn run_train(a: &Args, preset: &str) -> anyhow::Result<()> {
     };
     if !a.json {
         println!("training steps, {} on {} ({h}x{w}), AdamW", name, preset);
+        if let Some(d) = CrateConfig::preset_description(preset) {
+            println!("  {preset}: {d}");
+        }
         println!("{:>6} {:>12} {:>12}", "batch", "ms/step", "images/s");
     }
     for &b in &a.batch {

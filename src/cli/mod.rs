@@ -3,6 +3,8 @@
 mod bench;
 mod common;
 mod convert;
+mod dataset;
+mod datasets;
 mod forward;
 mod info;
 mod init;
@@ -52,10 +54,12 @@ pub enum Command {
     /// Train a CRATE (CPU reference backward): AdamW or Lion, warm-up + cosine, evaluation and
     /// per-layer R^c / sparsity every epoch, checkpoints every epoch and on Ctrl-C, exact
     /// `--resume`.
-    Train(train::Args),
+    Train(Box<train::Args>),
     /// Score each layer's and head's CLS attention as a segmentation: mIoU against true masks
     /// (synthetic shapes, or a folder of image + mask pairs).
     Segment(segment::Args),
+    /// Write the data files the page bundles (`dataset fmnist-web`: the Fashion-MNIST subset).
+    Dataset(dataset::Args),
 }
 
 /// Which engine runs the model.
@@ -76,8 +80,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Forward(a) => forward::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Selftest => selftest::run(),
-        Command::Train(a) => train::run(a),
+        Command::Train(a) => train::run(*a),
         Command::Segment(a) => segment::run(a),
+        Command::Dataset(a) => dataset::run(a),
     }
 }
 

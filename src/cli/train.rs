@@ -14,7 +14,7 @@ use clap::ValueEnum;
 
 use super::progress::{Progress, TRAIN_TEMPLATE};
 use super::EngineKind;
-use crate::data::synthetic::{ShapesConfig, ShapesDataset, SubspaceConfig, SubspaceImages};
+use crate::data::synthetic::{ShapesConfig, ShapesDataset, SubspaceImages};
 use crate::data::{Augment, FashionMnist, ImageDataset, ImageU8, Split};
 use crate::model::{config::PRESETS, init::init_params, CrateConfig};
 use crate::train::{
@@ -28,10 +28,14 @@ pub enum DatasetKind {
     Fmnist,
     /// Synthetic shapes on textured backgrounds (5 classes), at the preset's image size.
     Shapes,
-    /// Tokens from a mixture of 4 random 4-dimensional subspaces of R^32 (noise 0.05), 16
-    /// tokens per sample, labelled by subspace; fed as 1×16 images of 32 channels with patch 1,
-    /// so each token is one patch vector (8000 training, 2000 test samples).
+    /// Tokens from a mixture of K random p-dimensional subspaces of R^32 (noise σ), N tokens
+    /// per sample, labelled by subspace (--subspaces, --subspace-dim, --noise, --tokens;
+    /// default 4, 4, 0.05, 16); fed as 1×N images of 32 channels with patch 1, so each token is
+    /// one patch vector (8000 training, 2000 test samples).
     Subspaces,
+    /// Own images: --data DIR or FILE.zip with one sub-folder per class, fitted to the preset's
+    /// input; 15 % of each class held out (seeded); unusable files are skipped and listed.
+    Folder,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -44,9 +48,12 @@ pub enum OptimizerArg {
 pub struct Args {
     #[arg(long, value_enum, default_value_t = DatasetKind::Fmnist)]
     pub dataset: DatasetKind,
-    /// Fashion-MNIST directory (default: /usr/share/datasets/fashion-mnist).
+    /// Fashion-MNIST directory (default: /usr/share/datasets/fashion-mnist); with --dataset
+    /// folder, a directory or .zip with one sub-folder per class.
     #[arg(long)]
     pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub subspace: super::datasets::SubspaceArgs,
     /// Model shape (fresh, seeded initialisation).
     #[arg(long, default_value = "crate-fmnist", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
     pub preset: String,
@@ -182,6 +189,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
     }
     let mut preset = CrateConfig::preset(&a.preset)?;
+    if a.subspace.any() && a.dataset != DatasetKind::Subspaces {
+        bail!(
+            "--subspaces, --subspace-dim, --noise and --tokens apply to --dataset subspaces only"
+        );
+    }
     let (train, test): (Box<dyn ImageDataset>, Box<dyn ImageDataset>) = match a.dataset {
         DatasetKind::Fmnist => {
             let tr = FashionMnist::load(a.data.as_deref(), Split::Train)
@@ -204,15 +216,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             if a.augment {
                 bail!("--augment crops and flips images; it does not apply to --dataset subspaces");
             }
-            let sc = SubspaceConfig {
-                tokens_per_sample: 16,
-                seed: a.seed,
-                ..SubspaceConfig::default()
-            };
-            let (tr, te) = SubspaceImages::generate(&sc, 8_000, 2_000)?;
+            let (tr, te) = SubspaceImages::training(&a.subspace.config(a.seed))?;
             // The preset gives width, depth and heads; the input is 1 × T tokens of d channels.
             preset = tr.model_config(&preset);
             (Box::new(tr), Box::new(te))
+        }
+        DatasetKind::Folder => {
+            let dir = a.data.as_deref().context(
+                "--dataset folder needs --data DIR or --data FILE.zip (one sub-folder per class)",
+            )?;
+            let s = super::datasets::own_images(dir, &preset, a.seed)?;
+            (Box::new(s.train), Box::new(s.test))
         }
     };
     if let Some(path) = &a.evaluate {
@@ -290,6 +304,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     dir.display(),
                     t.state.train.epochs,
                     dir.join(checkpoint::MODEL_FILE).display()
+                );
+            }
+            if a.dataset != DatasetKind::Fmnist && t.state.train.seed != a.seed {
+                bail!(
+                    "{}: the run was trained with --seed {}; give the same --seed to resume it \
+                     (with --dataset {} the seed also makes or splits the data)",
+                    dir.display(),
+                    t.state.train.seed,
+                    a.dataset
+                        .to_possible_value()
+                        .map_or_else(String::new, |v| v.get_name().to_string())
                 );
             }
             if t.shuffler.state().len != train.len() {

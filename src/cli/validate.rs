@@ -3,6 +3,8 @@
 
 use std::ops::RangeInclusive;
 
+use crate::data::synthetic::{subspaces, SubspaceConfig};
+
 fn float_in(s: &str, range: RangeInclusive<f32>, what: &str) -> Result<f32, String> {
     let v: f32 = s
         .trim()
@@ -111,6 +113,43 @@ pub fn heads(s: &str) -> Result<usize, String> {
     )
 }
 
+/// `--subspaces`: the classes of the subspace mixture (the same range the page allows:
+/// [`SubspaceConfig::check_knobs`](crate::data::synthetic::SubspaceConfig::check_knobs)).
+pub fn subspaces(s: &str) -> Result<usize, String> {
+    int_in(
+        s,
+        2..=subspaces::MAX_SUBSPACES,
+        "the number of subspaces must be between 2 and 32",
+    )
+}
+
+/// `--subspace-dim`: at most the ambient dimension, 32.
+pub fn subspace_dim(s: &str) -> Result<usize, String> {
+    int_in(
+        s,
+        1..=SubspaceConfig::default().dim,
+        "the subspace dimension must be between 1 and 32 (the tokens live in R^32)",
+    )
+}
+
+/// `--noise`: σ per coordinate; beyond about 1 the subspaces drown.
+pub fn noise(s: &str) -> Result<f32, String> {
+    float_in(
+        s,
+        0.0..=subspaces::MAX_NOISE,
+        "the noise σ must be between 0 and 10",
+    )
+}
+
+/// `--tokens`: tokens per sample (the model's sequence length less the class token).
+pub fn tokens(s: &str) -> Result<usize, String> {
+    int_in(
+        s,
+        1..=subspaces::MAX_TOKENS,
+        "the tokens per sample must be between 1 and 256",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +176,21 @@ mod tests {
         assert_eq!(lr("1e-3"), Ok(1e-3));
         assert_eq!(clip("0"), Ok(0.0));
         assert_eq!(batch("32"), Ok(32));
+        assert!(super::subspaces("1")
+            .unwrap_err()
+            .contains("between 2 and 32"));
+        assert!(subspace_dim("33").unwrap_err().contains("R^32"));
+        assert!(noise("NaN").unwrap_err().contains("between 0 and 10"));
+        assert!(noise("-0.1").is_err());
+        assert!(tokens("0").unwrap_err().contains("between 1 and 256"));
+        assert_eq!(
+            (
+                subspaces("8"),
+                subspace_dim("2"),
+                noise("0.2"),
+                tokens("64")
+            ),
+            (Ok(8), Ok(2), Ok(0.2), Ok(64))
+        );
     }
 }

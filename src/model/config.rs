@@ -79,7 +79,7 @@ pub struct CrateConfig {
 }
 
 /// Names of the presets, in the order `--help` lists them.
-pub const PRESETS: [&str; 8] = [
+pub const PRESETS: [&str; 10] = [
     "crate-t",
     "crate-s",
     "crate-b",
@@ -88,7 +88,13 @@ pub const PRESETS: [&str; 8] = [
     "crate-s8-21k",
     "crate-fmnist",
     "crate-c32",
+    "crate-tiny",
+    "crate-mini",
 ];
+
+/// The fresh models the page offers for training in a browser, cheapest first (see
+/// [`CrateConfig::preset_description`]; `whitebox bench --train --threads 1` measures them).
+pub const BROWSER_PRESETS: [&str; 3] = ["crate-tiny", "crate-mini", "crate-fmnist"];
 
 impl CrateConfig {
     fn imagenet(dim: usize, depth: usize, heads: usize, patch: usize, classes: usize) -> Self {
@@ -153,12 +159,40 @@ impl CrateConfig {
                 class_names: None,
                 pre_head_dim: None,
             },
+            // Small enough to train in a browser in seconds to minutes (BROWSER_PRESETS).
+            "crate-tiny" => Self {
+                dim: 64,
+                depth: 4,
+                heads: 4,
+                ..Self::preset("crate-c32")?
+            },
+            "crate-mini" => Self {
+                depth: 3,
+                ..Self::preset("crate-fmnist")?
+            },
             other => {
                 return Err(Error::Config(format!(
                     "unknown preset `{other}`; known presets: {}",
                     PRESETS.join(", ")
                 )))
             }
+        })
+    }
+
+    /// One line on what a preset is and what it is for.
+    pub fn preset_description(name: &str) -> Option<&'static str> {
+        Some(match name {
+            "crate-t" => "CRATE-T: d=384, 12 layers, 6 heads, 224×224 RGB in 16×16 patches (ImageNet-1k)",
+            "crate-s" => "CRATE-S: d=576, 12 layers, 12 heads, 224×224 RGB in 16×16 patches (ImageNet-1k)",
+            "crate-b" => "CRATE-B: d=768, 12 layers, 12 heads, 224×224 RGB in 16×16 patches (ImageNet-1k)",
+            "crate-l" => "CRATE-L: d=1024, 24 layers, 16 heads, 224×224 RGB in 16×16 patches (ImageNet-1k)",
+            "crate-b8-demo" => "the segmentation demo's CRATE-B/8: d=768, 12 layers, 6 heads, 8×8 patches, 21,842 classes",
+            "crate-s8-21k" => "CRATE-S/8: d=384, 12 layers, 6 heads, 8×8 patches, ImageNet-21k's 21,842 classes",
+            "crate-fmnist" => "d=128, 6 layers, 4 heads, 28×28 grey in 4×4 patches: the bundled Fashion-MNIST model's shape",
+            "crate-c32" => "d=192, 8 layers, 6 heads, 32×32 RGB in 4×4 patches (CIFAR-sized)",
+            "crate-tiny" => "d=64, 4 layers, 4 heads, 32×32 RGB in 4×4 patches: the quickest to train; for subspaces (any input) and shapes",
+            "crate-mini" => "d=128, 3 layers, 4 heads, 28×28 grey in 4×4 patches: crate-fmnist at half the depth and cost; for Fashion-MNIST and own images",
+            _ => return None,
         })
     }
 
@@ -174,6 +208,7 @@ impl CrateConfig {
             (384, 8) => Some((6, "crate-s8-21k")),
             (128, _) => Some((4, "crate-fmnist")),
             (192, _) => Some((6, "crate-c32")),
+            (64, _) => Some((4, "crate-tiny")),
             _ => None,
         }
     }
@@ -374,7 +409,13 @@ mod tests {
             c.validate().unwrap();
             let (h, name) = CrateConfig::heads_for(c.dim, c.patch).unwrap();
             assert_eq!(h, c.heads, "{p} vs {name}");
+            let d = CrateConfig::preset_description(p).unwrap();
+            assert!(d.contains(&format!("d={}", c.dim)), "{p}: {d}");
         }
+        for p in BROWSER_PRESETS {
+            assert!(PRESETS.contains(&p));
+        }
+        assert_eq!(CrateConfig::preset_description("crate-xl"), None);
     }
 
     #[test]

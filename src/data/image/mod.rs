@@ -19,6 +19,6 @@ mod preprocess;
 pub use decode::read_image_file;
 pub use decode::{decode_image, DecodeLimits, DecodedImage, SUPPORTED_FORMATS};
 pub use preprocess::{
-    denormalise_to_rgb8, imagenet_geometry, load_input, preprocess, preprocess_gray_u8, thumbnail,
-    to_rgba8, ImagenetGeometry, Resize, Rgba8Image, MAX_INPUT_SIDE,
+    denormalise_to_rgb8, fit_to_u8, imagenet_geometry, load_input, preprocess, preprocess_gray_u8,
+    thumbnail, to_rgba8, ImagenetGeometry, Resize, Rgba8Image, MAX_INPUT_SIDE,
 };

@@ -8,6 +8,7 @@ use ::image::{ImageBuffer, Luma, Pixel, Rgb};
 
 use super::decode::{decode_image, DecodeLimits, DecodedImage};
 use crate::budget::{limits, Budget};
+use crate::data::image_u8::ImageU8;
 use crate::error::{Error, Result};
 use crate::model::CrateConfig;
 use crate::tensor::Tensor;
@@ -190,12 +191,58 @@ pub fn preprocess(
         )));
     }
 
+    let (pixels, h, w) = fit_core(img, cfg.channels, size, resize, 4)?;
+    Ok(normalise(&pixels, cfg.channels, h, w, cfg))
+}
+
+/// A decoded image brought to `channels` (1: ITU-R 601 luma, 3: RGB) and to `size` = (h, w) as
+/// `resize` says, as 8-bit pixels: the same pixels [`preprocess`] normalises, for datasets that
+/// keep their items as [`ImageU8`] (own images). [`Resize::None`] keeps the image's own size.
+pub fn fit_to_u8(
+    img: &DecodedImage,
+    channels: usize,
+    size: [usize; 2],
+    resize: Resize,
+) -> Result<ImageU8> {
+    if channels != 1 && channels != 3 {
+        return Err(Error::Input(format!(
+            "images can be fitted to 1 or 3 channels, not {channels}"
+        )));
+    }
+    if resize != Resize::None
+        && (size[0] == 0 || size[1] == 0 || size[0] > MAX_INPUT_SIDE || size[1] > MAX_INPUT_SIDE)
+    {
+        return Err(Error::Input(format!(
+            "target size {}x{} (width x height) must be 1 to {MAX_INPUT_SIDE} pixels per side",
+            size[1], size[0]
+        )));
+    }
+    let (pixels, height, width) = fit_core(img, channels, size, resize, 0)?;
+    Ok(ImageU8 {
+        height,
+        width,
+        channels,
+        pixels,
+    })
+}
+
+/// The budgeted channel conversion and resize shared by [`preprocess`] and [`fit_to_u8`]:
+/// (pixels, h, w). `float_bytes` per output value is charged too (the caller's float tensor;
+/// 0 for none), so that the whole preparation fits one budget.
+fn fit_core(
+    img: &DecodedImage,
+    channels: usize,
+    size: [usize; 2],
+    resize: Resize,
+    float_bytes: u64,
+) -> Result<(Vec<u8>, usize, usize)> {
+    let (iw, ih) = (img.width as usize, img.height as usize);
     // Everything this function allocates grows with the image and the target: bound it first
     // (a 1x16384 image fitted ImageNet-style to 224 would need a 256x4194304 intermediate).
-    let c = cfg.channels as u64;
+    let c = channels as u64;
     let (th, tw) = (size[0] as u32, size[1] as u32);
     let mut budget = Budget::new(&img.name, "preparing the image", limits::PREPROCESS);
-    if cfg.channels == 1 {
+    if channels == 1 {
         budget.charge("its grayscale copy", iw as u64 * ih as u64)?;
     }
     let (out_h, out_w) = match resize {
@@ -220,14 +267,16 @@ pub fn preprocess(
             )
             .map_err(|e| Error::Input(format!("{e}; try --resize stretch")))?;
     }
-    budget.charge_items(
-        format!("the {out_w}x{out_h} float input"),
-        out_h.saturating_mul(out_w),
-        4 * c,
-    )?;
+    if float_bytes > 0 {
+        budget.charge_items(
+            format!("the {out_w}x{out_h} float input"),
+            out_h.saturating_mul(out_w),
+            float_bytes * c,
+        )?;
+    }
 
     // Borrowed views of the decoded pixels: the RGB buffer is not copied.
-    let pixels: Vec<u8> = if cfg.channels == 1 {
+    let pixels: Vec<u8> = if channels == 1 {
         let gray: Vec<u8> = img.rgb.chunks_exact(3).map(luma).collect();
         let view = ImageBuffer::<Luma<u8>, &[u8]>::from_raw(img.width, img.height, &gray[..])
             .ok_or_else(|| Error::Image(format!("{}: pixel buffer size", img.name)))?;
@@ -237,8 +286,7 @@ pub fn preprocess(
             .ok_or_else(|| Error::Image(format!("{}: pixel buffer size", img.name)))?;
         fit(&view, resize, geometry, th, tw)
     };
-    let (h, w) = (out_h as usize, out_w as usize);
-    Ok(normalise(&pixels, cfg.channels, h, w, cfg))
+    Ok((pixels, out_h as usize, out_w as usize))
 }
 
 /// The pixels of `img` brought to the target (th, tw) as `resize` says (the same calls as

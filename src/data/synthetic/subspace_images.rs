@@ -26,7 +26,20 @@ pub struct SubspaceImages {
     len: usize,
 }
 
+/// Training samples of [`SubspaceImages::training`].
+pub const TRAIN_SAMPLES: usize = 8_000;
+/// Held-out samples of [`SubspaceImages::training`].
+pub const TEST_SAMPLES: usize = 2_000;
+
 impl SubspaceImages {
+    /// The training and held-out sets the trainer uses ([`TRAIN_SAMPLES`] and
+    /// [`TEST_SAMPLES`] samples of one mixture), the same natively and in the page.
+    /// The knobs are checked first ([`SubspaceConfig::check_knobs`]).
+    pub fn training(cfg: &SubspaceConfig) -> Result<(Self, Self)> {
+        cfg.check_knobs()?;
+        Self::generate(cfg, TRAIN_SAMPLES, TEST_SAMPLES)
+    }
+
     /// Generates `train + test` samples and returns (train, test) views over them.
     pub fn generate(cfg: &SubspaceConfig, train: usize, test: usize) -> Result<(Self, Self)> {
         let data = std::sync::Arc::new(generate_subspaces(&SubspaceConfig {

@@ -3,6 +3,8 @@
 //! `x = U_k z + σ ε` with `z ~ N(0, I_p)` and `ε ~ N(0, I_d)`, so its distance to the subspace is
 //! about `σ √(d − p)` while its norm is about `√(p + σ² d)`.
 
+use serde::{Deserialize, Serialize};
+
 use crate::data::synthetic::gaussian;
 use crate::error::{Error, Result};
 use crate::rng::{fnv1a64, SplitMix64};
@@ -11,8 +13,9 @@ use crate::tensor::Tensor;
 /// The largest number of values (samples × tokens × d) generated at once.
 pub const MAX_VALUES: usize = 1 << 28;
 
-/// What to generate.
-#[derive(Clone, Debug, PartialEq)]
+/// What to generate. The page and `whitebox train --dataset subspaces` share it (serialised as
+/// JSON in the page's settings), so that both generate the same data from the same knobs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SubspaceConfig {
     /// Ambient dimension d.
     pub dim: usize,
@@ -43,6 +46,58 @@ impl Default for SubspaceConfig {
             noise: 0.05,
             orthogonal: false,
             seed: 0,
+        }
+    }
+}
+
+/// Most subspaces (classes) of the training set's knob.
+pub const MAX_SUBSPACES: usize = 32;
+/// Most tokens per sample of the training set's knob.
+pub const MAX_TOKENS: usize = 256;
+/// Largest noise σ of the training set's knob.
+pub const MAX_NOISE: f32 = 10.0;
+
+impl SubspaceConfig {
+    /// Checks the knobs the page and `whitebox train` expose against their ranges (K from 2 to
+    /// [`MAX_SUBSPACES`], p from 1 to `dim`, σ from 0 to [`MAX_NOISE`], tokens from 1 to
+    /// [`MAX_TOKENS`]), so that both refuse the same values with the same words.
+    pub fn check_knobs(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Dataset(format!("subspaces: {m}")));
+        if !(2..=MAX_SUBSPACES).contains(&self.subspaces) {
+            return bad(format!(
+                "the number of subspaces must be between 2 and {MAX_SUBSPACES}, not {}",
+                self.subspaces
+            ));
+        }
+        if !(1..=self.dim).contains(&self.sub_dim) {
+            return bad(format!(
+                "the subspace dimension must be between 1 and {} (the tokens live in R^{}), not {}",
+                self.dim, self.dim, self.sub_dim
+            ));
+        }
+        if !self.noise.is_finite() || !(0.0..=MAX_NOISE).contains(&self.noise) {
+            return bad(format!(
+                "the noise σ must be between 0 and {MAX_NOISE}, not {}",
+                self.noise
+            ));
+        }
+        if !(1..=MAX_TOKENS).contains(&self.tokens_per_sample) {
+            return bad(format!(
+                "the tokens per sample must be between 1 and {MAX_TOKENS}, not {}",
+                self.tokens_per_sample
+            ));
+        }
+        Ok(())
+    }
+
+    /// The training set's knobs: K = 4 subspaces of dimension p = 4 in R^32, σ = 0.05, 16 tokens
+    /// per sample (`whitebox train --dataset subspaces` without knob flags, and the page's
+    /// defaults). The sample count is set by [`SubspaceImages::training`](super::SubspaceImages::training).
+    pub fn training(seed: u64) -> Self {
+        Self {
+            tokens_per_sample: 16,
+            seed,
+            ..Self::default()
         }
     }
 }
