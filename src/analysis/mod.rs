@@ -9,6 +9,7 @@ pub mod linalg;
 pub mod maps;
 pub mod pca;
 pub mod report;
+pub mod rollout;
 pub mod segment;
 pub mod subspaces;
 
@@ -19,6 +20,7 @@ pub use pca::pca_rgb;
 pub use report::{
     image_reports, layers_json, predictions, softmax, top_k, ImageReport, Prediction,
 };
+pub use rollout::{cls_rollout, head_masks, winning_heads};
 
 use serde::Serialize;
 

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::rollout::report_rollout;
 use super::{cls_rows, layer_stats, mean_map, LayerStats};
 use crate::engine::ForwardOutput;
 use crate::error::{Error, Result};
@@ -75,6 +76,9 @@ pub struct ImageReport {
     pub cls: Vec<Vec<Vec<f32>>>,
     /// `[layer]`: Z^{l+1}, the ISTA output (N, d), CLS first.
     pub zout: Vec<Vec<f32>>,
+    /// `[layer]`: the CLS row of the attention rollout up to that layer, over the patches
+    /// ([`super::rollout`]; empty for all but the last layer on very large models).
+    pub rollout: Vec<Vec<f32>>,
 }
 
 impl ImageReport {
@@ -101,6 +105,7 @@ impl ImageReport {
             "top5": self.top5,
             "layers": layers_json(&self.layers),
             "attention_mean": self.cls.last().map(|rows| mean_map(rows)).unwrap_or_default(),
+            "rollout": self.rollout.last().cloned().unwrap_or_default(),
         })
     }
 }
@@ -135,14 +140,18 @@ pub fn image_reports(
             let logits = out.logits.data[i * classes..(i + 1) * classes].to_vec();
             let mut cls = Vec::with_capacity(trace.layers.len());
             let mut zout = Vec::with_capacity(trace.layers.len());
+            let mut attns = Vec::with_capacity(trace.layers.len());
             for lt in &trace.layers {
                 let attn = lt.attn.as_ref().ok_or_else(|| {
                     Error::Input("the forward was run without attention probabilities".into())
                 })?;
                 let per = attn.numel() / b;
-                cls.push(cls_rows(&attn.data[i * per..(i + 1) * per], cfg.heads, nt));
+                let mine = &attn.data[i * per..(i + 1) * per];
+                cls.push(cls_rows(mine, cfg.heads, nt));
+                attns.push(mine);
                 zout.push(lt.zout.data[i * nt * d..(i + 1) * nt * d].to_vec());
             }
+            let rollout = report_rollout(&attns, cfg.heads, nt);
             Ok(ImageReport {
                 input_size: size,
                 grid,
@@ -153,6 +162,7 @@ pub fn image_reports(
                 layers: stats[i].clone(),
                 cls,
                 zout,
+                rollout,
             })
         })
         .collect()

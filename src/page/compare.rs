@@ -95,6 +95,7 @@ mod tests {
                 .collect(),
             cls: Vec::new(),
             zout: Vec::new(),
+            rollout: Vec::new(),
         }
     }
 

@@ -17,6 +17,7 @@ mod hostile;
 mod images;
 mod official;
 mod own_images;
+mod rollout;
 mod segment;
 mod subspaces;
 mod subspaces_bundled;
