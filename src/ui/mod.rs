@@ -12,6 +12,7 @@ mod inputs;
 mod layers_view;
 mod model_view;
 mod picture;
+pub mod plots;
 mod runtime;
 mod selftest_page;
 mod state;
