@@ -9,6 +9,7 @@ mod init;
 mod progress;
 mod segment;
 mod selftest;
+mod subspaces;
 mod train;
 mod validate;
 
@@ -56,6 +57,10 @@ pub enum Command {
     /// Score each layer's and head's CLS attention as a segmentation: mIoU against true masks
     /// (synthetic shapes, or a folder of image + mask pairs).
     Segment(segment::Args),
+    /// The Subspaces view's numbers for one image as JSON lines (one per layer and head): token
+    /// coordinates in a head's subspace, per-head energies and R^c, subspace overlap, sparse
+    /// codes, spectra.
+    Subspaces(subspaces::Args),
 }
 
 /// Which engine runs the model.
@@ -78,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Selftest => selftest::run(),
         Command::Train(a) => train::run(a),
         Command::Segment(a) => segment::run(a),
+        Command::Subspaces(a) => subspaces::run(a),
     }
 }
 

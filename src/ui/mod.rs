@@ -16,6 +16,8 @@ pub mod plots;
 mod runtime;
 mod selftest_page;
 mod state;
+mod subspaces;
+mod subspaces_view;
 mod web;
 
 use leptos::prelude::*;

@@ -196,6 +196,16 @@ pub fn line(ctx: &CanvasRenderingContext2d, x0: f64, y0: f64, x1: f64, y1: f64) 
     ctx.stroke();
 }
 
+/// A tick label: [`format_value`] without trailing zeros ("5" rather than "5.000").
+pub fn tick_label(v: f64) -> String {
+    let s = format_value(v);
+    if s.contains('.') && !s.contains('e') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 /// The x and y axes of `area` with grid lines and tick labels (either scale may be absent, e.g.
 /// for categorical bars), and the axis labels.
 pub fn axes(
@@ -214,14 +224,7 @@ pub fn axes(
             ctx.set_stroke_style_str(GRID);
             line(ctx, area.left, py, area.right, py);
             ctx.set_fill_style_str(AXIS);
-            text(
-                ctx,
-                &format_value(t),
-                area.left - 5.0,
-                py,
-                "right",
-                "middle",
-            );
+            text(ctx, &tick_label(t), area.left - 5.0, py, "right", "middle");
         }
     }
     if let Some(x) = x {
@@ -230,14 +233,7 @@ pub fn axes(
             ctx.set_stroke_style_str(GRID);
             line(ctx, px, area.top, px, area.bottom);
             ctx.set_fill_style_str(AXIS);
-            text(
-                ctx,
-                &format_value(t),
-                px,
-                area.bottom + 4.0,
-                "center",
-                "top",
-            );
+            text(ctx, &tick_label(t), px, area.bottom + 4.0, "center", "top");
         }
     }
     ctx.set_stroke_style_str(AXIS);

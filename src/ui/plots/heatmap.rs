@@ -194,7 +194,7 @@ pub fn Heatmap(
             for tk in bar.ticks() {
                 canvas::text(
                     &ctx,
-                    &format_value(tk),
+                    &canvas::tick_label(tk),
                     bx + 15.0,
                     bar.map(tk),
                     "left",
