@@ -186,7 +186,7 @@ def main():
     for engine, webgpu, rel in [("cpu", False, 1e-4), ("gpu", True, 1e-3)]:
         if a.only[:4] in ("cpu:", "gpu:") and not a.only.startswith(engine):
             continue
-        with Browser(webgpu=webgpu, timeout=a.timeout) as b:
+        with Browser(webgpu=webgpu, timeout=a.timeout, height=1400) as b:
             def numbers():
                 if engine == "gpu":
                     gpu = b.js_async("const d = arguments[0]; navigator.gpu ? navigator.gpu.requestAdapter().then(x => d(!!x), () => d(false)) : d(false);")

@@ -8,7 +8,8 @@
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, MouseEvent};
 
-use crate::viz::axis::{format_value, ticks};
+pub use crate::viz::axis::tick_label;
+use crate::viz::axis::ticks;
 
 /// Axis lines and tick labels (readable on the light and the dark theme).
 pub const AXIS: &str = "#8a9096";
@@ -194,16 +195,6 @@ pub fn line(ctx: &CanvasRenderingContext2d, x0: f64, y0: f64, x1: f64, y1: f64) 
     ctx.move_to(x0, y0);
     ctx.line_to(x1, y1);
     ctx.stroke();
-}
-
-/// A tick label: [`format_value`] without trailing zeros ("5" rather than "5.000").
-pub fn tick_label(v: f64) -> String {
-    let s = format_value(v);
-    if s.contains('.') && !s.contains('e') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
 }
 
 /// The x and y axes of `area` with grid lines and tick labels (either scale may be absent, e.g.

@@ -140,11 +140,8 @@ pub fn LinePlot(
                 .get()
                 .iter()
                 .map(|l| {
-                    let style = if l.dashed {
-                        format!("border-top:2px dashed {}", rgba(l.color, 1.0))
-                    } else {
-                        format!("background:{}", rgba(l.color, 1.0))
-                    };
+                    let kind = if l.dashed { "dashed" } else { "solid" };
+                    let style = format!("border-top:2px {kind} {}", rgba(l.color, 1.0));
                     view! {
                         <span class="legend-item">
                             <span class="swatch line" style=style></span>

@@ -24,7 +24,7 @@ const PLAY_MS: i32 = 1100;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Colouring {
-    /// Foreground (the CLS attention's mass mask at this layer) against background.
+    /// The patches in the CLS attention's mass mask at this layer against the others.
     Region,
     /// A colour wheel over the patch's position.
     Position,
@@ -164,8 +164,8 @@ pub fn TokensPanel() -> impl IntoView {
     let legend_items = move || match colouring.get() {
         Colouring::Region => legend(vec![
             ("CLS (diamond)".into(), CLS),
-            ("object (CLS attention mask)".into(), FOREGROUND),
-            ("background".into(), BACKGROUND),
+            ("patches the CLS attends to (mass mask)".into(), FOREGROUND),
+            ("the other patches".into(), BACKGROUND),
         ])
         .into_any(),
         Colouring::Position => legend(vec![("CLS (diamond)".into(), CLS)]).into_any(),
@@ -181,7 +181,7 @@ pub fn TokensPanel() -> impl IntoView {
                     <select id="subspace-colouring" on:change=move |ev| {
                         colouring.set(if event_target_value(&ev) == "position" { Colouring::Position } else { Colouring::Region })
                     }>
-                        <option value="region" selected=true>"object / background"</option>
+                        <option value="region" selected=true>"CLS attention mask"</option>
                         <option value="position">"patch position"</option>
                     </select>
                 </label>
