@@ -21,7 +21,7 @@ use super::subspaces::heads::HeadsPanel;
 use super::subspaces::overlap::OverlapPanel;
 use super::subspaces::spectra::SpectraPanel;
 use super::subspaces::tokens::TokensPanel;
-use super::subspaces::{hook_json, Shared};
+use super::subspaces::{Hook, Shared, Stage};
 use super::web::{now_ms, sleep};
 use crate::analysis::subspaces::{SubspaceBuilder, SubspaceCache, SubspaceOptions};
 use crate::engine::Trace;
@@ -72,8 +72,12 @@ fn build(
             }
         };
         let steps = builder.steps() as f64;
+        let mut longest = 0.0f64;
         while !builder.done() {
-            if let Err(e) = builder.step() {
+            let t = now_ms();
+            let stepped = builder.step();
+            longest = longest.max(now_ms() - t);
+            if let Err(e) = stepped {
                 error.set(Some(e.to_string()));
                 progress.set(None);
                 return;
@@ -93,7 +97,7 @@ fn build(
             Ok(cache) => {
                 let cache = Arc::new(cache);
                 CACHE.with(|c| *c.borrow_mut() = Some((id, cache.clone())));
-                set_build_ms(now_ms() - t0);
+                set_build_ms(now_ms() - t0, longest);
                 error.set(None);
                 done.set(Some(cache));
             }
@@ -103,13 +107,15 @@ fn build(
     });
 }
 
-/// How long the last cache took (wall clock, yields included), for the tests' report.
-fn set_build_ms(ms: f64) {
+/// How long the last cache took (wall clock, yields included) and its longest step, for the
+/// tests' report.
+fn set_build_ms(ms: f64, step: f64) {
     if let Some(el) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id("app"))
     {
         let _ = el.set_attribute("data-subspace-build-ms", &format!("{ms:.0}"));
+        let _ = el.set_attribute("data-subspace-step-ms", &format!("{step:.0}"));
     }
 }
 
@@ -169,14 +175,20 @@ pub fn SubspacesView() -> impl IntoView {
             .collect_view()
     };
     let hook = move || {
-        let r = shared.report.get()?;
+        let r = shared.at(Stage::Hook).get()?;
         let engine = app.current.with(|c| c.as_ref().map(|c| c.engine.key()));
         let image = app.current.with(|c| c.as_ref().map(|c| c.name.clone()));
         let layers = app.current.with(|c| {
             c.as_ref()
                 .map(|c| crate::analysis::layers_json(&c.report.layers))
         });
-        Some(hook_json(&r, engine, image, layers).to_string())
+        serde_json::to_string(&Hook {
+            report: &r,
+            engine,
+            image_name: image,
+            layers_view: layers,
+        })
+        .ok()
     };
     let status = move || {
         if let Some(e) = error.get() {
@@ -201,7 +213,7 @@ pub fn SubspacesView() -> impl IntoView {
             </div>
             <p class="muted small" id="subspace-status" role="status">{status}</p>
             <Show
-                when=move || shared.report.with(Option::is_some)
+                when=move || shared.at(Stage::Tokens).with(Option::is_some)
                 fallback=|| view! { <p class="muted">"The subspace analysis appears once an image is analysed."</p> }
             >
                 <TokensPanel />

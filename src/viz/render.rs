@@ -171,31 +171,6 @@ fn draw_outline(data: &mut [u8], w: usize, h: usize, grid: [usize; 2], mask: &[b
     }
 }
 
-/// `base` with each patch (grid row-major) blended towards its colour by `alpha`: a categorical
-/// map over the image (e.g. which head claims each patch).
-pub fn tint(base: &Rgba8Image, grid: [usize; 2], colors: &[[u8; 3]], alpha: f32) -> Rgba8Image {
-    let (w, h) = (base.width as usize, base.height as usize);
-    let a = alpha.clamp(0.0, 1.0);
-    let mut data = base.data.clone();
-    for y in 0..h {
-        for x in 0..w {
-            let (r, c) = cell(x, y, w, h, grid);
-            let Some(col) = colors.get(r * grid[1] + c) else {
-                continue;
-            };
-            let px = &mut data[(y * w + x) * 4..(y * w + x) * 4 + 3];
-            for (p, &c) in px.iter_mut().zip(col) {
-                *p = (*p as f32 * (1.0 - a) + c as f32 * a).round() as u8;
-            }
-        }
-    }
-    Rgba8Image {
-        width: base.width,
-        height: base.height,
-        data,
-    }
-}
-
 /// The image with the patches outside `mask` dimmed to a quarter: a segmentation-like cut-out.
 pub fn masked(base: &Rgba8Image, grid: [usize; 2], mask: &[bool]) -> Rgba8Image {
     let (w, h) = (base.width as usize, base.height as usize);
@@ -361,18 +336,5 @@ mod tests {
         assert_eq!((img.width, img.height), (4, 2));
         assert_eq!(&img.data[0..4], &[255, 0, 0, 255]);
         assert_eq!(&img.data[(4 + 3) * 4..], &[0, 0, 255, 255]);
-    }
-
-    #[test]
-    fn tint_blends_each_patch_towards_its_colour() {
-        let base = Rgba8Image {
-            width: 4,
-            height: 2,
-            data: [[100u8, 100, 100, 255]; 8].concat(),
-        };
-        let t = tint(&base, [1, 2], &[[200, 0, 100], [100, 100, 100]], 0.5);
-        assert_eq!(&t.data[0..4], &[150, 50, 100, 255]);
-        assert_eq!(&t.data[12..16], &[100, 100, 100, 255]);
-        assert_eq!(&t.data[16..20], &[150, 50, 100, 255]);
     }
 }

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use super::codes::sparse_codes;
+use super::codes::{sparse_codes, SparseCodes};
 use super::compression::{head_rates, HeadRates};
 use super::energy::{head_energy, HeadEnergy};
 use super::geometry::{self, Overlap};
@@ -32,6 +32,8 @@ struct LayerPart {
     rates: Option<HeadRates>,
     rc_next: Vec<f64>,
     overlap: Option<Overlap>,
+    /// With the options' atom (the most used by default).
+    codes: Option<SparseCodes>,
     tokens: Option<Spectrum>,
     /// Per head.
     heads: Vec<Spectrum>,
@@ -44,7 +46,7 @@ enum Stage {
     Spectra,
     /// Every head's scatter, the per-head rates before/after and of the next layer's input.
     Scatter,
-    /// Which head claims which token, and the subspace overlap (weights only).
+    /// Which head claims which token, the subspace overlap (weights only), the sparse codes.
     Geometry,
 }
 
@@ -172,6 +174,13 @@ impl SubspaceBuilder {
                 let q = geometry::orthonormal_bases(&w.qkv, d, heads);
                 part.energy = Some(head_energy(w_in, &a_in, &q, n, d, heads));
                 part.overlap = Some(geometry::overlap(&w.qkv, d, heads));
+                part.codes = Some(sparse_codes(
+                    dims.image(&lt.zout.data, b),
+                    n,
+                    d,
+                    &self.opts.histogram,
+                    self.opts.atom,
+                )?);
             }
         }
         self.next += 1;
@@ -192,6 +201,7 @@ impl SubspaceBuilder {
                     energy: p.energy.ok_or_else(missing)?,
                     rates: p.rates.ok_or_else(missing)?,
                     overlap: p.overlap.ok_or_else(missing)?,
+                    codes: p.codes.ok_or_else(missing)?,
                     tokens: p.tokens.ok_or_else(missing)?,
                     scatter: p.scatter,
                     rc_next: p.rc_next,
@@ -216,6 +226,7 @@ struct CachedLayer {
     rates: HeadRates,
     rc_next: Vec<f64>,
     overlap: Overlap,
+    codes: SparseCodes,
     tokens: Spectrum,
     heads: Vec<Spectrum>,
 }
@@ -285,13 +296,17 @@ impl SubspaceCache {
             compression: self.compression(),
             rc_next: part.rc_next.clone(),
             overlap: part.overlap.clone(),
-            codes: sparse_codes(
-                dims.image(&self.trace.layers[layer].zout.data, b),
-                dims.tokens,
-                dims.dim,
-                &self.opts.histogram,
-                atom.or(self.opts.atom),
-            )?,
+            // Another atom's map needs the codes again (one pass over the layer's output).
+            codes: match atom {
+                Some(a) if a != part.codes.atom => sparse_codes(
+                    dims.image(&self.trace.layers[layer].zout.data, b),
+                    dims.tokens,
+                    dims.dim,
+                    &self.opts.histogram,
+                    Some(a),
+                )?,
+                _ => part.codes.clone(),
+            },
             spectra: Spectra {
                 tokens,
                 heads: self.layers.iter().map(|l| l.heads.clone()).collect(),

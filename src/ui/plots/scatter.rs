@@ -191,7 +191,8 @@ pub fn ScatterPlot(
         positions: impl Fn(f64) -> (Vec<Vec<f64>>, bool) + Copy + 'static,
         draw: impl Fn(&[Vec<f64>]) + Copy + 'static,
     ) {
-        if frame_gen.get_value() != gen {
+        // The plot may be gone (a tab switch): its stored values are then disposed.
+        if frame_gen.try_get_value() != Some(gen) {
             return;
         }
         let (pts, more) = positions(now_ms());

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use super::{explain, grid, patch_matrix, token_name, Panel, Shared};
+use super::{explain, grid, patch_matrix, token_name, Panel, Shared, Stage};
 use crate::ui::plots::{Bar, BarChart, Heatmap, Histogram};
 use crate::ui::state::AppState;
 use crate::viz::axis::format_value;
@@ -14,7 +14,8 @@ use crate::viz::axis::format_value;
 pub fn CodesPanel() -> impl IntoView {
     let app = expect_context::<AppState>();
     let shared = expect_context::<Shared>();
-    let codes = Memo::new(move |_| shared.report.with(|r| r.as_ref().map(|r| r.codes.clone())));
+    let rep = shared.at(Stage::Codes);
+    let codes = Memo::new(move |_| rep.with(|r| r.as_ref().map(|r| r.codes.clone())));
     let counts = Signal::derive(move || {
         Arc::new(codes.with(|c| {
             c.as_ref()

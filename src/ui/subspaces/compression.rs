@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use super::{explain, Panel, Shared};
+use super::{explain, Panel, Shared, Stage};
 use crate::ui::plots::{Bar, BarChart};
 use crate::ui::state::AppState;
 use crate::viz::axis::format_value;
@@ -15,6 +15,7 @@ use crate::viz::colormap::categorical;
 pub fn CompressionPanel() -> impl IntoView {
     let app = expect_context::<AppState>();
     let shared = expect_context::<Shared>();
+    let rep = shared.at(Stage::Heads);
     let rates = Memo::new(move |_| {
         shared
             .cache
@@ -43,7 +44,7 @@ pub fn CompressionPanel() -> impl IntoView {
         )
     });
     let parts = Signal::derive(move || {
-        let k = shared.report.with(|r| r.as_ref().map_or(0, |r| r.heads));
+        let k = rep.with(|r| r.as_ref().map_or(0, |r| r.heads));
         (0..k)
             .map(|k| (format!("head {k}"), categorical(k)))
             .collect::<Vec<_>>()

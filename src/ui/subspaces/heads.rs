@@ -5,18 +5,18 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use super::{explain, grid, legend, patch_matrix, token_name, Panel, PatchImage, Shared};
+use super::{explain, grid, legend, patch_matrix, token_name, Panel, PatchImage, Shared, Stage};
 use crate::ui::plots::Heatmap;
 use crate::ui::state::AppState;
 use crate::viz::axis::format_value;
 use crate::viz::colormap::categorical;
-use crate::viz::render::tint;
 
 #[component]
 pub fn HeadsPanel() -> impl IntoView {
     let app = expect_context::<AppState>();
     let shared = expect_context::<Shared>();
-    let heads = move || shared.report.with(|r| r.as_ref().map_or(0, |r| r.heads));
+    let rep = shared.at(Stage::Heads);
+    let heads = move || rep.with(|r| r.as_ref().map_or(0, |r| r.heads));
     let hover = Callback::new(move |c: Option<usize>| shared.token.set(c.map(|c| c + 1)));
     let lit = Signal::derive(move || shared.token.get().and_then(|t| t.checked_sub(1)));
     let maps = move || {
@@ -24,7 +24,7 @@ pub fn HeadsPanel() -> impl IntoView {
             .map(|k| {
                 let m = Signal::derive(move || {
                     let g = grid(&app);
-                    shared.report.with(|r| {
+                    rep.with(|r| {
                         Arc::new(
                             r.as_ref()
                                 .and_then(|r| r.energy.share.get(k))
@@ -44,9 +44,9 @@ pub fn HeadsPanel() -> impl IntoView {
             })
             .collect_view()
     };
+    let base = Signal::derive(move || app.current.with(|c| c.as_ref().map(|c| c.base.clone())));
     let winners = Signal::derive(move || {
-        let g = grid(&app);
-        let w: Vec<[u8; 3]> = shared.report.with(|r| {
+        Arc::new(rep.with(|r| {
             r.as_ref()
                 .map(|r| {
                     r.energy
@@ -54,15 +54,13 @@ pub fn HeadsPanel() -> impl IntoView {
                         .iter()
                         .skip(1)
                         .map(|&k| categorical(k))
-                        .collect()
+                        .collect::<Vec<_>>()
                 })
                 .unwrap_or_default()
-        });
-        app.current
-            .with(|c| c.as_ref().map(|c| Arc::new(tint(&c.base, g, &w, 0.6))))
+        }))
     });
     let counts = move || {
-        shared.report.with(|r| {
+        rep.with(|r| {
             r.as_ref().map(|r| {
                 let mut n = vec![0usize; r.heads];
                 for &k in r.energy.winner.iter().skip(1) {
@@ -79,7 +77,7 @@ pub fn HeadsPanel() -> impl IntoView {
     };
     let hovered = move || {
         let t = shared.token.get()?;
-        shared.report.with(|r| {
+        rep.with(|r| {
             let r = r.as_ref()?;
             let shares: Vec<String> = (0..r.heads)
                 .map(|k| {
@@ -102,7 +100,7 @@ pub fn HeadsPanel() -> impl IntoView {
             <div class="winner-row">
                 <figure class="plot">
                     <figcaption>"Winning head per patch"</figcaption>
-                    <PatchImage image=winners label="The image coloured by the head with the largest share of each patch" id="winner-image" />
+                    <PatchImage image=base tints=winners alpha=0.6 label="The image coloured by the head with the largest share of each patch" id="winner-image" />
                 </figure>
                 <div class="legend column" id="winner-legend">{counts}</div>
             </div>

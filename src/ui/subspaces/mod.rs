@@ -14,13 +14,28 @@ pub mod tokens;
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
 
 use super::plots::canvas::rgba;
 use super::plots::Matrix;
 use super::state::AppState;
-use super::web::paint;
+use super::web::{paint, sleep};
 use crate::analysis::subspaces::{SubspaceCache, SubspaceReport};
 use crate::data::image::Rgba8Image;
+
+/// The panels, in the order they receive a new report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    Tokens,
+    Heads,
+    Overlap,
+    Codes,
+    Spectra,
+    Hook,
+}
+
+const STAGES: usize = 6;
 
 /// The view's state, passed to the panels through context. All fields are `Copy`.
 #[derive(Clone, Copy)]
@@ -32,6 +47,9 @@ pub struct Shared {
     pub atom: RwSignal<Option<usize>>,
     /// The report of the chosen layer, head and atom (read from the cache: no recomputation).
     pub report: Memo<Option<Arc<SubspaceReport>>>,
+    /// The same report handed to each panel in turn, one browser task apart: a layer or head
+    /// change redraws one panel per task, so none blocks the page for long.
+    stages: [RwSignal<Option<Arc<SubspaceReport>>>; STAGES],
     /// The token under the pointer (0 = CLS, then the patches row-major), in any panel.
     pub token: RwSignal<Option<usize>>,
 }
@@ -52,30 +70,50 @@ impl Shared {
                 .ok()
                 .map(Arc::new)
         });
+        let stages: [RwSignal<Option<Arc<SubspaceReport>>>; STAGES] =
+            std::array::from_fn(|_| RwSignal::new(None));
+        let generation = StoredValue::new(0u64);
+        Effect::new(move |_| {
+            let r = report.get();
+            generation.update_value(|g| *g += 1);
+            let gen = generation.get_value();
+            spawn_local(async move {
+                for stage in stages {
+                    // A newer report, or the view is gone: stop handing this one out.
+                    if generation.try_get_value() != Some(gen) {
+                        return;
+                    }
+                    stage.set(r.clone());
+                    sleep(0).await;
+                }
+            });
+        });
         Self {
             cache,
             layer,
             head,
             atom,
             report,
+            stages,
             token: RwSignal::new(None),
         }
+    }
+
+    /// The report as the panel `stage` shows it.
+    pub fn at(&self, stage: Stage) -> RwSignal<Option<Arc<SubspaceReport>>> {
+        self.stages[stage as usize]
     }
 }
 
 /// The `#wb-subspace-report` JSON: the report as plotted, the image and engine it came from, and
 /// the Layers view's per-layer totals (the per-head R^c must sum to them).
-pub fn hook_json(
-    r: &SubspaceReport,
-    engine: Option<&str>,
-    image: Option<String>,
-    layers: Option<serde_json::Value>,
-) -> serde_json::Value {
-    let mut v = serde_json::to_value(r).unwrap_or_default();
-    v["engine"] = engine.into();
-    v["image_name"] = image.into();
-    v["layers_view"] = layers.unwrap_or_default();
-    v
+#[derive(Serialize)]
+pub struct Hook<'a> {
+    #[serde(flatten)]
+    pub report: &'a SubspaceReport,
+    pub engine: Option<&'a str>,
+    pub image_name: Option<String>,
+    pub layers_view: Option<serde_json::Value>,
 }
 
 /// The patch grid (rows, columns) of the image on show.
@@ -118,11 +156,13 @@ pub fn Panel(
     }
 }
 
-/// The image the model saw, optionally tinted per patch, with the hovered patch outlined;
-/// hovering a patch sets [`Shared::token`].
+/// The image the model saw, optionally tinted per patch (a colour per patch, grid row-major, at
+/// opacity `alpha`), with the hovered patch outlined; hovering a patch sets [`Shared::token`].
 #[component]
 pub fn PatchImage(
     #[prop(into)] image: Signal<Option<Arc<Rgba8Image>>>,
+    #[prop(into)] tints: Signal<Arc<Vec<[u8; 3]>>>,
+    alpha: f64,
     #[prop(into)] label: String,
     #[prop(optional, into)] id: String,
 ) -> impl IntoView {
@@ -130,8 +170,26 @@ pub fn PatchImage(
     let shared = expect_context::<Shared>();
     let node = NodeRef::<leptos::html::Canvas>::new();
     Effect::new(move |_| {
-        if let (Some(c), Some(img)) = (node.get(), image.get()) {
-            paint(&c, &img);
+        let (Some(c), Some(img)) = (node.get(), image.get()) else {
+            return;
+        };
+        let colors = tints.get();
+        paint(&c, &img);
+        let [rows, cols] = grid(&app);
+        let Some(ctx) = c.get_context("2d").ok().flatten().and_then(|x| {
+            wasm_bindgen::JsCast::dyn_into::<web_sys::CanvasRenderingContext2d>(x).ok()
+        }) else {
+            return;
+        };
+        // Drawn over the pixels on the canvas: a few hundred rectangles, not a pass per pixel.
+        let (cw, ch) = (
+            img.width as f64 / cols as f64,
+            img.height as f64 / rows as f64,
+        );
+        for (p, &col) in colors.iter().enumerate().take(rows * cols) {
+            let (r, k) = (p / cols, p % cols);
+            ctx.set_fill_style_str(&rgba(col, alpha));
+            ctx.fill_rect(k as f64 * cw, r as f64 * ch, cw, ch);
         }
     });
     let on_move = move |ev: web_sys::MouseEvent| {

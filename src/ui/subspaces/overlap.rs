@@ -5,15 +5,16 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use super::{explain, Panel, Shared};
+use super::{explain, Panel, Shared, Stage};
 use crate::ui::plots::{Heatmap, Line, LinePlot, Matrix};
 use crate::viz::axis::format_value;
 
 #[component]
 pub fn OverlapPanel() -> impl IntoView {
     let shared = expect_context::<Shared>();
+    let rep = shared.at(Stage::Overlap);
     let matrix = Signal::derive(move || {
-        shared.report.with(|r| {
+        rep.with(|r| {
             Arc::new(
                 r.as_ref()
                     .map(|r| Matrix::from_rows(&r.overlap.matrix))
@@ -27,11 +28,11 @@ pub fn OverlapPanel() -> impl IntoView {
             .with(|r| r.as_ref().map(|r| (r.overlap.random, "random".to_string())))
     });
     let names = Signal::derive(move || {
-        let k = shared.report.with(|r| r.as_ref().map_or(0, |r| r.heads));
+        let k = rep.with(|r| r.as_ref().map_or(0, |r| r.heads));
         Some((0..k).map(|k| k.to_string()).collect::<Vec<_>>())
     });
     let sv = Signal::derive(move || {
-        shared.report.with(|r| {
+        rep.with(|r| {
             Arc::new(
                 r.as_ref()
                     .map(|r| {
@@ -51,7 +52,7 @@ pub fn OverlapPanel() -> impl IntoView {
         format!("heads {i} and {j}: overlap {}", format_value(v))
     });
     let summary = move || {
-        shared.report.with(|r| {
+        rep.with(|r| {
             r.as_ref().map(|r| {
                 format!(
                     "Layer {}: off-diagonal overlap (RMS) {} against {} for random subspaces of dimension {} in ℝ^{}.",

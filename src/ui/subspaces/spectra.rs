@@ -5,16 +5,17 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use super::{explain, Panel, Shared};
+use super::{explain, Panel, Shared, Stage};
 use crate::ui::plots::{Line, LinePlot};
 use crate::viz::colormap::{categorical, inferno};
 
 #[component]
 pub fn SpectraPanel() -> impl IntoView {
     let shared = expect_context::<Shared>();
+    let rep = shared.at(Stage::Spectra);
     let layers = Signal::derive(move || {
         let l = shared.layer.get();
-        shared.report.with(|r| {
+        rep.with(|r| {
             Arc::new(
                 r.as_ref()
                     .map(|r| {
@@ -42,7 +43,7 @@ pub fn SpectraPanel() -> impl IntoView {
     });
     let heads = Signal::derive(move || {
         let (l, k0) = (shared.layer.get(), shared.head.get());
-        shared.report.with(|r| {
+        rep.with(|r| {
             Arc::new(
                 r.as_ref()
                     .map(|r| {
@@ -71,7 +72,7 @@ pub fn SpectraPanel() -> impl IntoView {
         })
     });
     let ranks = move || {
-        shared.report.with(|r| {
+        rep.with(|r| {
             r.as_ref().map(|r| {
                 let v: Vec<String> = r
                     .spectra

@@ -7,14 +7,13 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{explain, grid, legend, token_name, Panel, PatchImage, Shared};
+use super::{explain, grid, legend, token_name, Panel, PatchImage, Shared, Stage};
 use crate::analysis::maps::mass_mask;
 use crate::ui::plots::{Points, ScatterPlot};
 use crate::ui::state::AppState;
 use crate::ui::web::sleep;
 use crate::viz::axis::format_value;
 use crate::viz::colormap::wheel;
-use crate::viz::render::tint;
 
 const CLS: [u8; 3] = [25, 25, 25];
 const FOREGROUND: [u8; 3] = [217, 115, 26];
@@ -34,6 +33,7 @@ enum Colouring {
 pub fn TokensPanel() -> impl IntoView {
     let app = expect_context::<AppState>();
     let shared = expect_context::<Shared>();
+    let rep = shared.at(Stage::Tokens);
     let colouring = RwSignal::new(Colouring::Region);
     let solid = RwSignal::new(false);
     let show_next = RwSignal::new(false);
@@ -71,7 +71,7 @@ pub fn TokensPanel() -> impl IntoView {
     });
     let set = move |f: fn(&crate::analysis::subspaces::Scatter) -> &Vec<Vec<f64>>| {
         Signal::derive(move || -> Points {
-            shared.report.with(|r| {
+            rep.with(|r| {
                 Arc::new(
                     r.as_ref()
                         .map(|r| f(&r.scatter).clone())
@@ -85,7 +85,7 @@ pub fn TokensPanel() -> impl IntoView {
     let next = set(|s| &s.next);
     let radius = Signal::derive(move || {
         let with_next = show_next.get();
-        shared.report.with(|r| {
+        rep.with(|r| {
             r.as_ref().map_or(1.0, |r| {
                 let s = &r.scatter;
                 let sets: Vec<&Vec<Vec<f64>>> = if with_next {
@@ -113,16 +113,10 @@ pub fn TokensPanel() -> impl IntoView {
         })
     };
     let hover = Callback::new(move |t: Option<usize>| shared.token.set(t));
-    let tinted = Signal::derive(move || {
-        let g = grid(&app);
-        let cols = colors.get();
-        app.current.with(|c| {
-            c.as_ref()
-                .map(|c| Arc::new(tint(&c.base, g, &cols[1..], 0.45)))
-        })
-    });
+    let base = Signal::derive(move || app.current.with(|c| c.as_ref().map(|c| c.base.clone())));
+    let patch_colors = Signal::derive(move || Arc::new(colors.get()[1..].to_vec()));
     let variance = move || {
-        shared.report.with(|r| {
+        rep.with(|r| {
             r.as_ref().map(|r| {
                 let e: Vec<String> = r
                     .scatter
@@ -152,7 +146,8 @@ pub fn TokensPanel() -> impl IntoView {
                 .cache
                 .with_untracked(|c| c.as_ref().map_or(0, |c| c.depth()));
             for l in 0..depth {
-                if !playing.get_untracked() {
+                // Stopped, or the view is gone (its signals disposed).
+                if playing.try_get_untracked() != Some(true) {
                     return;
                 }
                 app.layer.set(l);
@@ -198,7 +193,7 @@ pub fn TokensPanel() -> impl IntoView {
                 </Show>
                 <figure class="plot">
                     <figcaption>"The image (hover a patch)"</figcaption>
-                    <PatchImage image=tinted label="The image, coloured as the points" id="tokens-image" />
+                    <PatchImage image=base tints=patch_colors alpha=0.45 label="The image, coloured as the points" id="tokens-image" />
                 </figure>
             </div>
             <p class="muted small">{variance}</p>
