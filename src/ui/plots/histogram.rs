@@ -86,7 +86,7 @@ pub fn Histogram(
         let n = counts.with_untracked(|c| c.len());
         let i = geom.get_value().and_then(|xs| {
             let t = (xs.invert(x) - xs.lo) / (xs.hi - xs.lo);
-            (0.0..1.0).contains(&t).then(|| (t * n as f64) as usize)
+            (0.0..1.0).contains(&t).then_some((t * n as f64) as usize)
         });
         if i != hovered.get_untracked() {
             hovered.set(i);
