@@ -45,9 +45,11 @@ def check(cond, msg):
         raise Failed(msg)
 
 
-def cli_reports(whitebox, image, layers, heads, weights=MODEL, resize="stretch", engine="cpu"):
+def cli_reports(whitebox, image, layers, heads, weights=MODEL, resize="stretch", engine="cpu", atom=None):
     cmd = [whitebox, "subspaces", "--weights", str(weights), "--image", str(image), "--resize", resize,
            "--layer", ",".join(map(str, layers)), "--head", ",".join(map(str, heads)), "--engine", engine]
+    if atom is not None:
+        cmd += ["--atom", str(atom)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return {(r["layer"], r["head"]): r for r in map(json.loads, out.splitlines())}
 
@@ -209,6 +211,16 @@ def main():
                 notes.append(compare(r, cli[(depth - 1, 3)], rel))
                 q = b.js("return location.search")
                 check(f"layer={depth - 1}" in q and "head=3" in q and "view=subspaces" in q, f"the URL does not follow: {q}")
+                # Clicking the fourth most used atom's bar shows that atom's activation map.
+                atom = r["codes"]["order"][3]
+                b.js("const c = document.querySelector('#codes-usage canvas'); const r = c.getBoundingClientRect(); "
+                     "const slot = (r.width - 66) / arguments[0]; "
+                     "c.dispatchEvent(new MouseEvent('click', {clientX: r.left + 56 + 3.5 * slot, clientY: r.bottom - 60, bubbles: true}));",
+                     len(r["codes"]["usage"]))
+                b.wait_js("const e = document.querySelector('#wb-subspace-report'); return e && JSON.parse(e.textContent).codes.atom === arguments[0];",
+                          atom, what=f"atom {atom}'s map after clicking its bar", timeout=30)
+                r = b.js(HOOK)
+                notes.append(compare(r, cli_reports(a.whitebox, SAMPLES / sample, [depth - 1], [3], atom=atom)[(depth - 1, 3)], rel))
                 # Through the URL.
                 b.goto(base + f"?view=subspaces&layer=2&head=0&engine={engine}&sample={sample}")
                 r = wait_hook(b, 2, 0)
@@ -242,7 +254,12 @@ def main():
                     for i, p in enumerate(PANELS):
                         element_shot(b, f"#panel-{p}", shots / f"subspaces-last-{i + 1}-{p}.png")
                     b.screenshot(shots / "subspaces-view.png")
-                    return f"{2 * len(PANELS) + 1} screenshots in {shots}"
+                    # 3-D, with the next layer's input: three rotatable panels.
+                    b.click("#subspace-3d")
+                    b.click("#subspace-next")
+                    b.wait_js("return document.querySelector('#scatter-next canvas.rotatable')", what="the 3-D panels", timeout=10)
+                    element_shot(b, "#panel-tokens", shots / "subspaces-last-1-tokens-3d.png")
+                    return f"{2 * len(PANELS) + 2} screenshots in {shots}"
                 run("cpu: a screenshot of every panel at layer 0 and at the last layer", screenshots)
 
                 def long_tasks():
