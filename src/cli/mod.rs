@@ -11,6 +11,7 @@ mod init;
 mod progress;
 mod segment;
 mod selftest;
+mod subspaces;
 mod train;
 mod validate;
 
@@ -60,6 +61,10 @@ pub enum Command {
     Segment(segment::Args),
     /// Write the data files the page bundles (`dataset fmnist-web`: the Fashion-MNIST subset).
     Dataset(dataset::Args),
+    /// The Subspaces view's numbers for one image as JSON lines (one per layer and head): token
+    /// coordinates in a head's subspace, per-head energies and R^c, subspace overlap, sparse
+    /// codes, spectra.
+    Subspaces(subspaces::Args),
 }
 
 /// Which engine runs the model.
@@ -83,6 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(a) => train::run(*a),
         Command::Segment(a) => segment::run(a),
         Command::Dataset(a) => dataset::run(a),
+        Command::Subspaces(a) => subspaces::run(a),
     }
 }
 
