@@ -6,6 +6,7 @@ mod convert;
 mod forward;
 mod info;
 mod init;
+mod lab;
 mod progress;
 mod segment;
 mod selftest;
@@ -56,6 +57,8 @@ pub enum Command {
     /// Score each layer's and head's CLS attention as a segmentation: mIoU against true masks
     /// (synthetic shapes, or a folder of image + mask pairs).
     Segment(segment::Args),
+    /// The Subspace lab: CRATE's operators on tokens from known subspaces (run, recover, presets).
+    Lab(lab::Args),
 }
 
 /// Which engine runs the model.
@@ -78,6 +81,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Selftest => selftest::run(),
         Command::Train(a) => train::run(a),
         Command::Segment(a) => segment::run(a),
+        Command::Lab(a) => lab::run_cmd(a),
     }
 }
 
