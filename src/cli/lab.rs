@@ -7,7 +7,7 @@
 use anyhow::{bail, Context};
 
 use crate::analysis::lab::recover::{recover, RecoverConfig};
-use crate::analysis::lab::{preset, presets, run, LabConfig};
+use crate::analysis::lab::{preset, presets, run, LabConfig, LabInputs};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -69,6 +69,12 @@ pub enum LabCommand {
         lr: f32,
         #[arg(long, default_value_t = 32)]
         batch: usize,
+        /// AdamW weight decay.
+        #[arg(long, default_value_t = 0.05)]
+        wd: f32,
+        /// Tokens per training sample (all from the sample's subspace).
+        #[arg(long, default_value_t = 8)]
+        tokens: usize,
         /// Measure every this many steps.
         #[arg(long, default_value_t = 25)]
         every: u64,
@@ -78,6 +84,15 @@ pub enum LabCommand {
     },
     /// List the presets and their "You could try…" sentences.
     Presets,
+    /// Print a preset's settings and generated inputs (tokens, labels, bases, heads, points) and
+    /// the first-layer weights of a CRATE trained `--steps` steps on its mixture, as JSON: what
+    /// tools/lab_ref.py reads to write the fixtures.
+    Inputs {
+        #[command(flatten)]
+        settings: Settings,
+        #[arg(long, default_value_t = 40)]
+        steps: u64,
+    },
 }
 
 pub fn run_cmd(a: Args) -> anyhow::Result<()> {
@@ -127,6 +142,8 @@ pub fn run_cmd(a: Args) -> anyhow::Result<()> {
             depth,
             lr,
             batch,
+            wd,
+            tokens,
             every,
             json,
         } => {
@@ -138,6 +155,8 @@ pub fn run_cmd(a: Args) -> anyhow::Result<()> {
             cfg.lr = lr;
             cfg.batch = batch;
             cfg.every = every;
+            cfg.weight_decay = wd;
+            cfg.tokens = tokens;
             if batch == 0 {
                 bail!("--batch must be positive");
             }
@@ -169,6 +188,19 @@ pub fn run_cmd(a: Args) -> anyhow::Result<()> {
                     r.rc_heldout
                 );
             }
+            Ok(())
+        }
+        LabCommand::Inputs { settings, steps } => {
+            let lab = settings.config()?;
+            let inputs = LabInputs::generate(&lab)?;
+            let mut rc = RecoverConfig::new(lab.clone());
+            rc.steps = steps;
+            rc.every = steps.max(1);
+            let r = recover(&rc, &|| 0.0, &mut |_| {}, &|| false)?;
+            println!(
+                "{}",
+                serde_json::json!({"config": lab, "inputs": inputs, "pullback": r.weights})
+            );
             Ok(())
         }
         LabCommand::Presets => {

@@ -14,6 +14,7 @@ mod gpu_train;
 mod grad_check;
 mod hostile;
 mod images;
+mod lab;
 mod official;
 mod segment;
 mod subspaces;

@@ -149,23 +149,46 @@ pub struct CodingCurve {
     pub noise: f64,
 }
 
-pub fn coding_curve(points: &[f64], dim: usize, labels: &[usize], noise: f64) -> CodingCurve {
-    let eps = eps_grid();
+/// One ε of the curve: (greedy L^s, its groups, one group's L^s, the truth's L^s).
+pub fn curve_point(points: &[f64], dim: usize, labels: &[usize], eps: f64) -> (f64, usize, f64, f64) {
+    let (l, s) = greedy_segmentation(points, dim, eps);
     let one = vec![0usize; labels.len()];
-    let mut c = CodingCurve {
-        eps: eps.clone(),
-        greedy: Vec::new(),
-        groups: Vec::new(),
-        one_group: Vec::new(),
-        truth: Vec::new(),
-        noise,
-    };
-    for &e in &eps {
-        let (l, s) = greedy_segmentation(points, dim, e);
-        c.greedy.push(s);
-        c.groups.push(l.iter().max().map_or(0, |m| m + 1));
-        c.one_group.push(segmentation_length(points, dim, &one, e));
-        c.truth.push(segmentation_length(points, dim, labels, e));
+    (
+        s,
+        l.iter().max().map_or(0, |m| m + 1),
+        segmentation_length(points, dim, &one, eps),
+        segmentation_length(points, dim, labels, eps),
+    )
+}
+
+impl CodingCurve {
+    pub fn empty(noise: f64) -> Self {
+        Self {
+            eps: Vec::new(),
+            greedy: Vec::new(),
+            groups: Vec::new(),
+            one_group: Vec::new(),
+            truth: Vec::new(),
+            noise,
+        }
+    }
+
+    /// Adds the point at `eps`.
+    pub fn push(&mut self, points: &[f64], dim: usize, labels: &[usize], eps: f64) {
+        let (g, n, o, t) = curve_point(points, dim, labels, eps);
+        self.eps.push(eps);
+        self.greedy.push(g);
+        self.groups.push(n);
+        self.one_group.push(o);
+        self.truth.push(t);
+    }
+}
+
+/// The whole curve over [`eps_grid`].
+pub fn coding_curve(points: &[f64], dim: usize, labels: &[usize], noise: f64) -> CodingCurve {
+    let mut c = CodingCurve::empty(noise);
+    for e in eps_grid() {
+        c.push(points, dim, labels, e);
     }
     c
 }

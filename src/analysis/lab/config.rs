@@ -343,6 +343,22 @@ impl LabConfig {
         Ok(())
     }
 
+    /// Makes the settings that depend on others consistent after one changed (a slider moved):
+    /// p ≤ d, q ≤ p, focus < K, and for orthogonal bases K·p ≤ d (d grows to fit, up to
+    /// [`MAX_D`]; beyond that the bases become random).
+    pub fn repair(&mut self) {
+        self.p = self.p.clamp(1, self.d.max(1));
+        self.head_dim = self.head_dim.clamp(1, self.p);
+        self.focus = self.focus.min(self.k.max(1) - 1);
+        if self.orthogonal && self.k * self.p > self.d {
+            if self.k * self.p <= MAX_D {
+                self.d = self.k * self.p;
+            } else {
+                self.orthogonal = false;
+            }
+        }
+    }
+
     /// `k=3&p=2…`: every setting.
     pub fn to_query(&self) -> String {
         self.to_pairs()
@@ -379,10 +395,29 @@ mod tests {
     }
 
     #[test]
+    fn repair_keeps_dependent_settings_valid() {
+        let mut c = LabConfig {
+            k: 8,
+            p: 16,
+            ..LabConfig::default()
+        };
+        c.repair();
+        c.validate().unwrap();
+        assert!(!c.orthogonal && c.head_dim == 4);
+        let mut c = LabConfig {
+            k: 5,
+            ..LabConfig::default()
+        };
+        c.repair();
+        assert_eq!((c.d, c.orthogonal), (20, true));
+        c.validate().unwrap();
+    }
+
+    #[test]
     fn bad_settings_are_named() {
         let e = LabConfig::from_pairs([("k", "9")]).unwrap_err().to_string();
         assert!(e.contains("K must be in 1..=8"), "{e}");
-        let e = LabConfig::from_pairs([("q", "3")]).unwrap_err().to_string();
+        let e = LabConfig::from_pairs([("q", "5")]).unwrap_err().to_string();
         assert!(e.contains("head_dim"), "{e}");
         let e = LabConfig::from_pairs([("zz", "1")]).unwrap_err().to_string();
         assert!(e.contains("unknown setting `zz`"), "{e}");

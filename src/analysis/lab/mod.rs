@@ -20,4 +20,4 @@ pub mod report;
 
 pub use config::{preset, presets, Dictionary, LabConfig, Phi, Preset};
 pub use inputs::LabInputs;
-pub use report::{run, run_on, LabReport};
+pub use report::{run, run_on, LabReport, LabRun};

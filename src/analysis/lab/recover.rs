@@ -37,6 +37,8 @@ pub struct RecoverConfig {
     pub steps: u64,
     pub batch: usize,
     pub lr: f32,
+    /// AdamW's weight decay.
+    pub weight_decay: f32,
     /// Measure the recovery every this many steps.
     pub every: u64,
 }
@@ -53,6 +55,7 @@ impl RecoverConfig {
             steps: 600,
             batch: 32,
             lr: 3e-3,
+            weight_decay: 0.05,
             every: 25,
         }
     }
@@ -73,67 +76,103 @@ impl RecoverConfig {
     }
 }
 
-/// Each head's data-space subspace (d, dh) at `layer` 0 of `model` (see the module notes).
-pub fn head_bases(model: &Model) -> Result<Vec<Mat>> {
-    let cfg = &model.config;
-    if cfg.patch != 1 {
-        return Err(Error::Config(
-            "the recovery measure needs patch 1 (one token per patch)".into(),
-        ));
-    }
-    let w = Weights::view(cfg, &model.params)?;
-    let layer = w
-        .layers
-        .first()
-        .ok_or_else(|| Error::Config("the model has no layer".into()))?;
-    let (dm, d, heads) = (cfg.dim, cfg.patch_len(), cfg.heads);
-    let dh = dm / heads;
-    let centre = |x: &mut [f64], n: usize| {
-        // Centres each column of a (n, cols) matrix: C_n applied from the left.
-        let cols = x.len() / n;
-        for c in 0..cols {
-            let m = (0..n).map(|i| x[i * cols + c]).sum::<f64>() / n as f64;
-            (0..n).for_each(|i| x[i * cols + c] -= m);
+/// The weights the pull-back reads (f32 as stored): `to_patch_embedding.1.weight` γ_P (d),
+/// `.2.weight` W_e (D, d), `.3.weight` γ_e (D), layer 0's `.0.norm.weight` γ_0 (D) and
+/// `.0.fn.qkv.weight` U (D, D).
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct PullbackWeights {
+    pub d: usize,
+    pub dim: usize,
+    pub heads: usize,
+    pub gamma_p: Vec<f32>,
+    pub w_e: Vec<f32>,
+    pub gamma_e: Vec<f32>,
+    pub gamma_0: Vec<f32>,
+    pub u: Vec<f32>,
+}
+
+impl PullbackWeights {
+    /// Layer 0 of `model` (patch 1: a patch is one token).
+    pub fn of(model: &Model) -> Result<Self> {
+        let cfg = &model.config;
+        if cfg.patch != 1 {
+            return Err(Error::Config(
+                "the recovery measure needs patch 1 (one token per patch)".into(),
+            ));
         }
-    };
-    // E = diag(γ_0) C_D diag(γ_e) C_D W_e diag(γ_P) C_d, (D, d), built right to left.
-    let mut e: Vec<f64> = (0..dm * d)
-        .map(|i| w.embed.w[i] as f64 * w.embed.ln1_w[i % d] as f64)
-        .collect();
-    // Right-multiplying by C_d centres each row.
-    for row in e.chunks_exact_mut(d) {
-        let m = row.iter().sum::<f64>() / d as f64;
-        row.iter_mut().for_each(|v| *v -= m);
-    }
-    centre(&mut e, dm);
-    for (i, row) in e.chunks_exact_mut(d).enumerate() {
-        row.iter_mut().for_each(|v| *v *= w.embed.ln2_w[i] as f64);
-    }
-    centre(&mut e, dm);
-    for (i, row) in e.chunks_exact_mut(d).enumerate() {
-        row.iter_mut().for_each(|v| *v *= layer.mssa.norm_w[i] as f64);
-    }
-    let u = layer.mssa.qkv;
-    Ok((0..heads)
-        .map(|k| {
-            // M_k = U_k E (dh, d), returned transposed as (d, dh) columns.
-            let mut out = vec![0.0f64; d * dh];
-            for r in 0..dh {
-                let urow = &u[(k * dh + r) * dm..(k * dh + r + 1) * dm];
-                for c in 0..d {
-                    out[c * dh + r] = (0..dm).map(|j| urow[j] as f64 * e[j * d + c]).sum();
-                }
-            }
-            out
+        let w = Weights::view(cfg, &model.params)?;
+        let layer = w
+            .layers
+            .first()
+            .ok_or_else(|| Error::Config("the model has no layer".into()))?;
+        Ok(Self {
+            d: cfg.patch_len(),
+            dim: cfg.dim,
+            heads: cfg.heads,
+            gamma_p: w.embed.ln1_w.to_vec(),
+            w_e: w.embed.w.to_vec(),
+            gamma_e: w.embed.ln2_w.to_vec(),
+            gamma_0: layer.mssa.norm_w.to_vec(),
+            u: layer.mssa.qkv.to_vec(),
         })
-        .collect())
+    }
+
+    /// Each head's data-space subspace as (d, dh) columns: the rows of `M_k` (module notes).
+    pub fn head_bases(&self) -> Vec<Mat> {
+        let (dm, d) = (self.dim, self.d);
+        let dh = dm / self.heads;
+        // Centres each column of a (dm, d) matrix: C_D applied from the left.
+        let centre = |x: &mut [f64]| {
+            for c in 0..d {
+                let m = (0..dm).map(|i| x[i * d + c]).sum::<f64>() / dm as f64;
+                (0..dm).for_each(|i| x[i * d + c] -= m);
+            }
+        };
+        // E = diag(γ_0) C_D diag(γ_e) C_D W_e diag(γ_P) C_d, (D, d), built right to left.
+        let mut e: Vec<f64> = (0..dm * d)
+            .map(|i| self.w_e[i] as f64 * self.gamma_p[i % d] as f64)
+            .collect();
+        // Right-multiplying by C_d centres each row.
+        for row in e.chunks_exact_mut(d) {
+            let m = row.iter().sum::<f64>() / d as f64;
+            row.iter_mut().for_each(|v| *v -= m);
+        }
+        centre(&mut e);
+        for (i, row) in e.chunks_exact_mut(d).enumerate() {
+            row.iter_mut().for_each(|v| *v *= self.gamma_e[i] as f64);
+        }
+        centre(&mut e);
+        for (i, row) in e.chunks_exact_mut(d).enumerate() {
+            row.iter_mut().for_each(|v| *v *= self.gamma_0[i] as f64);
+        }
+        (0..self.heads)
+            .map(|k| {
+                let mut out = vec![0.0f64; d * dh];
+                for r in 0..dh {
+                    let urow = &self.u[(k * dh + r) * dm..(k * dh + r + 1) * dm];
+                    for c in 0..d {
+                        out[c * dh + r] = (0..dm).map(|j| urow[j] as f64 * e[j * d + c]).sum();
+                    }
+                }
+                out
+            })
+            .collect()
+    }
+
+    /// How well these heads recover `truth` (each (d, p)).
+    pub fn recovery(&self, truth: &[Mat], p: usize) -> Result<Matching> {
+        match_subspaces(truth, p, &self.head_bases(), self.dim / self.heads, self.d)
+    }
+}
+
+/// Each head's data-space subspace (d, dh) at layer 0 of `model`.
+pub fn head_bases(model: &Model) -> Result<Vec<Mat>> {
+    Ok(PullbackWeights::of(model)?.head_bases())
 }
 
 /// How well `model`'s first-layer heads recover `truth` (each (d, p)).
 pub fn recovery(model: &Model, truth: &[Mat], p: usize) -> Result<Matching> {
-    let heads = head_bases(model)?;
-    let dh = model.config.head_dim();
-    match_subspaces(truth, p, &heads, dh, model.config.patch_len())
+    PullbackWeights::of(model)?.recovery(truth, p)
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -161,6 +200,8 @@ pub struct RecoverReport {
     pub test_accuracy: f64,
     /// The first step at which the mean angle was under 10° (None: never).
     pub under_10_at: Option<u64>,
+    /// The trained first layer's weights that the measure reads.
+    pub weights: PullbackWeights,
 }
 
 /// Trains and measures; `now` gives seconds (for the page and the CLI alike), `progress` sees
@@ -193,6 +234,7 @@ pub fn recover(
         lr: cfg.lr,
         warmup_epochs: (50.0 / spe as f32).min(1.0),
         log_every: 0,
+        optim: crate::train::OptimConfig::adamw(cfg.weight_decay),
         ..TrainConfig::new(cfg.steps.div_ceil(spe), cfg.batch, cfg.lab.seed)
     };
     let mut t = Trainer::new(mc, &params, tc, train.len())?;
@@ -241,8 +283,9 @@ pub fn recover(
         }
     }
     let model = t.model();
-    let matching = recovery(&model, &truth, p)?;
-    let heads = head_bases(&model)?;
+    let weights = PullbackWeights::of(&model)?;
+    let matching = weights.recovery(&truth, p)?;
+    let heads = weights.head_bases();
     let d = cfg.lab.d;
     let ev = t.evaluate(&test, None)?;
     let rc_heldout = t
@@ -259,6 +302,7 @@ pub fn recover(
         matching,
         rc_heldout,
         test_accuracy: ev.accuracy,
+        weights,
     })
 }
 

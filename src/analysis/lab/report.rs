@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::angles::{angle_matrix, match_subspaces, principal_angles, Matching};
-use super::coding_length::{coding_curve, CodingCurve};
+use super::coding_length::{eps_grid, CodingCurve};
 use super::config::LabConfig;
 use super::inputs::{widen, LabInputs, Mat};
 use super::ista::{dictionary, ista_step};
@@ -44,64 +44,139 @@ fn rows3(x: &[f64], cols: usize, keep: usize) -> Vec<Vec<f64>> {
     x.chunks_exact(cols).map(|r| r[..keep].to_vec()).collect()
 }
 
-/// Runs the lab on given inputs (generated from `cfg`, or a fixture's).
-pub fn run_on(cfg: &LabConfig, inp: &LabInputs) -> Result<LabReport> {
-    cfg.validate()?;
-    let (n, d, p, q) = (cfg.n, cfg.d, cfg.p, cfg.head_dim);
-    let bases: Vec<Mat> = inp.bases.iter().map(|b| widen(b)).collect();
-    let heads: Vec<Mat> = inp.heads.iter().map(|b| widen(b)).collect();
-    let mut z = widen(&inp.tokens);
-    let (dict, m) = dictionary(cfg.dictionary, d, &bases, p);
-    let keep = p.min(3);
-    let mut rep = LabReport {
-        config: cfg.clone(),
-        counts: (0..cfg.k)
-            .map(|k| inp.labels.iter().filter(|&&l| l == k).count())
-            .collect(),
-        snr: Vec::new(),
-        theory: Vec::new(),
-        rc: Vec::new(),
-        nonzero: Vec::new(),
-        scatter: Vec::new(),
-        raw3: Vec::new(),
-        labels: inp.labels.clone(),
-        true_angles: angle_matrix(&bases, p, &bases, p, d),
-        min_angle: 90.0,
-        heads_match: None,
-        coding: coding_curve(
-            &widen(&inp.points),
-            3,
-            &inp.point_labels,
-            cfg.cluster_noise,
-        ),
-    };
-    for i in 0..cfg.k {
-        for j in i + 1..cfg.k {
-            let a = principal_angles(&bases[i], p, &bases[j], p, d);
-            rep.min_angle = rep.min_angle.min(a.first().copied().unwrap_or(90.0));
-        }
-    }
-    if cfg.heads >= cfg.k {
-        rep.heads_match = Some(match_subspaces(&bases, p, &heads, q, d)?);
-    }
-    for l in 0..=cfg.layers {
-        if l > 0 {
-            mssa_step(&mut z, n, d, &heads, q, cfg.eta, cfg.phi, cfg.threshold);
-            if cfg.ista {
-                let codes = ista_step(&mut z, n, d, &dict, m, cfg.ista_eta, cfg.lambda);
-                rep.nonzero.push(nonzero_fraction(&codes));
+/// The lab run in small steps (one layer, or one ε of the coding curve, per step), so that the
+/// page can yield to the browser between them; [`run_on`] is all the steps at once.
+pub struct LabRun {
+    cfg: LabConfig,
+    bases: Vec<Mat>,
+    heads: Vec<Mat>,
+    dict: Mat,
+    m: usize,
+    z: Mat,
+    labels: Vec<usize>,
+    points: Mat,
+    point_labels: Vec<usize>,
+    eps: Vec<f64>,
+    layer: usize,
+    rep: LabReport,
+}
+
+impl LabRun {
+    pub fn new(cfg: &LabConfig, inp: &LabInputs) -> Result<Self> {
+        cfg.validate()?;
+        let (d, p, q) = (cfg.d, cfg.p, cfg.head_dim);
+        let bases: Vec<Mat> = inp.bases.iter().map(|b| widen(b)).collect();
+        let heads: Vec<Mat> = inp.heads.iter().map(|b| widen(b)).collect();
+        let (dict, m) = dictionary(cfg.dictionary, d, &bases, p);
+        let mut rep = LabReport {
+            config: cfg.clone(),
+            counts: (0..cfg.k)
+                .map(|k| inp.labels.iter().filter(|&&l| l == k).count())
+                .collect(),
+            snr: Vec::new(),
+            theory: Vec::new(),
+            rc: Vec::new(),
+            nonzero: Vec::new(),
+            scatter: Vec::new(),
+            raw3: Vec::new(),
+            labels: inp.labels.clone(),
+            true_angles: angle_matrix(&bases, p, &bases, p, d),
+            min_angle: 90.0,
+            heads_match: None,
+            coding: CodingCurve::empty(cfg.cluster_noise),
+        };
+        for i in 0..cfg.k {
+            for j in i + 1..cfg.k {
+                let a = principal_angles(&bases[i], p, &bases[j], p, d);
+                rep.min_angle = rep.min_angle.min(a.first().copied().unwrap_or(90.0));
             }
         }
-        rep.snr.push(snr(&z, n, d, &inp.labels, &bases, p));
-        rep.rc.push(coding_rate(&z, n, d, &bases, p));
-        let x = coordinates(&z, n, d, &bases[cfg.focus], p);
-        rep.scatter.push(rows3(&x, p, keep));
+        if cfg.heads >= cfg.k {
+            rep.heads_match = Some(match_subspaces(&bases, p, &heads, q, d)?);
+        }
+        let mut run = Self {
+            cfg: cfg.clone(),
+            z: widen(&inp.tokens),
+            labels: inp.labels.clone(),
+            points: widen(&inp.points),
+            point_labels: inp.point_labels.clone(),
+            eps: eps_grid(),
+            bases,
+            heads,
+            dict,
+            m,
+            layer: 0,
+            rep,
+        };
+        run.measure();
+        Ok(run)
+    }
+
+    fn measure(&mut self) {
+        let (n, d, p) = (self.cfg.n, self.cfg.d, self.cfg.p);
+        let z = &self.z;
+        self.rep.snr.push(snr(z, n, d, &self.labels, &self.bases, p));
+        self.rep.rc.push(coding_rate(z, n, d, &self.bases, p));
+        let x = coordinates(z, n, d, &self.bases[self.cfg.focus], p);
+        self.rep.scatter.push(rows3(&x, p, p.min(3)));
         if d == 3 {
-            rep.raw3.push(rows3(&z, 3, 3));
+            self.rep.raw3.push(rows3(z, 3, 3));
         }
     }
-    rep.theory = theory_line(&rep.snr[0], cfg.eta, cfg.layers);
-    Ok(rep)
+
+    /// Steps in all: the layers, then the ε grid.
+    pub fn steps(&self) -> usize {
+        self.cfg.layers + self.eps.len()
+    }
+
+    pub fn done_steps(&self) -> usize {
+        self.layer + self.rep.coding.eps.len()
+    }
+
+    pub fn done(&self) -> bool {
+        self.done_steps() == self.steps()
+    }
+
+    /// One more layer, or one more ε of the coding curve.
+    pub fn step(&mut self) {
+        let c = &self.cfg;
+        let (n, d) = (c.n, c.d);
+        if self.layer < c.layers {
+            self.layer += 1;
+            mssa_step(
+                &mut self.z,
+                n,
+                d,
+                &self.heads,
+                c.head_dim,
+                c.eta,
+                c.phi,
+                c.threshold,
+            );
+            if c.ista {
+                let codes = ista_step(&mut self.z, n, d, &self.dict, self.m, c.ista_eta, c.lambda);
+                self.rep.nonzero.push(nonzero_fraction(&codes));
+            }
+            self.measure();
+        } else if let Some(&e) = self.eps.get(self.rep.coding.eps.len()) {
+            self.rep
+                .coding
+                .push(&self.points, 3, &self.point_labels, e);
+        }
+    }
+
+    pub fn finish(mut self) -> LabReport {
+        while !self.done() {
+            self.step();
+        }
+        self.rep.theory = theory_line(&self.rep.snr[0], self.cfg.eta, self.cfg.layers);
+        self.rep
+    }
+}
+
+/// Runs the lab on given inputs (generated from `cfg`, or a fixture's).
+pub fn run_on(cfg: &LabConfig, inp: &LabInputs) -> Result<LabReport> {
+    Ok(LabRun::new(cfg, inp)?.finish())
 }
 
 /// Generates the inputs of `cfg` and runs the lab.
