@@ -205,7 +205,13 @@ pub fn run_cmd(a: Args) -> anyhow::Result<()> {
         }
         LabCommand::Presets => {
             for p in presets() {
-                println!("{:<12} {}\n{:<12} {}", p.name, p.sentence, "", p.config.to_query());
+                println!(
+                    "{:<12} {}\n{:<12} {}",
+                    p.name,
+                    p.sentence,
+                    "",
+                    p.config.to_query()
+                );
             }
             Ok(())
         }

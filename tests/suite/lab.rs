@@ -95,7 +95,9 @@ fn cli_lab_run_prints_the_reference_report() {
     let got: Value = serde_json::from_str(&out).unwrap();
     close("cli sparse", &got, &expected_report(&load("sparse")));
     // --set overrides a preset with the page's URL keys.
-    let out = cli::ok(&["lab", "run", "--preset", "default", "--set", "layers=2", "--json"]);
+    let out = cli::ok(&[
+        "lab", "run", "--preset", "default", "--set", "layers=2", "--json",
+    ]);
     let got: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(got["snr"].as_array().unwrap().len(), 3);
     let err = cli::fails(&["lab", "run", "--set", "k=9"]);

@@ -89,7 +89,11 @@ pub fn mean(x: &[f64]) -> f64 {
 /// The (rows, cols) matrix of mean principal angles between two sets of bases.
 pub fn angle_matrix(a: &[Vec<f64>], p: usize, b: &[Vec<f64>], q: usize, d: usize) -> Vec<Vec<f64>> {
     a.iter()
-        .map(|x| b.iter().map(|y| mean(&principal_angles(x, p, y, q, d))).collect())
+        .map(|x| {
+            b.iter()
+                .map(|y| mean(&principal_angles(x, p, y, q, d)))
+                .collect()
+        })
         .collect()
 }
 
@@ -106,7 +110,13 @@ pub fn assign(cost: &[Vec<f64>]) -> Result<Vec<usize>> {
     let mut best: Option<(f64, Vec<usize>)> = None;
     let mut cur = Vec::with_capacity(rows);
     let mut used = vec![false; cols];
-    fn go(cost: &[Vec<f64>], cur: &mut Vec<usize>, used: &mut [bool], sum: f64, best: &mut Option<(f64, Vec<usize>)>) {
+    fn go(
+        cost: &[Vec<f64>],
+        cur: &mut Vec<usize>,
+        used: &mut [bool],
+        sum: f64,
+        best: &mut Option<(f64, Vec<usize>)>,
+    ) {
         let r = cur.len();
         if r == cost.len() {
             if best.as_ref().is_none_or(|(b, _)| sum < *b) {
@@ -141,7 +151,13 @@ pub struct Matching {
     pub cost: Vec<Vec<f64>>,
 }
 
-pub fn match_subspaces(truth: &[Vec<f64>], p: usize, learned: &[Vec<f64>], q: usize, d: usize) -> Result<Matching> {
+pub fn match_subspaces(
+    truth: &[Vec<f64>],
+    p: usize,
+    learned: &[Vec<f64>],
+    q: usize,
+    d: usize,
+) -> Result<Matching> {
     let cost = angle_matrix(truth, p, learned, q, d);
     let a = assign(&cost)?;
     let angles: Vec<Vec<f64>> = a

@@ -36,7 +36,9 @@ pub fn coding_length(gram: &[f64], m: usize, dim: usize, eps: f64) -> f64 {
 }
 
 fn outer(x: &[f64]) -> Vec<f64> {
-    x.iter().flat_map(|a| x.iter().map(move |b| a * b)).collect()
+    x.iter()
+        .flat_map(|a| x.iter().map(move |b| a * b))
+        .collect()
 }
 
 #[derive(Clone)]
@@ -78,20 +80,38 @@ pub fn segmentation_length(points: &[f64], dim: usize, labels: &[usize], eps: f6
 }
 
 /// The greedy segmentation: a label per point (groups numbered by their first point) and L^s.
+// The pair table is indexed by two group positions that shift as groups merge.
+#[allow(clippy::needless_range_loop)]
 pub fn greedy_segmentation(points: &[f64], dim: usize, eps: f64) -> (Vec<usize>, f64) {
     let total = points.len() / dim;
     let mut groups: Vec<Group> = points
         .chunks_exact(dim)
-        .map(|x| Group { gram: outer(x), m: 1 })
+        .map(|x| Group {
+            gram: outer(x),
+            m: 1,
+        })
         .collect();
     let mut members: Vec<Vec<usize>> = (0..total).map(|i| vec![i]).collect();
-    let mut cost: Vec<f64> = groups.iter().map(|g| group_cost(g, total, dim, eps)).collect();
+    let mut cost: Vec<f64> = groups
+        .iter()
+        .map(|g| group_cost(g, total, dim, eps))
+        .collect();
     // gain[i][j] (i < j): L^s change of merging groups i and j.
     let pair = |groups: &[Group], cost: &[f64], i: usize, j: usize| {
         group_cost(&merged(&groups[i], &groups[j]), total, dim, eps) - cost[i] - cost[j]
     };
     let mut gain: Vec<Vec<f64>> = (0..total)
-        .map(|i| (0..total).map(|j| if j > i { pair(&groups, &cost, i, j) } else { 0.0 }).collect())
+        .map(|i| {
+            (0..total)
+                .map(|j| {
+                    if j > i {
+                        pair(&groups, &cost, i, j)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
         .collect();
     loop {
         let mut best: Option<(f64, usize, usize)> = None;
@@ -150,7 +170,12 @@ pub struct CodingCurve {
 }
 
 /// One ε of the curve: (greedy L^s, its groups, one group's L^s, the truth's L^s).
-pub fn curve_point(points: &[f64], dim: usize, labels: &[usize], eps: f64) -> (f64, usize, f64, f64) {
+pub fn curve_point(
+    points: &[f64],
+    dim: usize,
+    labels: &[usize],
+    eps: f64,
+) -> (f64, usize, f64, f64) {
     let (l, s) = greedy_segmentation(points, dim, eps);
     let one = vec![0usize; labels.len()];
     (
@@ -202,7 +227,10 @@ mod tests {
         // m = 1, D = 3: 2 log2(1 + 3 |x|^2 / eps^2).
         let g = outer(&[1.0, 2.0, 2.0]);
         let l = coding_length(&g, 1, 3, 0.5);
-        assert!((l - 2.0 * (1.0f64 + 3.0 * 9.0 / 0.25).log2()).abs() < 1e-12, "{l}");
+        assert!(
+            (l - 2.0 * (1.0f64 + 3.0 * 9.0 / 0.25).log2()).abs() < 1e-12,
+            "{l}"
+        );
     }
 
     #[test]

@@ -419,9 +419,13 @@ mod tests {
         assert!(e.contains("K must be in 1..=8"), "{e}");
         let e = LabConfig::from_pairs([("q", "5")]).unwrap_err().to_string();
         assert!(e.contains("head_dim"), "{e}");
-        let e = LabConfig::from_pairs([("zz", "1")]).unwrap_err().to_string();
+        let e = LabConfig::from_pairs([("zz", "1")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown setting `zz`"), "{e}");
-        let e = LabConfig::from_pairs([("eta", "nan")]).unwrap_err().to_string();
+        let e = LabConfig::from_pairs([("eta", "nan")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("η"), "{e}");
         let e = LabConfig::from_pairs([("k", "5")]).unwrap_err().to_string();
         assert!(e.contains("do not fit"), "{e}");

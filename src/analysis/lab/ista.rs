@@ -34,7 +34,15 @@ pub fn dictionary(kind: Dictionary, d: usize, bases: &[Mat], p: usize) -> (Mat, 
 }
 
 /// The step on every token of `z` (N, d) in place; returns the codes (N, m).
-pub fn ista_step(z: &mut [f64], n: usize, d: usize, dict: &[f64], m: usize, eta: f64, lambda: f64) -> Mat {
+pub fn ista_step(
+    z: &mut [f64],
+    n: usize,
+    d: usize,
+    dict: &[f64],
+    m: usize,
+    eta: f64,
+    lambda: f64,
+) -> Mat {
     let mut codes = vec![0.0f64; n * m];
     for t in 0..n {
         let x = &z[t * d..(t + 1) * d];

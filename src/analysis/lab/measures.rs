@@ -19,7 +19,14 @@ use super::mssa::coordinates;
 use crate::analysis::coding_rate::coding_rate_from_grams;
 
 /// SNR of each subspace's tokens; NaN for a subspace without tokens.
-pub fn snr(z: &[f64], n: usize, d: usize, labels: &[usize], bases: &[Vec<f64>], p: usize) -> Vec<f64> {
+pub fn snr(
+    z: &[f64],
+    n: usize,
+    d: usize,
+    labels: &[usize],
+    bases: &[Vec<f64>],
+    p: usize,
+) -> Vec<f64> {
     let mut sig = vec![0.0f64; bases.len()];
     let mut res = vec![0.0f64; bases.len()];
     let mut count = vec![0usize; bases.len()];
@@ -38,14 +45,24 @@ pub fn snr(z: &[f64], n: usize, d: usize, labels: &[usize], bases: &[Vec<f64>], 
         count[k] += 1;
     }
     (0..bases.len())
-        .map(|k| if count[k] == 0 { f64::NAN } else { (sig[k] / res[k]).sqrt() })
+        .map(|k| {
+            if count[k] == 0 {
+                f64::NAN
+            } else {
+                (sig[k] / res[k]).sqrt()
+            }
+        })
         .collect()
 }
 
 /// The geometric line from each subspace's SNR at layer 0.
 pub fn theory_line(snr0: &[f64], eta: f64, layers: usize) -> Vec<Vec<f64>> {
     (0..=layers)
-        .map(|l| snr0.iter().map(|s| s * (1.0 + eta).powi(l as i32)).collect())
+        .map(|l| {
+            snr0.iter()
+                .map(|s| s * (1.0 + eta).powi(l as i32))
+                .collect()
+        })
         .collect()
 }
 

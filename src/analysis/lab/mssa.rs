@@ -8,7 +8,7 @@
 //! θ = `threshold`·mean_i S_ii (the head's mean token energy), each row rescaled to sum 1 (a row
 //! with nothing above θ gives zero).
 
-use super::config::Phi;
+use super::config::{LabConfig, Phi};
 use super::inputs::Mat;
 
 /// The attention matrix (N, N) of one head's coordinates `x` (N, q).
@@ -18,7 +18,11 @@ pub fn attention(x: &[f64], n: usize, q: usize, phi: Phi, threshold: f64) -> Mat
         let xi = &x[i * q..(i + 1) * q];
         let row = &mut a[i * n..(i + 1) * n];
         for (j, r) in row.iter_mut().enumerate() {
-            *r = xi.iter().zip(&x[j * q..(j + 1) * q]).map(|(u, v)| u * v).sum();
+            *r = xi
+                .iter()
+                .zip(&x[j * q..(j + 1) * q])
+                .map(|(u, v)| u * v)
+                .sum();
         }
     }
     // θ scales with the head's mean token energy, so that the split between strong and weak
@@ -67,12 +71,14 @@ pub fn coordinates(z: &[f64], n: usize, d: usize, b: &[f64], q: usize) -> Mat {
     x
 }
 
-/// One idealised MSSA step on `z` (N, d) with head bases `heads` (each (d, q)).
-pub fn mssa_step(z: &mut [f64], n: usize, d: usize, heads: &[Mat], q: usize, eta: f64, phi: Phi, threshold: f64) {
+/// One idealised MSSA step on the tokens `z` (N, d) with head bases `heads` (each (d, q)); N, d,
+/// q, η, φ and θ are `cfg`'s.
+pub fn mssa_step(z: &mut [f64], heads: &[Mat], cfg: &LabConfig) {
+    let (n, d, q) = (cfg.n, cfg.d, cfg.head_dim);
     let mut delta = vec![0.0f64; n * d];
     for b in heads {
         let x = coordinates(z, n, d, b, q);
-        let a = attention(&x, n, q, phi, threshold);
+        let a = attention(&x, n, q, cfg.phi, cfg.threshold);
         for t in 0..n {
             let mut o = vec![0.0f64; q];
             for s in 0..n {
@@ -89,7 +95,7 @@ pub fn mssa_step(z: &mut [f64], n: usize, d: usize, heads: &[Mat], q: usize, eta
         }
     }
     for (zi, di) in z.iter_mut().zip(delta) {
-        *zi += eta * di;
+        *zi += cfg.eta * di;
     }
 }
 
@@ -116,7 +122,16 @@ mod tests {
         // Two orthogonal tokens on the axes of one 2-D head: each attends only to itself.
         let mut z = vec![2.0, 0.0, 0.0, 0.0, 3.0, 0.5];
         let b = vec![1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
-        mssa_step(&mut z, 2, 3, &[b], 2, 0.5, Phi::Threshold, 0.5);
+        let cfg = LabConfig {
+            n: 2,
+            d: 3,
+            head_dim: 2,
+            eta: 0.5,
+            phi: Phi::Threshold,
+            threshold: 0.5,
+            ..LabConfig::default()
+        };
+        mssa_step(&mut z, &[b], &cfg);
         assert_eq!(z, vec![3.0, 0.0, 0.0, 0.0, 4.5, 0.5]);
     }
 }

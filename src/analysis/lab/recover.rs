@@ -341,14 +341,23 @@ mod tests {
             {
                 let n = t.data.len();
                 if t.shape.len() == 2 {
-                    t.data.iter_mut().enumerate().for_each(|(i, v)| *v = (i % 5 == 0) as u8 as f32);
+                    t.data
+                        .iter_mut()
+                        .enumerate()
+                        .for_each(|(i, v)| *v = (i % 5 == 0) as u8 as f32);
                 } else {
                     t.data = vec![1.0; n];
                 }
             }
         }
-        let u = [1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 2.0, -2.0, 1.0, 1.0, -1.0, -1.0, 0.0, 0.5, 0.0, -0.5];
-        params.tensors.get_mut("transformer.layers.0.0.fn.qkv.weight").unwrap().data = u.to_vec();
+        let u = [
+            1.0, -1.0, 0.0, 0.0, 0.0, 0.0, 2.0, -2.0, 1.0, 1.0, -1.0, -1.0, 0.0, 0.5, 0.0, -0.5,
+        ];
+        params
+            .tensors
+            .get_mut("transformer.layers.0.0.fn.qkv.weight")
+            .unwrap()
+            .data = u.to_vec();
         let model = Model { config: mc, params };
         let hb = head_bases(&model).unwrap();
         for k in 0..2 {

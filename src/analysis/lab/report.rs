@@ -115,7 +115,9 @@ impl LabRun {
     fn measure(&mut self) {
         let (n, d, p) = (self.cfg.n, self.cfg.d, self.cfg.p);
         let z = &self.z;
-        self.rep.snr.push(snr(z, n, d, &self.labels, &self.bases, p));
+        self.rep
+            .snr
+            .push(snr(z, n, d, &self.labels, &self.bases, p));
         self.rep.rc.push(coding_rate(z, n, d, &self.bases, p));
         let x = coordinates(z, n, d, &self.bases[self.cfg.focus], p);
         self.rep.scatter.push(rows3(&x, p, p.min(3)));
@@ -143,25 +145,14 @@ impl LabRun {
         let (n, d) = (c.n, c.d);
         if self.layer < c.layers {
             self.layer += 1;
-            mssa_step(
-                &mut self.z,
-                n,
-                d,
-                &self.heads,
-                c.head_dim,
-                c.eta,
-                c.phi,
-                c.threshold,
-            );
+            mssa_step(&mut self.z, &self.heads, c);
             if c.ista {
                 let codes = ista_step(&mut self.z, n, d, &self.dict, self.m, c.ista_eta, c.lambda);
                 self.rep.nonzero.push(nonzero_fraction(&codes));
             }
             self.measure();
         } else if let Some(&e) = self.eps.get(self.rep.coding.eps.len()) {
-            self.rep
-                .coding
-                .push(&self.points, 3, &self.point_labels, e);
+            self.rep.coding.push(&self.points, 3, &self.point_labels, e);
         }
     }
 
