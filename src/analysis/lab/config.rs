@@ -186,11 +186,13 @@ pub fn presets() -> Vec<Preset> {
         },
         Preset {
             name: "clustering",
-            sentence: "You could try more noise on the lines and the plane: the ε where the best \
-                       segmentation finds the three groups moves with the true noise.",
+            sentence: "You could try more noise on the lines and the plane (σ = 0.1): the three \
+                       groups are found only for ε from about σ/10 to 2σ; far below, every bit \
+                       of noise is coded and one group is cheapest again (memorising), far \
+                       above, one group is good enough (lazy).",
             plot: "wb-lab-coding",
             config: LabConfig {
-                cluster_noise: 0.2,
+                cluster_noise: 0.1,
                 ..base
             },
         },
