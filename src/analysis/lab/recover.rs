@@ -311,6 +311,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_short_run_reports_every_measured_step() {
+        let mut cfg = RecoverConfig::new(LabConfig::default());
+        cfg.steps = 20;
+        cfg.every = 10;
+        cfg.train_samples = 64;
+        cfg.test_samples = 16;
+        let mut seen = Vec::new();
+        let r = recover(&cfg, &|| 0.0, &mut |p| seen.push(p.step), &|| false).unwrap();
+        assert_eq!(seen, vec![0, 10, 20]);
+        assert_eq!(r.points.len(), 3);
+        assert_eq!(r.matching.learned.len(), 3);
+        assert!(r.matching.mean_angle > 0.0 && r.matching.mean_angle < 90.0);
+        assert_eq!(r.points[2].mean_angle, r.matching.mean_angle);
+        assert_eq!(r.rc_heldout.len(), 1);
+        // A stop request ends the run at once.
+        let r = recover(&cfg, &|| 0.0, &mut |_| {}, &|| true).unwrap();
+        assert_eq!(r.points.len(), 1);
+    }
+
+    #[test]
     fn pulled_back_heads_of_an_identity_embedding_are_the_rows_of_u() {
         // With W_e = I, all LayerNorm weights 1, the pull-back is U_k C (centring only): a head
         // whose rows already sum to zero comes back unchanged.
