@@ -121,8 +121,9 @@ pub fn presets() -> Vec<Preset> {
     vec![
         Preset {
             name: "default",
-            sentence: "You could try the idealised MSSA step on three orthogonal planes: each \
-                       subspace's SNR follows the geometric line (1+η)^l.",
+            sentence: "You could try the idealised MSSA step on three orthogonal 4-dimensional \
+                       subspaces of ℝ¹⁶: each subspace's SNR grows geometrically, close to the \
+                       line (1+η)^ℓ.",
             plot: "wb-lab-snr",
             config: base.clone(),
         },
@@ -130,7 +131,7 @@ pub fn presets() -> Vec<Preset> {
             name: "random",
             sentence: "You could try random instead of orthogonal subspaces: they overlap, each \
                        head also amplifies the other subspaces' share, and the SNR falls below \
-                       the line.",
+                       the line: it rises for a layer, then falls.",
             plot: "wb-lab-snr",
             config: LabConfig {
                 orthogonal: false,
@@ -153,11 +154,23 @@ pub fn presets() -> Vec<Preset> {
         Preset {
             name: "extra-heads",
             sentence: "You could try more heads than subspaces: the extra heads' random \
-                       subspaces amplify noise too, so SNR grows more slowly than the line.",
+                       subspaces see every token, find strong matches and amplify the noise in \
+                       their directions; even one extra head stops the SNR from growing.",
             plot: "wb-lab-snr",
             config: LabConfig {
                 heads: 6,
+                ..base.clone()
+            },
+        },
+        Preset {
+            name: "softmax",
+            sentence: "You could try softmax instead of the hard threshold: every token attends \
+                       a little to every other, the tokens drift toward their mean, and the SNR \
+                       grows well below the line (with η = 0.5 it even falls).",
+            plot: "wb-lab-snr",
+            config: LabConfig {
                 phi: Phi::Softmax,
+                eta: 0.1,
                 ..base.clone()
             },
         },
@@ -176,8 +189,9 @@ pub fn presets() -> Vec<Preset> {
         Preset {
             name: "sparse",
             sentence: "You could try an ISTA step after each MSSA step: with the true bases as \
-                       dictionary the codes are sparse and the noise outside the subspaces is \
-                       gone after one layer.",
+                       dictionary the noise outside the subspaces is gone after one layer and \
+                       the SNR runs above the line; raise λ to 1 and the codes sparsify to about \
+                       1/8 non-zero as the other subspaces' share is cut too.",
             plot: "wb-lab-sparsity",
             config: LabConfig {
                 ista: true,
