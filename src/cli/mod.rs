@@ -10,6 +10,7 @@ mod lab;
 mod progress;
 mod segment;
 mod selftest;
+mod subspaces;
 mod train;
 mod validate;
 
@@ -57,6 +58,10 @@ pub enum Command {
     /// Score each layer's and head's CLS attention as a segmentation: mIoU against true masks
     /// (synthetic shapes, or a folder of image + mask pairs).
     Segment(segment::Args),
+    /// The Subspaces view's numbers for one image as JSON lines (one per layer and head): token
+    /// coordinates in a head's subspace, per-head energies and R^c, subspace overlap, sparse
+    /// codes, spectra.
+    Subspaces(subspaces::Args),
     /// The Subspace lab: CRATE's operators on tokens from known subspaces (run, recover, presets).
     Lab(lab::Args),
 }
@@ -81,6 +86,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Selftest => selftest::run(),
         Command::Train(a) => train::run(a),
         Command::Segment(a) => segment::run(a),
+        Command::Subspaces(a) => subspaces::run(a),
         Command::Lab(a) => lab::run_cmd(a),
     }
 }

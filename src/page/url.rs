@@ -32,22 +32,24 @@ pub fn decode_component(s: &str) -> String {
         .map_or_else(|_| s.to_string(), |v| v.into_owned())
 }
 
-/// The page's three views (tabs).
+/// The page's views (tabs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
     Attention,
     Layers,
+    Subspaces,
     Model,
 }
 
 impl View {
-    pub const ALL: [View; 3] = [View::Attention, View::Layers, View::Model];
+    pub const ALL: [View; 4] = [View::Attention, View::Layers, View::Subspaces, View::Model];
 
     /// The name in the URL and in element ids.
     pub fn key(self) -> &'static str {
         match self {
             View::Attention => "attention",
             View::Layers => "layers",
+            View::Subspaces => "subspaces",
             View::Model => "model",
         }
     }
@@ -56,6 +58,7 @@ impl View {
         match self {
             View::Attention => "Attention",
             View::Layers => "Layers",
+            View::Subspaces => "Subspaces",
             View::Model => "Model & engine",
         }
     }

@@ -220,6 +220,7 @@ async fn analyse_bytes_now(
     };
     let which = active_engine(app, rt);
     let result = rt.analyse(&input, which).await;
+    let trace = rt.take_trace().map(Arc::new);
     sync_gpu_state(app, rt);
     drop(guard);
     if app.generation.get_value() != generation {
@@ -237,6 +238,7 @@ async fn analyse_bytes_now(
                 thumb: Arc::new(half(&base)),
                 base: Arc::new(base),
                 report,
+                trace,
                 engine: which,
                 ms,
             }));

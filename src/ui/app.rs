@@ -10,6 +10,7 @@ use super::inputs::{listen_for_paste, Gallery, ImageInput};
 use super::layers_view::LayersView;
 use super::model_view::ModelView;
 use super::state::{AppState, UrlState, View};
+use super::subspaces_view::SubspacesView;
 use super::web::{query, set_query};
 
 #[component]
@@ -66,6 +67,7 @@ pub fn App() -> impl IntoView {
     let body = move || match app.view.get() {
         View::Attention => view! { <AttentionView /><Explain which="attention" /> }.into_any(),
         View::Layers => view! { <LayersView /><Explain which="layers" /> }.into_any(),
+        View::Subspaces => view! { <SubspacesView /> }.into_any(),
         View::Model => view! { <ModelView /><Explain which="model" /> }.into_any(),
     };
     let progress = move || {

@@ -12,9 +12,12 @@ mod inputs;
 mod layers_view;
 mod model_view;
 mod picture;
+pub mod plots;
 mod runtime;
 mod selftest_page;
 mod state;
+mod subspaces;
+mod subspaces_view;
 mod web;
 
 use leptos::prelude::*;

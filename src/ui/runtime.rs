@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::analysis::{image_reports, ImageReport, LayerStats};
 use crate::cpu::CpuEngine;
-use crate::engine::{ForwardOptions, ForwardOutput};
+use crate::engine::{ForwardOptions, ForwardOutput, Trace};
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, GpuEngine};
 use crate::model::Model;
@@ -21,6 +21,8 @@ pub struct Runtime {
     cpu: CpuEngine,
     gpu: Option<GpuEngine>,
     pub gpu_state: GpuState,
+    /// The trace of the last [`Runtime::analyse`], for the Subspaces view.
+    last_trace: Option<Trace>,
 }
 
 /// A view needs every layer's tokens and attention for one image.
@@ -50,6 +52,7 @@ impl Runtime {
             cpu,
             gpu,
             gpu_state,
+            last_trace: None,
         }
     }
 
@@ -134,7 +137,27 @@ impl Runtime {
         let out = self.forward(&batch, which, OPTS).await?;
         let mut reports = image_reports(&self.model.config, &out, size)?;
         let ms = now_ms() - t0;
+        self.last_trace = out.trace;
         Ok((Arc::new(reports.remove(0)), ms))
+    }
+
+    /// The trace (every layer's tokens and projections) of the last [`Self::analyse`], once.
+    pub fn take_trace(&mut self) -> Option<Trace> {
+        self.last_trace.take()
+    }
+
+    /// A traced forward of a batch of images of one size, without attention probabilities
+    /// (the Subspaces view's batch mode).
+    pub async fn trace_batch(&mut self, images: &[Tensor], which: Which) -> Result<Trace> {
+        let batch = Tensor::stack(images);
+        let opts = ForwardOptions {
+            trace: true,
+            ..ForwardOptions::default()
+        };
+        self.forward(&batch, which, opts)
+            .await?
+            .trace
+            .ok_or_else(|| Error::Input("the engine returned no trace".into()))
     }
 
     /// Per-layer measures of a batch of images of one size (`[image][layer]`), through the

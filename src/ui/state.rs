@@ -25,6 +25,8 @@ pub struct Current {
     /// The same at half the size, for the per-head thumbnails.
     pub thumb: Arc<Rgba8Image>,
     pub report: Arc<ImageReport>,
+    /// Every layer's tokens and projections (the Subspaces view's input).
+    pub trace: Option<Arc<crate::engine::Trace>>,
     pub engine: Which,
     pub ms: f64,
 }

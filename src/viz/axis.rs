@@ -36,6 +36,21 @@ pub fn format_value(v: f64) -> String {
     }
 }
 
+/// A tick label: [`format_value`] without trailing zeros ("5" rather than "5.000"), and powers of
+/// ten from 1e-2 down or 1e4 up as `1e-2` (log axes).
+pub fn tick_label(v: f64) -> String {
+    let e = v.abs().log10();
+    if v != 0.0 && (e - e.round()).abs() < 1e-9 && (e.round() <= -2.0 || e.round() >= 4.0) {
+        return format!("{}1e{}", if v < 0.0 { "-" } else { "" }, e.round() as i32);
+    }
+    let s = format_value(v);
+    if s.contains('.') && !s.contains('e') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 /// A whole number in Unicode superscript digits, for labels like Z⁶ in plain text.
 pub fn superscript(n: usize) -> String {
     n.to_string()
@@ -68,6 +83,21 @@ mod tests {
         assert!((t[0] - 0.35).abs() < 1e-12 && (t[2] - 0.45).abs() < 1e-12);
         assert_eq!(ticks(2.0, 2.0), vec![2.0]);
         assert_eq!(ticks(f64::NAN, 1.0).len(), 1);
+    }
+
+    #[test]
+    fn tick_labels() {
+        assert_eq!(tick_label(5.0), "5");
+        assert_eq!(tick_label(0.25), "0.25");
+        assert_eq!(tick_label(-2.5), "-2.5");
+        assert_eq!(tick_label(0.0), "0");
+        assert_eq!(tick_label(1e-4), "1e-4");
+        assert_eq!(tick_label(0.01), "1e-2");
+        assert_eq!(tick_label(0.1), "0.1");
+        assert_eq!(tick_label(1000.0), "1000");
+        assert_eq!(tick_label(0.02), "2.00e-2");
+        assert_eq!(tick_label(2500.0), "2500");
+        assert_eq!(tick_label(1e6), "1e6");
     }
 
     #[test]

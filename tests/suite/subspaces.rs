@@ -549,3 +549,54 @@ fn default_atom_is_the_most_used_and_bad_requests_are_errors() {
     assert!(subspace_report(&model.params, cfg, &short, 0, 0, &opts).is_err());
     assert!(subspace_report(&model.params, cfg, &Trace::default(), 0, 0, &opts).is_err());
 }
+
+/// The page's cache (computed step by step, then read per layer and head) gives exactly the
+/// report `subspace_report` computes in one go, for every image, layer, head and a chosen atom.
+#[test]
+fn cache_reports_equal_the_direct_report() {
+    use std::sync::Arc;
+    use whitebox::analysis::subspaces::{SubspaceBuilder, SubspaceCache};
+    let fx = reference();
+    let model = model();
+    let trace = Arc::new(trace(Kind::Cpu, &model, &input(&fx)));
+    let cfg = &model.config;
+    let images = trace.layers[0].z.shape[0];
+    for image in 0..images {
+        let opts = SubspaceOptions {
+            image,
+            ..Default::default()
+        };
+        let mut builder =
+            SubspaceBuilder::new(&model.params, cfg, trace.clone(), opts.clone()).unwrap();
+        let steps = builder.steps();
+        assert_eq!(steps, cfg.depth * 3 + 1);
+        while !builder.done() {
+            builder.step().unwrap();
+        }
+        assert_eq!(builder.done_steps(), steps);
+        let cache = builder.finish().unwrap();
+        for layer in 0..cfg.depth {
+            for head in 0..cfg.heads {
+                let direct =
+                    subspace_report(&model.params, cfg, &trace, layer, head, &opts).unwrap();
+                assert_eq!(cache.report(layer, head, None).unwrap(), direct);
+            }
+        }
+        let atom = SubspaceOptions {
+            atom: Some(3),
+            ..opts.clone()
+        };
+        assert_eq!(
+            cache.report(1, 0, Some(3)).unwrap(),
+            subspace_report(&model.params, cfg, &trace, 1, 0, &atom).unwrap()
+        );
+        assert!(cache.report(cfg.depth, 0, None).is_err());
+        assert!(cache.report(0, cfg.heads, None).is_err());
+        assert!(cache.report(0, 0, Some(cfg.dim)).is_err());
+    }
+    let far = SubspaceOptions {
+        image: images,
+        ..Default::default()
+    };
+    assert!(SubspaceCache::new(&model.params, cfg, trace.clone(), far).is_err());
+}

@@ -142,3 +142,96 @@ fn bundled_fmnist_model_invariants_and_per_head_numbers() {
         batch.tokens
     );
 }
+
+/// `whitebox subspaces` (the browser tests' reference for `#wb-subspace-report`) prints exactly
+/// the library's report for the image it is given, per requested layer and head, and refuses a
+/// layer or head the model does not have.
+#[test]
+fn subspaces_cli_prints_the_library_report() {
+    use crate::common::cli::{fails, ok};
+    use whitebox::data::image::{load_input, Resize};
+    use whitebox::model::io::load_model;
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let weights = root.join("web/models/crate-fmnist.safetensors");
+    let image = root.join("web/samples/fmnist-0019-t-shirt-top.png");
+    let (w, i) = (weights.display().to_string(), image.display().to_string());
+    let out = ok(&[
+        "subspaces",
+        "--weights",
+        &w,
+        "--image",
+        &i,
+        "--resize",
+        "stretch",
+        "--layer",
+        "0,5",
+        "--head",
+        "1,3",
+    ]);
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    let model = load_model(&std::fs::read(&weights).unwrap(), "m", None)
+        .unwrap()
+        .model;
+    let cfg = model.config.clone();
+    let bytes = std::fs::read(&image).unwrap();
+    let x = load_input(&bytes, "t", &cfg, cfg.image, Resize::Stretch).unwrap();
+    let trace = CpuEngine::new(model.clone())
+        .forward(
+            &Tensor::stack(&[x]),
+            ForwardOptions {
+                trace: true,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .trace
+        .unwrap();
+    let opts = SubspaceOptions::default();
+    for (n, (l, k)) in [(0, 1), (0, 3), (5, 1), (5, 3)].into_iter().enumerate() {
+        let want = serde_json::to_value(
+            subspace_report(&model.params, &cfg, &trace, l, k, &opts).unwrap(),
+        )
+        .unwrap();
+        let mut got = lines[n].clone();
+        assert_eq!(got["image_name"], Value::from(i.clone()));
+        let obj = got.as_object_mut().unwrap();
+        obj.remove("image_name");
+        obj.remove("engine");
+        same(&got, &want, &format!("layer {l} head {k}"));
+    }
+    let e = fails(&["subspaces", "--weights", &w, "--image", &i, "--layer", "6"]);
+    assert!(e.contains("layer 6 out of range"), "{e}");
+    let e = fails(&["subspaces", "--weights", &w, "--image", &i, "--head", "4"]);
+    assert!(e.contains("head 4 out of range"), "{e}");
+}
+
+/// Equal JSON, numbers within 1e-12 relative (serde_json's float parsing may differ from the
+/// printed value in the last bit).
+fn same(a: &Value, b: &Value, at: &str) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}: keys differ");
+            for (k, v) in y {
+                same(&x[k], v, &format!("{at}.{k}"));
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}: lengths differ");
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                same(p, q, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Number(p), Value::Number(q)) => {
+            let (p, q) = (p.as_f64().unwrap(), q.as_f64().unwrap());
+            assert!(
+                (p - q).abs() <= 1e-12 * q.abs().max(1e-300),
+                "{at}: {p} != {q}"
+            );
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}

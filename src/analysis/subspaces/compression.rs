@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::analysis::coding_rate::{coding_rate_from_grams, head_grams};
 
 /// One layer's per-head R^c of one image.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Default)]
 pub struct HeadRates {
     /// Of the MSSA input: K terms summing to the layer's `rc_in`.
     pub rc_in: Vec<f64>,

@@ -13,6 +13,7 @@
 //! computed here). Per-token arrays have N entries, CLS first, then the patches row-major.
 
 mod batch;
+mod cache;
 pub mod codes;
 pub mod compression;
 pub mod energy;
@@ -21,6 +22,7 @@ pub mod scatter;
 pub mod spectra;
 
 pub use batch::{batch_report, BatchReport, ClassSummary};
+pub use cache::{SubspaceBuilder, SubspaceCache};
 pub use codes::{sparse_codes, Histogram, HistogramBins, SparseCodes};
 pub use compression::{head_rates, HeadRates};
 pub use energy::{head_energy, HeadEnergy};
