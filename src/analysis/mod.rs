@@ -5,6 +5,7 @@
 
 pub mod coding_rate;
 pub mod incoherence;
+pub mod lab;
 pub mod linalg;
 pub mod maps;
 pub mod pca;

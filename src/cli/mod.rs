@@ -8,6 +8,7 @@ mod datasets;
 mod forward;
 mod info;
 mod init;
+mod lab;
 mod progress;
 mod segment;
 mod selftest;
@@ -65,6 +66,8 @@ pub enum Command {
     /// coordinates in a head's subspace, per-head energies and R^c, subspace overlap, sparse
     /// codes, spectra.
     Subspaces(subspaces::Args),
+    /// The Subspace lab: CRATE's operators on tokens from known subspaces (run, recover, presets).
+    Lab(lab::Args),
 }
 
 /// Which engine runs the model.
@@ -89,6 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Segment(a) => segment::run(a),
         Command::Dataset(a) => dataset::run(a),
         Command::Subspaces(a) => subspaces::run(a),
+        Command::Lab(a) => lab::run_cmd(a),
     }
 }
 

@@ -15,6 +15,7 @@ mod gpu_train;
 mod grad_check;
 mod hostile;
 mod images;
+mod lab;
 mod official;
 mod own_images;
 mod rollout;

@@ -1,7 +1,9 @@
 //! Tokens from a mixture of K low-dimensional Gaussian subspaces: the data model CRATE is
 //! derived from. Subspace k has an orthonormal basis U_k ∈ R^{d×p}; a token of class k is
 //! `x = U_k z + σ ε` with `z ~ N(0, I_p)` and `ε ~ N(0, I_d)`, so its distance to the subspace is
-//! about `σ √(d − p)` while its norm is about `√(p + σ² d)`.
+//! about `σ √(d − p)` while its norm is about `√(p + σ² d)`. With `leak` δ > 0 each token also
+//! carries `δ Σ_{j≠k} U_j e_j` (`e_j ~ N(0, I_p)`): the other subspaces' share that MSSA is
+//! meant to remove (the data model of the Subspace lab, issue 12).
 
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +31,9 @@ pub struct SubspaceConfig {
     pub tokens_per_sample: usize,
     /// Noise σ per coordinate.
     pub noise: f32,
+    /// δ: the weight of the other subspaces' components in each token (0: none). Drawn from its
+    /// own stream, so that δ changes nothing else.
+    pub leak: f32,
     /// Make the K subspaces mutually orthogonal (needs K·p ≤ d); otherwise each basis is an
     /// independent random orthonormal frame.
     pub orthogonal: bool,
@@ -44,6 +49,7 @@ impl Default for SubspaceConfig {
             samples: 1024,
             tokens_per_sample: 1,
             noise: 0.05,
+            leak: 0.0,
             orthogonal: false,
             seed: 0,
         }
@@ -139,7 +145,7 @@ impl SubspaceData {
 
 /// Gram–Schmidt (twice, for accuracy) of the columns of a row-major (d, m) matrix; a column that
 /// comes out too small is redrawn from `rng`.
-fn orthonormalise(a: &mut [f64], d: usize, m: usize, rng: &mut SplitMix64) {
+pub(crate) fn orthonormalise(a: &mut [f64], d: usize, m: usize, rng: &mut SplitMix64) {
     for j in 0..m {
         loop {
             for _ in 0..2 {
@@ -177,6 +183,12 @@ pub fn generate_subspaces(cfg: &SubspaceConfig) -> Result<SubspaceData> {
     if cfg.orthogonal && k * p > d {
         return bad(format!(
             "{k} mutually orthogonal subspaces of dimension {p} do not fit in dimension {d}"
+        ));
+    }
+    if !cfg.leak.is_finite() || cfg.leak < 0.0 {
+        return bad(format!(
+            "leak must be finite and non-negative, not {}",
+            cfg.leak
         ));
     }
     if !cfg.noise.is_finite() || cfg.noise < 0.0 {
@@ -218,19 +230,30 @@ pub fn generate_subspaces(cfg: &SubspaceConfig) -> Result<SubspaceData> {
     }
 
     let mut rng = SplitMix64::new(cfg.seed ^ fnv1a64("subspaces/samples"));
-    let sigma = cfg.noise as f64;
+    let mut leak_rng = SplitMix64::new(cfg.seed ^ fnv1a64("subspaces/leak"));
+    let (sigma, delta) = (cfg.noise as f64, cfg.leak as f64);
     let mut data = Vec::with_capacity(total);
     let mut labels = Vec::with_capacity(cfg.samples);
     let mut z = vec![0.0f64; p];
+    let mut leak = vec![0.0f64; d];
     for _ in 0..cfg.samples {
         let s = rng.below(k);
         labels.push(s);
         let u = &bases64[s];
         for _ in 0..cfg.tokens_per_sample {
             z.iter_mut().for_each(|v| *v = gaussian(&mut rng));
+            leak.iter_mut().for_each(|v| *v = 0.0);
+            if delta > 0.0 {
+                for (_, uj) in bases64.iter().enumerate().filter(|&(j, _)| j != s) {
+                    let e: Vec<f64> = (0..p).map(|_| gaussian(&mut leak_rng)).collect();
+                    for (i, li) in leak.iter_mut().enumerate() {
+                        *li += delta * (0..p).map(|c| uj[i * p + c] * e[c]).sum::<f64>();
+                    }
+                }
+            }
             for i in 0..d {
                 let signal: f64 = (0..p).map(|j| u[i * p + j] * z[j]).sum();
-                data.push((signal + sigma * gaussian(&mut rng)) as f32);
+                data.push((signal + leak[i] + sigma * gaussian(&mut rng)) as f32);
             }
         }
     }
