@@ -32,16 +32,17 @@ pub fn decode_component(s: &str) -> String {
         .map_or_else(|_| s.to_string(), |v| v.into_owned())
 }
 
-/// The page's three views (tabs).
+/// The page's views (tabs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum View {
     Attention,
     Layers,
     Model,
+    Train,
 }
 
 impl View {
-    pub const ALL: [View; 3] = [View::Attention, View::Layers, View::Model];
+    pub const ALL: [View; 4] = [View::Attention, View::Layers, View::Model, View::Train];
 
     /// The name in the URL and in element ids.
     pub fn key(self) -> &'static str {
@@ -49,6 +50,7 @@ impl View {
             View::Attention => "attention",
             View::Layers => "layers",
             View::Model => "model",
+            View::Train => "train",
         }
     }
 
@@ -57,6 +59,7 @@ impl View {
             View::Attention => "Attention",
             View::Layers => "Layers",
             View::Model => "Model & engine",
+            View::Train => "Train",
         }
     }
 
@@ -82,6 +85,8 @@ pub struct UrlState {
     pub engine: EnginePref,
     /// A bundled model by name.
     pub model: Option<String>,
+    /// The Train view's settings (`crate::page::train_protocol::settings_to_url`).
+    pub train: Option<String>,
 }
 
 impl Default for UrlState {
@@ -95,6 +100,7 @@ impl Default for UrlState {
             sample: None,
             engine: EnginePref::Auto,
             model: None,
+            train: None,
         }
     }
 }
@@ -124,6 +130,7 @@ impl UrlState {
                 "sample" if !v.is_empty() => s.sample = Some(v),
                 "engine" => s.engine = EnginePref::parse(&v).unwrap_or(s.engine),
                 "model" if !v.is_empty() => s.model = Some(v),
+                "train" if !v.is_empty() => s.train = Some(v),
                 _ => {}
             }
         }
@@ -147,6 +154,9 @@ impl UrlState {
         }
         if let Some(m) = &self.model {
             q.push(format!("model={}", encode_component(m)));
+        }
+        if let Some(t) = &self.train {
+            q.push(format!("train={}", encode_component(t)));
         }
         if self.engine != EnginePref::Auto {
             q.push(format!("engine={}", self.engine.key()));
@@ -187,6 +197,7 @@ mod tests {
                 sample: Some("cat & dog/été 100%+1=2?.png".into()),
                 engine: EnginePref::Gpu,
                 model: Some("crate-t (hf)".into()),
+                train: Some("shapes-3~0.001~64~2~0~lion~1~crate-fmnist".into()),
             },
             UrlState {
                 view: View::Model,
@@ -197,6 +208,7 @@ mod tests {
                 sample: Some("plain.jpg".into()),
                 engine: EnginePref::Cpu,
                 model: None,
+                train: None,
             },
         ];
         for s in states {

@@ -19,4 +19,5 @@ mod segment;
 mod subspaces;
 mod subspaces_bundled;
 mod train;
+mod train_session;
 mod weights_io;
