@@ -16,3 +16,4 @@ sleep 0.5
 cargo build --quiet --bin whitebox
 python3 scripts/browser-tests.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox \
     --shots target/screenshots
+python3 scripts/browser-train.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots

@@ -195,6 +195,11 @@ def main():
             check(b.js("return document.querySelectorAll('#train-confusion td').length") > 0, "no confusion matrix")
             check(longest < 50, f"a main-thread task took {longest:.0f} ms while training (tasks: {b.js('return window.__wbLongTasks')})")
             b.screenshot(shots / "train-02-after-50-steps.png")
+            b.js("document.querySelector('#train-loss-chart').scrollIntoView()")
+            b.screenshot(shots / "train-02b-curves.png")
+            b.js("document.querySelector('#train-heatmap').scrollIntoView()")
+            b.screenshot(shots / "train-02c-layers.png")
+            b.js("window.scrollTo(0, 0)")
             state["saved"] = r["step"]
             return (f"loss {first:.3f} -> {last:.3f} over {r['step']} steps; held-out accuracy {r['heldout']['accuracy']:.3f}; "
                     f"{r['images_per_s']:.0f} images/s; longest main-thread task {longest:.0f} ms")

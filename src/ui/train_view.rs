@@ -438,7 +438,13 @@ pub fn TrainView() -> impl IntoView {
                 </label>
                 {int_input("Batch", "train-batch", |s| s.batch as u64, |s, v| s.batch = v as usize)}
                 {int_input("Epochs", "train-epochs", |s| s.epochs, |s, v| s.epochs = v)}
-                {int_input("Seed", "train-seed", |s| s.seed, |s, v| s.seed = v)}
+                {int_input("Seed", "train-seed", |s| s.seed, |s, v| {
+                    // As `whitebox train --seed`: the data follows the run's seed (its own knob can differ).
+                    s.seed = v;
+                    match &mut s.data {
+                        DataChoice::Subspaces { seed, .. } | DataChoice::Shapes { seed } => *seed = v,
+                    }
+                })}
                 <label class="check">
                     <input id="train-augment" type="checkbox"
                         prop:checked=move || ui.settings.with(|s| s.augment)
@@ -455,7 +461,7 @@ pub fn TrainView() -> impl IntoView {
             <p class="muted data-note">{move || if data_key() == "subspaces" { DATA_NOTE_SUBSPACES } else { DATA_NOTE_SHAPES }}</p>
             <div class="train-buttons">
                 <button id="train-play" prop:disabled=move || ui.playing.get() || report().is_none() on:click=move |_| client::send(&ToWorker::Play, None)>"▶ Play"</button>
-                <button id="train-pause" prop:disabled=move || !ui.playing.get() on:click=move |_| client::send(&ToWorker::Pause, None)>"⏸ Pause"</button>
+                <button id="train-pause" prop:disabled=move || !ui.playing.get() on:click=move |_| client::send(&ToWorker::Pause, None)>"❚❚ Pause"</button>
                 <button id="train-step" prop:disabled=move || report().is_none() on:click=move |_| client::send(&ToWorker::Step, None)>"Step"</button>
                 <button id="train-reset" prop:disabled=move || !ui.worker_ready.get() on:click=reset>"Reset"</button>
                 <button id="train-export" prop:disabled=move || report().is_none() on:click=move |_| client::send(&ToWorker::Export, None)>"Export .safetensors"</button>
