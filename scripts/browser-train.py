@@ -161,6 +161,10 @@ def main():
                 check(b.js("return !!document.querySelector(arguments[0])", i), f"no {i}")
             check(r["dataset"] == "subspaces" and r["settings"]["batch"] == 128, "defaults are not the CLI's")
             b.screenshot(shots / "train-01-first-seconds.png")
+            # The rest of this browser's checks compare with the CLI's CPU run: force the CPU.
+            b.goto(base + "?view=train&engine=cpu")
+            wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0 and r.get("engine") == "cpu",
+                       "the CPU run")
             return f"worker ready and run prepared in {time.monotonic() - t0:.1f} s; engine {r['engine']}: {r['engine_reason']}"
         run("the Train view opens from the URL with its worker and the CLI's defaults", first_seconds)
 
@@ -207,7 +211,7 @@ def main():
 
         def reload_resume():
             s = state["saved"]
-            b.goto(base + "?view=train")
+            b.goto(base + "?view=train&engine=cpu")
             wait_train(b, lambda r: r.get("saved_step") == s and r.get("step") == 0, f"the offer to resume at step {s}")
             b.screenshot(shots / "train-03-resume-offer.png")
             b.click("#train-resume")
@@ -254,7 +258,7 @@ def main():
 
         if a.accuracy_run:
             def accuracy_2min():
-                b.goto(base + "?view=train")
+                b.goto(base + "?view=train&engine=cpu")
                 wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0, "a fresh run")
                 b.click("#train-play")
                 t0 = time.monotonic()
@@ -271,6 +275,32 @@ def main():
                         f"(falls with depth: {falls})")
             run("measure: held-out accuracy on default subspaces after two minutes", accuracy_2min)
 
+    with Browser(webgpu=True, timeout=a.timeout) as b:
+        def webgpu_parity():
+            b.goto(base + "?view=train&engine=gpu")
+            r = wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0 and "settings" in r,
+                           "the WebGPU run")
+            check(r["engine"] == "gpu", f"engine=gpu did not give the WGSL trainer: {r['engine_reason']}")
+            # SwiftShader takes about 40 s for a batch of 128 here: batch 16 keeps this short.
+            set_value(b, "#train-batch", 16)
+            b.click("#train-reset")
+            wait_train(b, lambda r: r.get("settings", {}).get("batch") == 16 and r.get("step") == 0
+                       and r.get("engine") == "gpu", "the batch-16 WebGPU run")
+            t0 = time.monotonic()
+            step_to(b, 20)
+            secs = time.monotonic() - t0
+            page = tmp / "gpu20.safetensors"
+            export(b, page)
+            cli = cli_train(a.whitebox, tmp / "cli20-b16", 20, ["--batch", "16"])
+            d = relative_difference(read_safetensors(page)[0], read_safetensors(cli)[0])
+            r = treport(b)
+            check(d <= 1e-3, f"WebGPU vs CPU weights after 20 steps differ by {d:.2e} (relative) > 1e-3")
+            check(r["probes"] and r["evals"], "no probes or evaluations on the GPU run")
+            b.screenshot(shots / "train-06-webgpu.png")
+            return (f"WebGPU (SwiftShader) vs `whitebox train --batch 16 --steps 20` (CPU): {d:.1e} relative; "
+                    f"{r['images_per_s']:.1f} images/s ({secs:.0f} s for 20 single steps); {r['engine_reason']}")
+        run("the WGSL trainer in the worker (engine=gpu) matches the CPU run within 1e-3", webgpu_parity)
+
     with Browser(webgpu=False, timeout=a.timeout) as b:
         def no_webgpu():
             gpu = b.js_async("const d = arguments[0]; navigator.gpu ? navigator.gpu.requestAdapter().then(x => d(!!x), () => d(false)) : d(false);")
@@ -281,7 +311,7 @@ def main():
             r = wait_train(b, lambda r: r.get("step") == 1, "one step")
             check(r["engine"] == "cpu", f"engine {r['engine']}")
             note = b.text("#train-engine")
-            check("CPU" in note, f"no CPU notice: {note!r}")
+            check("WebGPU is not available" in note, f"no notice that WebGPU is missing: {note!r}")
             return f"notice: {note[:120]!r}"
         run("a browser without WebGPU trains on the CPU, saying so", no_webgpu)
 

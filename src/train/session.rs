@@ -302,6 +302,16 @@ pub struct History {
     pub seconds: f64,
 }
 
+/// A batch prepared by [`TrainSession::prepare_step`].
+pub struct Prepared {
+    /// Normalised images (B, C, H, W) and labels.
+    pub images: Vec<f32>,
+    pub labels: Vec<usize>,
+    /// The schedule's learning rate for this step.
+    pub lr: f32,
+    epoch: u64,
+}
+
 /// Bytes that start a saved session.
 const MAGIC: &[u8; 8] = b"WBTRAIN1";
 /// Largest JSON part of a saved session (history of a long run).
@@ -377,6 +387,67 @@ impl TrainSession {
         h.accuracy.push(r.correct as f32 / r.images.max(1) as f32);
         h.images += r.images as u64;
         Ok(r)
+    }
+
+    /// The next batch and learning rate for a step that runs elsewhere (the GPU, awaited by the
+    /// page's worker); the step counter and the data order move on as [`TrainSession::step`]
+    /// moves them. [`TrainSession::finish_step`] records what the step did.
+    pub fn prepare_step(&mut self) -> Result<Prepared> {
+        if self.done() {
+            return Err(Error::Input(format!(
+                "the run is complete ({} epochs); reset to train again",
+                self.settings.epochs
+            )));
+        }
+        let epoch = self.trainer.shuffler.epoch();
+        let b = self.trainer.next_batch(self.train.as_ref())?;
+        let lr = self.trainer.state.schedule.lr_at(self.trainer.state.step);
+        self.trainer.state.step += 1;
+        Ok(Prepared {
+            images: b.images.data,
+            labels: b.labels,
+            lr,
+            epoch,
+        })
+    }
+
+    /// Records a step run elsewhere: its mean loss and correct count, whether it was skipped
+    /// (non-finite), and the optimiser's update count after it.
+    pub fn finish_step(
+        &mut self,
+        p: &Prepared,
+        loss: f32,
+        correct: usize,
+        skipped: bool,
+        optim_steps: u64,
+    ) {
+        let st = &mut self.trainer.state;
+        st.skipped += skipped as u64;
+        st.optim_steps = optim_steps;
+        let h = &mut self.history;
+        h.steps.push(st.step);
+        h.epochs.push(p.epoch);
+        h.loss.push(loss);
+        h.accuracy
+            .push(correct as f32 / p.labels.len().max(1) as f32);
+        h.images += p.labels.len() as u64;
+    }
+
+    /// Weights and optimiser state computed elsewhere (read back from the GPU before a probe,
+    /// an evaluation, a checkpoint or an export).
+    pub fn set_weights(&mut self, params: crate::grad::ParamSet<f32>, opt: super::Optimizer) {
+        self.trainer.params = params;
+        self.trainer.opt = opt;
+        self.trainer.state.optim_steps = self.trainer.opt.steps;
+    }
+
+    /// The first `n` training items as they are (at most a batch), for timing the engines
+    /// (nothing moves).
+    pub fn calibration_batch(&self, n: usize) -> Result<(Vec<f32>, Vec<usize>)> {
+        let n = n.min(self.settings.batch).min(self.train.len()).max(1);
+        let idx: Vec<usize> = (0..n).collect();
+        let b = make_batch(self.train.as_ref(), &idx, &self.trainer.config, None)?;
+        Ok((b.images.data, b.labels))
     }
 
     /// Adds training time measured by the caller.
@@ -715,6 +786,27 @@ mod tests {
         assert_eq!(a.trainer.params, b.trainer.params);
         assert_eq!(a.trainer.config, b.trainer.config);
         assert_eq!(a.trainer.state, b.trainer.state);
+    }
+
+    #[test]
+    fn a_step_run_elsewhere_sees_the_same_batch_and_learning_rate() {
+        let mut a = TrainSession::new(small()).unwrap();
+        let mut b = TrainSession::new(small()).unwrap();
+        for _ in 0..3 {
+            let ra = a.step().unwrap();
+            let p = b.prepare_step().unwrap();
+            assert_eq!(p.lr, ra.lr);
+            // The CPU step stands in for the GPU: it counts the step itself.
+            b.trainer.state.step -= 1;
+            let rb = b.trainer.train_batch(&p.images, &p.labels).unwrap();
+            b.finish_step(&p, rb.loss, rb.correct, rb.skipped, b.trainer.opt.steps);
+        }
+        assert_eq!(a.trainer.params, b.trainer.params);
+        assert_eq!(a.trainer.state, b.trainer.state);
+        assert_eq!(a.history, b.history);
+        let (p, o) = (a.trainer.params.clone(), a.trainer.opt.clone());
+        b.set_weights(p, o);
+        assert_eq!(b.trainer.state.optim_steps, 3);
     }
 
     #[test]

@@ -21,7 +21,10 @@ const BROWSER_PRESETS: [&str; 2] = ["crate-fmnist", "crate-c32"];
 /// The Train view's state, made once by the app (so the worker outlives view switches).
 pub fn train_ui(app: &AppState) -> TrainUi {
     let s = app.train_url.get_untracked();
-    TrainUi::new(s.as_deref().map(settings_from_url).unwrap_or_default())
+    let ui = TrainUi::new(s.as_deref().map(settings_from_url).unwrap_or_default());
+    ui.engine_pref
+        .set(app.engine_pref.get_untracked().key().into());
+    ui
 }
 
 fn num(v: &Value) -> Option<f64> {
@@ -73,6 +76,7 @@ pub fn TrainView() -> impl IntoView {
     // The engine preference (`engine=` in the URL) goes to the worker.
     Effect::new(move |_| {
         let pref = app.engine_pref.get();
+        ui.engine_pref.set(pref.key().into());
         if ui.worker_ready.get() {
             client::send(
                 &ToWorker::Engine {
@@ -174,6 +178,12 @@ pub fn TrainView() -> impl IntoView {
 
     let reset = move |_| {
         ui.error.set(None);
+        client::send(
+            &ToWorker::Engine {
+                pref: ui.engine_pref.get_untracked(),
+            },
+            None,
+        );
         client::send(
             &ToWorker::New {
                 settings: ui.settings.get_untracked(),

@@ -38,6 +38,8 @@ pub struct TrainUi {
     pub hidden_note: RwSignal<Option<String>>,
     /// Longest gap between two reports while playing, in ms (a throttled worker shows here).
     pub longest_gap_ms: RwSignal<f64>,
+    /// `engine=` (auto, cpu, gpu), sent to the worker before every new run.
+    pub engine_pref: RwSignal<String>,
 }
 
 thread_local! {
@@ -63,6 +65,7 @@ impl TrainUi {
             worker_ready: RwSignal::new(false),
             hidden_note: RwSignal::new(None),
             longest_gap_ms: RwSignal::new(0.0),
+            engine_pref: RwSignal::new("auto".into()),
         }
     }
 }
@@ -193,6 +196,12 @@ fn on_event(ui: TrainUi, ev: FromWorker, bytes: Option<Uint8Array>) {
                         }
                     }
                 }
+                send(
+                    &ToWorker::Engine {
+                        pref: ui.engine_pref.get_untracked(),
+                    },
+                    None,
+                );
                 send(
                     &ToWorker::New {
                         settings: ui.settings.get_untracked(),

@@ -1,38 +1,62 @@
 //! The training worker (a dedicated Web Worker, its own wasm built by trunk from
-//! `src/bin/whitebox-train-worker.rs`): owns the [`TrainSession`], runs steps in chunks of about
-//! 100 ms between which it reads its messages, and posts reports, checkpoints and exports to
-//! the Train view ([`crate::page::train_protocol`]). It never touches the DOM.
+//! `src/bin/whitebox-train-worker.rs`): owns the [`TrainSession`] and its engine, runs steps in
+//! chunks of about 100 ms between which it reads its messages, and posts reports, checkpoints
+//! and exports to the Train view ([`crate::page::train_protocol`]). It never touches the DOM.
+//!
+//! The engine is chosen as inference chooses it: `engine=cpu|gpu` forces one; otherwise, where
+//! the worker has WebGPU, one step's forward and backward is timed on each and the faster
+//! trains. On the GPU the weights live on the device and are read back only for the probes,
+//! evaluations, checkpoints and exports; a lost device continues on the CPU from the last
+//! checkpoint.
 
 use std::cell::RefCell;
 
 use js_sys::{Array, Function, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::spawn_local;
 
+use crate::gpu::train::GpuTrainer;
+use crate::gpu::GpuContext;
 use crate::page::train_protocol::{decode, encode, FromWorker, Pacer, ToWorker};
 use crate::train::session::TrainSession;
 
+/// The run and its engine, taken out of [`STATE`] while a chunk awaits the GPU.
+struct Run {
+    session: TrainSession,
+    /// Some: the steps run on the GPU.
+    gpu: Option<GpuTrainer>,
+    /// The session's CPU copy of the weights is current (always on the CPU).
+    synced: bool,
+}
+
 struct State {
-    session: Option<TrainSession>,
+    run: Option<Run>,
+    /// A chunk holds the run (awaiting the GPU); commands wait in `pending`.
+    busy: bool,
+    pending: Vec<(ToWorker, Option<Vec<u8>>)>,
     playing: bool,
-    /// A chunk is scheduled (a `setTimeout` is pending).
     scheduled: bool,
     pacer: Pacer,
+    pref: String,
     engine_reason: String,
+    /// The last checkpoint's bytes: where a lost GPU device continues from.
+    last_checkpoint: Option<Vec<u8>>,
 }
 
 thread_local! {
     static STATE: RefCell<State> = RefCell::new(State {
-        session: None,
+        run: None,
+        busy: false,
+        pending: Vec::new(),
         playing: false,
         scheduled: false,
         pacer: Pacer::default(),
-        engine_reason: CPU_REASON.into(),
+        pref: "auto".into(),
+        engine_reason: String::new(),
+        last_checkpoint: None,
     });
 }
-
-const CPU_REASON: &str = "CPU trainer (wasm SIMD, one thread): the WGSL trainer does not run in \
-                          the worker yet";
 
 fn global() -> JsValue {
     js_sys::global().into()
@@ -76,12 +100,12 @@ fn post_error(e: impl std::fmt::Display) {
 }
 
 fn report(st: &State) {
-    if let Some(s) = &st.session {
+    if let Some(r) = &st.run {
         post(
             &FromWorker::Report {
-                report: s.report(),
+                report: r.session.report(),
                 playing: st.playing,
-                engine: "cpu".into(),
+                engine: if r.gpu.is_some() { "gpu" } else { "cpu" }.into(),
                 engine_reason: st.engine_reason.clone(),
             },
             None,
@@ -89,82 +113,203 @@ fn report(st: &State) {
     }
 }
 
-fn checkpoint(st: &mut State) {
-    let Some(s) = &st.session else { return };
-    match s.save() {
-        Ok(b) => post(
-            &FromWorker::Checkpoint {
-                step: s.step_count(),
-            },
-            Some(b),
-        ),
+/// Brings the session's CPU copy of the weights up to date with the GPU's.
+async fn sync(run: &mut Run) -> crate::error::Result<()> {
+    if run.synced {
+        return Ok(());
+    }
+    if let Some(g) = run.gpu.as_mut() {
+        let (params, opt) = g.download_async().await?;
+        run.session.set_weights(params, opt);
+    }
+    run.synced = true;
+    Ok(())
+}
+
+/// Saves the run (synced first) and posts the bytes to be stored.
+fn checkpoint_now(run: &Run, st: &mut State) {
+    match run.session.save() {
+        Ok(b) => {
+            st.last_checkpoint = Some(b.clone());
+            post(
+                &FromWorker::Checkpoint {
+                    step: run.session.step_count(),
+                },
+                Some(b),
+            );
+        }
         Err(e) => post_error(format!("checkpoint: {e}")),
     }
     st.pacer.checkpointed(now_ms());
 }
 
-/// One step plus the measures due after it. Returns false when the run cannot go on.
-fn step_once(s: &mut TrainSession) -> bool {
+/// One step plus the measures due after it. Err: the GPU failed (the caller falls back).
+async fn step_once(run: &mut Run) -> Result<bool, String> {
     let t0 = now_ms();
-    let r = s.step();
-    s.add_seconds((now_ms() - t0) / 1000.0);
-    if let Err(e) = r {
-        post_error(e);
-        return false;
+    match run.gpu.as_mut() {
+        None => {
+            if let Err(e) = run.session.step() {
+                post_error(e);
+                return Ok(false);
+            }
+        }
+        Some(g) => {
+            let p = match run.session.prepare_step() {
+                Ok(p) => p,
+                Err(e) => {
+                    post_error(e);
+                    return Ok(false);
+                }
+            };
+            let s = g
+                .step_async(&p.images, &p.labels, p.lr, true)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("the GPU step returned no statistics")?;
+            let images = s.run_images as usize;
+            let loss = if images > 0 {
+                (s.run_loss_sum / images as f64) as f32
+            } else {
+                f32::NAN
+            };
+            run.session
+                .finish_step(&p, loss, s.run_correct as usize, images == 0, s.optim_steps);
+            run.synced = false;
+        }
     }
-    if s.probe_due() {
-        if let Err(e) = s.probe() {
+    run.session.add_seconds((now_ms() - t0) / 1000.0);
+    let (probe, eval) = (run.session.probe_due(), run.session.eval_due());
+    if probe || eval {
+        sync(run).await.map_err(|e| e.to_string())?;
+    }
+    if probe {
+        if let Err(e) = run.session.probe() {
             post_error(format!("per-layer measures: {e}"));
         }
     }
-    if s.eval_due() {
-        if let Err(e) = s.evaluate() {
+    if eval {
+        if let Err(e) = run.session.evaluate() {
             post_error(format!("held-out evaluation: {e}"));
         }
     }
-    true
+    Ok(true)
 }
 
-/// Runs steps for about one chunk, then reports, checkpoints when due and schedules the next
-/// chunk while playing.
-fn chunk() {
-    STATE.with_borrow_mut(|st| {
-        st.scheduled = false;
-        if !st.playing {
-            return;
+/// The GPU failed: continue on the CPU from the last checkpoint (or from the last synced
+/// weights when the run has none).
+fn fall_back(run: &mut Run, st: &mut State, why: &str) {
+    let at = run.session.step_count();
+    run.gpu = None;
+    run.synced = true;
+    let from = st
+        .last_checkpoint
+        .as_deref()
+        .and_then(|b| TrainSession::load(b).ok());
+    let note = match from {
+        Some(s) => {
+            let step = s.step_count();
+            run.session = s;
+            format!("checkpoint at step {step}")
         }
-        let start = now_ms();
-        let mut ok = true;
-        if let Some(s) = st.session.as_mut() {
-            loop {
-                if s.done() || !step_once(s) {
-                    ok = false;
-                    break;
-                }
-                if !st.pacer.chunk_open(start, now_ms()) {
-                    break;
-                }
-            }
-        } else {
+        None => "start".into(),
+    };
+    st.engine_reason = format!(
+        "CPU: the WebGPU device failed at step {at} ({why}); training continues on the CPU \
+         from the {note}"
+    );
+    post_error(format!(
+        "WebGPU failed at step {at}: continuing on the CPU ({why})"
+    ));
+}
+
+/// Runs steps for about one chunk (or `single` step), then reports, checkpoints when due and
+/// schedules the next chunk while playing.
+async fn chunk(single: bool) {
+    let taken = STATE.with_borrow_mut(|st| {
+        st.scheduled = false;
+        if st.busy || (!single && !st.playing) {
+            return None;
+        }
+        st.busy = true;
+        st.run.take()
+    });
+    let Some(mut run) = taken else {
+        STATE.with_borrow_mut(|st| {
+            st.busy = false;
+            st.playing = false;
+        });
+        drain();
+        return;
+    };
+    let start = now_ms();
+    let mut failed = None;
+    let mut ok = true;
+    loop {
+        if run.session.done() {
             ok = false;
+            break;
+        }
+        match step_once(&mut run).await {
+            Ok(true) => {}
+            Ok(false) => {
+                ok = false;
+                break;
+            }
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+        let (playing, open) =
+            STATE.with_borrow(|st| (st.playing, st.pacer.chunk_open(start, now_ms())));
+        if single || !playing || !open {
+            break;
+        }
+    }
+    let stop = !ok || single || STATE.with_borrow(|st| !st.playing);
+    if stop && failed.is_none() {
+        if let Err(e) = sync(&mut run).await {
+            failed = Some(e.to_string());
+        }
+    }
+    let due_checkpoint = STATE.with_borrow_mut(|st| st.pacer.checkpoint_due(now_ms()));
+    if due_checkpoint && failed.is_none() && !stop {
+        if let Err(e) = sync(&mut run).await {
+            failed = Some(e.to_string());
+        }
+    }
+    STATE.with_borrow_mut(|st| {
+        if let Some(why) = &failed {
+            fall_back(&mut run, st, why);
         }
         if !ok {
             st.playing = false;
-            checkpoint(st);
-            report(st);
-            return;
+        }
+        if (stop && !single) || !ok || (due_checkpoint && run.synced) {
+            checkpoint_now(&run, st);
         }
         let now = now_ms();
-        if st.pacer.report_due(now) {
+        st.run = Some(run);
+        st.busy = false;
+        if stop || st.pacer.report_due(now) {
             report(st);
         }
-        if st.pacer.checkpoint_due(now) {
-            checkpoint(st);
+        if st.playing {
+            schedule(st);
         }
-        schedule(st);
     });
+    drain();
 }
 
+/// Commands that arrived while a chunk held the run.
+fn drain() {
+    let pending = STATE.with_borrow_mut(|st| std::mem::take(&mut st.pending));
+    for (cmd, bytes) in pending {
+        handle(cmd, bytes);
+    }
+}
+
+/// The next chunk, after the worker has read its messages (a zero-delay timer).
 fn schedule(st: &mut State) {
     if st.scheduled {
         return;
@@ -174,82 +319,210 @@ fn schedule(st: &mut State) {
     else {
         return;
     };
-    let cb = Closure::once_into_js(chunk);
+    let cb = Closure::once_into_js(|| spawn_local(chunk(false)));
     if f.call2(&g, &cb, &JsValue::from(0)).is_ok() {
         st.scheduled = true;
     }
 }
 
+/// Chooses the engine for a new or resumed run and installs it.
+async fn start_run(session: TrainSession) {
+    STATE.with_borrow_mut(|st| st.busy = true);
+    let pref = STATE.with_borrow(|st| st.pref.clone());
+    let (gpu, reason) = choose_engine(&session, &pref).await;
+    STATE.with_borrow_mut(|st| {
+        st.engine_reason = reason;
+        st.playing = false;
+        st.last_checkpoint = session.save().ok();
+        st.run = Some(Run {
+            session,
+            gpu,
+            synced: true,
+        });
+        st.busy = false;
+        report(st);
+    });
+    drain();
+}
+
+/// Images timed on each engine by the calibration.
+const CALIBRATION_IMAGES: usize = 16;
+
+async fn choose_engine(session: &TrainSession, pref: &str) -> (Option<GpuTrainer>, String) {
+    if pref == "cpu" {
+        return (
+            None,
+            "CPU trainer (wasm SIMD, one thread): engine=cpu".into(),
+        );
+    }
+    let ctx = match GpuContext::new().await {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                None,
+                format!(
+                "CPU trainer (wasm SIMD, one thread): WebGPU is not available in this worker ({e})"
+            ),
+            )
+        }
+    };
+    let adapter = ctx.info.name.clone();
+    let mut gpu = match GpuTrainer::for_trainer(ctx, &session.trainer) {
+        Ok(g) => g,
+        Err(e) => {
+            return (
+                None,
+                format!("CPU trainer: the WGSL trainer could not start ({e})"),
+            )
+        }
+    };
+    let adapter = if adapter.is_empty() {
+        "WebGPU".to_string()
+    } else {
+        adapter
+    };
+    if pref == "gpu" {
+        return (Some(gpu), format!("WGSL trainer on {adapter}: engine=gpu"));
+    }
+    // Calibration: one forward + backward on each engine on the same few images of the first
+    // batch (nothing is updated). A software adapter can take a minute for a full batch, so the
+    // images are few; a two-image call first compiles the GPU's pipelines, untimed.
+    let Ok((images, labels)) = session.calibration_batch(CALIBRATION_IMAGES) else {
+        return (None, "CPU trainer: no batch to calibrate on".into());
+    };
+    let per = images.len() / labels.len().max(1);
+    if gpu
+        .loss_and_grads_async(
+            &images[..2.min(labels.len()) * per],
+            &labels[..2.min(labels.len())],
+        )
+        .await
+        .is_err()
+    {
+        return (
+            None,
+            format!("CPU trainer: the WGSL trainer failed on {adapter}"),
+        );
+    }
+    let t0 = now_ms();
+    let cpu = crate::grad::loss_and_grads(
+        &session.trainer.config,
+        &session.trainer.params,
+        &images,
+        &labels,
+        0.0,
+    );
+    let cpu_ms = now_ms() - t0;
+    let t0 = now_ms();
+    let gpu_ms = match gpu.loss_and_grads_async(&images, &labels).await {
+        Ok(_) => now_ms() - t0,
+        Err(_) => f64::INFINITY,
+    };
+    let n = labels.len();
+    if cpu.is_err() || gpu_ms < cpu_ms {
+        (
+            Some(gpu),
+            format!("WGSL trainer on {adapter}: calibrated on {n} images, WebGPU {gpu_ms:.0} ms vs CPU {cpu_ms:.0} ms"),
+        )
+    } else {
+        (
+            None,
+            format!("CPU trainer (wasm SIMD, one thread): calibrated on {n} images, CPU {cpu_ms:.0} ms vs WebGPU ({adapter}) {gpu_ms:.0} ms"),
+        )
+    }
+}
+
 fn handle(cmd: ToWorker, bytes: Option<Vec<u8>>) {
-    STATE.with_borrow_mut(|st| match cmd {
+    let busy = STATE.with_borrow_mut(|st| {
+        if matches!(cmd, ToWorker::Pause) {
+            // Seen at once by a running chunk; the checkpoint follows when it ends.
+            st.playing = false;
+        }
+        st.busy
+    });
+    if busy {
+        STATE.with_borrow_mut(|st| st.pending.push((cmd, bytes)));
+        return;
+    }
+    match cmd {
         ToWorker::New { settings } => match TrainSession::new(settings) {
-            Ok(s) => {
-                st.session = Some(s);
-                st.playing = false;
-                report(st);
-            }
+            Ok(s) => spawn_local(start_run(s)),
             Err(e) => post_error(e),
         },
         ToWorker::Resume => match bytes.as_deref().map(TrainSession::load) {
-            Some(Ok(s)) => {
-                st.session = Some(s);
-                st.playing = false;
-                report(st);
-            }
+            Some(Ok(s)) => spawn_local(start_run(s)),
             Some(Err(e)) => post_error(format!("resuming: {e}")),
             None => post_error("resuming: no checkpoint came with the message"),
         },
-        ToWorker::Play => {
-            if st.session.as_ref().is_some_and(|s| !s.done()) {
+        ToWorker::Play => STATE.with_borrow_mut(|st| {
+            if st.run.as_ref().is_some_and(|r| !r.session.done()) {
                 st.playing = true;
                 report(st);
                 schedule(st);
             }
-        }
-        ToWorker::Pause => {
-            st.playing = false;
-            checkpoint(st);
-            report(st);
-        }
-        ToWorker::Step => {
-            st.playing = false;
-            if let Some(s) = st.session.as_mut() {
-                if !s.done() {
-                    step_once(s);
-                }
+        }),
+        ToWorker::Pause => spawn_local(async {
+            // Checkpoint on pause (the GPU's weights read back first).
+            let taken = STATE.with_borrow_mut(|st| {
+                st.busy = true;
+                st.run.take()
+            });
+            if let Some(mut run) = taken {
+                let r = sync(&mut run).await;
+                STATE.with_borrow_mut(|st| {
+                    match r {
+                        Ok(()) => checkpoint_now(&run, st),
+                        Err(e) => fall_back(&mut run, st, &e.to_string()),
+                    }
+                    st.run = Some(run);
+                });
             }
-            report(st);
+            STATE.with_borrow_mut(|st| {
+                st.busy = false;
+                report(st);
+            });
+            drain();
+        }),
+        ToWorker::Step => {
+            STATE.with_borrow_mut(|st| st.playing = false);
+            spawn_local(chunk(true));
         }
-        ToWorker::SetLr { lr } => {
-            if let Some(s) = st.session.as_mut() {
-                if let Err(e) = s.set_lr(lr) {
+        ToWorker::SetLr { lr } => STATE.with_borrow_mut(|st| {
+            if let Some(r) = st.run.as_mut() {
+                if let Err(e) = r.session.set_lr(lr) {
                     post_error(e);
                 }
             }
             report(st);
-        }
-        ToWorker::Export => {
-            if let Some(s) = &st.session {
-                match s.export_model() {
-                    Ok(b) => post(
-                        &FromWorker::Exported {
-                            step: s.step_count(),
-                        },
-                        Some(b),
-                    ),
-                    Err(e) => post_error(format!("export: {e}")),
-                }
+        }),
+        ToWorker::Export => spawn_local(async {
+            let taken = STATE.with_borrow_mut(|st| {
+                st.busy = true;
+                st.run.take()
+            });
+            if let Some(mut run) = taken {
+                let r = sync(&mut run).await;
+                STATE.with_borrow_mut(|st| {
+                    if let Err(e) = r {
+                        fall_back(&mut run, st, &e.to_string());
+                    }
+                    match run.session.export_model() {
+                        Ok(b) => post(
+                            &FromWorker::Exported {
+                                step: run.session.step_count(),
+                            },
+                            Some(b),
+                        ),
+                        Err(e) => post_error(format!("export: {e}")),
+                    }
+                    st.run = Some(run);
+                });
             }
-        }
-        ToWorker::Engine { pref } => {
-            st.engine_reason = match pref.as_str() {
-                "gpu" => format!("engine=gpu asked; {CPU_REASON}"),
-                "cpu" => "CPU trainer (engine=cpu)".into(),
-                _ => CPU_REASON.into(),
-            };
-            report(st);
-        }
-    });
+            STATE.with_borrow_mut(|st| st.busy = false);
+            drain();
+        }),
+        ToWorker::Engine { pref } => STATE.with_borrow_mut(|st| st.pref = pref),
+    }
 }
 
 /// A message's JSON text and the bytes that came with it.
