@@ -129,6 +129,7 @@ def main():
     ap.add_argument("--shots", default=str(ROOT / "target" / "screenshots"))
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--accuracy-run", action="store_true")
+    ap.add_argument("--only", default="", help="run only the checks whose name contains this")
     a = ap.parse_args()
     shots = Path(a.shots)
     shots.mkdir(parents=True, exist_ok=True)
@@ -137,6 +138,8 @@ def main():
     results = []
 
     def run(name, fn, b=None):
+        if a.only not in name:
+            return
         t0 = time.monotonic()
         try:
             detail = fn()

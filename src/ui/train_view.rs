@@ -217,26 +217,28 @@ pub fn TrainView() -> impl IntoView {
                     .collect()
             })
             .unwrap_or_default();
-        vec![
-            Curve {
-                name: "training (batch)".into(),
-                color: "#1f77b4",
-                faint: true,
-                points: steps.iter().copied().zip(loss.iter().copied()).collect(),
-            },
-            Curve {
-                name: format!("training (mean of {w})"),
-                color: "#1f77b4",
-                faint: false,
-                points: smooth(&steps, &loss, w),
-            },
-            Curve {
-                name: "held-out".into(),
-                color: "#d62728",
-                faint: false,
-                points: held,
-            },
-        ]
+        let batch = Curve {
+            name: "training (batch)".into(),
+            color: "#1f77b4",
+            faint: w > 1,
+            points: steps.iter().copied().zip(loss.iter().copied()).collect(),
+        };
+        let held = Curve {
+            name: "held-out".into(),
+            color: "#d62728",
+            faint: false,
+            points: held,
+        };
+        if w == 1 {
+            return vec![batch, held];
+        }
+        let mean = Curve {
+            name: format!("training (mean of {w} batches)"),
+            color: "#1f77b4",
+            faint: false,
+            points: smooth(&steps, &loss, w),
+        };
+        vec![batch, mean, held]
     });
     let acc_curves = Signal::derive(move || {
         let Some(r) = report() else { return vec![] };
@@ -253,7 +255,11 @@ pub fn TrainView() -> impl IntoView {
             .unwrap_or_default();
         vec![
             Curve {
-                name: format!("training (mean of {w} batches)"),
+                name: if w > 1 {
+                    format!("training (mean of {w} batches)")
+                } else {
+                    "training (batch)".into()
+                },
                 color: "#1f77b4",
                 faint: false,
                 points: smooth(&steps, &acc, w),

@@ -72,7 +72,7 @@ pub fn StepChart(
         let xt = ticks(x0, x1)
             .into_iter()
             .filter(|t| t.fract() == 0.0)
-            .map(|t| view! { <text class="tick" x=x(t) y=H - BOTTOM + 15.0 text-anchor="middle">{fmt(t)}</text> })
+            .map(|t| view! { <text class="tick" x=x(t) y=H - BOTTOM + 15.0 text-anchor="middle">{format!("{t:.0}")}</text> })
             .collect_view();
         let lines = all
             .into_iter()

@@ -42,6 +42,11 @@ struct State {
     engine_reason: String,
     /// The last checkpoint's bytes: where a lost GPU device continues from.
     last_checkpoint: Option<Vec<u8>>,
+    /// Counts runs started: a calibration finishing for an older run is ignored.
+    generation: u64,
+    /// The GPU won the calibration: installed (with the run's current weights) before the next
+    /// step.
+    switch_to: Option<GpuTrainer>,
 }
 
 thread_local! {
@@ -55,6 +60,8 @@ thread_local! {
         pref: "auto".into(),
         engine_reason: String::new(),
         last_checkpoint: None,
+        generation: 0,
+        switch_to: None,
     });
 }
 
@@ -227,18 +234,25 @@ fn fall_back(run: &mut Run, st: &mut State, why: &str) {
 async fn chunk(single: bool) {
     let taken = STATE.with_borrow_mut(|st| {
         st.scheduled = false;
-        if st.busy || (!single && !st.playing) {
-            return None;
+        if st.busy {
+            // Whoever holds the run reschedules (or the command waits in `pending`).
+            if st.playing {
+                st.pending.push((ToWorker::Play, None));
+            }
+            return Err(());
         }
-        st.busy = true;
-        st.run.take()
-    });
-    let Some(mut run) = taken else {
-        STATE.with_borrow_mut(|st| {
-            st.busy = false;
+        if !single && !st.playing {
+            return Err(());
+        }
+        install_switch(st);
+        let run = st.run.take();
+        st.busy = run.is_some();
+        if run.is_none() {
             st.playing = false;
-        });
-        drain();
+        }
+        Ok(run)
+    });
+    let Ok(Some(mut run)) = taken else {
         return;
     };
     let start = now_ms();
@@ -325,11 +339,42 @@ fn schedule(st: &mut State) {
     }
 }
 
-/// Chooses the engine for a new or resumed run and installs it.
+/// Installs a new or resumed run. `engine=gpu` opens the WGSL trainer first; otherwise the run
+/// starts on the CPU at once and, where the worker has WebGPU, a calibration in the background
+/// may move it to the GPU (a software adapter can take a minute to compile and time).
 async fn start_run(session: TrainSession) {
-    STATE.with_borrow_mut(|st| st.busy = true);
-    let pref = STATE.with_borrow(|st| st.pref.clone());
-    let (gpu, reason) = choose_engine(&session, &pref).await;
+    let (pref, generation) = STATE.with_borrow_mut(|st| {
+        st.busy = true;
+        st.generation += 1;
+        st.switch_to = None;
+        (st.pref.clone(), st.generation)
+    });
+    let (gpu, reason) = match pref.as_str() {
+        "gpu" => open_gpu(&session.trainer).await.map_or_else(
+            |why| {
+                (
+                    None,
+                    format!("CPU trainer (wasm SIMD, one thread): engine=gpu, but {why}"),
+                )
+            },
+            |(g, adapter)| (Some(g), format!("WGSL trainer on {adapter}: engine=gpu")),
+        ),
+        "cpu" => (
+            None,
+            "CPU trainer (wasm SIMD, one thread): engine=cpu".into(),
+        ),
+        _ => (
+            None,
+            "CPU trainer (wasm SIMD, one thread) while WebGPU is being timed…".into(),
+        ),
+    };
+    let calibrate = pref != "gpu" && pref != "cpu";
+    let probe = calibrate
+        .then(|| {
+            let batch = session.calibration_batch(CALIBRATION_IMAGES).ok()?;
+            Some((session.trainer.clone(), batch))
+        })
+        .flatten();
     STATE.with_borrow_mut(|st| {
         st.engine_reason = reason;
         st.playing = false;
@@ -343,82 +388,90 @@ async fn start_run(session: TrainSession) {
         report(st);
     });
     drain();
+    if let Some((trainer, (images, labels))) = probe {
+        let (gpu, reason) = calibrate_engines(&trainer, &images, &labels).await;
+        STATE.with_borrow_mut(|st| {
+            if st.generation != generation {
+                return;
+            }
+            st.engine_reason = reason;
+            st.switch_to = gpu;
+            if !st.busy {
+                install_switch(st);
+            }
+            report(st);
+        });
+    }
+}
+
+/// Moves the run to the GPU chosen by the calibration, with its current weights.
+fn install_switch(st: &mut State) {
+    let Some(mut g) = st.switch_to.take() else {
+        return;
+    };
+    let Some(run) = st.run.as_mut() else { return };
+    let t = &run.session.trainer;
+    match g
+        .set_params(&t.params)
+        .and_then(|_| g.set_optimizer(&t.opt))
+    {
+        Ok(()) => {
+            run.gpu = Some(g);
+            run.synced = true;
+        }
+        Err(e) => st.engine_reason = format!("CPU trainer: moving the run to WebGPU failed ({e})"),
+    }
+}
+
+/// The WGSL trainer for `t`'s state, and the adapter's name.
+async fn open_gpu(t: &crate::train::Trainer) -> Result<(GpuTrainer, String), String> {
+    let ctx = GpuContext::new()
+        .await
+        .map_err(|e| format!("WebGPU is not available in this worker ({e})"))?;
+    // wgpu's web backend leaves the adapter's name empty.
+    let adapter = match ctx.info.name.as_str() {
+        "" => "WebGPU".to_string(),
+        n => n.to_string(),
+    };
+    let g = GpuTrainer::for_trainer(ctx, t)
+        .map_err(|e| format!("the WGSL trainer could not start ({e})"))?;
+    Ok((g, adapter))
 }
 
 /// Images timed on each engine by the calibration.
 const CALIBRATION_IMAGES: usize = 16;
 
-async fn choose_engine(session: &TrainSession, pref: &str) -> (Option<GpuTrainer>, String) {
-    if pref == "cpu" {
-        return (
-            None,
-            "CPU trainer (wasm SIMD, one thread): engine=cpu".into(),
-        );
-    }
-    let ctx = match GpuContext::new().await {
-        Ok(c) => c,
-        Err(e) => {
-            return (
-                None,
-                format!(
-                "CPU trainer (wasm SIMD, one thread): WebGPU is not available in this worker ({e})"
-            ),
-            )
-        }
-    };
-    let adapter = ctx.info.name.clone();
-    let mut gpu = match GpuTrainer::for_trainer(ctx, &session.trainer) {
+async fn calibrate_engines(
+    t: &crate::train::Trainer,
+    images: &[f32],
+    labels: &[usize],
+) -> (Option<GpuTrainer>, String) {
+    let (mut gpu, adapter) = match open_gpu(t).await {
         Ok(g) => g,
-        Err(e) => {
-            return (
-                None,
-                format!("CPU trainer: the WGSL trainer could not start ({e})"),
-            )
-        }
+        Err(why) => return (None, format!("CPU trainer (wasm SIMD, one thread): {why}")),
     };
-    let adapter = if adapter.is_empty() {
-        "WebGPU".to_string()
-    } else {
-        adapter
-    };
-    if pref == "gpu" {
-        return (Some(gpu), format!("WGSL trainer on {adapter}: engine=gpu"));
-    }
-    // Calibration: one forward + backward on each engine on the same few images of the first
-    // batch (nothing is updated). A software adapter can take a minute for a full batch, so the
-    // images are few; a two-image call first compiles the GPU's pipelines, untimed.
-    let Ok((images, labels)) = session.calibration_batch(CALIBRATION_IMAGES) else {
-        return (None, "CPU trainer: no batch to calibrate on".into());
-    };
-    let per = images.len() / labels.len().max(1);
-    if gpu
-        .loss_and_grads_async(
-            &images[..2.min(labels.len()) * per],
-            &labels[..2.min(labels.len())],
-        )
+    // One forward + backward on each engine on the same few images of the first batch (nothing
+    // is updated); a two-image call first compiles the GPU's pipelines, untimed.
+    let n = labels.len();
+    let per = images.len() / n.max(1);
+    let two = 2.min(n);
+    if let Err(e) = gpu
+        .loss_and_grads_async(&images[..two * per], &labels[..two])
         .await
-        .is_err()
     {
         return (
             None,
-            format!("CPU trainer: the WGSL trainer failed on {adapter}"),
+            format!("CPU trainer: the WGSL trainer failed on {adapter} ({e})"),
         );
     }
     let t0 = now_ms();
-    let cpu = crate::grad::loss_and_grads(
-        &session.trainer.config,
-        &session.trainer.params,
-        &images,
-        &labels,
-        0.0,
-    );
+    let cpu = crate::grad::loss_and_grads(&t.config, &t.params, images, labels, 0.0);
     let cpu_ms = now_ms() - t0;
     let t0 = now_ms();
-    let gpu_ms = match gpu.loss_and_grads_async(&images, &labels).await {
+    let gpu_ms = match gpu.loss_and_grads_async(images, labels).await {
         Ok(_) => now_ms() - t0,
         Err(_) => f64::INFINITY,
     };
-    let n = labels.len();
     if cpu.is_err() || gpu_ms < cpu_ms {
         (
             Some(gpu),
