@@ -229,6 +229,28 @@ def main():
             return f"paused at {s}, reloaded, resumed, +3 steps: vs uninterrupted `whitebox train --steps {s + 3}` {d:.1e} relative"
         run("pause → reload → resume continues exactly (equals an uninterrupted run)", reload_resume)
 
+        def hidden_tab():
+            r0 = treport(b)
+            b.click("#train-play")
+            wait_train(b, lambda r: r.get("playing"), "playing")
+            main = b.cmd("GET", "/window")
+            new = b.cmd("POST", "/window/new", {"type": "tab"})["handle"]
+            b.cmd("POST", "/window", {"handle": new})
+            time.sleep(10)
+            b.cmd("POST", "/window", {"handle": main})
+            hidden_steps = treport(b)["step"]
+            b.click("#train-pause")
+            r = wait_train(b, lambda r: not r.get("playing"), "the pause")
+            b.cmd("POST", "/window", {"handle": new})
+            b.cmd("DELETE", "/window")
+            b.cmd("POST", "/window", {"handle": main})
+            gained = hidden_steps - r0["step"]
+            check(gained >= 3, f"only {gained} steps in 10 s with the tab hidden")
+            note = b.text("#train-hidden")
+            return (f"{gained} steps while the tab was hidden 10 s; longest gap between reports "
+                    f"{r['longest_report_gap_ms']:.0f} ms; note: {note[:90]!r}")
+        run("training goes on while the tab is hidden", hidden_tab)
+
         def export_forward():
             set_value(b, "#train-dataset", "shapes")
             set_value(b, "#train-batch", 16)

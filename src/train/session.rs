@@ -29,6 +29,9 @@ pub const SHAPES_TEST: usize = 2_000;
 /// `whitebox train --dataset shapes` seeds its test set with the run's seed xor this.
 pub const SHAPES_TEST_SEED: u64 = 0x5eed_7e57;
 
+/// A choice's (train, test) sets and the model config fitted to them.
+pub type Built = (Box<dyn ImageDataset>, Box<dyn ImageDataset>, CrateConfig);
+
 /// What the run trains on. Fashion-MNIST and one's own images join this enum when their loaders
 /// do (they carry their bytes through the worker protocol instead of a seed).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -123,9 +126,9 @@ impl DataChoice {
     pub fn build(
         &self,
         base: &CrateConfig,
-    ) -> Result<(Box<dyn ImageDataset>, Box<dyn ImageDataset>, CrateConfig)> {
+    ) -> Result<Built> {
         self.check()?;
-        let (train, test, cfg): (Box<dyn ImageDataset>, Box<dyn ImageDataset>, CrateConfig) =
+        let (train, test, cfg): Built =
             match *self {
                 DataChoice::Subspaces {
                     subspaces,

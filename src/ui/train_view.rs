@@ -389,8 +389,14 @@ pub fn TrainView() -> impl IntoView {
         let ips = num(&r["images_per_s"]).unwrap_or(0.0);
         let left = num(&r["time_left_s"]).unwrap_or(f64::NAN);
         format!(
-            "step {step} / {total} · epoch {} / {epochs} · {ips:.0} images/s · {} left · lr {:.2e}",
+            "step {step} / {total} · epoch {} / {epochs} · {ips:.0} images/s ({}) · {} left · lr {:.2e}",
             (epoch + 1).min(epochs.max(1)),
+            if ips > 0.0 {
+                let batch = r["settings"]["batch"].as_f64().unwrap_or(0.0);
+                format!("{:.0} ms per step", 1000.0 * batch / ips)
+            } else {
+                "– ms per step".to_string()
+            },
             fmt_secs(left),
             num(&r["lr"]).unwrap_or(0.0)
         )
