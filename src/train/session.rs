@@ -123,46 +123,42 @@ impl DataChoice {
 
     /// (train, test, model config): the sets `whitebox train` makes for this choice, and `base`
     /// (width, depth, heads) fitted to their input and classes.
-    pub fn build(
-        &self,
-        base: &CrateConfig,
-    ) -> Result<Built> {
+    pub fn build(&self, base: &CrateConfig) -> Result<Built> {
         self.check()?;
-        let (train, test, cfg): Built =
-            match *self {
-                DataChoice::Subspaces {
+        let (train, test, cfg): Built = match *self {
+            DataChoice::Subspaces {
+                subspaces,
+                sub_dim,
+                noise,
+                tokens,
+                seed,
+            } => {
+                let sc = SubspaceConfig {
                     subspaces,
                     sub_dim,
                     noise,
-                    tokens,
+                    tokens_per_sample: tokens,
                     seed,
-                } => {
-                    let sc = SubspaceConfig {
-                        subspaces,
-                        sub_dim,
-                        noise,
-                        tokens_per_sample: tokens,
-                        seed,
-                        ..SubspaceConfig::default()
-                    };
-                    let (tr, te) = SubspaceImages::generate(&sc, SUBSPACE_TRAIN, SUBSPACE_TEST)?;
-                    let cfg = tr.model_config(base);
-                    (Box::new(tr), Box::new(te), cfg)
-                }
-                DataChoice::Shapes { seed } => (
-                    Box::new(ShapesDataset::new(ShapesConfig::for_model(
-                        base,
-                        SHAPES_TRAIN,
-                        seed,
-                    ))?),
-                    Box::new(ShapesDataset::new(ShapesConfig::for_model(
-                        base,
-                        SHAPES_TEST,
-                        seed ^ SHAPES_TEST_SEED,
-                    ))?),
-                    base.clone(),
-                ),
-            };
+                    ..SubspaceConfig::default()
+                };
+                let (tr, te) = SubspaceImages::generate(&sc, SUBSPACE_TRAIN, SUBSPACE_TEST)?;
+                let cfg = tr.model_config(base);
+                (Box::new(tr), Box::new(te), cfg)
+            }
+            DataChoice::Shapes { seed } => (
+                Box::new(ShapesDataset::new(ShapesConfig::for_model(
+                    base,
+                    SHAPES_TRAIN,
+                    seed,
+                ))?),
+                Box::new(ShapesDataset::new(ShapesConfig::for_model(
+                    base,
+                    SHAPES_TEST,
+                    seed ^ SHAPES_TEST_SEED,
+                ))?),
+                base.clone(),
+            ),
+        };
         let names = train.class_names();
         let cfg = CrateConfig {
             classes: names.len(),
