@@ -124,6 +124,10 @@ pub struct Args {
     /// Test (or validation) images for the per-layer R^c and sparsity.
     #[arg(long, default_value_t = 256)]
     pub stats_images: usize,
+    /// Stop after N optimiser steps of the run (counted from its start), writing the
+    /// checkpoint as Ctrl-C does (used to compare the page's training with this one).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub steps: Option<u64>,
     /// Train nothing: evaluate this model file on the dataset's test split (accuracy, loss,
     /// per-layer R^c and sparsity over --stats-images images) and print one JSON object.
     #[arg(long, value_name = "MODEL")]
@@ -396,11 +400,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         EngineKind::Gpu => {
             let ctx = crate::gpu::GpuContext::new_blocking().context("opening the GPU")?;
             eprintln!("GPU: {} ({:?})", ctx.info.name, ctx.info.backend);
-            Box::new(crate::gpu::train::GpuSteps::new(
-                ctx,
-                &trainer,
-                a.read_every,
-            )?)
+            // --steps must see every step's report to stop exactly there.
+            let read_every = if a.steps.is_some() { 1 } else { a.read_every };
+            Box::new(crate::gpu::train::GpuSteps::new(ctx, &trainer, read_every)?)
         }
     };
     let t0 = Instant::now();
@@ -420,7 +422,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             io_err.get_or_insert(e);
         }
     };
+    let stop_at = a.steps;
     let mut progress = |r: &StepReport, run: &Running| {
+        if stop_at.is_some_and(|n| r.step >= n) {
+            STOP.store(true, Ordering::SeqCst);
+        }
         if bar_epoch != Some(run.epoch) {
             bar_epoch = Some(run.epoch);
             bar.restart(run.steps_per_epoch, format!("epoch {}", run.epoch + 1));
@@ -457,7 +463,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if let Some(e) = io_err {
         return Err(e).context("writing metrics.jsonl");
     }
-    if STOP.load(Ordering::SeqCst) {
+    if a.steps.is_some_and(|n| trainer.state.step >= n) {
+        eprintln!(
+            "stopped after {} steps: model in {}",
+            trainer.state.step,
+            out.display()
+        );
+    } else if STOP.load(Ordering::SeqCst) {
         eprintln!(
             "stopped: checkpoint in {} (continue with --resume {})",
             out.display(),

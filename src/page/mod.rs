@@ -9,6 +9,7 @@ pub mod compare;
 pub mod engine_choice;
 pub mod model_choice;
 pub mod route;
+pub mod train_protocol;
 pub mod url;
 
 pub use compare::{comparison_text, differences, Differences};

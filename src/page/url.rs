@@ -39,10 +39,17 @@ pub enum View {
     Layers,
     Subspaces,
     Model,
+    Train,
 }
 
 impl View {
-    pub const ALL: [View; 4] = [View::Attention, View::Layers, View::Subspaces, View::Model];
+    pub const ALL: [View; 5] = [
+        View::Attention,
+        View::Layers,
+        View::Subspaces,
+        View::Model,
+        View::Train,
+    ];
 
     /// The name in the URL and in element ids.
     pub fn key(self) -> &'static str {
@@ -51,6 +58,7 @@ impl View {
             View::Layers => "layers",
             View::Subspaces => "subspaces",
             View::Model => "model",
+            View::Train => "train",
         }
     }
 
@@ -60,6 +68,7 @@ impl View {
             View::Layers => "Layers",
             View::Subspaces => "Subspaces",
             View::Model => "Model & engine",
+            View::Train => "Train",
         }
     }
 
@@ -85,6 +94,8 @@ pub struct UrlState {
     pub engine: EnginePref,
     /// A bundled model by name.
     pub model: Option<String>,
+    /// The Train view's settings (`crate::page::train_protocol::settings_to_url`).
+    pub train: Option<String>,
 }
 
 impl Default for UrlState {
@@ -98,6 +109,7 @@ impl Default for UrlState {
             sample: None,
             engine: EnginePref::Auto,
             model: None,
+            train: None,
         }
     }
 }
@@ -127,6 +139,7 @@ impl UrlState {
                 "sample" if !v.is_empty() => s.sample = Some(v),
                 "engine" => s.engine = EnginePref::parse(&v).unwrap_or(s.engine),
                 "model" if !v.is_empty() => s.model = Some(v),
+                "train" if !v.is_empty() => s.train = Some(v),
                 _ => {}
             }
         }
@@ -150,6 +163,9 @@ impl UrlState {
         }
         if let Some(m) = &self.model {
             q.push(format!("model={}", encode_component(m)));
+        }
+        if let Some(t) = &self.train {
+            q.push(format!("train={}", encode_component(t)));
         }
         if self.engine != EnginePref::Auto {
             q.push(format!("engine={}", self.engine.key()));
@@ -190,6 +206,7 @@ mod tests {
                 sample: Some("cat & dog/été 100%+1=2?.png".into()),
                 engine: EnginePref::Gpu,
                 model: Some("crate-t (hf)".into()),
+                train: Some("shapes-3~0.001~64~2~0~lion~1~crate-fmnist".into()),
             },
             UrlState {
                 view: View::Model,
@@ -200,6 +217,7 @@ mod tests {
                 sample: Some("plain.jpg".into()),
                 engine: EnginePref::Cpu,
                 model: None,
+                train: None,
             },
         ];
         for s in states {

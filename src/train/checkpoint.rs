@@ -1,4 +1,4 @@
-//! Checkpoints (native only): a directory with
+//! Checkpoints: a directory (native) with
 //! - `model.safetensors`: the model (config, class names, mean/std in `__metadata__`), loadable by
 //!   every other command;
 //! - `optim.safetensors`: the optimiser moments, `m/<key>` and (AdamW) `v/<key>`;
@@ -6,15 +6,24 @@
 //!
 //! `best.safetensors` is the model of the best evaluated epoch. Files are written to a temporary
 //! name and renamed, so an interrupted save never leaves a half-written checkpoint.
+//!
+//! The same files' bytes ([`model_bytes`], [`optim_bytes`], [`restore_parts`]) are what the page's
+//! training worker keeps in IndexedDB, so a run saved there resumes the way `--resume` does.
 
 use std::collections::BTreeMap;
+#[cfg(not(target_arch = "wasm32"))]
 use std::path::Path;
 
 use super::trainer::{TrainState, Trainer};
-use crate::budget::{limits, read_file_capped};
+use crate::budget::limits;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::budget::read_file_capped;
 use crate::error::{Error, Result};
 use crate::grad::{Array, ParamSet};
-use crate::model::io::{load_model_file, read_file, read_safetensors, write_model, write_tensors};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::model::io::{load_model_file, read_file};
+use crate::model::io::{read_safetensors, write_model, write_tensors};
+use crate::model::Model;
 use crate::tensor::Tensor;
 
 pub const MODEL_FILE: &str = "model.safetensors";
@@ -22,6 +31,7 @@ pub const BEST_FILE: &str = "best.safetensors";
 pub const OPTIM_FILE: &str = "optim.safetensors";
 pub const STATE_FILE: &str = "state.json";
 
+#[cfg(not(target_arch = "wasm32"))]
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).map_err(|e| Error::io(tmp.display().to_string(), e))?;
@@ -46,10 +56,8 @@ fn js<T: serde::Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// Writes the checkpoint into `dir` (created if needed); with `best`, also `best.safetensors`.
-pub fn save(dir: &Path, t: &Trainer, best: bool) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
-    let model = model_bytes(t)?;
+/// The optimiser moments as safetensors: `m/<key>` and (AdamW) `v/<key>`.
+pub fn optim_bytes(t: &Trainer) -> Result<Vec<u8>> {
     let mut moments = BTreeMap::new();
     for (prefix, set) in [("m/", &t.opt.m), ("v/", &t.opt.v)] {
         for (k, a) in &set.tensors {
@@ -62,7 +70,15 @@ pub fn save(dir: &Path, t: &Trainer, best: bool) -> Result<()> {
             );
         }
     }
-    let optim = write_tensors(&moments, &BTreeMap::new())?;
+    write_tensors(&moments, &BTreeMap::new())
+}
+
+/// Writes the checkpoint into `dir` (created if needed); with `best`, also `best.safetensors`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn save(dir: &Path, t: &Trainer, best: bool) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+    let model = model_bytes(t)?;
+    let optim = optim_bytes(t)?;
     let state = serde_json::to_vec_pretty(&t.state)
         .map_err(|e| Error::Format(format!("cannot write the training state: {e}")))?;
     write_atomic(&dir.join(OPTIM_FILE), &optim)?;
@@ -74,10 +90,12 @@ pub fn save(dir: &Path, t: &Trainer, best: bool) -> Result<()> {
 }
 
 /// Largest `state.json` read (a real one is about 1 KB).
+#[cfg(not(target_arch = "wasm32"))]
 const MAX_STATE_FILE: u64 = 1 << 20;
 
 /// Restores a run saved by [`save`]; it continues exactly where it stopped. Every file is read
 /// within the library's limits, and the saved state is checked before anything is sized by it.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn load(dir: &Path) -> Result<Trainer> {
     let mp = dir.join(MODEL_FILE);
     let model = load_model_file(&mp, None)?.model;
@@ -90,6 +108,26 @@ pub fn load(dir: &Path) -> Result<Trainer> {
         |_| Ok(()),
     )?)
     .map_err(|e| Error::Format(format!("{sname}: {e}")))?;
+    let op = dir.join(OPTIM_FILE);
+    restore_parts(
+        model,
+        state,
+        &read_file(&op)?,
+        &sname,
+        &op.display().to_string(),
+    )
+}
+
+/// A run from its parts: the model, the saved state (checked before anything is sized by it)
+/// and the optimiser file's bytes. `sname` and `oname` name the state and optimiser files in
+/// errors.
+pub fn restore_parts(
+    model: Model,
+    state: TrainState,
+    optim: &[u8],
+    sname: &str,
+    oname: &str,
+) -> Result<Trainer> {
     if state.shuffler.len as u64 > limits::SHUFFLE_ITEMS || state.shuffler.len == 0 {
         return Err(Error::Format(format!(
             "{sname}: the saved data order is for {} items; a run has between 1 and {} (edited \
@@ -98,8 +136,7 @@ pub fn load(dir: &Path) -> Result<Trainer> {
             limits::SHUFFLE_ITEMS
         )));
     }
-    let op = dir.join(OPTIM_FILE);
-    let f = read_safetensors(&read_file(&op)?, &op.display().to_string())?;
+    let f = read_safetensors(optim, oname)?;
     let empty = || ParamSet::<f32> {
         tensors: BTreeMap::new(),
     };
@@ -114,11 +151,8 @@ pub fn load(dir: &Path) -> Result<Trainer> {
         } else if let Some(key) = k.strip_prefix("v/") {
             v.tensors.insert(key.to_string(), a);
         } else {
-            return Err(Error::Format(format!(
-                "{}: unexpected tensor `{k}`",
-                op.display()
-            )));
+            return Err(Error::Format(format!("{oname}: unexpected tensor `{k}`")));
         }
     }
-    Trainer::restore(model.config, &model.params, state, m, v).map_err(|e| e.in_file(&sname))
+    Trainer::restore(model.config, &model.params, state, m, v).map_err(|e| e.in_file(sname))
 }

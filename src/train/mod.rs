@@ -4,12 +4,13 @@
 //! - [`trainer`]: the loop (NaN/inf steps skipped, evaluation, per-layer R^c and sparsity,
 //!   metrics as JSON values); engine-agnostic hooks, no I/O, compiles for wasm32; the steps run
 //!   on a [`StepEngine`] ([`CpuSteps`] here, `gpu::train::GpuSteps` on the GPU);
-//! - [`checkpoint`] (native): save and exact resume.
+//! - [`checkpoint`]: save and exact resume (files natively, bytes everywhere);
+//! - [`session`]: a run as the page's worker drives it (data choice, steps, probes, history).
 
-#[cfg(not(target_arch = "wasm32"))]
 pub mod checkpoint;
 pub mod optim;
 pub mod schedule;
+pub mod session;
 pub mod trainer;
 
 pub use optim::{clip_grad_norm, decays, OptimConfig, Optimizer, OptimizerKind};

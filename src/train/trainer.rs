@@ -366,6 +366,17 @@ impl Trainer {
         }
         let read =
             read || self.shuffler.position() + self.state.train.batch >= self.shuffler.state().len;
+        let batch = self.next_batch(ds)?;
+        engine.step(self, &batch.images.data, &batch.labels, read)
+    }
+
+    /// The next batch of the shuffled (and, when set, augmented) training set; the data order
+    /// moves past it (to the next epoch after the epoch's last batch). The step itself is the
+    /// caller's: [`Trainer::next_step_on`], or the page's worker awaiting the GPU.
+    pub fn next_batch<D: ImageDataset + ?Sized>(&mut self, ds: &D) -> Result<crate::data::Batch> {
+        if self.shuffler.position() >= self.shuffler.state().len {
+            self.shuffler.next_epoch();
+        }
         let idx = self
             .shuffler
             .next_batch(self.state.train.batch, false)
@@ -377,12 +388,11 @@ impl Trainer {
             epoch: self.shuffler.epoch(),
         });
         let batch = make_batch(ds, &idx, &self.config, plan)?;
-        let r = engine.step(self, &batch.images.data, &batch.labels, read);
         if self.shuffler.position() >= self.shuffler.state().len {
             self.shuffler.next_epoch();
         }
         self.state.shuffler = self.shuffler.state();
-        r
+        Ok(batch)
     }
 
     /// [`Trainer::evaluate`] on `engine` when it evaluates (the GPU does, with the weights it

@@ -361,6 +361,11 @@ pub fn load_model_file(app: AppState, file: web_sys::File) {
     });
 }
 
+/// Loads a model made in the page (the Train view's export) as if it were a dropped file.
+pub fn load_model_from_bytes(app: AppState, name: String, bytes: Vec<u8>) {
+    spawn(app, load_model_bytes_now(app, name, Rc::new(bytes), None));
+}
+
 /// Loads the model kept while the head-count prompt was open, with the given head count.
 pub fn retry_model_with_heads(app: AppState, heads: usize) {
     if let Some((name, bytes)) = app.pending_model.get_value() {

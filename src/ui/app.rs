@@ -17,6 +17,7 @@ use super::web::{query, set_query};
 pub fn App() -> impl IntoView {
     let app = AppState::new(&UrlState::parse(&query()));
     provide_context(app);
+    provide_context(super::train_view::train_ui(&app));
     listen_for_paste(app);
     // The view state follows into the address bar, so a view can be shared by its URL.
     Effect::new(move |_| {
@@ -69,6 +70,7 @@ pub fn App() -> impl IntoView {
         View::Layers => view! { <LayersView /><Explain which="layers" /> }.into_any(),
         View::Subspaces => view! { <SubspacesView /> }.into_any(),
         View::Model => view! { <ModelView /><Explain which="model" /> }.into_any(),
+        View::Train => view! { <super::train_view::TrainView /> }.into_any(),
     };
     let progress = move || {
         app.busy.get().map(|b| {

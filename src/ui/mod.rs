@@ -18,9 +18,16 @@ mod selftest_page;
 mod state;
 mod subspaces;
 mod subspaces_view;
+mod train;
+mod train_view;
 mod web;
 
 use leptos::prelude::*;
+
+/// The training worker's entry point (`src/bin/whitebox-train-worker.rs`).
+pub fn train_worker_start() {
+    train::worker::start();
+}
 
 /// Mounts the app, or the benchmark view (`?bench=PRESET`) or the self-test (`?selftest`).
 pub fn start() {

@@ -68,6 +68,8 @@ pub struct AppState {
     pub bundled: RwSignal<Vec<Bundled>>,
     pub model_name: RwSignal<Option<String>>,
     pub model: RwSignal<Option<ModelInfo>>,
+    /// The Train view's settings as they appear in the URL.
+    pub train_url: RwSignal<Option<String>>,
     pub current: RwSignal<Option<Current>>,
     pub engine: RwSignal<EngineInfo>,
     pub busy: RwSignal<Option<Busy>>,
@@ -111,6 +113,7 @@ impl AppState {
             bundled: RwSignal::new(Vec::new()),
             model_name: RwSignal::new(url.model.clone()),
             model: RwSignal::new(None),
+            train_url: RwSignal::new(url.train.clone()),
             current: RwSignal::new(None),
             engine: RwSignal::new(EngineInfo::default()),
             busy: RwSignal::new(None),
@@ -143,6 +146,7 @@ impl AppState {
             sample: self.sample.get(),
             engine: self.engine_pref.get(),
             model: self.model_name.get(),
+            train: self.train_url.get(),
         }
     }
 

@@ -24,4 +24,5 @@ mod subspaces;
 mod subspaces_bundled;
 mod train;
 mod train_data;
+mod train_session;
 mod weights_io;

@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""The Train view's browser tests: headless Chromium against a served dist/, driving the view
+through its ids and reading `#wb-train-report`. The page's weights are compared with
+`whitebox train --steps N` (same dataset, seed and settings) and its exported model with
+`whitebox forward --json`.
+
+    python3 scripts/browser-train.py http://127.0.0.1:PORT/ --whitebox target/debug/whitebox \
+        --shots target/screenshots [--accuracy-run]
+
+Prints one line per check and "N passed, N failed"; exits 1 on any failure. --accuracy-run
+adds the long measure: default subspaces trained for two minutes (held-out accuracy, R^c after
+MSSA by depth, images/s).
+"""
+
+import argparse
+import base64
+import json
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from array import array
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wbdriver import Browser  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "web" / "samples"
+TREPORT = "const e = document.querySelector('#wb-train-report'); return e && e.textContent ? JSON.parse(e.textContent) : null;"
+REPORT = "const e = document.querySelector('#wb-report'); return e && e.textContent ? JSON.parse(e.textContent) : null;"
+EXPORT_B64 = """
+const b = window.__wbTrainExport; if (!b) return null;
+let s = ''; for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode.apply(null, b.subarray(i, i + 0x8000));
+return btoa(s);"""
+
+
+class Failed(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failed(msg)
+
+
+def read_safetensors(path):
+    """{key: (shape, floats)} and the metadata of a float32 safetensors file."""
+    raw = Path(path).read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    out = {}
+    for k, t in header.items():
+        check(t["dtype"] == "F32", f"{path}: {k} is {t['dtype']}")
+        a, b = t["data_offsets"]
+        v = array("f")
+        v.frombytes(raw[8 + n + a:8 + n + b])
+        out[k] = (t["shape"], v)
+    return out, meta
+
+
+def relative_difference(a, b):
+    check(sorted(a) == sorted(b), f"keys differ: {sorted(set(a) ^ set(b))[:5]}")
+    diff = scale = 0.0
+    for k in a:
+        check(a[k][0] == b[k][0], f"{k}: shape {a[k][0]} vs {b[k][0]}")
+        diff = max(diff, max(abs(x - y) for x, y in zip(a[k][1], b[k][1])))
+        scale = max(scale, max(abs(y) for y in b[k][1]))
+    return diff / (scale or 1.0)
+
+
+def flat(v):
+    return [x for y in v for x in flat(y)] if isinstance(v, list) else [v]
+
+
+def treport(b):
+    return b.js(TREPORT) or {}
+
+
+def wait_train(b, cond, what, timeout=None):
+    """Waits until cond(report) holds; fails at once if the view shows an error."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < (timeout or b.timeout):
+        r = treport(b)
+        if r.get("error"):
+            raise Failed(f"the Train view shows an error while waiting for {what}: {r['error']}")
+        if r and cond(r):
+            return r
+        time.sleep(0.1)
+    raise Failed(f"timed out waiting for {what}; report: {json.dumps(treport(b))[:400]}")
+
+
+def step_to(b, n):
+    """Clicks #train-step until the run is at step n."""
+    while treport(b).get("step", 0) < n:
+        s = treport(b)["step"]
+        b.click("#train-step")
+        wait_train(b, lambda r: r.get("step", 0) > s, f"step {s + 1}")
+
+
+def export(b, path):
+    b.js("window.__wbTrainExport = null;")
+    step = treport(b)["step"]
+    b.click("#train-export")
+    wait_train(b, lambda r: r.get("exported_step") == step, "the export")
+    data = b.wait_js(f"{EXPORT_B64}", what="the exported bytes")
+    Path(path).write_bytes(base64.b64decode(data))
+    return step
+
+
+def cli_train(whitebox, out, steps, extra=()):
+    subprocess.run([whitebox, "train", "--dataset", "subspaces", "--epochs", "10", "--steps", str(steps),
+                    "--out", str(out), *extra], check=True, capture_output=True, text=True)
+    return Path(out) / "model.safetensors"
+
+
+def set_value(b, sel, value):
+    b.js("const e = document.querySelector(arguments[0]); e.value = arguments[1]; "
+         "e.dispatchEvent(new Event('change', {bubbles: true}));", sel, str(value))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("url")
+    ap.add_argument("--whitebox", required=True, help="the native CLI, for reference runs")
+    ap.add_argument("--shots", default=str(ROOT / "target" / "screenshots"))
+    ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--accuracy-run", action="store_true")
+    ap.add_argument("--only", default="", help="run only the checks whose name contains this")
+    a = ap.parse_args()
+    shots = Path(a.shots)
+    shots.mkdir(parents=True, exist_ok=True)
+    base = a.url.rstrip("/") + "/"
+    tmp = Path(tempfile.mkdtemp(prefix="wb-train-"))
+    results = []
+
+    def run(name, fn, b=None):
+        if a.only not in name:
+            return
+        t0 = time.monotonic()
+        try:
+            detail = fn()
+            results.append(True)
+            print(f"ok    {name} ({time.monotonic() - t0:.1f} s){': ' + detail if detail else ''}", flush=True)
+        except Exception as e:
+            results.append(False)
+            msg = str(e) if isinstance(e, (Failed, TimeoutError)) else traceback.format_exc()
+            print(f"FAIL  {name}: {msg}", flush=True)
+
+    state = {}
+    with Browser(webgpu=True, timeout=a.timeout) as b:
+        def first_seconds():
+            b.goto(base + "?view=train")
+            t0 = time.monotonic()
+            r = wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0 and "settings" in r,
+                           "the worker's first report")
+            check(b.js("return document.querySelector('#tab-train').getAttribute('aria-selected')") == "true",
+                  "view=train did not open the Train tab")
+            for i in ["#train-dataset", "#train-play", "#train-pause", "#train-step", "#train-reset",
+                      "#train-export", "#train-files"]:
+                check(b.js("return !!document.querySelector(arguments[0])", i), f"no {i}")
+            check(r["dataset"] == "subspaces" and r["settings"]["batch"] == 128, "defaults are not the CLI's")
+            ready_s = time.monotonic() - t0
+            b.screenshot(shots / "train-01-first-report.png")
+            time.sleep(max(0.0, 10 - (time.monotonic() - t0)))
+            b.screenshot(shots / "train-00-first-10-seconds.png")
+            at10 = treport(b)
+            calib = wait_train(b, lambda r: "calibrated" in r.get("engine_reason", "") or
+                               "not available" in r.get("engine_reason", ""), "the engine calibration")
+            # The rest of this browser's checks compare with the CLI's CPU run: force the CPU.
+            b.goto(base + "?view=train&engine=cpu")
+            wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0 and r.get("engine") == "cpu",
+                       "the CPU run")
+            return (f"first report (step 0, playable) {ready_s:.1f} s after opening; at 10 s the engine line said "
+                    f"{at10.get('engine_reason')!r}; calibration {time.monotonic() - t0:.0f} s after opening: "
+                    f"{calib['engine']}: {calib['engine_reason']}")
+        run("the Train view opens from the URL with its worker and the CLI's defaults", first_seconds)
+
+        def parity_20():
+            step_to(b, 20)
+            page = tmp / "page20.safetensors"
+            export(b, page)
+            cli = cli_train(a.whitebox, tmp / "cli20", 20)
+            d = relative_difference(read_safetensors(page)[0], read_safetensors(cli)[0])
+            check(d <= 1e-5, f"page vs CLI weights after 20 steps differ by {d:.2e} (relative) > 1e-5")
+            return f"page (worker, CPU) vs `whitebox train --steps 20`: {d:.1e} relative"
+        run("20 steps in the page equal `whitebox train --steps 20` (CPU, 1e-5)", parity_20)
+
+        def train_30():
+            b.js("window.__wbLongestTask = 0; window.__wbLongTasks = [];")
+            b.click("#train-play")
+            wait_train(b, lambda r: r.get("playing"), "playing")
+            r = wait_train(b, lambda r: r.get("step", 0) >= 50, "step 50", timeout=600)
+            b.click("#train-pause")
+            r = wait_train(b, lambda r: not r.get("playing") and r.get("checkpoint_step") == r.get("step"),
+                           "the pause checkpoint")
+            longest = b.js("return window.__wbLongestTask || 0")
+            loss = r["history"]["loss"]
+            first, last = sum(loss[:5]) / 5, sum(loss[-5:]) / 5
+            check(last < first, f"the training loss did not fall: {first:.4f} -> {last:.4f}")
+            pts = b.js("return [...document.querySelectorAll('#train-loss-chart polyline')].map(p => p.getAttribute('points').split(' ').length)")
+            check(len(pts) >= 3 and max(pts) >= 30, f"loss curves not drawn: {pts}")
+            cells = b.js("return document.querySelectorAll('#train-heatmap rect').length")
+            check(cells >= 6 * 3, f"the heatmap has {cells} cells")
+            check(len(r["probes"]) >= 3 and len(r["probes"][-1]["rc_out"]) == 6, "per-layer probes missing")
+            check(r["heldout"] and r["heldout"]["images"] > 0, "no held-out evaluation")
+            check(b.js("return document.querySelectorAll('#train-confusion td').length") > 0, "no confusion matrix")
+            check(longest < 50, f"a main-thread task took {longest:.0f} ms while training (tasks: {b.js('return window.__wbLongTasks')})")
+            b.screenshot(shots / "train-02-after-50-steps.png")
+            b.js("document.querySelector('#train-loss-chart').scrollIntoView()")
+            b.screenshot(shots / "train-02b-curves.png")
+            b.js("document.querySelector('#train-heatmap').scrollIntoView()")
+            b.screenshot(shots / "train-02c-layers.png")
+            b.js("window.scrollTo(0, 0)")
+            state["saved"] = r["step"]
+            return (f"loss {first:.3f} -> {last:.3f} over {r['step']} steps; held-out accuracy {r['heldout']['accuracy']:.3f}; "
+                    f"{r['images_per_s']:.0f} images/s; longest main-thread task {longest:.0f} ms")
+        run("training on subspaces: loss falls, curves drawn, no main-thread task over 50 ms", train_30)
+
+        def reload_resume():
+            s = state["saved"]
+            b.goto(base + "?view=train&engine=cpu")
+            wait_train(b, lambda r: r.get("saved_step") == s and r.get("step") == 0, f"the offer to resume at step {s}")
+            b.screenshot(shots / "train-03-resume-offer.png")
+            b.click("#train-resume")
+            r = wait_train(b, lambda r: r.get("step") == s, f"the resumed run at step {s}")
+            check(len(r["history"]["loss"]) == s and len(r["probes"]) > 0, "the curves did not come back")
+            step_to(b, s + 3)
+            page = tmp / "resumed.safetensors"
+            export(b, page)
+            cli = cli_train(a.whitebox, tmp / "cli-resumed", s + 3)
+            d = relative_difference(read_safetensors(page)[0], read_safetensors(cli)[0])
+            check(d <= 1e-5, f"resumed run vs uninterrupted CLI run differ by {d:.2e}")
+            return f"paused at {s}, reloaded, resumed, +3 steps: vs uninterrupted `whitebox train --steps {s + 3}` {d:.1e} relative"
+        run("pause → reload → resume continues exactly (equals an uninterrupted run)", reload_resume)
+
+        def hidden_tab():
+            r0 = treport(b)
+            b.click("#train-play")
+            wait_train(b, lambda r: r.get("playing"), "playing")
+            main = b.cmd("GET", "/window")
+            new = b.cmd("POST", "/window/new", {"type": "tab"})["handle"]
+            b.cmd("POST", "/window", {"handle": new})
+            time.sleep(10)
+            b.cmd("POST", "/window", {"handle": main})
+            hidden_steps = treport(b)["step"]
+            b.click("#train-pause")
+            r = wait_train(b, lambda r: not r.get("playing"), "the pause")
+            b.cmd("POST", "/window", {"handle": new})
+            b.cmd("DELETE", "/window")
+            b.cmd("POST", "/window", {"handle": main})
+            gained = hidden_steps - r0["step"]
+            check(gained >= 3, f"only {gained} steps in 10 s with the tab hidden")
+            note = b.text("#train-hidden")
+            return (f"{gained} steps while the tab was hidden 10 s; longest gap between reports "
+                    f"{r['longest_report_gap_ms']:.0f} ms; note: {note[:90]!r}")
+        run("training goes on while the tab is hidden", hidden_tab)
+
+        def export_forward():
+            set_value(b, "#train-dataset", "shapes")
+            set_value(b, "#train-batch", 16)
+            b.click("#train-reset")
+            wait_train(b, lambda r: r.get("dataset") == "shapes" and r.get("step") == 0, "the shapes run")
+            step_to(b, 2)
+            path = tmp / "shapes.safetensors"
+            export(b, path)
+            before = json.dumps((b.js(REPORT) or {}).get("logits"))
+            b.click("#train-open-attention")
+            b.wait_js("return document.querySelector('header .status').textContent.includes('trained in the page') && "
+                      "document.querySelector('#app').dataset.state === 'ready' && "
+                      "JSON.stringify(JSON.parse(document.querySelector('#wb-report').textContent).logits) !== arguments[0]",
+                      before, what="the exported model's analysis in the Attention view")
+            r = b.js(REPORT)
+            img = SAMPLES / r["image"]
+            out = subprocess.run([a.whitebox, "forward", "--json", "--weights", str(path), "--image", str(img),
+                                  "--resize", "stretch"], check=True, capture_output=True, text=True).stdout
+            cli = json.loads(out.splitlines()[0])
+            pl, cl = flat(r["logits"]), flat(cli["logits"])
+            check(len(pl) == len(cl), f"{len(pl)} logits, CLI has {len(cl)}")
+            err = max(abs(x - y) for x, y in zip(pl, cl)) / max(abs(y) for y in cl)
+            tol = 1e-5 if r.get("engine") == "cpu" else 1e-3
+            check(err <= tol, f"logits of the exported model differ from `whitebox forward` by {err:.2e} ({r.get('engine')})")
+            rc = max(abs(p["rc_out"] - c["rc_out"]) / abs(c["rc_out"]) for p, c in zip(r["layers"], cli["layers"]))
+            check(rc <= tol, f"R^c differs by {rc:.2e}")
+            b.screenshot(shots / "train-04-exported-in-attention.png")
+            return f"exported shapes model: page ({r.get('engine')}) vs `whitebox forward --json`: logits {err:.1e}, R^c {rc:.1e}"
+        run("export → `whitebox forward --json` equals the page's numbers on the exported model", export_forward)
+
+        if a.accuracy_run:
+            def accuracy_2min():
+                b.goto(base + "?view=train&engine=cpu")
+                wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0, "a fresh run")
+                b.click("#train-play")
+                t0 = time.monotonic()
+                first95 = None
+                while time.monotonic() - t0 < 120:
+                    time.sleep(0.5)
+                    h = treport(b).get("heldout") or {}
+                    if first95 is None and (h.get("accuracy") or 0) >= 0.95:
+                        first95 = (time.monotonic() - t0, h["step"], h["accuracy"])
+                b.click("#train-pause")
+                r = wait_train(b, lambda r: not r.get("playing"), "the pause")
+                ev = r["evals"][-1] if r["evals"] else None
+                p = r["probes"][-1]
+                falls = all(x > y for x, y in zip(p["rc_out"], p["rc_out"][1:]))
+                b.screenshot(shots / "train-05-two-minutes.png")
+                check(first95 is not None, "held-out accuracy stayed below 0.95 for two minutes")
+                return (f"held-out accuracy {first95[2]:.3f} >= 0.95 at step {first95[1]}, {first95[0]:.0f} s after Play; "
+                        f"after 120 s: step {r['step']}, held-out accuracy {ev and ev['accuracy']:.4f} (step {ev and ev['step']}), "
+                        f"{r['images_per_s']:.1f} images/s, R^c after MSSA by layer {[round(x, 2) for x in p['rc_out']]} "
+                        f"(falls with depth: {falls})")
+            run("measure: held-out accuracy on default subspaces after two minutes", accuracy_2min)
+
+    with Browser(webgpu=True, timeout=a.timeout) as b:
+        def webgpu_parity():
+            b.goto(base + "?view=train&engine=gpu")
+            r = wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0 and "settings" in r,
+                           "the WebGPU run")
+            check(r["engine"] == "gpu", f"engine=gpu did not give the WGSL trainer: {r['engine_reason']}")
+            # SwiftShader takes about 40 s for a batch of 128 here: batch 16 keeps this short.
+            set_value(b, "#train-batch", 16)
+            b.click("#train-reset")
+            wait_train(b, lambda r: r.get("settings", {}).get("batch") == 16 and r.get("step") == 0
+                       and r.get("engine") == "gpu", "the batch-16 WebGPU run")
+            t0 = time.monotonic()
+            step_to(b, 20)
+            secs = time.monotonic() - t0
+            page = tmp / "gpu20.safetensors"
+            export(b, page)
+            cli = cli_train(a.whitebox, tmp / "cli20-b16", 20, ["--batch", "16"])
+            d = relative_difference(read_safetensors(page)[0], read_safetensors(cli)[0])
+            r = treport(b)
+            check(d <= 1e-3, f"WebGPU vs CPU weights after 20 steps differ by {d:.2e} (relative) > 1e-3")
+            check(r["probes"] and r["evals"], "no probes or evaluations on the GPU run")
+            b.screenshot(shots / "train-06-webgpu.png")
+            return (f"WebGPU (SwiftShader) vs `whitebox train --batch 16 --steps 20` (CPU): {d:.1e} relative; "
+                    f"{r['images_per_s']:.1f} images/s ({secs:.0f} s for 20 single steps); {r['engine_reason']}")
+        run("the WGSL trainer in the worker (engine=gpu) matches the CPU run within 1e-3", webgpu_parity)
+
+    with Browser(webgpu=False, timeout=a.timeout) as b:
+        def no_webgpu():
+            gpu = b.js_async("const d = arguments[0]; navigator.gpu ? navigator.gpu.requestAdapter().then(x => d(!!x), () => d(false)) : d(false);")
+            check(not gpu, "this Chromium still has a WebGPU adapter")
+            b.goto(base + "?view=train&engine=gpu")
+            wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0, "the worker")
+            b.click("#train-step")
+            r = wait_train(b, lambda r: r.get("step") == 1, "one step")
+            check(r["engine"] == "cpu", f"engine {r['engine']}")
+            note = b.text("#train-engine")
+            check("WebGPU is not available" in note, f"no notice that WebGPU is missing: {note!r}")
+            return f"notice: {note[:120]!r}"
+        run("a browser without WebGPU trains on the CPU, saying so", no_webgpu)
+
+    passed = sum(results)
+    print(f"{passed} passed, {len(results) - passed} failed")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

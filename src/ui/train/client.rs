@@ -1,0 +1,334 @@
+//! The main thread's side of the training worker: starts it, sends it commands, turns its
+//! events into the Train view's signals, keeps its checkpoints in IndexedDB (through
+//! `window.wbTrainStore`, web/train-store.js) and hands exported models to the user.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
+use leptos::prelude::*;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+
+use crate::page::train_protocol::{decode, encode, FromWorker, SessionSettings, ToWorker};
+
+/// The script trunk writes for the worker bin (`data-loader-shim`).
+const WORKER_URL: &str = "whitebox-train-worker_loader.js";
+
+/// The Train view's state, shared through context (all fields `Copy`).
+#[derive(Clone, Copy)]
+pub struct TrainUi {
+    /// The settings in the form (applied by Reset).
+    pub settings: RwSignal<SessionSettings>,
+    /// The worker's last report and its JSON text.
+    pub report: RwSignal<Option<Arc<Value>>>,
+    pub playing: RwSignal<bool>,
+    pub engine: RwSignal<String>,
+    pub engine_reason: RwSignal<String>,
+    /// The step of the last checkpoint stored in IndexedDB.
+    pub checkpoint_step: RwSignal<Option<u64>>,
+    /// A run saved by an earlier visit, offered for resuming: its step.
+    pub saved: RwSignal<Option<u64>>,
+    pub exported: RwSignal<Option<u64>>,
+    pub error: RwSignal<Option<String>>,
+    pub worker_ready: RwSignal<bool>,
+    /// Said when the tab is hidden while training, or when the browser slowed it.
+    pub hidden_note: RwSignal<Option<String>>,
+    /// Longest gap between two reports while playing, in ms (a throttled worker shows here).
+    pub longest_gap_ms: RwSignal<f64>,
+    /// `engine=` (auto, cpu, gpu), sent to the worker before every new run.
+    pub engine_pref: RwSignal<String>,
+}
+
+thread_local! {
+    static WORKER: RefCell<Option<JsValue>> = const { RefCell::new(None) };
+    /// The checkpoint found in IndexedDB at start, until resumed or replaced.
+    static SAVED: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    static EXPORTED: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    static LAST_REPORT_MS: RefCell<f64> = const { RefCell::new(f64::NAN) };
+}
+
+impl TrainUi {
+    pub fn new(settings: SessionSettings) -> Self {
+        Self {
+            settings: RwSignal::new(settings),
+            report: RwSignal::new(None),
+            playing: RwSignal::new(false),
+            engine: RwSignal::new("cpu".into()),
+            engine_reason: RwSignal::new(String::new()),
+            checkpoint_step: RwSignal::new(None),
+            saved: RwSignal::new(None),
+            exported: RwSignal::new(None),
+            error: RwSignal::new(None),
+            worker_ready: RwSignal::new(false),
+            hidden_note: RwSignal::new(None),
+            longest_gap_ms: RwSignal::new(0.0),
+            engine_pref: RwSignal::new("auto".into()),
+        }
+    }
+}
+
+fn js_text(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+fn now_ms() -> f64 {
+    super::super::web::now_ms()
+}
+
+/// Sends a command (with bytes, transferred, when given).
+pub fn send(cmd: &ToWorker, bytes: Option<&[u8]>) {
+    WORKER.with_borrow(|w| {
+        let Some(w) = w else { return };
+        let Ok(f) = Reflect::get(w, &"postMessage".into()).and_then(|f| f.dyn_into::<Function>())
+        else {
+            return;
+        };
+        let text = JsValue::from_str(&encode(cmd));
+        let _ = match bytes {
+            None => f.call1(w, &text),
+            Some(b) => {
+                let arr = Uint8Array::from(b);
+                f.call2(w, &Array::of2(&text, &arr), &Array::of1(&arr.buffer()))
+            }
+        };
+    });
+}
+
+/// Calls `window.wbTrainStore[method](args…)` and awaits its promise.
+async fn store(method: &str, args: &[JsValue]) -> Result<JsValue, String> {
+    let w: JsValue = web_sys::window().ok_or("no window")?.into();
+    let s = Reflect::get(&w, &"wbTrainStore".into()).map_err(|e| js_text(&e))?;
+    if s.is_undefined() {
+        return Err("the checkpoint store (train-store.js) is not loaded".into());
+    }
+    let f: Function = Reflect::get(&s, &method.into())
+        .map_err(|e| js_text(&e))?
+        .dyn_into()
+        .map_err(|_| format!("wbTrainStore.{method} is not a function"))?;
+    let p = f
+        .apply(&s, &args.iter().collect::<Array>())
+        .map_err(|e| js_text(&e))?;
+    JsFuture::from(Promise::from(p))
+        .await
+        .map_err(|e| format!("IndexedDB: {}", js_text(&e)))
+}
+
+/// Starts the worker once (it lives as long as the page, whichever view is on show).
+pub fn ensure_worker(ui: TrainUi) {
+    if WORKER.with_borrow(|w| w.is_some()) {
+        return;
+    }
+    let ctor = web_sys::window()
+        .and_then(|w| Reflect::get(&w, &"Worker".into()).ok())
+        .and_then(|c| c.dyn_into::<Function>().ok());
+    let Some(ctor) = ctor else {
+        ui.error.set(Some(
+            "this browser has no Web Workers: training cannot run".into(),
+        ));
+        return;
+    };
+    let worker = match Reflect::construct(&ctor, &Array::of1(&WORKER_URL.into())) {
+        Ok(w) => w,
+        Err(e) => {
+            ui.error.set(Some(format!(
+                "cannot start the training worker: {}",
+                js_text(&e)
+            )));
+            return;
+        }
+    };
+    let on_message = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+        let data = Reflect::get(&ev, &"data".into()).unwrap_or(JsValue::UNDEFINED);
+        let (text, bytes) = if let Some(s) = data.as_string() {
+            (s, None)
+        } else if let Some(a) = data.dyn_ref::<Array>() {
+            (
+                a.get(0).as_string().unwrap_or_default(),
+                a.get(1).dyn_into::<Uint8Array>().ok(),
+            )
+        } else {
+            return;
+        };
+        match decode::<FromWorker>(&text) {
+            Ok(ev) => on_event(ui, ev, bytes),
+            Err(e) => ui.error.set(Some(e.to_string())),
+        }
+    });
+    let on_error = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+        let msg = Reflect::get(&ev, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_else(|| "the training worker failed to load".into());
+        ui.error.set(Some(format!("training worker: {msg}")));
+        ui.playing.set(false);
+    });
+    let _ = Reflect::set(&worker, &"onmessage".into(), on_message.as_ref());
+    let _ = Reflect::set(&worker, &"onerror".into(), on_error.as_ref());
+    on_message.forget();
+    on_error.forget();
+    WORKER.with_borrow_mut(|w| *w = Some(worker));
+    watch_visibility(ui);
+}
+
+fn on_event(ui: TrainUi, ev: FromWorker, bytes: Option<Uint8Array>) {
+    match ev {
+        FromWorker::Ready => {
+            ui.worker_ready.set(true);
+            spawn_local(async move {
+                // A run saved by an earlier visit is offered, never resumed behind the user's back.
+                if let Ok(rec) = store("get", &[]).await {
+                    if !rec.is_undefined() && !rec.is_null() {
+                        let step = Reflect::get(&rec, &"step".into())
+                            .ok()
+                            .and_then(|s| s.as_f64());
+                        let b = Reflect::get(&rec, &"bytes".into())
+                            .ok()
+                            .and_then(|b| b.dyn_into::<Uint8Array>().ok());
+                        if let (Some(step), Some(b)) = (step, b) {
+                            SAVED.with_borrow_mut(|s| *s = Some(b.to_vec()));
+                            ui.saved.set(Some(step as u64));
+                        }
+                    }
+                }
+                send(
+                    &ToWorker::Engine {
+                        pref: ui.engine_pref.get_untracked(),
+                    },
+                    None,
+                );
+                send(
+                    &ToWorker::New {
+                        settings: ui.settings.get_untracked(),
+                    },
+                    None,
+                );
+            });
+        }
+        FromWorker::Report {
+            report,
+            playing,
+            engine,
+            engine_reason,
+        } => {
+            let now = now_ms();
+            let last = LAST_REPORT_MS.with_borrow_mut(|l| std::mem::replace(l, now));
+            if playing && ui.playing.get_untracked() && last.is_finite() {
+                let gap = now - last;
+                if gap > ui.longest_gap_ms.get_untracked() {
+                    ui.longest_gap_ms.set(gap);
+                }
+                if gap > 3_000.0 && hidden() {
+                    ui.hidden_note.set(Some(format!(
+                        "This tab is hidden and the browser is slowing it: {:.0} s between \
+                         updates. Training goes on in the worker, more slowly.",
+                        gap / 1000.0
+                    )));
+                }
+            }
+            ui.playing.set(playing);
+            ui.engine.set(engine);
+            ui.engine_reason.set(engine_reason);
+            ui.report.set(Some(Arc::new(report)));
+        }
+        FromWorker::Checkpoint { step } => {
+            let Some(b) = bytes else { return };
+            spawn_local(async move {
+                match store("put", &[b.into(), JsValue::from_f64(step as f64)]).await {
+                    Ok(_) => ui.checkpoint_step.set(Some(step)),
+                    Err(e) => ui.error.set(Some(format!("saving the checkpoint: {e}"))),
+                }
+            });
+        }
+        FromWorker::Exported { step } => {
+            let Some(b) = bytes else { return };
+            // Tests and scripts read the bytes here (a download leaves no trace they can see).
+            if let Some(w) = web_sys::window() {
+                let _ = Reflect::set(&w, &"__wbTrainExport".into(), &b);
+            }
+            let v = b.to_vec();
+            download(&v, &format!("whitebox-trained-step{step}.safetensors"));
+            EXPORTED.with_borrow_mut(|e| *e = Some(v));
+            ui.exported.set(Some(step));
+        }
+        FromWorker::Error { message } => ui.error.set(Some(message)),
+    }
+}
+
+/// Continues the run saved in IndexedDB.
+pub fn resume(ui: TrainUi) {
+    if let Some(b) = SAVED.with_borrow_mut(|s| s.take()) {
+        send(&ToWorker::Resume, Some(&b));
+        ui.saved.set(None);
+    }
+}
+
+/// The last exported model's bytes.
+pub fn exported_bytes() -> Option<Vec<u8>> {
+    EXPORTED.with_borrow(|e| e.clone())
+}
+
+fn hidden() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.hidden())
+}
+
+fn watch_visibility(ui: TrainUi) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let cb = Closure::<dyn FnMut()>::new(move || {
+        if hidden() && ui.playing.get_untracked() {
+            ui.hidden_note.set(Some(
+                "This tab is hidden: training goes on in its worker.".into(),
+            ));
+        } else if !hidden() {
+            // Keep a throttling note (it says what happened); drop the plain one.
+            ui.hidden_note.update(|n| {
+                if n.as_deref().is_some_and(|t| !t.contains("slowing")) {
+                    *n = None;
+                }
+            });
+        }
+    });
+    let _ = doc.add_event_listener_with_callback("visibilitychange", cb.as_ref().unchecked_ref());
+    cb.forget();
+}
+
+/// Offers bytes as a file download.
+fn download(bytes: &[u8], name: &str) {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let parts = Array::of1(&Uint8Array::from(bytes));
+    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence(&parts) else {
+        return;
+    };
+    // URL.createObjectURL through Reflect: no web-sys feature (and rebuild) for two calls.
+    let Some(url_obj) = web_sys::window().and_then(|w| Reflect::get(&w, &"URL".into()).ok()) else {
+        return;
+    };
+    let call = |name: &str, arg: &JsValue| {
+        Reflect::get(&url_obj, &name.into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+            .and_then(|f| f.call1(&url_obj, arg).ok())
+    };
+    let Some(url) = call("createObjectURL", &blob.into()).and_then(|u| u.as_string()) else {
+        return;
+    };
+    if let Ok(a) = doc.create_element("a") {
+        let _ = a.set_attribute("href", &url);
+        let _ = a.set_attribute("download", name);
+        if let Some(a) = a.dyn_ref::<web_sys::HtmlElement>() {
+            a.click();
+        }
+    }
+    call("revokeObjectURL", &JsValue::from_str(&url));
+}

@@ -1,0 +1,608 @@
+//! The training worker (a dedicated Web Worker, its own wasm built by trunk from
+//! `src/bin/whitebox-train-worker.rs`): owns the [`TrainSession`] and its engine, runs steps in
+//! chunks of about 100 ms between which it reads its messages, and posts reports, checkpoints
+//! and exports to the Train view ([`crate::page::train_protocol`]). It never touches the DOM.
+//!
+//! The engine is chosen as inference chooses it: `engine=cpu|gpu` forces one; otherwise, where
+//! the worker has WebGPU, one step's forward and backward is timed on each and the faster
+//! trains. On the GPU the weights live on the device and are read back only for the probes,
+//! evaluations, checkpoints and exports; a lost device continues on the CPU from the last
+//! checkpoint.
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Function, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::spawn_local;
+
+use crate::gpu::train::GpuTrainer;
+use crate::gpu::GpuContext;
+use crate::page::train_protocol::{decode, encode, FromWorker, Pacer, ToWorker};
+use crate::train::session::TrainSession;
+
+/// The run and its engine, taken out of [`STATE`] while a chunk awaits the GPU.
+struct Run {
+    session: TrainSession,
+    /// Some: the steps run on the GPU.
+    gpu: Option<GpuTrainer>,
+    /// The session's CPU copy of the weights is current (always on the CPU).
+    synced: bool,
+}
+
+struct State {
+    run: Option<Run>,
+    /// A chunk holds the run (awaiting the GPU); commands wait in `pending`.
+    busy: bool,
+    pending: Vec<(ToWorker, Option<Vec<u8>>)>,
+    playing: bool,
+    scheduled: bool,
+    pacer: Pacer,
+    pref: String,
+    engine_reason: String,
+    /// The last checkpoint's bytes: where a lost GPU device continues from.
+    last_checkpoint: Option<Vec<u8>>,
+    /// Counts runs started: a calibration finishing for an older run is ignored.
+    generation: u64,
+    /// The GPU won the calibration: installed (with the run's current weights) before the next
+    /// step.
+    switch_to: Option<GpuTrainer>,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State {
+        run: None,
+        busy: false,
+        pending: Vec::new(),
+        playing: false,
+        scheduled: false,
+        pacer: Pacer::default(),
+        pref: "auto".into(),
+        engine_reason: String::new(),
+        last_checkpoint: None,
+        generation: 0,
+        switch_to: None,
+    });
+}
+
+fn global() -> JsValue {
+    js_sys::global().into()
+}
+
+fn now_ms() -> f64 {
+    Reflect::get(&global(), &"performance".into())
+        .ok()
+        .and_then(|p| {
+            let f: Function = Reflect::get(&p, &"now".into()).ok()?.dyn_into().ok()?;
+            f.call0(&p).ok()?.as_f64()
+        })
+        .unwrap_or_else(js_sys::Date::now)
+}
+
+/// Posts an event, with bytes (transferred, not copied) when given.
+fn post(ev: &FromWorker, bytes: Option<Vec<u8>>) {
+    let g = global();
+    let Ok(f) = Reflect::get(&g, &"postMessage".into()).and_then(|f| f.dyn_into::<Function>())
+    else {
+        return;
+    };
+    let text = JsValue::from_str(&encode(ev));
+    let _ = match bytes {
+        None => f.call1(&g, &text),
+        Some(b) => {
+            let arr = Uint8Array::from(b.as_slice());
+            let msg = Array::of2(&text, &arr);
+            f.call2(&g, &msg, &Array::of1(&arr.buffer()))
+        }
+    };
+}
+
+fn post_error(e: impl std::fmt::Display) {
+    post(
+        &FromWorker::Error {
+            message: e.to_string(),
+        },
+        None,
+    );
+}
+
+fn report(st: &State) {
+    if let Some(r) = &st.run {
+        post(
+            &FromWorker::Report {
+                report: r.session.report(),
+                playing: st.playing,
+                engine: if r.gpu.is_some() { "gpu" } else { "cpu" }.into(),
+                engine_reason: st.engine_reason.clone(),
+            },
+            None,
+        );
+    }
+}
+
+/// Brings the session's CPU copy of the weights up to date with the GPU's.
+async fn sync(run: &mut Run) -> crate::error::Result<()> {
+    if run.synced {
+        return Ok(());
+    }
+    if let Some(g) = run.gpu.as_mut() {
+        let (params, opt) = g.download_async().await?;
+        run.session.set_weights(params, opt);
+    }
+    run.synced = true;
+    Ok(())
+}
+
+/// Saves the run (synced first) and posts the bytes to be stored.
+fn checkpoint_now(run: &Run, st: &mut State) {
+    match run.session.save() {
+        Ok(b) => {
+            st.last_checkpoint = Some(b.clone());
+            post(
+                &FromWorker::Checkpoint {
+                    step: run.session.step_count(),
+                },
+                Some(b),
+            );
+        }
+        Err(e) => post_error(format!("checkpoint: {e}")),
+    }
+    st.pacer.checkpointed(now_ms());
+}
+
+/// One step plus the measures due after it. Err: the GPU failed (the caller falls back).
+async fn step_once(run: &mut Run) -> Result<bool, String> {
+    let t0 = now_ms();
+    match run.gpu.as_mut() {
+        None => {
+            if let Err(e) = run.session.step() {
+                post_error(e);
+                return Ok(false);
+            }
+        }
+        Some(g) => {
+            let p = match run.session.prepare_step() {
+                Ok(p) => p,
+                Err(e) => {
+                    post_error(e);
+                    return Ok(false);
+                }
+            };
+            let s = g
+                .step_async(&p.images, &p.labels, p.lr, true)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("the GPU step returned no statistics")?;
+            let images = s.run_images as usize;
+            let loss = if images > 0 {
+                (s.run_loss_sum / images as f64) as f32
+            } else {
+                f32::NAN
+            };
+            run.session
+                .finish_step(&p, loss, s.run_correct as usize, images == 0, s.optim_steps);
+            run.synced = false;
+        }
+    }
+    run.session.add_seconds((now_ms() - t0) / 1000.0);
+    let (probe, eval) = (run.session.probe_due(), run.session.eval_due());
+    if probe || eval {
+        sync(run).await.map_err(|e| e.to_string())?;
+    }
+    if probe {
+        if let Err(e) = run.session.probe() {
+            post_error(format!("per-layer measures: {e}"));
+        }
+    }
+    if eval {
+        if let Err(e) = run.session.evaluate() {
+            post_error(format!("held-out evaluation: {e}"));
+        }
+    }
+    Ok(true)
+}
+
+/// The GPU failed: continue on the CPU from the last checkpoint (or from the last synced
+/// weights when the run has none).
+fn fall_back(run: &mut Run, st: &mut State, why: &str) {
+    let at = run.session.step_count();
+    run.gpu = None;
+    run.synced = true;
+    let from = st
+        .last_checkpoint
+        .as_deref()
+        .and_then(|b| TrainSession::load(b).ok());
+    let note = match from {
+        Some(s) => {
+            let step = s.step_count();
+            run.session = s;
+            format!("checkpoint at step {step}")
+        }
+        None => "start".into(),
+    };
+    st.engine_reason = format!(
+        "CPU: the WebGPU device failed at step {at} ({why}); training continues on the CPU \
+         from the {note}"
+    );
+    post_error(format!(
+        "WebGPU failed at step {at}: continuing on the CPU ({why})"
+    ));
+}
+
+/// Runs steps for about one chunk (or `single` step), then reports, checkpoints when due and
+/// schedules the next chunk while playing.
+async fn chunk(single: bool) {
+    let taken = STATE.with_borrow_mut(|st| {
+        st.scheduled = false;
+        if st.busy {
+            // Whoever holds the run reschedules (or the command waits in `pending`).
+            if st.playing {
+                st.pending.push((ToWorker::Play, None));
+            }
+            return Err(());
+        }
+        if !single && !st.playing {
+            return Err(());
+        }
+        install_switch(st);
+        let run = st.run.take();
+        st.busy = run.is_some();
+        if run.is_none() {
+            st.playing = false;
+        }
+        Ok(run)
+    });
+    let Ok(Some(mut run)) = taken else {
+        return;
+    };
+    let start = now_ms();
+    let mut failed = None;
+    let mut ok = true;
+    loop {
+        if run.session.done() {
+            ok = false;
+            break;
+        }
+        match step_once(&mut run).await {
+            Ok(true) => {}
+            Ok(false) => {
+                ok = false;
+                break;
+            }
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+        let (playing, open) =
+            STATE.with_borrow(|st| (st.playing, st.pacer.chunk_open(start, now_ms())));
+        if single || !playing || !open {
+            break;
+        }
+    }
+    let stop = !ok || single || STATE.with_borrow(|st| !st.playing);
+    if stop && failed.is_none() {
+        if let Err(e) = sync(&mut run).await {
+            failed = Some(e.to_string());
+        }
+    }
+    let due_checkpoint = STATE.with_borrow_mut(|st| st.pacer.checkpoint_due(now_ms()));
+    if due_checkpoint && failed.is_none() && !stop {
+        if let Err(e) = sync(&mut run).await {
+            failed = Some(e.to_string());
+        }
+    }
+    STATE.with_borrow_mut(|st| {
+        if let Some(why) = &failed {
+            fall_back(&mut run, st, why);
+        }
+        if !ok {
+            st.playing = false;
+        }
+        if (stop && !single) || !ok || (due_checkpoint && run.synced) {
+            checkpoint_now(&run, st);
+        }
+        let now = now_ms();
+        st.run = Some(run);
+        st.busy = false;
+        if stop || st.pacer.report_due(now) {
+            report(st);
+        }
+        if st.playing {
+            schedule(st);
+        }
+    });
+    drain();
+}
+
+/// Commands that arrived while a chunk held the run.
+fn drain() {
+    let pending = STATE.with_borrow_mut(|st| std::mem::take(&mut st.pending));
+    for (cmd, bytes) in pending {
+        handle(cmd, bytes);
+    }
+}
+
+/// The next chunk, after the worker has read its messages (a zero-delay timer).
+fn schedule(st: &mut State) {
+    if st.scheduled {
+        return;
+    }
+    let g = global();
+    let Ok(f) = Reflect::get(&g, &"setTimeout".into()).and_then(|f| f.dyn_into::<Function>())
+    else {
+        return;
+    };
+    let cb = Closure::once_into_js(|| spawn_local(chunk(false)));
+    if f.call2(&g, &cb, &JsValue::from(0)).is_ok() {
+        st.scheduled = true;
+    }
+}
+
+/// Installs a new or resumed run. `engine=gpu` opens the WGSL trainer first; otherwise the run
+/// starts on the CPU at once and, where the worker has WebGPU, a calibration in the background
+/// may move it to the GPU (a software adapter can take a minute to compile and time).
+async fn start_run(session: TrainSession) {
+    let (pref, generation) = STATE.with_borrow_mut(|st| {
+        st.busy = true;
+        st.generation += 1;
+        st.switch_to = None;
+        (st.pref.clone(), st.generation)
+    });
+    let (gpu, reason) = match pref.as_str() {
+        "gpu" => open_gpu(&session.trainer).await.map_or_else(
+            |why| {
+                (
+                    None,
+                    format!("CPU trainer (wasm SIMD, one thread): engine=gpu, but {why}"),
+                )
+            },
+            |(g, adapter)| (Some(g), format!("WGSL trainer on {adapter}: engine=gpu")),
+        ),
+        "cpu" => (
+            None,
+            "CPU trainer (wasm SIMD, one thread): engine=cpu".into(),
+        ),
+        _ => (
+            None,
+            "CPU trainer (wasm SIMD, one thread) while WebGPU is being timed…".into(),
+        ),
+    };
+    let calibrate = pref != "gpu" && pref != "cpu";
+    let probe = calibrate
+        .then(|| {
+            let batch = session.calibration_batch(CALIBRATION_IMAGES).ok()?;
+            Some((session.trainer.clone(), batch))
+        })
+        .flatten();
+    STATE.with_borrow_mut(|st| {
+        st.engine_reason = reason;
+        st.playing = false;
+        st.last_checkpoint = session.save().ok();
+        st.run = Some(Run {
+            session,
+            gpu,
+            synced: true,
+        });
+        st.busy = false;
+        report(st);
+    });
+    drain();
+    if let Some((trainer, (images, labels))) = probe {
+        let (gpu, reason) = calibrate_engines(&trainer, &images, &labels).await;
+        STATE.with_borrow_mut(|st| {
+            if st.generation != generation {
+                return;
+            }
+            st.engine_reason = reason;
+            st.switch_to = gpu;
+            if !st.busy {
+                install_switch(st);
+            }
+            report(st);
+        });
+    }
+}
+
+/// Moves the run to the GPU chosen by the calibration, with its current weights.
+fn install_switch(st: &mut State) {
+    let Some(mut g) = st.switch_to.take() else {
+        return;
+    };
+    let Some(run) = st.run.as_mut() else { return };
+    let t = &run.session.trainer;
+    match g
+        .set_params(&t.params)
+        .and_then(|_| g.set_optimizer(&t.opt))
+    {
+        Ok(()) => {
+            run.gpu = Some(g);
+            run.synced = true;
+        }
+        Err(e) => st.engine_reason = format!("CPU trainer: moving the run to WebGPU failed ({e})"),
+    }
+}
+
+/// The WGSL trainer for `t`'s state, and the adapter's name.
+async fn open_gpu(t: &crate::train::Trainer) -> Result<(GpuTrainer, String), String> {
+    let ctx = GpuContext::new()
+        .await
+        .map_err(|e| format!("WebGPU is not available in this worker ({e})"))?;
+    // wgpu's web backend leaves the adapter's name empty.
+    let adapter = match ctx.info.name.as_str() {
+        "" => "WebGPU".to_string(),
+        n => n.to_string(),
+    };
+    let g = GpuTrainer::for_trainer(ctx, t)
+        .map_err(|e| format!("the WGSL trainer could not start ({e})"))?;
+    Ok((g, adapter))
+}
+
+/// Images timed on each engine by the calibration.
+const CALIBRATION_IMAGES: usize = 16;
+
+async fn calibrate_engines(
+    t: &crate::train::Trainer,
+    images: &[f32],
+    labels: &[usize],
+) -> (Option<GpuTrainer>, String) {
+    let (mut gpu, adapter) = match open_gpu(t).await {
+        Ok(g) => g,
+        Err(why) => return (None, format!("CPU trainer (wasm SIMD, one thread): {why}")),
+    };
+    // One forward + backward on each engine on the same few images of the first batch (nothing
+    // is updated); a two-image call first compiles the GPU's pipelines, untimed.
+    let n = labels.len();
+    let per = images.len() / n.max(1);
+    let two = 2.min(n);
+    if let Err(e) = gpu
+        .loss_and_grads_async(&images[..two * per], &labels[..two])
+        .await
+    {
+        return (
+            None,
+            format!("CPU trainer: the WGSL trainer failed on {adapter} ({e})"),
+        );
+    }
+    let t0 = now_ms();
+    let cpu = crate::grad::loss_and_grads(&t.config, &t.params, images, labels, 0.0);
+    let cpu_ms = now_ms() - t0;
+    let t0 = now_ms();
+    let gpu_ms = match gpu.loss_and_grads_async(images, labels).await {
+        Ok(_) => now_ms() - t0,
+        Err(_) => f64::INFINITY,
+    };
+    if cpu.is_err() || gpu_ms < cpu_ms {
+        (
+            Some(gpu),
+            format!("WGSL trainer on {adapter}: calibrated on {n} images, WebGPU {gpu_ms:.0} ms vs CPU {cpu_ms:.0} ms"),
+        )
+    } else {
+        (
+            None,
+            format!("CPU trainer (wasm SIMD, one thread): calibrated on {n} images, CPU {cpu_ms:.0} ms vs WebGPU ({adapter}) {gpu_ms:.0} ms"),
+        )
+    }
+}
+
+fn handle(cmd: ToWorker, bytes: Option<Vec<u8>>) {
+    let busy = STATE.with_borrow_mut(|st| {
+        if matches!(cmd, ToWorker::Pause) {
+            // Seen at once by a running chunk; the checkpoint follows when it ends.
+            st.playing = false;
+        }
+        st.busy
+    });
+    if busy {
+        STATE.with_borrow_mut(|st| st.pending.push((cmd, bytes)));
+        return;
+    }
+    match cmd {
+        ToWorker::New { settings } => match TrainSession::new(settings) {
+            Ok(s) => spawn_local(start_run(s)),
+            Err(e) => post_error(e),
+        },
+        ToWorker::Resume => match bytes.as_deref().map(TrainSession::load) {
+            Some(Ok(s)) => spawn_local(start_run(s)),
+            Some(Err(e)) => post_error(format!("resuming: {e}")),
+            None => post_error("resuming: no checkpoint came with the message"),
+        },
+        ToWorker::Play => STATE.with_borrow_mut(|st| {
+            if st.run.as_ref().is_some_and(|r| !r.session.done()) {
+                st.playing = true;
+                report(st);
+                schedule(st);
+            }
+        }),
+        ToWorker::Pause => spawn_local(async {
+            // Checkpoint on pause (the GPU's weights read back first).
+            let taken = STATE.with_borrow_mut(|st| {
+                st.busy = true;
+                st.run.take()
+            });
+            if let Some(mut run) = taken {
+                let r = sync(&mut run).await;
+                STATE.with_borrow_mut(|st| {
+                    match r {
+                        Ok(()) => checkpoint_now(&run, st),
+                        Err(e) => fall_back(&mut run, st, &e.to_string()),
+                    }
+                    st.run = Some(run);
+                });
+            }
+            STATE.with_borrow_mut(|st| {
+                st.busy = false;
+                report(st);
+            });
+            drain();
+        }),
+        ToWorker::Step => {
+            STATE.with_borrow_mut(|st| st.playing = false);
+            spawn_local(chunk(true));
+        }
+        ToWorker::SetLr { lr } => STATE.with_borrow_mut(|st| {
+            if let Some(r) = st.run.as_mut() {
+                if let Err(e) = r.session.set_lr(lr) {
+                    post_error(e);
+                }
+            }
+            report(st);
+        }),
+        ToWorker::Export => spawn_local(async {
+            let taken = STATE.with_borrow_mut(|st| {
+                st.busy = true;
+                st.run.take()
+            });
+            if let Some(mut run) = taken {
+                let r = sync(&mut run).await;
+                STATE.with_borrow_mut(|st| {
+                    if let Err(e) = r {
+                        fall_back(&mut run, st, &e.to_string());
+                    }
+                    match run.session.export_model() {
+                        Ok(b) => post(
+                            &FromWorker::Exported {
+                                step: run.session.step_count(),
+                            },
+                            Some(b),
+                        ),
+                        Err(e) => post_error(format!("export: {e}")),
+                    }
+                    st.run = Some(run);
+                });
+            }
+            STATE.with_borrow_mut(|st| st.busy = false);
+            drain();
+        }),
+        ToWorker::Engine { pref } => STATE.with_borrow_mut(|st| st.pref = pref),
+    }
+}
+
+/// A message's JSON text and the bytes that came with it.
+fn unpack(data: &JsValue) -> Option<(String, Option<Vec<u8>>)> {
+    if let Some(s) = data.as_string() {
+        return Some((s, None));
+    }
+    let arr = data.dyn_ref::<Array>()?;
+    let text = arr.get(0).as_string()?;
+    let bytes = arr.get(1).dyn_into::<Uint8Array>().ok().map(|a| a.to_vec());
+    Some((text, bytes))
+}
+
+/// The worker's entry point: listens for messages and says it is ready.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let on_message = Closure::<dyn FnMut(JsValue)>::new(|ev: JsValue| {
+        let data = Reflect::get(&ev, &"data".into()).unwrap_or(JsValue::UNDEFINED);
+        match unpack(&data) {
+            Some((text, bytes)) => match decode::<ToWorker>(&text) {
+                Ok(cmd) => handle(cmd, bytes),
+                Err(e) => post_error(e),
+            },
+            None => post_error("training worker: a message it cannot read"),
+        }
+    });
+    let _ = Reflect::set(&global(), &"onmessage".into(), on_message.as_ref());
+    on_message.forget();
+    post(&FromWorker::Ready, None);
+}
