@@ -48,6 +48,13 @@ def cli_report(whitebox, image, weights=MODEL, heads=None, resize="stretch"):
     return json.loads(out.splitlines()[0])
 
 
+def model_config(path):
+    """The `config` metadata of a safetensors file."""
+    data = Path(path).read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    return json.loads(json.loads(data[8:8 + n])["__metadata__"]["config"])
+
+
 def flat(v):
     return [x for y in v for x in flat(y)] if isinstance(v, list) else [v]
 
@@ -57,7 +64,7 @@ def compare(page, cli, rel=1e-3, sparsity_abs=2e-3):
     tolerances the engines promise (GPU within 1e-3 relative; the CPU engine is far closer)."""
     notes = []
     check(page["grid"] == cli["grid"], f"grid {page['grid']} != CLI {cli['grid']}")
-    for key in ["logits", "attention_mean"]:
+    for key in ["logits", "attention_mean", "rollout"]:
         a, b = flat(page[key]), flat(cli[key])
         check(len(a) == len(b), f"{key}: {len(a)} values, CLI has {len(b)}")
         err = max(abs(x - y) for x, y in zip(a, b)) / (max(abs(y) for y in b) or 1.0)
@@ -204,6 +211,20 @@ def main():
             b.wait_js("return document.querySelector('#threshold')", what="attention view")
             check(b.js("return document.querySelector('#threshold').value") == "0.4", "threshold not from the URL")
             check(b.js("return document.querySelector('#heads li:nth-child(2) button').getAttribute('aria-pressed')") == "true", "head 1 not chosen")
+            # The other maps: every head in colour (a legend entry per head) and the rollout
+            # (its note), both from the URL and from the select.
+            b.goto(base + f"?layer=2&map=heads&sample={samples[1]['file']}")
+            wait_report(b, samples[1]["file"])
+            b.wait_js("return document.querySelectorAll('#heads-legend li').length > 0", what="the heads legend")
+            legend = b.js("return [...document.querySelectorAll('#heads-legend li')].map(e => e.textContent)")
+            heads = model_config(MODEL)["heads"]
+            check(len(legend) == heads and all(f"head {k}" in legend[k] for k in range(heads)),
+                  f"the legend should list the {heads} heads: {legend}")
+            b.screenshot(shots / "04b-attention-heads-in-colour.png")
+            b.js("const s = document.querySelector('#map-kind'); s.value = 'rollout'; s.dispatchEvent(new Event('change'));")
+            b.wait_js("return (document.querySelector('#map-note') || {}).textContent?.includes('rollout')", what="the rollout note")
+            check("map=rollout" in b.js("return location.search"), "the map kind is not in the URL")
+            b.screenshot(shots / "04c-attention-rollout.png")
             # Keyboard: the arrow keys move between the tabs.
             b.cmd("POST", f"/element/{b.find('#tab-attention')}/value", {"text": "\ue014"})
             b.wait_js("return document.querySelector('#tab-layers').getAttribute('aria-selected') === 'true' && "

@@ -16,4 +16,4 @@ pub use compare::{comparison_text, differences, Differences};
 pub use engine_choice::{EngineInfo, EnginePref, GpuState, Which};
 pub use model_choice::{Bundled, ModelInfo, Sample};
 pub use route::{BenchRequest, Route};
-pub use url::{UrlState, View};
+pub use url::{MapKind, UrlState, View};

@@ -77,6 +77,43 @@ impl View {
     }
 }
 
+/// What the Attention view's big map shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MapKind {
+    /// The CLS row of the chosen head (or the mean over heads).
+    #[default]
+    Cls,
+    /// Every head's mass mask in its own colour (DINO's figures).
+    Heads,
+    /// Attention rollout up to the chosen layer.
+    Rollout,
+}
+
+impl MapKind {
+    pub const ALL: [MapKind; 3] = [MapKind::Cls, MapKind::Heads, MapKind::Rollout];
+
+    /// The name in the URL (`map=…`) and in the select's values.
+    pub fn key(self) -> &'static str {
+        match self {
+            MapKind::Cls => "cls",
+            MapKind::Heads => "heads",
+            MapKind::Rollout => "rollout",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            MapKind::Cls => "CLS attention",
+            MapKind::Heads => "All heads in colour",
+            MapKind::Rollout => "Attention rollout",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.key() == s)
+    }
+}
+
 /// The part of the state that lives in the URL.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UrlState {
@@ -96,6 +133,8 @@ pub struct UrlState {
     pub model: Option<String>,
     /// The Train view's settings (`crate::page::train_protocol::settings_to_url`).
     pub train: Option<String>,
+    /// What the Attention view's big map shows.
+    pub map: MapKind,
 }
 
 impl Default for UrlState {
@@ -110,6 +149,7 @@ impl Default for UrlState {
             engine: EnginePref::Auto,
             model: None,
             train: None,
+            map: MapKind::Cls,
         }
     }
 }
@@ -140,6 +180,7 @@ impl UrlState {
                 "engine" => s.engine = EnginePref::parse(&v).unwrap_or(s.engine),
                 "model" if !v.is_empty() => s.model = Some(v),
                 "train" if !v.is_empty() => s.train = Some(v),
+                "map" => s.map = MapKind::parse(&v).unwrap_or(s.map),
                 _ => {}
             }
         }
@@ -169,6 +210,9 @@ impl UrlState {
         }
         if self.engine != EnginePref::Auto {
             q.push(format!("engine={}", self.engine.key()));
+        }
+        if self.map != MapKind::Cls {
+            q.push(format!("map={}", self.map.key()));
         }
         q.join("&")
     }
@@ -207,6 +251,7 @@ mod tests {
                 engine: EnginePref::Gpu,
                 model: Some("crate-t (hf)".into()),
                 train: Some("shapes-3~0.001~64~2~0~lion~1~crate-fmnist".into()),
+                map: MapKind::Rollout,
             },
             UrlState {
                 view: View::Model,
@@ -218,6 +263,7 @@ mod tests {
                 engine: EnginePref::Cpu,
                 model: None,
                 train: None,
+                map: MapKind::Heads,
             },
         ];
         for s in states {

@@ -8,10 +8,11 @@ use leptos::prelude::*;
 
 use super::controls::{LayerSlider, Slider};
 use super::picture::Picture;
-use super::state::AppState;
-use crate::analysis::{mass_mask, pca_rgb};
+use super::state::{AppState, MapKind};
+use crate::analysis::{head_masks, mass_mask, pca_rgb, winning_heads};
 use crate::viz::axis::superscript;
-use crate::viz::{masked, overlay, pca_image, OverlayStyle};
+use crate::viz::colormap::{categorical, css};
+use crate::viz::{heads_overlay, masked, overlay, pca_image, OverlayStyle};
 
 #[component]
 pub fn AttentionView() -> impl IntoView {
@@ -19,14 +20,39 @@ pub fn AttentionView() -> impl IntoView {
     let layer = Signal::derive(move || app.layer_now());
     let heads = move || app.model.with(|m| m.as_ref().map_or(0, |m| m.config.heads));
 
-    // The chosen map and its mask.
+    // The chosen map and its mask: the CLS row (one head or the mean), the rollout up to the
+    // layer, or, for the heads in colour, the union of the heads' masks (the map stays the mean).
+    let kind = move || app.map_kind.get();
     let chosen = Memo::new(move |_| {
-        let (l, h, t) = (layer.get(), app.head.get(), app.threshold.get());
+        let (l, h, t, k) = (layer.get(), app.head.get(), app.threshold.get(), kind());
+        app.current.with(|c| {
+            c.as_ref().and_then(|c| {
+                let map = match k {
+                    MapKind::Rollout => c.report.rollout.get(l).filter(|r| !r.is_empty())?.clone(),
+                    MapKind::Cls => c.report.map(l, h),
+                    MapKind::Heads => c.report.map(l, None),
+                };
+                let mask = match k {
+                    MapKind::Heads => {
+                        let masks = head_masks(&c.report.cls[l], t);
+                        (0..map.len()).map(|i| masks.iter().any(|m| m[i])).collect()
+                    }
+                    _ => mass_mask(&map, t),
+                };
+                Some((map, mask))
+            })
+        })
+    });
+    // Per patch, the head whose mask claims it (the heads-in-colour map).
+    let winners = Memo::new(move |_| {
+        if kind() != MapKind::Heads {
+            return None;
+        }
+        let (l, t) = (layer.get(), app.threshold.get());
         app.current.with(|c| {
             c.as_ref().map(|c| {
-                let map = c.report.map(l, h);
-                let mask = mass_mask(&map, t);
-                (map, mask)
+                let rows = &c.report.cls[l];
+                winning_heads(rows, &head_masks(rows, t))
             })
         })
     });
@@ -37,11 +63,50 @@ pub fn AttentionView() -> impl IntoView {
     let main_image = Signal::derive(move || {
         let (map, mask) = chosen.get()?;
         let s = style();
+        let win = winners.get();
         app.current.with(|c| {
-            c.as_ref()
-                .map(|c| Arc::new(overlay(&c.base, &map, c.report.grid, Some(&mask), s)))
+            c.as_ref().map(|c| match &win {
+                Some(w) => Arc::new(heads_overlay(
+                    &c.base,
+                    c.report.grid,
+                    w,
+                    categorical,
+                    s.opacity,
+                )),
+                None => Arc::new(overlay(&c.base, &map, c.report.grid, Some(&mask), s)),
+            })
         })
     });
+    let legend = move || {
+        winners.get().map(|w| {
+            (0..heads())
+                .map(|k| {
+                    let n = w.iter().filter(|&&x| x == Some(k)).count();
+                    view! {
+                        <li>
+                            <span class="swatch" style=format!("background:{}", css(categorical(k)))></span>
+                            {format!("head {k}: {n} patches")}
+                        </li>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let kind_note = move || {
+        match kind() {
+        MapKind::Cls => None,
+        MapKind::Heads => Some(
+            "Each head's mass mask (the threshold below) in its own colour; a patch in several              masks goes to the head that gives it the largest share of its attention. The              cut-out is the union of the masks."
+                .to_string(),
+        ),
+        MapKind::Rollout => Some(match chosen.get() {
+            Some(_) => "Attention rollout: the CLS row of ½(mean-head A + I) multiplied from this                         layer down to layer 0 — how much each patch can reach the CLS token                         through attention and the residual. It ignores the value and output                         projections and the ISTA blocks, and the ½/½ split is a convention."
+                .to_string(),
+            None => "For a model this large the rollout is kept for the last layer only:                      choose the last layer."
+                .to_string(),
+        }),
+    }
+    };
     let cutout = Signal::derive(move || {
         let (_, mask) = chosen.get()?;
         app.current.with(|c| {
@@ -71,9 +136,11 @@ pub fn AttentionView() -> impl IntoView {
             )
         })
     };
-    let which = move || match app.head.get() {
-        Some(k) => format!("head {k}"),
-        None => "mean over heads".into(),
+    let which = move || match (kind(), app.head.get()) {
+        (MapKind::Rollout, _) => "attention rollout".into(),
+        (MapKind::Heads, _) => "every head in colour".into(),
+        (MapKind::Cls, Some(k)) => format!("head {k}"),
+        (MapKind::Cls, None) => "mean over heads".into(),
     };
 
     // Every head (and the mean) as a small picture; click or Enter to choose it.
@@ -137,7 +204,24 @@ pub fn AttentionView() -> impl IntoView {
                 <LayerSlider />
                 <Slider label="Overlay opacity" id="opacity" min=0.0 max=1.0 step=0.05 value=app.opacity percent=true />
                 <Slider label="Mask: attention mass" id="threshold" min=0.05 max=1.0 step=0.05 value=app.threshold percent=true />
+                <label>
+                    "Map "
+                    <select id="map-kind" on:change=move |ev| {
+                        if let Some(k) = MapKind::parse(&event_target_value(&ev)) {
+                            app.map_kind.set(k);
+                        }
+                    }>
+                        {MapKind::ALL
+                            .into_iter()
+                            .map(|k| view! { <option value=k.key() selected=move || app.map_kind.get() == k>{k.title()}</option> })
+                            .collect_view()}
+                    </select>
+                </label>
             </div>
+            <Show when=move || kind_note().is_some()>
+                <p class="small muted" id="map-note">{kind_note}</p>
+            </Show>
+            <ul class="legend" id="heads-legend">{legend}</ul>
             <div class="figures">
                 <figure>
                     <Picture

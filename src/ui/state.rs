@@ -12,7 +12,9 @@ use super::runtime::Runtime;
 use crate::analysis::{ImageReport, LayerSummary};
 use crate::data::image::{Resize, Rgba8Image};
 use crate::page::model_choice::{layer_in_url, layer_on_show};
-pub use crate::page::{Bundled, EngineInfo, EnginePref, ModelInfo, Sample, UrlState, View, Which};
+pub use crate::page::{
+    Bundled, EngineInfo, EnginePref, MapKind, ModelInfo, Sample, UrlState, View, Which,
+};
 
 /// The image on show and its analysis.
 #[derive(Clone, Debug)]
@@ -58,6 +60,8 @@ pub struct AppState {
     pub head: RwSignal<Option<usize>>,
     pub threshold: RwSignal<f32>,
     pub opacity: RwSignal<f32>,
+    /// What the Attention view's big map shows.
+    pub map_kind: RwSignal<MapKind>,
     pub sample: RwSignal<Option<String>>,
     pub engine_pref: RwSignal<EnginePref>,
     /// Side of the (square) model input, a multiple of the patch.
@@ -105,6 +109,7 @@ impl AppState {
             head: RwSignal::new(url.head),
             threshold: RwSignal::new(url.threshold),
             opacity: RwSignal::new(url.opacity),
+            map_kind: RwSignal::new(url.map),
             sample: RwSignal::new(url.sample.clone()),
             engine_pref: RwSignal::new(url.engine),
             input_side: RwSignal::new(0),
@@ -143,6 +148,7 @@ impl AppState {
             head: self.head.get(),
             threshold: self.threshold.get(),
             opacity: self.opacity.get(),
+            map: self.map_kind.get(),
             sample: self.sample.get(),
             engine: self.engine_pref.get(),
             model: self.model_name.get(),

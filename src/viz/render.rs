@@ -171,6 +171,48 @@ fn draw_outline(data: &mut [u8], w: usize, h: usize, grid: [usize; 2], mask: &[b
     }
 }
 
+/// Every head's territory in its own colour over `base` (DINO's multi-head figures): patch i is
+/// tinted with `colour(k)` at `opacity` when `winners[i] == Some(k)`, left as it is otherwise,
+/// and each territory gets a thin outline in its colour.
+pub fn heads_overlay(
+    base: &Rgba8Image,
+    grid: [usize; 2],
+    winners: &[Option<usize>],
+    colour: impl Fn(usize) -> [u8; 3],
+    opacity: f32,
+) -> Rgba8Image {
+    let (w, h) = (base.width as usize, base.height as usize);
+    let a = opacity.clamp(0.0, 1.0);
+    let mut data = base.data.clone();
+    let owner = |x: isize, y: isize| {
+        if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
+            return None;
+        }
+        let (r, c) = cell(x as usize, y as usize, w, h, grid);
+        winners[r * grid[1] + c]
+    };
+    for y in 0..h as isize {
+        for x in 0..w as isize {
+            let Some(k) = owner(x, y) else { continue };
+            let col = colour(k);
+            let edge = (-1..=1).any(|d| owner(x + d, y) != Some(k) || owner(x, y + d) != Some(k));
+            let i = (y as usize * w + x as usize) * 4;
+            for (p, c) in data[i..i + 3].iter_mut().zip(col) {
+                *p = if edge {
+                    c
+                } else {
+                    (*p as f32 * (1.0 - a) + c as f32 * a).round() as u8
+                };
+            }
+        }
+    }
+    Rgba8Image {
+        width: base.width,
+        height: base.height,
+        data,
+    }
+}
+
 /// The image with the patches outside `mask` dimmed to a quarter: a segmentation-like cut-out.
 pub fn masked(base: &Rgba8Image, grid: [usize; 2], mask: &[bool]) -> Rgba8Image {
     let (w, h) = (base.width as usize, base.height as usize);
