@@ -41,7 +41,8 @@ def check(cond, msg):
 
 
 def cli_report(whitebox, image, weights=MODEL, heads=None, resize="stretch"):
-    cmd = [whitebox, "forward", "--json", "--weights", str(weights), "--image", str(image), "--resize", resize]
+    cmd = [whitebox, "forward", "--json", "--rollout", "--weights", str(weights), "--image", str(image),
+           "--resize", resize]
     if heads:
         cmd += ["--heads", str(heads)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout

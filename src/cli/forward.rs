@@ -36,6 +36,11 @@ pub struct Args {
     /// last layer's mean CLS attention map on the patch grid.
     #[arg(long)]
     pub json: bool,
+    /// Also compute the attention rollout (the CLS row of ½(mean-head A + I) multiplied down
+    /// through every layer, over the patches) and print it (`rollout` in --json). It needs every
+    /// layer's full attention, so it is charged like --dump's trace.
+    #[arg(long)]
+    pub rollout: bool,
     /// Also write the trace tensors (z.{l}, zhalf.{l}, zout.{l}, attn.{l}, logits) as safetensors.
     /// All images must then share one input size.
     #[arg(long)]
@@ -138,7 +143,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     // Without --dump nothing needs the trace tensors: the engine computes the measures itself
     // (on the GPU engine, small Gram and count read-backs) and returns only the CLS rows of the
     // attention for the map.
-    let opts = if a.dump.is_some() {
+    let full = a.dump.is_some() || a.rollout;
+    let opts = if full {
         ForwardOptions {
             trace: true,
             attention: true,
@@ -157,14 +163,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let stacked = inputs[start].numel() as u64 * len as u64 * 4;
         let mut run = Budget::new(&weights, "one forward pass", limits::ANALYSIS);
         run.charge(format!("a batch of {len} inputs of {w}x{h}"), stacked)?;
-        if a.dump.is_some() {
-            // The trace, and its safetensors bytes.
+        if full {
+            // The trace, and (with --dump) its safetensors bytes.
+            let (what, copies) = match a.dump {
+                Some(_) => ("--dump", 2),
+                None => ("--rollout", 1),
+            };
             run.charge_items(
-                format!("the --dump trace of {len} image(s) at {w}x{h}"),
+                format!("the {what} trace of {len} image(s) at {w}x{h}"),
                 trace_bytes(&cfg, len, h, w),
-                2,
+                copies,
             )
-            .map_err(|e| anyhow!("{e}; use fewer images or a smaller --size with --dump"))?;
+            .map_err(|e| anyhow!("{e}; use fewer images or a smaller --size with {what}"))?;
         }
         let batch = Tensor::stack(&inputs[start..start + len]);
         let mut out = engine.forward(&batch, opts)?;
@@ -179,6 +189,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             &format!("{weights}: the logits of {images}"),
         )?;
         let nt = (h / cfg.patch) * (w / cfg.patch) + 1;
+        let rollouts: Vec<Option<Vec<f32>>> = match (&out.trace, a.rollout) {
+            (Some(trace), true) => (0..len)
+                .map(|i| {
+                    let layers: Vec<&[f32]> = trace
+                        .layers
+                        .iter()
+                        .filter_map(|l| l.attn.as_ref())
+                        .map(|t| {
+                            let per = t.numel() / len;
+                            &t.data[i * per..(i + 1) * per]
+                        })
+                        .collect();
+                    analysis::cls_rollout(&layers, cfg.heads, nt).pop()
+                })
+                .collect(),
+            _ => vec![None; len],
+        };
         let (stats, last_cls) = match &out.trace {
             Some(trace) => {
                 let last = trace
@@ -227,6 +254,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 logits,
                 layers: layer_stats,
                 attention_mean: &mean,
+                rollout: rollouts[i].as_deref(),
                 engine: engine.name(),
             };
             if a.json {
@@ -265,13 +293,14 @@ struct Report<'a> {
     logits: &'a [f32],
     layers: &'a [LayerStats],
     attention_mean: &'a [f32],
+    rollout: Option<&'a [f32]>,
     engine: &'a str,
 }
 
 impl Report<'_> {
     fn json(&self) -> serde_json::Value {
         let p = self.cfg.patch;
-        json!({
+        let mut v = json!({
             "image": self.path.display().to_string(),
             "engine": self.engine,
             "input_size": self.size,
@@ -280,7 +309,11 @@ impl Report<'_> {
             "top5": predictions(self.cfg, self.logits, 5),
             "layers": layers_json(self.layers),
             "attention_mean": self.attention_mean,
-        })
+        });
+        if let Some(r) = self.rollout {
+            v["rollout"] = json!(r);
+        }
+        v
     }
 
     fn print(&self) {
@@ -300,6 +333,21 @@ impl Report<'_> {
             println!(
                 "  {l:>5} {:>8.2} {:>16.2} {:>19.4}",
                 s.rc_in, s.rc_out, s.sparsity
+            );
+        }
+        if let Some(r) = self.rollout {
+            let gw = (self.size[1] / self.cfg.patch).max(1);
+            let (top, v) =
+                r.iter()
+                    .enumerate()
+                    .fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+            println!(
+                "  rollout to the last layer: the patches hold {:.1}% of the CLS row; the \
+                 largest is patch (row {}, column {}) with {:.2}%",
+                100.0 * r.iter().sum::<f32>(),
+                top / gw,
+                top % gw,
+                100.0 * v
             );
         }
         println!();

@@ -230,7 +230,11 @@ pub fn AttentionView() -> impl IntoView {
                         class="big"
                         label=Signal::derive(move || format!("CLS attention map, layer {}, {}", layer.get(), which()))
                     />
-                    <figcaption>{move || format!("Layer {}, {}: CLS attention, mask outlined", layer.get(), which())}</figcaption>
+                    <figcaption>{move || match kind() {
+                        MapKind::Heads => format!("Layer {}: each head's mask in its colour, outlined", layer.get()),
+                        MapKind::Rollout => format!("Rollout to layer {}, mask outlined", layer.get()),
+                        MapKind::Cls => format!("Layer {}, {}: CLS attention, mask outlined", layer.get(), which()),
+                    }}</figcaption>
                 </figure>
                 <figure>
                     <Picture image=cutout id="mask-map" class="big" label=Signal::derive(move || "the image inside the mask".to_string()) />
