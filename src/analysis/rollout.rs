@@ -148,7 +148,7 @@ mod tests {
 
     #[test]
     fn winners_take_the_larger_share_inside_masks() {
-        let rows = vec![vec![0.6, 0.3, 0.1, 0.0], vec![0.1, 0.1, 0.4, 0.4]];
+        let rows = vec![vec![0.7, 0.2, 0.1, 0.0], vec![0.1, 0.1, 0.4, 0.4]];
         let masks = head_masks(&rows, 0.6);
         assert_eq!(masks[0], vec![true, false, false, false]);
         assert_eq!(masks[1], vec![false, false, true, true]);
