@@ -17,3 +17,4 @@ cargo build --quiet --bin whitebox
 python3 scripts/browser-tests.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox \
     --shots target/screenshots
 python3 scripts/browser-subspaces.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots
+python3 scripts/browser-lab.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots

@@ -38,11 +38,18 @@ pub enum View {
     Attention,
     Layers,
     Subspaces,
+    Lab,
     Model,
 }
 
 impl View {
-    pub const ALL: [View; 4] = [View::Attention, View::Layers, View::Subspaces, View::Model];
+    pub const ALL: [View; 5] = [
+        View::Attention,
+        View::Layers,
+        View::Subspaces,
+        View::Lab,
+        View::Model,
+    ];
 
     /// The name in the URL and in element ids.
     pub fn key(self) -> &'static str {
@@ -50,6 +57,7 @@ impl View {
             View::Attention => "attention",
             View::Layers => "layers",
             View::Subspaces => "subspaces",
+            View::Lab => "lab",
             View::Model => "model",
         }
     }
@@ -59,6 +67,7 @@ impl View {
             View::Attention => "Attention",
             View::Layers => "Layers",
             View::Subspaces => "Subspaces",
+            View::Lab => "Subspace lab",
             View::Model => "Model & engine",
         }
     }
@@ -85,6 +94,8 @@ pub struct UrlState {
     pub engine: EnginePref,
     /// A bundled model by name.
     pub model: Option<String>,
+    /// The Subspace lab's settings (`lab-KEY=VALUE`, see `analysis::lab::LabConfig::set`).
+    pub lab: Vec<(String, String)>,
 }
 
 impl Default for UrlState {
@@ -98,6 +109,7 @@ impl Default for UrlState {
             sample: None,
             engine: EnginePref::Auto,
             model: None,
+            lab: Vec::new(),
         }
     }
 }
@@ -127,6 +139,7 @@ impl UrlState {
                 "sample" if !v.is_empty() => s.sample = Some(v),
                 "engine" => s.engine = EnginePref::parse(&v).unwrap_or(s.engine),
                 "model" if !v.is_empty() => s.model = Some(v),
+                _ if k.starts_with("lab-") => s.lab.push((k[4..].to_string(), v)),
                 _ => {}
             }
         }
@@ -153,6 +166,9 @@ impl UrlState {
         }
         if self.engine != EnginePref::Auto {
             q.push(format!("engine={}", self.engine.key()));
+        }
+        for (k, v) in &self.lab {
+            q.push(format!("lab-{k}={}", encode_component(v)));
         }
         q.join("&")
     }
@@ -190,6 +206,7 @@ mod tests {
                 sample: Some("cat & dog/été 100%+1=2?.png".into()),
                 engine: EnginePref::Gpu,
                 model: Some("crate-t (hf)".into()),
+                lab: Vec::new(),
             },
             UrlState {
                 view: View::Model,
@@ -200,6 +217,7 @@ mod tests {
                 sample: Some("plain.jpg".into()),
                 engine: EnginePref::Cpu,
                 model: None,
+                lab: vec![("k".into(), "3".into()), ("phi".into(), "softmax".into())],
             },
         ];
         for s in states {

@@ -67,6 +67,8 @@ pub struct AppState {
     /// The bundled models, and which one is on show (None: a file the user loaded).
     pub bundled: RwSignal<Vec<Bundled>>,
     pub model_name: RwSignal<Option<String>>,
+    /// The Subspace lab's settings as URL pairs (the lab view owns their meaning).
+    pub lab: RwSignal<Vec<(String, String)>>,
     pub model: RwSignal<Option<ModelInfo>>,
     pub current: RwSignal<Option<Current>>,
     pub engine: RwSignal<EngineInfo>,
@@ -110,6 +112,7 @@ impl AppState {
             samples: RwSignal::new(Vec::new()),
             bundled: RwSignal::new(Vec::new()),
             model_name: RwSignal::new(url.model.clone()),
+            lab: RwSignal::new(url.lab.clone()),
             model: RwSignal::new(None),
             current: RwSignal::new(None),
             engine: RwSignal::new(EngineInfo::default()),
@@ -143,6 +146,7 @@ impl AppState {
             sample: self.sample.get(),
             engine: self.engine_pref.get(),
             model: self.model_name.get(),
+            lab: self.lab.get(),
         }
     }
 
