@@ -30,13 +30,8 @@ LAB_READY = ("const l = document.querySelector('#wb-lab');"
 HOOK = "return JSON.parse(document.querySelector('#wb-lab-report').textContent);"
 PANELS = ["data", "snr", "rc", "sparsity", "scatter", "angles", "coding"]
 TOL = 1e-6
-LONG_TASKS = """
-window.__wbLongestTask = 0; window.__wbLongTasks = [];
-new PerformanceObserver(l => l.getEntries().forEach(e => {
-  window.__wbLongTasks.push(Math.round(e.duration));
-  window.__wbLongestTask = Math.max(window.__wbLongestTask, e.duration);
-})).observe({type: 'longtask', buffered: false});
-"""
+# index.html records every long task in window.__wbLongTasks / __wbLongestTask; this resets them.
+LONG_TASKS = "window.__wbLongestTask = 0; window.__wbLongTasks = [];"
 
 
 class Failed(Exception):
@@ -169,7 +164,7 @@ def main():
             longest = b.js("return window.__wbLongestTask")
             tasks = b.js("return window.__wbLongTasks")
             ms = b.js("return document.querySelector('#wb-lab').dataset.runMs")
-            check(longest < 200, f"a task blocked the main thread for {longest:.0f} ms ({tasks})")
+            check(longest < 50, f"a task blocked the main thread for {longest:.0f} ms ({tasks})")
             return (f"layers=3 and N=512 match native ({worst:.0e}, {worst2:.0e}); run at N=512 took {ms} ms "
                     f"in steps; longest main-thread task {longest:.0f} ms")
         run("sliders re-run the lab; every task stays short", slider)
