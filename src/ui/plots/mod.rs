@@ -5,7 +5,6 @@
 //!
 //! Data comes in through signals of `Arc`s, so a view that recomputes nothing (a layer or head
 //! change read from a cache) only clones pointers.
-#![allow(dead_code)] // A shared library of plots: not every view uses every option.
 
 pub mod bars;
 pub mod canvas;
