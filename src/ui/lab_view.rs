@@ -40,6 +40,8 @@ pub fn LabView() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let run_ms = RwSignal::new(0.0f64);
+    let json = RwSignal::new(String::new());
+    let step_ms = RwSignal::new(0.0f64);
     let generation = StoredValue::new(0u64);
 
     Effect::new(move |_| {
@@ -66,40 +68,50 @@ pub fn LabView() -> impl IntoView {
                     return;
                 }
             };
+            let mut longest = 0.0f64;
             while !run.done() {
+                let t = now_ms();
                 run.step();
+                longest = longest.max(now_ms() - t);
                 sleep(0).await;
                 if generation.get_value() != g {
                     return;
                 }
             }
+            // Serialising the hook's JSON and redrawing the plots are separate tasks, each
+            // after a yield, so that neither adds to the other (a debug build at N = 512).
+            let rep = Arc::new(run.finish());
+            let text = serde_json::to_string(rep.as_ref()).unwrap_or_default();
+            sleep(0).await;
+            if generation.get_value() != g {
+                return;
+            }
             error.set(None);
-            report.set(Some(Arc::new(run.finish())));
+            report.set(Some(rep));
+            sleep(0).await;
+            json.set(text);
+            step_ms.set(longest);
             run_ms.set(now_ms() - t0);
             busy.set(false);
         });
     });
 
-    let report_json = move || {
-        report.with(|r| {
-            r.as_ref()
-                .and_then(|r| serde_json::to_string(r.as_ref()).ok())
-                .unwrap_or_default()
-        })
-    };
     view! {
         <section
             class="lab"
             id="wb-lab"
             data-state=move || if busy.get() { "busy" } else { "ready" }
             data-query=move || cfg.with(|c| c.to_query())
-            data-report=move || report.with(|r| r.as_ref().map(|r| r.config.to_query()))
+            data-report=move || {
+                report.with(|r| r.as_ref().map(|r| r.config.to_query()))
+            }
             data-run-ms=move || format!("{:.0}", run_ms.get())
+            data-step-ms=move || format!("{:.1}", step_ms.get())
         >
             <Controls cfg=cfg />
             {move || error.get().map(|e| view! { <p class="lab-error" role="alert">{e}</p> })}
             <Panels report=report cfg=cfg />
-            <pre id="wb-lab-report" hidden>{report_json}</pre>
+            <pre id="wb-lab-report" hidden>{move || json.get()}</pre>
         </section>
     }
 }
