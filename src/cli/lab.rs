@@ -4,7 +4,7 @@
 //! mixture and prints the mean principal angle between its heads and the true subspaces over
 //! the steps; `presets` lists the presets with their sentences.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
 use crate::analysis::lab::recover::{recover, RecoverConfig};
 use crate::analysis::lab::{preset, presets, run, LabConfig, LabInputs};
@@ -157,9 +157,6 @@ pub fn run_cmd(a: Args) -> anyhow::Result<()> {
             cfg.every = every;
             cfg.weight_decay = wd;
             cfg.tokens = tokens;
-            if batch == 0 {
-                bail!("--batch must be positive");
-            }
             let start = std::time::Instant::now();
             let now = || start.elapsed().as_secs_f64();
             let r = recover(

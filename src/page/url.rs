@@ -38,15 +38,17 @@ pub enum View {
     Attention,
     Layers,
     Subspaces,
+    Lab,
     Model,
     Train,
 }
 
 impl View {
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Attention,
         View::Layers,
         View::Subspaces,
+        View::Lab,
         View::Model,
         View::Train,
     ];
@@ -57,6 +59,7 @@ impl View {
             View::Attention => "attention",
             View::Layers => "layers",
             View::Subspaces => "subspaces",
+            View::Lab => "lab",
             View::Model => "model",
             View::Train => "train",
         }
@@ -67,6 +70,7 @@ impl View {
             View::Attention => "Attention",
             View::Layers => "Layers",
             View::Subspaces => "Subspaces",
+            View::Lab => "Subspace lab",
             View::Model => "Model & engine",
             View::Train => "Train",
         }
@@ -135,6 +139,8 @@ pub struct UrlState {
     pub train: Option<String>,
     /// What the Attention view's big map shows.
     pub map: MapKind,
+    /// The Subspace lab's settings (`lab-KEY=VALUE`, see `analysis::lab::LabConfig::set`).
+    pub lab: Vec<(String, String)>,
 }
 
 impl Default for UrlState {
@@ -150,6 +156,7 @@ impl Default for UrlState {
             model: None,
             train: None,
             map: MapKind::Cls,
+            lab: Vec::new(),
         }
     }
 }
@@ -181,6 +188,7 @@ impl UrlState {
                 "model" if !v.is_empty() => s.model = Some(v),
                 "train" if !v.is_empty() => s.train = Some(v),
                 "map" => s.map = MapKind::parse(&v).unwrap_or(s.map),
+                _ if k.starts_with("lab-") => s.lab.push((k[4..].to_string(), v)),
                 _ => {}
             }
         }
@@ -213,6 +221,9 @@ impl UrlState {
         }
         if self.map != MapKind::Cls {
             q.push(format!("map={}", self.map.key()));
+        }
+        for (k, v) in &self.lab {
+            q.push(format!("lab-{k}={}", encode_component(v)));
         }
         q.join("&")
     }
@@ -252,6 +263,7 @@ mod tests {
                 model: Some("crate-t (hf)".into()),
                 train: Some("shapes-3~0.001~64~2~0~lion~1~crate-fmnist".into()),
                 map: MapKind::Rollout,
+                lab: Vec::new(),
             },
             UrlState {
                 view: View::Model,
@@ -264,6 +276,7 @@ mod tests {
                 model: None,
                 train: None,
                 map: MapKind::Heads,
+                lab: vec![("k".into(), "3".into()), ("phi".into(), "softmax".into())],
             },
         ];
         for s in states {

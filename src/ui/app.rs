@@ -7,6 +7,7 @@ use super::actions::boot;
 use super::attention_view::AttentionView;
 use super::explain::Explain;
 use super::inputs::{listen_for_paste, Gallery, ImageInput};
+use super::lab_view::LabView;
 use super::layers_view::LayersView;
 use super::model_view::ModelView;
 use super::state::{AppState, UrlState, View};
@@ -69,6 +70,7 @@ pub fn App() -> impl IntoView {
         View::Attention => view! { <AttentionView /><Explain which="attention" /> }.into_any(),
         View::Layers => view! { <LayersView /><Explain which="layers" /> }.into_any(),
         View::Subspaces => view! { <SubspacesView /> }.into_any(),
+        View::Lab => view! { <LabView /> }.into_any(),
         View::Model => view! { <ModelView /><Explain which="model" /> }.into_any(),
         View::Train => view! { <super::train_view::TrainView /> }.into_any(),
     };

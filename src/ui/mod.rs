@@ -9,6 +9,8 @@ mod chart;
 mod controls;
 mod explain;
 mod inputs;
+mod lab;
+mod lab_view;
 mod layers_view;
 mod model_view;
 mod picture;

@@ -71,6 +71,8 @@ pub struct AppState {
     /// The bundled models, and which one is on show (None: a file the user loaded).
     pub bundled: RwSignal<Vec<Bundled>>,
     pub model_name: RwSignal<Option<String>>,
+    /// The Subspace lab's settings as URL pairs (the lab view owns their meaning).
+    pub lab: RwSignal<Vec<(String, String)>>,
     pub model: RwSignal<Option<ModelInfo>>,
     /// The Train view's settings as they appear in the URL.
     pub train_url: RwSignal<Option<String>>,
@@ -117,6 +119,7 @@ impl AppState {
             samples: RwSignal::new(Vec::new()),
             bundled: RwSignal::new(Vec::new()),
             model_name: RwSignal::new(url.model.clone()),
+            lab: RwSignal::new(url.lab.clone()),
             model: RwSignal::new(None),
             train_url: RwSignal::new(url.train.clone()),
             current: RwSignal::new(None),
@@ -153,6 +156,7 @@ impl AppState {
             engine: self.engine_pref.get(),
             model: self.model_name.get(),
             train: self.train_url.get(),
+            lab: self.lab.get(),
         }
     }
 

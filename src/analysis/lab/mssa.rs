@@ -11,24 +11,38 @@
 use super::config::{LabConfig, Phi};
 use super::inputs::Mat;
 
-/// The attention matrix (N, N) of one head's coordinates `x` (N, q).
-pub fn attention(x: &[f64], n: usize, q: usize, phi: Phi, threshold: f64) -> Mat {
-    let mut a = vec![0.0f64; n * n];
-    for i in 0..n {
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(u, v)| u * v).sum()
+}
+
+/// θ of [`Phi::Threshold`] for one head's coordinates `x` (N, q): `threshold` × the mean token
+/// energy. It scales with the tokens, so that the split between strong and weak matches does not
+/// drift as the steps grow them.
+pub fn theta(x: &[f64], n: usize, q: usize, threshold: f64) -> f64 {
+    threshold
+        * (0..n)
+            .map(|i| dot(&x[i * q..(i + 1) * q], &x[i * q..(i + 1) * q]))
+            .sum::<f64>()
+        / n as f64
+}
+
+/// Rows `rows` (each N long) of the attention matrix of one head's coordinates `x` (N, q);
+/// `theta` from [`theta`] (unused by softmax). Rows are independent, so the page computes them a
+/// block at a time.
+pub fn attention_rows(
+    x: &[f64],
+    n: usize,
+    q: usize,
+    phi: Phi,
+    theta: f64,
+    rows: std::ops::Range<usize>,
+) -> Mat {
+    let mut a = vec![0.0f64; rows.len() * n];
+    for (i, row) in rows.zip(a.chunks_exact_mut(n)) {
         let xi = &x[i * q..(i + 1) * q];
-        let row = &mut a[i * n..(i + 1) * n];
         for (j, r) in row.iter_mut().enumerate() {
-            *r = xi
-                .iter()
-                .zip(&x[j * q..(j + 1) * q])
-                .map(|(u, v)| u * v)
-                .sum();
+            *r = dot(xi, &x[j * q..(j + 1) * q]);
         }
-    }
-    // θ scales with the head's mean token energy, so that the split between strong and weak
-    // matches does not drift as the steps grow the tokens.
-    let theta = threshold * (0..n).map(|i| a[i * n + i]).sum::<f64>() / n as f64;
-    for row in a.chunks_exact_mut(n) {
         match phi {
             Phi::Softmax => {
                 let scale = 1.0 / (q as f64).sqrt();
@@ -57,6 +71,38 @@ pub fn attention(x: &[f64], n: usize, q: usize, phi: Phi, threshold: f64) -> Mat
     a
 }
 
+/// The attention matrix (N, N) of one head's coordinates `x` (N, q).
+pub fn attention(x: &[f64], n: usize, q: usize, phi: Phi, threshold: f64) -> Mat {
+    attention_rows(x, n, q, phi, theta(x, n, q, threshold), 0..n)
+}
+
+/// Adds the head's output `(A X) Bᵀ` for tokens `rows` to `delta` (N, d), from those rows `a`
+/// of its attention matrix.
+pub fn add_head_rows(
+    delta: &mut [f64],
+    x: &[f64],
+    b: &[f64],
+    dims: (usize, usize, usize),
+    a: &[f64],
+    rows: std::ops::Range<usize>,
+) {
+    let (n, d, q) = dims;
+    let mut o = vec![0.0f64; q];
+    for (t, arow) in rows.zip(a.chunks_exact(n)) {
+        o.iter_mut().for_each(|v| *v = 0.0);
+        for (s, &w) in arow.iter().enumerate() {
+            if w != 0.0 {
+                for c in 0..q {
+                    o[c] += w * x[s * q + c];
+                }
+            }
+        }
+        for i in 0..d {
+            delta[t * d + i] += (0..q).map(|c| o[c] * b[i * q + c]).sum::<f64>();
+        }
+    }
+}
+
 /// `Z B` for tokens `z` (N, d) and a basis `b` (d, q).
 pub fn coordinates(z: &[f64], n: usize, d: usize, b: &[f64], q: usize) -> Mat {
     let mut x = vec![0.0f64; n * q];
@@ -79,23 +125,15 @@ pub fn mssa_step(z: &mut [f64], heads: &[Mat], cfg: &LabConfig) {
     for b in heads {
         let x = coordinates(z, n, d, b, q);
         let a = attention(&x, n, q, cfg.phi, cfg.threshold);
-        for t in 0..n {
-            let mut o = vec![0.0f64; q];
-            for s in 0..n {
-                let w = a[t * n + s];
-                if w != 0.0 {
-                    for c in 0..q {
-                        o[c] += w * x[s * q + c];
-                    }
-                }
-            }
-            for i in 0..d {
-                delta[t * d + i] += (0..q).map(|c| o[c] * b[i * q + c]).sum::<f64>();
-            }
-        }
+        add_head_rows(&mut delta, &x, b, (n, d, q), &a, 0..n);
     }
+    apply(z, &delta, cfg.eta);
+}
+
+/// `Z ← Z + η Δ`.
+pub fn apply(z: &mut [f64], delta: &[f64], eta: f64) {
     for (zi, di) in z.iter_mut().zip(delta) {
-        *zi += cfg.eta * di;
+        *zi += eta * di;
     }
 }
 

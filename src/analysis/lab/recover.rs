@@ -219,6 +219,18 @@ pub fn recover(
             cfg.lab.k, cfg.heads
         )));
     }
+    if cfg.batch == 0
+        || cfg.train_samples == 0
+        || cfg.test_samples == 0
+        || !(cfg.lr.is_finite() && cfg.lr > 0.0)
+        || !(cfg.weight_decay.is_finite() && cfg.weight_decay >= 0.0)
+    {
+        return Err(Error::Config(format!(
+            "recover: needs batch, train and test samples > 0, a finite lr > 0 (not {}) and a \
+             finite weight decay ≥ 0 (not {})",
+            cfg.lr, cfg.weight_decay
+        )));
+    }
     let (train, test) =
         SubspaceImages::generate(&cfg.data_config(), cfg.train_samples, cfg.test_samples)?;
     let base = CrateConfig {
@@ -325,6 +337,11 @@ mod tests {
         assert!(r.matching.mean_angle > 0.0 && r.matching.mean_angle < 90.0);
         assert_eq!(r.points[2].mean_angle, r.matching.mean_angle);
         assert_eq!(r.rc_heldout.len(), 1);
+        let bad = RecoverConfig {
+            lr: f32::NAN,
+            ..cfg.clone()
+        };
+        assert!(recover(&bad, &|| 0.0, &mut |_| {}, &|| false).is_err());
         // A stop request ends the run at once.
         let r = recover(&cfg, &|| 0.0, &mut |_| {}, &|| true).unwrap();
         assert_eq!(r.points.len(), 1);

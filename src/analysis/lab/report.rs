@@ -10,7 +10,7 @@ use super::config::LabConfig;
 use super::inputs::{widen, LabInputs, Mat};
 use super::ista::{dictionary, ista_step};
 use super::measures::{coding_rate, nonzero_fraction, snr, theory_line};
-use super::mssa::{coordinates, mssa_step};
+use super::mssa::{add_head_rows, apply, attention_rows, coordinates, theta};
 use crate::error::Result;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -58,8 +58,23 @@ pub struct LabRun {
     point_labels: Vec<usize>,
     eps: Vec<f64>,
     layer: usize,
+    /// The layer in progress: its head, next row, that head's coordinates and θ, the summed
+    /// head outputs.
+    work: Option<Work>,
+    done: usize,
     rep: LabReport,
 }
+
+struct Work {
+    head: usize,
+    row: usize,
+    x: Mat,
+    theta: f64,
+    delta: Mat,
+}
+
+/// Attention rows per step: a step stays a few milliseconds in an unoptimised wasm build.
+const ROWS_PER_STEP: usize = 32;
 
 impl LabRun {
     pub fn new(cfg: &LabConfig, inp: &LabInputs) -> Result<Self> {
@@ -106,6 +121,8 @@ impl LabRun {
             dict,
             m,
             layer: 0,
+            work: None,
+            done: 0,
             rep,
         };
         run.measure();
@@ -126,27 +143,71 @@ impl LabRun {
         }
     }
 
-    /// Steps in all: the layers, then the ε grid.
+    /// Steps in all: per layer, every head's attention a block of rows at a time and the
+    /// layer's end (ISTA, measures); then the ε grid.
     pub fn steps(&self) -> usize {
-        self.cfg.layers + self.eps.len()
+        let per_head = self.cfg.n.div_ceil(ROWS_PER_STEP);
+        self.cfg.layers * (self.heads.len() * per_head + 1) + self.eps.len()
     }
 
     pub fn done_steps(&self) -> usize {
-        self.layer + self.rep.coding.eps.len()
+        self.done
     }
 
     pub fn done(&self) -> bool {
-        self.done_steps() == self.steps()
+        self.done >= self.steps()
     }
 
-    /// One more layer, or one more ε of the coding curve.
+    fn head_work(&self, head: usize, delta: Mat) -> Work {
+        let (n, d, q) = (self.cfg.n, self.cfg.d, self.cfg.head_dim);
+        let x = coordinates(&self.z, n, d, &self.heads[head], q);
+        Work {
+            head,
+            row: 0,
+            theta: theta(&x, n, q, self.cfg.threshold),
+            x,
+            delta,
+        }
+    }
+
+    /// One block of attention rows, the end of a layer, or one ε of the coding curve.
     pub fn step(&mut self) {
-        let c = &self.cfg;
-        let (n, d) = (c.n, c.d);
-        if self.layer < c.layers {
+        if self.done() {
+            return;
+        }
+        self.done += 1;
+        let (n, d, q) = (self.cfg.n, self.cfg.d, self.cfg.head_dim);
+        if self.layer < self.cfg.layers {
+            if self.work.is_none() {
+                self.work = Some(self.head_work(0, vec![0.0; n * d]));
+            }
+            let Some(w) = self.work.as_mut() else { return };
+            if w.head < self.heads.len() {
+                let rows = w.row..(w.row + ROWS_PER_STEP).min(n);
+                let a = attention_rows(&w.x, n, q, self.cfg.phi, w.theta, rows.clone());
+                add_head_rows(
+                    &mut w.delta,
+                    &w.x,
+                    &self.heads[w.head],
+                    (n, d, q),
+                    &a,
+                    rows.clone(),
+                );
+                w.row = rows.end;
+                if w.row == n && w.head + 1 < self.heads.len() {
+                    let next = w.head + 1;
+                    let delta = std::mem::take(&mut w.delta);
+                    self.work = Some(self.head_work(next, delta));
+                } else if w.row == n {
+                    w.head += 1;
+                }
+                return;
+            }
+            let Some(w) = self.work.take() else { return };
+            apply(&mut self.z, &w.delta, self.cfg.eta);
             self.layer += 1;
-            mssa_step(&mut self.z, &self.heads, c);
-            if c.ista {
+            if self.cfg.ista {
+                let c = &self.cfg;
                 let codes = ista_step(&mut self.z, n, d, &self.dict, self.m, c.ista_eta, c.lambda);
                 self.rep.nonzero.push(nonzero_fraction(&codes));
             }
