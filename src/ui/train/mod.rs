@@ -3,4 +3,5 @@
 
 pub mod charts;
 pub mod client;
+pub mod engine;
 pub mod worker;

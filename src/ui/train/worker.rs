@@ -16,8 +16,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 
+use super::engine::{calibrate_engines, open_gpu, CALIBRATION_IMAGES};
 use crate::gpu::train::GpuTrainer;
-use crate::gpu::GpuContext;
 use crate::page::train_protocol::{decode, encode, FromWorker, Pacer, ToWorker};
 use crate::train::session::TrainSession;
 
@@ -69,7 +69,7 @@ fn global() -> JsValue {
     js_sys::global().into()
 }
 
-fn now_ms() -> f64 {
+pub(super) fn now_ms() -> f64 {
     Reflect::get(&global(), &"performance".into())
         .ok()
         .and_then(|p| {
@@ -420,68 +420,6 @@ fn install_switch(st: &mut State) {
             run.synced = true;
         }
         Err(e) => st.engine_reason = format!("CPU trainer: moving the run to WebGPU failed ({e})"),
-    }
-}
-
-/// The WGSL trainer for `t`'s state, and the adapter's name.
-async fn open_gpu(t: &crate::train::Trainer) -> Result<(GpuTrainer, String), String> {
-    let ctx = GpuContext::new()
-        .await
-        .map_err(|e| format!("WebGPU is not available in this worker ({e})"))?;
-    // wgpu's web backend leaves the adapter's name empty.
-    let adapter = match ctx.info.name.as_str() {
-        "" => "WebGPU".to_string(),
-        n => n.to_string(),
-    };
-    let g = GpuTrainer::for_trainer(ctx, t)
-        .map_err(|e| format!("the WGSL trainer could not start ({e})"))?;
-    Ok((g, adapter))
-}
-
-/// Images timed on each engine by the calibration.
-const CALIBRATION_IMAGES: usize = 16;
-
-async fn calibrate_engines(
-    t: &crate::train::Trainer,
-    images: &[f32],
-    labels: &[usize],
-) -> (Option<GpuTrainer>, String) {
-    let (mut gpu, adapter) = match open_gpu(t).await {
-        Ok(g) => g,
-        Err(why) => return (None, format!("CPU trainer (wasm SIMD, one thread): {why}")),
-    };
-    // One forward + backward on each engine on the same few images of the first batch (nothing
-    // is updated); a two-image call first compiles the GPU's pipelines, untimed.
-    let n = labels.len();
-    let per = images.len() / n.max(1);
-    let two = 2.min(n);
-    if let Err(e) = gpu
-        .loss_and_grads_async(&images[..two * per], &labels[..two])
-        .await
-    {
-        return (
-            None,
-            format!("CPU trainer: the WGSL trainer failed on {adapter} ({e})"),
-        );
-    }
-    let t0 = now_ms();
-    let cpu = crate::grad::loss_and_grads(&t.config, &t.params, images, labels, 0.0);
-    let cpu_ms = now_ms() - t0;
-    let t0 = now_ms();
-    let gpu_ms = match gpu.loss_and_grads_async(images, labels).await {
-        Ok(_) => now_ms() - t0,
-        Err(_) => f64::INFINITY,
-    };
-    if cpu.is_err() || gpu_ms < cpu_ms {
-        (
-            Some(gpu),
-            format!("WGSL trainer on {adapter}: calibrated on {n} images, WebGPU {gpu_ms:.0} ms vs CPU {cpu_ms:.0} ms"),
-        )
-    } else {
-        (
-            None,
-            format!("CPU trainer (wasm SIMD, one thread): calibrated on {n} images, CPU {cpu_ms:.0} ms vs WebGPU ({adapter}) {gpu_ms:.0} ms"),
-        )
     }
 }
 

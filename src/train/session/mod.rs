@@ -8,262 +8,23 @@
 //! preset mapping and [`TrainConfig`]), so that N steps here equal `whitebox train --steps N`.
 //! No clock and no I/O: the worker passes the seconds it measured.
 
+mod data;
+mod settings;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::checkpoint::{model_bytes, optim_bytes, restore_parts};
-use super::optim::{OptimConfig, OptimizerKind};
-use super::trainer::{argmax, StepReport, TrainConfig, TrainState, Trainer};
+use super::trainer::{argmax, StepReport, TrainState, Trainer};
 use crate::cpu::CpuEngine;
-use crate::data::synthetic::{ShapesConfig, ShapesDataset, SubspaceConfig, SubspaceImages};
-use crate::data::{make_batch, Augment, ImageDataset};
+use crate::data::{make_batch, ImageDataset};
 use crate::engine::{Engine, ForwardOptions};
 use crate::error::{Error, Result};
 use crate::model::{init::init_params, CrateConfig};
-
-/// Sizes of the synthetic sets, as `whitebox train` makes them.
-pub const SUBSPACE_TRAIN: usize = 8_000;
-pub const SUBSPACE_TEST: usize = 2_000;
-pub const SHAPES_TRAIN: usize = 20_000;
-pub const SHAPES_TEST: usize = 2_000;
-/// `whitebox train --dataset shapes` seeds its test set with the run's seed xor this.
-pub const SHAPES_TEST_SEED: u64 = 0x5eed_7e57;
-
-/// A choice's (train, test) sets and the model config fitted to them.
-pub type Built = (Box<dyn ImageDataset>, Box<dyn ImageDataset>, CrateConfig);
-
-/// What the run trains on. Fashion-MNIST and one's own images join this enum when their loaders
-/// do (they carry their bytes through the worker protocol instead of a seed).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum DataChoice {
-    /// Tokens from K random p-dimensional subspaces of R^32 with Gaussian noise; T tokens per
-    /// sample, labelled by subspace (`whitebox train --dataset subspaces`).
-    Subspaces {
-        subspaces: usize,
-        sub_dim: usize,
-        noise: f32,
-        tokens: usize,
-        seed: u64,
-    },
-    /// Synthetic shapes on textures at the model's image size (`--dataset shapes`).
-    Shapes { seed: u64 },
-}
-
-impl Default for DataChoice {
-    /// The CLI's subspaces (4 subspaces of dimension 4, noise 0.05, 16 tokens, seed 0).
-    fn default() -> Self {
-        let d = SubspaceConfig::default();
-        DataChoice::Subspaces {
-            subspaces: d.subspaces,
-            sub_dim: d.sub_dim,
-            noise: d.noise,
-            tokens: 16,
-            seed: 0,
-        }
-    }
-}
-
-impl DataChoice {
-    /// The name in the URL, the report and the `#train-dataset` select.
-    pub fn key(&self) -> &'static str {
-        match self {
-            DataChoice::Subspaces { .. } => "subspaces",
-            DataChoice::Shapes { .. } => "shapes",
-        }
-    }
-
-    /// The default choice of that name.
-    pub fn from_key(key: &str, seed: u64) -> Option<Self> {
-        match key {
-            "subspaces" => Some(match Self::default() {
-                DataChoice::Subspaces {
-                    subspaces,
-                    sub_dim,
-                    noise,
-                    tokens,
-                    ..
-                } => DataChoice::Subspaces {
-                    subspaces,
-                    sub_dim,
-                    noise,
-                    tokens,
-                    seed,
-                },
-                other => other,
-            }),
-            "shapes" => Some(DataChoice::Shapes { seed }),
-            _ => None,
-        }
-    }
-
-    fn check(&self) -> Result<()> {
-        if let DataChoice::Subspaces {
-            subspaces,
-            sub_dim,
-            noise,
-            tokens,
-            ..
-        } = *self
-        {
-            let dim = SubspaceConfig::default().dim;
-            if !(2..=16).contains(&subspaces) || !(1..=dim).contains(&sub_dim) {
-                return Err(Error::Config(format!(
-                    "subspaces: 2 to 16 subspaces of dimension 1 to {dim} (got {subspaces} of {sub_dim})"
-                )));
-            }
-            if !(0.0..=2.0).contains(&noise) || !(1..=64).contains(&tokens) {
-                return Err(Error::Config(format!(
-                    "subspaces: noise 0 to 2 and 1 to 64 tokens per sample (got {noise} and {tokens})"
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// (train, test, model config): the sets `whitebox train` makes for this choice, and `base`
-    /// (width, depth, heads) fitted to their input and classes.
-    pub fn build(&self, base: &CrateConfig) -> Result<Built> {
-        self.check()?;
-        let (train, test, cfg): Built = match *self {
-            DataChoice::Subspaces {
-                subspaces,
-                sub_dim,
-                noise,
-                tokens,
-                seed,
-            } => {
-                let sc = SubspaceConfig {
-                    subspaces,
-                    sub_dim,
-                    noise,
-                    tokens_per_sample: tokens,
-                    seed,
-                    ..SubspaceConfig::default()
-                };
-                let (tr, te) = SubspaceImages::generate(&sc, SUBSPACE_TRAIN, SUBSPACE_TEST)?;
-                let cfg = tr.model_config(base);
-                (Box::new(tr), Box::new(te), cfg)
-            }
-            DataChoice::Shapes { seed } => (
-                Box::new(ShapesDataset::new(ShapesConfig::for_model(
-                    base,
-                    SHAPES_TRAIN,
-                    seed,
-                ))?),
-                Box::new(ShapesDataset::new(ShapesConfig::for_model(
-                    base,
-                    SHAPES_TEST,
-                    seed ^ SHAPES_TEST_SEED,
-                ))?),
-                base.clone(),
-            ),
-        };
-        let names = train.class_names();
-        let cfg = CrateConfig {
-            classes: names.len(),
-            class_names: Some(names),
-            ..cfg
-        };
-        Ok((train, test, cfg))
-    }
-}
-
-/// Everything the user chooses for a run. The defaults are `whitebox train`'s.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SessionSettings {
-    pub data: DataChoice,
-    /// Model shape (width, depth, heads) from [`crate::model::config::PRESETS`].
-    pub preset: String,
-    pub optimizer: OptimizerKind,
-    /// Peak learning rate (editable while running).
-    pub lr: f32,
-    pub batch: usize,
-    pub epochs: u64,
-    /// Seeds the initialisation, the data order and the augmentation.
-    pub seed: u64,
-    /// Random crop and flip (images only; not for subspaces).
-    pub augment: bool,
-    /// Per-layer measures on the probe batch every this many steps.
-    pub probe_every: u64,
-    /// Held-out images in the probe batch (the first ones of the test split).
-    pub probe_images: usize,
-    /// Held-out evaluation every this many steps.
-    pub eval_every: u64,
-    /// Held-out images evaluated (the first ones of the test split).
-    pub eval_images: usize,
-}
-
-impl Default for SessionSettings {
-    fn default() -> Self {
-        Self {
-            data: DataChoice::default(),
-            preset: "crate-fmnist".into(),
-            optimizer: OptimizerKind::AdamW,
-            lr: 1e-3,
-            batch: 128,
-            epochs: 10,
-            seed: 0,
-            augment: false,
-            probe_every: 10,
-            probe_images: 64,
-            eval_every: 20,
-            eval_images: 512,
-        }
-    }
-}
-
-/// `whitebox train`'s fixed choices (its flags' defaults).
-const MIN_LR: f32 = 1e-5;
-const WEIGHT_DECAY: f32 = 0.05;
-const LABEL_SMOOTHING: f32 = 0.1;
-const CLIP: f32 = 1.0;
-const WARMUP_EPOCHS: f32 = 1.0;
-
-impl SessionSettings {
-    pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Config(m));
-        if !(self.lr > 0.0 && self.lr <= 10.0) {
-            return bad(format!("learning rate {} is outside (0, 10]", self.lr));
-        }
-        if !(1..=1024).contains(&self.batch) {
-            return bad(format!("batch size {} is outside 1..=1024", self.batch));
-        }
-        if !(1..=100_000).contains(&self.epochs) {
-            return bad(format!("epochs {} is outside 1..=100000", self.epochs));
-        }
-        if self.probe_every == 0 || self.eval_every == 0 {
-            return bad("probe and evaluation intervals must be at least one step".into());
-        }
-        if !(1..=512).contains(&self.probe_images) || !(1..=10_000).contains(&self.eval_images) {
-            return bad(format!(
-                "probe images 1..=512 and evaluation images 1..=10000 (got {} and {})",
-                self.probe_images, self.eval_images
-            ));
-        }
-        if self.augment && matches!(self.data, DataChoice::Subspaces { .. }) {
-            return bad(
-                "augmentation crops and flips images; it does not apply to subspaces".into(),
-            );
-        }
-        self.data.check()
-    }
-
-    /// The run's [`TrainConfig`], as `whitebox train` makes it from the same flags.
-    pub fn train_config(&self) -> TrainConfig {
-        TrainConfig {
-            lr: self.lr,
-            min_lr: MIN_LR.min(self.lr),
-            warmup_epochs: WARMUP_EPOCHS,
-            optim: OptimConfig::new(self.optimizer, WEIGHT_DECAY),
-            label_smoothing: LABEL_SMOOTHING,
-            clip_norm: Some(CLIP),
-            augment: self.augment.then(|| Augment::new(2, true)),
-            ..TrainConfig::new(self.epochs, self.batch, self.seed)
-        }
-    }
-}
+pub use data::{
+    Built, DataChoice, SHAPES_TEST, SHAPES_TEST_SEED, SHAPES_TRAIN, SUBSPACE_TEST, SUBSPACE_TRAIN,
+};
+pub use settings::SessionSettings;
 
 /// A held-out evaluation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -665,6 +426,7 @@ fn take_part(b: &[u8]) -> Option<(&[u8], &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::train::OptimConfig;
 
     /// A small run (narrow model, small batch) so the tests stay quick.
     fn small() -> SessionSettings {
