@@ -15,6 +15,8 @@ Prints one line per check and "N passed, N failed"; exits 1 on any failure.
 import argparse
 import base64
 import importlib.util
+import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -51,6 +53,36 @@ const c = document.querySelector('#draw-canvas');
 const d = c.getContext('2d').getImageData(Math.floor(arguments[0] * c.width), Math.floor(arguments[1] * c.height), 1, 1).data;
 return [d[0], d[1], d[2], d[3]];
 """
+
+
+def cli_with_rollout(whitebox, png, tmp):
+    """`whitebox forward --json` on the PNG, with the rollout (the page's last-layer CLS row of
+    the product of ½(head-mean A) + ½I, src/analysis/rollout.rs) computed here in NumPy from the
+    attention the same run dumps, as tools/rollout_ref.py defines it."""
+    import numpy as np
+    dump = tmp / (png.stem + ".trace.safetensors")
+    cli = cli_report(whitebox, png, resize="stretch")
+    subprocess.run([whitebox, "forward", "--weights", str(bt.MODEL), "--image", str(png), "--resize", "stretch",
+                    "--dump", str(dump)], check=True, capture_output=True)
+    data = dump.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+
+    def tensor(name):
+        h = header[name]
+        check(h["dtype"] == "F32", f"{name}: {h['dtype']}")
+        b0, b1 = h["data_offsets"]
+        return np.frombuffer(data[8 + n + b0:8 + n + b1], dtype="<f4").reshape(h["shape"])
+
+    layers = sorted(int(k.split(".")[1]) for k in header if k.startswith("attn."))
+    check(layers, "the CLI's dump has no attention")
+    p = None
+    for m in reversed(layers):
+        a = tensor(f"attn.{m}")[0].astype(np.float64)  # (K, N, N)
+        step = 0.5 * a.mean(axis=0) + 0.5 * np.eye(a.shape[-1])
+        p = step if p is None else p @ step
+    cli["rollout"] = p[0, 1:].tolist()
+    return cli
 
 
 def line(a, b, n=12):
@@ -122,7 +154,12 @@ def main():
             check(first and first.get("image") != "drawing.png", "the pad analysed before anything was drawn")
             size = b.js("const c = document.querySelector('#draw-canvas'); return [c.width, c.height];")
             check(size == [224, 224], f"the pad is {size}, not the 28×28 input enlarged 8×")
-            b.js("window.__wbLongestTask = 0;")
+            # Counts the analyses of the drawing (each sets #wb-report anew).
+            b.js("window.__drawAnalyses = 0; new MutationObserver(() => { const t = "
+                 "document.querySelector('#wb-report').textContent; if (t && JSON.parse(t).image === 'drawing.png') "
+                 "window.__drawAnalyses++; }).observe(document.querySelector('#wb-report'), "
+                 "{childList: true, characterData: true, subtree: true});")
+            b.js("window.__wbLongestTask = 0; window.__wbLongTasks = [];")
             # Strokes 80 ms apart: one analysis after the last (debounced), not one per stroke.
             t_last = None
             for stroke in [line([0.3, 0.2], [0.3, 0.8]), line([0.3, 0.2], [0.7, 0.2]),
@@ -130,23 +167,34 @@ def main():
                 b.js(STROKE, stroke)
                 t_last = time.monotonic()
                 time.sleep(0.08)
+            # While drawing (pointer events, strokes, the debounce): no long task at all.
             mid = b.js(f"return {PAD}.dataset.state")
+            drawing_longest = b.js("return window.__wbLongestTask || 0")
+            check(drawing_longest <= 50, f"a main-thread task of {drawing_longest:.0f} ms while drawing (limit 50 ms)")
+            b.js("window.__wbLongestTask = 0; window.__wbLongTasks = [];")
             report, href, waited = wait_analysed(b, None, "the first drawing")
             latency = time.monotonic() - t_last
-            longest = b.js("return window.__wbLongestTask || 0")
+            # The analysis itself (decode, forward, every view redrawn) is the shared upload
+            # path's work; its tasks are reported, not limited here.
+            analysis_tasks = b.js("return (window.__wbLongTasks || []).map(t => t[1])")
+            time.sleep(0.5)
+            analyses = b.js("return window.__drawAnalyses")
+            # 4 strokes of 7 to 14 pointer events each: debounced, at most one analysis per
+            # stroke (one when the strokes come quicker than the quiet time, as here usually).
+            check(1 <= analyses <= 4, f"{analyses} analyses for 4 strokes")
             check(mid in ("pending", "analysing", "analysed"), f"pad state while drawing: {mid}")
             # What is offered for download is what is on the canvas (nothing changed since).
             check(href == b.js("return document.querySelector('#draw-canvas').toDataURL('image/png')"),
                   "the download differs from the canvas")
             png = png_of(href, tmp / "drawing.png")
-            cli = cli_report(a.whitebox, png, resize="stretch")
+            cli = cli_with_rollout(a.whitebox, png, tmp)
             notes = compare(report, cli, rel=1e-4)
-            check(longest <= 50, f"a main-thread task of {longest:.0f} ms while drawing (limit 50 ms)")
             b.screenshot(shots / "draw-pad.png")
             state["href"] = href
             top = report["top5"][0]
-            return (f"{notes}; top-1 {top['class']}; analysis shown {latency * 1000:.0f} ms after the last "
-                    f"stroke; longest task {longest:.0f} ms")
+            return (f"{notes}; {analyses} analysis(es) for 4 strokes; top-1 {top['class']}; forward {report.get('ms', 0):.0f} ms, shown "
+                    f"{latency * 1000:.0f} ms after the last stroke; longest task while drawing "
+                    f"{drawing_longest:.0f} ms, long tasks of the analysis {analysis_tasks} ms")
 
         def texture_keyboard_eraser():
             # Background: stripes (repaints the pad, then analyses it).
@@ -162,21 +210,24 @@ def main():
                   == "true", "Enter on the yellow swatch did not choose it")
             b.js("window.__wbLongestTask = 0;")
             b.js(STROKE, line([0.2, 0.5], [0.8, 0.5]), "pen")
+            check(b.js("return window.__wbLongestTask || 0") <= 50, "a long task while drawing with the pen")
             drawn = b.js(PIXEL, 0.5, 0.5)
-            check(drawn[:3] == [0xfd, 0xd8, 0x35], f"the pen stroke did not paint yellow: {drawn}")
+            # Yellow #fdd835, within the canvas's colour rounding.
+            check(max(abs(x - y) for x, y in zip(drawn[:3], [0xfd, 0xd8, 0x35])) <= 2,
+                  f"the pen stroke did not paint yellow: {drawn}")
             report, href, _ = wait_analysed(b, href, "the yellow stroke on stripes")
-            cli = cli_report(a.whitebox, png_of(href, tmp / "drawing-stripes.png"), resize="stretch")
+            cli = cli_with_rollout(a.whitebox, png_of(href, tmp / "drawing-stripes.png"), tmp)
             notes = compare(report, cli, rel=1e-4)
             b.screenshot(shots / "draw-pad-stripes.png")
             # The eraser paints the background back.
             er = b.find(".draw-pad .eraser")
             b.cmd("POST", f"/element/{er}/value", {"text": "\ue007"})
+            b.js("window.__wbLongestTask = 0;")
             b.js(STROKE, line([0.5, 0.3], [0.5, 0.7]), "touch")
+            check(b.js("return window.__wbLongestTask || 0") <= 50, "a long task while erasing by touch")
             erased = b.js(PIXEL, 0.5, 0.5)
             check(erased == bg_px, f"the eraser left {erased}, background is {bg_px}")
             _, href, _ = wait_analysed(b, href, "the erased stroke")
-            longest = b.js("return window.__wbLongestTask || 0")
-            check(longest <= 50, f"a main-thread task of {longest:.0f} ms while drawing (limit 50 ms)")
             # Clear: the pad is the plain background again, and that is analysed.
             b.click("#draw-clear")
             _, href, _ = wait_analysed(b, href, "the cleared pad")
