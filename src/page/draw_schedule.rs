@@ -115,7 +115,11 @@ mod tests {
         assert!(!s.changed(420.0));
         assert_eq!(s.next(900.0), Step::Wait(300.0));
         s.finished();
-        assert_eq!(s.next(900.0), Step::Start, "quiet since 420 ms: start at once");
+        assert_eq!(
+            s.next(900.0),
+            Step::Start,
+            "quiet since 420 ms: start at once"
+        );
         s.finished();
         assert_eq!(s.next(1000.0), Step::Idle);
     }

@@ -133,7 +133,9 @@ impl Pad {
     fn style(&self, ctx: &CanvasRenderingContext2d) {
         let colour = self.colour.get_untracked();
         if colour == ERASER {
-            if let Ok(Some(p)) = ctx.create_pattern_with_html_canvas_element(&self.background, "no-repeat") {
+            if let Ok(Some(p)) =
+                ctx.create_pattern_with_html_canvas_element(&self.background, "no-repeat")
+            {
                 ctx.set_stroke_style_canvas_pattern(&p);
                 ctx.set_fill_style_canvas_pattern(&p);
             }
@@ -161,7 +163,13 @@ impl Pad {
         if let Some(ctx) = context(&canvas) {
             self.style(&ctx);
             ctx.begin_path();
-            let _ = ctx.arc(x, y, self.brush.get_untracked() / 2.0, 0.0, std::f64::consts::TAU);
+            let _ = ctx.arc(
+                x,
+                y,
+                self.brush.get_untracked() / 2.0,
+                0.0,
+                std::f64::consts::TAU,
+            );
             ctx.fill();
         }
         *self.last.borrow_mut() = Some((ev.pointer_id(), x, y));
@@ -262,7 +270,10 @@ pub fn DrawPad() -> impl IntoView {
     // The pad follows the model's input aspect and the chosen background; a change clears it.
     let input = Memo::new(move |_| {
         app.model
-            .with(|m| m.as_ref().map(|m| input_size(&m.config, app.input_side.get())))
+            .with(|m| {
+                m.as_ref()
+                    .map(|m| input_size(&m.config, app.input_side.get()))
+            })
             .unwrap_or([28, 28])
     });
     {
@@ -273,7 +284,13 @@ pub fn DrawPad() -> impl IntoView {
             pad.reset(size, b);
         });
     }
-    let (p1, p2, p3, p4, p5) = (pad.clone(), pad.clone(), pad.clone(), pad.clone(), pad.clone());
+    let (p1, p2, p3, p4, p5) = (
+        pad.clone(),
+        pad.clone(),
+        pad.clone(),
+        pad.clone(),
+        pad.clone(),
+    );
     let (clear, restyle) = (pad.clone(), pad.clone());
     let state = pad.state;
     let analysed = pad.analysed;

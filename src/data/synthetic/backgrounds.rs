@@ -87,7 +87,9 @@ pub fn background_rgba(bg: Background, width: usize, height: usize, scale: usize
                             let s = (px * STRIPE_DIR.0 + py * STRIPE_DIR.1) / (STRIPE_PERIOD / 2.0);
                             (s.floor() as i64).rem_euclid(2) == 0
                         }
-                        Texture::Checker => (ix / CHECKER_CELL + iy / CHECKER_CELL) % 2 == 0,
+                        Texture::Checker => {
+                            (ix / CHECKER_CELL + iy / CHECKER_CELL).is_multiple_of(2)
+                        }
                         Texture::Noise => {
                             let t = noise[iy * iw + ix];
                             let mut c = [0u8; 3];
@@ -159,7 +161,11 @@ mod tests {
             let distinct: std::collections::HashSet<_> =
                 v.chunks(4).map(|p| [p[0], p[1], p[2]]).collect();
             assert!(distinct.len() >= 2, "{t:?} is not plain");
-            assert_eq!(v, background_rgba(Background::Texture(t), w, h, s), "deterministic");
+            assert_eq!(
+                v,
+                background_rgba(Background::Texture(t), w, h, s),
+                "deterministic"
+            );
         }
         // Stripes: colour A where the projection's half-period index is even.
         let v = background_rgba(Background::Texture(Texture::Stripes), 10, 1, 1);
