@@ -20,3 +20,4 @@ python3 scripts/browser-hostile.py "http://127.0.0.1:$port/" --shots target/scre
 python3 scripts/browser-subspaces.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots
 python3 scripts/browser-train.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots
 python3 scripts/browser-lab.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots
+python3 scripts/browser-draw.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots

@@ -6,6 +6,7 @@
 //! signals, fetches and the browser's clock; it decides nothing these modules can decide.
 
 pub mod compare;
+pub mod draw_schedule;
 pub mod engine_choice;
 pub mod model_choice;
 pub mod route;

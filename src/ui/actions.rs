@@ -174,6 +174,15 @@ pub fn analyse_file(app: AppState, file: web_sys::File) {
     });
 }
 
+/// Analyses the drawing pad's picture (PNG bytes) as `drawing.png`, as an uploaded image; returns
+/// when done, so that the pad keeps at most one analysis in flight.
+pub async fn analyse_drawing(app: AppState, png: Vec<u8>) {
+    app.tasks.update(|n| *n += 1);
+    let (name, label) = ("drawing.png".to_string(), "your drawing".to_string());
+    analyse_bytes_now(app, name, label, Rc::new(png), None).await;
+    app.tasks.update(|n| *n = n.saturating_sub(1));
+}
+
 /// Runs the image on show again (after a change of model, input size, fit or engine).
 pub fn reanalyse(app: AppState) {
     if let Some((name, label, bytes)) = app.source.get_value() {

@@ -107,6 +107,7 @@ pub fn App() -> impl IntoView {
             <div class="layout">
                 <aside class="side">
                     <ImageInput />
+                    <super::draw_pad::DrawPad />
                     <Gallery />
                 </aside>
                 <main>

@@ -10,6 +10,7 @@
 //! arithmetic (+, −, ×, ÷, √; the logarithm is computed here, not by the platform's libm), so the
 //! same seed gives bit-identical data natively and in the browser.
 
+pub mod backgrounds;
 pub mod shapes;
 pub mod subspace_images;
 pub mod subspaces;
