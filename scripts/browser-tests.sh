@@ -14,10 +14,12 @@ server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 sleep 0.5
 cargo build --quiet --bin whitebox
-python3 scripts/browser-tests.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox \
-    --shots target/screenshots
-python3 scripts/browser-hostile.py "http://127.0.0.1:$port/" --shots target/screenshots
-python3 scripts/browser-subspaces.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots
-python3 scripts/browser-train.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots
-python3 scripts/browser-lab.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots
-python3 scripts/browser-draw.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots
+# Every script runs even when one fails; the step fails if any did.
+status=0
+python3 scripts/browser-tests.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots || status=1
+python3 scripts/browser-hostile.py "http://127.0.0.1:$port/" --shots target/screenshots || status=1
+python3 scripts/browser-subspaces.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots || status=1
+python3 scripts/browser-train.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots || status=1
+python3 scripts/browser-lab.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots || status=1
+python3 scripts/browser-draw.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots || status=1
+exit $status
