@@ -19,3 +19,4 @@ python3 scripts/browser-tests.py "http://127.0.0.1:$port/" --whitebox target/deb
 python3 scripts/browser-hostile.py "http://127.0.0.1:$port/" --shots target/screenshots
 python3 scripts/browser-subspaces.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots
 python3 scripts/browser-train.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots
+python3 scripts/browser-b8.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots
