@@ -121,10 +121,11 @@ def main():
                     if not loaded:
                         b.goto(base + f"?engine={engine}")
                         b.wait_js(READY, what="the page", timeout=a.timeout)
-                        if engine == "gpu":
-                            check(b.js("return document.querySelector('#wb-engine').dataset.active") == "WebGPU",
-                                  f"WebGPU is not active: {b.text('#wb-engine')}")
                         b.click("#tab-model")
+                        if engine == "gpu":
+                            active = b.wait_js("const e = document.querySelector('#wb-engine');"
+                                               "return e && e.dataset.active;", what="the engine panel")
+                            check(active == "WebGPU", f"WebGPU is not active: {b.text('#wb-engine')}")
                         b.upload("#model-file", weights)
                         b.wait_js("return (document.querySelector('#model-info') || {}).textContent?.includes('crate-b8-demo.safetensors')"
                                   " && document.querySelector('#app').dataset.state === 'ready'",
