@@ -94,7 +94,11 @@ pub fn attention_with_cls(
         // between; the probabilities go to a per-submission scratch buffer when not asked for.
         // A scratch buffer gets rows padded to a multiple of 4, so that P·W runs on the
         // vec4 kernel; asked-for probabilities keep the (B, K, N, N) layout.
-        let ld = if probs.is_some() { nt } else { nt.next_multiple_of(4) };
+        let ld = if probs.is_some() {
+            nt
+        } else {
+            nt.next_multiple_of(4)
+        };
         // A scratch larger than one binding (CRATE-B/8 at 448: 6 × 3137² floats) is filled one
         // group of heads of one image at a time; otherwise every image and head at once.
         let group = match probs {
@@ -226,17 +230,26 @@ fn reg_pass(
         ("WRITE_PROBS", write as u8 as f64),
         ("WRITE_CLS", cls.is_some() as u8 as f64),
     ];
-    let kernel = rec
-        .gpu
-        .cache
-        .get(&rec.gpu.ctx.device, "mssa", SOURCE, "softmax_reg", &BINDS, &consts);
+    let kernel = rec.gpu.cache.get(
+        &rec.gpu.ctx.device,
+        "mssa",
+        SOURCE,
+        "softmax_reg",
+        &BINDS,
+        &consts,
+    );
     let bufs = vec![
         w.clone(),
         rec.dummy_rw(),
         pr.clone(),
         cls.map_or(&dummy2, |c| c.0).clone(),
     ];
-    rec.dispatch(kernel, bufs, bytemuck::bytes_of(&p), super::groups_1d(nb * nh * nt, 64));
+    rec.dispatch(
+        kernel,
+        bufs,
+        bytemuck::bytes_of(&p),
+        super::groups_1d(nb * nh * nt, 64),
+    );
     Matmul {
         a: pr,
         b: w,

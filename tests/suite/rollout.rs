@@ -73,8 +73,9 @@ fn rollout_masks_and_winners_equal_the_numpy_reference() {
 
 #[test]
 fn forward_json_prints_the_last_layers_rollout() {
+    use whitebox::cpu::CpuEngine;
     use whitebox::data::image::{decode_image, preprocess, DecodeLimits, Resize};
-    use whitebox::{CpuEngine, Engine, ForwardOptions};
+    use whitebox::{Engine, ForwardOptions};
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let weights = root.join("web/models/crate-fmnist.safetensors");
     let model = whitebox::model::io::load_model(
