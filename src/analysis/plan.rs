@@ -82,7 +82,8 @@ mod tests {
         // 224/8 = 28 → 785 tokens; 448/8 = 56 → 3,137.
         assert!(keeps_full_detail(&cfg, 785));
         assert!(!keeps_full_detail(&cfg, 3137));
-        assert_eq!(page_options(&cfg, 785).attention, true);
+        let full = page_options(&cfg, 785);
+        assert!(full.trace && full.attention && !full.cls);
         let light = page_options(&cfg, 3137);
         assert!(light.cls && light.stats && !light.trace && !light.attention);
         // 12 × (5 × 3137 × 768 + 6 × 3137²) × 4 bytes.

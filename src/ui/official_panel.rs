@@ -99,7 +99,7 @@ pub fn OfficialPanel() -> impl IntoView {
             </p>
             <p class="small">
                 "Input: the models were trained at 224×224 with ImageNet's resize-and-centre-crop \
-                 (the default fit). Other sizes (Input, below) interpolate the position \
+                 (the default fit). Other sizes (Input, above) interpolate the position \
                  embeddings; at 448×448 the 8×8-patch models give a finer map, but the page then \
                  keeps only what the CLS maps need (the Layers heat map, the PCA map, the rollout \
                  and the Subspaces view say so). The ImageNet-21k models' files carry no class \
