@@ -9,6 +9,7 @@ pub mod lab;
 pub mod linalg;
 pub mod maps;
 pub mod pca;
+pub mod plan;
 pub mod report;
 pub mod rollout;
 pub mod segment;

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::maps::cls_rows_of;
 use super::rollout::report_rollout;
 use super::{cls_rows, layer_stats, mean_map, LayerStats};
 use crate::engine::ForwardOutput;
@@ -87,6 +88,11 @@ impl ImageReport {
         mean_map(&self.cls[layer])
     }
 
+    /// True when the report holds no token states (a large input, [`super::plan`]).
+    pub fn is_light(&self) -> bool {
+        self.zout.iter().all(Vec::is_empty)
+    }
+
     /// The map a view asks for: one head, or the mean over heads (`None`).
     pub fn map(&self, layer: usize, head: Option<usize>) -> Vec<f32> {
         match head {
@@ -110,9 +116,69 @@ impl ImageReport {
     }
 }
 
-/// Splits a forward of inputs of size (h, w) that ran with `trace` and `attention` into one
-/// report per image.
+/// Splits a forward of inputs of size (h, w) into one report per image: a forward that ran with
+/// `trace` and `attention` gives everything; one that ran with `stats` and `cls` only (the
+/// page's path for large inputs, [`super::plan`]) gives no token states and no rollout (their
+/// lists hold one empty entry per layer).
 pub fn image_reports(
+    cfg: &CrateConfig,
+    out: &ForwardOutput,
+    size: [usize; 2],
+) -> Result<Vec<ImageReport>> {
+    match (&out.trace, &out.stats, &out.cls) {
+        (None, Some(stats), Some(cls)) => light_reports(cfg, &out.logits, stats, cls, size),
+        _ => full_reports(cfg, out, size),
+    }
+}
+
+/// Reports from the per-layer measures and CLS rows `cls[layer]` (B, K, N).
+fn light_reports(
+    cfg: &CrateConfig,
+    logits: &crate::tensor::Tensor,
+    stats: &[Vec<LayerStats>],
+    cls: &[crate::tensor::Tensor],
+    size: [usize; 2],
+) -> Result<Vec<ImageReport>> {
+    let grid = [size[0] / cfg.patch, size[1] / cfg.patch];
+    let nt = grid[0] * grid[1] + 1;
+    let b = logits.shape.first().copied().unwrap_or(0);
+    if cls.len() != cfg.depth || cls.iter().any(|t| t.shape != [b, cfg.heads, nt]) {
+        return Err(Error::Input(format!(
+            "input {}x{} has {nt} tokens but the engine's CLS rows do not match",
+            size[0], size[1]
+        )));
+    }
+    if stats.len() != b {
+        return Err(Error::Input(
+            "the engine returned no measures for some images".into(),
+        ));
+    }
+    let classes = logits.shape.get(1).copied().unwrap_or(0);
+    Ok((0..b)
+        .map(|i| {
+            let logits = logits.data[i * classes..(i + 1) * classes].to_vec();
+            let per = cfg.heads * nt;
+            let cls = cls
+                .iter()
+                .map(|t| cls_rows_of(&t.data[i * per..(i + 1) * per], cfg.heads, nt))
+                .collect();
+            ImageReport {
+                input_size: size,
+                grid,
+                dim: cfg.dim,
+                tokens: nt,
+                top5: predictions(cfg, &logits, 5),
+                logits,
+                layers: stats[i].clone(),
+                cls,
+                zout: vec![Vec::new(); cfg.depth],
+                rollout: vec![Vec::new(); cfg.depth],
+            }
+        })
+        .collect())
+}
+
+fn full_reports(
     cfg: &CrateConfig,
     out: &ForwardOutput,
     size: [usize; 2],
@@ -236,5 +302,47 @@ mod tests {
             )
             .unwrap();
         assert!(image_reports(&cfg, &bare, [28, 28]).is_err());
+    }
+
+    #[test]
+    fn light_reports_agree_with_full_ones() {
+        use crate::selftest::{selftest_input, selftest_model};
+        use crate::{Engine, ForwardOptions};
+        let model = selftest_model().unwrap();
+        let cfg = model.config.clone();
+        let input = selftest_input();
+        let mut engine = crate::cpu::CpuEngine::new(model);
+        let full_opts = ForwardOptions {
+            trace: true,
+            attention: true,
+            ..ForwardOptions::default()
+        };
+        let light_opts = ForwardOptions {
+            stats: true,
+            cls: true,
+            ..ForwardOptions::default()
+        };
+        let full =
+            image_reports(&cfg, &engine.forward(&input, full_opts).unwrap(), [28, 28]).unwrap();
+        let out = engine.forward(&input, light_opts).unwrap();
+        let light = image_reports(&cfg, &out, [28, 28]).unwrap();
+        assert_eq!(light.len(), full.len());
+        for (f, l) in full.iter().zip(&light) {
+            assert!(!f.is_light() && l.is_light());
+            assert_eq!((l.grid, l.tokens, l.dim), (f.grid, f.tokens, f.dim));
+            assert_eq!(l.logits, f.logits);
+            assert_eq!(l.cls, f.cls);
+            assert_eq!(l.top5, f.top5);
+            for (a, b) in l.layers.iter().zip(&f.layers) {
+                assert!((a.rc_in - b.rc_in).abs() <= 1e-9 * b.rc_in.abs().max(1.0));
+                assert!((a.rc_out - b.rc_out).abs() <= 1e-9 * b.rc_out.abs().max(1.0));
+                assert_eq!(a.sparsity, b.sparsity);
+            }
+            assert_eq!(l.zout.len(), cfg.depth);
+            assert!(l.rollout.iter().all(Vec::is_empty));
+            assert_eq!(l.json()["attention_mean"], f.json()["attention_mean"]);
+        }
+        // CLS rows of another size are refused.
+        assert!(image_reports(&cfg, &out, [28, 35]).is_err());
     }
 }

@@ -133,9 +133,10 @@ impl GpuEngine {
             } else {
                 0
             },
-            // The CPU-adapter MSSA keeps its probabilities in a scratch buffer.
-            if self.gpu.reg_kernels {
-                b * heads * nt * nt.next_multiple_of(4)
+            // The CPU-adapter MSSA keeps its probabilities in a scratch buffer, filled a group
+            // of heads at a time when all of them exceed a binding: one head must fit.
+            if self.gpu.reg_kernels || nt > super::mssa::MAX_TOKENS {
+                nt * nt.next_multiple_of(4)
             } else {
                 0
             },

@@ -7,7 +7,7 @@ use bytemuck::{Pod, Zeroable};
 
 use super::pool::Bind;
 use super::Recorder;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::Dims;
 
 pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/gram.wgsl"));
@@ -54,13 +54,9 @@ pub fn grams(
     dims: Dims,
 ) -> Result<()> {
     let Dims { b, nt, d, heads } = dims;
-    if nt > MAX_TOKENS {
-        return Err(Error::Gpu(format!(
-            "Gram kernel supports at most {MAX_TOKENS} tokens (got {nt})"
-        )));
-    }
     let dh = d / heads;
-    if rec.gpu.reg_kernels {
+    // The matmul path has no token limit: past the tiled kernel's, every adapter takes it.
+    if rec.gpu.reg_kernels || nt > MAX_TOKENS {
         grams_by_matmul(rec, w, out, out_off, dims);
         return Ok(());
     }

@@ -563,9 +563,13 @@ pub fn run_batch(app: AppState) {
             }
         }
         let mut stats = Vec::new();
-        const CHUNK: usize = 4;
-        for (i, chunk) in inputs.chunks(CHUNK).enumerate() {
-            let done = (i * CHUNK).min(inputs.len());
+        // Four images at a time, fewer when one image's attention is large (CRATE-B/8 at 448).
+        let tokens = inputs.first().map_or(1, |t| {
+            (t.shape[1] / cfg.patch) * (t.shape[2] / cfg.patch) + 1
+        });
+        let chunk_len = crate::analysis::plan::batch_chunk(&cfg, tokens, 4);
+        for (i, chunk) in inputs.chunks(chunk_len).enumerate() {
+            let done = (i * chunk_len).min(inputs.len());
             set_busy(
                 app,
                 format!(

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 
 use super::controls::{LayerSlider, Slider};
+use super::light::light_note;
 use super::picture::Picture;
 use super::state::{AppState, MapKind};
 use crate::analysis::{head_masks, mass_mask, pca_rgb, winning_heads};
@@ -99,10 +100,11 @@ pub fn AttentionView() -> impl IntoView {
             "Each head's mass mask (the threshold below) in its own colour; a patch in several              masks goes to the head that gives it the largest share of its attention. The              cut-out is the union of the masks."
                 .to_string(),
         ),
-        MapKind::Rollout => Some(match chosen.get() {
-            Some(_) => "Attention rollout: the CLS row of ½(mean-head A + I) multiplied from this                         layer down to layer 0 — how much each patch can reach the CLS token                         through attention and the residual. It ignores the value and output                         projections and the ISTA blocks, and the ½/½ split is a convention."
+        MapKind::Rollout => Some(match (chosen.get(), light_note(app)) {
+            (None, Some(why)) => format!("The attention rollout needs every layer's full attention. {why}."),
+            (Some(_), _) => "Attention rollout: the CLS row of ½(mean-head A + I) multiplied from this                         layer down to layer 0 — how much each patch can reach the CLS token                         through attention and the residual. It ignores the value and output                         projections and the ISTA blocks, and the ½/½ split is a convention."
                 .to_string(),
-            None => "For a model this large the rollout is kept for the last layer only:                      choose the last layer."
+            (None, None) => "For a model this large the rollout is kept for the last layer only:                      choose the last layer."
                 .to_string(),
         }),
     }
@@ -117,7 +119,7 @@ pub fn AttentionView() -> impl IntoView {
     let pca = Signal::derive(move || {
         let l = layer.get();
         app.current.with(|c| {
-            c.as_ref().map(|c| {
+            c.as_ref().filter(|c| !c.report.is_light()).map(|c| {
                 let r = &c.report;
                 let colors = pca_rgb(&r.zout[l], r.tokens, r.dim);
                 let cell = (c.base.width as usize / r.grid[1]).max(1);
@@ -242,7 +244,7 @@ pub fn AttentionView() -> impl IntoView {
                 </figure>
                 <figure>
                     <Picture image=pca id="pca-map" class="big pixelated" label=Signal::derive(move || format!("PCA of the ISTA output, layer {}", layer.get())) />
-                    <figcaption>{move || format!("PCA of Z{} (the ISTA output) as RGB", superscript(layer.get() + 1))}</figcaption>
+                    <figcaption>{move || light_note(app).map_or_else(|| format!("PCA of Z{} (the ISTA output) as RGB", superscript(layer.get() + 1)), |why| format!("No PCA map: no token states for this image. {why}."))}</figcaption>
                 </figure>
                 <section class="top5" aria-label="Top-5 predictions">
                     <h3>"Top 5"</h3>

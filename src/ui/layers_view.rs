@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use super::actions::run_batch;
 use super::chart::{LayerChart, Series};
 use super::controls::LayerSlider;
+use super::light::light_note;
 use super::picture::Picture;
 use super::state::AppState;
 use crate::viz::axis::superscript;
@@ -58,13 +59,16 @@ pub fn LayersView() -> impl IntoView {
     let heat = Signal::derive(move || {
         let l = layer.get();
         app.current.with(|c| {
-            c.as_ref().map(|c| {
+            c.as_ref().filter(|c| !c.report.is_light()).map(|c| {
                 let r = &c.report;
                 Arc::new(heatmap(&r.zout[l], r.tokens, r.dim))
             })
         })
     });
     let heat_caption = move || {
+        if let Some(why) = light_note(app) {
+            return Some(format!("No token states for this image. {why}."));
+        }
         let l = layer.get();
         app.current.with(|c| {
             c.as_ref().map(|c| {

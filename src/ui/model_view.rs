@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::actions::{compare_engines, load_bundled, reanalyse, retry_gpu, retry_model_with_heads};
 use super::inputs::ModelInput;
+use super::official_panel::OfficialPanel;
 use super::state::{AppState, EnginePref};
 use crate::data::image::Resize;
 use crate::page::model_choice::input_sides as sides;
@@ -194,6 +195,7 @@ pub fn ModelView() -> impl IntoView {
                 </p>
                 <p id="comparison">{move || app.comparison.get()}</p>
             </section>
+            <OfficialPanel />
         </div>
     }
 }

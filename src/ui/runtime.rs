@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::analysis::plan::page_options;
 use crate::analysis::{image_reports, ImageReport, LayerStats};
 use crate::cpu::CpuEngine;
 use crate::engine::{ForwardOptions, ForwardOutput, Trace};
@@ -25,14 +26,6 @@ pub struct Runtime {
     /// The trace of the last [`Runtime::analyse`], for the Subspaces view.
     last_trace: Option<Trace>,
 }
-
-/// A view needs every layer's tokens and attention for one image.
-const OPTS: ForwardOptions = ForwardOptions {
-    trace: true,
-    attention: true,
-    stats: false,
-    cls: false,
-};
 
 impl Runtime {
     /// The CPU engine for `model`, and the WGSL engine when `want_gpu` and WebGPU works.
@@ -134,8 +127,15 @@ impl Runtime {
     ) -> Result<(Arc<ImageReport>, f64)> {
         let batch = Tensor::stack(std::slice::from_ref(image));
         let size = [image.shape[1], image.shape[2]];
+        let c = &self.model.config;
+        let tokens = (size[0] / c.patch) * (size[1] / c.patch) + 1;
+        // Every layer's tokens and attention when they fit the page's budget, otherwise the
+        // measures and CLS rows only (a CRATE-B/8 at 448: see `analysis::plan`).
+        let opts = page_options(c, tokens);
+        // The previous image's trace is not needed while this one runs.
+        self.last_trace = None;
         let t0 = now_ms();
-        let out = self.forward(&batch, which, OPTS).await?;
+        let out = self.forward(&batch, which, opts).await?;
         // NaN or infinite logits are no result (finite weights can still overflow float32).
         ensure_finite(&out.logits.data, "the logits")?;
         let mut reports = image_reports(&self.model.config, &out, size)?;
@@ -191,7 +191,10 @@ impl Runtime {
     pub async fn probe(&mut self) -> Result<()> {
         let c = &self.model.config;
         let blank = Tensor::zeros(&[1, c.channels, c.image[0], c.image[1]]);
-        let out = self.forward(&blank, Which::Cpu, OPTS).await?;
+        // Logits only: a large model's trace is not needed to see whether they are finite.
+        let out = self
+            .forward(&blank, Which::Cpu, ForwardOptions::default())
+            .await?;
         ensure_finite(&out.logits.data, "its logits on a blank image")
     }
 }

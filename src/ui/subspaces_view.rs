@@ -13,6 +13,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::controls::LayerSlider;
+use super::light::light_note;
 use super::state::AppState;
 use super::subspaces::batch::BatchPanel;
 use super::subspaces::codes::CodesPanel;
@@ -191,6 +192,9 @@ pub fn SubspacesView() -> impl IntoView {
         .ok()
     };
     let status = move || {
+        if let Some(why) = light_note(app) {
+            return Some(format!("The subspace analysis of this image is unavailable: it needs every layer's token states. {why}."));
+        }
         if let Some(e) = error.get() {
             return Some(format!("The subspace analysis failed: {e}"));
         }

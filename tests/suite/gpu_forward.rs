@@ -366,3 +366,16 @@ fn gpu_measures_read_back_far_less_than_a_trace() {
     eprintln!("read back: measures {s} bytes, trace {t} bytes");
     assert!(s * 5 < t, "measures {s} bytes vs trace {t} bytes");
 }
+
+/// Past the tiled kernels' 2,048 tokens (a CRATE-B/8 at 448 has 3,137) the GPU engine takes the
+/// matmul-based MSSA and Gram path on every adapter: with the tiled kernels chosen (as on a
+/// real GPU), 2,117 tokens still give the CPU engine's logits, measures and CLS rows.
+#[test]
+fn gpu_measures_past_the_tiled_token_limit_match_cpu() {
+    let cfg = CrateConfig::preset("crate-tiny").unwrap();
+    let model = Model::new(cfg.clone(), init_params(&cfg, 5).unwrap()).unwrap();
+    // 184 / 4 = 46 → 46² + 1 = 2,117 tokens.
+    let x = golden_input(9, &[1, 3, 184, 184]);
+    compare_measures_with(model.clone(), &x, Some(false));
+    compare_measures_with(model, &x, Some(true));
+}
