@@ -406,7 +406,7 @@ pub fn TrainView() -> impl IntoView {
         v["checkpoint_step"] = ui.checkpoint_step.get().into();
         v["saved_step"] = ui.saved.get().into();
         v["exported_step"] = ui.exported.get().into();
-        v["download"] = ui.download.get().map(|(d, t)| json!([d, t])).into();
+        v["download"] = ui.download.get().map(|(_, d, t)| json!([d, t])).into();
         v["data_credit"] = ui.data_credit.get().into();
         v["longest_report_gap_ms"] = ui.longest_gap_ms.get().into();
         v["error"] = ui.error.get().into();
@@ -529,7 +529,7 @@ pub fn TrainView() -> impl IntoView {
             <p class="muted data-note">{move || match data_key() { "subspaces" => DATA_NOTE_SUBSPACES, "fmnist" => DATA_NOTE_FMNIST, "own" => DATA_NOTE_OWN, _ => DATA_NOTE_SHAPES }}</p>
             <Show when=move || !skipped_files().is_empty()>
                 <div class="train-skipped">
-                    <p>{move || format!("{} files skipped (never fatal):", skipped_files().len())}</p>
+                    <p>{move || { let n = skipped_files().len(); format!("{n} file{} skipped (never fatal):", if n == 1 { "" } else { "s" }) }}</p>
                     <ul id="train-skipped">
                         {move || skipped_files().into_iter().map(|(p, r)| view! { <li><code>{p}</code>": "{r}</li> }).collect_view()}
                     </ul>
@@ -540,8 +540,8 @@ pub fn TrainView() -> impl IntoView {
             </Show>
             <Show when=move || ui.download.get().is_some()>
                 <label class="train-download">
-                    {move || ui.download.get().map(|(d, t)| format!("Fetching Fashion-MNIST: {:.1} of {:.1} MB", d as f64 / 1e6, t as f64 / 1e6))}
-                    <progress id="train-download" max=move || ui.download.get().map_or(1, |(_, t)| t.max(1)) value=move || ui.download.get().map_or(0, |(d, _)| d) />
+                    {move || ui.download.get().map(|(w, d, t)| format!("{w}: {:.1} of {:.1} MB", d as f64 / 1e6, t as f64 / 1e6))}
+                    <progress id="train-download" max=move || ui.download.get().map_or(1, |(_, _, t)| t.max(1)) value=move || ui.download.get().map_or(0, |(_, d, _)| d) />
                 </label>
             </Show>
             <div class="train-buttons">

@@ -46,8 +46,8 @@ pub struct TrainUi {
     pub longest_gap_ms: RwSignal<f64>,
     /// `engine=` (auto, cpu, gpu), sent to the worker before every new run.
     pub engine_pref: RwSignal<String>,
-    /// A dataset download in progress: (bytes received, bytes expected).
-    pub download: RwSignal<Option<(u64, u64)>>,
+    /// A dataset download or read in progress: what, bytes received, bytes expected.
+    pub download: RwSignal<Option<(&'static str, u64, u64)>>,
     /// The licence line of the fetched Fashion-MNIST subset (from its index.json).
     pub data_credit: RwSignal<Option<String>>,
 }
@@ -285,8 +285,15 @@ pub fn new_run(ui: TrainUi) {
 /// Runs `then` once the worker holds the files the form's dataset needs.
 fn with_data(ui: TrainUi, then: impl FnOnce() + 'static) {
     let key = ui.settings.with_untracked(|s| s.data.key());
+    if key == "own" && SENT.with_borrow(|s| *s != "own") {
+        // Own images are sent when chosen ([`own_files`]); the page does not keep them.
+        ui.error.set(Some(
+            "Your own images: choose a folder or a .zip (the files are not kept across reloads)"
+                .into(),
+        ));
+        return;
+    }
     if key != "fmnist" || SENT.with_borrow(|s| *s == key) {
-        // Own images are sent when chosen ([`own_files`]); a run without them says so.
         then();
         return;
     }
@@ -315,7 +322,8 @@ pub fn own_files(ui: TrainUi, list: web_sys::FileList) {
         let total: f64 = files.iter().map(|f| f.size()).sum();
         let mut done = 0.0;
         let mut out = Vec::with_capacity(files.len());
-        ui.download.set(Some((0, total as u64)));
+        ui.download
+            .set(Some(("Reading your images", 0, total as u64)));
         for f in files {
             // A folder's files carry their path below it (webkitRelativePath), a .zip its name.
             let path = Reflect::get(&f, &"webkitRelativePath".into())
@@ -329,7 +337,8 @@ pub fn own_files(ui: TrainUi, list: web_sys::FileList) {
                 Err(_) => out.push((path, Vec::new())),
             }
             done += f.size();
-            ui.download.set(Some((done as u64, total as u64)));
+            ui.download
+                .set(Some(("Reading your images", done as u64, total as u64)));
         }
         ui.download.set(None);
         let (msg, bytes) = pack_files(&out);
@@ -345,6 +354,8 @@ pub fn own_files(ui: TrainUi, list: web_sys::FileList) {
     });
 }
 
+const FETCHING: &str = "Fetching Fashion-MNIST";
+
 /// index.json and the four files it lists, with the progress in `ui.download`.
 async fn fetch_fmnist(ui: TrainUi) -> Result<Vec<(String, Vec<u8>)>, String> {
     let index_bytes = fetch_progress(&format!("{FMNIST_DIR}{INDEX_FILE}"), &mut |_| {}).await?;
@@ -357,12 +368,12 @@ async fn fetch_fmnist(ui: TrainUi) -> Result<Vec<(String, Vec<u8>)>, String> {
         .collect();
     let total: u64 = listed.iter().map(|f| f.bytes).sum();
     let mut done = 0u64;
-    ui.download.set(Some((0, total)));
+    ui.download.set(Some((FETCHING, 0, total)));
     let mut files = vec![(INDEX_FILE.to_string(), index_bytes)];
     for f in listed {
         let base = done;
         let b = fetch_progress(&format!("{FMNIST_DIR}{}", f.name), &mut |n| {
-            ui.download.set(Some((base + n, total)))
+            ui.download.set(Some((FETCHING, base + n, total)))
         })
         .await?;
         done += b.len() as u64;
