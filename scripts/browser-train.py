@@ -15,6 +15,7 @@ MSSA by depth, images/s).
 import argparse
 import base64
 import json
+import zipfile
 import zlib
 import math
 import struct
@@ -407,6 +408,28 @@ def main():
             return (f"3 classes from a folder (18 images + 1 corrupt), skipped: {skipped[0]['path']} ({skipped[0]['reason'][:60]}); "
                     f"4 steps, loss {loss[0]:.3f} -> {loss[-1]:.3f}")
         run("own: a folder of own images through #train-files trains, the corrupt file listed as skipped", own_images)
+
+        def own_zip():
+            folder = tmp / "zipped"
+            broken = own_folder(folder / "set")
+            archive = tmp / "set.zip"
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+                for f in sorted(folder.rglob("*.png")):
+                    z.write(f, f.relative_to(folder).as_posix())
+            b.goto(base + "?view=train&engine=cpu")
+            wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0 and r.get("engine") == "cpu",
+                       "the CPU run")
+            set_value(b, "#train-batch", 8)
+            b.upload("#train-archive", archive)
+            r = wait_train(b, lambda r: r.get("dataset") == "own" and r.get("step") == 0, "the .zip run", timeout=120)
+            skipped = [s["path"] for s in r.get("skipped_files") or []]
+            check(r["class_names"] == ["blue", "green", "red"] and skipped == [f"set/blue/{broken}"],
+                  f"classes {r['class_names']}, skipped {skipped}")
+            step_to(b, 2)
+            loss = treport(b)["history"]["loss"]
+            check(all(math.isfinite(x) for x in loss), f"loss {loss}")
+            return f"a .zip through #train-archive: 3 classes, skipped {skipped}, 2 steps, loss {loss}"
+        run("own-zip: a .zip of own images through #train-archive trains, the corrupt entry skipped", own_zip)
 
     with Browser(webgpu=True, timeout=a.timeout) as b:
         def webgpu_parity():
