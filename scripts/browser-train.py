@@ -381,6 +381,27 @@ def main():
                     f"3 steps, loss {loss[0]:.3f} -> {loss[-1]:.3f}; vs `whitebox train --dataset fmnist --steps 3`: {d:.1e} relative")
         run("fmnist: Fashion-MNIST fetched when chosen, with progress and credit, trains as the CLI", fashion_mnist)
 
+        def fmnist_resume():
+            check(treport(b).get("dataset") == "fmnist", "needs the Fashion-MNIST run of the check before")
+            b.click("#train-play")
+            wait_train(b, lambda r: r.get("playing"), "playing")
+            b.click("#train-pause")
+            r = wait_train(b, lambda r: not r.get("playing") and r.get("checkpoint_step") == r.get("step"),
+                           "the pause checkpoint")
+            s = r["step"]
+            url = b.js("return location.href")
+            check("fmnist" in url, f"the URL does not keep the dataset: {url}")
+            b.goto(url)
+            wait_train(b, lambda r: r.get("saved_step") == s, f"the offer to resume at step {s}", timeout=120)
+            b.click("#train-resume")
+            r = wait_train(b, lambda r: r.get("step") == s and r.get("dataset") == "fmnist",
+                           f"the resumed Fashion-MNIST run at step {s}", timeout=120)
+            step_to(b, s + 1)
+            loss = treport(b)["history"]["loss"]
+            check(len(loss) == s + 1 and math.isfinite(loss[-1]), f"loss {loss}")
+            return f"paused at step {s}, reloaded, resumed (files fetched again), step {s + 1} loss {loss[-1]:.3f}"
+        run("fmnist-resume: a Fashion-MNIST run resumes after a reload", fmnist_resume)
+
     with Browser(webgpu=True, timeout=a.timeout) as b:
         def own_images():
             folder = tmp / "my-images"
