@@ -15,6 +15,9 @@ MSSA by depth, images/s).
 import argparse
 import base64
 import json
+import zipfile
+import zlib
+import math
 import struct
 import subprocess
 import sys
@@ -115,6 +118,27 @@ def cli_train(whitebox, out, steps, extra=()):
     subprocess.run([whitebox, "train", "--dataset", "subspaces", "--epochs", "10", "--steps", str(steps),
                     "--out", str(out), *extra], check=True, capture_output=True, text=True)
     return Path(out) / "model.safetensors"
+
+
+def png(w, h, pixel):
+    """A w×h RGB PNG (stdlib only): pixel(x, y) -> (r, g, b)."""
+    rows = b"".join(b"\x00" + bytes(c for x in range(w) for c in pixel(x, y)) for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def own_folder(root):
+    """Three classes of six small images (colour and a bright square per class), one corrupt."""
+    for c, (name, colour) in enumerate([("red", (200, 40, 40)), ("green", (40, 200, 40)), ("blue", (40, 40, 200))]):
+        d = root / name
+        d.mkdir(parents=True)
+        for i in range(6):
+            (d / f"{i}.png").write_bytes(png(16 + i, 16 + i, lambda x, y: (255, 255, 255) if (x + i) % 8 < 3 and y % 8 < 3 else colour))
+    (root / "blue" / "broken.png").write_bytes(png(16, 16, lambda x, y: (0, 0, 0))[:40])
+    return "broken.png"
 
 
 def set_value(b, sel, value):
@@ -313,6 +337,120 @@ def main():
                         f"{r['images_per_s']:.1f} images/s, R^c after MSSA by layer {[round(x, 2) for x in p['rc_out']]} "
                         f"(falls with depth: {falls})")
             run("measure: held-out accuracy on default subspaces after two minutes", accuracy_2min)
+
+    with Browser(webgpu=True, timeout=a.timeout) as b:
+        def fashion_mnist():
+            b.goto(base + "?view=train&engine=cpu")
+            wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0 and r.get("engine") == "cpu",
+                       "the CPU run")
+            fetched = "return performance.getEntriesByType('resource').filter(e => e.name.includes('fashion-mnist')).length"
+            check(b.js(fetched) == 0, "Fashion-MNIST was fetched before it was chosen")
+            # Every download state the report shows, as the progress bar moves.
+            b.js("window.__wbDl = []; new MutationObserver(() => { const e = document.querySelector('#wb-train-report'); "
+                 "try { const d = JSON.parse(e.textContent).download; if (d) window.__wbDl.push(d); } catch (_) {} })"
+                 ".observe(document.querySelector('#wb-train-report'), {childList: true, characterData: true, subtree: true});")
+            set_value(b, "#train-dataset", "fmnist")
+            check(b.js("return document.querySelector('#train-preset').value") == "crate-fmnist",
+                  "choosing Fashion-MNIST did not choose the crate-fmnist model")
+            b.click("#train-reset")
+            r = wait_train(b, lambda r: r.get("dataset") == "fmnist" and r.get("step") == 0, "the Fashion-MNIST run", timeout=120)
+            dl = b.js("return window.__wbDl")
+            index = json.loads((ROOT / "web/datasets/fashion-mnist/index.json").read_text())
+            total = sum(s[f]["bytes"] for s in index["splits"] for f in ("images_file", "labels_file"))
+            check(dl and all(t == total for _, t in dl), f"no progress over {total} bytes: {dl[:5]}")
+            partial = [d for d, t in dl if 0 < d < t]
+            check(len(partial) >= 2 and max(d for d, _ in dl) == total, f"the progress bar did not move: {dl[:8]}")
+            check(r["download"] is None, "the progress bar stayed after the download")
+            credit = b.text("#train-data-credit")
+            check("Zalando" in credit and "MIT" in credit, f"no licence credit: {credit!r}")
+            check(len(r["class_names"]) == 10 and r["class_names"][0] == "T-shirt/top", f"classes {r['class_names']}")
+            check(r["model"]["preset"] == "crate-fmnist", f"model {r['model']}")
+            step_to(b, 3)
+            r = treport(b)
+            loss = r["history"]["loss"]
+            check(len(loss) == 3 and all(isinstance(x, (int, float)) and math.isfinite(x) for x in loss), f"loss {loss}")
+            b.screenshot(shots / "train-07-fashion-mnist.png")
+            page = tmp / "fmnist3.safetensors"
+            export(b, page)
+            subprocess.run([a.whitebox, "train", "--dataset", "fmnist", "--data", str(ROOT / "web/datasets/fashion-mnist"),
+                            "--epochs", "10", "--steps", "3", "--out", str(tmp / "cli-fmnist")],
+                           check=True, capture_output=True, text=True)
+            d = relative_difference(read_safetensors(page)[0], read_safetensors(tmp / "cli-fmnist" / "model.safetensors")[0])
+            check(d <= 1e-5, f"page vs CLI Fashion-MNIST weights after 3 steps differ by {d:.2e}")
+            return (f"fetched {total} bytes on choosing it ({len(partial)} progress updates), credit {credit[:40]!r}…; "
+                    f"3 steps, loss {loss[0]:.3f} -> {loss[-1]:.3f}; vs `whitebox train --dataset fmnist --steps 3`: {d:.1e} relative")
+        run("fmnist: Fashion-MNIST fetched when chosen, with progress and credit, trains as the CLI", fashion_mnist)
+
+        def fmnist_resume():
+            check(treport(b).get("dataset") == "fmnist", "needs the Fashion-MNIST run of the check before")
+            b.click("#train-play")
+            wait_train(b, lambda r: r.get("playing"), "playing")
+            b.click("#train-pause")
+            r = wait_train(b, lambda r: not r.get("playing") and r.get("checkpoint_step") == r.get("step"),
+                           "the pause checkpoint")
+            s = r["step"]
+            url = b.js("return location.href")
+            check("fmnist" in url, f"the URL does not keep the dataset: {url}")
+            b.goto(url)
+            wait_train(b, lambda r: r.get("saved_step") == s, f"the offer to resume at step {s}", timeout=120)
+            b.click("#train-resume")
+            r = wait_train(b, lambda r: r.get("step") == s and r.get("dataset") == "fmnist",
+                           f"the resumed Fashion-MNIST run at step {s}", timeout=120)
+            step_to(b, s + 1)
+            loss = treport(b)["history"]["loss"]
+            check(len(loss) == s + 1 and math.isfinite(loss[-1]), f"loss {loss}")
+            return f"paused at step {s}, reloaded, resumed (files fetched again), step {s + 1} loss {loss[-1]:.3f}"
+        run("fmnist-resume: a Fashion-MNIST run resumes after a reload", fmnist_resume)
+
+    with Browser(webgpu=True, timeout=a.timeout) as b:
+        def own_images():
+            folder = tmp / "my-images"
+            broken = own_folder(folder)
+            b.goto(base + "?view=train&engine=cpu")
+            wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0 and r.get("engine") == "cpu",
+                       "the CPU run")
+            check(b.js("return document.querySelector('#train-files').hasAttribute('webkitdirectory')"),
+                  "#train-files does not take a folder")
+            set_value(b, "#train-batch", 8)
+            b.upload("#train-files", folder)
+            r = wait_train(b, lambda r: r.get("dataset") == "own" and r.get("step") == 0, "the own-images run", timeout=120)
+            check(r["class_names"] == ["blue", "green", "red"], f"classes {r['class_names']}")
+            skipped = r.get("skipped_files") or []
+            check([s["path"] for s in skipped] == [f"my-images/blue/{broken}"] and skipped[0]["reason"],
+                  f"the corrupt file is not listed as skipped: {skipped}")
+            listed = b.text("#train-skipped")
+            check(broken in listed, f"the view does not list the skipped file: {listed!r}")
+            step_to(b, 4)
+            r = treport(b)
+            loss = r["history"]["loss"]
+            check(len(loss) == 4 and all(math.isfinite(x) for x in loss), f"loss {loss}")
+            check(r["settings"]["data"] == {"kind": "own", "seed": 0}, f"settings {r['settings']['data']}")
+            b.screenshot(shots / "train-08-own-images.png")
+            return (f"3 classes from a folder (18 images + 1 corrupt), skipped: {skipped[0]['path']} ({skipped[0]['reason'][:60]}); "
+                    f"4 steps, loss {loss[0]:.3f} -> {loss[-1]:.3f}")
+        run("own: a folder of own images through #train-files trains, the corrupt file listed as skipped", own_images)
+
+        def own_zip():
+            folder = tmp / "zipped"
+            broken = own_folder(folder / "set")
+            archive = tmp / "set.zip"
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+                for f in sorted(folder.rglob("*.png")):
+                    z.write(f, f.relative_to(folder).as_posix())
+            b.goto(base + "?view=train&engine=cpu")
+            wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0 and r.get("engine") == "cpu",
+                       "the CPU run")
+            set_value(b, "#train-batch", 8)
+            b.upload("#train-archive", archive)
+            r = wait_train(b, lambda r: r.get("dataset") == "own" and r.get("step") == 0, "the .zip run", timeout=120)
+            skipped = [s["path"] for s in r.get("skipped_files") or []]
+            check(r["class_names"] == ["blue", "green", "red"] and skipped == [f"set/blue/{broken}"],
+                  f"classes {r['class_names']}, skipped {skipped}")
+            step_to(b, 2)
+            loss = treport(b)["history"]["loss"]
+            check(all(math.isfinite(x) for x in loss), f"loss {loss}")
+            return f"a .zip through #train-archive: 3 classes, skipped {skipped}, 2 steps, loss {loss}"
+        run("own-zip: a .zip of own images through #train-archive trains, the corrupt entry skipped", own_zip)
 
     with Browser(webgpu=True, timeout=a.timeout) as b:
         def webgpu_parity():

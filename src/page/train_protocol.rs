@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-pub use crate::train::session::{DataChoice, SessionSettings};
+pub use crate::train::session::{DataBytes, DataChoice, SessionSettings};
 use crate::train::OptimizerKind;
 
 /// Main thread → worker.
@@ -35,6 +35,48 @@ pub enum ToWorker {
     Engine {
         pref: String,
     },
+    /// The files of a dataset that is not generated (Fashion-MNIST), sent before the
+    /// [`ToWorker::New`] or [`ToWorker::Resume`] that needs them: the bytes that come with this
+    /// message are the files one after another, `lens[i]` bytes for `names[i]`
+    /// ([`pack_files`], [`unpack_files`]). They replace the files the worker held.
+    Data {
+        names: Vec<String>,
+        lens: Vec<u64>,
+    },
+}
+
+/// The [`ToWorker::Data`] message and its bytes for `files`.
+pub fn pack_files(files: &[(String, Vec<u8>)]) -> (ToWorker, Vec<u8>) {
+    let mut bytes = Vec::with_capacity(files.iter().map(|(_, b)| b.len()).sum());
+    for (_, b) in files {
+        bytes.extend_from_slice(b);
+    }
+    (
+        ToWorker::Data {
+            names: files.iter().map(|(n, _)| n.clone()).collect(),
+            lens: files.iter().map(|(_, b)| b.len() as u64).collect(),
+        },
+        bytes,
+    )
+}
+
+/// The files of a [`ToWorker::Data`] message; the lengths must add up to the bytes.
+pub fn unpack_files(names: &[String], lens: &[u64], bytes: &[u8]) -> Result<DataBytes> {
+    let bad = || Error::Input("dataset files: the lengths do not match the bytes sent".into());
+    let total = lens.iter().try_fold(0u64, |a, &l| a.checked_add(l));
+    if names.len() != lens.len() || total != Some(bytes.len() as u64) {
+        return Err(bad());
+    }
+    let mut at = 0usize;
+    let mut files = Vec::with_capacity(names.len());
+    for (n, &l) in names.iter().zip(lens) {
+        let end = at
+            .checked_add(usize::try_from(l).map_err(|_| bad())?)
+            .ok_or_else(bad)?;
+        files.push((n.clone(), bytes.get(at..end).ok_or_else(bad)?.to_vec()));
+        at = end;
+    }
+    Ok(DataBytes { files })
 }
 
 /// Worker → main thread.
@@ -137,6 +179,8 @@ pub fn settings_to_url(s: &SessionSettings) -> String {
             seed,
         } => format!("subspaces-{subspaces}-{sub_dim}-{noise}-{tokens}-{seed}"),
         DataChoice::Shapes { seed } => format!("shapes-{seed}"),
+        DataChoice::Fmnist => "fmnist".into(),
+        DataChoice::Own { seed } => format!("own-{seed}"),
     };
     [
         data,
@@ -175,6 +219,12 @@ pub fn settings_from_url(v: &str) -> SessionSettings {
             ["shapes", seed] => {
                 if let Ok(seed) = seed.parse() {
                     s.data = DataChoice::Shapes { seed };
+                }
+            }
+            ["fmnist"] => s.data = DataChoice::Fmnist,
+            ["own", seed] => {
+                if let Ok(seed) = seed.parse() {
+                    s.data = DataChoice::Own { seed };
                 }
             }
             _ => {}
@@ -223,6 +273,10 @@ mod tests {
             ToWorker::Export,
             ToWorker::Resume,
             ToWorker::Engine { pref: "cpu".into() },
+            ToWorker::Data {
+                names: vec!["index.json".into()],
+                lens: vec![3],
+            },
         ];
         for m in msgs {
             assert_eq!(decode::<ToWorker>(&encode(&m)).unwrap(), m);
@@ -273,6 +327,15 @@ mod tests {
                 },
                 ..SessionSettings::default()
             },
+            SessionSettings {
+                data: DataChoice::Fmnist,
+                augment: true,
+                ..SessionSettings::default()
+            },
+            SessionSettings {
+                data: DataChoice::Own { seed: 4 },
+                ..SessionSettings::default()
+            },
         ];
         for s in all {
             let v = settings_to_url(&s);
@@ -301,6 +364,27 @@ mod tests {
         }
         assert_eq!(settings_from_url("shapes-0~-1"), d);
         assert_eq!(settings_from_url("~~~~~~~crate-zzz"), d);
+    }
+
+    #[test]
+    fn dataset_files_travel_packed() {
+        let files = vec![
+            ("index.json".to_string(), b"{}".to_vec()),
+            ("empty".to_string(), vec![]),
+            ("a.gz".to_string(), vec![1, 2, 3]),
+        ];
+        let (msg, bytes) = pack_files(&files);
+        let ToWorker::Data { names, lens } = decode::<ToWorker>(&encode(&msg)).unwrap() else {
+            panic!("not a Data message");
+        };
+        let back = unpack_files(&names, &lens, &bytes).unwrap();
+        assert_eq!(back.files, files);
+        assert_eq!(back.get("a.gz").unwrap(), &[1, 2, 3]);
+        assert!(back.get("b.gz").is_err());
+        assert!(unpack_files(&names, &lens, &bytes[1..]).is_err());
+        assert!(unpack_files(&names, &[2, 0, 2], &bytes).is_err());
+        assert!(unpack_files(&names[..2], &lens, &bytes).is_err());
+        assert!(unpack_files(&names, &[u64::MAX, 1, 5], &bytes).is_err());
     }
 
     #[test]

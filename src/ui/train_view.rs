@@ -68,6 +68,14 @@ const DATA_NOTE_SHAPES: &str = "Shapes: synthetic objects on textured background
     images a small CRATE can learn in minutes; its attention maps can then be checked against \
     the true object masks.";
 
+const DATA_NOTE_FMNIST: &str = "Fashion-MNIST: photos of clothes, 28×28 grey, 10 classes — \
+    real images small enough to learn in a browser (a subset of 10,000 training and 2,000 test \
+    images, fetched only when chosen).";
+
+const DATA_NOTE_OWN: &str = "Your own images: choose a folder (or a .zip) with one sub-folder \
+    per class. Each image is fitted to the model's input, 15 % of each class is held out for \
+    testing, and files that cannot be read are skipped and listed. Nothing leaves this browser.";
+
 #[component]
 pub fn TrainView() -> impl IntoView {
     let app = expect_context::<AppState>();
@@ -93,6 +101,20 @@ pub fn TrainView() -> impl IntoView {
     });
 
     let report = move || ui.report.get();
+    let skipped_files = move || -> Vec<(String, String)> {
+        report()
+            .and_then(|r| {
+                r["skipped_files"].as_array().map(|a| {
+                    a.iter()
+                        .map(|f| {
+                            let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
+                            (s("path"), s("reason"))
+                        })
+                        .collect()
+                })
+            })
+            .unwrap_or_default()
+    };
     let run_settings = move || {
         report().and_then(|r| {
             serde_json::from_value::<crate::page::train_protocol::SessionSettings>(
@@ -117,12 +139,32 @@ pub fn TrainView() -> impl IntoView {
         let v = event_target_value(&ev);
         ui.settings.update(|s| {
             if let Some(d) = DataChoice::from_key(&v, s.seed) {
+                if d.needs_bytes() {
+                    // Fashion-MNIST is 28×28 grey: the model that fits it.
+                    s.preset = "crate-fmnist".into();
+                }
                 s.data = d;
                 if matches!(s.data, DataChoice::Subspaces { .. }) {
                     s.augment = false;
                 }
             }
         });
+    };
+    // A folder picker: `webkitdirectory` has no typed attribute in the view macro.
+    let folder_input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(i) = folder_input.get() {
+            let _ = i.set_attribute("webkitdirectory", "");
+        }
+    });
+    let on_files = move |ev: leptos::ev::Event| {
+        use wasm_bindgen::JsCast;
+        let input = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
+        if let Some(list) = input.as_ref().and_then(|i| i.files()) {
+            client::own_files(ui, list);
+        }
     };
     let on_lr = move |ev| {
         if let Ok(lr) = event_target_value(&ev).parse::<f32>() {
@@ -156,8 +198,8 @@ pub fn TrainView() -> impl IntoView {
                         |d, v| if let (DataChoice::Subspaces { noise, .. }, Ok(x)) = (d, v.parse()) { *noise = x })}
                     {knob("tokens per sample", "train-tokens", |d| match d { DataChoice::Subspaces { tokens, .. } => tokens.to_string(), _ => String::new() },
                         |d, v| if let (DataChoice::Subspaces { tokens, .. }, Ok(x)) = (d, v.parse()) { *tokens = x })}
-                    {knob("data seed", "train-data-seed", |d| match d { DataChoice::Subspaces { seed, .. } | DataChoice::Shapes { seed } => seed.to_string() },
-                        |d, v| if let Ok(x) = v.parse() { match d { DataChoice::Subspaces { seed, .. } | DataChoice::Shapes { seed } => *seed = x } })}
+                    {knob("data seed", "train-data-seed", |d| match d { DataChoice::Subspaces { seed, .. } | DataChoice::Shapes { seed } | DataChoice::Own { seed } => seed.to_string(), DataChoice::Fmnist => String::new() },
+                        |d, v| if let Ok(x) = v.parse() { match d { DataChoice::Subspaces { seed, .. } | DataChoice::Shapes { seed } | DataChoice::Own { seed } => *seed = x, DataChoice::Fmnist => {} } })}
                 </div>
             }
         })
@@ -184,12 +226,7 @@ pub fn TrainView() -> impl IntoView {
             },
             None,
         );
-        client::send(
-            &ToWorker::New {
-                settings: ui.settings.get_untracked(),
-            },
-            None,
-        );
+        client::new_run(ui);
     };
     let open_in = move |v: View| {
         if let Some(b) = client::exported_bytes() {
@@ -369,6 +406,8 @@ pub fn TrainView() -> impl IntoView {
         v["checkpoint_step"] = ui.checkpoint_step.get().into();
         v["saved_step"] = ui.saved.get().into();
         v["exported_step"] = ui.exported.get().into();
+        v["download"] = ui.download.get().map(|(_, d, t)| json!([d, t])).into();
+        v["data_credit"] = ui.data_credit.get().into();
         v["longest_report_gap_ms"] = ui.longest_gap_ms.get().into();
         v["error"] = ui.error.get().into();
         v.to_string()
@@ -440,6 +479,8 @@ pub fn TrainView() -> impl IntoView {
                     <select id="train-dataset" on:change=on_data prop:value=data_key>
                         <option value="subspaces" selected=move || data_key() == "subspaces">"subspaces (synthetic)"</option>
                         <option value="shapes" selected=move || data_key() == "shapes">"shapes (synthetic images)"</option>
+                        <option value="fmnist" selected=move || data_key() == "fmnist">"Fashion-MNIST (12,000 images, 4.9 MB)"</option>
+                        <option value="own" selected=move || data_key() == "own">"your own images"</option>
                     </select>
                 </label>
                 <label>"Model"
@@ -464,7 +505,8 @@ pub fn TrainView() -> impl IntoView {
                     // As `whitebox train --seed`: the data follows the run's seed (its own knob can differ).
                     s.seed = v;
                     match &mut s.data {
-                        DataChoice::Subspaces { seed, .. } | DataChoice::Shapes { seed } => *seed = v,
+                        DataChoice::Subspaces { seed, .. } | DataChoice::Shapes { seed } | DataChoice::Own { seed } => *seed = v,
+                        DataChoice::Fmnist => {}
                     }
                 })}
                 <label class="check">
@@ -474,13 +516,34 @@ pub fn TrainView() -> impl IntoView {
                         on:change=move |ev| { let on = event_target_checked(&ev); ui.settings.update(|s| s.augment = on); } />
                     "augment (crop, flip)"
                 </label>
-                <label class="files" title="Your own images (a folder or a .zip with one sub-folder per class) arrive with the own-images loader; not in this build.">
-                    "Own images"
-                    <input id="train-files" type="file" multiple disabled=true />
+                <label class="files" title="A folder with one sub-folder of images per class">
+                    "Own images: a folder"
+                    <input id="train-files" type="file" multiple node_ref=folder_input on:change=on_files />
+                </label>
+                <label class="files" title="A .zip with one folder of images per class">
+                    "or a .zip"
+                    <input id="train-archive" type="file" accept=".zip,application/zip" on:change=on_files />
                 </label>
             </div>
             {sub_knobs}
-            <p class="muted data-note">{move || if data_key() == "subspaces" { DATA_NOTE_SUBSPACES } else { DATA_NOTE_SHAPES }}</p>
+            <p class="muted data-note">{move || match data_key() { "subspaces" => DATA_NOTE_SUBSPACES, "fmnist" => DATA_NOTE_FMNIST, "own" => DATA_NOTE_OWN, _ => DATA_NOTE_SHAPES }}</p>
+            <Show when=move || !skipped_files().is_empty()>
+                <div class="train-skipped">
+                    <p>{move || { let n = skipped_files().len(); format!("{n} file{} skipped (never fatal):", if n == 1 { "" } else { "s" }) }}</p>
+                    <ul id="train-skipped">
+                        {move || skipped_files().into_iter().map(|(p, r)| view! { <li><code>{p}</code>": "{r}</li> }).collect_view()}
+                    </ul>
+                </div>
+            </Show>
+            <Show when=move || data_key() == "fmnist" && ui.data_credit.get().is_some()>
+                <p class="muted data-credit" id="train-data-credit">{move || ui.data_credit.get()}</p>
+            </Show>
+            <Show when=move || ui.download.get().is_some()>
+                <label class="train-download">
+                    {move || ui.download.get().map(|(w, d, t)| format!("{w}: {:.1} of {:.1} MB", d as f64 / 1e6, t as f64 / 1e6))}
+                    <progress id="train-download" max=move || ui.download.get().map_or(1, |(_, _, t)| t.max(1)) value=move || ui.download.get().map_or(0, |(_, d, _)| d) />
+                </label>
+            </Show>
             <div class="train-buttons">
                 <button id="train-play" prop:disabled=move || ui.playing.get() || report().is_none() on:click=move |_| client::send(&ToWorker::Play, None)>"▶ Play"</button>
                 <button id="train-pause" prop:disabled=move || !ui.playing.get() on:click=move |_| client::send(&ToWorker::Pause, None)>"❚❚ Pause"</button>

@@ -90,3 +90,225 @@ fn steps_must_be_positive() {
     ]);
     assert!(err.contains("--steps"), "{err}");
 }
+
+/// The bundled Fashion-MNIST subset as the page sends it to the worker.
+fn fmnist_bytes() -> whitebox::train::session::DataBytes {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/datasets/fashion-mnist");
+    let files = [
+        "index.json",
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ]
+    .iter()
+    .map(|n| (n.to_string(), std::fs::read(dir.join(n)).unwrap()))
+    .collect();
+    whitebox::train::session::DataBytes { files }
+}
+
+#[test]
+fn fashion_mnist_session_trains_as_whitebox_train_on_the_bundled_subset() {
+    use whitebox::train::session::{DataBytes, DataChoice};
+    let settings = SessionSettings {
+        data: DataChoice::Fmnist,
+        epochs: 1,
+        batch: 32,
+        ..SessionSettings::default()
+    };
+    let bytes = fmnist_bytes();
+    // Without its files the run says what is missing; the wrong model shape is named.
+    let err = TrainSession::new_with(settings.clone(), &DataBytes::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("index.json has not been fetched"), "{err}");
+    let err = TrainSession::new_with(
+        SessionSettings {
+            preset: "crate-c32".into(),
+            ..settings.clone()
+        },
+        &bytes,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("28×28 grey"), "{err}");
+    let mut damaged = bytes.clone();
+    damaged.files[1].1.truncate(1000);
+    let err = TrainSession::new_with(settings.clone(), &damaged)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("truncated"), "{err}");
+
+    let mut s = TrainSession::new_with(settings.clone(), &bytes).unwrap();
+    assert_eq!(s.class_names().len(), 10);
+    assert_eq!(s.class_names()[9], "Ankle boot");
+    for _ in 0..2 {
+        let r = s.step().unwrap();
+        assert!(r.loss.is_finite(), "loss {}", r.loss);
+    }
+    let report = s.report();
+    assert_eq!(report["dataset"], "fmnist");
+    assert_eq!(report["class_names"].as_array().unwrap().len(), 10);
+
+    // A checkpoint resumes only with the files, and then continues exactly.
+    let saved = s.save().unwrap();
+    assert!(TrainSession::load(&saved).is_err());
+    let mut back = TrainSession::load_with(&saved, &bytes).unwrap();
+    s.step().unwrap();
+    back.step().unwrap();
+    assert_eq!(
+        relative_difference(&back.trainer.model().params, &s.trainer.model().params),
+        0.0
+    );
+
+    // `whitebox train --dataset fmnist` on the same folder: the same weights after two steps.
+    let dir = tmp("session-fmnist");
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/datasets/fashion-mnist");
+    ok(&[
+        "train",
+        "--dataset",
+        "fmnist",
+        "--data",
+        data.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--batch",
+        "32",
+        "--steps",
+        "2",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let cli = load_model_file(dir.join("model.safetensors"), None)
+        .unwrap()
+        .model;
+    let mut two = TrainSession::new_with(settings, &bytes).unwrap();
+    let fresh = two.trainer.model();
+    two.step().unwrap();
+    two.step().unwrap();
+    let moved = relative_difference(&fresh.params, &cli.params);
+    let d = relative_difference(&two.trainer.model().params, &cli.params);
+    assert!(
+        d <= 1e-5 && d <= moved * 1e-2,
+        "page vs CLI {d:e}, moved {moved:e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A `side`×`side` PNG of one colour with a lighter square whose place depends on `i`.
+fn own_png(side: u32, rgb: [u8; 3], i: u32) -> Vec<u8> {
+    let mut img = image::RgbImage::from_pixel(side, side, image::Rgb(rgb));
+    for y in 0..side / 3 {
+        for x in 0..side / 3 {
+            img.put_pixel(
+                (x + i) % side,
+                (y + 2 * i) % side,
+                image::Rgb([255, 255, 255]),
+            );
+        }
+    }
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn own_images_session_lists_skipped_files_and_trains_as_whitebox_train() {
+    use whitebox::train::session::{DataBytes, DataChoice};
+    let mut files = Vec::new();
+    for (class, colour) in [
+        ("circle", [200, 30, 30]),
+        ("square", [30, 200, 30]),
+        ("star", [30, 30, 200]),
+    ] {
+        for i in 0..8 {
+            files.push((format!("mine/{class}/{i}.png"), own_png(24 + i, colour, i)));
+        }
+    }
+    files.push((
+        "mine/star/broken.png".to_string(),
+        b"\x89PNG\r\n\x1a\nnot really".to_vec(),
+    ));
+    let settings = SessionSettings {
+        data: DataChoice::Own { seed: 0 },
+        epochs: 1,
+        batch: 8,
+        ..SessionSettings::default()
+    };
+    let err = TrainSession::new_with(settings.clone(), &DataBytes::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("no files have been chosen"), "{err}");
+    let bytes = DataBytes {
+        files: files.clone(),
+    };
+    let mut s = TrainSession::new_with(settings.clone(), &bytes).unwrap();
+    assert_eq!(s.class_names(), ["circle", "square", "star"]);
+    assert_eq!(s.skipped_files.len(), 1);
+    assert_eq!(s.skipped_files[0].path, "mine/star/broken.png");
+    let r = s.step().unwrap();
+    assert!(r.loss.is_finite());
+    s.step().unwrap();
+    s.evaluate().unwrap();
+    let report = s.report();
+    assert_eq!(report["dataset"], "own");
+    assert_eq!(report["skipped_files"][0]["path"], "mine/star/broken.png");
+    assert!(!report["skipped_files"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .is_empty());
+    let back = TrainSession::load_with(&s.save().unwrap(), &bytes).unwrap();
+    assert_eq!(back.skipped_files, s.skipped_files);
+
+    // The same folder as a .zip gives the same run.
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (p, b) in &files {
+        zip.start_file(p.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut zip, b).unwrap();
+    }
+    let zipped = DataBytes {
+        files: vec![("mine.zip".into(), zip.finish().unwrap().into_inner())],
+    };
+    let mut z = TrainSession::new_with(settings.clone(), &zipped).unwrap();
+    z.step().unwrap();
+    z.step().unwrap();
+    assert_eq!(
+        relative_difference(&z.trainer.model().params, &s.trainer.model().params),
+        0.0
+    );
+
+    // `whitebox train --dataset folder` on the same files: the same weights after two steps.
+    let dir = tmp("session-own");
+    for (p, b) in &files {
+        let path = dir.join("data").join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, b).unwrap();
+    }
+    let out = dir.join("run");
+    ok(&[
+        "train",
+        "--dataset",
+        "folder",
+        "--data",
+        dir.join("data").to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--batch",
+        "8",
+        "--steps",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let cli = load_model_file(out.join("model.safetensors"), None)
+        .unwrap()
+        .model;
+    let d = relative_difference(&s.trainer.model().params, &cli.params);
+    assert!(d <= 1e-5, "page vs CLI {d:e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,8 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::fmnist_web::{WebIndex, INDEX_FILE};
+use crate::data::own::{InputFit, OwnImages, Skipped, DEFAULT_HOLDOUT};
 use crate::data::synthetic::{ShapesConfig, ShapesDataset, SubspaceConfig, SubspaceImages};
-use crate::data::ImageDataset;
+use crate::data::{ImageDataset, Split};
 use crate::error::{Error, Result};
 use crate::model::CrateConfig;
 
@@ -19,8 +21,28 @@ pub const SHAPES_TEST_SEED: u64 = 0x5eed_7e57;
 /// A choice's (train, test) sets and the model config fitted to them.
 pub type Built = (Box<dyn ImageDataset>, Box<dyn ImageDataset>, CrateConfig);
 
-/// What the run trains on. Fashion-MNIST and one's own images join this enum when their loaders
-/// do (they carry their bytes through the worker protocol instead of a seed).
+/// The files a data choice is built from when it is not generated: the page fetches or reads
+/// them and the worker holds them, so that a new run or a resumed one can build its sets again.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DataBytes {
+    /// (name, bytes): for Fashion-MNIST `index.json` and the files it lists; for one's own
+    /// images the files with their paths relative to the chosen folder, or one `.zip`.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl DataBytes {
+    /// The bytes of the file called `name`.
+    pub fn get(&self, name: &str) -> Result<&[u8]> {
+        self.files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_slice())
+            .ok_or_else(|| Error::Dataset(format!("{name} has not been fetched")))
+    }
+}
+
+/// What the run trains on. Fashion-MNIST and one's own images carry their files through the
+/// worker protocol ([`DataBytes`]) instead of being generated from a seed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum DataChoice {
@@ -35,6 +57,12 @@ pub enum DataChoice {
     },
     /// Synthetic shapes on textures at the model's image size (`--dataset shapes`).
     Shapes { seed: u64 },
+    /// The bundled Fashion-MNIST subset (`web/datasets/fashion-mnist/`: 10,000 training and
+    /// 2,000 test images, checked against its `index.json`).
+    Fmnist,
+    /// One's own images: a folder or a .zip with one sub-folder per class, fitted to the
+    /// model's input; 15 % of each class held out, chosen with `seed`; bad files skipped.
+    Own { seed: u64 },
 }
 
 impl Default for DataChoice {
@@ -57,6 +85,8 @@ impl DataChoice {
         match self {
             DataChoice::Subspaces { .. } => "subspaces",
             DataChoice::Shapes { .. } => "shapes",
+            DataChoice::Fmnist => "fmnist",
+            DataChoice::Own { .. } => "own",
         }
     }
 
@@ -80,6 +110,8 @@ impl DataChoice {
                 other => other,
             }),
             "shapes" => Some(DataChoice::Shapes { seed }),
+            "fmnist" => Some(DataChoice::Fmnist),
+            "own" => Some(DataChoice::Own { seed }),
             _ => None,
         }
     }
@@ -108,10 +140,31 @@ impl DataChoice {
         Ok(())
     }
 
-    /// (train, test, model config): the sets `whitebox train` makes for this choice, and `base`
-    /// (width, depth, heads) fitted to their input and classes.
+    /// Whether the choice is built from files the page supplies ([`DataBytes`]).
+    pub fn needs_bytes(&self) -> bool {
+        matches!(self, DataChoice::Fmnist | DataChoice::Own { .. })
+    }
+
+    /// [`DataChoice::build_with`] for the generated sets (no files).
     pub fn build(&self, base: &CrateConfig) -> Result<Built> {
+        self.build_with(base, &DataBytes::default())
+    }
+
+    /// (train, test, model config): the sets `whitebox train` makes for this choice (from
+    /// `bytes` where it needs files), and `base` (width, depth, heads) fitted to their input and
+    /// classes.
+    pub fn build_with(&self, base: &CrateConfig, bytes: &DataBytes) -> Result<Built> {
+        Ok(self.build_listing(base, bytes)?.0)
+    }
+
+    /// [`DataChoice::build_with`] and the files that were skipped (own images only).
+    pub fn build_listing(
+        &self,
+        base: &CrateConfig,
+        bytes: &DataBytes,
+    ) -> Result<(Built, Vec<Skipped>)> {
         self.check()?;
+        let mut skipped = Vec::new();
         let (train, test, cfg): Built = match *self {
             DataChoice::Subspaces {
                 subspaces,
@@ -145,6 +198,45 @@ impl DataChoice {
                 ))?),
                 base.clone(),
             ),
+            DataChoice::Fmnist => {
+                if base.image != [28, 28] || base.channels != 1 {
+                    return Err(Error::Config(format!(
+                        "Fashion-MNIST is 28×28 grey: a model for {:?} × {} channels cannot \
+                         train on it (choose crate-fmnist)",
+                        base.image, base.channels
+                    )));
+                }
+                let index = WebIndex::from_json(bytes.get(INDEX_FILE)?)?;
+                let split = |s: Split| -> Result<Box<dyn ImageDataset>> {
+                    let f = index.split(s)?;
+                    Ok(Box::new(index.load_split(
+                        s,
+                        bytes.get(&f.images_file.name)?,
+                        bytes.get(&f.labels_file.name)?,
+                    )?))
+                };
+                (split(Split::Train)?, split(Split::Test)?, base.clone())
+            }
+            DataChoice::Own { seed } => {
+                let fit = InputFit::for_model(base)?;
+                let zip = match bytes.files.as_slice() {
+                    [(name, b)] if name.to_ascii_lowercase().ends_with(".zip") => Some(b),
+                    _ => None,
+                };
+                let s = match zip {
+                    Some(b) => OwnImages::from_zip(b, &fit, DEFAULT_HOLDOUT, seed)?,
+                    None if bytes.files.is_empty() => {
+                        return Err(Error::Dataset(
+                            "own images: no files have been chosen".into(),
+                        ))
+                    }
+                    None => {
+                        OwnImages::from_files(bytes.files.clone(), &fit, DEFAULT_HOLDOUT, seed)?
+                    }
+                };
+                skipped = s.skipped;
+                (Box::new(s.train), Box::new(s.test), base.clone())
+            }
         };
         let names = train.class_names();
         let cfg = CrateConfig {
@@ -152,6 +244,6 @@ impl DataChoice {
             class_names: Some(names),
             ..cfg
         };
-        Ok((train, test, cfg))
+        Ok(((train, test, cfg), skipped))
     }
 }

@@ -22,7 +22,8 @@ use crate::engine::{Engine, ForwardOptions};
 use crate::error::{Error, Result};
 use crate::model::{init::init_params, CrateConfig};
 pub use data::{
-    Built, DataChoice, SHAPES_TEST, SHAPES_TEST_SEED, SHAPES_TRAIN, SUBSPACE_TEST, SUBSPACE_TRAIN,
+    Built, DataBytes, DataChoice, SHAPES_TEST, SHAPES_TEST_SEED, SHAPES_TRAIN, SUBSPACE_TEST,
+    SUBSPACE_TRAIN,
 };
 pub use settings::SessionSettings;
 
@@ -92,14 +93,21 @@ pub struct TrainSession {
     pub history: History,
     train: Box<dyn ImageDataset>,
     test: Box<dyn ImageDataset>,
+    /// Files of one's own images that could not be used, and why.
+    pub skipped_files: Vec<crate::data::Skipped>,
 }
 
 impl TrainSession {
     /// A fresh, seeded run.
     pub fn new(settings: SessionSettings) -> Result<Self> {
+        Self::new_with(settings, &DataBytes::default())
+    }
+
+    /// A fresh, seeded run on data built from `bytes` where the choice needs files.
+    pub fn new_with(settings: SessionSettings, bytes: &DataBytes) -> Result<Self> {
         settings.validate()?;
         let base = CrateConfig::preset(&settings.preset)?;
-        let (train, test, cfg) = settings.data.build(&base)?;
+        let ((train, test, cfg), skipped_files) = settings.data.build_listing(&base, bytes)?;
         let params = init_params(&cfg, settings.seed)?;
         let trainer = Trainer::new(cfg, &params, settings.train_config(), train.len())?;
         Ok(Self {
@@ -108,6 +116,7 @@ impl TrainSession {
             history: History::default(),
             train,
             test,
+            skipped_files,
         })
     }
 
@@ -321,6 +330,11 @@ impl TrainSession {
 
     /// A run saved by [`TrainSession::save`]; its data is generated again from the settings.
     pub fn load(bytes: &[u8]) -> Result<Self> {
+        Self::load_with(bytes, &DataBytes::default())
+    }
+
+    /// [`TrainSession::load`] for data built from files (`data`, as for [`TrainSession::new_with`]).
+    pub fn load_with(bytes: &[u8], data: &DataBytes) -> Result<Self> {
         const NAME: &str = "the saved training run";
         let bad = |m: &str| Error::Format(format!("{NAME}: {m}"));
         let rest = bytes
@@ -335,7 +349,7 @@ impl TrainSession {
         saved.settings.validate()?;
         let model = crate::model::io::load_model(model, NAME, None)?.model;
         let base = CrateConfig::preset(&saved.settings.preset)?;
-        let (train, test, cfg) = saved.settings.data.build(&base)?;
+        let ((train, test, cfg), skipped_files) = saved.settings.data.build_listing(&base, data)?;
         if cfg.image != model.config.image || cfg.classes != model.config.classes {
             return Err(bad("its model does not fit its dataset"));
         }
@@ -353,6 +367,7 @@ impl TrainSession {
             history: saved.history,
             train,
             test,
+            skipped_files,
         })
     }
 
@@ -400,6 +415,7 @@ impl TrainSession {
                 "params": self.trainer.params.tensors.values().map(|t| t.data.len()).sum::<usize>()},
             "lr": st.schedule.lr_at(st.step),
             "skipped": st.skipped,
+            "skipped_files": self.skipped_files,
             "class_names": self.class_names(),
             "train": {"loss": mean(&h.loss[tail..]), "accuracy": mean(&h.accuracy[tail..])},
             "heldout": h.evals.last(),

@@ -12,7 +12,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use crate::page::train_protocol::{decode, encode, FromWorker, SessionSettings, ToWorker};
+use crate::data::fmnist_web::{WebIndex, INDEX_FILE};
+use crate::page::train_protocol::{
+    decode, encode, pack_files, FromWorker, SessionSettings, ToWorker,
+};
+
+/// Where the page serves the Fashion-MNIST subset (web/datasets/fashion-mnist/).
+const FMNIST_DIR: &str = "datasets/fashion-mnist/";
 
 /// The script trunk writes for the worker bin (`data-loader-shim`).
 const WORKER_URL: &str = "whitebox-train-worker_loader.js";
@@ -40,6 +46,10 @@ pub struct TrainUi {
     pub longest_gap_ms: RwSignal<f64>,
     /// `engine=` (auto, cpu, gpu), sent to the worker before every new run.
     pub engine_pref: RwSignal<String>,
+    /// A dataset download or read in progress: what, bytes received, bytes expected.
+    pub download: RwSignal<Option<(&'static str, u64, u64)>>,
+    /// The licence line of the fetched Fashion-MNIST subset (from its index.json).
+    pub data_credit: RwSignal<Option<String>>,
 }
 
 thread_local! {
@@ -48,6 +58,8 @@ thread_local! {
     static SAVED: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
     static EXPORTED: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
     static LAST_REPORT_MS: RefCell<f64> = const { RefCell::new(f64::NAN) };
+    /// Whose files the worker holds: "fmnist" (fetched once per page) or "own".
+    static SENT: RefCell<&'static str> = const { RefCell::new("") };
 }
 
 impl TrainUi {
@@ -66,6 +78,8 @@ impl TrainUi {
             hidden_note: RwSignal::new(None),
             longest_gap_ms: RwSignal::new(0.0),
             engine_pref: RwSignal::new("auto".into()),
+            download: RwSignal::new(None),
+            data_credit: RwSignal::new(None),
         }
     }
 }
@@ -202,12 +216,7 @@ fn on_event(ui: TrainUi, ev: FromWorker, bytes: Option<Uint8Array>) {
                     },
                     None,
                 );
-                send(
-                    &ToWorker::New {
-                        settings: ui.settings.get_untracked(),
-                    },
-                    None,
-                );
+                new_run(ui);
             });
         }
         FromWorker::Report {
@@ -260,11 +269,169 @@ fn on_event(ui: TrainUi, ev: FromWorker, bytes: Option<Uint8Array>) {
     }
 }
 
-/// Continues the run saved in IndexedDB.
+/// Starts a run with the form's settings, fetching the dataset's files first where it needs
+/// them (only when chosen, once per page).
+pub fn new_run(ui: TrainUi) {
+    with_data(ui, move || {
+        send(
+            &ToWorker::New {
+                settings: ui.settings.get_untracked(),
+            },
+            None,
+        )
+    });
+}
+
+/// Runs `then` once the worker holds the files the form's dataset needs.
+fn with_data(ui: TrainUi, then: impl FnOnce() + 'static) {
+    let key = ui.settings.with_untracked(|s| s.data.key());
+    if key == "own" && SENT.with_borrow(|s| *s != "own") {
+        // Own images are sent when chosen ([`own_files`]); the page does not keep them.
+        ui.error.set(Some(
+            "Your own images: choose a folder or a .zip (the files are not kept across reloads)"
+                .into(),
+        ));
+        return;
+    }
+    if key != "fmnist" || SENT.with_borrow(|s| *s == key) {
+        then();
+        return;
+    }
+    spawn_local(async move {
+        match fetch_fmnist(ui).await {
+            Ok(files) => {
+                let (msg, bytes) = pack_files(&files);
+                send(&msg, Some(&bytes));
+                SENT.with_borrow_mut(|s| *s = "fmnist");
+                then();
+            }
+            Err(e) => ui.error.set(Some(format!("fetching Fashion-MNIST: {e}"))),
+        }
+        ui.download.set(None);
+    });
+}
+
+/// One's own images chosen in `#train-files` (a folder: paths relative to it) or
+/// `#train-archive` (a .zip): read here, sent to the worker as bytes, and a run started on them.
+pub fn own_files(ui: TrainUi, list: web_sys::FileList) {
+    let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
+    if files.is_empty() {
+        return;
+    }
+    spawn_local(async move {
+        let total: f64 = files.iter().map(|f| f.size()).sum();
+        let mut done = 0.0;
+        let mut out = Vec::with_capacity(files.len());
+        ui.download
+            .set(Some(("Reading your images", 0, total as u64)));
+        for f in files {
+            // A folder's files carry their path below it (webkitRelativePath), a .zip its name.
+            let path = Reflect::get(&f, &"webkitRelativePath".into())
+                .ok()
+                .and_then(|p| p.as_string())
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| f.name());
+            match super::super::web::read_file(&f, 4 << 20, |_| {}).await {
+                Ok(b) => out.push((path, b)),
+                // Unreadable here: the library lists it as skipped (an empty file decodes to nothing).
+                Err(_) => out.push((path, Vec::new())),
+            }
+            done += f.size();
+            ui.download
+                .set(Some(("Reading your images", done as u64, total as u64)));
+        }
+        ui.download.set(None);
+        let (msg, bytes) = pack_files(&out);
+        send(&msg, Some(&bytes));
+        SENT.with_borrow_mut(|s| *s = "own");
+        ui.settings.update(|s| {
+            if !matches!(s.data, crate::page::train_protocol::DataChoice::Own { .. }) {
+                s.data = crate::page::train_protocol::DataChoice::Own { seed: s.seed };
+            }
+        });
+        ui.error.set(None);
+        new_run(ui);
+    });
+}
+
+const FETCHING: &str = "Fetching Fashion-MNIST";
+
+/// index.json and the four files it lists, with the progress in `ui.download`.
+async fn fetch_fmnist(ui: TrainUi) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let index_bytes = fetch_progress(&format!("{FMNIST_DIR}{INDEX_FILE}"), &mut |_| {}).await?;
+    let index = WebIndex::from_json(&index_bytes).map_err(|e| e.to_string())?;
+    ui.data_credit.set(Some(index.licence.clone()));
+    let listed: Vec<_> = index
+        .splits
+        .iter()
+        .flat_map(|s| [s.images_file.clone(), s.labels_file.clone()])
+        .collect();
+    let total: u64 = listed.iter().map(|f| f.bytes).sum();
+    let mut done = 0u64;
+    ui.download.set(Some((FETCHING, 0, total)));
+    let mut files = vec![(INDEX_FILE.to_string(), index_bytes)];
+    for f in listed {
+        let base = done;
+        let b = fetch_progress(&format!("{FMNIST_DIR}{}", f.name), &mut |n| {
+            ui.download.set(Some((FETCHING, base + n, total)))
+        })
+        .await?;
+        done += b.len() as u64;
+        files.push((f.name, b));
+    }
+    Ok(files)
+}
+
+/// The bytes at `url`, read chunk by chunk from the response's stream so that `progress`
+/// (bytes so far) can move a progress bar; `response.body` through Reflect, as in [`download`].
+async fn fetch_progress(url: &str, progress: &mut dyn FnMut(u64)) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("{url}: {}", js_text(&e)))?
+        .dyn_into()
+        .map_err(|_| format!("{url}: not a response"))?;
+    if !resp.ok() {
+        return Err(format!("{url}: HTTP {}", resp.status()));
+    }
+    let call = |obj: &JsValue, name: &str| -> Result<JsValue, String> {
+        let f: Function = Reflect::get(obj, &name.into())
+            .ok()
+            .and_then(|f| f.dyn_into().ok())
+            .ok_or_else(|| format!("{url}: no {name}"))?;
+        f.call0(obj).map_err(|e| format!("{url}: {}", js_text(&e)))
+    };
+    let body = Reflect::get(&resp, &"body".into()).map_err(|e| js_text(&e))?;
+    let reader = call(&body, "getReader")?;
+    let mut out = Vec::new();
+    loop {
+        let chunk = JsFuture::from(Promise::from(call(&reader, "read")?))
+            .await
+            .map_err(|e| format!("{url}: {}", js_text(&e)))?;
+        if Reflect::get(&chunk, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true)
+        {
+            break;
+        }
+        if let Some(v) = Reflect::get(&chunk, &"value".into())
+            .ok()
+            .and_then(|v| v.dyn_into::<Uint8Array>().ok())
+        {
+            out.extend_from_slice(&v.to_vec());
+            progress(out.len() as u64);
+        }
+    }
+    Ok(out)
+}
+
+/// Continues the run saved in IndexedDB (the form's dataset files sent first: the URL keeps the
+/// saved run's settings).
 pub fn resume(ui: TrainUi) {
     if let Some(b) = SAVED.with_borrow_mut(|s| s.take()) {
-        send(&ToWorker::Resume, Some(&b));
         ui.saved.set(None);
+        with_data(ui, move || send(&ToWorker::Resume, Some(&b)));
     }
 }
 

@@ -18,8 +18,8 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::engine::{calibrate_engines, open_gpu, CALIBRATION_IMAGES};
 use crate::gpu::train::GpuTrainer;
-use crate::page::train_protocol::{decode, encode, FromWorker, Pacer, ToWorker};
-use crate::train::session::TrainSession;
+use crate::page::train_protocol::{decode, encode, unpack_files, FromWorker, Pacer, ToWorker};
+use crate::train::session::{DataBytes, TrainSession};
 
 /// The run and its engine, taken out of [`STATE`] while a chunk awaits the GPU.
 struct Run {
@@ -47,6 +47,9 @@ struct State {
     /// The GPU won the calibration: installed (with the run's current weights) before the next
     /// step.
     switch_to: Option<GpuTrainer>,
+    /// The files of the last dataset sent ([`ToWorker::Data`]): new, resumed and fallen-back
+    /// runs build their sets from them.
+    data: DataBytes,
 }
 
 thread_local! {
@@ -62,6 +65,7 @@ thread_local! {
         last_checkpoint: None,
         generation: 0,
         switch_to: None,
+        data: DataBytes::default(),
     });
 }
 
@@ -211,7 +215,7 @@ fn fall_back(run: &mut Run, st: &mut State, why: &str) {
     let from = st
         .last_checkpoint
         .as_deref()
-        .and_then(|b| TrainSession::load(b).ok());
+        .and_then(|b| TrainSession::load_with(b, &st.data).ok());
     let note = match from {
         Some(s) => {
             let step = s.step_count();
@@ -436,11 +440,22 @@ fn handle(cmd: ToWorker, bytes: Option<Vec<u8>>) {
         return;
     }
     match cmd {
-        ToWorker::New { settings } => match TrainSession::new(settings) {
-            Ok(s) => spawn_local(start_run(s)),
-            Err(e) => post_error(e),
-        },
-        ToWorker::Resume => match bytes.as_deref().map(TrainSession::load) {
+        ToWorker::New { settings } => {
+            match STATE.with_borrow(|st| TrainSession::new_with(settings, &st.data)) {
+                Ok(s) => spawn_local(start_run(s)),
+                Err(e) => post_error(e),
+            }
+        }
+        ToWorker::Data { names, lens } => {
+            match unpack_files(&names, &lens, bytes.as_deref().unwrap_or_default()) {
+                Ok(d) => STATE.with_borrow_mut(|st| st.data = d),
+                Err(e) => post_error(e),
+            }
+        }
+        ToWorker::Resume => match bytes
+            .as_deref()
+            .map(|b| STATE.with_borrow(|st| TrainSession::load_with(b, &st.data)))
+        {
             Some(Ok(s)) => spawn_local(start_run(s)),
             Some(Err(e)) => post_error(format!("resuming: {e}")),
             None => post_error("resuming: no checkpoint came with the message"),
