@@ -63,6 +63,24 @@ def jpeg_claiming(side):
     return bytes(j)
 
 
+def webp_uniform(side, rgb=(0, 0, 0)):
+    """A lossless WebP (VP8L) of side × side pixels of one colour in 34 bytes: every prefix code
+    has one symbol, so pixels cost no bits (tests/common/hostile_images.rs writes the same)."""
+    bits = []
+
+    def put(v, n):
+        bits.extend((v >> i) & 1 for i in range(n))
+
+    put(0x2F, 8), put(side - 1, 14), put(side - 1, 14), put(0, 1), put(0, 3)
+    put(0, 1), put(0, 1), put(0, 1)  # no transform, no colour cache, one prefix-code group
+    for sym in (rgb[1], rgb[0], rgb[2], 255, 0):
+        put(1, 1), put(0, 1), put(1, 1), put(sym, 8)
+    bits += [0] * (-len(bits) % 8)
+    data = bytes(sum(bits[i + j] << j for j in range(8)) for i in range(0, len(bits), 8))
+    data += b"\0" * (len(data) % 2)
+    return b"RIFF" + struct.pack("<I", 12 + len(data)) + b"WEBPVP8L" + struct.pack("<I", len(data)) + data
+
+
 def read_safetensors(data):
     n = struct.unpack("<Q", data[:8])[0]
     return json.loads(data[8:8 + n]), data[8 + n:]
@@ -128,6 +146,7 @@ def cases():
          "a PNG header declaring 100000×100000", False),
         ("tall-1x16384.png", "#image-file", png_gray(1, 16384), "a 1×16384 PNG (an ImageNet fit would blow it up)", True),
         ("claims-16384.jpg", "#image-file", jpeg_claiming(16384), "a JPEG claiming 16384×16384", False),
+        ("bomb-16383.webp", "#image-file", webp_uniform(16383), "a 34-byte WebP of 16383×16383 pixels", False),
         ("truncated.jpg", "#image-file", jpg[:len(jpg) // 2], "a truncated JPEG", False),
         ("wrapped-grid.safetensors", "#model-file",
          with_config(model, lambda c: c.update(image=[4 * a, 4 * b])), "a config whose patch grid wraps past 2^64", False),

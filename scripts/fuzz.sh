@@ -69,6 +69,9 @@ open(f"{d}/seed.bmp", "wb").write(hdr + info + px)
 gif = (b"GIF89a" + struct.pack("<HH", 2, 2) + bytes([0x80, 0, 0]) + bytes([0, 0, 0, 255, 255, 255])
        + b"\x2c" + struct.pack("<HHHH", 0, 0, 2, 2) + b"\0" + bytes([2, 3, 0x84, 0x2d, 0x05, 0]) + b"\x3b")
 open(f"{d}/seed.gif", "wb").write(gif)
+# A 9x9 lossless WebP of one colour (tests/common/hostile_images.rs: webp_uniform).
+open(f"{d}/seed.webp", "wb").write(bytes.fromhex(
+    "524946461a000000574542505650384c0e0000002f08000200287215ead1ff020000"))
 PY
 }
 

@@ -16,6 +16,8 @@ pub mod data;
 pub mod engine;
 pub mod error;
 pub mod finite;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod fuzzing;
 pub mod gpu;
 pub mod grad;
 pub mod model;

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod gpu;
+pub mod hostile_images;
 pub mod train;
 
 use std::collections::HashMap;

@@ -20,6 +20,10 @@ use whitebox::model::init::init_params;
 use whitebox::model::io::{model_to_safetensors, read_safetensors, write_tensors, CONFIG_KEY};
 use whitebox::{CrateConfig, Model, Tensor};
 
+use crate::common::hostile_images::{
+    bmp_rle, gif_screen, jpeg_claiming, jpeg_gray, png_gray, webp_uniform,
+};
+
 const PEAK_LIMIT_KIB: i64 = 1 << 20;
 /// Address-space cap of each child: far above the asserted peak, it only keeps a regression from
 /// taking the machine down.
@@ -279,75 +283,6 @@ fn zeros(n: u64) -> impl Fn(&mut dyn Write) {
     }
 }
 
-fn png_gray(w: u32, h: u32) -> Vec<u8> {
-    let img = image::GrayImage::from_pixel(w, h, image::Luma([90]));
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
-
-fn jpeg_gray(w: u32, h: u32) -> Vec<u8> {
-    let img = image::GrayImage::from_fn(w, h, |x, y| image::Luma([(x * 7 + y * 13) as u8]));
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
-    out.into_inner()
-}
-
-/// A small gray JPEG whose frame header claims `side`×`side` pixels.
-fn jpeg_claiming(side: u16) -> Vec<u8> {
-    let mut j = jpeg_gray(16, 16);
-    let sof = j
-        .windows(2)
-        .position(|w| w == [0xff, 0xc0])
-        .expect("baseline SOF0");
-    // FF C0, length (2), precision (1), height (2), width (2)
-    j[sof + 5..sof + 7].copy_from_slice(&side.to_be_bytes());
-    j[sof + 7..sof + 9].copy_from_slice(&side.to_be_bytes());
-    j
-}
-
-/// An 8-bit RLE BMP of `side`×`side` pixels whose data is just "end of bitmap".
-fn bmp_rle(side: i32) -> Vec<u8> {
-    let palette = 256 * 4;
-    let data = [0u8, 1];
-    let off = 14 + 40 + palette;
-    let mut b = Vec::new();
-    b.extend_from_slice(b"BM");
-    b.extend_from_slice(&((off + data.len()) as u32).to_le_bytes());
-    b.extend_from_slice(&[0; 4]);
-    b.extend_from_slice(&(off as u32).to_le_bytes());
-    b.extend_from_slice(&40u32.to_le_bytes());
-    b.extend_from_slice(&side.to_le_bytes());
-    b.extend_from_slice(&side.to_le_bytes());
-    b.extend_from_slice(&1u16.to_le_bytes());
-    b.extend_from_slice(&8u16.to_le_bytes());
-    b.extend_from_slice(&1u32.to_le_bytes()); // BI_RLE8
-    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    b.extend_from_slice(&[0; 8]);
-    b.extend_from_slice(&256u32.to_le_bytes());
-    b.extend_from_slice(&[0; 4]);
-    for i in 0..256u32 {
-        b.extend_from_slice(&[i as u8, i as u8, i as u8, 0]);
-    }
-    b.extend_from_slice(&data);
-    b
-}
-
-/// A GIF with a `side`×`side` logical screen and one 1×1 frame.
-fn gif_screen(side: u16) -> Vec<u8> {
-    let mut g = Vec::new();
-    g.extend_from_slice(b"GIF89a");
-    g.extend_from_slice(&side.to_le_bytes());
-    g.extend_from_slice(&side.to_le_bytes());
-    g.extend_from_slice(&[0x80, 0, 0]); // global colour table of 2 entries
-    g.extend_from_slice(&[0, 0, 0, 255, 255, 255]);
-    g.push(0x2c);
-    g.extend_from_slice(&[0, 0, 0, 0, 1, 0, 1, 0, 0]);
-    g.extend_from_slice(&[2, 2, 0x4c, 0x01, 0]); // LZW min code 2, one pixel
-    g.push(0x3b);
-    g
-}
-
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     std::fs::write(dir.join(name), bytes).unwrap();
     name.to_string()
@@ -491,6 +426,23 @@ fn cases(dir: &Path) -> Vec<Case> {
             ),
             ("RLE BMP 16384x16384", "rle.bmp", bmp_rle(16384)),
             ("GIF screen 16384x16384", "screen.gif", gif_screen(16384)),
+            (
+                "WebP 16383x16383 in 34 bytes",
+                "bomb.webp",
+                webp_uniform(16383, [0, 0, 0]),
+            ),
+            // Inside the size limits, but decoding them held 1.0 and 1.2 GB (the decoders'
+            // own second buffer).
+            (
+                "JPEG claiming 13000x13000",
+                "claim13k.jpg",
+                jpeg_claiming(13000),
+            ),
+            (
+                "WebP 13000x13000 in 34 bytes",
+                "bomb13k.webp",
+                webp_uniform(13000, [0, 0, 0]),
+            ),
         ] {
             let f = write(dir, file, &bytes);
             v.push(case(

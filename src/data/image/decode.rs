@@ -195,7 +195,19 @@ pub fn decode_image(bytes: &[u8], name: &str, limits: &DecodeLimits) -> Result<D
         c if c.has_alpha() => px * 4 + px * 3,
         _ => px * 3,
     };
-    let need = decoder.total_bytes().saturating_add(convert);
+    // Two decoders hold a second full-size image while decoding, measured as twice the output's
+    // peak (tests/suite/hostile.rs, "within the limits" cases): zune-jpeg its component planes,
+    // image-webp an RGBA canvas. Neither can decode at a reduced scale, so an image whose
+    // decoding would pass the budget is refused before any pixel is decoded.
+    let internal = match format {
+        ImageFormat::Jpeg => decoder.total_bytes(),
+        ImageFormat::WebP => px * 4,
+        _ => 0,
+    };
+    let need = decoder
+        .total_bytes()
+        .saturating_add(convert)
+        .saturating_add(internal);
     if need > limits.max_alloc {
         return Err(err(format!(
             "decoding this {w}x{h} {fmt} needs {}, more than the {} limit",
