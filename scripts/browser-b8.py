@@ -23,11 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wbdriver import Browser  # noqa: E402
+from wbdriver import Browser, Checks, check  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "tests" / "fixtures" / "images" / "chelsea_224.png"
@@ -39,15 +38,6 @@ MIB = 2**20
 # The brief's target for the CPU engine at 448; a wasm tab has at most 4 GiB.
 CPU_PEAK_LIMIT = 1.5 * 2**30
 GPU_PEAK_LIMIT = 2 * 2**30
-
-
-class Failed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failed(msg)
 
 
 def cli_report(whitebox, weights, image, side):
@@ -108,25 +98,22 @@ def main():
                    check=True, capture_output=True)
     gpu448 = os.environ.get("WB_B8_GPU448") == "1"
     gpu_any = gpu448 or os.environ.get("WB_B8_GPU") == "1"
-    results = {"passed": 0, "failed": 0, "skipped": 0}
-    t_all = time.monotonic()
+    checks = Checks()
 
     for engine in a.engines.split(","):
         with Browser(webgpu=engine == "gpu", timeout=a.timeout) as b:
-            loaded = False
+            state = {"loaded": False}
             for side in [224, 448]:
                 name = f"CRATE-B/8-shaped stand-in, {side}×{side} ({(side // 8) ** 2 + 1} tokens), {engine.upper()} engine"
                 if engine == "gpu" and not gpu_any:
-                    print(f"SKIP  {name}: SwiftShader is too slow for CI here; set WB_B8_GPU=1 to run it", flush=True)
-                    results["skipped"] += 1
+                    checks.skip(name, "SwiftShader is too slow for CI here; set WB_B8_GPU=1 to run it")
                     continue
                 if engine == "gpu" and side == 448 and not gpu448:
-                    print(f"SKIP  {name}: SwiftShader is too slow for CI here; set WB_B8_GPU448=1 to run it", flush=True)
-                    results["skipped"] += 1
+                    checks.skip(name, "SwiftShader is too slow for CI here; set WB_B8_GPU448=1 to run it")
                     continue
-                t0 = time.monotonic()
-                try:
-                    if not loaded:
+
+                def case():
+                    if not state["loaded"]:
                         b.goto(base + f"?engine={engine}")
                         b.wait_js(READY, what="the page", timeout=a.timeout)
                         b.click("#tab-model")
@@ -138,7 +125,7 @@ def main():
                         b.wait_js("return (document.querySelector('#model-info') || {}).textContent?.includes('crate-b8-demo.safetensors')"
                                   " && document.querySelector('#app').dataset.state === 'ready'",
                                   what="the stand-in to load", timeout=a.timeout)
-                        loaded = True
+                        state["loaded"] = True
                     b.js(LONGEST)
                     b.click("#tab-model")
                     # A new size re-analyses the image on show: the photo, after the first case.
@@ -148,7 +135,6 @@ def main():
                     if side == 224:
                         b.upload("#image-file", PHOTO)
                     r = wait_report(b, PHOTO.name, side, engine, a.timeout)
-                    secs = time.monotonic() - t0
                     mem = b.js(WASM_BYTES)
                     longest = b.js(LONGEST)
                     b.screenshot(shots / f"30-b8-{engine}-{side}.png")
@@ -156,23 +142,15 @@ def main():
                     check(mem is not None, "the page did not expose its wasm memory")
                     limit = CPU_PEAK_LIMIT if engine == "cpu" else GPU_PEAK_LIMIT
                     check(mem < limit, f"peak wasm memory {mem / MIB:.0f} MiB over {limit / MIB:.0f} MiB")
-                    print(f"ok    {name} ({secs:.1f} s): {detail}; peak wasm memory {mem / MIB:.0f} MiB, "
-                          f"longest main-thread task {longest:.0f} ms", flush=True)
-                    results["passed"] += 1
-                except Exception as e:
-                    msg = str(e) if isinstance(e, (Failed, TimeoutError)) else traceback.format_exc()
-                    mem = None
-                    try:
-                        mem = b.js(WASM_BYTES)
-                        b.screenshot(shots / f"30-b8-{engine}-{side}-failed.png")
-                    except Exception:
-                        pass
-                    mem_s = f" (wasm memory {mem / MIB:.0f} MiB)" if mem else ""
-                    print(f"FAIL  {name} ({time.monotonic() - t0:.1f} s): {msg}{mem_s}", flush=True)
-                    results["failed"] += 1
-    print(f"{results['passed']} passed, {results['failed']} failed, {results['skipped']} skipped "
-          f"({time.monotonic() - t_all:.0f} s)")
-    sys.exit(1 if results["failed"] else 0)
+                    return f"{detail}; peak wasm memory {mem / MIB:.0f} MiB, longest main-thread task {longest:.0f} ms"
+
+                def on_fail():
+                    b.screenshot(shots / f"30-b8-{engine}-{side}-failed.png")
+                    mem = b.js(WASM_BYTES)
+                    return f" (wasm memory {mem / MIB:.0f} MiB)" if mem else ""
+
+                checks.run(name, case, on_fail)
+    checks.finish()
 
 
 if __name__ == "__main__":

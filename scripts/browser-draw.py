@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -130,18 +129,9 @@ def main():
     shots.mkdir(parents=True, exist_ok=True)
     base = a.url.rstrip("/") + "/"
     tmp = Path(tempfile.mkdtemp(prefix="wb-draw-"))
-    results = []
 
-    def run(name, fn):
-        t0 = time.monotonic()
-        try:
-            detail = fn()
-            results.append(True)
-            print(f"ok    {name} ({time.monotonic() - t0:.1f} s){': ' + detail if detail else ''}", flush=True)
-        except Exception as e:  # a failed check or a broken page
-            results.append(False)
-            msg = str(e) if isinstance(e, (Failed, TimeoutError)) else traceback.format_exc()
-            print(f"FAIL  {name}: {msg}", flush=True)
+    checks = bt.Checks()
+    run = checks.run
 
     with Browser(webgpu=False, timeout=a.timeout) as b:
         b.goto(base + "?engine=cpu")
@@ -248,9 +238,7 @@ def main():
         errors = [e for e in b.console_errors() if "favicon" not in e.get("message", "")]
         run("no console errors", lambda: check(not errors, f"console errors: {errors[:3]}") or "")
 
-    passed = sum(results)
-    print(f"{passed} passed, {len(results) - passed} failed")
-    sys.exit(0 if all(results) else 1)
+    checks.finish()
 
 
 if __name__ == "__main__":

@@ -19,13 +19,12 @@ import struct
 import sys
 import tempfile
 import time
-import traceback
 import zipfile
 import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wbdriver import Browser  # noqa: E402
+from wbdriver import Browser, Checks, check  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "web" / "models" / "crate-fmnist.safetensors"
@@ -161,15 +160,6 @@ def cases():
 # The checks
 # ---------------------------------------------------------------------------------------------
 
-class Failed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failed(msg)
-
-
 def wait_report(b, image, timeout):
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
@@ -195,12 +185,11 @@ def main():
     samples = json.loads((ROOT / "web" / "samples" / "samples.json").read_text())
     first, other = samples[0]["file"], samples[1]["file"]
     tmp = Path(tempfile.mkdtemp(prefix="wb-hostile-"))
-    results = []
+    checks = Checks()
 
     with Browser(webgpu=False, timeout=a.timeout) as b:
         for name, selector, data, why, may_succeed in cases():
-            t0 = time.monotonic()
-            try:
+            def case():
                 # A fresh page for every case, so that one case's outcome cannot hide another's.
                 b.goto(base + "?engine=cpu")
                 wait_report(b, first, a.timeout)
@@ -232,16 +221,9 @@ def main():
                 b.click("#tab-attention")
                 b.click(f"button[data-file='{other}']")
                 wait_report(b, other, a.timeout)
-                print(f"ok    {why} ({time.monotonic() - t0:.1f} s): {shown}; wasm memory "
-                      f"{mem / 2**20:.0f} MiB; the page kept working", flush=True)
-                results.append(True)
-            except Exception as e:
-                msg = str(e) if isinstance(e, (Failed, TimeoutError)) else traceback.format_exc()
-                print(f"FAIL  {why}: {msg}", flush=True)
-                results.append(False)
-    passed = sum(results)
-    print(f"{passed} passed, {len(results) - passed} failed")
-    sys.exit(0 if passed == len(results) else 1)
+                return f"{shown}; wasm memory {mem / 2**20:.0f} MiB; the page kept working"
+            checks.run(why, case)
+    checks.finish()
 
 
 if __name__ == "__main__":

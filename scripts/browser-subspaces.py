@@ -19,11 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wbdriver import Browser  # noqa: E402
+from wbdriver import Browser, Checks, Failed, check  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "web" / "models" / "crate-fmnist.safetensors"
@@ -34,15 +33,6 @@ PANELS = ["tokens", "heads", "compression", "overlap", "codes", "spectra", "batc
 # Per-token arrays compared as numbers (others: discrete).
 DISCRETE = {"winner", "winner_captured", "nnz", "usage", "order", "atom", "zeros", "total", "counts",
             "overflow", "rank90", "image", "layer", "head", "heads", "head_dim", "tokens"}
-
-
-class Failed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failed(msg)
 
 
 def cli_reports(whitebox, image, layers, heads, weights=MODEL, resize="stretch", engine="cpu", atom=None):
@@ -169,21 +159,10 @@ def main():
     base = a.url.rstrip("/") + "/"
     samples = json.loads((SAMPLES / "samples.json").read_text())
     sample = samples[1]["file"]
-    results = []
     tmp = Path(tempfile.mkdtemp(prefix="wb-subspaces-"))
 
-    def run(name, fn):
-        if a.only not in name:
-            return
-        t0 = time.monotonic()
-        try:
-            detail = fn()
-            results.append(True)
-            print(f"ok    {name} ({time.monotonic() - t0:.1f} s){': ' + detail if detail else ''}", flush=True)
-        except Exception as e:
-            results.append(False)
-            msg = str(e) if isinstance(e, (Failed, TimeoutError)) else traceback.format_exc()
-            print(f"FAIL  {name}: {msg}", flush=True)
+    checks = Checks(only=a.only)
+    run = checks.run
 
     for engine, webgpu, rel in [("cpu", False, 1e-4), ("gpu", True, 1e-3)]:
         if a.only[:4] in ("cpu:", "gpu:") and not a.only.startswith(engine):
@@ -297,9 +276,7 @@ def main():
             errors = [e for e in b.console_errors() if "favicon" not in e]
             run(f"{engine}: no console errors", lambda: check(not errors, f"console errors: {errors[:3]}"))
 
-    passed = sum(results)
-    print(f"{passed} passed, {len(results) - passed} failed")
-    sys.exit(0 if passed == len(results) else 1)
+    checks.finish()
 
 
 if __name__ == "__main__":

@@ -15,11 +15,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wbdriver import Browser  # noqa: E402
+from wbdriver import Browser, Checks, Failed, check  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "web" / "models" / "crate-fmnist.safetensors"
@@ -29,15 +28,6 @@ PTH = ROOT / "tests" / "fixtures" / "official" / "small32.pth"
 
 READY = "const a = document.querySelector('#app'); return a && a.dataset.state === 'ready';"
 REPORT = "const e = document.querySelector('#wb-report'); return e && e.textContent ? JSON.parse(e.textContent) : null;"
-
-
-class Failed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failed(msg)
 
 
 def cli_report(whitebox, image, weights=MODEL, heads=None, resize="stretch"):
@@ -115,12 +105,11 @@ def main():
     base = a.url.rstrip("/") + "/"
     samples = json.loads((SAMPLES / "samples.json").read_text())
     first = samples[0]["file"]
-    results = []
+    checks = Checks()
     tmp = Path(tempfile.mkdtemp(prefix="wb-browser-"))
 
     def run(name, fn, b=None):
-        t0 = time.monotonic()
-        try:
+        def with_tasks():
             detail = fn()
             if b is not None:
                 # Informational: the longest main-thread task during the check (index.html
@@ -128,12 +117,8 @@ def main():
                 lt = b.js("const t = window.__wbLongestTask || 0; window.__wbLongestTask = 0; return t;")
                 first = b.js("return document.querySelector('#app')?.dataset.firstMapMs")
                 detail = (detail + "; " if detail else "") + f"longest task {lt:.0f} ms, first map at {first} ms"
-            results.append(True)
-            print(f"ok    {name} ({time.monotonic() - t0:.1f} s){': ' + detail if detail else ''}", flush=True)
-        except Exception as e:  # a failed check or a broken page
-            results.append(False)
-            msg = str(e) if isinstance(e, (Failed, TimeoutError)) else traceback.format_exc()
-            print(f"FAIL  {name}: {msg}", flush=True)
+            return detail
+        checks.run(name, with_tasks)
 
     with Browser(webgpu=True, timeout=a.timeout) as b:
         def gallery_on_webgpu():
@@ -277,11 +262,9 @@ def main():
 
     if errors:
         print("console errors:", *errors[:5], sep="\n  ")
-    passed = sum(results)
     print(f"screenshots in {shots}")
-    print(f"{passed} passed, {len(results) - passed} failed")
-    return 0 if all(results) else 1
+    checks.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -4,6 +4,12 @@ chromedriver and a headless Chromium, with or without the flags that give it Web
 
     with Browser(webgpu=True) as b:
         b.goto(url); b.wait_js("return document.querySelector('#app').dataset.state == 'ready'")
+
+and the harness every browser-test script reports through:
+
+    checks = Checks(only=a.only)
+    checks.run("the page loads", lambda: check(ok, "why not"))   # "ok    NAME (1.2 s): detail"
+    checks.finish()                                               # "N passed, N failed"; exit 1 on any
 """
 
 import base64
@@ -11,8 +17,10 @@ import json
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import traceback
 import urllib.error
 import urllib.request
 
@@ -31,6 +39,60 @@ WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"]
 # A Chromium without WebGPU is simply one without the two flags above: headless Chromium here
 # then has `navigator.gpu` but `requestAdapter()` finds no adapter (the tests check that).
 NO_WEBGPU_ARGS = []
+
+
+class Failed(Exception):
+    """A check that did not hold: reported by its message alone, without a traceback."""
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failed(msg)
+
+
+class Checks:
+    """Runs named checks and prints one line for each — `ok    NAME (s): detail`,
+    `FAIL  NAME (s): why` (a traceback for anything but a failed check or a timeout),
+    `SKIP  NAME: why` — and, from `finish()`, `N passed, N failed[, N skipped] (s)`, exiting 1
+    if any failed. `only`: run just the checks whose name contains it."""
+
+    def __init__(self, only=""):
+        self.only = only or ""
+        self.passed = self.failed = self.skipped = 0
+        self.started = time.monotonic()
+
+    def run(self, name, fn, on_fail=None):
+        """Runs `fn` (it returns a detail string or None); `on_fail()` may add to the message
+        of a failure (e.g. the page's memory, a screenshot). True when it passed."""
+        if self.only not in name:
+            return None
+        t0 = time.monotonic()
+        try:
+            detail = fn()
+        except Exception as e:  # a failed check, a timeout or a broken page
+            msg = str(e) if isinstance(e, (Failed, TimeoutError)) else traceback.format_exc()
+            if on_fail is not None:
+                try:
+                    msg += on_fail() or ""
+                except Exception:
+                    pass
+            print(f"FAIL  {name} ({time.monotonic() - t0:.1f} s): {msg}", flush=True)
+            self.failed += 1
+            return False
+        print(f"ok    {name} ({time.monotonic() - t0:.1f} s){': ' + detail if detail else ''}", flush=True)
+        self.passed += 1
+        return True
+
+    def skip(self, name, why):
+        if self.only in name:
+            print(f"SKIP  {name}: {why}", flush=True)
+            self.skipped += 1
+
+    def finish(self):
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
+        print(f"{self.passed} passed, {self.failed} failed{skipped} "
+              f"({time.monotonic() - self.started:.0f} s)", flush=True)
+        sys.exit(1 if self.failed else 0)
 
 
 def _free_port():

@@ -26,6 +26,32 @@ struct Params {
 //! include common/layernorm_stats.wgsl
 //! include common/index.wgsl
 
+// Over columns start, start + step, …: writes xhat and returns this invocation's share of
+// (Σ g, Σ g ⊙ xhat), g = dy ⊙ gamma.
+fn xhat_and_sums(xi: u32, yi: u32, hi: u32, st: vec2<f32>, start: u32, step: u32) -> vec2<f32> {
+    var m = vec2(0.0);
+    for (var c = start; c < p.dim; c += step) {
+        let h = (x[xi + c] - st.x) * st.y;
+        xhat[hi + c] = h;
+        let g = dy[yi + c] * gamma[c];
+        m += vec2(g, g * h);
+    }
+    return m;
+}
+
+// Over the same columns: dx = inv * (g - mean(g) - xhat * mean(g ⊙ xhat)) (+ resid), with
+// `means` = (mean(g), mean(g ⊙ xhat)).
+fn write_dx(xi: u32, yi: u32, oi: u32, st: vec2<f32>, means: vec2<f32>, start: u32, step: u32) {
+    for (var c = start; c < p.dim; c += step) {
+        let h = (x[xi + c] - st.x) * st.y;
+        var v = st.y * (dy[yi + c] * gamma[c] - means.x - h * means.y);
+        if (HAS_RESID) {
+            v += resid[oi + c];
+        }
+        dx[oi + c] = v;
+    }
+}
+
 @compute @workgroup_size(64, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>,
@@ -36,34 +62,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
     }
     let xi = p.x_off + row * p.x_stride;
     let yi = p.dy_off + row * p.dy_stride;
-    let hi = row * p.dim;
-    let n = f32(p.dim);
     let st = row_stats(xi, li);
-    let mean = st.x;
-    let inv = st.y;
-    var m1 = 0.0;
-    var m2 = 0.0;
-    for (var c = li; c < p.dim; c += WG) {
-        let h = (x[xi + c] - mean) * inv;
-        xhat[hi + c] = h;
-        let g = dy[yi + c] * gamma[c];
-        m1 += g;
-        m2 += g * h;
-    }
+    let m = xhat_and_sums(xi, yi, row * p.dim, st, li, WG);
     if (!WRITE_DX) {
         return;
     }
-    m1 = reduce_sum(m1, li) / n;
-    m2 = reduce_sum(m2, li) / n;
-    let oi = p.dx_off + row * p.dx_stride;
-    for (var c = li; c < p.dim; c += WG) {
-        let h = (x[xi + c] - mean) * inv;
-        var v = inv * (dy[yi + c] * gamma[c] - m1 - h * m2);
-        if (HAS_RESID) {
-            v += resid[oi + c];
-        }
-        dx[oi + c] = v;
-    }
+    let means = vec2(reduce_sum(m.x, li), reduce_sum(m.y, li)) / f32(p.dim);
+    write_dx(xi, yi, p.dx_off + row * p.dx_stride, st, means, li, WG);
 }
 
 // For CPU-emulated adapters, where workgroup barriers are costly: one invocation per row, the
@@ -77,31 +82,10 @@ fn main_reg(@builtin(global_invocation_id) gid: vec3<u32>,
     }
     let xi = p.x_off + row * p.x_stride;
     let yi = p.dy_off + row * p.dy_stride;
-    let hi = row * p.dim;
-    let n = f32(p.dim);
     let st = row_stats_serial(xi);
-    let mean = st.x;
-    let inv = st.y;
-    var m1 = 0.0;
-    var m2 = 0.0;
-    for (var c = 0u; c < p.dim; c++) {
-        let h = (x[xi + c] - mean) * inv;
-        xhat[hi + c] = h;
-        let g = dy[yi + c] * gamma[c];
-        m1 += g;
-        m2 += g * h;
-    }
+    let m = xhat_and_sums(xi, yi, row * p.dim, st, 0u, 1u);
     if (!WRITE_DX) {
         return;
     }
-    m1 /= n;
-    m2 /= n;
-    let oi = p.dx_off + row * p.dx_stride;
-    for (var c = 0u; c < p.dim; c++) {
-        var v = inv * (dy[yi + c] * gamma[c] - m1 - xhat[hi + c] * m2);
-        if (HAS_RESID) {
-            v += resid[oi + c];
-        }
-        dx[oi + c] = v;
-    }
+    write_dx(xi, yi, p.dx_off + row * p.dx_stride, st, m / f32(p.dim), 0u, 1u);
 }

@@ -10,8 +10,11 @@ use crate::data::image::{decode_image, preprocess, DecodeLimits, Resize};
 use crate::model::io;
 use crate::CrateConfig;
 
+/// A property check on arbitrary bytes (panics when the property fails).
+pub type Target = fn(&[u8]);
+
 /// The targets by name, as `scripts/fuzz.sh` and the smoke test know them.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("pickle", pickle),
     ("pth", pth),
     ("safetensors", safetensors),

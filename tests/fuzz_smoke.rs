@@ -115,14 +115,21 @@ fn pickle_of(pth: &[u8]) -> Option<Vec<u8>> {
 fn config_of(st: &[u8]) -> Option<Vec<u8>> {
     let n = u64::from_le_bytes(st.get(..8)?.try_into().ok()?) as usize;
     let header: serde_json::Value = serde_json::from_slice(st.get(8..8 + n)?).ok()?;
-    Some(header["__metadata__"]["config"].as_str()?.as_bytes().to_vec())
+    Some(
+        header["__metadata__"]["config"]
+            .as_str()?
+            .as_bytes()
+            .to_vec(),
+    )
 }
 
 /// The seed corpus of a target, built from the test fixtures (the same seeds `scripts/fuzz.sh`
 /// starts the long runs from), plus the long runs' grown corpus and committed regressions.
 fn seeds(target: &str) -> Vec<Vec<u8>> {
     let fx = root().join("tests/fixtures");
-    let pth = files(&fx.join("pth"), |n| n.ends_with(".pth") || n.ends_with(".pth.tar"));
+    let pth = files(&fx.join("pth"), |n| {
+        n.ends_with(".pth") || n.ends_with(".pth.tar")
+    });
     let mut st = files(&fx.join("pth"), |n| n.ends_with(".safetensors"));
     st.push(fx.join("golden/small-interp.safetensors"));
     let mut v = match target {
@@ -210,7 +217,11 @@ fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
             2 if n >= 8 => {
                 let i = rng.below(n - 7);
                 let w = INTERESTING[rng.below(INTERESTING.len())];
-                let w = if rng.below(2) == 0 { w.to_le_bytes() } else { w.to_be_bytes() };
+                let w = if rng.below(2) == 0 {
+                    w.to_le_bytes()
+                } else {
+                    w.to_be_bytes()
+                };
                 let k = [2, 4, 8][rng.below(3)];
                 b[i..i + k].copy_from_slice(&w[..k]);
             }
@@ -364,7 +375,14 @@ fn readers_survive_mutated_inputs() {
         let lines: Vec<String> = failures
             .iter()
             .take(20)
-            .map(|f| format!("{}: {} (input saved to {})", f.target, f.why, f.saved.display()))
+            .map(|f| {
+                format!(
+                    "{}: {} (input saved to {})",
+                    f.target,
+                    f.why,
+                    f.saved.display()
+                )
+            })
             .collect();
         panic!("{} failing inputs:\n{}", failures.len(), lines.join("\n"));
     }

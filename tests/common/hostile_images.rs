@@ -88,7 +88,7 @@ pub fn webp_uniform(side: u32, rgb: [u8; 3]) -> Vec<u8> {
     w.put(0, 1); // no transform
     w.put(0, 1); // no colour cache
     w.put(0, 1); // one prefix-code group for the whole image
-    // Green (+ lengths), red, blue, alpha, distance: each a "simple" code of one 8-bit symbol.
+                 // Green (+ lengths), red, blue, alpha, distance: each a "simple" code of one 8-bit symbol.
     for sym in [rgb[1], rgb[0], rgb[2], 255, 0] {
         w.put(1, 1); // simple code
         w.put(0, 1); // one symbol
@@ -137,7 +137,9 @@ impl BitWriter {
 
 #[test]
 fn webp_uniform_decodes_to_its_colour() {
-    let img = image::load_from_memory(&webp_uniform(37, [200, 10, 90])).unwrap().to_rgb8();
+    let img = image::load_from_memory(&webp_uniform(37, [200, 10, 90]))
+        .unwrap()
+        .to_rgb8();
     assert_eq!(img.dimensions(), (37, 37));
     assert!(img.pixels().all(|p| p.0 == [200, 10, 90]));
 }

@@ -56,7 +56,7 @@ pub fn BarChart(
     let (w, h) = (width.unwrap_or(520.0), height.unwrap_or(230.0));
     let group = group.unwrap_or(1).max(1);
     let node = NodeRef::<leptos::html::Canvas>::new();
-    let hovered = RwSignal::new(None::<(usize, Option<usize>)>);
+    let hovered = canvas::Hover::new(on_hover, |h: &(usize, Option<usize>)| h.0);
     // Per bar: left x, width; and the value scale, for the pointer.
     let geom = StoredValue::new((Vec::<(f64, f64)>::new(), None::<Scale>));
     let labels = StoredValue::new((x_label, y_label));
@@ -146,24 +146,8 @@ pub fn BarChart(
             Some((i, part))
         })
     };
-    let on_move = move |ev: web_sys::MouseEvent| {
-        let hit = at(&ev);
-        if hit != hovered.get_untracked() {
-            let bar_changed = hit.map(|h| h.0) != hovered.get_untracked().map(|h| h.0);
-            hovered.set(hit);
-            if let (true, Some(cb)) = (bar_changed, on_hover) {
-                cb.run(hit.map(|h| h.0));
-            }
-        }
-    };
-    let on_leave = move |_| {
-        if hovered.get_untracked().is_some() {
-            hovered.set(None);
-            if let Some(cb) = on_hover {
-                cb.run(None);
-            }
-        }
-    };
+    let on_move = move |ev: web_sys::MouseEvent| hovered.set(at(&ev));
+    let on_leave = move |_| hovered.leave();
     let readout = move || {
         let (i, part) = hovered.get().or(selected.get().map(|i| (i, None)))?;
         Some(match describe {

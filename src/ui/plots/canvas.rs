@@ -1,10 +1,12 @@
 //! What every canvas plot shares: a crisp high-DPI drawing surface, linear and log scales, axes
-//! with round ticks, and the pointer position in CSS pixels.
+//! with round ticks, the pointer position in CSS pixels and what the pointer is over
+//! ([`Hover`]).
 //!
 //! Why canvas: the Subspaces view draws hundreds of points and cells per panel and redraws them
 //! every animation frame; SVG nodes (as in [`crate::ui::chart`]) would be slow. The look follows
 //! `LayerChart`: thin grey axes, small tick labels, the figure's title in a `figcaption`.
 
+use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, MouseEvent};
 
@@ -168,7 +170,7 @@ pub fn surface(
         canvas.set_width(pw);
         canvas.set_height(ph);
     }
-    let style = canvas.style();
+    let style = web_sys::HtmlElement::style(canvas);
     let _ = style.set_property("width", &format!("{width}px"));
     let _ = style.set_property("height", &format!("{height}px"));
     let ctx = canvas
@@ -269,4 +271,60 @@ pub fn rgba(c: [u8; 3], alpha: f64) -> String {
     } else {
         format!("rgba({},{},{},{alpha:.3})", c[0], c[1], c[2])
     }
+}
+
+/// The item a plot's pointer is over — an index, or richer (a bar and its stacked part) — kept in
+/// a signal the drawing and the readout follow. A plot's `on_hover` hears the item's index each
+/// time it changes, and `None` when the pointer leaves.
+#[derive(Clone, Copy)]
+pub struct Hover<T: Send + Sync + 'static> {
+    current: RwSignal<Option<T>>,
+    on_hover: Option<Callback<Option<usize>>>,
+    index: fn(&T) -> usize,
+}
+
+impl<T: Copy + PartialEq + Send + Sync + 'static> Hover<T> {
+    /// Nothing hovered yet; `index` names an item for `on_hover`.
+    pub fn new(on_hover: Option<Callback<Option<usize>>>, index: fn(&T) -> usize) -> Self {
+        Self {
+            current: RwSignal::new(None),
+            on_hover,
+            index,
+        }
+    }
+
+    pub fn get(&self) -> Option<T> {
+        self.current.get()
+    }
+
+    pub fn get_untracked(&self) -> Option<T> {
+        self.current.get_untracked()
+    }
+
+    pub fn track(&self) {
+        self.current.track();
+    }
+
+    /// The pointer is now over `hit` (`None`: over nothing).
+    pub fn set(&self, hit: Option<T>) {
+        let was = self.current.get_untracked();
+        if hit == was {
+            return;
+        }
+        self.current.set(hit);
+        let (now, before) = (hit.as_ref().map(self.index), was.as_ref().map(self.index));
+        if let (true, Some(cb)) = (now != before, self.on_hover) {
+            cb.run(now);
+        }
+    }
+
+    /// The pointer left the plot.
+    pub fn leave(&self) {
+        self.set(None);
+    }
+}
+
+/// [`Hover::new`]'s `index` for plots whose items are plain indices.
+pub fn same(i: &usize) -> usize {
+    *i
 }

@@ -74,7 +74,7 @@ pub fn Heatmap(
     let (w, h) = (width.unwrap_or(300.0), height.unwrap_or(260.0));
     let cmap = colormap.unwrap_or(inferno);
     let node = NodeRef::<leptos::html::Canvas>::new();
-    let hovered = RwSignal::new(None::<usize>);
+    let hovered = canvas::Hover::new(on_hover, canvas::same);
     // The drawn grid: origin and cell size, for the pointer.
     let geom = StoredValue::new((0.0f64, 0.0f64, 1.0f64));
     let labels = StoredValue::new((x_label, y_label, unit));
@@ -230,23 +230,8 @@ pub fn Heatmap(
         (c >= 0.0 && r >= 0.0 && (c as usize) < m.cols && (r as usize) < m.rows)
             .then(|| r as usize * m.cols + c as usize)
     };
-    let on_move = move |ev: web_sys::MouseEvent| {
-        let i = cell_at(&ev);
-        if i != hovered.get_untracked() {
-            hovered.set(i);
-            if let Some(cb) = on_hover {
-                cb.run(i);
-            }
-        }
-    };
-    let on_leave = move |_| {
-        if hovered.get_untracked().is_some() {
-            hovered.set(None);
-            if let Some(cb) = on_hover {
-                cb.run(None);
-            }
-        }
-    };
+    let on_move = move |ev: web_sys::MouseEvent| hovered.set(cell_at(&ev));
+    let on_leave = move |_| hovered.leave();
     let readout = move || {
         let i = hovered.get().or(highlight.get())?;
         let m = matrix.get();

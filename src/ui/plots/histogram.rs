@@ -31,7 +31,7 @@ pub fn Histogram(
     let (w, h) = (width.unwrap_or(360.0), height.unwrap_or(220.0));
     let color = color.unwrap_or([46, 139, 87]);
     let node = NodeRef::<leptos::html::Canvas>::new();
-    let hovered = RwSignal::new(None::<usize>);
+    let hovered = canvas::Hover::new(None, canvas::same);
     let geom = StoredValue::new(None::<Scale>);
     let labels = StoredValue::new((x_label, y_label));
 
@@ -88,9 +88,7 @@ pub fn Histogram(
             let t = (xs.invert(x) - xs.lo) / (xs.hi - xs.lo);
             (0.0..1.0).contains(&t).then_some((t * n as f64) as usize)
         });
-        if i != hovered.get_untracked() {
-            hovered.set(i);
-        }
+        hovered.set(i);
     };
     let readout = move || {
         let i = hovered.get()?;
@@ -112,7 +110,7 @@ pub fn Histogram(
                 role="img"
                 aria-label=title.clone()
                 on:mousemove=on_move
-                on:mouseleave=move |_| hovered.set(None)
+                on:mouseleave=move |_| hovered.leave()
             ></canvas>
             <p class="readout">{move || readout().or_else(|| note.get())}</p>
         </figure>

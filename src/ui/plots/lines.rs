@@ -41,7 +41,7 @@ pub fn LinePlot(
 ) -> impl IntoView {
     let (w, h) = (width.unwrap_or(420.0), height.unwrap_or(240.0));
     let node = NodeRef::<leptos::html::Canvas>::new();
-    let hovered = RwSignal::new(None::<usize>);
+    let hovered = canvas::Hover::new(None, canvas::same);
     let geom = StoredValue::new(None::<Scale>);
     let labels = StoredValue::new((x_label, y_label));
 
@@ -117,9 +117,7 @@ pub fn LinePlot(
             .map(|xs| xs.invert(x).round() as isize - 1)
             .filter(|&i| i >= 0 && (i as usize) < n)
             .map(|i| i as usize);
-        if i != hovered.get_untracked() {
-            hovered.set(i);
-        }
+        hovered.set(i);
     };
     let readout = move || {
         let i = hovered.get()?;
@@ -160,7 +158,7 @@ pub fn LinePlot(
                 role="img"
                 aria-label=title.clone()
                 on:mousemove=on_move
-                on:mouseleave=move |_| hovered.set(None)
+                on:mouseleave=move |_| hovered.leave()
             ></canvas>
             <p class="readout">{readout}</p>
         </figure>

@@ -54,7 +54,7 @@ pub fn ScatterPlot(
     let duration = transition_ms.unwrap_or(350.0);
     let node = NodeRef::<leptos::html::Canvas>::new();
     let rotation = rotation.unwrap_or_else(|| RwSignal::new([0.6, 0.35]));
-    let hovered = RwSignal::new(None::<usize>);
+    let hovered = canvas::Hover::new(on_hover, canvas::same);
     // The glide: from where the points were to the new set, started at `start` (ms).
     let from = StoredValue::new(Vec::<Vec<f64>>::new());
     let target = StoredValue::new(Points::default());
@@ -248,21 +248,11 @@ pub fn ScatterPlot(
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(i, _)| i)
         });
-        if best != hovered.get_untracked() {
-            hovered.set(best);
-            if let Some(cb) = on_hover {
-                cb.run(best);
-            }
-        }
+        hovered.set(best);
     };
     let on_leave = move |_| {
         drag.set_value(None);
-        if hovered.get_untracked().is_some() {
-            hovered.set(None);
-            if let Some(cb) = on_hover {
-                cb.run(None);
-            }
-        }
+        hovered.leave();
     };
     let readout = move || {
         let i = hovered.get().or(highlight.get())?;
