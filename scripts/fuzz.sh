@@ -81,9 +81,11 @@ nice -n 10 cargo fuzz build -s none --release
 status=0
 for t in "${TARGETS[@]}"; do
     echo "== $t: ${SECS}s, corpus $(ls corpus/$t | wc -l) files"
-    if ! nice -n 10 cargo fuzz run -s none --release "$t" "corpus/$t" -- \
-        -max_total_time="$SECS" -rss_limit_mb=1024 -malloc_limit_mb=1024 -timeout=30 \
-        -max_len=1048576 -print_final_stats=1 2>&1 | tail -n 25; then
+    mkdir -p "artifacts/$t"
+    # The binary cargo fuzz built, run directly: the source may change while a long run goes on.
+    if ! nice -n 10 "target/x86_64-unknown-linux-gnu/release/$t" "corpus/$t" \
+        -artifact_prefix="artifacts/$t/" -max_total_time="$SECS" -rss_limit_mb=1024 \
+        -malloc_limit_mb=1024 -timeout=30 -max_len=1048576 -print_final_stats=1 2>&1 | tail -n 25; then
         status=1
     fi
     # Any input libFuzzer saved (crash, leak, out-of-memory, timeout) fails the run.
