@@ -12,9 +12,11 @@ pub mod angles;
 pub mod coding_length;
 pub mod config;
 pub mod inputs;
+pub mod lifted;
 pub mod ista;
 pub mod measures;
 pub mod mssa;
+pub mod rate_objective;
 pub mod recover;
 pub mod report;
 
