@@ -255,6 +255,62 @@ pub fn add_rate_objective(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::synthetic::{SubspaceConfig, SubspaceImages};
+    use crate::data::{make_batch, ImageDataset};
+    use crate::grad::forward;
+    use crate::model::init::init_params;
+
+    #[test]
+    fn the_objective_s_gradient_reaches_u_the_norm_and_the_embedding() {
+        // Central differences of the returned loss against the gradient it adds, for one
+        // weight of U, of layer 0's LayerNorm and of the patch embedding.
+        let data = SubspaceConfig {
+            dim: 6,
+            subspaces: 2,
+            sub_dim: 2,
+            tokens_per_sample: 3,
+            samples: 0,
+            ..SubspaceConfig::default()
+        };
+        let (tr, _) = SubspaceImages::generate(&data, 8, 1).unwrap();
+        let base = CrateConfig {
+            dim: 6,
+            depth: 1,
+            heads: 3,
+            ..CrateConfig::preset("crate-fmnist").unwrap()
+        };
+        let cfg = tr.model_config(&base);
+        let params = ParamSet::from_params(&init_params(&cfg, 3).unwrap());
+        let idx: Vec<usize> = (0..tr.len()).collect();
+        let b = make_batch(&tr, &idx, &cfg, None).unwrap();
+        let loss = |p: &ParamSet<f32>, grads: &mut ParamSet<f32>| {
+            let (_, cache) = forward(&cfg, p, &b.images.data, b.labels.len()).unwrap();
+            add_rate_objective(&cfg, p, &cache, grads, &b.labels, 1.0, 0.5, true).unwrap()
+        };
+        let mut g = ParamSet::<f32>::zeros(&cfg);
+        let l0 = loss(&params, &mut g);
+        assert!(l0.is_finite());
+        for (key, i) in [
+            (QKV, 7),
+            (NORM, 2),
+            ("to_patch_embedding.2.weight", 5),
+            ("to_patch_embedding.3.weight", 1),
+        ] {
+            let h = 1e-2f32;
+            let mut sink = ParamSet::<f32>::zeros(&cfg);
+            let mut up = params.clone();
+            up.get_mut(key)[i] += h;
+            let mut dn = params.clone();
+            dn.get_mut(key)[i] -= h;
+            let fd = (loss(&up, &mut sink) - loss(&dn, &mut sink)) / (2.0 * h as f64);
+            let an = g.get(key)[i] as f64;
+            assert!(
+                (fd - an).abs() <= 0.05 * an.abs().max(fd.abs()) + 1e-3,
+                "{key}[{i}]: finite difference {fd} vs gradient {an}"
+            );
+            assert!(an != 0.0, "{key}[{i}] gets no gradient");
+        }
+    }
 
     #[test]
     fn the_rate_gradient_matches_finite_differences() {
