@@ -33,11 +33,15 @@ HOOK = "return JSON.parse(document.querySelector('#wb-lab-report').textContent);
 PANELS = ["data", "snr", "rc", "sparsity", "scatter", "angles", "coding"]
 TOL = 1e-6
 # The learned CRATE's run: the page trains the same library code as `whitebox lab recover` in a
-# worker; ANGLE_TOL is the allowed |page − native| of the final mean principal angle (degrees).
+# worker, but not bit for bit: the gemm crate's microkernels (AVX/FMA natively, SIMD128 in wasm)
+# and libm's exp/ln round differently in the last bit, and 2000 AdamW steps amplify that. Natively,
+# moving the learning rate by one f32 ulp (a perturbation of the same size) moves the final angle
+# over 6.286…6.319° (±0.02°); ANGLE_TOL, the allowed |page − native| in degrees, is 5× that and
+# still far inside the 10° criterion.
 RECOVER_DONE = ("const l = document.querySelector('.lab-learned');"
                 "return !!l && (l.dataset.recover === 'done' || l.dataset.recover === 'error');")
 RECOVER_S = 120
-ANGLE_TOL = 1e-6
+ANGLE_TOL = 0.1
 # index.html records every long task in window.__wbLongTasks / __wbLongestTask; this resets them.
 LONG_TASKS = "window.__wbLongestTask = 0; window.__wbLongTasks = [];"
 
