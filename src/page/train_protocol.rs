@@ -323,8 +323,8 @@ mod tests {
         cfg.every = 2;
         cfg.train_samples = 16;
         cfg.test_samples = 4;
-        let r = crate::analysis::lab::recover::recover(&cfg, &|| 0.0, &mut |_| {}, &|| false)
-            .unwrap();
+        let r =
+            crate::analysis::lab::recover::recover(&cfg, &|| 0.0, &mut |_| {}, &|| false).unwrap();
         let text = encode(&FromWorker::LabReport {
             report: Box::new(r.clone()),
         });

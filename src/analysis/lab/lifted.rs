@@ -91,7 +91,10 @@ mod tests {
         let img = l.image(2);
         let b = make_batch(&l, &[2], &mc, None).unwrap();
         for t in 0..5 {
-            assert_eq!(&img.pixels[t * (d + 4)..t * (d + 4) + d], &plain.pixels[t * d..(t + 1) * d]);
+            assert_eq!(
+                &img.pixels[t * (d + 4)..t * (d + 4) + d],
+                &plain.pixels[t * d..(t + 1) * d]
+            );
             // (1, C, 1, T): channel c of token t at c·T + t.
             let sum: f32 = (0..d + 4).map(|c| b.images.data[c * 5 + t]).sum();
             assert!(sum.abs() < 4.0 * RANGE / 255.0, "token {t} sums to {sum}");

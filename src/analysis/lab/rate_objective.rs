@@ -147,7 +147,14 @@ fn position_means(
 
 /// Adds `scale · ∂R/∂A_c` of a group back to the tokens' gradient `dtok`: the centring is a
 /// symmetric projection, so its backward centres the gradient the same way.
-fn scatter_centred(dtok: &mut [f64], da: &[f64], rows: &[usize], nt: usize, dim: usize, scale: f64) {
+fn scatter_centred(
+    dtok: &mut [f64],
+    da: &[f64],
+    rows: &[usize],
+    nt: usize,
+    dim: usize,
+    scale: f64,
+) {
     let mean = position_means(rows, nt, dim, |n, j| da[n * dim + j]);
     for (n, &i) in rows.iter().enumerate() {
         for j in 0..dim {
@@ -229,9 +236,11 @@ pub fn add_rate_objective(
         let w = params.weights(cfg);
         let mut gw = Weights::spec(cfg).map(|s| vec![0.0f32; s.numel()]);
         let g = gw.slices_mut();
-        let lg = g.layers.into_iter().next().ok_or_else(|| {
-            Error::Config("the rate objective needs a layer".into())
-        })?;
+        let lg = g
+            .layers
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Config("the rate objective needs a layer".into()))?;
         let mut dz = vec![0.0f32; dy.len()];
         layernorm::backward(
             &mc.ln,
@@ -315,8 +324,12 @@ mod tests {
     #[test]
     fn the_rate_gradient_matches_finite_differences() {
         let (n, dim, dh, alpha) = (7, 5, 2, 3.0);
-        let a: Vec<f64> = (0..n * dim).map(|i| ((i * 37 % 11) as f64 - 5.0) / 4.0).collect();
-        let u: Vec<f64> = (0..dh * dim).map(|i| ((i * 13 % 7) as f64 - 3.0) / 5.0).collect();
+        let a: Vec<f64> = (0..n * dim)
+            .map(|i| ((i * 37 % 11) as f64 - 5.0) / 4.0)
+            .collect();
+        let u: Vec<f64> = (0..dh * dim)
+            .map(|i| ((i * 13 % 7) as f64 - 3.0) / 5.0)
+            .collect();
         let (_, g, _) = rate_and_grad(&u, &a, n, dim, dh, alpha);
         for i in 0..u.len() {
             let h = 1e-6;

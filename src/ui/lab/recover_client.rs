@@ -105,7 +105,8 @@ fn on_event(ui: RecoverUi, ev: FromWorker) {
             ui.state.set("error");
         }
         // Train-view events: this worker never runs a Train session.
-        FromWorker::Report { .. } | FromWorker::Checkpoint { .. } | FromWorker::Exported { .. } => {}
+        FromWorker::Report { .. } | FromWorker::Checkpoint { .. } | FromWorker::Exported { .. } => {
+        }
     }
 }
 

@@ -540,12 +540,7 @@ fn lab_recover(cfg: &RecoverConfig) {
     let r = recover(
         cfg,
         &|| now_ms() / 1000.0,
-        &mut |p| {
-            post(
-                &FromWorker::LabPoint { point: p.clone() },
-                None,
-            )
-        },
+        &mut |p| post(&FromWorker::LabPoint { point: p.clone() }, None),
         &|| false,
     );
     match r {
