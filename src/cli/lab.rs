@@ -52,32 +52,52 @@ pub enum LabCommand {
         json: bool,
     },
     /// Train a small CRATE on the mixture and track how well its heads recover the subspaces.
+    /// The defaults are the page's learned CRATE (K+1 heads, lifted tokens, the supervised
+    /// compression term beside the cross-entropy); `--plain` starts from cross-entropy alone.
     Recover {
         #[command(flatten)]
         settings: Settings,
-        /// Training steps.
-        #[arg(long, default_value_t = 600)]
-        steps: u64,
-        /// Model heads (default K).
+        /// Start from the cross-entropy baseline (K heads, plain tokens, no compression term).
+        #[arg(long)]
+        plain: bool,
+        /// Training steps [default: 2000; plain 600].
+        #[arg(long)]
+        steps: Option<u64>,
+        /// Model heads [default: K+1; plain K].
         #[arg(long)]
         heads: Option<usize>,
-        /// Layers of the model.
-        #[arg(long, default_value_t = 1)]
-        depth: usize,
-        /// Learning rate (AdamW).
-        #[arg(long, default_value_t = 3e-3)]
-        lr: f32,
-        #[arg(long, default_value_t = 32)]
-        batch: usize,
-        /// AdamW weight decay.
-        #[arg(long, default_value_t = 0.05)]
-        wd: f32,
-        /// Tokens per training sample (all from the sample's subspace).
-        #[arg(long, default_value_t = 8)]
-        tokens: usize,
-        /// Measure every this many steps.
-        #[arg(long, default_value_t = 25)]
-        every: u64,
+        /// Layers of the model [default: 1].
+        #[arg(long)]
+        depth: Option<usize>,
+        /// Learning rate (AdamW) [default: 3e-3].
+        #[arg(long)]
+        lr: Option<f32>,
+        /// [default: 32]
+        #[arg(long)]
+        batch: Option<usize>,
+        /// AdamW weight decay [default: 0.05].
+        #[arg(long)]
+        wd: Option<f32>,
+        /// Tokens per training sample, all from the sample's subspace [default: 8].
+        #[arg(long)]
+        tokens: Option<usize>,
+        /// Measure every this many steps [default: 50; plain 25].
+        #[arg(long)]
+        every: Option<u64>,
+        /// Weight of the supervised compression term added to the cross-entropy, 0: none
+        /// [default: 1; plain 0].
+        #[arg(long)]
+        rate: Option<f32>,
+        /// ε of that term's coding rate [default: 0.5].
+        #[arg(long)]
+        rate_eps: Option<f32>,
+        /// Take that term's gradient back through the patch embedding too [default: true;
+        /// plain false].
+        #[arg(long)]
+        rate_embed: Option<bool>,
+        /// Extra channels that make each token sum to zero, 0: none [default: 4; plain 0].
+        #[arg(long)]
+        lift: Option<usize>,
         /// The whole report as JSON.
         #[arg(long)]
         json: bool,
@@ -137,6 +157,7 @@ pub fn run_cmd(a: Args) -> anyhow::Result<()> {
         }
         LabCommand::Recover {
             settings,
+            plain,
             steps,
             heads,
             depth,
@@ -145,18 +166,35 @@ pub fn run_cmd(a: Args) -> anyhow::Result<()> {
             wd,
             tokens,
             every,
+            rate,
+            rate_eps,
+            rate_embed,
+            lift,
             json,
         } => {
             let lab = settings.config()?;
-            let mut cfg = RecoverConfig::new(lab);
-            cfg.steps = steps;
-            cfg.heads = heads.unwrap_or(cfg.heads);
-            cfg.depth = depth;
-            cfg.lr = lr;
-            cfg.batch = batch;
-            cfg.every = every;
-            cfg.weight_decay = wd;
-            cfg.tokens = tokens;
+            let mut cfg = if plain {
+                RecoverConfig::cross_entropy(lab)
+            } else {
+                RecoverConfig::new(lab)
+            };
+            fn set<T>(field: &mut T, v: Option<T>) {
+                if let Some(v) = v {
+                    *field = v;
+                }
+            }
+            set(&mut cfg.steps, steps);
+            set(&mut cfg.heads, heads);
+            set(&mut cfg.depth, depth);
+            set(&mut cfg.lr, lr);
+            set(&mut cfg.batch, batch);
+            set(&mut cfg.every, every);
+            set(&mut cfg.weight_decay, wd);
+            set(&mut cfg.tokens, tokens);
+            set(&mut cfg.rate_weight, rate);
+            set(&mut cfg.rate_eps, rate_eps);
+            set(&mut cfg.rate_embed, rate_embed);
+            set(&mut cfg.lift, lift);
             let start = std::time::Instant::now();
             let now = || start.elapsed().as_secs_f64();
             let r = recover(
@@ -190,7 +228,7 @@ pub fn run_cmd(a: Args) -> anyhow::Result<()> {
         LabCommand::Inputs { settings, steps } => {
             let lab = settings.config()?;
             let inputs = LabInputs::generate(&lab)?;
-            let mut rc = RecoverConfig::new(lab.clone());
+            let mut rc = RecoverConfig::cross_entropy(lab.clone());
             rc.steps = steps;
             rc.every = steps.max(1);
             let r = recover(&rc, &|| 0.0, &mut |_| {}, &|| false)?;

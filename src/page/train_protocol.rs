@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::analysis::lab::recover::{RecoverConfig, RecoverPoint, RecoverReport};
 use crate::error::{Error, Result};
 pub use crate::train::session::{DataBytes, DataChoice, SessionSettings};
 use crate::train::OptimizerKind;
@@ -42,6 +43,11 @@ pub enum ToWorker {
     Data {
         names: Vec<String>,
         lens: Vec<u64>,
+    },
+    /// Trains the Subspace lab's CRATE on its mixture ([`crate::analysis::lab::recover`]): the
+    /// worker is busy until [`FromWorker::LabReport`], posting each measured point on the way.
+    LabRecover {
+        config: RecoverConfig,
     },
 }
 
@@ -99,6 +105,10 @@ pub enum FromWorker {
     Exported { step: u64 },
     /// Something failed; the worker keeps its last good state.
     Error { message: String },
+    /// A measured point of the lab's training run.
+    LabPoint { point: RecoverPoint },
+    /// The lab's training run is over.
+    LabReport { report: Box<RecoverReport> },
 }
 
 pub fn encode<T: Serialize>(msg: &T) -> String {
@@ -277,6 +287,9 @@ mod tests {
                 names: vec!["index.json".into()],
                 lens: vec![3],
             },
+            ToWorker::LabRecover {
+                config: RecoverConfig::new(crate::analysis::lab::LabConfig::default()),
+            },
         ];
         for m in msgs {
             assert_eq!(decode::<ToWorker>(&encode(&m)).unwrap(), m);
@@ -301,6 +314,28 @@ mod tests {
         assert_eq!(encode(&ToWorker::Play), r#"{"cmd":"play"}"#);
         assert!(decode::<ToWorker>(r#"{"cmd":"fly"}"#).is_err());
         assert!(decode::<ToWorker>("not json").is_err());
+    }
+
+    #[test]
+    fn the_lab_report_crosses_with_its_nan_loss_at_step_0() {
+        let mut cfg = RecoverConfig::new(crate::analysis::lab::LabConfig::default());
+        cfg.steps = 4;
+        cfg.every = 2;
+        cfg.train_samples = 16;
+        cfg.test_samples = 4;
+        let r =
+            crate::analysis::lab::recover::recover(&cfg, &|| 0.0, &mut |_| {}, &|| false).unwrap();
+        let text = encode(&FromWorker::LabReport {
+            report: Box::new(r.clone()),
+        });
+        let Ok(FromWorker::LabReport { report }) = decode::<FromWorker>(&text) else {
+            panic!("not a lab report: {text}");
+        };
+        assert!(report.points[0].loss.is_nan() && report.points[0].accuracy.is_nan());
+        assert_eq!(report.points[2].step, 4);
+        assert_eq!(report.matching.learned, r.matching.learned);
+        assert!((report.matching.mean_angle - r.matching.mean_angle).abs() < 1e-12);
+        assert_eq!(report.config, r.config);
     }
 
     #[test]

@@ -230,6 +230,14 @@ impl Running {
     }
 }
 
+/// An auxiliary objective for [`Trainer::train_batch_with`]: adds its gradients, returns its loss.
+pub type AuxObjective<'a> = &'a mut dyn FnMut(
+    &CrateConfig,
+    &ParamSet<f32>,
+    &grad::Cache<f32>,
+    &mut ParamSet<f32>,
+) -> Result<f64>;
+
 impl Trainer {
     /// A fresh run from `params` on a training set of `train_len` items.
     pub fn new(
@@ -305,15 +313,36 @@ impl Trainer {
     /// loss or gradient skips the update (counted in `state.skipped`); the step still counts for
     /// the schedule.
     pub fn train_batch(&mut self, images: &[f32], labels: &[usize]) -> Result<StepReport> {
+        self.train_batch_with(images, labels, &mut |_, _, _, _| Ok(0.0))
+    }
+
+    /// [`Trainer::train_batch`] with an auxiliary objective: `extra(config, params, cache,
+    /// grads)` sees the forward's cache and the cross-entropy's gradients, adds its own
+    /// gradients to `grads` and returns its loss, which is added to the step's loss.
+    pub fn train_batch_with(
+        &mut self,
+        images: &[f32],
+        labels: &[usize],
+        extra: AuxObjective<'_>,
+    ) -> Result<StepReport> {
         let tc = &self.state.train;
         let lr = self.state.schedule.lr_at(self.state.step);
-        let mut s = grad::loss_and_grads(
-            &self.config,
-            &self.params,
-            images,
-            labels,
-            tc.label_smoothing,
-        )?;
+        if let Some(&l) = labels.iter().find(|&&l| l >= self.config.classes) {
+            return Err(Error::Input(format!(
+                "label {l} is not below the {} classes",
+                self.config.classes
+            )));
+        }
+        let (logits, cache) = grad::forward(&self.config, &self.params, images, labels.len())?;
+        let (loss, dlogits) =
+            grad::loss::cross_entropy(&logits, self.config.classes, labels, tc.label_smoothing);
+        let mut grads = grad::backward(&self.config, &self.params, &cache, &dlogits);
+        let aux = extra(&self.config, &self.params, &cache, &mut grads)?;
+        let mut s = grad::Step {
+            loss: loss + aux as f32,
+            logits,
+            grads,
+        };
         let classes = self.config.classes;
         let correct = labels
             .iter()

@@ -12,6 +12,7 @@ use leptos::task::spawn_local;
 
 use super::lab::controls::Controls;
 use super::lab::panels::Panels;
+use super::lab::recover_client::RecoverUi;
 use super::state::AppState;
 use super::web::{now_ms, set_query, sleep};
 use crate::analysis::lab::{LabConfig, LabInputs, LabReport, LabRun};
@@ -43,6 +44,25 @@ pub fn LabView() -> impl IntoView {
     let json = RwSignal::new(String::new());
     let step_ms = RwSignal::new(0.0f64);
     let generation = StoredValue::new(0u64);
+    let recover = RecoverUi::new();
+    // The learned CRATE's report, serialised once when it arrives: `#wb-lab-report` carries it
+    // as `recovery` while the settings are the ones it was trained with.
+    let recover_json = Memo::new(move |_| {
+        recover.report.with(|r| {
+            r.as_ref()
+                .map(|r| serde_json::to_string(r.as_ref()).unwrap_or_default())
+        })
+    });
+    let hook = move || {
+        let base = json.get();
+        let current = recover.query.get() == cfg.with(|c| c.to_query());
+        match recover_json.get() {
+            Some(r) if current && base.ends_with('}') => {
+                format!("{},\"recovery\":{r}}}", &base[..base.len() - 1])
+            }
+            _ => base,
+        }
+    };
 
     Effect::new(move |_| {
         let c = cfg.get();
@@ -110,8 +130,8 @@ pub fn LabView() -> impl IntoView {
         >
             <Controls cfg=cfg />
             {move || error.get().map(|e| view! { <p class="lab-error" role="alert">{e}</p> })}
-            <Panels report=report cfg=cfg />
-            <pre id="wb-lab-report" hidden>{move || json.get()}</pre>
+            <Panels report=report cfg=cfg recover=recover />
+            <pre id="wb-lab-report" hidden>{hook}</pre>
         </section>
     }
 }

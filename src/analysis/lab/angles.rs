@@ -139,7 +139,7 @@ pub fn assign(cost: &[Vec<f64>]) -> Result<Vec<usize>> {
 }
 
 /// True subspaces matched to learned ones.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Matching {
     /// `learned[k]`: the learned subspace matched to true subspace k.
     pub learned: Vec<usize>,

@@ -5,7 +5,8 @@
 //! chosen dictionary ([`ista`]); per-layer SNR, the theory's geometric line, R^c and sparsity
 //! ([`measures`]); principal angles and optimal matching of subspaces ([`angles`]); clustering by
 //! coding length ([`coding_length`]); the learned-CRATE recovery measure and its training run
-//! ([`recover`]). [`report::run`] gives everything the page plots. `tools/lab_ref.py` is the
+//! ([`recover`]), with its supervised compression term ([`rate_objective`]) and lifted tokens
+//! ([`lifted`]). [`report::run`] gives everything the page plots. `tools/lab_ref.py` is the
 //! independent NumPy/SciPy reference.
 
 pub mod angles;
@@ -13,8 +14,10 @@ pub mod coding_length;
 pub mod config;
 pub mod inputs;
 pub mod ista;
+pub mod lifted;
 pub mod measures;
 pub mod mssa;
+pub mod rate_objective;
 pub mod recover;
 pub mod report;
 

@@ -108,10 +108,31 @@ group; for ε far above σ one group is cheapest (the lazy regime: everything is
 below σ every bit of noise is coded and the true grouping saves relatively little (memorising).</p>
 "#;
 
-/// The learned-CRATE part (natively for now).
+/// The learned-CRATE part: what it trains, with which objective, and why.
 pub const LEARNED: &str = r#"
-<p>A small CRATE trained on the same mixture (labels = subspace) is measured the same way: each
-first-layer head pulled back through the patch embedding, matched to a true subspace by an optimal
-assignment, and its principal angles. Natively: <code>whitebox lab recover</code> prints the mean
-angle over the training steps.</p>
+<p>One click trains a small CRATE on this mixture in a Web Worker (labels = subspace; one layer,
+K+1 heads of dimension p, 2000 steps) and measures it as it learns: each first-layer head
+<math><msub><mi>U</mi><mi>k</mi></msub></math> is pulled back through the patch embedding into
+ℝ<sup>d</sup>, matched to a true subspace by an optimal assignment, and the mean of the matched
+pairs' principal angles is plotted over the steps.</p>
+<p><b>The objective.</b> Cross-entropy alone does not make the heads find the subspaces: every
+token of a sample comes from one subspace, so the class can be read off any token and the heads
+stay near 60° from the truth. The learned CRATE therefore also minimises CRATE's own compression
+term, made well posed by the labels (MCR²-style): head k codes the tokens of subspace k at a high
+rate and the others' compactly,</p>
+<math display="block"><mrow>
+  <mi>L</mi><mo>=</mo><mi>CE</mi><mo>+</mo><mfrac><mn>1</mn><mi>K</mi></mfrac><munder><mo>∑</mo><mi>k</mi></munder>
+  <mo>[</mo><mi>R</mi><mo>(</mo><msub><mi>U</mi><mi>k</mi></msub><msub><mi>Z</mi><mrow><mo>¬</mo><mi>k</mi></mrow></msub><mo>)</mo>
+  <mo>−</mo><mi>R</mi><mo>(</mo><msub><mi>U</mi><mi>k</mi></msub><msub><mi>Z</mi><mi>k</mi></msub><mo>)</mo><mo>]</mo><mo>,</mo><mspace width="0.6em"/>
+  <mi>R</mi><mo>(</mo><mi>X</mi><mo>)</mo><mo>=</mo><mfrac><mn>1</mn><mn>2</mn></mfrac><mi>log</mi><mi>det</mi><mo>(</mo><mi>I</mi><mo>+</mo>
+  <mfrac><mi>p</mi><mrow><mi>n</mi><msup><mi>ε</mi><mn>2</mn></msup></mrow></mfrac><mi>X</mi><msup><mi>X</mi><mo>⊤</mo></msup><mo>)</mo>
+</mrow></math>
+<p>on the first layer's tokens (ε = 0.5, gradient through the embedding too). It is bounded (the
+two terms grow alike with the scale of <math><msub><mi>U</mi><mi>k</mi></msub></math>) and its
+minimiser spans the directions where subspace k has the most energy relative to the others: the
+true subspace. The tokens also get 4 extra channels holding −(their sum)/4, so that the
+embedding's LayerNorm, which removes each token's mean, loses nothing (without them no head can
+come closer than 7.4° on the default preset). <b>Prediction</b>: the mean angle falls under 10°
+within a few hundred steps (natively 6.3° after 2000); with cross-entropy alone
+(<code>whitebox lab recover --plain</code>) it stays near 60°.</p>
 "#;

@@ -8,6 +8,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::explain;
+use super::learned::Learned;
+use super::recover_client::RecoverUi;
 use crate::analysis::lab::{LabConfig, LabReport};
 use crate::ui::plots::{Heatmap, Line, LinePlot, Matrix, Points, ScatterPlot};
 use crate::ui::web::sleep;
@@ -35,7 +37,11 @@ fn line(name: String, k: usize, values: Vec<f64>, dashed: bool) -> Line {
 }
 
 #[component]
-pub fn Panels(report: RwSignal<Option<Arc<LabReport>>>, cfg: RwSignal<LabConfig>) -> impl IntoView {
+pub fn Panels(
+    report: RwSignal<Option<Arc<LabReport>>>,
+    cfg: RwSignal<LabConfig>,
+    recover: RecoverUi,
+) -> impl IntoView {
     let with = move |f: fn(&LabReport) -> Vec<Line>| {
         Signal::derive(move || Arc::new(report.with(|r| r.as_deref().map(f).unwrap_or_default())))
     };
@@ -274,7 +280,7 @@ pub fn Panels(report: RwSignal<Option<Arc<LabReport>>>, cfg: RwSignal<LabConfig>
                 <p class="lab-note" id="wb-lab-coding-note">{coding_note}</p>
             </Panel>
             <Panel id="wb-lab-learned" text=explain::LEARNED>
-                <p class="lab-note">"Learned CRATE: native for now (see the explanation)."</p>
+                <Learned cfg=cfg ui=recover />
             </Panel>
         </div>
     }

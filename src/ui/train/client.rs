@@ -266,6 +266,8 @@ fn on_event(ui: TrainUi, ev: FromWorker, bytes: Option<Uint8Array>) {
             ui.exported.set(Some(step));
         }
         FromWorker::Error { message } => ui.error.set(Some(message)),
+        // The lab's events: the Train view never sends it a lab run.
+        FromWorker::LabPoint { .. } | FromWorker::LabReport { .. } => {}
     }
 }
 

@@ -17,6 +17,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 
 use super::engine::{calibrate_engines, open_gpu, CALIBRATION_IMAGES};
+use crate::analysis::lab::recover::{recover, RecoverConfig};
 use crate::gpu::train::GpuTrainer;
 use crate::page::train_protocol::{decode, encode, unpack_files, FromWorker, Pacer, ToWorker};
 use crate::train::session::{DataBytes, TrainSession};
@@ -528,6 +529,28 @@ fn handle(cmd: ToWorker, bytes: Option<Vec<u8>>) {
             drain();
         }),
         ToWorker::Engine { pref } => STATE.with_borrow_mut(|st| st.pref = pref),
+        ToWorker::LabRecover { config } => lab_recover(&config),
+    }
+}
+
+/// The Subspace lab's training run, on the CPU, start to end: the worker reads no message
+/// meanwhile (the lab starts a worker of its own, so no Train run waits on it); each measured
+/// point is posted as it comes.
+fn lab_recover(cfg: &RecoverConfig) {
+    let r = recover(
+        cfg,
+        &|| now_ms() / 1000.0,
+        &mut |p| post(&FromWorker::LabPoint { point: p.clone() }, None),
+        &|| false,
+    );
+    match r {
+        Ok(report) => post(
+            &FromWorker::LabReport {
+                report: Box::new(report),
+            },
+            None,
+        ),
+        Err(e) => post_error(format!("the lab's training run: {e}")),
     }
 }
 
