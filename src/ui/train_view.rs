@@ -11,17 +11,20 @@ use super::chart::{LayerChart, Series};
 use super::state::{AppState, View};
 use super::train::charts::{Confusion, Curve, Heat, Heatmap, StepChart};
 use super::train::client::{self, TrainUi};
-use crate::model::config::PRESETS;
-use crate::page::train_protocol::{settings_from_url, settings_to_url, DataChoice, ToWorker};
+use crate::model::config::BROWSER_PRESETS;
+use crate::model::CrateConfig;
+use crate::page::train_protocol::{
+    settings_from_url, settings_to_url, DataChoice, ToWorker, IN_USE,
+};
 use crate::train::OptimizerKind;
-
-/// Presets small enough to train in a browser (the others are ImageNet-sized).
-const BROWSER_PRESETS: [&str; 2] = ["crate-fmnist", "crate-c32"];
 
 /// The Train view's state, made once by the app (so the worker outlives view switches).
 pub fn train_ui(app: &AppState) -> TrainUi {
     let s = app.train_url.get_untracked();
-    let ui = TrainUi::new(s.as_deref().map(settings_from_url).unwrap_or_default());
+    let ui = TrainUi::new(
+        s.as_deref().map(settings_from_url).unwrap_or_default(),
+        *app,
+    );
     ui.engine_pref
         .set(app.engine_pref.get_untracked().key().into());
     ui
@@ -127,6 +130,10 @@ pub fn TrainView() -> impl IntoView {
         run_settings().is_some_and(|r| {
             let mut f = ui.settings.get();
             f.lr = r.lr;
+            // The form says "the model in use"; the run carries its name.
+            if f.init.is_some() {
+                f.init.clone_from(&r.init);
+            }
             f != r
         })
     };
@@ -139,7 +146,7 @@ pub fn TrainView() -> impl IntoView {
         let v = event_target_value(&ev);
         ui.settings.update(|s| {
             if let Some(d) = DataChoice::from_key(&v, s.seed) {
-                if d.needs_bytes() {
+                if d.needs_bytes() && s.init.is_none() {
                     // Fashion-MNIST is 28×28 grey: the model that fits it.
                     s.preset = "crate-fmnist".into();
                 }
@@ -165,6 +172,27 @@ pub fn TrainView() -> impl IntoView {
         if let Some(list) = input.as_ref().and_then(|i| i.files()) {
             client::own_files(ui, list);
         }
+    };
+    let on_model = move |ev| {
+        let v = event_target_value(&ev);
+        ui.settings.update(|s| {
+            if v == IN_USE {
+                s.init = Some(client::model_label(app));
+            } else {
+                s.init = None;
+                s.preset = v;
+            }
+        });
+    };
+    // The model the page has loaded, offered for continued training.
+    let in_use_label = move || {
+        app.model.with(|m| match m {
+            Some(m) => format!(
+                "continue the model in use: {} ({} classes)",
+                m.name, m.config.classes
+            ),
+            None => "continue the model in use (none loaded yet)".into(),
+        })
     };
     let on_lr = move |ev| {
         if let Ok(lr) = event_target_value(&ev).parse::<f32>() {
@@ -457,6 +485,15 @@ pub fn TrainView() -> impl IntoView {
     let model_line = move || {
         let r = report()?;
         let m = &r["model"];
+        if let Some(origin) = m["origin"].as_str() {
+            return Some(format!(
+                "Model: {origin} ({} layers, width {}, {} heads, {:.0} k parameters)",
+                m["depth"],
+                m["dim"],
+                m["heads"],
+                m["params"].as_f64().unwrap_or(0.0) / 1e3
+            ));
+        }
         Some(format!(
             "Model: fresh seeded {} ({} layers, width {}, {} heads, {:.0} k parameters)",
             m["preset"].as_str().unwrap_or("?"),
@@ -484,10 +521,12 @@ pub fn TrainView() -> impl IntoView {
                     </select>
                 </label>
                 <label>"Model"
-                    <select id="train-preset" on:change=move |ev| { let v = event_target_value(&ev); set(Box::new(move |s| s.preset = v.clone())); }>
-                        {BROWSER_PRESETS.iter().filter(|p| PRESETS.contains(p)).map(|&p| view! {
-                            <option value=p selected=move || ui.settings.with(|s| s.preset == p)>{p}</option>
+                    <select id="train-preset" on:change=on_model>
+                        {BROWSER_PRESETS.iter().map(|&p| view! {
+                            <option value=p title=CrateConfig::preset_description(p).unwrap_or("")
+                                selected=move || ui.settings.with(|s| s.init.is_none() && s.preset == p)>{format!("fresh {p}")}</option>
                         }).collect_view()}
+                        <option value=IN_USE selected=move || ui.settings.with(|s| s.init.is_some())>{in_use_label}</option>
                     </select>
                 </label>
                 <label>"Optimiser"

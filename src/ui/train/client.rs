@@ -14,8 +14,9 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use crate::data::fmnist_web::{WebIndex, INDEX_FILE};
 use crate::page::train_protocol::{
-    decode, encode, pack_files, FromWorker, SessionSettings, ToWorker,
+    decode, encode, pack_files, FromWorker, SessionSettings, ToWorker, IN_USE_NAME,
 };
+use crate::ui::state::AppState;
 
 /// Where the page serves the Fashion-MNIST subset (web/datasets/fashion-mnist/).
 const FMNIST_DIR: &str = "datasets/fashion-mnist/";
@@ -50,6 +51,8 @@ pub struct TrainUi {
     pub download: RwSignal<Option<(&'static str, u64, u64)>>,
     /// The licence line of the fetched Fashion-MNIST subset (from its index.json).
     pub data_credit: RwSignal<Option<String>>,
+    /// The page: its model in use is what "continue training" starts from.
+    pub app: AppState,
 }
 
 thread_local! {
@@ -63,8 +66,9 @@ thread_local! {
 }
 
 impl TrainUi {
-    pub fn new(settings: SessionSettings) -> Self {
+    pub fn new(settings: SessionSettings, app: AppState) -> Self {
         Self {
+            app,
             settings: RwSignal::new(settings),
             report: RwSignal::new(None),
             playing: RwSignal::new(false),
@@ -273,13 +277,46 @@ fn on_event(ui: TrainUi, ev: FromWorker, bytes: Option<Uint8Array>) {
 /// them (only when chosen, once per page).
 pub fn new_run(ui: TrainUi) {
     with_data(ui, move || {
-        send(
-            &ToWorker::New {
-                settings: ui.settings.get_untracked(),
-            },
-            None,
-        )
+        let settings = ui.settings.get_untracked();
+        if settings.init.is_none() {
+            send(&ToWorker::New { settings }, None);
+            return;
+        }
+        // Continuing the model in use: its weights travel with the message.
+        spawn_local(async move {
+            match model_in_use(ui.app).await {
+                Ok((name, bytes)) => send(
+                    &ToWorker::New {
+                        settings: SessionSettings {
+                            init: Some(name),
+                            ..settings
+                        },
+                    },
+                    Some(&bytes),
+                ),
+                Err(e) => ui
+                    .error
+                    .set(Some(format!("continuing the model in use: {e}"))),
+            }
+        });
     });
+}
+
+/// The name and safetensors bytes of the model the page has loaded.
+async fn model_in_use(app: AppState) -> Result<(String, Vec<u8>), String> {
+    let lock = app.runtime.get_value();
+    let guard = lock.lock().await;
+    let rt = guard.as_ref().ok_or("no model is loaded in the page")?;
+    let name = model_label(app);
+    let bytes = crate::model::io::model_to_safetensors(&rt.model).map_err(|e| e.to_string())?;
+    Ok((name, bytes))
+}
+
+/// How the page names its model: the bundled one's title, or the loaded file's name.
+pub fn model_label(app: AppState) -> String {
+    app.model
+        .with_untracked(|m| m.as_ref().map(|m| m.name.clone()))
+        .unwrap_or_else(|| IN_USE_NAME.into())
 }
 
 /// Runs `then` once the worker holds the files the form's dataset needs.

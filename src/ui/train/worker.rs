@@ -441,7 +441,18 @@ fn handle(cmd: ToWorker, bytes: Option<Vec<u8>>) {
     }
     match cmd {
         ToWorker::New { settings } => {
-            match STATE.with_borrow(|st| TrainSession::new_with(settings, &st.data)) {
+            let made = STATE.with_borrow(|st| match (&settings.init, bytes.as_deref()) {
+                (None, _) => TrainSession::new_with(settings, &st.data),
+                (Some(name), Some(b)) => {
+                    crate::model::io::load_model(b, name, None).and_then(|m| {
+                        TrainSession::continue_from(settings.clone(), &st.data, &m.model)
+                    })
+                }
+                (Some(_), None) => Err(crate::error::Error::Input(
+                    "continuing a model: its weights did not come with the message".into(),
+                )),
+            });
+            match made {
                 Ok(s) => spawn_local(start_run(s)),
                 Err(e) => post_error(e),
             }
