@@ -403,6 +403,55 @@ def main():
         run("fmnist-resume: a Fashion-MNIST run resumes after a reload", fmnist_resume)
 
     with Browser(webgpu=True, timeout=a.timeout) as b:
+        def continue_model():
+            b.goto(base + "?view=train&engine=cpu")
+            wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0 and r.get("engine") == "cpu",
+                       "the CPU run")
+            label = b.wait_js("const o = document.querySelector('#train-preset option[value=\"in-use\"]'); "
+                              "return o && !o.textContent.includes('none loaded') ? o.textContent : null",
+                              what="the model in use in the model menu")
+            presets = b.js("return [...document.querySelectorAll('#train-preset option')].map(o => o.value)")
+            check(presets == ["crate-tiny", "crate-mini", "crate-fmnist", "in-use"], f"model menu {presets}")
+            set_value(b, "#train-dataset", "fmnist")
+            set_value(b, "#train-preset", "in-use")
+            set_value(b, "#train-batch", 32)
+            b.click("#train-reset")
+            r = wait_train(b, lambda r: r.get("dataset") == "fmnist" and r.get("step") == 0 and r["model"].get("init"),
+                           "the run continuing the model in use", timeout=180)
+            origin = r["model"].get("origin") or ""
+            check("every weight kept" in origin, f"origin {origin!r}")
+            check("in-use" in b.js("return location.href"), "the URL does not keep the model choice")
+            step_to(b, 3)
+            loss = treport(b)["history"]["loss"]
+            # A fresh model starts at ln 10 = 2.30 (label smoothing keeps a trained one above 0.5).
+            check(loss[0] < 1.2 and all(math.isfinite(x) for x in loss), f"loss {loss} does not start at the bundled model's")
+            page = tmp / "continued3.safetensors"
+            export(b, page)
+            subprocess.run([a.whitebox, "train", "--dataset", "fmnist", "--data", str(ROOT / "web/datasets/fashion-mnist"),
+                            "--init", str(ROOT / "web/models/crate-fmnist.safetensors"), "--preset", "crate-fmnist",
+                            "--batch", "32", "--epochs", "10", "--steps", "3", "--out", str(tmp / "cli-continued")],
+                           check=True, capture_output=True, text=True)
+            d = relative_difference(read_safetensors(page)[0], read_safetensors(tmp / "cli-continued" / "model.safetensors")[0])
+            check(d <= 1e-5, f"page vs `whitebox train --init` after 3 steps differ by {d:.2e}")
+            b.screenshot(shots / "train-09-continue-model.png")
+            # Your own 3 classes on the same model: its trunk kept, a new head.
+            folder = tmp / "continue-images"
+            own_folder(folder)
+            set_value(b, "#train-batch", 8)
+            b.upload("#train-files", folder)
+            r = wait_train(b, lambda r: r.get("dataset") == "own" and r.get("step") == 0, "the own-images run", timeout=120)
+            origin2 = r["model"].get("origin") or ""
+            check("new head for 3 classes (the model had 10)" in origin2 and len(r["class_names"]) == 3, f"origin {origin2!r}")
+            check("new head" in b.text("#train-view"), "the view does not say the head is new")
+            step_to(b, 2)
+            loss2 = treport(b)["history"]["loss"]
+            check(all(math.isfinite(x) for x in loss2), f"loss {loss2}")
+            return (f"menu {label!r}; Fashion-MNIST from the bundled model: loss {loss[0]:.3f} -> {loss[-1]:.3f} over 3 steps "
+                    f"(fresh: ~2.30); vs `whitebox train --init`: {d:.1e} relative; own 3 classes: {origin2[:70]}…")
+        run("continue-model: training continues the model in use (fine-tune as `whitebox train --init`; new head for own classes)",
+            continue_model)
+
+    with Browser(webgpu=True, timeout=a.timeout) as b:
         def own_images():
             folder = tmp / "my-images"
             broken = own_folder(folder)
@@ -477,6 +526,32 @@ def main():
             return (f"WebGPU (SwiftShader) vs `whitebox train --batch 16 --steps 20` (CPU): {d:.1e} relative; "
                     f"{r['images_per_s']:.1f} images/s ({secs:.0f} s for 20 single steps); {r['engine_reason']}")
         run("the WGSL trainer in the worker (engine=gpu) matches the CPU run within 1e-3", webgpu_parity)
+
+        def device_loss():
+            r = treport(b)
+            check(r.get("engine") == "gpu" and r["settings"]["batch"] == 16, "needs the WebGPU run of the check before")
+            b.click("#train-pause")
+            r = wait_train(b, lambda r: not r.get("playing") and r.get("checkpoint_step") == r.get("step"),
+                           "the pause checkpoint")
+            s = r["step"]
+            b.js("window.__wbTrainLoseDevice();")
+            b.click("#train-step")
+            r = wait_train(b, lambda r: r.get("engine") == "cpu", "the fall-back to the CPU", timeout=180)
+            reason = r["engine_reason"]
+            check("failed" in reason and f"checkpoint at step {s}" in reason and r["step"] == s,
+                  f"step {r['step']}, reason {reason!r}")
+            step_to(b, s + 2)
+            r = treport(b)
+            check(r["engine"] == "cpu" and math.isfinite(r["history"]["loss"][-1]), f"engine {r['engine']}, loss {r['history']['loss'][-3:]}")
+            page = tmp / "after-loss.safetensors"
+            export(b, page)
+            cli = cli_train(a.whitebox, tmp / "cli-after-loss", s + 2, ["--batch", "16"])
+            d = relative_difference(read_safetensors(page)[0], read_safetensors(cli)[0])
+            check(d <= 1e-3, f"after the fall-back, weights differ from the CPU CLI by {d:.2e} > 1e-3")
+            return (f"device destroyed at step {s}: {reason!r}; trained on to step {s + 2} on the CPU, "
+                    f"{d:.1e} relative to `whitebox train --batch 16 --steps {s + 2}`")
+        run("device-loss: a destroyed WebGPU device falls back to the CPU from the last checkpoint and trains on",
+            device_loss)
 
     with Browser(webgpu=False, timeout=a.timeout) as b:
         def no_webgpu():

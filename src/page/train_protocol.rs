@@ -32,6 +32,9 @@ pub enum ToWorker {
     Export,
     /// Continue the run saved in the bytes sent with this message (paused).
     Resume,
+    /// A test hook: destroys the WebGPU device the run trains on, as a driver reset or a lost
+    /// GPU would; the next step fails and the run continues on the CPU from its last checkpoint.
+    LoseDevice,
     /// `engine=` from the URL: `cpu`, `gpu` or `auto`.
     Engine {
         pref: String,
@@ -284,6 +287,7 @@ mod tests {
             ToWorker::Export,
             ToWorker::Resume,
             ToWorker::Engine { pref: "cpu".into() },
+            ToWorker::LoseDevice,
             ToWorker::Data {
                 names: vec!["index.json".into()],
                 lens: vec![3],

@@ -192,6 +192,13 @@ pub fn ensure_worker(ui: TrainUi) {
     on_error.forget();
     WORKER.with_borrow_mut(|w| *w = Some(worker));
     watch_visibility(ui);
+    // The device-loss test's hook (`window.__wbTrainLoseDevice()`): destroys the worker's
+    // WebGPU device, as a driver reset would.
+    if let Some(w) = web_sys::window() {
+        let lose = Closure::<dyn Fn()>::new(|| send(&ToWorker::LoseDevice, None));
+        let _ = Reflect::set(&w, &"__wbTrainLoseDevice".into(), lose.as_ref());
+        lose.forget();
+    }
 }
 
 fn on_event(ui: TrainUi, ev: FromWorker, bytes: Option<Uint8Array>) {
