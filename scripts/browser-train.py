@@ -447,8 +447,32 @@ def main():
             step_to(b, 2)
             loss2 = treport(b)["history"]["loss"]
             check(all(math.isfinite(x) for x in loss2), f"loss {loss2}")
+            # Out and back for own images: open in Layers, then the page's model menu lists it.
+            export(b, tmp / "own-continued.safetensors")
+            b.click("#train-open-layers")
+            trained = "trained in the page (own, step 2)"
+            b.wait_js("return document.querySelector('header .status').textContent.includes(arguments[0]) && "
+                      "document.querySelector('#app').dataset.state === 'ready'", trained,
+                      what="the trained model in the Layers view")
+            rep = b.js(REPORT)
+            check(len(rep["logits"] if not isinstance(rep["logits"][0], list) else rep["logits"][0]) == 3,
+                  f"the Layers view's model does not have 3 classes: {str(rep.get('logits'))[:80]}")
+            b.click("#tab-model")
+            menu = b.wait_js("const s = document.querySelector('#bundled-model'); return s && "
+                             "[...s.options].map(o => [o.value, o.textContent, o.selected])", what="the model menu")
+            chosen = [t for v, t, sel in menu if sel]
+            check(any(t == trained for _, t, _ in menu) and chosen == [trained], f"model menu {menu}")
+            set_value(b, "#bundled-model", "crate-fmnist")
+            b.wait_js("return document.querySelector('header .status').textContent.includes('crate-fmnist') && "
+                      "document.querySelector('#app').dataset.state === 'ready'", what="the bundled model again")
+            set_value(b, "#bundled-model", next(v for v, t, _ in menu if t == trained))
+            b.wait_js("return document.querySelector('header .status').textContent.includes(arguments[0]) && "
+                      "document.querySelector('#app').dataset.state === 'ready'", trained,
+                      what="the trained model chosen back from the menu")
+            b.screenshot(shots / "train-10-trained-in-model-menu.png")
             return (f"menu {label!r}; Fashion-MNIST from the bundled model: loss {loss[0]:.3f} -> {loss[-1]:.3f} over 3 steps "
-                    f"(fresh: ~2.30); vs `whitebox train --init`: {d:.1e} relative; own 3 classes: {origin2[:70]}…")
+                    f"(fresh: ~2.30); vs `whitebox train --init`: {d:.1e} relative; own 3 classes: {origin2[:70]}…; "
+                    f"opened in Layers and listed in the model menu: {[t for _, t, _ in menu]}")
         run("continue-model: training continues the model in use (fine-tune as `whitebox train --init`; new head for own classes)",
             continue_model)
 

@@ -259,11 +259,15 @@ pub fn TrainView() -> impl IntoView {
     let open_in = move |v: View| {
         if let Some(b) = client::exported_bytes() {
             let step = ui.exported.get_untracked().unwrap_or(0);
-            super::actions::load_model_from_bytes(
-                app,
-                format!("trained in the page (step {step})"),
-                b,
-            );
+            let data = ui.settings.with_untracked(|s| s.data.key());
+            let name = format!("trained in the page ({data}, step {step})");
+            // Listed in the page's model menu, to come back to after another model.
+            ui.trained.update(|t| {
+                if !t.iter().any(|(n, _)| *n == name) {
+                    t.push((name.clone(), std::sync::Arc::new(b.clone())));
+                }
+            });
+            super::actions::load_model_from_bytes(app, name, b);
             app.view.set(v);
         }
     };
@@ -594,7 +598,7 @@ pub fn TrainView() -> impl IntoView {
                         {move || format!("Resume the saved run (step {})", ui.saved.get().unwrap_or(0))}
                     </button>
                 </Show>
-                <Show when=move || ui.exported.get().is_some() && data_key() == "shapes">
+                <Show when=move || ui.exported.get().is_some() && data_key() != "subspaces">
                     <button id="train-open-attention" on:click=move |_| open_in(View::Attention)>"Open in Attention"</button>
                     <button id="train-open-layers" on:click=move |_| open_in(View::Layers)>"Open in Layers"</button>
                 </Show>

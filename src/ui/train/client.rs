@@ -53,6 +53,9 @@ pub struct TrainUi {
     pub data_credit: RwSignal<Option<String>>,
     /// The page: its model in use is what "continue training" starts from.
     pub app: AppState,
+    /// Models trained here and opened in the other views (name, safetensors bytes): the page's
+    /// model menu lists them beside the bundled ones.
+    pub trained: RwSignal<Vec<(String, Arc<Vec<u8>>)>>,
 }
 
 thread_local! {
@@ -69,6 +72,7 @@ impl TrainUi {
     pub fn new(settings: SessionSettings, app: AppState) -> Self {
         Self {
             app,
+            trained: RwSignal::new(Vec::new()),
             settings: RwSignal::new(settings),
             report: RwSignal::new(None),
             playing: RwSignal::new(false),
