@@ -504,6 +504,53 @@ def main():
                     f"4 steps, loss {loss[0]:.3f} -> {loss[-1]:.3f}")
         run("own: a folder of own images through #train-files trains, the corrupt file listed as skipped", own_images)
 
+        def own_reload():
+            r = treport(b)
+            check(r.get("dataset") == "own", "needs the own-images run of the check before")
+            b.click("#train-play")
+            wait_train(b, lambda r: r.get("playing"), "playing")
+            b.click("#train-pause")
+            r = wait_train(b, lambda r: not r.get("playing") and r.get("checkpoint_step") == r.get("step"),
+                           "the pause checkpoint")
+            s = r["step"]
+            b.goto(b.js("return location.href"))
+            wait_train(b, lambda r: r.get("saved_step") == s, f"the offer to resume at step {s}", timeout=120)
+            b.click("#train-resume")
+            r = wait_train(b, lambda r: r.get("step") == s and r.get("dataset") == "own",
+                           f"the resumed own-images run at step {s} (no folder asked for)", timeout=120)
+            check(r["class_names"] == ["blue", "green", "red"] and len(r.get("skipped_files") or []) == 1,
+                  f"classes {r['class_names']}, skipped {r.get('skipped_files')}")
+            step_to(b, s + 1)
+            loss = treport(b)["history"]["loss"]
+            check(len(loss) == s + 1 and math.isfinite(loss[-1]), f"loss {loss}")
+            return f"paused at step {s}, reloaded, resumed with the images from IndexedDB, step {s + 1} loss {loss[-1]:.3f}"
+        run("own-reload: own images are kept across a reload (resume does not ask for the folder)", own_reload)
+
+        def own_classes():
+            folder = tmp / "per-class"
+            own_folder(folder)
+            b.goto(base + "?view=train&engine=cpu")
+            wait_train(b, lambda r: r.get("worker_ready") and "settings" in r, "the worker")
+            set_value(b, "#train-batch", 8)
+            b.js("document.querySelector('#train-classes').open = true;")
+            for _ in range(2):
+                b.click("#train-add-class")
+            for i, name in enumerate(["rouge", "vert", "bleu"]):
+                src = {"rouge": "red", "vert": "green", "bleu": "blue"}[name]
+                b.wait_js("return !!document.querySelector(arguments[0])", f"#train-class-files-{i}", what=f"row {i}")
+                set_value(b, f"#train-class-name-{i}", name)
+                b.upload(f"#train-class-files-{i}", "\n".join(str(f) for f in sorted((folder / src).glob("*.png"))))
+            b.click("#train-use-classes")
+            r = wait_train(b, lambda r: r.get("dataset") == "own" and r.get("step") == 0 and
+                           r.get("class_names") == ["bleu", "rouge", "vert"], "the per-class run", timeout=120)
+            skipped = [x["path"] for x in r.get("skipped_files") or []]
+            check(skipped == ["classes/bleu/broken.png"], f"skipped {skipped}")
+            step_to(b, 2)
+            loss = treport(b)["history"]["loss"]
+            check(all(math.isfinite(x) for x in loss), f"loss {loss}")
+            return f"3 classes picked per class (+ class rows): {r['class_names']}, skipped {skipped}, 2 steps"
+        run("own-classes: files picked per class (\"+ class\" rows) train, the corrupt file skipped", own_classes)
+
         def own_zip():
             folder = tmp / "zipped"
             broken = own_folder(folder / "set")

@@ -119,11 +119,16 @@ pub fn ModelView() -> impl IntoView {
         .unwrap_or_else(|| RwSignal::new(Vec::new()));
     let is_on_show = move |name: &str| {
         app.model_name.with(Option::is_none)
-            && app.model.with(|m| m.as_ref().is_some_and(|m| m.name == name))
+            && app
+                .model
+                .with(|m| m.as_ref().is_some_and(|m| m.name == name))
     };
     let on_choose = move |ev| {
         let v = event_target_value(&ev);
-        match v.strip_prefix(TRAINED).and_then(|i| i.parse::<usize>().ok()) {
+        match v
+            .strip_prefix(TRAINED)
+            .and_then(|i| i.parse::<usize>().ok())
+        {
             Some(i) => {
                 if let Some((name, bytes)) = trained.with_untracked(|t| t.get(i).cloned()) {
                     load_model_from_bytes(app, name, bytes.to_vec());

@@ -76,7 +76,8 @@ const DATA_NOTE_FMNIST: &str = "Fashion-MNIST: photos of clothes, 28×28 grey, 1
     images, fetched only when chosen).";
 
 const DATA_NOTE_OWN: &str = "Your own images: choose a folder (or a .zip) with one sub-folder \
-    per class. Each image is fitted to the model's input, 15 % of each class is held out for \
+    per class, or pick files per class. They are kept in this browser for resuming after a \
+    reload. Each image is fitted to the model's input, 15 % of each class is held out for \
     testing, and files that cannot be read are skipped and listed. Nothing leaves this browser.";
 
 #[component]
@@ -193,6 +194,27 @@ pub fn TrainView() -> impl IntoView {
             ),
             None => "continue the model in use (none loaded yet)".into(),
         })
+    };
+    // Files picked per class: rows of (name, files), read when "Train on these classes" is
+    // pressed.
+    let class_rows = RwSignal::new(1usize);
+    let use_classes = move |_| {
+        use wasm_bindgen::JsCast;
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let input = |id: String| {
+            doc.get_element_by_id(&id)
+                .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+        };
+        let classes = (0..class_rows.get_untracked())
+            .filter_map(|i| {
+                let name = input(format!("train-class-name-{i}"))?.value();
+                let files = input(format!("train-class-files-{i}"))?.files()?;
+                Some((name, files))
+            })
+            .collect();
+        client::class_files(ui, classes);
     };
     let on_lr = move |ev| {
         if let Ok(lr) = event_target_value(&ev).parse::<f32>() {
@@ -568,6 +590,17 @@ pub fn TrainView() -> impl IntoView {
                     <input id="train-archive" type="file" accept=".zip,application/zip" on:change=on_files />
                 </label>
             </div>
+            <details class="train-classes" id="train-classes">
+                <summary>"Own images: or pick files per class"</summary>
+                {move || (0..class_rows.get()).map(|i| view! {
+                    <div class="train-class-row">
+                        <input id=format!("train-class-name-{i}") type="text" placeholder=format!("class {}", i + 1) />
+                        <input id=format!("train-class-files-{i}") type="file" multiple accept="image/*" />
+                    </div>
+                }).collect_view()}
+                <button id="train-add-class" on:click=move |_| class_rows.update(|n| *n += 1)>"+ class"</button>
+                <button id="train-use-classes" on:click=use_classes>"Train on these classes"</button>
+            </details>
             {sub_knobs}
             <p class="muted data-note">{move || match data_key() { "subspaces" => DATA_NOTE_SUBSPACES, "fmnist" => DATA_NOTE_FMNIST, "own" => DATA_NOTE_OWN, _ => DATA_NOTE_SHAPES }}</p>
             <Show when=move || !skipped_files().is_empty()>

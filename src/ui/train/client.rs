@@ -334,11 +334,19 @@ pub fn model_label(app: AppState) -> String {
 fn with_data(ui: TrainUi, then: impl FnOnce() + 'static) {
     let key = ui.settings.with_untracked(|s| s.data.key());
     if key == "own" && SENT.with_borrow(|s| *s != "own") {
-        // Own images are sent when chosen ([`own_files`]); the page does not keep them.
-        ui.error.set(Some(
-            "Your own images: choose a folder or a .zip (the files are not kept across reloads)"
-                .into(),
-        ));
+        // Own images chosen before a reload: kept in IndexedDB beside the run.
+        spawn_local(async move {
+            match stored_own_images().await {
+                Some((msg, bytes)) => {
+                    send(&msg, Some(&bytes));
+                    SENT.with_borrow_mut(|s| *s = "own");
+                    then();
+                }
+                None => ui.error.set(Some(
+                    "Your own images: choose a folder, a .zip or files per class".into(),
+                )),
+            }
+        });
         return;
     }
     if key != "fmnist" || SENT.with_borrow(|s| *s == key) {
@@ -359,26 +367,75 @@ fn with_data(ui: TrainUi, then: impl FnOnce() + 'static) {
     });
 }
 
+/// The own images stored by [`own_files`]: the [`ToWorker::Data`] message and its bytes.
+async fn stored_own_images() -> Option<(ToWorker, Vec<u8>)> {
+    let rec = store("getData", &[]).await.ok()?;
+    if rec.is_undefined() || rec.is_null() {
+        return None;
+    }
+    let msg = Reflect::get(&rec, &"msg".into()).ok()?.as_string()?;
+    let bytes = Reflect::get(&rec, &"bytes".into())
+        .ok()?
+        .dyn_into::<Uint8Array>()
+        .ok()?
+        .to_vec();
+    Some((decode::<ToWorker>(&msg).ok()?, bytes))
+}
+
 /// One's own images chosen in `#train-files` (a folder: paths relative to it) or
 /// `#train-archive` (a .zip): read here, sent to the worker as bytes, and a run started on them.
 pub fn own_files(ui: TrainUi, list: web_sys::FileList) {
-    let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
-    if files.is_empty() {
-        return;
-    }
-    spawn_local(async move {
-        let total: f64 = files.iter().map(|f| f.size()).sum();
-        let mut done = 0.0;
-        let mut out = Vec::with_capacity(files.len());
-        ui.download
-            .set(Some(("Reading your images", 0, total as u64)));
-        for f in files {
+    let files = (0..list.length())
+        .filter_map(|i| list.get(i))
+        .map(|f| {
             // A folder's files carry their path below it (webkitRelativePath), a .zip its name.
             let path = Reflect::get(&f, &"webkitRelativePath".into())
                 .ok()
                 .and_then(|p| p.as_string())
                 .filter(|p| !p.is_empty())
                 .unwrap_or_else(|| f.name());
+            (path, f)
+        })
+        .collect();
+    own_images(ui, files);
+}
+
+/// Files picked per class (the "+ class" rows): each becomes `classes/NAME/FILE`, as if the
+/// user had chosen a folder with one sub-folder per class.
+pub fn class_files(ui: TrainUi, classes: Vec<(String, web_sys::FileList)>) {
+    let mut files = Vec::new();
+    for (name, list) in classes {
+        // A class name is a folder name: no separators.
+        let name = name.trim().replace(['/', '\\'], "_");
+        if name.is_empty() {
+            continue;
+        }
+        for f in (0..list.length()).filter_map(|i| list.get(i)) {
+            files.push((format!("classes/{name}/{}", f.name()), f));
+        }
+    }
+    if files.is_empty() {
+        ui.error.set(Some(
+            "per class: give each class a name and some images".into(),
+        ));
+        return;
+    }
+    own_images(ui, files);
+}
+
+/// Reads `files` (path, file), stores them in IndexedDB (a reload keeps them), sends them to
+/// the worker and starts a run on them.
+fn own_images(ui: TrainUi, files: Vec<(String, web_sys::File)>) {
+    if files.is_empty() {
+        return;
+    }
+    spawn_local(async move {
+        let total: f64 = files.iter().map(|(_, f)| f.size()).sum();
+        let mut done = 0.0;
+        let mut out = Vec::with_capacity(files.len());
+        ui.download
+            .set(Some(("Reading your images", 0, total as u64)));
+        for (path, f) in files {
             match super::super::web::read_file(&f, 4 << 20, |_| {}).await {
                 Ok(b) => out.push((path, b)),
                 // Unreadable here: the library lists it as skipped (an empty file decodes to nothing).
@@ -390,6 +447,12 @@ pub fn own_files(ui: TrainUi, list: web_sys::FileList) {
         }
         ui.download.set(None);
         let (msg, bytes) = pack_files(&out);
+        let arr = Uint8Array::from(bytes.as_slice());
+        if let Err(e) = store("putData", &[encode(&msg).into(), arr.into()]).await {
+            ui.error.set(Some(format!(
+                "your images could not be kept for a reload: {e}"
+            )));
+        }
         send(&msg, Some(&bytes));
         SENT.with_borrow_mut(|s| *s = "own");
         ui.settings.update(|s| {
