@@ -228,11 +228,20 @@ def main():
             check(last < first, f"the training loss did not fall: {first:.4f} -> {last:.4f}")
             pts = b.js("return [...document.querySelectorAll('#train-loss-chart polyline')].map(p => p.getAttribute('points').split(' ').length)")
             check(len(pts) >= 2 and max(pts) >= 30, f"loss curves not drawn: {pts}")
-            cells = b.js("return document.querySelectorAll('#train-heatmap rect').length")
-            check(cells >= 6 * 3, f"the heatmap has {cells} cells")
+            # The layer × step heatmap (ui::plots::Heatmap, a canvas): drawn, and a value on hover.
+            hover = b.js_async("const d = arguments[0]; (async () => { "
+                               "const c = document.querySelector('#train-heatmap canvas'); if (!c || !c.width) return d(null); "
+                               "const r = c.getBoundingClientRect(), e = document.querySelector('#train-heatmap .readout'); "
+                               "for (let fy = 0.05; fy < 1; fy += 0.1) for (let fx = 0.02; fx < 1; fx += 0.04) { "
+                               "c.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + r.width * fx, "
+                               "clientY: r.top + r.height * fy, bubbles: true})); "
+                               "await new Promise(ok => setTimeout(ok, 0)); "
+                               "if (/layer \\d+, step \\d+/.test(e.textContent)) return d(e.textContent); } d(''); })();")
+            check(hover, f"no heatmap canvas, or no value on hover ({hover!r})")
             check(len(r["probes"]) >= 3 and len(r["probes"][-1]["rc_out"]) == 6, "per-layer probes missing")
             check(r["heldout"] and r["heldout"]["images"] > 0, "no held-out evaluation")
-            check(b.js("return document.querySelectorAll('#train-confusion td').length") > 0, "no confusion matrix")
+            check(b.js("return !!document.querySelector('#train-confusion canvas') && !!document.querySelector('#train-per-class canvas')"),
+                  "no confusion matrix or per-class accuracy")
             check(longest < 50, f"a main-thread task took {longest:.0f} ms while training (tasks: {b.js('return window.__wbLongTasks')})")
             b.screenshot(shots / "train-02-after-50-steps.png")
             b.js("document.querySelector('#train-loss-chart').scrollIntoView()")

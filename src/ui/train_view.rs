@@ -8,8 +8,9 @@ use leptos::prelude::*;
 use serde_json::{json, Value};
 
 use super::chart::{LayerChart, Series};
+use super::plots::{Bar, BarChart, Heatmap, Matrix};
 use super::state::{AppState, View};
-use super::train::charts::{Confusion, Curve, Heat, Heatmap, StepChart};
+use super::train::charts::{Curve, StepChart};
 use super::train::client::{self, TrainUi};
 use crate::model::config::BROWSER_PRESETS;
 use crate::model::CrateConfig;
@@ -369,28 +370,58 @@ pub fn TrainView() -> impl IntoView {
         "rc_out" => "R^c after MSSA",
         _ => "ISTA sparsity (fraction of zeros)",
     };
+    // Rows = layers, columns = probes (with the step of each).
+    let probe_steps = Signal::derive(move || -> Vec<u64> {
+        report()
+            .and_then(|r| {
+                r["probes"]
+                    .as_array()
+                    .map(|a| a.iter().map(|p| p["step"].as_u64().unwrap_or(0)).collect())
+            })
+            .unwrap_or_default()
+    });
     let heat = Signal::derive(move || {
         let m = measure.get();
-        let Some(r) = report() else {
-            return Heat::default();
-        };
-        let probes = r["probes"].as_array().cloned().unwrap_or_default();
-        Heat {
-            steps: probes
-                .iter()
-                .map(|p| p["step"].as_u64().unwrap_or(0))
-                .collect(),
-            values: probes
-                .iter()
-                .map(|p| {
-                    p[m.as_str()]
-                        .as_array()
-                        .map(|a| a.iter().map(|v| num(v).unwrap_or(f64::NAN)).collect())
-                        .unwrap_or_default()
-                })
-                .collect(),
-            measure: measure_name(&m).into(),
-        }
+        let probes = report()
+            .and_then(|r| r["probes"].as_array().cloned())
+            .unwrap_or_default();
+        let cols: Vec<Vec<f64>> = probes
+            .iter()
+            .map(|p| {
+                p[m.as_str()]
+                    .as_array()
+                    .map(|a| a.iter().map(|v| num(v).unwrap_or(f64::NAN)).collect())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let layers = cols.first().map_or(0, Vec::len);
+        let rows: Vec<Vec<f64>> = (0..layers)
+            .map(|l| {
+                cols.iter()
+                    .map(|c| c.get(l).copied().unwrap_or(f64::NAN))
+                    .collect()
+            })
+            .collect();
+        std::sync::Arc::new(Matrix::new(
+            layers,
+            cols.len(),
+            rows.into_iter().flatten().collect(),
+        ))
+    });
+    let heat_describe = Callback::new(move |(l, c, v): (usize, usize, f64)| {
+        let step = probe_steps.with_untracked(|s| s.get(c).copied().unwrap_or(0));
+        format!(
+            "layer {l}, step {step}: {} = {}",
+            measure_name(&measure.get_untracked()),
+            crate::viz::axis::format_value(v)
+        )
+    });
+    let step_names = Signal::derive(move || {
+        probe_steps
+            .get()
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
     });
     // The per-layer curves now, and at the end of the first epoch (faint) for comparison.
     let layer_series =
@@ -441,9 +472,29 @@ pub fn TrainView() -> impl IntoView {
     let sparsity_series =
         layer_series(&[("sparsity", "sparsity", "#2ca02c", "rgba(44,160,44,0.3)")]);
     let confusion = Signal::derive(move || {
-        report()
-            .and_then(|r| serde_json::from_value::<Vec<Vec<u64>>>(r["confusion"].clone()).ok())
-            .unwrap_or_default()
+        let m = report()
+            .and_then(|r| serde_json::from_value::<Vec<Vec<f64>>>(r["confusion"].clone()).ok())
+            .unwrap_or_default();
+        std::sync::Arc::new(Matrix::from_rows(&m))
+    });
+    let per_class = Signal::derive(move || {
+        let Some(r) = report() else {
+            return std::sync::Arc::new(Vec::new());
+        };
+        let names = r["class_names"].as_array().cloned().unwrap_or_default();
+        let acc = r["per_class"].as_array().cloned().unwrap_or_default();
+        std::sync::Arc::new(
+            acc.iter()
+                .enumerate()
+                .map(|(i, a)| Bar {
+                    label: names
+                        .get(i)
+                        .and_then(|n| n.as_str())
+                        .map_or_else(|| i.to_string(), String::from),
+                    parts: vec![num(a).unwrap_or(0.0)],
+                })
+                .collect::<Vec<_>>(),
+        )
     });
     let class_names = Signal::derive(move || {
         report()
@@ -672,11 +723,32 @@ pub fn TrainView() -> impl IntoView {
                 </select>
             </label>
             <div class="charts train-charts">
-                <Heatmap heat=heat />
+                <Heatmap matrix=heat title="The chosen measure per layer over training (probe batch)"
+                    x_label="training step (probe)" y_label="layer" unit="nats (R^c) or fraction (sparsity)"
+                    col_names=step_names describe=heat_describe width=520.0 height=220.0 id="train-heatmap" />
                 <LayerChart title="R^c per layer (probe batch)" y_label="R^c (nats)" series=rc_series selected=Signal::derive(|| usize::MAX) on_select=Callback::new(|_| {}) id="train-rc-chart" />
                 <LayerChart title="Sparsity per layer (probe batch)" y_label="fraction of zeros" series=sparsity_series selected=Signal::derive(|| usize::MAX) on_select=Callback::new(|_| {}) id="train-sparsity-chart" />
             </div>
-            <Confusion matrix=confusion names=class_names />
+            <Show when=move || confusion.with(|m| m.rows > 0)
+                fallback=|| view! { <p class="muted">"The confusion matrix appears after the first held-out evaluation."</p> }>
+                <div class="train-charts">
+                    <Heatmap matrix=confusion title="Held-out confusion matrix (rows: true class, columns: predicted)"
+                        x_label="predicted class" y_label="true class" unit="images"
+                        row_names=class_names col_names=class_names show_values=true
+                        describe=Callback::new(move |(t, p, v): (usize, usize, f64)| {
+                            let n = class_names.get_untracked();
+                            let name = |i: usize| n.get(i).cloned().unwrap_or_else(|| i.to_string());
+                            format!("true {}, predicted {}: {v} images", name(t), name(p))
+                        })
+                        width=420.0 height=360.0 id="train-confusion" />
+                    <BarChart bars=per_class parts=Signal::derive(|| vec![("accuracy".to_string(), [31, 119, 180])])
+                        title="Held-out accuracy per class" x_label="class" y_label="accuracy" y_range=[0.0, 1.0]
+                        describe=Callback::new(move |(i, _): (usize, Option<usize>)| {
+                            per_class.with_untracked(|b| b.get(i).map(|b| format!("{}: {:.1} %", b.label, 100.0 * b.parts[0])).unwrap_or_default())
+                        })
+                        id="train-per-class" />
+                </div>
+            </Show>
             <pre id="wb-train-report" hidden>{report_json}</pre>
         </section>
     }
