@@ -15,6 +15,7 @@ MSSA by depth, images/s).
 import argparse
 import base64
 import json
+import os
 import zipfile
 import zlib
 import math
@@ -154,6 +155,8 @@ def main():
     ap.add_argument("--shots", default=str(ROOT / "target" / "screenshots"))
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--accuracy-run", action="store_true")
+    ap.add_argument("--throughput", type=float, default=0,
+                    help="also measure the page's CPU worker against the CLI on one thread for this many seconds")
     ap.add_argument("--only", default="", help="run only the checks whose names contain one of these (comma-separated)")
     a = ap.parse_args()
     shots = Path(a.shots)
@@ -347,6 +350,31 @@ def main():
                         f"{r['images_per_s']:.1f} images/s, R^c after MSSA by layer {[round(x, 2) for x in p['rc_out']]} "
                         f"(falls with depth: {falls})")
             run("measure: held-out accuracy on default subspaces after two minutes", accuracy_2min)
+
+        if a.throughput:
+            def throughput():
+                # The page's CPU worker on the default run (subspaces, crate-fmnist, batch 128) for
+                # a fixed time, then `whitebox train` on one thread for as many steps.
+                b.goto(base + "?view=train&engine=cpu")
+                wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0, "a fresh run")
+                b.click("#train-play")
+                time.sleep(a.throughput)
+                b.click("#train-pause")
+                r = wait_train(b, lambda r: not r.get("playing"), "the pause")
+                page = r["images_per_s"]
+                steps = max(10, r["step"])
+                out = subprocess.run([a.whitebox, "train", "--dataset", "subspaces", "--epochs", "10", "--steps", str(steps),
+                                      "--log-every", "1", "--out", str(tmp / "cli-throughput")],
+                                     check=True, capture_output=True, text=True, env={**os.environ, "RAYON_NUM_THREADS": "1"})
+                lines = [json.loads(x) for x in (tmp / "cli-throughput" / "metrics.jsonl").read_text().splitlines()]
+                ips = [x["images_per_s"] for x in lines if x.get("kind") == "step"]
+                # The CLI's figure over all its steps (images over the epoch's time so far).
+                cli = ips[-1]
+                ratio = page / cli
+                check(ratio >= 0.6, f"the page trains at {page:.0f} images/s, {100 * ratio:.0f} % of the CLI's {cli:.0f} (target 60 %)")
+                return (f"page CPU worker {page:.0f} images/s over {r['step']} steps vs `whitebox train` on one thread "
+                        f"{cli:.0f} images/s ({len(ips)} steps): {100 * ratio:.0f} %; load {os.getloadavg()[0]:.1f}")
+            run("measure: page CPU worker images/s vs `whitebox train` on one thread (same model, batch)", throughput)
 
     with Browser(webgpu=True, timeout=a.timeout) as b:
         def fashion_mnist():
