@@ -16,7 +16,8 @@ use crate::train::OptimizerKind;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum ToWorker {
-    /// A fresh run with these settings (replacing the current one), paused at step 0.
+    /// A fresh run with these settings (replacing the current one), paused at step 0. When
+    /// `settings.init` is set, the model to continue travels with the message as safetensors.
     New {
         settings: SessionSettings,
     },
@@ -32,6 +33,9 @@ pub enum ToWorker {
     Export,
     /// Continue the run saved in the bytes sent with this message (paused).
     Resume,
+    /// A test hook: destroys the WebGPU device the run trains on, as a driver reset or a lost
+    /// GPU would; the next step fails and the run continues on the CPU from its last checkpoint.
+    LoseDevice,
     /// `engine=` from the URL: `cpu`, `gpu` or `auto`.
     Engine {
         pref: String,
@@ -176,6 +180,11 @@ impl Pacer {
     }
 }
 
+/// The model menu's value (and the URL's) for "continue the model in use".
+pub const IN_USE: &str = "in-use";
+/// The name a continued run carries until the page names the model.
+pub const IN_USE_NAME: &str = "the model in use";
+
 /// The settings as one URL value: `data.lr.batch.epochs.seed.optimizer.augment.preset`
 /// joined by `~` (characters `encodeURIComponent` leaves alone), defaults included so that a
 /// shared link fixes the run.
@@ -200,7 +209,10 @@ pub fn settings_to_url(s: &SessionSettings) -> String {
         s.seed.to_string(),
         s.optimizer.as_str().to_string(),
         (s.augment as u8).to_string(),
-        s.preset.clone(),
+        match s.init {
+            Some(_) => IN_USE.to_string(),
+            None => s.preset.clone(),
+        },
     ]
     .join("~")
 }
@@ -257,8 +269,10 @@ pub fn settings_from_url(v: &str) -> SessionSettings {
         s.optimizer = v;
     }
     s.augment = get(6) == "1";
-    if !get(7).is_empty() {
-        s.preset = get(7).to_string();
+    match get(7) {
+        "" => {}
+        IN_USE => s.init = Some(IN_USE_NAME.into()),
+        p => s.preset = p.to_string(),
     }
     if s.validate().is_err() || crate::model::CrateConfig::preset(&s.preset).is_err() {
         return SessionSettings::default();
@@ -283,6 +297,7 @@ mod tests {
             ToWorker::Export,
             ToWorker::Resume,
             ToWorker::Engine { pref: "cpu".into() },
+            ToWorker::LoseDevice,
             ToWorker::Data {
                 names: vec!["index.json".into()],
                 lens: vec![3],
@@ -369,6 +384,11 @@ mod tests {
             },
             SessionSettings {
                 data: DataChoice::Own { seed: 4 },
+                ..SessionSettings::default()
+            },
+            SessionSettings {
+                data: DataChoice::Fmnist,
+                init: Some(IN_USE_NAME.into()),
                 ..SessionSettings::default()
             },
         ];

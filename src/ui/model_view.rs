@@ -3,7 +3,14 @@
 
 use leptos::prelude::*;
 
-use super::actions::{compare_engines, load_bundled, reanalyse, retry_gpu, retry_model_with_heads};
+use super::actions::{
+    compare_engines, load_bundled, load_model_from_bytes, reanalyse, retry_gpu,
+    retry_model_with_heads,
+};
+use super::train::client::TrainUi;
+
+/// The model menu's values for models trained in the page: this prefix and their index.
+const TRAINED: &str = "trained:";
 use super::inputs::ModelInput;
 use super::official_panel::OfficialPanel;
 use super::state::{AppState, EnginePref};
@@ -106,14 +113,38 @@ pub fn ModelView() -> impl IntoView {
         })
     };
     let engine = move || app.engine.get();
+    // Models trained in the Train view and opened from it.
+    let trained = use_context::<TrainUi>()
+        .map(|u| u.trained)
+        .unwrap_or_else(|| RwSignal::new(Vec::new()));
+    let is_on_show = move |name: &str| {
+        app.model_name.with(Option::is_none)
+            && app
+                .model
+                .with(|m| m.as_ref().is_some_and(|m| m.name == name))
+    };
+    let on_choose = move |ev| {
+        let v = event_target_value(&ev);
+        match v
+            .strip_prefix(TRAINED)
+            .and_then(|i| i.parse::<usize>().ok())
+        {
+            Some(i) => {
+                if let Some((name, bytes)) = trained.with_untracked(|t| t.get(i).cloned()) {
+                    load_model_from_bytes(app, name, bytes.to_vec());
+                }
+            }
+            None => load_bundled(app, v),
+        }
+    };
 
     view! {
         <div class="view model" id="view-model">
             <section>
                 <h3>"Loaded model"</h3>
-                <Show when=move || app.bundled.with(|b| b.len() > 1)>
+                <Show when=move || app.bundled.with(|b| b.len() > 1) || trained.with(|t| !t.is_empty())>
                     <label>"Bundled models: "
-                        <select id="bundled-model" on:change=move |ev| load_bundled(app, event_target_value(&ev))>
+                        <select id="bundled-model" on:change=on_choose>
                             {move || app.bundled.get().into_iter().map(|b| {
                                 let name = b.name.clone();
                                 view! {
@@ -122,7 +153,13 @@ pub fn ModelView() -> impl IntoView {
                                     </option>
                                 }
                             }).collect_view()}
-                            <Show when=move || app.model_name.with(Option::is_none)>
+                            {move || trained.get().into_iter().enumerate().map(|(i, (name, _))| {
+                                let n = name.clone();
+                                view! {
+                                    <option value=format!("{TRAINED}{i}") selected=move || is_on_show(&n)>{name}</option>
+                                }
+                            }).collect_view()}
+                            <Show when=move || app.model_name.with(Option::is_none) && !trained.with(|t| t.iter().any(|(n, _)| is_on_show(n)))>
                                 <option value="" selected=true disabled=true>"(your file)"</option>
                             </Show>
                         </select>

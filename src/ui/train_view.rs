@@ -8,20 +8,24 @@ use leptos::prelude::*;
 use serde_json::{json, Value};
 
 use super::chart::{LayerChart, Series};
+use super::plots::{Bar, BarChart, Heatmap, Matrix};
 use super::state::{AppState, View};
-use super::train::charts::{Confusion, Curve, Heat, Heatmap, StepChart};
+use super::train::charts::{Curve, StepChart};
 use super::train::client::{self, TrainUi};
-use crate::model::config::PRESETS;
-use crate::page::train_protocol::{settings_from_url, settings_to_url, DataChoice, ToWorker};
+use crate::model::config::BROWSER_PRESETS;
+use crate::model::CrateConfig;
+use crate::page::train_protocol::{
+    settings_from_url, settings_to_url, DataChoice, ToWorker, IN_USE,
+};
 use crate::train::OptimizerKind;
-
-/// Presets small enough to train in a browser (the others are ImageNet-sized).
-const BROWSER_PRESETS: [&str; 2] = ["crate-fmnist", "crate-c32"];
 
 /// The Train view's state, made once by the app (so the worker outlives view switches).
 pub fn train_ui(app: &AppState) -> TrainUi {
     let s = app.train_url.get_untracked();
-    let ui = TrainUi::new(s.as_deref().map(settings_from_url).unwrap_or_default());
+    let ui = TrainUi::new(
+        s.as_deref().map(settings_from_url).unwrap_or_default(),
+        *app,
+    );
     ui.engine_pref
         .set(app.engine_pref.get_untracked().key().into());
     ui
@@ -73,7 +77,8 @@ const DATA_NOTE_FMNIST: &str = "Fashion-MNIST: photos of clothes, 28×28 grey, 1
     images, fetched only when chosen).";
 
 const DATA_NOTE_OWN: &str = "Your own images: choose a folder (or a .zip) with one sub-folder \
-    per class. Each image is fitted to the model's input, 15 % of each class is held out for \
+    per class, or pick files per class. They are kept in this browser for resuming after a \
+    reload. Each image is fitted to the model's input, 15 % of each class is held out for \
     testing, and files that cannot be read are skipped and listed. Nothing leaves this browser.";
 
 #[component]
@@ -127,6 +132,10 @@ pub fn TrainView() -> impl IntoView {
         run_settings().is_some_and(|r| {
             let mut f = ui.settings.get();
             f.lr = r.lr;
+            // The form says "the model in use"; the run carries its name.
+            if f.init.is_some() {
+                f.init.clone_from(&r.init);
+            }
             f != r
         })
     };
@@ -139,7 +148,7 @@ pub fn TrainView() -> impl IntoView {
         let v = event_target_value(&ev);
         ui.settings.update(|s| {
             if let Some(d) = DataChoice::from_key(&v, s.seed) {
-                if d.needs_bytes() {
+                if d.needs_bytes() && s.init.is_none() {
                     // Fashion-MNIST is 28×28 grey: the model that fits it.
                     s.preset = "crate-fmnist".into();
                 }
@@ -165,6 +174,48 @@ pub fn TrainView() -> impl IntoView {
         if let Some(list) = input.as_ref().and_then(|i| i.files()) {
             client::own_files(ui, list);
         }
+    };
+    let on_model = move |ev| {
+        let v = event_target_value(&ev);
+        ui.settings.update(|s| {
+            if v == IN_USE {
+                s.init = Some(client::model_label(app));
+            } else {
+                s.init = None;
+                s.preset = v;
+            }
+        });
+    };
+    // The model the page has loaded, offered for continued training.
+    let in_use_label = move || {
+        app.model.with(|m| match m {
+            Some(m) => format!(
+                "continue the model in use: {} ({} classes)",
+                m.name, m.config.classes
+            ),
+            None => "continue the model in use (none loaded yet)".into(),
+        })
+    };
+    // Files picked per class: rows of (name, files), read when "Train on these classes" is
+    // pressed.
+    let class_rows = RwSignal::new(1usize);
+    let use_classes = move |_| {
+        use wasm_bindgen::JsCast;
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let input = |id: String| {
+            doc.get_element_by_id(&id)
+                .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+        };
+        let classes = (0..class_rows.get_untracked())
+            .filter_map(|i| {
+                let name = input(format!("train-class-name-{i}"))?.value();
+                let files = input(format!("train-class-files-{i}"))?.files()?;
+                Some((name, files))
+            })
+            .collect();
+        client::class_files(ui, classes);
     };
     let on_lr = move |ev| {
         if let Ok(lr) = event_target_value(&ev).parse::<f32>() {
@@ -231,11 +282,15 @@ pub fn TrainView() -> impl IntoView {
     let open_in = move |v: View| {
         if let Some(b) = client::exported_bytes() {
             let step = ui.exported.get_untracked().unwrap_or(0);
-            super::actions::load_model_from_bytes(
-                app,
-                format!("trained in the page (step {step})"),
-                b,
-            );
+            let data = ui.settings.with_untracked(|s| s.data.key());
+            let name = format!("trained in the page ({data}, step {step})");
+            // Listed in the page's model menu, to come back to after another model.
+            ui.trained.update(|t| {
+                if !t.iter().any(|(n, _)| *n == name) {
+                    t.push((name.clone(), std::sync::Arc::new(b.clone())));
+                }
+            });
+            super::actions::load_model_from_bytes(app, name, b);
             app.view.set(v);
         }
     };
@@ -315,28 +370,58 @@ pub fn TrainView() -> impl IntoView {
         "rc_out" => "R^c after MSSA",
         _ => "ISTA sparsity (fraction of zeros)",
     };
+    // Rows = layers, columns = probes (with the step of each).
+    let probe_steps = Signal::derive(move || -> Vec<u64> {
+        report()
+            .and_then(|r| {
+                r["probes"]
+                    .as_array()
+                    .map(|a| a.iter().map(|p| p["step"].as_u64().unwrap_or(0)).collect())
+            })
+            .unwrap_or_default()
+    });
     let heat = Signal::derive(move || {
         let m = measure.get();
-        let Some(r) = report() else {
-            return Heat::default();
-        };
-        let probes = r["probes"].as_array().cloned().unwrap_or_default();
-        Heat {
-            steps: probes
-                .iter()
-                .map(|p| p["step"].as_u64().unwrap_or(0))
-                .collect(),
-            values: probes
-                .iter()
-                .map(|p| {
-                    p[m.as_str()]
-                        .as_array()
-                        .map(|a| a.iter().map(|v| num(v).unwrap_or(f64::NAN)).collect())
-                        .unwrap_or_default()
-                })
-                .collect(),
-            measure: measure_name(&m).into(),
-        }
+        let probes = report()
+            .and_then(|r| r["probes"].as_array().cloned())
+            .unwrap_or_default();
+        let cols: Vec<Vec<f64>> = probes
+            .iter()
+            .map(|p| {
+                p[m.as_str()]
+                    .as_array()
+                    .map(|a| a.iter().map(|v| num(v).unwrap_or(f64::NAN)).collect())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let layers = cols.first().map_or(0, Vec::len);
+        let rows: Vec<Vec<f64>> = (0..layers)
+            .map(|l| {
+                cols.iter()
+                    .map(|c| c.get(l).copied().unwrap_or(f64::NAN))
+                    .collect()
+            })
+            .collect();
+        std::sync::Arc::new(Matrix::new(
+            layers,
+            cols.len(),
+            rows.into_iter().flatten().collect(),
+        ))
+    });
+    let heat_describe = Callback::new(move |(l, c, v): (usize, usize, f64)| {
+        let step = probe_steps.with_untracked(|s| s.get(c).copied().unwrap_or(0));
+        format!(
+            "layer {l}, step {step}: {} = {}",
+            measure_name(&measure.get_untracked()),
+            crate::viz::axis::format_value(v)
+        )
+    });
+    let step_names = Signal::derive(move || {
+        probe_steps
+            .get()
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
     });
     // The per-layer curves now, and at the end of the first epoch (faint) for comparison.
     let layer_series =
@@ -387,9 +472,29 @@ pub fn TrainView() -> impl IntoView {
     let sparsity_series =
         layer_series(&[("sparsity", "sparsity", "#2ca02c", "rgba(44,160,44,0.3)")]);
     let confusion = Signal::derive(move || {
-        report()
-            .and_then(|r| serde_json::from_value::<Vec<Vec<u64>>>(r["confusion"].clone()).ok())
-            .unwrap_or_default()
+        let m = report()
+            .and_then(|r| serde_json::from_value::<Vec<Vec<f64>>>(r["confusion"].clone()).ok())
+            .unwrap_or_default();
+        std::sync::Arc::new(Matrix::from_rows(&m))
+    });
+    let per_class = Signal::derive(move || {
+        let Some(r) = report() else {
+            return std::sync::Arc::new(Vec::new());
+        };
+        let names = r["class_names"].as_array().cloned().unwrap_or_default();
+        let acc = r["per_class"].as_array().cloned().unwrap_or_default();
+        std::sync::Arc::new(
+            acc.iter()
+                .enumerate()
+                .map(|(i, a)| Bar {
+                    label: names
+                        .get(i)
+                        .and_then(|n| n.as_str())
+                        .map_or_else(|| i.to_string(), String::from),
+                    parts: vec![num(a).unwrap_or(0.0)],
+                })
+                .collect::<Vec<_>>(),
+        )
     });
     let class_names = Signal::derive(move || {
         report()
@@ -457,6 +562,15 @@ pub fn TrainView() -> impl IntoView {
     let model_line = move || {
         let r = report()?;
         let m = &r["model"];
+        if let Some(origin) = m["origin"].as_str() {
+            return Some(format!(
+                "Model: {origin} ({} layers, width {}, {} heads, {:.0} k parameters)",
+                m["depth"],
+                m["dim"],
+                m["heads"],
+                m["params"].as_f64().unwrap_or(0.0) / 1e3
+            ));
+        }
         Some(format!(
             "Model: fresh seeded {} ({} layers, width {}, {} heads, {:.0} k parameters)",
             m["preset"].as_str().unwrap_or("?"),
@@ -484,10 +598,12 @@ pub fn TrainView() -> impl IntoView {
                     </select>
                 </label>
                 <label>"Model"
-                    <select id="train-preset" on:change=move |ev| { let v = event_target_value(&ev); set(Box::new(move |s| s.preset = v.clone())); }>
-                        {BROWSER_PRESETS.iter().filter(|p| PRESETS.contains(p)).map(|&p| view! {
-                            <option value=p selected=move || ui.settings.with(|s| s.preset == p)>{p}</option>
+                    <select id="train-preset" on:change=on_model>
+                        {BROWSER_PRESETS.iter().map(|&p| view! {
+                            <option value=p title=CrateConfig::preset_description(p).unwrap_or("")
+                                selected=move || ui.settings.with(|s| s.init.is_none() && s.preset == p)>{format!("fresh {p}")}</option>
                         }).collect_view()}
+                        <option value=IN_USE selected=move || ui.settings.with(|s| s.init.is_some())>{in_use_label}</option>
                     </select>
                 </label>
                 <label>"Optimiser"
@@ -525,6 +641,17 @@ pub fn TrainView() -> impl IntoView {
                     <input id="train-archive" type="file" accept=".zip,application/zip" on:change=on_files />
                 </label>
             </div>
+            <details class="train-classes" id="train-classes">
+                <summary>"Own images: or pick files per class"</summary>
+                {move || (0..class_rows.get()).map(|i| view! {
+                    <div class="train-class-row">
+                        <input id=format!("train-class-name-{i}") type="text" placeholder=format!("class {}", i + 1) />
+                        <input id=format!("train-class-files-{i}") type="file" multiple accept="image/*" />
+                    </div>
+                }).collect_view()}
+                <button id="train-add-class" on:click=move |_| class_rows.update(|n| *n += 1)>"+ class"</button>
+                <button id="train-use-classes" on:click=use_classes>"Train on these classes"</button>
+            </details>
             {sub_knobs}
             <p class="muted data-note">{move || match data_key() { "subspaces" => DATA_NOTE_SUBSPACES, "fmnist" => DATA_NOTE_FMNIST, "own" => DATA_NOTE_OWN, _ => DATA_NOTE_SHAPES }}</p>
             <Show when=move || !skipped_files().is_empty()>
@@ -555,7 +682,7 @@ pub fn TrainView() -> impl IntoView {
                         {move || format!("Resume the saved run (step {})", ui.saved.get().unwrap_or(0))}
                     </button>
                 </Show>
-                <Show when=move || ui.exported.get().is_some() && data_key() == "shapes">
+                <Show when=move || ui.exported.get().is_some() && data_key() != "subspaces">
                     <button id="train-open-attention" on:click=move |_| open_in(View::Attention)>"Open in Attention"</button>
                     <button id="train-open-layers" on:click=move |_| open_in(View::Layers)>"Open in Layers"</button>
                 </Show>
@@ -596,11 +723,32 @@ pub fn TrainView() -> impl IntoView {
                 </select>
             </label>
             <div class="charts train-charts">
-                <Heatmap heat=heat />
+                <Heatmap matrix=heat title="The chosen measure per layer over training (probe batch)"
+                    x_label="training step (probe)" y_label="layer" unit="nats (R^c) or fraction (sparsity)"
+                    col_names=step_names describe=heat_describe width=520.0 height=220.0 id="train-heatmap" />
                 <LayerChart title="R^c per layer (probe batch)" y_label="R^c (nats)" series=rc_series selected=Signal::derive(|| usize::MAX) on_select=Callback::new(|_| {}) id="train-rc-chart" />
                 <LayerChart title="Sparsity per layer (probe batch)" y_label="fraction of zeros" series=sparsity_series selected=Signal::derive(|| usize::MAX) on_select=Callback::new(|_| {}) id="train-sparsity-chart" />
             </div>
-            <Confusion matrix=confusion names=class_names />
+            <Show when=move || confusion.with(|m| m.rows > 0)
+                fallback=|| view! { <p class="muted">"The confusion matrix appears after the first held-out evaluation."</p> }>
+                <div class="train-charts">
+                    <Heatmap matrix=confusion title="Held-out confusion matrix (rows: true class, columns: predicted)"
+                        x_label="predicted class" y_label="true class" unit="images"
+                        row_names=class_names col_names=class_names show_values=true
+                        describe=Callback::new(move |(t, p, v): (usize, usize, f64)| {
+                            let n = class_names.get_untracked();
+                            let name = |i: usize| n.get(i).cloned().unwrap_or_else(|| i.to_string());
+                            format!("true {}, predicted {}: {v} images", name(t), name(p))
+                        })
+                        width=420.0 height=360.0 id="train-confusion" />
+                    <BarChart bars=per_class parts=Signal::derive(|| vec![("accuracy".to_string(), [31, 119, 180])])
+                        title="Held-out accuracy per class" x_label="class" y_label="accuracy" y_range=[0.0, 1.0]
+                        describe=Callback::new(move |(i, _): (usize, Option<usize>)| {
+                            per_class.with_untracked(|b| b.get(i).map(|b| format!("{}: {:.1} %", b.label, 100.0 * b.parts[0])).unwrap_or_default())
+                        })
+                        id="train-per-class" />
+                </div>
+            </Show>
             <pre id="wb-train-report" hidden>{report_json}</pre>
         </section>
     }

@@ -312,3 +312,165 @@ fn own_images_session_lists_skipped_files_and_trains_as_whitebox_train() {
     assert!(d <= 1e-5, "page vs CLI {d:e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The bundled Fashion-MNIST model, as the page holds it.
+fn bundled_model() -> whitebox::model::Model {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("web/models/crate-fmnist.safetensors");
+    load_model_file(path, None).unwrap().model
+}
+
+#[test]
+fn continuing_the_bundled_model_starts_from_its_loss_and_trains_as_whitebox_train_init() {
+    use whitebox::train::session::DataChoice;
+    let model = bundled_model();
+    let bytes = fmnist_bytes();
+    let settings = SessionSettings {
+        data: DataChoice::Fmnist,
+        epochs: 1,
+        batch: 32,
+        eval_images: 256,
+        init: Some("crate-fmnist (bundled)".into()),
+        ..SessionSettings::default()
+    };
+    // Without the model the settings are refused (a fresh preset would silently stand in).
+    assert!(TrainSession::new_with(settings.clone(), &bytes).is_err());
+    let mut s = TrainSession::continue_from(settings.clone(), &bytes, &model).unwrap();
+    assert_eq!(s.trainer.model().params, model.params, "every weight kept");
+    let report = s.report();
+    assert!(
+        report["model"]["origin"]
+            .as_str()
+            .unwrap()
+            .contains("every weight kept"),
+        "{}",
+        report["model"]
+    );
+    let held = s.evaluate().unwrap().loss;
+    let first = s.step().unwrap().loss;
+    // A fresh model starts at ln 10 ≈ 2.30; the trained one far below.
+    let mut fresh = TrainSession::new_with(
+        SessionSettings {
+            init: None,
+            ..settings.clone()
+        },
+        &bytes,
+    )
+    .unwrap();
+    let fresh_first = fresh.step().unwrap().loss;
+    assert!(
+        held < 1.0 && first < 1.2,
+        "held-out {held}, first batch {first}"
+    );
+    assert!(fresh_first > 2.0, "fresh first batch {fresh_first}");
+    s.step().unwrap();
+
+    // Saved and loaded, it continues exactly (its shape comes from the checkpoint).
+    let mut back = TrainSession::load_with(&s.save().unwrap(), &bytes).unwrap();
+    assert_eq!(back.history.origin, s.history.origin);
+    assert_eq!(back.settings.init, settings.init);
+    s.step().unwrap();
+    back.step().unwrap();
+    assert_eq!(s.trainer.params, back.trainer.params);
+
+    // `whitebox train --init` on the same data and settings: the same weights after two steps.
+    let dir = tmp("session-continue");
+    let out = dir.to_str().unwrap();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/datasets/fashion-mnist");
+    let init = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("web/models/crate-fmnist.safetensors");
+    ok(&[
+        "train",
+        "--dataset",
+        "fmnist",
+        "--data",
+        data.to_str().unwrap(),
+        "--init",
+        init.to_str().unwrap(),
+        "--preset",
+        "crate-fmnist",
+        "--epochs",
+        "1",
+        "--batch",
+        "32",
+        "--steps",
+        "2",
+        "--out",
+        out,
+    ]);
+    let cli = load_model_file(dir.join("model.safetensors"), None)
+        .unwrap()
+        .model;
+    let mut two = TrainSession::continue_from(settings, &bytes, &model).unwrap();
+    two.step().unwrap();
+    two.step().unwrap();
+    let d = relative_difference(&two.trainer.model().params, &cli.params);
+    assert!(
+        d < 1e-5,
+        "continued session vs whitebox train --init: {d:e}"
+    );
+}
+
+#[test]
+fn continuing_on_other_classes_keeps_the_trunk_and_gives_a_new_head() {
+    use whitebox::train::session::{is_head, DataBytes, DataChoice};
+    let model = bundled_model();
+    let mut files = Vec::new();
+    for (class, colour) in [
+        ("red", [200, 30, 30]),
+        ("green", [30, 200, 30]),
+        ("blue", [30, 30, 200]),
+    ] {
+        for i in 0..6 {
+            files.push((format!("mine/{class}/{i}.png"), own_png(20 + i, colour, i)));
+        }
+    }
+    let settings = SessionSettings {
+        data: DataChoice::Own { seed: 0 },
+        epochs: 1,
+        batch: 8,
+        init: Some("crate-fmnist (bundled)".into()),
+        ..SessionSettings::default()
+    };
+    let bytes = DataBytes { files };
+    let mut s = TrainSession::continue_from(settings.clone(), &bytes, &model).unwrap();
+    assert_eq!(s.trainer.config.classes, 3);
+    assert_eq!(s.class_names(), ["blue", "green", "red"]);
+    let mut heads = 0;
+    for (k, t) in &s.trainer.params.tensors {
+        if is_head(k) {
+            heads += 1;
+            if k == "mlp_head.1.weight" {
+                assert_eq!(t.shape, [3, model.config.dim], "{k}");
+            }
+        } else {
+            assert_eq!(
+                t.data, model.params.tensors[k].data,
+                "{k}: the trunk is kept"
+            );
+        }
+    }
+    assert!(heads >= 2, "the head's tensors");
+    let origin = s.history.origin.clone().unwrap();
+    assert!(
+        origin.contains("new head for 3 classes (the model had 10)"),
+        "{origin}"
+    );
+    assert!(s.step().unwrap().loss.is_finite());
+    let back = TrainSession::load_with(&s.save().unwrap(), &bytes).unwrap();
+    assert_eq!(back.trainer.params, s.trainer.params);
+
+    // Subspaces are not 28×28 images: the bundled model cannot continue on them.
+    let err = TrainSession::continue_from(
+        SessionSettings {
+            data: DataChoice::default(),
+            ..settings
+        },
+        &DataBytes::default(),
+        &model,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(err.contains("cannot continue on it"), "{err}");
+}

@@ -149,6 +149,12 @@ fn grad_offsets(spec: &Weights<Slot>) -> (Weights<usize>, usize) {
 }
 
 impl GpuTrainer {
+    /// Destroys the device, as a lost GPU would (the page's device-loss test): every later
+    /// call fails and the caller continues elsewhere.
+    pub fn destroy_device(&self) {
+        self.gpu.ctx.device.destroy();
+    }
+
     /// Uploads parameters and optimiser state (moments and step count) to the device.
     pub fn new(
         ctx: GpuContext,

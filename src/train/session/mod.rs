@@ -9,6 +9,7 @@
 //! No clock and no I/O: the worker passes the seconds it measured.
 
 mod data;
+mod init;
 mod settings;
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,7 @@ pub use data::{
     Built, DataBytes, DataChoice, SHAPES_TEST, SHAPES_TEST_SEED, SHAPES_TRAIN, SUBSPACE_TEST,
     SUBSPACE_TRAIN,
 };
+pub use init::{continued_params, is_head};
 pub use settings::SessionSettings;
 
 /// A held-out evaluation.
@@ -61,6 +63,10 @@ pub struct History {
     /// Images trained on and seconds spent training (for images/s and time left).
     pub images: u64,
     pub seconds: f64,
+    /// Where the weights came from when the run continues a model (what was kept, what was
+    /// re-initialised); None for a fresh preset.
+    #[serde(default)]
+    pub origin: Option<String>,
 }
 
 /// A batch prepared by [`TrainSession::prepare_step`].
@@ -103,9 +109,47 @@ impl TrainSession {
         Self::new_with(settings, &DataBytes::default())
     }
 
+    /// A run that continues `model` (the model in use in the page) on the chosen data: its
+    /// weights, or its trunk and a new seeded head when the data has another class count.
+    /// The optimiser, schedule and data order start afresh, as `whitebox train --init` does.
+    pub fn continue_from(
+        settings: SessionSettings,
+        bytes: &DataBytes,
+        model: &crate::model::Model,
+    ) -> Result<Self> {
+        settings.validate()?;
+        let name = settings
+            .init
+            .clone()
+            .unwrap_or_else(|| "the model in use".into());
+        let ((train, test, cfg), skipped_files) =
+            settings.data.build_listing(&model.config, bytes)?;
+        let (params, origin) = continued_params(model, &name, &cfg, settings.seed)?;
+        let trainer = Trainer::new(cfg, &params, settings.train_config(), train.len())?;
+        Ok(Self {
+            settings: SessionSettings {
+                init: Some(name),
+                ..settings
+            },
+            trainer,
+            history: History {
+                origin: Some(origin),
+                ..History::default()
+            },
+            train,
+            test,
+            skipped_files,
+        })
+    }
+
     /// A fresh, seeded run on data built from `bytes` where the choice needs files.
     pub fn new_with(settings: SessionSettings, bytes: &DataBytes) -> Result<Self> {
         settings.validate()?;
+        if settings.init.is_some() {
+            return Err(Error::Config(
+                "these settings continue a model: send the model in use with them".into(),
+            ));
+        }
         let base = CrateConfig::preset(&settings.preset)?;
         let ((train, test, cfg), skipped_files) = settings.data.build_listing(&base, bytes)?;
         let params = init_params(&cfg, settings.seed)?;
@@ -348,7 +392,11 @@ impl TrainSession {
         let saved: Saved = serde_json::from_slice(json).map_err(|e| bad(&format!("state: {e}")))?;
         saved.settings.validate()?;
         let model = crate::model::io::load_model(model, NAME, None)?.model;
-        let base = CrateConfig::preset(&saved.settings.preset)?;
+        // A continued model's shape is its own, not a preset's.
+        let base = match saved.settings.init {
+            Some(_) => model.config.clone(),
+            None => CrateConfig::preset(&saved.settings.preset)?,
+        };
         let ((train, test, cfg), skipped_files) = saved.settings.data.build_listing(&base, data)?;
         if cfg.image != model.config.image || cfg.classes != model.config.classes {
             return Err(bad("its model does not fit its dataset"));
@@ -410,7 +458,8 @@ impl TrainSession {
             "done": self.done(),
             "dataset": self.settings.data.key(),
             "settings": self.settings,
-            "model": {"preset": self.settings.preset, "dim": self.trainer.config.dim,
+            "model": {"preset": self.settings.preset, "init": self.settings.init,
+                "origin": h.origin, "classes": self.trainer.config.classes, "dim": self.trainer.config.dim,
                 "depth": self.trainer.config.depth, "heads": self.trainer.config.heads,
                 "params": self.trainer.params.tensors.values().map(|t| t.data.len()).sum::<usize>()},
             "lr": st.schedule.lr_at(st.step),

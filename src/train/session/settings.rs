@@ -15,6 +15,9 @@ pub struct SessionSettings {
     pub data: DataChoice,
     /// Model shape (width, depth, heads) from [`crate::model::config::PRESETS`].
     pub preset: String,
+    /// Some: the run continues the model in use (this is its name), whose shape and weights
+    /// replace the preset's ([`super::TrainSession::continue_from`]).
+    pub init: Option<String>,
     pub optimizer: OptimizerKind,
     /// Peak learning rate (editable while running).
     pub lr: f32,
@@ -39,6 +42,7 @@ impl Default for SessionSettings {
         Self {
             data: DataChoice::default(),
             preset: "crate-fmnist".into(),
+            init: None,
             optimizer: OptimizerKind::AdamW,
             lr: 1e-3,
             batch: 128,

@@ -14,8 +14,9 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use crate::data::fmnist_web::{WebIndex, INDEX_FILE};
 use crate::page::train_protocol::{
-    decode, encode, pack_files, FromWorker, SessionSettings, ToWorker,
+    decode, encode, pack_files, FromWorker, SessionSettings, ToWorker, IN_USE_NAME,
 };
+use crate::ui::state::AppState;
 
 /// Where the page serves the Fashion-MNIST subset (web/datasets/fashion-mnist/).
 const FMNIST_DIR: &str = "datasets/fashion-mnist/";
@@ -50,6 +51,11 @@ pub struct TrainUi {
     pub download: RwSignal<Option<(&'static str, u64, u64)>>,
     /// The licence line of the fetched Fashion-MNIST subset (from its index.json).
     pub data_credit: RwSignal<Option<String>>,
+    /// The page: its model in use is what "continue training" starts from.
+    pub app: AppState,
+    /// Models trained here and opened in the other views (name, safetensors bytes): the page's
+    /// model menu lists them beside the bundled ones.
+    pub trained: RwSignal<Vec<(String, Arc<Vec<u8>>)>>,
 }
 
 thread_local! {
@@ -63,8 +69,10 @@ thread_local! {
 }
 
 impl TrainUi {
-    pub fn new(settings: SessionSettings) -> Self {
+    pub fn new(settings: SessionSettings, app: AppState) -> Self {
         Self {
+            app,
+            trained: RwSignal::new(Vec::new()),
             settings: RwSignal::new(settings),
             report: RwSignal::new(None),
             playing: RwSignal::new(false),
@@ -188,6 +196,13 @@ pub fn ensure_worker(ui: TrainUi) {
     on_error.forget();
     WORKER.with_borrow_mut(|w| *w = Some(worker));
     watch_visibility(ui);
+    // The device-loss test's hook (`window.__wbTrainLoseDevice()`): destroys the worker's
+    // WebGPU device, as a driver reset would.
+    if let Some(w) = web_sys::window() {
+        let lose = Closure::<dyn Fn()>::new(|| send(&ToWorker::LoseDevice, None));
+        let _ = Reflect::set(&w, &"__wbTrainLoseDevice".into(), lose.as_ref());
+        lose.forget();
+    }
 }
 
 fn on_event(ui: TrainUi, ev: FromWorker, bytes: Option<Uint8Array>) {
@@ -275,24 +290,65 @@ fn on_event(ui: TrainUi, ev: FromWorker, bytes: Option<Uint8Array>) {
 /// them (only when chosen, once per page).
 pub fn new_run(ui: TrainUi) {
     with_data(ui, move || {
-        send(
-            &ToWorker::New {
-                settings: ui.settings.get_untracked(),
-            },
-            None,
-        )
+        let settings = ui.settings.get_untracked();
+        if settings.init.is_none() {
+            send(&ToWorker::New { settings }, None);
+            return;
+        }
+        // Continuing the model in use: its weights travel with the message.
+        spawn_local(async move {
+            match model_in_use(ui.app).await {
+                Ok((name, bytes)) => send(
+                    &ToWorker::New {
+                        settings: SessionSettings {
+                            init: Some(name),
+                            ..settings
+                        },
+                    },
+                    Some(&bytes),
+                ),
+                Err(e) => ui
+                    .error
+                    .set(Some(format!("continuing the model in use: {e}"))),
+            }
+        });
     });
+}
+
+/// The name and safetensors bytes of the model the page has loaded.
+async fn model_in_use(app: AppState) -> Result<(String, Vec<u8>), String> {
+    let lock = app.runtime.get_value();
+    let guard = lock.lock().await;
+    let rt = guard.as_ref().ok_or("no model is loaded in the page")?;
+    let name = model_label(app);
+    let bytes = crate::model::io::model_to_safetensors(&rt.model).map_err(|e| e.to_string())?;
+    Ok((name, bytes))
+}
+
+/// How the page names its model: the bundled one's title, or the loaded file's name.
+pub fn model_label(app: AppState) -> String {
+    app.model
+        .with_untracked(|m| m.as_ref().map(|m| m.name.clone()))
+        .unwrap_or_else(|| IN_USE_NAME.into())
 }
 
 /// Runs `then` once the worker holds the files the form's dataset needs.
 fn with_data(ui: TrainUi, then: impl FnOnce() + 'static) {
     let key = ui.settings.with_untracked(|s| s.data.key());
     if key == "own" && SENT.with_borrow(|s| *s != "own") {
-        // Own images are sent when chosen ([`own_files`]); the page does not keep them.
-        ui.error.set(Some(
-            "Your own images: choose a folder or a .zip (the files are not kept across reloads)"
-                .into(),
-        ));
+        // Own images chosen before a reload: kept in IndexedDB beside the run.
+        spawn_local(async move {
+            match stored_own_images().await {
+                Some((msg, bytes)) => {
+                    send(&msg, Some(&bytes));
+                    SENT.with_borrow_mut(|s| *s = "own");
+                    then();
+                }
+                None => ui.error.set(Some(
+                    "Your own images: choose a folder, a .zip or files per class".into(),
+                )),
+            }
+        });
         return;
     }
     if key != "fmnist" || SENT.with_borrow(|s| *s == key) {
@@ -313,26 +369,75 @@ fn with_data(ui: TrainUi, then: impl FnOnce() + 'static) {
     });
 }
 
+/// The own images stored by [`own_files`]: the [`ToWorker::Data`] message and its bytes.
+async fn stored_own_images() -> Option<(ToWorker, Vec<u8>)> {
+    let rec = store("getData", &[]).await.ok()?;
+    if rec.is_undefined() || rec.is_null() {
+        return None;
+    }
+    let msg = Reflect::get(&rec, &"msg".into()).ok()?.as_string()?;
+    let bytes = Reflect::get(&rec, &"bytes".into())
+        .ok()?
+        .dyn_into::<Uint8Array>()
+        .ok()?
+        .to_vec();
+    Some((decode::<ToWorker>(&msg).ok()?, bytes))
+}
+
 /// One's own images chosen in `#train-files` (a folder: paths relative to it) or
 /// `#train-archive` (a .zip): read here, sent to the worker as bytes, and a run started on them.
 pub fn own_files(ui: TrainUi, list: web_sys::FileList) {
-    let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
-    if files.is_empty() {
-        return;
-    }
-    spawn_local(async move {
-        let total: f64 = files.iter().map(|f| f.size()).sum();
-        let mut done = 0.0;
-        let mut out = Vec::with_capacity(files.len());
-        ui.download
-            .set(Some(("Reading your images", 0, total as u64)));
-        for f in files {
+    let files = (0..list.length())
+        .filter_map(|i| list.get(i))
+        .map(|f| {
             // A folder's files carry their path below it (webkitRelativePath), a .zip its name.
             let path = Reflect::get(&f, &"webkitRelativePath".into())
                 .ok()
                 .and_then(|p| p.as_string())
                 .filter(|p| !p.is_empty())
                 .unwrap_or_else(|| f.name());
+            (path, f)
+        })
+        .collect();
+    own_images(ui, files);
+}
+
+/// Files picked per class (the "+ class" rows): each becomes `classes/NAME/FILE`, as if the
+/// user had chosen a folder with one sub-folder per class.
+pub fn class_files(ui: TrainUi, classes: Vec<(String, web_sys::FileList)>) {
+    let mut files = Vec::new();
+    for (name, list) in classes {
+        // A class name is a folder name: no separators.
+        let name = name.trim().replace(['/', '\\'], "_");
+        if name.is_empty() {
+            continue;
+        }
+        for f in (0..list.length()).filter_map(|i| list.get(i)) {
+            files.push((format!("classes/{name}/{}", f.name()), f));
+        }
+    }
+    if files.is_empty() {
+        ui.error.set(Some(
+            "per class: give each class a name and some images".into(),
+        ));
+        return;
+    }
+    own_images(ui, files);
+}
+
+/// Reads `files` (path, file), stores them in IndexedDB (a reload keeps them), sends them to
+/// the worker and starts a run on them.
+fn own_images(ui: TrainUi, files: Vec<(String, web_sys::File)>) {
+    if files.is_empty() {
+        return;
+    }
+    spawn_local(async move {
+        let total: f64 = files.iter().map(|(_, f)| f.size()).sum();
+        let mut done = 0.0;
+        let mut out = Vec::with_capacity(files.len());
+        ui.download
+            .set(Some(("Reading your images", 0, total as u64)));
+        for (path, f) in files {
             match super::super::web::read_file(&f, 4 << 20, |_| {}).await {
                 Ok(b) => out.push((path, b)),
                 // Unreadable here: the library lists it as skipped (an empty file decodes to nothing).
@@ -344,6 +449,12 @@ pub fn own_files(ui: TrainUi, list: web_sys::FileList) {
         }
         ui.download.set(None);
         let (msg, bytes) = pack_files(&out);
+        let arr = Uint8Array::from(bytes.as_slice());
+        if let Err(e) = store("putData", &[encode(&msg).into(), arr.into()]).await {
+            ui.error.set(Some(format!(
+                "your images could not be kept for a reload: {e}"
+            )));
+        }
         send(&msg, Some(&bytes));
         SENT.with_borrow_mut(|s| *s = "own");
         ui.settings.update(|s| {

@@ -428,6 +428,35 @@ fn install_switch(st: &mut State) {
     }
 }
 
+/// Takes the run (the worker busy meanwhile), brings its CPU weights up to date with the GPU's
+/// (falling back to the CPU if that fails), acts on it, puts it back, reports if asked, and
+/// handles the commands that waited.
+fn with_synced_run(act: impl FnOnce(&Run, &mut State) + 'static, report_after: bool) {
+    spawn_local(async move {
+        let taken = STATE.with_borrow_mut(|st| {
+            st.busy = true;
+            st.run.take()
+        });
+        if let Some(mut run) = taken {
+            let r = sync(&mut run).await;
+            STATE.with_borrow_mut(|st| {
+                if let Err(e) = r {
+                    fall_back(&mut run, st, &e.to_string());
+                }
+                act(&run, st);
+                st.run = Some(run);
+            });
+        }
+        STATE.with_borrow_mut(|st| {
+            st.busy = false;
+            if report_after {
+                report(st);
+            }
+        });
+        drain();
+    });
+}
+
 fn handle(cmd: ToWorker, bytes: Option<Vec<u8>>) {
     let busy = STATE.with_borrow_mut(|st| {
         if matches!(cmd, ToWorker::Pause) {
@@ -442,7 +471,18 @@ fn handle(cmd: ToWorker, bytes: Option<Vec<u8>>) {
     }
     match cmd {
         ToWorker::New { settings } => {
-            match STATE.with_borrow(|st| TrainSession::new_with(settings, &st.data)) {
+            let made = STATE.with_borrow(|st| match (&settings.init, bytes.as_deref()) {
+                (None, _) => TrainSession::new_with(settings, &st.data),
+                (Some(name), Some(b)) => {
+                    crate::model::io::load_model(b, name, None).and_then(|m| {
+                        TrainSession::continue_from(settings.clone(), &st.data, &m.model)
+                    })
+                }
+                (Some(_), None) => Err(crate::error::Error::Input(
+                    "continuing a model: its weights did not come with the message".into(),
+                )),
+            });
+            match made {
                 Ok(s) => spawn_local(start_run(s)),
                 Err(e) => post_error(e),
             }
@@ -468,28 +508,8 @@ fn handle(cmd: ToWorker, bytes: Option<Vec<u8>>) {
                 schedule(st);
             }
         }),
-        ToWorker::Pause => spawn_local(async {
-            // Checkpoint on pause (the GPU's weights read back first).
-            let taken = STATE.with_borrow_mut(|st| {
-                st.busy = true;
-                st.run.take()
-            });
-            if let Some(mut run) = taken {
-                let r = sync(&mut run).await;
-                STATE.with_borrow_mut(|st| {
-                    match r {
-                        Ok(()) => checkpoint_now(&run, st),
-                        Err(e) => fall_back(&mut run, st, &e.to_string()),
-                    }
-                    st.run = Some(run);
-                });
-            }
-            STATE.with_borrow_mut(|st| {
-                st.busy = false;
-                report(st);
-            });
-            drain();
-        }),
+        // Checkpoint on pause (the GPU's weights read back first).
+        ToWorker::Pause => with_synced_run(checkpoint_now, true),
         ToWorker::Step => {
             STATE.with_borrow_mut(|st| st.playing = false);
             spawn_local(chunk(true));
@@ -502,31 +522,21 @@ fn handle(cmd: ToWorker, bytes: Option<Vec<u8>>) {
             }
             report(st);
         }),
-        ToWorker::Export => spawn_local(async {
-            let taken = STATE.with_borrow_mut(|st| {
-                st.busy = true;
-                st.run.take()
-            });
-            if let Some(mut run) = taken {
-                let r = sync(&mut run).await;
-                STATE.with_borrow_mut(|st| {
-                    if let Err(e) = r {
-                        fall_back(&mut run, st, &e.to_string());
-                    }
-                    match run.session.export_model() {
-                        Ok(b) => post(
-                            &FromWorker::Exported {
-                                step: run.session.step_count(),
-                            },
-                            Some(b),
-                        ),
-                        Err(e) => post_error(format!("export: {e}")),
-                    }
-                    st.run = Some(run);
-                });
-            }
-            STATE.with_borrow_mut(|st| st.busy = false);
-            drain();
+        ToWorker::Export => with_synced_run(
+            |run, _| match run.session.export_model() {
+                Ok(b) => post(
+                    &FromWorker::Exported {
+                        step: run.session.step_count(),
+                    },
+                    Some(b),
+                ),
+                Err(e) => post_error(format!("export: {e}")),
+            },
+            false,
+        ),
+        ToWorker::LoseDevice => STATE.with_borrow_mut(|st| match st.run.as_ref() {
+            Some(Run { gpu: Some(g), .. }) => g.destroy_device(),
+            _ => post_error("lose_device: the run is not on the GPU"),
         }),
         ToWorker::Engine { pref } => STATE.with_borrow_mut(|st| st.pref = pref),
         ToWorker::LabRecover { config } => lab_recover(&config),
