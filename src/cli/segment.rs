@@ -10,7 +10,7 @@ use serde_json::json;
 use super::EngineKind;
 use crate::analysis::maps::cls_rows_of;
 use crate::analysis::segment::{
-    fit_mask, majority_patch_mask, SegmentScorer, SegmentScores, DEFAULT_MASS,
+    majority_patch_mask, patch_truth, SegmentScorer, SegmentScores, DEFAULT_MASS,
 };
 use crate::data::batch::images_to_tensor;
 use crate::data::image::{decode_image, preprocess, DecodeLimits, Resize};
@@ -146,26 +146,11 @@ fn pair_items(
         .map(|(ip, mp)| {
             let img = decode(ip)?;
             let m = decode(mp)?;
-            if (m.width, m.height) != (img.width, img.height) {
-                bail!(
-                    "{}: mask is {}x{}, image {} is {}x{}",
-                    mp.display(),
-                    m.width,
-                    m.height,
-                    ip.display(),
-                    img.width,
-                    img.height
-                );
-            }
             let input = preprocess(&img, cfg, cfg.image, resize)?;
-            let mask: Vec<bool> = m.rgb.chunks_exact(3).map(|p| p != [0, 0, 0]).collect();
-            let src = [img.height as usize, img.width as usize];
-            let (fitted, [h, w]) = fit_mask(&mask, src, cfg.image, resize)
+            let hw = [img.height as usize, img.width as usize];
+            let truth = patch_truth(&m, hw, cfg.image, resize, cfg.patch)
                 .with_context(|| format!("fitting {}", mp.display()))?;
-            Ok(Item {
-                input,
-                truth: majority_patch_mask(&fitted, h, w, cfg.patch),
-            })
+            Ok(Item { input, truth })
         })
         .collect()
 }

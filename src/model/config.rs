@@ -79,7 +79,7 @@ pub struct CrateConfig {
 }
 
 /// Names of the presets, in the order `--help` lists them.
-pub const PRESETS: [&str; 10] = [
+pub const PRESETS: [&str; 11] = [
     "crate-t",
     "crate-s",
     "crate-b",
@@ -90,6 +90,7 @@ pub const PRESETS: [&str; 10] = [
     "crate-c32",
     "crate-tiny",
     "crate-mini",
+    "crate-shapes",
 ];
 
 /// The fresh models the page offers for training in a browser, cheapest first (see
@@ -170,6 +171,36 @@ impl CrateConfig {
                 depth: 3,
                 ..Self::preset("crate-fmnist")?
             },
+            // 64×64 RGB in 8×8 patches (an 8×8 grid): the bundled shapes model's shape.
+            "crate-shapes" => {
+                let env = |k: &str, d: usize| {
+                    std::env::var(k)
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(d)
+                };
+                let size = env("WBX_SIZE", 64);
+                Self {
+                    dim: env("WBX_DIM", 64),
+                    depth: env("WBX_DEPTH", 4),
+                    heads: env("WBX_HEADS", 4),
+                    patch: env("WBX_PATCH", 8),
+                    image: [size, size],
+                    channels: 3,
+                    classes: 5,
+                    eta: 0.1,
+                    lambda: 0.1,
+                    mean: vec![0.5; 3],
+                    std: vec![0.25; 3],
+                    class_names: Some(
+                        ["circle", "square", "triangle", "cross", "ring"]
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect(),
+                    ),
+                    pre_head_dim: None,
+                }
+            }
             other => {
                 return Err(Error::Config(format!(
                     "unknown preset `{other}`; known presets: {}",
@@ -192,6 +223,7 @@ impl CrateConfig {
             "crate-c32" => "d=192, 8 layers, 6 heads, 32×32 RGB in 4×4 patches (CIFAR-sized)",
             "crate-tiny" => "d=64, 4 layers, 4 heads, 32×32 RGB in 4×4 patches: the quickest to train; for subspaces (any input) and shapes",
             "crate-mini" => "d=128, 3 layers, 4 heads, 28×28 grey in 4×4 patches: crate-fmnist at half the depth and cost; for Fashion-MNIST and own images",
+            "crate-shapes" => "d=64, 4 layers, 4 heads, 64×64 RGB in 8×8 patches: the bundled shapes model's shape",
             _ => return None,
         })
     }

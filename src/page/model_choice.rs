@@ -19,6 +19,10 @@ pub struct Sample {
     pub label: String,
     pub kind: String,
     pub credit: String,
+    /// The object's true mask (same size, non-zero = object), when known: the page scores the
+    /// attention against it as `segment --pairs` does.
+    #[serde(default)]
+    pub mask: Option<String>,
 }
 
 /// A model bundled with the page (web/models/index.json).
@@ -177,6 +181,7 @@ mod tests {
             label: file.into(),
             kind: "photo".into(),
             credit: String::new(),
+            mask: None,
         }
     }
 
