@@ -65,6 +65,9 @@ pub struct Args {
     /// Seed of the generated images (default: the held-out split of `train --seed 0`).
     #[arg(long, default_value_t = HELD_OUT_SEED)]
     pub seed: u64,
+    /// The shapes' radius range MIN,MAX (as given to `train --object-scale`) [default: 0.3,0.6].
+    #[arg(long, value_parser = super::datasets::object_scale)]
+    pub object_scale: Option<[f32; 2]>,
     /// Fraction of the attention mass the mass-threshold mask keeps.
     #[arg(long, default_value_t = DEFAULT_MASS)]
     pub threshold: f32,
@@ -87,8 +90,13 @@ struct Item {
     truth: Vec<bool>,
 }
 
-fn shapes_items(cfg: &CrateConfig, n: usize, seed: u64) -> anyhow::Result<Vec<Item>> {
-    let ds = ShapesDataset::new(ShapesConfig::for_model(cfg, n, seed))?;
+fn shapes_items(
+    cfg: &CrateConfig,
+    n: usize,
+    seed: u64,
+    scale: Option<[f32; 2]>,
+) -> anyhow::Result<Vec<Item>> {
+    let ds = ShapesDataset::new(ShapesConfig::for_model(cfg, n, seed).with_scale(scale))?;
     let [h, w] = cfg.image;
     (0..n)
         .map(|i| {
@@ -178,7 +186,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         (None, Some(SegmentDataset::Shapes)) => (
             format!("shapes (seed {})", a.seed),
-            shapes_items(&cfg, a.images, a.seed)?,
+            shapes_items(&cfg, a.images, a.seed, a.object_scale)?,
             None,
         ),
         (None, None) => bail!("give --dataset shapes or --pairs DIR"),

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::budget::{fmt_bytes, limits};
+use crate::data::synthetic::Shape;
 use crate::error::{Error, Result};
 
 /// Largest image side a config may declare (the page and the CLI resize to at most 8192).
@@ -171,36 +172,24 @@ impl CrateConfig {
                 depth: 3,
                 ..Self::preset("crate-fmnist")?
             },
-            // 64×64 RGB in 8×8 patches (an 8×8 grid): the bundled shapes model's shape.
-            "crate-shapes" => {
-                let env = |k: &str, d: usize| {
-                    std::env::var(k)
-                        .ok()
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(d)
-                };
-                let size = env("WBX_SIZE", 64);
-                Self {
-                    dim: env("WBX_DIM", 64),
-                    depth: env("WBX_DEPTH", 4),
-                    heads: env("WBX_HEADS", 4),
-                    patch: env("WBX_PATCH", 8),
-                    image: [size, size],
-                    channels: 3,
-                    classes: 5,
-                    eta: 0.1,
-                    lambda: 0.1,
-                    mean: vec![0.5; 3],
-                    std: vec![0.25; 3],
-                    class_names: Some(
-                        ["circle", "square", "triangle", "cross", "ring"]
-                            .iter()
-                            .map(|s| s.to_string())
-                            .collect(),
-                    ),
-                    pre_head_dim: None,
-                }
-            }
+            // 64×64 RGB in 8×8 patches (an 8×8 grid): the bundled shapes model's shape
+            // (`whitebox train --dataset shapes`, web/models/crate-shapes.json).
+            "crate-shapes" => Self {
+                dim: 64,
+                depth: 4,
+                heads: 4,
+                patch: 8,
+                image: [64, 64],
+                channels: 3,
+                classes: 5,
+                eta: 0.1,
+                lambda: 0.1,
+                // The shapes' colours are symmetric around mid-grey in every channel.
+                mean: vec![0.5; 3],
+                std: vec![0.25; 3],
+                class_names: Some(Shape::ALL.iter().map(|s| s.name().to_string()).collect()),
+                pre_head_dim: None,
+            },
             other => {
                 return Err(Error::Config(format!(
                     "unknown preset `{other}`; known presets: {}",
