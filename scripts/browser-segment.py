@@ -43,8 +43,8 @@ return i ? i.src : null;
 
 
 def cli_segment(whitebox, sample, tmp):
-    """`whitebox segment --pairs` on the gallery's image + mask (the page's fit for a 64×64 model
-    and a 64×64 image is the identity under every --resize)."""
+    """`whitebox segment --pairs` on the gallery's image + mask, fitted as the page fits images
+    for models of up to 64 pixels (stretched: the identity for a 64×64 image)."""
     d = tmp / "pair"
     d.mkdir(exist_ok=True)
     stem = sample[:-len(".png")]
@@ -128,6 +128,7 @@ def main():
             time.sleep(0.3)
             after = b.js(MAP_PIXELS)
             check(before and after and before != after, "the true outline toggle did not change the map")
+            b.js("document.querySelector('#attention-map').scrollIntoView({block: 'start'})")
             b.screenshot(shots / "04d-attention-true-outline.png")
             b.click("#show-truth")
             time.sleep(0.3)

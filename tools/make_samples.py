@@ -24,6 +24,7 @@ CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 SHAPES = ["circle", "square", "triangle", "cross", "ring"]
 SHAPES_SEED = 0x5EED7E57
+SHAPES_SCALE = "0.5,0.9"  # the bundled crate-shapes model's --object-scale (its card)
 PHOTOS = [
     ("chelsea_224.png", "Chelsea the cat", "Stéfan van der Walt, CC0 (scikit-image data)"),
     ("astronaut_224.png", "Astronaut Eileen Collins", "NASA, public domain (scikit-image data)"),
@@ -69,14 +70,15 @@ def main():
     for file, label, credit in PHOTOS:
         shutil.copyfile(ROOT / "tests" / "fixtures" / "images" / file, out / file)
         samples.append({"file": file, "label": label, "kind": "photo", "credit": credit})
-    # The held-out split of `train --dataset shapes --seed 0` (seed 0x5eed7e57), images 0-4.
+    # The held-out split of `train --dataset shapes --seed 0` (seed 0x5eed7e57), images 0-4, at
+    # the object scale the bundled shapes model was trained on.
     subprocess.run([a.whitebox, "dataset", "shapes", "--out", str(out), "--size", "64",
-                    "--seed", str(SHAPES_SEED), "--count", "5"], check=True, stdout=subprocess.DEVNULL)
+                    "--seed", str(SHAPES_SEED), "--count", "5", "--object-scale", SHAPES_SCALE], check=True, stdout=subprocess.DEVNULL)
     for i, shape in enumerate(SHAPES):
         stem = f"shapes-{i:04d}-{shape}"
         samples.append({"file": f"{stem}.png", "label": shape, "kind": "shapes",
                         "credit": f"synthetic shape {i} of the held-out split (whitebox dataset "
-                                  f"shapes --seed {SHAPES_SEED}), CC0; true mask: {stem}.mask.png",
+                                  f"shapes --seed {SHAPES_SEED} --object-scale {SHAPES_SCALE}), CC0; true mask: {stem}.mask.png",
                         "mask": f"{stem}.mask.png"})
     (out / "samples.json").write_text(json.dumps(samples, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {len(samples)} samples to {out}")
