@@ -119,9 +119,12 @@ def main():
             check(seg, "no scores from the previous check")
             text = b.wait_js("const e = document.querySelector('#mask-iou'); return e && e.textContent ? e.textContent : null;",
                              what="the IoU beside the mask")
-            last = len(seg["layers"]) - 1
-            want = seg["layers"][last]["mean"]["miou_mass"]
-            check(f"{want:.3f}" in text, f"the page says {text!r}; the CLI's head-mean IoU at layer {last} is {want:.3f}")
+            # The layer on show (the slider), the head mean, the default 60 % threshold.
+            layer = int(b.js("return document.querySelector('#layer').value"))
+            check(b.js("return new URLSearchParams(location.search).get('t')") in (None, "0.6"),
+                  "the threshold is not the default 60 %")
+            want = seg["layers"][layer]["mean"]["miou_mass"]
+            check(f"{want:.3f}" in text, f"the page says {text!r}; the CLI's head-mean IoU at layer {layer} is {want:.3f}")
             before = b.js(MAP_PIXELS)
             b.click("#show-truth")
             b.wait_js("return document.querySelector('#show-truth').checked", what="the toggle")
@@ -133,7 +136,7 @@ def main():
             b.click("#show-truth")
             time.sleep(0.3)
             check(b.js(MAP_PIXELS) == before, "turning the outline off did not restore the map")
-            return f"{text.strip()} (layer {last}, head mean); the outline draws and clears"
+            return f"{text.strip()} (layer {layer}, head mean); the outline draws and clears"
 
         def photos_have_no_iou():
             b.click(".gallery button.thumb[data-file='chelsea_224.png']")

@@ -79,9 +79,9 @@ def main():
                    "training images held out with --val 2000)",
         "best_epoch": state["best_epoch"],
         "val_accuracy": state["best_accuracy"],
-        "test_accuracy": ev["accuracy"],
-        "test_loss": ev["loss"],
-        "test_images": ev["images"],
+        "test_accuracy": ev["test_accuracy"],
+        "test_loss": ev["test_loss"],
+        "test_images": ev["test_images"],
         "input": "64x64 RGB as is, pixels scaled to [0, 1], normalised with mean 0.5, std 0.25",
         "licence": "MIT OR Apache-2.0 (weights); the data is synthetic (src/data/synthetic/shapes.rs)",
         "layers": ev["layers"],
@@ -103,8 +103,8 @@ def main():
             "note": "tests/suite/shapes_model.rs recomputes these from the committed weights",
             "seed": TEST_SEED,
             "object_scale": [lo, hi],
-            "accuracy_images": ev500["images"],
-            "accuracy": ev500["accuracy"],
+            "accuracy_images": ev500["test_images"],
+            "accuracy": ev500["test_accuracy"],
             "segment_images": 200,
             "best_layer": best_layer,
             "layers": [{"heads": [h["miou_mass"] for h in x["heads"]], "head_mean_map": x["mean"]["miou_mass"]}
@@ -112,7 +112,7 @@ def main():
         },
     }
     Path(a.out).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps({"test_accuracy": ev["accuracy"], "best_layer": best_layer,
+    print(json.dumps({"test_accuracy": ev["test_accuracy"], "best_layer": best_layer,
                       "test_best_layer": t[best_layer]}, indent=1))
 
 
