@@ -22,5 +22,6 @@ python3 scripts/browser-subspaces.py "http://127.0.0.1:$port/" --whitebox target
 python3 scripts/browser-train.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots || status=1
 python3 scripts/browser-lab.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots || status=1
 python3 scripts/browser-draw.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots || status=1
+python3 scripts/browser-segment.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots || status=1
 python3 scripts/browser-b8.py "http://127.0.0.1:$port/" --whitebox target/debug/whitebox --shots target/screenshots || status=1
 exit $status

@@ -2,9 +2,12 @@
 """Writes the page's sample gallery, web/samples/: the first Fashion-MNIST test image of each
 class (28×28 gray PNG, from Debian's dataset-fashion-mnist, MIT licence) and three CC0 /
 public-domain photos (copied from tests/fixtures/images, see CREDITS.md there), plus
-samples.json, the manifest the page reads. Standard library only; deterministic output.
+samples.json, the manifest the page reads; and the first five synthetic shapes of the held-out
+split `whitebox segment --dataset shapes` scores (64×64, one per class) with their true masks,
+written by `whitebox dataset shapes`. Standard library only; deterministic output.
 
     python3 tools/make_samples.py [--fmnist /usr/share/datasets/fashion-mnist]
+                                  [--whitebox target/release/whitebox]
 """
 
 import argparse
@@ -12,12 +15,16 @@ import gzip
 import json
 import shutil
 import struct
+import subprocess
 import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+SHAPES = ["circle", "square", "triangle", "cross", "ring"]
+SHAPES_SEED = 0x5EED7E57
+SHAPES_SCALE = "0.5,0.9"  # the bundled crate-shapes model's --object-scale (its card)
 PHOTOS = [
     ("chelsea_224.png", "Chelsea the cat", "Stéfan van der Walt, CC0 (scikit-image data)"),
     ("astronaut_224.png", "Astronaut Eileen Collins", "NASA, public domain (scikit-image data)"),
@@ -37,6 +44,7 @@ def png_gray(pixels, w, h):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fmnist", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--whitebox", default=str(ROOT / "target" / "release" / "whitebox"))
     a = ap.parse_args()
     d = Path(a.fmnist)
     images = gzip.open(d / "t10k-images-idx3-ubyte.gz").read()
@@ -62,6 +70,16 @@ def main():
     for file, label, credit in PHOTOS:
         shutil.copyfile(ROOT / "tests" / "fixtures" / "images" / file, out / file)
         samples.append({"file": file, "label": label, "kind": "photo", "credit": credit})
+    # The held-out split of `train --dataset shapes --seed 0` (seed 0x5eed7e57), images 0-4, at
+    # the object scale the bundled shapes model was trained on.
+    subprocess.run([a.whitebox, "dataset", "shapes", "--out", str(out), "--size", "64",
+                    "--seed", str(SHAPES_SEED), "--count", "5", "--object-scale", SHAPES_SCALE], check=True, stdout=subprocess.DEVNULL)
+    for i, shape in enumerate(SHAPES):
+        stem = f"shapes-{i:04d}-{shape}"
+        samples.append({"file": f"{stem}.png", "label": shape, "kind": "shapes",
+                        "credit": f"synthetic shape {i} of the held-out split (whitebox dataset "
+                                  f"shapes --seed {SHAPES_SEED} --object-scale {SHAPES_SCALE}), CC0; true mask: {stem}.mask.png",
+                        "mask": f"{stem}.mask.png"})
     (out / "samples.json").write_text(json.dumps(samples, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {len(samples)} samples to {out}")
 

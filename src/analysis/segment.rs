@@ -19,7 +19,7 @@
 use serde::Serialize;
 
 use super::maps::{mass_mask, mean_map};
-use crate::data::image::{imagenet_geometry, Resize};
+use crate::data::image::{imagenet_geometry, DecodedImage, Resize};
 use crate::error::{Error, Result};
 
 /// The DINO default: keep the patches holding 60 % of the attention mass.
@@ -112,6 +112,37 @@ pub fn fit_mask(
             (out, size)
         }
     })
+}
+
+/// The patch-grid truth of a mask image for an input fitted to `size` with `resize` (the
+/// `segment --pairs` and the page's definition): foreground = pixels non-zero in any channel,
+/// fitted like the image by [`fit_mask`], reduced by [`majority_patch_mask`]. Errors when the
+/// mask's size differs from the image's (`image_hw`).
+pub fn patch_truth(
+    mask: &DecodedImage,
+    image_hw: [usize; 2],
+    size: [usize; 2],
+    resize: Resize,
+    patch: usize,
+) -> Result<Vec<bool>> {
+    let src = [mask.height as usize, mask.width as usize];
+    if src != image_hw {
+        return Err(Error::Input(format!(
+            "{}: mask is {}x{}, the image {}x{}",
+            mask.name, src[1], src[0], image_hw[1], image_hw[0]
+        )));
+    }
+    let pixels: Vec<bool> = mask.rgb.chunks_exact(3).map(|p| p != [0, 0, 0]).collect();
+    let (fitted, [h, w]) = fit_mask(&pixels, src, size, resize)?;
+    Ok(majority_patch_mask(&fitted, h, w, patch))
+}
+
+/// One image's scores: `cls[layer][head]` its CLS rows over the patches, `truth` its patch mask.
+pub fn image_scores(cls: &[Vec<Vec<f32>>], truth: &[bool], mass: f32) -> Result<SegmentScores> {
+    let heads = cls.first().map_or(0, Vec::len);
+    let mut s = SegmentScorer::new(cls.len(), heads, mass);
+    s.add(cls, truth)?;
+    Ok(s.finish())
 }
 
 /// The map scaled to [0, 1] by its minimum and maximum (all zeros when it is constant).

@@ -6,6 +6,8 @@ use anyhow::Context;
 
 use crate::data::fmnist::{self, FashionMnist, Split};
 use crate::data::fmnist_web::{self, WEB_TEST, WEB_TRAIN};
+use crate::data::image_u8::ImageU8;
+use crate::data::synthetic::{ShapesConfig, ShapesDataset};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -30,6 +32,49 @@ pub enum What {
         #[arg(long, default_value_t = WEB_TEST)]
         test: usize,
     },
+    /// Synthetic shapes as NAME.png + NAME.mask.png pairs (mask: white object on black), the
+    /// images `train --dataset shapes` and `segment --dataset shapes` generate for the same
+    /// size and seed; `segment --pairs DIR` scores them.
+    Shapes {
+        /// Output directory (created).
+        #[arg(long)]
+        out: PathBuf,
+        /// Image side in pixels.
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+        /// The dataset seed (`segment --dataset shapes` uses 0x5eed7e57 = 1592622679).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// First sample index.
+        #[arg(long, default_value_t = 0)]
+        first: usize,
+        /// Number of samples (labels cycle through the five shapes).
+        #[arg(long, default_value_t = 5)]
+        count: usize,
+        /// The radius range MIN,MAX (as given to `train --object-scale`) [default: 0.3,0.6].
+        #[arg(long, value_parser = super::datasets::object_scale)]
+        object_scale: Option<[f32; 2]>,
+        /// File name prefix: PREFIX-INDEX-SHAPE.png.
+        #[arg(long, default_value = "shapes")]
+        prefix: String,
+    },
+}
+
+fn write_png(path: &std::path::Path, img: &ImageU8) -> anyhow::Result<()> {
+    let color = match img.channels {
+        1 => image::ExtendedColorType::L8,
+        3 => image::ExtendedColorType::Rgb8,
+        c => anyhow::bail!("cannot write a {c}-channel PNG"),
+    };
+    image::save_buffer_with_format(
+        path,
+        &img.pixels,
+        img.width as u32,
+        img.height as u32,
+        color,
+        image::ImageFormat::Png,
+    )
+    .with_context(|| format!("writing {}", path.display()))
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -50,6 +95,40 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 let p = out.join(name);
                 std::fs::write(&p, bytes).with_context(|| format!("writing {}", p.display()))?;
                 println!("{} ({} bytes)", p.display(), bytes.len());
+            }
+            Ok(())
+        }
+        What::Shapes {
+            out,
+            size,
+            seed,
+            first,
+            count,
+            object_scale,
+            prefix,
+        } => {
+            let ds = ShapesDataset::new(
+                ShapesConfig {
+                    size: [size, size],
+                    len: first + count,
+                    seed,
+                    ..ShapesConfig::default()
+                }
+                .with_scale(object_scale),
+            )?;
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            for i in first..first + count {
+                let s = ds.sample(i);
+                let stem = format!("{prefix}-{i:04}-{}", s.shape.name());
+                let mask = ImageU8 {
+                    height: size,
+                    width: size,
+                    channels: 1,
+                    pixels: s.mask.iter().map(|&m| m * 255).collect(),
+                };
+                write_png(&out.join(format!("{stem}.png")), &s.image)?;
+                write_png(&out.join(format!("{stem}.mask.png")), &mask)?;
+                println!("{}", out.join(format!("{stem}.png")).display());
             }
             Ok(())
         }

@@ -10,6 +10,24 @@ use crate::data::synthetic::SubspaceConfig;
 use crate::data::ImageDataset;
 use crate::model::CrateConfig;
 
+/// `--object-scale MIN,MAX`: the shapes' radius range as fractions of half the image side.
+pub fn object_scale(s: &str) -> Result<[f32; 2], String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    let bad = || format!("`{s}`: give MIN,MAX with 0 < MIN <= MAX <= 1, e.g. 0.5,0.9");
+    let [a, b] = parts.as_slice() else {
+        return Err(bad());
+    };
+    let (a, b): (f32, f32) = (
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    );
+    if a > 0.0 && a <= b && b <= 1.0 {
+        Ok([a, b])
+    } else {
+        Err(bad())
+    }
+}
+
 /// The subspace mixture's knobs (`--dataset subspaces` only).
 #[derive(clap::Args, Debug, Default)]
 pub struct SubspaceArgs {

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::EngineKind;
 use crate::analysis::maps::cls_rows_of;
 use crate::analysis::segment::{
-    fit_mask, majority_patch_mask, SegmentScorer, SegmentScores, DEFAULT_MASS,
+    majority_patch_mask, patch_truth, SegmentScorer, SegmentScores, DEFAULT_MASS,
 };
 use crate::data::batch::images_to_tensor;
 use crate::data::image::{decode_image, preprocess, DecodeLimits, Resize};
@@ -65,6 +65,9 @@ pub struct Args {
     /// Seed of the generated images (default: the held-out split of `train --seed 0`).
     #[arg(long, default_value_t = HELD_OUT_SEED)]
     pub seed: u64,
+    /// The shapes' radius range MIN,MAX (as given to `train --object-scale`) [default: 0.3,0.6].
+    #[arg(long, value_parser = super::datasets::object_scale)]
+    pub object_scale: Option<[f32; 2]>,
     /// Fraction of the attention mass the mass-threshold mask keeps.
     #[arg(long, default_value_t = DEFAULT_MASS)]
     pub threshold: f32,
@@ -87,8 +90,13 @@ struct Item {
     truth: Vec<bool>,
 }
 
-fn shapes_items(cfg: &CrateConfig, n: usize, seed: u64) -> anyhow::Result<Vec<Item>> {
-    let ds = ShapesDataset::new(ShapesConfig::for_model(cfg, n, seed))?;
+fn shapes_items(
+    cfg: &CrateConfig,
+    n: usize,
+    seed: u64,
+    scale: Option<[f32; 2]>,
+) -> anyhow::Result<Vec<Item>> {
+    let ds = ShapesDataset::new(ShapesConfig::for_model(cfg, n, seed).with_scale(scale))?;
     let [h, w] = cfg.image;
     (0..n)
         .map(|i| {
@@ -146,26 +154,11 @@ fn pair_items(
         .map(|(ip, mp)| {
             let img = decode(ip)?;
             let m = decode(mp)?;
-            if (m.width, m.height) != (img.width, img.height) {
-                bail!(
-                    "{}: mask is {}x{}, image {} is {}x{}",
-                    mp.display(),
-                    m.width,
-                    m.height,
-                    ip.display(),
-                    img.width,
-                    img.height
-                );
-            }
             let input = preprocess(&img, cfg, cfg.image, resize)?;
-            let mask: Vec<bool> = m.rgb.chunks_exact(3).map(|p| p != [0, 0, 0]).collect();
-            let src = [img.height as usize, img.width as usize];
-            let (fitted, [h, w]) = fit_mask(&mask, src, cfg.image, resize)
+            let hw = [img.height as usize, img.width as usize];
+            let truth = patch_truth(&m, hw, cfg.image, resize, cfg.patch)
                 .with_context(|| format!("fitting {}", mp.display()))?;
-            Ok(Item {
-                input,
-                truth: majority_patch_mask(&fitted, h, w, cfg.patch),
-            })
+            Ok(Item { input, truth })
         })
         .collect()
 }
@@ -193,7 +186,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         (None, Some(SegmentDataset::Shapes)) => (
             format!("shapes (seed {})", a.seed),
-            shapes_items(&cfg, a.images, a.seed)?,
+            shapes_items(&cfg, a.images, a.seed, a.object_scale)?,
             None,
         ),
         (None, None) => bail!("give --dataset shapes or --pairs DIR"),

@@ -54,6 +54,10 @@ pub struct Args {
     pub data: Option<PathBuf>,
     #[command(flatten)]
     pub subspace: super::datasets::SubspaceArgs,
+    /// --dataset shapes: the objects' radius range MIN,MAX as fractions of half the image side
+    /// [default: 0.3,0.6]. Give the same to `segment` and `dataset shapes`.
+    #[arg(long, value_parser = super::datasets::object_scale)]
+    pub object_scale: Option<[f32; 2]>,
     /// Model shape (fresh, seeded initialisation).
     #[arg(long, default_value = "crate-fmnist", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
     pub preset: String,
@@ -193,6 +197,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
     }
     let mut preset = CrateConfig::preset(&a.preset)?;
+    if a.object_scale.is_some() && a.dataset != DatasetKind::Shapes {
+        bail!("--object-scale applies to --dataset shapes only");
+    }
     if a.subspace.any() && a.dataset != DatasetKind::Subspaces {
         bail!(
             "--subspaces, --subspace-dim, --noise and --tokens apply to --dataset subspaces only"
@@ -207,14 +214,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             (Box::new(tr), Box::new(te))
         }
         DatasetKind::Shapes => (
-            Box::new(ShapesDataset::new(ShapesConfig::for_model(
-                &preset, 20_000, a.seed,
-            ))?),
-            Box::new(ShapesDataset::new(ShapesConfig::for_model(
-                &preset,
-                2_000,
-                a.seed ^ 0x5eed_7e57,
-            ))?),
+            Box::new(ShapesDataset::new(
+                ShapesConfig::for_model(&preset, 20_000, a.seed).with_scale(a.object_scale),
+            )?),
+            Box::new(ShapesDataset::new(
+                ShapesConfig::for_model(&preset, 2_000, a.seed ^ 0x5eed_7e57)
+                    .with_scale(a.object_scale),
+            )?),
         ),
         DatasetKind::Subspaces => {
             if a.augment {

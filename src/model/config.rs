@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::budget::{fmt_bytes, limits};
+use crate::data::synthetic::Shape;
 use crate::error::{Error, Result};
 
 /// Largest image side a config may declare (the page and the CLI resize to at most 8192).
@@ -79,7 +80,7 @@ pub struct CrateConfig {
 }
 
 /// Names of the presets, in the order `--help` lists them.
-pub const PRESETS: [&str; 10] = [
+pub const PRESETS: [&str; 11] = [
     "crate-t",
     "crate-s",
     "crate-b",
@@ -90,6 +91,7 @@ pub const PRESETS: [&str; 10] = [
     "crate-c32",
     "crate-tiny",
     "crate-mini",
+    "crate-shapes",
 ];
 
 /// The fresh models the page offers for training in a browser, cheapest first (see
@@ -170,6 +172,24 @@ impl CrateConfig {
                 depth: 3,
                 ..Self::preset("crate-fmnist")?
             },
+            // 64×64 RGB in 8×8 patches (an 8×8 grid): the bundled shapes model's shape
+            // (`whitebox train --dataset shapes`, web/models/crate-shapes.json).
+            "crate-shapes" => Self {
+                dim: 64,
+                depth: 8,
+                heads: 4,
+                patch: 8,
+                image: [64, 64],
+                channels: 3,
+                classes: 5,
+                eta: 0.1,
+                lambda: 0.1,
+                // The shapes' colours are symmetric around mid-grey in every channel.
+                mean: vec![0.5; 3],
+                std: vec![0.25; 3],
+                class_names: Some(Shape::ALL.iter().map(|s| s.name().to_string()).collect()),
+                pre_head_dim: None,
+            },
             other => {
                 return Err(Error::Config(format!(
                     "unknown preset `{other}`; known presets: {}",
@@ -192,6 +212,7 @@ impl CrateConfig {
             "crate-c32" => "d=192, 8 layers, 6 heads, 32×32 RGB in 4×4 patches (CIFAR-sized)",
             "crate-tiny" => "d=64, 4 layers, 4 heads, 32×32 RGB in 4×4 patches: the quickest to train; for subspaces (any input) and shapes",
             "crate-mini" => "d=128, 3 layers, 4 heads, 28×28 grey in 4×4 patches: crate-fmnist at half the depth and cost; for Fashion-MNIST and own images",
+            "crate-shapes" => "d=64, 8 layers, 4 heads, 64×64 RGB in 8×8 patches: the bundled shapes model's shape",
             _ => return None,
         })
     }

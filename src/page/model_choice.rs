@@ -19,6 +19,10 @@ pub struct Sample {
     pub label: String,
     pub kind: String,
     pub credit: String,
+    /// The object's true mask (same size, non-zero = object), when known: the page scores the
+    /// attention against it as `segment --pairs` does.
+    #[serde(default)]
+    pub mask: Option<String>,
 }
 
 /// A model bundled with the page (web/models/index.json).
@@ -93,10 +97,11 @@ pub fn input_size(cfg: &CrateConfig, side: usize) -> [usize; 2] {
     }
 }
 
-/// How images are fitted to a newly loaded model: small models (Fashion-MNIST-like, under 64
-/// pixels) see the whole image stretched; ImageNet models a resize and centre crop.
+/// How images are fitted to a newly loaded model: small models (Fashion-MNIST-like, up to 64
+/// pixels, such as the shapes model) see the whole image stretched; ImageNet models a resize and
+/// centre crop.
 pub fn default_fit(cfg: &CrateConfig) -> Resize {
-    if cfg.image[0] < 64 {
+    if cfg.image[0] <= 64 {
         Resize::Stretch
     } else {
         Resize::Imagenet
@@ -177,6 +182,7 @@ mod tests {
             label: file.into(),
             kind: "photo".into(),
             credit: String::new(),
+            mask: None,
         }
     }
 
@@ -231,6 +237,9 @@ mod tests {
         assert_eq!(input_size(&t, 112), [112, 112]);
         assert_eq!(default_fit(&fm), Resize::Stretch);
         assert_eq!(default_fit(&t), Resize::Imagenet);
+        // The shapes model sees its 64×64 gallery images whole (a crop would cut objects).
+        let shapes = CrateConfig::preset("crate-shapes").unwrap();
+        assert_eq!(default_fit(&shapes), Resize::Stretch);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::state::{
     AppState, BatchFigure, Busy, Current, EngineInfo, EnginePref, ModelInfo, Sample,
 };
 use super::web::{fetch_bytes, fetch_text, has_webgpu, read_file, sleep};
+use crate::analysis::segment::patch_truth;
 use crate::analysis::summarise;
 use crate::data::image::{decode_image, denormalise_to_rgb8, preprocess, DecodeLimits};
 use crate::error::{Error, Result};
@@ -206,6 +207,30 @@ fn display_base(input: &Tensor, cfg: &CrateConfig) -> Result<crate::data::image:
     Ok(upscale(&rgb, w, h, factor))
 }
 
+/// The patch-grid truth of a gallery sample that ships a mask (`mask` in samples.json), fitted
+/// as the image was (input size and fit), reduced as `segment --pairs` reduces it.
+async fn known_mask(
+    app: AppState,
+    sample: Option<&str>,
+    image: &[u8],
+    cfg: &CrateConfig,
+    input: &Tensor,
+) -> Result<Option<Vec<bool>>> {
+    let Some(file) = sample else { return Ok(None) };
+    let mask = app.samples.with_untracked(|s| {
+        s.iter()
+            .find(|s| s.file == file)
+            .and_then(|s| s.mask.clone())
+    });
+    let Some(mask) = mask else { return Ok(None) };
+    let mask_bytes = fetch_bytes(&format!("samples/{mask}")).await?;
+    let img = decode_image(image, file, &DecodeLimits::default())?;
+    let m = decode_image(&mask_bytes, &mask, &DecodeLimits::default())?;
+    let size = [input.shape[1], input.shape[2]];
+    let hw = [img.height as usize, img.width as usize];
+    patch_truth(&m, hw, size, app.fit.get_untracked(), cfg.patch).map(Some)
+}
+
 async fn analyse_bytes_now(
     app: AppState,
     name: String,
@@ -237,6 +262,13 @@ async fn analyse_bytes_now(
             return;
         }
     };
+    let truth = match known_mask(app, sample.as_deref(), &bytes, &cfg, &input).await {
+        Ok(t) => t.map(Arc::new),
+        Err(e) => {
+            app.fail(format!("The true mask of {label} did not load: {e}"));
+            return;
+        }
+    };
     let which = active_engine(app, rt);
     let result = rt.analyse(&input, which).await;
     let trace = rt.take_trace().map(Arc::new);
@@ -260,6 +292,7 @@ async fn analyse_bytes_now(
                 trace,
                 engine: which,
                 ms,
+                truth,
             }));
             app.ready.set(true);
             if app.first_map_ms.get_untracked().is_none() {

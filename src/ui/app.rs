@@ -13,6 +13,7 @@ use super::model_view::ModelView;
 use super::state::{AppState, UrlState, View};
 use super::subspaces_view::SubspacesView;
 use super::web::{query, set_query};
+use crate::analysis::segment::{image_scores, DEFAULT_MASS};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -47,6 +48,13 @@ pub fn App() -> impl IntoView {
                 v["ms"] = c.ms.into();
                 v["adapter"] = app.engine.with_untracked(|e| e.gpu.clone()).into();
                 v["engine"] = c.engine.key().into();
+                // `segment --pairs` on this image and its mask prints the same scores.
+                if let Some(t) = &c.truth {
+                    v["segment"] = match image_scores(&c.report.cls, t, DEFAULT_MASS) {
+                        Ok(s) => serde_json::to_value(s).unwrap_or_default(),
+                        Err(e) => serde_json::json!({ "error": e.to_string() }),
+                    };
+                }
                 v.to_string()
             })
         })

@@ -10,10 +10,13 @@ use super::controls::{LayerSlider, Slider};
 use super::light::light_note;
 use super::picture::Picture;
 use super::state::{AppState, MapKind};
+use crate::analysis::segment::iou;
 use crate::analysis::{head_masks, mass_mask, pca_rgb, winning_heads};
 use crate::viz::axis::superscript;
 use crate::viz::colormap::{categorical, css};
-use crate::viz::{heads_overlay, masked, overlay, pca_image, OverlayStyle};
+use crate::viz::{
+    heads_overlay, masked, outlined, overlay, pca_image, OverlayStyle, TRUTH_OUTLINE,
+};
 
 #[component]
 pub fn AttentionView() -> impl IntoView {
@@ -65,16 +68,17 @@ pub fn AttentionView() -> impl IntoView {
         let (map, mask) = chosen.get()?;
         let s = style();
         let win = winners.get();
+        let show_truth = app.show_truth.get();
         app.current.with(|c| {
-            c.as_ref().map(|c| match &win {
-                Some(w) => Arc::new(heads_overlay(
-                    &c.base,
-                    c.report.grid,
-                    w,
-                    categorical,
-                    s.opacity,
-                )),
-                None => Arc::new(overlay(&c.base, &map, c.report.grid, Some(&mask), s)),
+            c.as_ref().map(|c| {
+                let img = match &win {
+                    Some(w) => heads_overlay(&c.base, c.report.grid, w, categorical, s.opacity),
+                    None => overlay(&c.base, &map, c.report.grid, Some(&mask), s),
+                };
+                Arc::new(match c.truth.as_deref().filter(|_| show_truth) {
+                    Some(t) => outlined(&img, c.report.grid, t, TRUTH_OUTLINE),
+                    None => img,
+                })
             })
         })
     });
@@ -136,6 +140,20 @@ pub fn AttentionView() -> impl IntoView {
                 100.0 * on as f64 / mask.len().max(1) as f64,
                 100.0 * app.threshold.get()
             )
+        })
+    };
+    // The shown mask against the image's true mask (gallery shapes), as `segment` scores it.
+    let has_truth = move || {
+        app.current
+            .with(|c| c.as_ref().is_some_and(|c| c.truth.is_some()))
+    };
+    let truth_iou = move || {
+        let (_, mask) = chosen.get()?;
+        app.current.with(|c| {
+            c.as_ref()
+                .and_then(|c| c.truth.as_deref())
+                .filter(|t| t.len() == mask.len())
+                .map(|t| iou(&mask, t))
         })
     };
     let which = move || match (kind(), app.head.get()) {
@@ -241,6 +259,22 @@ pub fn AttentionView() -> impl IntoView {
                 <figure>
                     <Picture image=cutout id="mask-map" class="big" label=Signal::derive(move || "the image inside the mask".to_string()) />
                     <figcaption>{mask_text}</figcaption>
+                    <Show when=has_truth>
+                        <p class="truth">
+                            <span id="mask-iou">{move || truth_iou().map(|v| format!("IoU with the true mask: {v:.3}"))}</span>
+                            " "
+                            <label>
+                                <input
+                                    type="checkbox"
+                                    id="show-truth"
+                                    prop:checked=move || app.show_truth.get()
+                                    on:change=move |ev| app.show_truth.set(event_target_checked(&ev))
+                                />
+                                " draw the true outline (green)"
+                            </label>
+                        </p>
+                        <p class="small muted">"Intersection over union of the mask above and the object's true mask on the patch grid (a patch is object when more than half of its pixels are): 1 is a perfect segmentation. "<code>"whitebox segment --pairs"</code>" prints the same for every layer and head."</p>
+                    </Show>
                 </figure>
                 <figure>
                     <Picture image=pca id="pca-map" class="big pixelated" label=Signal::derive(move || format!("PCA of the ISTA output, layer {}", layer.get())) />

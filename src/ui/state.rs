@@ -31,6 +31,8 @@ pub struct Current {
     pub trace: Option<Arc<crate::engine::Trace>>,
     pub engine: Which,
     pub ms: f64,
+    /// The true object mask on the patch grid, for gallery images that ship one.
+    pub truth: Option<Arc<Vec<bool>>>,
 }
 
 /// Busy with something the user waits for: a message and, when known, a fraction done.
@@ -62,6 +64,8 @@ pub struct AppState {
     pub opacity: RwSignal<f32>,
     /// What the Attention view's big map shows.
     pub map_kind: RwSignal<MapKind>,
+    /// Whether the Attention view draws the true mask's outline (images with a known mask).
+    pub show_truth: RwSignal<bool>,
     pub sample: RwSignal<Option<String>>,
     pub engine_pref: RwSignal<EnginePref>,
     /// Side of the (square) model input, a multiple of the patch.
@@ -112,6 +116,7 @@ impl AppState {
             threshold: RwSignal::new(url.threshold),
             opacity: RwSignal::new(url.opacity),
             map_kind: RwSignal::new(url.map),
+            show_truth: RwSignal::new(false),
             sample: RwSignal::new(url.sample.clone()),
             engine_pref: RwSignal::new(url.engine),
             input_side: RwSignal::new(0),

@@ -7,4 +7,7 @@ pub mod colormap;
 pub mod render;
 
 pub use colormap::inferno;
-pub use render::{half, heads_overlay, heatmap, masked, overlay, pca_image, upscale, OverlayStyle};
+pub use render::{
+    half, heads_overlay, heatmap, masked, outlined, overlay, pca_image, upscale, OverlayStyle,
+    TRUTH_OUTLINE,
+};

@@ -138,7 +138,7 @@ pub fn overlay(
         }
     }
     if let Some(mask) = mask {
-        draw_outline(&mut data, w, h, grid, mask);
+        draw_outline(&mut data, w, h, grid, mask, OUTLINE);
     }
     Rgba8Image {
         width: base.width,
@@ -149,7 +149,14 @@ pub fn overlay(
 
 /// Pixels inside the mask whose neighbour within 2 pixels lies outside it (or off the picture)
 /// are painted [`OUTLINE`].
-fn draw_outline(data: &mut [u8], w: usize, h: usize, grid: [usize; 2], mask: &[bool]) {
+fn draw_outline(
+    data: &mut [u8],
+    w: usize,
+    h: usize,
+    grid: [usize; 2],
+    mask: &[bool],
+    colour: [u8; 3],
+) {
     let inside = |x: isize, y: isize| {
         if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
             return false;
@@ -165,9 +172,30 @@ fn draw_outline(data: &mut [u8], w: usize, h: usize, grid: [usize; 2], mask: &[b
             let edge = (-2..=2).any(|d| !inside(x + d, y) || !inside(x, y + d));
             if edge {
                 let i = (y as usize * w + x as usize) * 4;
-                data[i..i + 3].copy_from_slice(&OUTLINE);
+                data[i..i + 3].copy_from_slice(&colour);
             }
         }
+    }
+}
+
+/// The colour of the true object mask's outline (distinct from [`OUTLINE`]).
+pub const TRUTH_OUTLINE: [u8; 3] = [57, 255, 20];
+
+/// `img` with the boundary of a patch mask drawn as a 2-pixel outline in `colour`.
+pub fn outlined(img: &Rgba8Image, grid: [usize; 2], mask: &[bool], colour: [u8; 3]) -> Rgba8Image {
+    let mut data = img.data.clone();
+    draw_outline(
+        &mut data,
+        img.width as usize,
+        img.height as usize,
+        grid,
+        mask,
+        colour,
+    );
+    Rgba8Image {
+        width: img.width,
+        height: img.height,
+        data,
     }
 }
 

@@ -20,6 +20,7 @@ mod official;
 mod own_images;
 mod rollout;
 mod segment;
+mod shapes_model;
 mod subspaces;
 mod subspaces_bundled;
 mod train;

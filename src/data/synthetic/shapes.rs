@@ -106,6 +106,20 @@ impl Default for ShapesConfig {
 }
 
 impl ShapesConfig {
+    /// The same with the object radius drawn from `[min, max]` (fractions of half the shorter
+    /// side; `None` keeps the default 0.3 to 0.6). Larger objects are easier to classify and
+    /// cover more of the patch grid.
+    pub fn with_scale(self, scale: Option<[f32; 2]>) -> Self {
+        match scale {
+            Some([min_scale, max_scale]) => Self {
+                min_scale,
+                max_scale,
+                ..self
+            },
+            None => self,
+        }
+    }
+
     /// Images at a model's input size and channels.
     pub fn for_model(cfg: &CrateConfig, len: usize, seed: u64) -> Self {
         Self {

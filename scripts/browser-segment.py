@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Browser tests of the page's segmentation scores (issue 13, item 2), on the CPU engine: the
+bundled shapes model loads from the model selector, a gallery shape (which ships its true mask)
+gets `segment` scores in #wb-report equal to `whitebox segment --pairs` on the same image + mask,
+the Attention view shows the IoU of the mask on show beside it (equal to the CLI's for that layer
+and the head mean), and the true-outline toggle draws the outline over the map.
+
+    python3 scripts/browser-segment.py http://127.0.0.1:PORT/ --whitebox target/debug/whitebox \
+        --shots target/screenshots
+
+Prints one line per check and "N passed, N failed"; exits 1 on any failure.
+"""
+
+import argparse
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from wbdriver import Browser  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("browser_tests", Path(__file__).resolve().parent / "browser-tests.py")
+bt = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bt)
+Failed, check, wait_report, READY, REPORT = bt.Failed, bt.check, bt.wait_report, bt.READY, bt.REPORT
+
+SHAPES_MODEL = bt.ROOT / "web" / "models" / "crate-shapes.safetensors"
+SAMPLE = "shapes-0003-cross.png"
+# The attention map as pixels (the Picture component draws into a canvas or an img).
+MAP_PIXELS = """
+const e = document.querySelector('#attention-map');
+const c = e.tagName === 'CANVAS' ? e : e.querySelector('canvas');
+if (c) return c.toDataURL();
+const i = e.tagName === 'IMG' ? e : e.querySelector('img');
+return i ? i.src : null;
+"""
+
+
+def cli_segment(whitebox, sample, tmp):
+    """`whitebox segment --pairs` on the gallery's image + mask, fitted as the page fits images
+    for models of up to 64 pixels (stretched: the identity for a 64×64 image)."""
+    d = tmp / "pair"
+    d.mkdir(exist_ok=True)
+    stem = sample[:-len(".png")]
+    shutil.copyfile(bt.SAMPLES / sample, d / sample)
+    shutil.copyfile(bt.SAMPLES / f"{stem}.mask.png", d / f"{stem}.mask.png")
+    out = subprocess.run([whitebox, "segment", "--weights", str(SHAPES_MODEL), "--pairs", str(d),
+                          "--resize", "stretch", "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["scores"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("url")
+    ap.add_argument("--whitebox", required=True, help="the native CLI, for reference numbers")
+    ap.add_argument("--shots", default=str(bt.ROOT / "target" / "screenshots"))
+    ap.add_argument("--timeout", type=float, default=240)
+    a = ap.parse_args()
+    shots = Path(a.shots)
+    shots.mkdir(parents=True, exist_ok=True)
+    base = a.url.rstrip("/") + "/"
+    tmp = Path(tempfile.mkdtemp(prefix="wb-segment-"))
+    results = []
+
+    def run(name, fn):
+        t0 = time.monotonic()
+        try:
+            detail = fn()
+            results.append(True)
+            print(f"ok    {name} ({time.monotonic() - t0:.1f} s){': ' + detail if detail else ''}", flush=True)
+        except Exception as e:  # a failed check or a broken page
+            results.append(False)
+            msg = str(e) if isinstance(e, (Failed, TimeoutError)) else traceback.format_exc()
+            print(f"FAIL  {name}: {msg}", flush=True)
+
+    with Browser(webgpu=False, timeout=a.timeout) as b:
+        b.goto(base + "?engine=cpu&view=model")
+        b.wait_js(READY, what="the page to be ready")
+        state = {}
+
+        def model_from_selector():
+            options = b.js("return [...document.querySelectorAll('#bundled-model option')].map(o => o.value)")
+            check("crate-shapes" in options, f"the model selector offers {options}")
+            b.js("const s = document.querySelector('#bundled-model'); s.value = 'crate-shapes';"
+                 "s.dispatchEvent(new Event('change', {bubbles: true}));")
+            b.wait_js("return (document.querySelector('#model-info') || {}).textContent?.includes('crate-shapes')",
+                      what="the shapes model to load")
+            b.wait_js(READY, what="the page to be ready with the shapes model")
+            return "crate-shapes loaded"
+
+        def gallery_shape_equals_cli():
+            b.js("document.querySelector('#tab-attention').click()")
+            b.click(f".gallery button.thumb[data-file='{SAMPLE}']")
+            r = wait_report(b, SAMPLE, engine="cpu")
+            seg = r.get("segment")
+            check(seg and "layers" in seg, f"no segment scores in the report: {seg}")
+            cli = cli_segment(a.whitebox, SAMPLE, tmp)
+            check(len(seg["layers"]) == len(cli["layers"]), "layer counts differ")
+            worst = 0.0
+            for l, (p, c) in enumerate(zip(seg["layers"], cli["layers"])):
+                for k, (pm, cm) in enumerate(zip(p["heads"] + [p["mean"]], c["heads"] + [c["mean"]])):
+                    for key in ["miou_mass", "miou_best", "best_threshold"]:
+                        d = abs(pm[key] - cm[key])
+                        worst = max(worst, d)
+                        check(d <= 1e-9, f"layer {l} map {k} {key}: page {pm[key]}, CLI {cm[key]}")
+            check(abs(seg["mask_area"] - cli["mask_area"]) <= 1e-12, "mask areas differ")
+            state["seg"] = seg
+            means = " ".join(f"{x['mean']['miou_mass']:.3f}" for x in seg["layers"])
+            return f"{len(seg['layers'])} layers × (heads + mean) equal (max diff {worst:.1e}); head-mean IoU per layer {means}"
+
+        def iou_beside_mask_and_outline():
+            seg = state.get("seg")
+            check(seg, "no scores from the previous check")
+            text = b.wait_js("const e = document.querySelector('#mask-iou'); return e && e.textContent ? e.textContent : null;",
+                             what="the IoU beside the mask")
+            # The layer on show (the slider), the head mean, the default 60 % threshold.
+            layer = int(b.js("return document.querySelector('#layer').value"))
+            check(b.js("return new URLSearchParams(location.search).get('t')") in (None, "0.6"),
+                  "the threshold is not the default 60 %")
+            want = seg["layers"][layer]["mean"]["miou_mass"]
+            check(f"{want:.3f}" in text, f"the page says {text!r}; the CLI's head-mean IoU at layer {layer} is {want:.3f}")
+            before = b.js(MAP_PIXELS)
+            b.click("#show-truth")
+            b.wait_js("return document.querySelector('#show-truth').checked", what="the toggle")
+            time.sleep(0.3)
+            after = b.js(MAP_PIXELS)
+            check(before and after and before != after, "the true outline toggle did not change the map")
+            b.js("document.querySelector('#attention-map').scrollIntoView({block: 'start'})")
+            b.screenshot(shots / "04d-attention-true-outline.png")
+            b.click("#show-truth")
+            time.sleep(0.3)
+            check(b.js(MAP_PIXELS) == before, "turning the outline off did not restore the map")
+            return f"{text.strip()} (layer {layer}, head mean); the outline draws and clears"
+
+        def photos_have_no_iou():
+            b.click(".gallery button.thumb[data-file='chelsea_224.png']")
+            r = wait_report(b, "chelsea_224.png", engine="cpu")
+            check("segment" not in r, "a photo without a mask got segment scores")
+            check(not b.js("return document.querySelector('#mask-iou')"), "a photo without a mask shows an IoU")
+            return "no mask, no IoU"
+
+        run("the shapes model loads from the selector", model_from_selector)
+        run("a gallery shape's segment scores equal `whitebox segment --pairs`", gallery_shape_equals_cli)
+        run("the IoU beside the mask and the true outline toggle", iou_beside_mask_and_outline)
+        run("an image without a mask shows no IoU", photos_have_no_iou)
+        errors = [e for e in b.console_errors() if "favicon" not in e.get("message", "")]
+        run("no console errors", lambda: check(not errors, f"console errors: {errors[:3]}") or "")
+
+    passed = sum(results)
+    print(f"{passed} passed, {len(results) - passed} failed")
+    sys.exit(0 if all(results) else 1)
+
+
+if __name__ == "__main__":
+    main()

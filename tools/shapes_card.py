@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Writes the bundled shapes model's card, web/models/crate-shapes.json, from a finished
+`whitebox train --dataset shapes` run (its metrics.jsonl and state.json) and measurements made
+with the CLI on the run's best.safetensors (chosen on the validation split by the trainer):
+
+    python3 tools/shapes_card.py RUN_DIR --command "whitebox train ..." --object-scale 0.5,0.9 \
+        [--whitebox target/release/whitebox] [--out web/models/crate-shapes.json]
+
+Measured here: test accuracy on the 2,000 held-out images (`train --evaluate`, reported once),
+the segmentation table on 200 validation-like images (seed 12345, never the test split; the best
+layer is chosen there) and on the first 200 test images, and the fixed set that
+tests/suite/shapes_model.rs reproduces (accuracy on the first 500 test images, mIoU on the
+first 200). Standard library only.
+"""
+
+import argparse
+import json
+import subprocess
+from pathlib import Path
+
+TEST_SEED = 0x5EED7E57  # `train --seed 0`'s held-out split (= `segment`'s default seed)
+CHOICE_SEED = 12345  # images used to choose the best layer: neither training nor test
+
+
+def run(cmd):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+
+def segment(wb, weights, seed, images, scale):
+    out = run([wb, "segment", "--weights", str(weights), "--dataset", "shapes", "--images", str(images),
+               "--seed", str(seed), "--object-scale", scale, "--json"])
+    return json.loads(out)["scores"]
+
+
+def table(s):
+    return [{"layer": l, "heads": [round(h["miou_mass"], 4) for h in x["heads"]],
+             "mean_over_heads": round(sum(h["miou_mass"] for h in x["heads"]) / len(x["heads"]), 4),
+             "head_mean_map": round(x["mean"]["miou_mass"], 4),
+             "head_mean_map_best_fixed": round(x["mean"]["miou_best"], 4)}
+            for l, x in enumerate(s["layers"])]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run")
+    ap.add_argument("--command", required=True)
+    ap.add_argument("--object-scale", required=True)
+    ap.add_argument("--whitebox", default="target/release/whitebox")
+    ap.add_argument("--out", default="web/models/crate-shapes.json")
+    ap.add_argument("--machine", default="2-core AMD EPYC, CPU engine (2 cores shared with other jobs)")
+    a = ap.parse_args()
+    rd = Path(a.run)
+    best = rd / "best.safetensors"
+    state = json.loads((rd / "state.json").read_text())
+    epochs = [json.loads(l) for l in (rd / "metrics.jsonl").read_text().splitlines()
+              if '"kind":"epoch"' in l]
+    scale = a.object_scale
+    lo, hi = (float(x) for x in scale.split(","))
+    ev = json.loads(run([a.whitebox, "train", "--dataset", "shapes", "--preset", "crate-shapes",
+                         "--object-scale", scale, "--seed", "0", "--evaluate", str(best)]))
+    ev500 = json.loads(run([a.whitebox, "train", "--dataset", "shapes", "--preset", "crate-shapes",
+                            "--object-scale", scale, "--seed", "0", "--limit-test", "500",
+                            "--evaluate", str(best)]))
+    choice = segment(a.whitebox, best, CHOICE_SEED, 200, scale)
+    test = segment(a.whitebox, best, TEST_SEED, 200, scale)
+    best_layer = choice["best_layer_mass"]
+    t = table(test)
+    card = {
+        "name": "crate-shapes",
+        "preset": "crate-shapes",
+        "dataset": "shapes",
+        "object_scale": [lo, hi],
+        "command": a.command,
+        "epochs": len(epochs),
+        "wall_time_s": round(state["wall_time_s"], 1),
+        "machine": a.machine,
+        "trainer": "whitebox train (src/train/, CPU reference backward), AdamW warm-up + cosine from a "
+                   "seeded init; checkpoint = best validation accuracy (last 2,000 of the 20,000 "
+                   "training images held out with --val 2000)",
+        "best_epoch": state["best_epoch"],
+        "val_accuracy": state["best_accuracy"],
+        "test_accuracy": ev["test_accuracy"],
+        "test_loss": ev["test_loss"],
+        "test_images": ev["test_images"],
+        "input": "64x64 RGB as is, pixels scaled to [0, 1], normalised with mean 0.5, std 0.25",
+        "licence": "MIT OR Apache-2.0 (weights); the data is synthetic (src/data/synthetic/shapes.rs)",
+        "layers": ev["layers"],
+        "per_epoch_val_accuracy": [round(e["val_accuracy"], 4) for e in epochs],
+        "per_epoch_test_accuracy": [round(e["test_accuracy"], 4) for e in epochs],
+        "per_epoch_train_loss": [round(e["train_loss"], 4) for e in epochs],
+        "segmentation": {
+            "definition": "mIoU of the 60 % mass-threshold mask of the CLS attention against the true "
+                          "mask on the 8x8 patch grid (strict majority), `whitebox segment`",
+            "best_layer": best_layer,
+            "best_layer_chosen_on": f"200 images of seed {CHOICE_SEED} (neither training nor test)",
+            "choice_layers": table(choice),
+            "test_images": 200,
+            "test_layers": t,
+            "test_mask_area": round(test["mask_area"], 4),
+            "test_all_foreground_miou": round(test["all_foreground_miou"], 4),
+        },
+        "reproduce": {
+            "note": "tests/suite/shapes_model.rs recomputes these from the committed weights",
+            "seed": TEST_SEED,
+            "object_scale": [lo, hi],
+            "accuracy_images": ev500["test_images"],
+            "accuracy": ev500["test_accuracy"],
+            "segment_images": 200,
+            "best_layer": best_layer,
+            "layers": [{"heads": [h["miou_mass"] for h in x["heads"]], "head_mean_map": x["mean"]["miou_mass"]}
+                       for x in test["layers"]],
+        },
+    }
+    Path(a.out).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps({"test_accuracy": ev["test_accuracy"], "best_layer": best_layer,
+                      "test_best_layer": t[best_layer]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
