@@ -639,6 +639,9 @@ def main():
         def device_loss():
             r = treport(b)
             check(r.get("engine") == "gpu" and r["settings"]["batch"] == 16, "needs the WebGPU run of the check before")
+            # Pause checkpoints a running run (a paused one keeps its last checkpoint).
+            b.click("#train-play")
+            wait_train(b, lambda r: r.get("playing"), "playing")
             b.click("#train-pause")
             r = wait_train(b, lambda r: not r.get("playing") and r.get("checkpoint_step") == r.get("step"),
                            "the pause checkpoint")
