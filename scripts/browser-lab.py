@@ -19,11 +19,10 @@ import json
 import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wbdriver import Browser  # noqa: E402
+from wbdriver import Browser, Checks, Failed, check  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = "const a = document.querySelector('#app'); return a && a.dataset.state === 'ready';"
@@ -44,15 +43,6 @@ RECOVER_S = 120
 ANGLE_TOL = 0.1
 # index.html records every long task in window.__wbLongTasks / __wbLongestTask; this resets them.
 LONG_TASKS = "window.__wbLongestTask = 0; window.__wbLongTasks = [];"
-
-
-class Failed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failed(msg)
 
 
 def presets(whitebox):
@@ -116,18 +106,8 @@ def main():
     base = a.url.rstrip("/") + "/"
     shots = Path(a.shots)
     shots.mkdir(parents=True, exist_ok=True)
-    results = []
-
-    def run(name, f):
-        try:
-            note = f()
-            results.append(True)
-            print(f"PASS {name}" + (f": {note}" if note else ""), flush=True)
-        except Exception as e:  # noqa: BLE001 (report and go on)
-            results.append(False)
-            print(f"FAIL {name}: {e}", flush=True)
-            if not isinstance(e, Failed):
-                traceback.print_exc()
+    checks = Checks()
+    run = checks.run
 
     table = presets(a.whitebox)
     with Browser(webgpu=False, timeout=a.timeout) as b:
@@ -263,9 +243,7 @@ def main():
         errors = [e for e in b.console_errors() if "favicon" not in e]
         run("no console errors", lambda: check(not errors, f"console errors: {errors[:3]}"))
 
-    passed = sum(results)
-    print(f"{passed} passed, {len(results) - passed} failed")
-    sys.exit(0 if passed == len(results) else 1)
+    checks.finish()
 
 
 if __name__ == "__main__":

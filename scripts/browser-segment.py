@@ -19,11 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wbdriver import Browser  # noqa: E402
+from wbdriver import Browser, Checks  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("browser_tests", Path(__file__).resolve().parent / "browser-tests.py")
 bt = importlib.util.module_from_spec(_spec)
@@ -66,18 +65,8 @@ def main():
     shots.mkdir(parents=True, exist_ok=True)
     base = a.url.rstrip("/") + "/"
     tmp = Path(tempfile.mkdtemp(prefix="wb-segment-"))
-    results = []
-
-    def run(name, fn):
-        t0 = time.monotonic()
-        try:
-            detail = fn()
-            results.append(True)
-            print(f"ok    {name} ({time.monotonic() - t0:.1f} s){': ' + detail if detail else ''}", flush=True)
-        except Exception as e:  # a failed check or a broken page
-            results.append(False)
-            msg = str(e) if isinstance(e, (Failed, TimeoutError)) else traceback.format_exc()
-            print(f"FAIL  {name}: {msg}", flush=True)
+    checks = Checks()
+    run = checks.run
 
     with Browser(webgpu=False, timeout=a.timeout) as b:
         b.goto(base + "?engine=cpu&view=model")
@@ -152,9 +141,7 @@ def main():
         errors = [e for e in b.console_errors() if "favicon" not in e.get("message", "")]
         run("no console errors", lambda: check(not errors, f"console errors: {errors[:3]}") or "")
 
-    passed = sum(results)
-    print(f"{passed} passed, {len(results) - passed} failed")
-    sys.exit(0 if all(results) else 1)
+    checks.finish()
 
 
 if __name__ == "__main__":

@@ -24,12 +24,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from array import array
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wbdriver import Browser  # noqa: E402
+from wbdriver import Browser, Checks, Failed, check  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "web" / "samples"
@@ -39,15 +38,6 @@ EXPORT_B64 = """
 const b = window.__wbTrainExport; if (!b) return null;
 let s = ''; for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode.apply(null, b.subarray(i, i + 0x8000));
 return btoa(s);"""
-
-
-class Failed(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Failed(msg)
 
 
 def read_safetensors(path):
@@ -163,20 +153,10 @@ def main():
     shots.mkdir(parents=True, exist_ok=True)
     base = a.url.rstrip("/") + "/"
     tmp = Path(tempfile.mkdtemp(prefix="wb-train-"))
-    results = []
+    checks = Checks(only=a.only)
 
     def run(name, fn, b=None):
-        if a.only and not any(o in name for o in a.only.split(",")):
-            return
-        t0 = time.monotonic()
-        try:
-            detail = fn()
-            results.append(True)
-            print(f"ok    {name} ({time.monotonic() - t0:.1f} s){': ' + detail if detail else ''}", flush=True)
-        except Exception as e:
-            results.append(False)
-            msg = str(e) if isinstance(e, (Failed, TimeoutError)) else traceback.format_exc()
-            print(f"FAIL  {name}: {msg}", flush=True)
+        checks.run(name, fn)
 
     state = {}
     with Browser(webgpu=True, timeout=a.timeout) as b:
@@ -683,10 +663,8 @@ def main():
             return f"notice: {note[:120]!r}"
         run("a browser without WebGPU trains on the CPU, saying so", no_webgpu)
 
-    passed = sum(results)
-    print(f"{passed} passed, {len(results) - passed} failed")
-    return 0 if all(results) else 1
+    checks.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -6,17 +6,15 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use js_sys::{Array, Function, Reflect};
+use js_sys::{Function, Reflect};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::analysis::lab::recover::{RecoverConfig, RecoverPoint, RecoverReport};
-use crate::page::train_protocol::{decode, encode, FromWorker, ToWorker};
+use crate::page::train_protocol::{encode, FromWorker, ToWorker};
+use crate::ui::train::client::spawn_worker;
 use crate::ui::web::now_ms;
-
-/// The script trunk writes for the worker bin (`data-loader-shim`), as in the Train view.
-const WORKER_URL: &str = "whitebox-train-worker_loader.js";
 
 /// The run's state (all fields `Copy`).
 #[derive(Clone, Copy)]
@@ -65,13 +63,6 @@ thread_local! {
     static QUEUED: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
-fn js_text(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
-}
-
 fn post(text: &str) {
     WORKER.with_borrow(|w| {
         let Some(w) = w else { return };
@@ -115,35 +106,18 @@ fn ensure_worker(ui: RecoverUi) -> Result<(), String> {
     if WORKER.with_borrow(|w| w.is_some()) {
         return Ok(());
     }
-    let ctor = web_sys::window()
-        .and_then(|w| Reflect::get(&w, &"Worker".into()).ok())
-        .and_then(|c| c.dyn_into::<Function>().ok())
-        .ok_or("this browser has no Web Workers: the lab cannot train")?;
-    let worker = Reflect::construct(&ctor, &Array::of1(&WORKER_URL.into()))
-        .map_err(|e| format!("cannot start the training worker: {}", js_text(&e)))?;
-    let on_message = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
-        let data = Reflect::get(&ev, &"data".into()).unwrap_or(JsValue::UNDEFINED);
-        let Some(text) = data.as_string() else { return };
-        match decode::<FromWorker>(&text) {
-            Ok(ev) => on_event(ui, ev),
-            Err(e) => {
-                ui.error.set(Some(e.to_string()));
-                ui.state.set("error");
-            }
-        }
-    });
-    let on_error = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
-        let msg = Reflect::get(&ev, &"message".into())
-            .ok()
-            .and_then(|m| m.as_string())
-            .unwrap_or_else(|| "the training worker failed to load".into());
-        ui.error.set(Some(format!("training worker: {msg}")));
+    let fail = move |e: String| {
+        ui.error.set(Some(e));
         ui.state.set("error");
-    });
-    let _ = Reflect::set(&worker, &"onmessage".into(), on_message.as_ref());
-    let _ = Reflect::set(&worker, &"onerror".into(), on_error.as_ref());
-    on_message.forget();
-    on_error.forget();
+    };
+    let worker = spawn_worker(
+        move |ev, _| match ev {
+            Ok(ev) => on_event(ui, ev),
+            Err(e) => fail(e),
+        },
+        fail,
+    )
+    .map_err(|e| format!("{e}: the lab cannot train"))?;
     WORKER.with_borrow_mut(|w| *w = Some(worker));
     Ok(())
 }

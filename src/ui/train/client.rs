@@ -141,30 +141,19 @@ async fn store(method: &str, args: &[JsValue]) -> Result<JsValue, String> {
         .map_err(|e| format!("IndexedDB: {}", js_text(&e)))
 }
 
-/// Starts the worker once (it lives as long as the page, whichever view is on show).
-pub fn ensure_worker(ui: TrainUi) {
-    if WORKER.with_borrow(|w| w.is_some()) {
-        return;
-    }
+/// Starts an instance of the training worker (the Train view and the Lab each run their own),
+/// handing `on_event` every message it posts, decoded (with its bytes when it carries some), and
+/// `on_error` a sentence when the worker fails to load. Errs when the browser cannot start one.
+pub(crate) fn spawn_worker(
+    on_event: impl Fn(Result<FromWorker, String>, Option<Uint8Array>) + 'static,
+    on_error: impl Fn(String) + 'static,
+) -> Result<JsValue, String> {
     let ctor = web_sys::window()
         .and_then(|w| Reflect::get(&w, &"Worker".into()).ok())
-        .and_then(|c| c.dyn_into::<Function>().ok());
-    let Some(ctor) = ctor else {
-        ui.error.set(Some(
-            "this browser has no Web Workers: training cannot run".into(),
-        ));
-        return;
-    };
-    let worker = match Reflect::construct(&ctor, &Array::of1(&WORKER_URL.into())) {
-        Ok(w) => w,
-        Err(e) => {
-            ui.error.set(Some(format!(
-                "cannot start the training worker: {}",
-                js_text(&e)
-            )));
-            return;
-        }
-    };
+        .and_then(|c| c.dyn_into::<Function>().ok())
+        .ok_or("this browser has no Web Workers")?;
+    let worker = Reflect::construct(&ctor, &Array::of1(&WORKER_URL.into()))
+        .map_err(|e| format!("cannot start the training worker: {}", js_text(&e)))?;
     let on_message = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
         let data = Reflect::get(&ev, &"data".into()).unwrap_or(JsValue::UNDEFINED);
         let (text, bytes) = if let Some(s) = data.as_string() {
@@ -177,23 +166,47 @@ pub fn ensure_worker(ui: TrainUi) {
         } else {
             return;
         };
-        match decode::<FromWorker>(&text) {
-            Ok(ev) => on_event(ui, ev, bytes),
-            Err(e) => ui.error.set(Some(e.to_string())),
-        }
+        on_event(
+            decode::<FromWorker>(&text).map_err(|e| e.to_string()),
+            bytes,
+        );
     });
-    let on_error = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+    let on_load_error = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
         let msg = Reflect::get(&ev, &"message".into())
             .ok()
             .and_then(|m| m.as_string())
             .unwrap_or_else(|| "the training worker failed to load".into());
-        ui.error.set(Some(format!("training worker: {msg}")));
-        ui.playing.set(false);
+        on_error(format!("training worker: {msg}"));
     });
     let _ = Reflect::set(&worker, &"onmessage".into(), on_message.as_ref());
-    let _ = Reflect::set(&worker, &"onerror".into(), on_error.as_ref());
+    let _ = Reflect::set(&worker, &"onerror".into(), on_load_error.as_ref());
     on_message.forget();
-    on_error.forget();
+    on_load_error.forget();
+    Ok(worker)
+}
+
+/// Starts the worker once (it lives as long as the page, whichever view is on show).
+pub fn ensure_worker(ui: TrainUi) {
+    if WORKER.with_borrow(|w| w.is_some()) {
+        return;
+    }
+    let started = spawn_worker(
+        move |ev, bytes| match ev {
+            Ok(ev) => on_event(ui, ev, bytes),
+            Err(e) => ui.error.set(Some(e)),
+        },
+        move |msg| {
+            ui.error.set(Some(msg));
+            ui.playing.set(false);
+        },
+    );
+    let worker = match started {
+        Ok(w) => w,
+        Err(e) => {
+            ui.error.set(Some(format!("{e}: training cannot run")));
+            return;
+        }
+    };
     WORKER.with_borrow_mut(|w| *w = Some(worker));
     watch_visibility(ui);
     // The device-loss test's hook (`window.__wbTrainLoseDevice()`): destroys the worker's
