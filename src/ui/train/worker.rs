@@ -347,6 +347,15 @@ fn schedule(st: &mut State) {
 /// Installs a new or resumed run. `engine=gpu` opens the WGSL trainer first; otherwise the run
 /// starts on the CPU at once and, where the worker has WebGPU, a calibration in the background
 /// may move it to the GPU (a software adapter can take a minute to compile and time).
+/// Starts `session` as the run. The worker is busy from this moment, not from when
+/// [`start_run`] first runs: `drain` handles its commands in one loop, and a second `New` in the
+/// same loop would otherwise start a second run beside the first (the one whose WebGPU opened
+/// last won).
+fn begin_run(session: TrainSession) {
+    STATE.with_borrow_mut(|st| st.busy = true);
+    spawn_local(start_run(session));
+}
+
 async fn start_run(session: TrainSession) {
     let (pref, generation) = STATE.with_borrow_mut(|st| {
         st.busy = true;
@@ -483,7 +492,7 @@ fn handle(cmd: ToWorker, bytes: Option<Vec<u8>>) {
                 )),
             });
             match made {
-                Ok(s) => spawn_local(start_run(s)),
+                Ok(s) => begin_run(s),
                 Err(e) => post_error(e),
             }
         }
@@ -497,7 +506,7 @@ fn handle(cmd: ToWorker, bytes: Option<Vec<u8>>) {
             .as_deref()
             .map(|b| STATE.with_borrow(|st| TrainSession::load_with(b, &st.data)))
         {
-            Some(Ok(s)) => spawn_local(start_run(s)),
+            Some(Ok(s)) => begin_run(s),
             Some(Err(e)) => post_error(format!("resuming: {e}")),
             None => post_error("resuming: no checkpoint came with the message"),
         },
