@@ -344,9 +344,6 @@ fn schedule(st: &mut State) {
     }
 }
 
-/// Installs a new or resumed run. `engine=gpu` opens the WGSL trainer first; otherwise the run
-/// starts on the CPU at once and, where the worker has WebGPU, a calibration in the background
-/// may move it to the GPU (a software adapter can take a minute to compile and time).
 /// Starts `session` as the run. The worker is busy from this moment, not from when
 /// [`start_run`] first runs: `drain` handles its commands in one loop, and a second `New` in the
 /// same loop would otherwise start a second run beside the first (the one whose WebGPU opened
@@ -356,6 +353,9 @@ fn begin_run(session: TrainSession) {
     spawn_local(start_run(session));
 }
 
+/// Installs a new or resumed run. `engine=gpu` opens the WGSL trainer first; otherwise the run
+/// starts on the CPU at once and, where the worker has WebGPU, a calibration in the background
+/// may move it to the GPU (a software adapter can take a minute to compile and time).
 async fn start_run(session: TrainSession) {
     let (pref, generation) = STATE.with_borrow_mut(|st| {
         st.busy = true;
