@@ -24,7 +24,9 @@ ORT_WEB_VERSION=1.30.0
 
 wb_ensure_rust
 wb_ensure_web_toolchain
-wb_ensure_apt "${WB_TEST_APT_PACKAGES[@]}" python3-venv nodejs npm
+wb_ensure_apt "${WB_TEST_APT_PACKAGES[@]}" python3-venv
+# A Node.js from elsewhere (e.g. NodeSource's, which bundles npm) conflicts with Debian's npm.
+command -v npm >/dev/null 2>&1 || wb_ensure_apt nodejs npm
 peers=target/peers
 mkdir -p "$peers"
 if ! "$peers/venv/bin/python" -c "import onnxruntime, onnx, numpy, safetensors; assert onnxruntime.__version__ == '$ORT_VERSION'" 2>/dev/null; then

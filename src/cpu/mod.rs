@@ -16,6 +16,7 @@ pub mod par;
 pub mod vecops;
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use crate::analysis::{coding_rate, sparsity, LayerStats};
 use crate::engine::{Engine, ForwardOptions, ForwardOutput, LayerTrace, Trace};
@@ -27,13 +28,18 @@ pub struct CpuEngine {
     model: Model,
     /// Position embeddings per patch grid, interpolated once per input size.
     pos_cache: HashMap<(usize, usize), Vec<f32>>,
+    /// Each layer's ISTA operator `D - D^T D` ([`ista::operator`]), made when the layer first
+    /// runs: later forwards pay one product for the ISTA step instead of two.
+    ista_ops: Vec<OnceLock<Vec<f32>>>,
 }
 
 impl CpuEngine {
     pub fn new(model: Model) -> Self {
+        let depth = model.config.depth;
         Self {
             model,
             pos_cache: HashMap::new(),
+            ista_ops: (0..depth).map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -112,6 +118,7 @@ impl CpuEngine {
         Ok(Forward {
             z: embed::embed(cfg, &wt.embed, &images.data, [b, h, w], pos),
             model: &self.model,
+            ista_ops: &self.ista_ops,
             wt,
             opts,
             dims,
@@ -128,6 +135,7 @@ impl CpuEngine {
 /// A forward pass in progress (see [`CpuEngine::start`]).
 pub struct Forward<'a> {
     model: &'a Model,
+    ista_ops: &'a [OnceLock<Vec<f32>>],
     wt: Weights<&'a [f32]>,
     opts: ForwardOptions,
     dims: Dims,
@@ -170,7 +178,8 @@ impl Forward<'_> {
         let mut y = vec![0.0f32; rows * d];
         let i = &lw.ista;
         layernorm::layer_norm(&zhalf, d, i.norm_w, i.norm_b, &mut y);
-        let zout = ista::ista(&y, rows, d, i.dict, cfg.eta, cfg.lambda);
+        let op = self.ista_ops[l].get_or_init(|| ista::operator(i.dict, d));
+        let zout = ista::ista(&y, rows, d, op, cfg.eta, cfg.lambda);
 
         if opts.cls {
             let mut rows_out = Vec::with_capacity(b * heads * nt);

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use wgpu::util::DeviceExt;
 
 use super::head::HeadBuffers;
-use super::layer::{record_embed, record_layer, record_proj_half, EmbedBuffers, LayerBuffers};
+use super::layer::{
+    record_embed, record_ista_operator, record_layer, record_proj_half, EmbedBuffers, LayerBuffers,
+};
 use super::{Gpu, GpuContext, READBACK};
 use crate::cpu::CpuEngine;
 use crate::engine::{ForwardOptions, ForwardOutput, LayerTrace, Trace};
@@ -22,6 +24,9 @@ pub struct GpuEngine {
     weights: Weights<wgpu::Buffer>,
     /// Position embeddings per patch grid, interpolated on the CPU once per input size.
     pos: HashMap<(usize, usize), wgpu::Buffer>,
+    /// Each layer's ISTA operator `D - D^T D`, computed on the device once (see
+    /// `layer::record_ista_fused`).
+    ista_ops: Vec<wgpu::Buffer>,
 }
 
 /// A tensor to read back: the device buffer, its staging copy and its shape.
@@ -33,7 +38,7 @@ struct Out {
 impl GpuEngine {
     /// Uploads the model's weights to the context's device.
     pub fn new(ctx: GpuContext, model: Model) -> Result<Self> {
-        let gpu = Gpu::new(ctx);
+        let mut gpu = Gpu::new(ctx);
         let host = Weights::view(&model.config, &model.params)?;
         let weights = Weights::spec(&model.config).zip(host).map(|(slot, data)| {
             gpu.ctx
@@ -44,11 +49,13 @@ impl GpuEngine {
                     usage: wgpu::BufferUsages::STORAGE,
                 })
         });
+        let ista_ops = ista_operators(&mut gpu, &weights, &model)?;
         Ok(Self {
             gpu,
             model,
             weights,
             pos: HashMap::new(),
+            ista_ops,
         })
     }
 
@@ -263,6 +270,7 @@ impl GpuEngine {
                 zhalf: &zhalf,
                 y: &y,
                 r: &r,
+                ista_op: Some(&self.ista_ops[l]),
                 zout: &zout,
                 probs: probs.as_ref(),
                 cls: cls_buf.as_ref().map(|c| (c, l * b * heads * nt)),
@@ -402,4 +410,56 @@ impl crate::engine::Engine for GpuEngine {
     fn forward(&mut self, images: &Tensor, opts: ForwardOptions) -> Result<ForwardOutput> {
         pollster::block_on(self.forward_async(images, opts))
     }
+}
+
+/// Each layer's `D - D^T D` on the device, in one submission of its own (so that every forward
+/// records the same work). The transposes go up for this submission only.
+fn ista_operators(
+    gpu: &mut Gpu,
+    weights: &Weights<wgpu::Buffer>,
+    model: &Model,
+) -> Result<Vec<wgpu::Buffer>> {
+    let d = model.config.dim;
+    let host = Weights::view(&model.config, &model.params)?;
+    let device = &gpu.ctx.device;
+    let dts: Vec<wgpu::Buffer> = host
+        .layers
+        .iter()
+        .map(|l| {
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("a dictionary's transpose"),
+                contents: bytemuck::cast_slice(&transpose(l.ista.dict, d)),
+                usage: wgpu::BufferUsages::STORAGE,
+            })
+        })
+        .collect();
+    let ops: Vec<wgpu::Buffer> = (0..dts.len())
+        .map(|_| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("ISTA operator D - D^T D"),
+                size: (d * d * 4) as u64,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
+        })
+        .collect();
+    let mut rec = gpu.recorder();
+    for ((lw, dt), op) in weights.layers.iter().zip(&dts).zip(&ops) {
+        record_ista_operator(&mut rec, [&lw.ista.dict, dt, op], d);
+    }
+    // wgpu keeps the transposes alive until the submission has run.
+    let ubuf = rec.finish();
+    gpu.pool.release(ubuf);
+    Ok(ops)
+}
+
+/// The transpose of a row-major (d, d) matrix.
+fn transpose(m: &[f32], d: usize) -> Vec<f32> {
+    let mut t = vec![0.0; d * d];
+    for (i, row) in m.chunks_exact(d).enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            t[j * d + i] = *v;
+        }
+    }
+    t
 }

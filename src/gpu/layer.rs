@@ -66,9 +66,12 @@ pub struct LayerBuffers<'a> {
     pub o: &'a Buf,
     /// `Z^{l+1/2}`.
     pub zhalf: &'a Buf,
-    /// `y = LN(Z^{l+1/2})` and `r = y - y D^T`.
+    /// `y = LN(Z^{l+1/2})` and `r = y - y D^T` (unused with `ista_op`).
     pub y: &'a Buf,
     pub r: &'a Buf,
+    /// The layer's ISTA operator `D - D^T D` (d, d) when the dictionary is fixed (inference,
+    /// see [`record_ista_operator`]): the ISTA step is then one matmul instead of two.
+    pub ista_op: Option<&'a Buf>,
     /// `Z^{l+1}`, the layer's output.
     pub zout: &'a Buf,
     /// The attention probabilities (B, K, N, N), when they are kept.
@@ -106,12 +109,65 @@ pub fn record_layer(
     .record(rec);
     let i = &w.ista;
     layer_norm(rec, x.zhalf, &i.norm_w, &i.norm_b, x.y, ln);
-    record_ista_step(rec, &i.dict, [x.y, x.r, x.zout], [rows, d], [eta, lambda]);
+    match x.ista_op {
+        Some(op) => record_ista_fused(rec, op, [x.y, x.zout], [rows, d], [eta, lambda]),
+        None => record_ista_step(rec, &i.dict, [x.y, x.r, x.zout], [rows, d], [eta, lambda]),
+    }
     Ok(())
+}
+
+/// `op = D - D^T D` for the dictionary `D` (d, d) and its transpose `dt` (uploaded by the
+/// caller): the matrix [`record_ista_fused`] multiplies by. The CPU twin is
+/// `cpu::ista::operator`.
+pub fn record_ista_operator(rec: &mut Recorder, [dict, dt, op]: [&Buf; 3], d: usize) {
+    // op = D - Dt Dt^T, with Dt Dt^T = D^T D.
+    Matmul {
+        a: dt,
+        b: dt,
+        c: op,
+        bias: None,
+        extra: Some(dict),
+        trans_b: true,
+        relu: false,
+        batch: 1,
+        params: MatmulParams {
+            alpha: -1.0,
+            ..MatmulParams::dense(d, d, d, true)
+        },
+    }
+    .record(rec);
+}
+
+/// ISTA's proximal step with the dictionary folded into `op = D - D^T D`:
+/// `zout = ReLU(y + eta y op - eta lambda)`, one matmul. The CPU twin is `cpu::ista::ista`.
+pub fn record_ista_fused(
+    rec: &mut Recorder,
+    op: &Buf,
+    [y, zout]: [&Buf; 2],
+    [rows, d]: [usize; 2],
+    [eta, lambda]: [f32; 2],
+) {
+    Matmul {
+        a: y,
+        b: op,
+        c: zout,
+        bias: None,
+        extra: Some(y),
+        trans_b: false,
+        relu: true,
+        batch: 1,
+        params: MatmulParams {
+            alpha: eta,
+            shift: eta * lambda,
+            ..MatmulParams::dense(rows, d, d, false)
+        },
+    }
+    .record(rec);
 }
 
 /// ISTA's proximal step after its LayerNorm, in two matmuls (not three): `r = y - y D^T`, then
 /// `zout = ReLU(y + eta r D - eta lambda)` for `y` (rows, d) and the dictionary `D` (d, d).
+/// Training uses this form (its backward reads `r`); inference uses [`record_ista_fused`].
 pub fn record_ista_step(
     rec: &mut Recorder,
     dict: &Buf,

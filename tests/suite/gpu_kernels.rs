@@ -432,10 +432,12 @@ fn gpu_patchify_and_assemble_match_cpu() {
     }
 }
 
-/// The ISTA step as the engine records it (`gpu::layer::record_ista_step`, two matmuls) against
-/// `cpu::ista::ista`.
+/// The ISTA step in both GPU forms against their CPU twins: training's two matmuls
+/// (`gpu::layer::record_ista_step` vs `cpu::ista::ista_unfused`) and inference's operator
+/// `D - D^T D` made on the device and applied in one matmul (`record_ista_operator` +
+/// `record_ista_fused` vs `cpu::ista::operator` + `cpu::ista::ista`).
 #[test]
-fn gpu_ista_two_matmuls_match_cpu() {
+fn gpu_ista_steps_match_cpu() {
     let mut g = gpu();
     for (rows, d) in [(50, 99), (64, 128), (150, 99)] {
         let y = rand(12, rows * d);
@@ -443,27 +445,50 @@ fn gpu_ista_two_matmuls_match_cpu() {
             .iter()
             .map(|v| v / (d as f32).sqrt())
             .collect();
+        let mut dt = vec![0.0f32; d * d];
+        for i in 0..d {
+            for j in 0..d {
+                dt[j * d + i] = dict[i * d + j];
+            }
+        }
         let (eta, lambda) = (0.1f32, 0.1f32);
-        let want = cpu::ista::ista(&y, rows, d, &dict, eta, lambda);
-        let (by, bd, br, bz) = (
+        let want = cpu::ista::ista_unfused(&y, rows, d, &dict, eta, lambda);
+        let op = cpu::ista::operator(&dict, d);
+        let want_fused = cpu::ista::ista(&y, rows, d, &op, eta, lambda);
+        let (by, bd, bdt, br, bz, bop, bz2) = (
             g.upload(&y),
             g.upload(&dict),
+            g.upload(&dt),
             g.alloc(rows * d),
+            g.alloc(rows * d),
+            g.alloc(d * d),
             g.alloc(rows * d),
         );
         let got = g
             .run_blocking(
                 |rec| {
                     layer::record_ista_step(rec, &bd, [&by, &br, &bz], [rows, d], [eta, lambda]);
+                    layer::record_ista_operator(rec, [&bd, &bdt, &bop], d);
+                    layer::record_ista_fused(rec, &bop, [&by, &bz2], [rows, d], [eta, lambda]);
                     Ok(())
                 },
-                &[(&bz, rows * d)],
+                &[(&bz, rows * d), (&bop, d * d), (&bz2, rows * d)],
             )
             .unwrap();
         assert_close(&format!("ista {rows}x{d}"), &got[0], &want, TOL);
-        let zeros = got[0].iter().filter(|v| **v == 0.0).count();
-        let want_zeros = want.iter().filter(|v| **v == 0.0).count();
-        assert!(zeros.abs_diff(want_zeros) <= rows * d / 1000 + 1);
+        assert_close(&format!("ista operator {d}x{d}"), &got[1], &op, TOL);
+        assert_close(&format!("fused ista {rows}x{d}"), &got[2], &want_fused, TOL);
+        for (name, got, want) in [
+            ("two matmuls", &got[0], &want),
+            ("fused", &got[2], &want_fused),
+        ] {
+            let zeros = got.iter().filter(|v| **v == 0.0).count();
+            let want_zeros = want.iter().filter(|v| **v == 0.0).count();
+            assert!(
+                zeros.abs_diff(want_zeros) <= rows * d / 1000 + 1,
+                "{name}: zeros {zeros} vs {want_zeros}"
+            );
+        }
     }
 }
 

@@ -65,6 +65,8 @@ pub(super) fn record_fb(
             zhalf: &x.zh[l],
             y: &x.y[l],
             r: &x.r[l],
+            // The dictionary changes every step: the two-matmul form, whose `r` the backward reads.
+            ista_op: None,
             zout: &x.z[l + 1],
             probs: Some(&x.probs[l]),
             cls: None,
