@@ -955,3 +955,13 @@ fn checkpoints_load_back_bit_identically() {
         "the moments are all zero: the round trip would prove little"
     );
 }
+
+/// The hand-written lossless WebP the hostile-image tests build on decodes to what it says.
+#[test]
+fn webp_uniform_decodes_to_its_colour() {
+    let img = image::load_from_memory(&webp_uniform(37, [200, 10, 90]))
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(img.dimensions(), (37, 37));
+    assert!(img.pixels().all(|p| p.0 == [200, 10, 90]));
+}

@@ -76,25 +76,9 @@ fn rate_and_grad(
             }
         }
     }
-    let mut g = vec![0.0; dh * dim];
-    for r in 0..dh {
-        for e in 0..dh {
-            let w = alpha * inv[r * dh + e] / n as f64;
-            for j in 0..dim {
-                g[r * dim + j] += w * xa[e * dim + j];
-            }
-        }
-    }
+    let g = scaled_product(&inv, &xa, dh, dim, alpha / n as f64);
     // ∂R/∂A = α X M⁻¹ U / n: (M⁻¹ U) first (dh × D).
-    let mut iu = vec![0.0; dh * dim];
-    for r in 0..dh {
-        for e in 0..dh {
-            let w = alpha * inv[r * dh + e] / n as f64;
-            for j in 0..dim {
-                iu[r * dim + j] += w * u[e * dim + j];
-            }
-        }
-    }
+    let iu = scaled_product(&inv, u, dh, dim, alpha / n as f64);
     let mut da = vec![0.0; n * dim];
     for i in 0..n {
         for r in 0..dh {
@@ -105,6 +89,20 @@ fn rate_and_grad(
         }
     }
     (rate, g, da)
+}
+
+/// `s · inv · b` for `inv` (dh × dh) and `b` (dh × D).
+fn scaled_product(inv: &[f64], b: &[f64], dh: usize, dim: usize, s: f64) -> Vec<f64> {
+    let mut out = vec![0.0; dh * dim];
+    for r in 0..dh {
+        for e in 0..dh {
+            let w = s * inv[r * dh + e];
+            for j in 0..dim {
+                out[r * dim + j] += w * b[e * dim + j];
+            }
+        }
+    }
+    out
 }
 
 /// The rows of `tokens` (D wide) whose `keep` is true, each less the mean of the kept rows at
