@@ -14,7 +14,6 @@ Prints one line per check and "N passed, N failed"; exits 1 on any failure.
 """
 
 import argparse
-import base64
 import json
 import subprocess
 import sys
@@ -87,13 +86,6 @@ def same_as_native(b, whitebox, query):
     worst = [0.0]
     compare("report", page, cli_report(whitebox, query), worst)
     return page, worst[0]
-
-
-def element_shot(b, selector, path):
-    b.js("document.querySelector(arguments[0]).scrollIntoView({block: 'start'});", selector)
-    time.sleep(0.4)
-    png = b.cmd("GET", f"/element/{b.find(selector)}/screenshot")
-    path.write_bytes(base64.b64decode(png))
 
 
 def main():
@@ -176,10 +168,10 @@ def main():
             b.click("#wb-lab-preset-default")
             wait_lab(b, table["default"], a.timeout)
             for p in PANELS:
-                element_shot(b, f"#wb-lab-{p}", shots / f"lab-{p}.png")
+                b.element_shot(f"#wb-lab-{p}", shots / f"lab-{p}.png", settle=0.4)
             b.click("#wb-lab-play")
             time.sleep(1.5)
-            element_shot(b, "#wb-lab-scatter", shots / "lab-scatter-playing.png")
+            b.element_shot("#wb-lab-scatter", shots / "lab-scatter-playing.png", settle=0.4)
             b.js("window.scrollTo(0, 0);")
             b.screenshot(shots / "lab-view.png")
             return f"{len(PANELS) + 2} screenshots in {shots}"
@@ -192,7 +184,7 @@ def main():
             wait_lab(b, query, a.timeout)
             _, worst = same_as_native(b, a.whitebox, query)
             check(b.js("return !!document.querySelector('#wb-lab-scatter3-plot')"), "no 3-D view for d = 3")
-            element_shot(b, "#wb-lab-scatter", shots / "lab-scatter-3d.png")
+            b.element_shot("#wb-lab-scatter", shots / "lab-scatter-3d.png", settle=0.4)
             return f"d = 3: the 3-D view is shown; report = native ({worst:.0e})"
         run("d = 3 shows the 3-D view", three_d)
 
@@ -233,7 +225,7 @@ def main():
             for sel in ("#wb-lab-learned-plot", "#wb-lab-learned-angles", "#wb-lab-true-angles"):
                 check(b.js("return !!document.querySelector(arguments[0])", sel), f"{sel} missing")
             check(longest < 50, f"a main-thread task took {longest:.0f} ms during the run")
-            element_shot(b, "#wb-lab-learned", shots / "lab-learned.png")
+            b.element_shot("#wb-lab-learned", shots / "lab-learned.png", settle=0.4)
             return (f"mean principal angle {got:.3f}° (native {want:.3f}°, |Δ| {abs(got - want):.1e}, worst angle "
                     f"|Δ| {worst:.1e}, worst |Δ| over the curve {curve:.1e}); under 10° from step {rec['under_10_at']}; "
                     f"{rec['points'][-1]['seconds']:.1f} s of training, {wall:.1f} s from the click; "

@@ -13,7 +13,6 @@ Prints one line per check and "N passed, N failed"; exits 1 on any failure.
 """
 
 import argparse
-import base64
 import json
 import subprocess
 import sys
@@ -139,13 +138,6 @@ def set_layer(b, l):
          "i.dispatchEvent(new Event('input', {bubbles: true}));", l)
 
 
-def element_shot(b, selector, path):
-    b.js("document.querySelector(arguments[0]).scrollIntoView({block: 'start'});", selector)
-    time.sleep(0.5)  # let a glide finish
-    png = b.cmd("GET", f"/element/{b.find(selector)}/screenshot")
-    path.write_bytes(base64.b64decode(png))
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("url")
@@ -225,19 +217,19 @@ def main():
                     b.wait_js("return document.querySelector('#batch-before canvas')", what="the batch panel")
                     b.wait_js(READY, what="the batch run")
                     for i, p in enumerate(PANELS):
-                        element_shot(b, f"#panel-{p}", shots / f"subspaces-l0-{i + 1}-{p}.png")
+                        b.element_shot(f"#panel-{p}", shots / f"subspaces-l0-{i + 1}-{p}.png")
                     last = len(b.js(HOOK)["compression"]) - 1
                     set_layer(b, last)
                     wait_hook(b, last, 0, timeout=60)
                     b.wait_js(READY, what="the batch report at the last layer")
                     for i, p in enumerate(PANELS):
-                        element_shot(b, f"#panel-{p}", shots / f"subspaces-last-{i + 1}-{p}.png")
+                        b.element_shot(f"#panel-{p}", shots / f"subspaces-last-{i + 1}-{p}.png")
                     b.screenshot(shots / "subspaces-view.png")
                     # 3-D, with the next layer's input: three rotatable panels.
                     b.click("#subspace-3d")
                     b.click("#subspace-next")
                     b.wait_js("return document.querySelector('#scatter-next canvas.rotatable')", what="the 3-D panels", timeout=10)
-                    element_shot(b, "#panel-tokens", shots / "subspaces-last-1-tokens-3d.png")
+                    b.element_shot("#panel-tokens", shots / "subspaces-last-1-tokens-3d.png")
                     return f"{2 * len(PANELS) + 2} screenshots in {shots}"
                 run("cpu: a screenshot of every panel at layer 0 and at the last layer", screenshots)
 

@@ -199,6 +199,14 @@ class Browser:
         with open(path, "wb") as f:
             f.write(base64.b64decode(self.cmd("GET", "/screenshot")))
 
+    def element_shot(self, selector, path, settle=0.5):
+        """A screenshot of one element, scrolled into view (after `settle` seconds, for a glide
+        or a redraw to finish)."""
+        self.js("document.querySelector(arguments[0]).scrollIntoView({block: 'start'});", selector)
+        time.sleep(settle)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(self.cmd("GET", f"/element/{self.find(selector)}/screenshot")))
+
     def console_errors(self):
         try:
             logs = self.cmd("POST", "/se/log", {"type": "browser"}) or []
