@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Browser tests of the page's segmentation scores (issue 13, item 2), on the CPU engine: the
+"""Browser tests of the page's segmentation scores (issue 13, item 2), on the CPU engine (and the
+gallery-shape check again on WebGPU): the
 bundled shapes model loads from the model selector, a gallery shape (which ships its true mask)
 gets `segment` scores in #wb-report equal to `whitebox segment --pairs` on the same image + mask,
 the Attention view shows the IoU of the mask on show beside it (equal to the CLI's for that layer
@@ -68,6 +69,29 @@ def main():
     checks = Checks()
     run = checks.run
 
+    def same_scores_as_cli(r):
+        """The report's segment scores against `whitebox segment --pairs` (CPU) on the same pair."""
+        seg = r.get("segment")
+        check(seg and "layers" in seg, f"no segment scores in the report: {seg}")
+        cli = cli_segment(a.whitebox, SAMPLE, tmp)
+        check(len(seg["layers"]) == len(cli["layers"]), "layer counts differ")
+        worst = 0.0
+        for l, (p, c) in enumerate(zip(seg["layers"], cli["layers"])):
+            for k, (pm, cm) in enumerate(zip(p["heads"] + [p["mean"]], c["heads"] + [c["mean"]])):
+                for key in ["miou_mass", "miou_best", "best_threshold"]:
+                    d = abs(pm[key] - cm[key])
+                    worst = max(worst, d)
+                    check(d <= 1e-9, f"layer {l} map {k} {key}: page {pm[key]}, CLI {cm[key]}")
+        check(abs(seg["mask_area"] - cli["mask_area"]) <= 1e-12, "mask areas differ")
+        return seg, worst
+
+    def load_shapes_model(b):
+        b.js("const s = document.querySelector('#bundled-model'); s.value = 'crate-shapes';"
+             "s.dispatchEvent(new Event('change', {bubbles: true}));")
+        b.wait_js("return (document.querySelector('#model-info') || {}).textContent?.includes('crate-shapes')",
+                  what="the shapes model to load")
+        b.wait_js(READY, what="the page to be ready with the shapes model")
+
     with Browser(webgpu=False, timeout=a.timeout) as b:
         b.goto(base + "?engine=cpu&view=model")
         b.wait_js(READY, what="the page to be ready")
@@ -76,29 +100,14 @@ def main():
         def model_from_selector():
             options = b.js("return [...document.querySelectorAll('#bundled-model option')].map(o => o.value)")
             check("crate-shapes" in options, f"the model selector offers {options}")
-            b.js("const s = document.querySelector('#bundled-model'); s.value = 'crate-shapes';"
-                 "s.dispatchEvent(new Event('change', {bubbles: true}));")
-            b.wait_js("return (document.querySelector('#model-info') || {}).textContent?.includes('crate-shapes')",
-                      what="the shapes model to load")
-            b.wait_js(READY, what="the page to be ready with the shapes model")
+            load_shapes_model(b)
             return "crate-shapes loaded"
 
         def gallery_shape_equals_cli():
             b.js("document.querySelector('#tab-attention').click()")
             b.click(f".gallery button.thumb[data-file='{SAMPLE}']")
             r = wait_report(b, SAMPLE, engine="cpu")
-            seg = r.get("segment")
-            check(seg and "layers" in seg, f"no segment scores in the report: {seg}")
-            cli = cli_segment(a.whitebox, SAMPLE, tmp)
-            check(len(seg["layers"]) == len(cli["layers"]), "layer counts differ")
-            worst = 0.0
-            for l, (p, c) in enumerate(zip(seg["layers"], cli["layers"])):
-                for k, (pm, cm) in enumerate(zip(p["heads"] + [p["mean"]], c["heads"] + [c["mean"]])):
-                    for key in ["miou_mass", "miou_best", "best_threshold"]:
-                        d = abs(pm[key] - cm[key])
-                        worst = max(worst, d)
-                        check(d <= 1e-9, f"layer {l} map {k} {key}: page {pm[key]}, CLI {cm[key]}")
-            check(abs(seg["mask_area"] - cli["mask_area"]) <= 1e-12, "mask areas differ")
+            seg, worst = same_scores_as_cli(r)
             state["seg"] = seg
             means = " ".join(f"{x['mean']['miou_mass']:.3f}" for x in seg["layers"])
             return f"{len(seg['layers'])} layers × (heads + mean) equal (max diff {worst:.1e}); head-mean IoU per layer {means}"
@@ -140,6 +149,22 @@ def main():
         run("an image without a mask shows no IoU", photos_have_no_iou)
         errors = [e for e in b.console_errors() if "favicon" not in e.get("message", "")]
         run("no console errors", lambda: check(not errors, f"console errors: {errors[:3]}") or "")
+
+    with Browser(webgpu=True, timeout=a.timeout) as b:
+        def webgpu_scores_equal_cli():
+            # The WGSL engine's attention (SwiftShader in CI) gives the same masks, hence the
+            # same scores, as the CPU CLI.
+            b.goto(base + "?engine=gpu&view=model")
+            b.wait_js(READY, what="the page to be ready")
+            load_shapes_model(b)
+            b.js("document.querySelector('#tab-attention').click()")
+            b.click(f".gallery button.thumb[data-file='{SAMPLE}']")
+            r = wait_report(b, SAMPLE, engine="gpu")
+            seg, worst = same_scores_as_cli(r)
+            text = b.wait_js("const e = document.querySelector('#mask-iou'); return e && e.textContent ? e.textContent : null;",
+                             what="the IoU beside the mask")
+            return f"WebGPU: {len(seg['layers'])} layers × (heads + mean) equal to the CPU CLI (max diff {worst:.1e}); {text.strip()}"
+        run("on WebGPU, a gallery shape's segment scores equal the CLI's", webgpu_scores_equal_cli)
 
     checks.finish()
 
