@@ -358,7 +358,8 @@ def main():
                 ratios = sorted(p / c for p, c in zip(pages, clis))
                 ratio = ratios[1]
                 check(ratio >= 0.6, f"the page trains at {100 * ratio:.0f} % of the CLI's images/s (median of "
-                      f"{[round(100 * x) for x in ratios]}; target 60 %)")
+                      f"{[round(100 * x) for x in ratios]}; target 60 %): page {[round(x) for x in pages]}, "
+                      f"CLI {[round(x) for x in clis]} images/s; load {os.getloadavg()[0]:.1f}")
                 return (f"page CPU worker {[round(x) for x in pages]} images/s vs `whitebox train` on one thread "
                         f"{[round(x) for x in clis]} images/s: median {100 * ratio:.0f} % "
                         f"({100 * ratios[0]:.0f}–{100 * ratios[-1]:.0f} %); load {os.getloadavg()[0]:.1f}")
