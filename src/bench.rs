@@ -108,7 +108,8 @@ impl MatmulShape {
 
 /// 1024³ and the products of a CRATE forward at the config's training size (crate-t: N = 197,
 /// d = 384, P = 768), at batch 1 and `batch`: the patch embedding, the MSSA projection U and
-/// output projection (F.linear, d×d), ISTA's `y D^T` (F.linear) and `r D` (plain).
+/// output projection (F.linear, d×d) and ISTA's `y M` (plain; inference folds the dictionary
+/// into `M = D - D^T D`).
 pub fn matmul_shapes(cfg: &CrateConfig, batch: usize) -> Vec<MatmulShape> {
     let [h, w] = cfg.image;
     let n = (h / cfg.patch) * (w / cfg.patch);
@@ -125,7 +126,7 @@ pub fn matmul_shapes(cfg: &CrateConfig, batch: usize) -> Vec<MatmulShape> {
         let rows = b * (n + 1);
         v.push(s(format!("embed b{b}"), b * n, d, pl, true));
         v.push(s(format!("mssa U / to_out b{b}"), rows, d, d, true));
-        v.push(s(format!("ista r D b{b}"), rows, d, d, false));
+        v.push(s(format!("ista y M b{b}"), rows, d, d, false));
         if b == batch {
             break;
         }

@@ -409,8 +409,10 @@ impl CrateConfig {
         let n = ((h / p) * (w / p)) as f64;
         let nt = n + 1.0;
         let embed = 2.0 * n * self.patch_len() as f64 * d;
-        // qkv, to_out and the two ISTA products: 4 (N, d)·(d, d); scores and A·w: 2 N²·d.
-        let layer = 8.0 * nt * d * d + 4.0 * nt * nt * d;
+        // What the engines compute: qkv, to_out and ISTA's one product with its folded operator
+        // (`cpu::ista`; the official code does three): 3 (N, d)·(d, d); scores and A·w: 2 N²·d.
+        // The operators themselves (d³ per layer, once per model) are not counted.
+        let layer = 6.0 * nt * d * d + 4.0 * nt * nt * d;
         let head = match self.pre_head_dim {
             None => 2.0 * d * self.classes as f64,
             Some(m) => 2.0 * d * m as f64 + 2.0 * m as f64 * self.classes as f64,
