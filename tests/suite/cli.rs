@@ -3,29 +3,12 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::cli::{fails, ok};
-use common::fixture;
+use common::{fixture, TempDir};
 use serde_json::Value;
-
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("wb-cli-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).display().to_string()
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
-}
 
 fn s(p: &Path) -> String {
     p.display().to_string()
@@ -33,7 +16,7 @@ fn s(p: &Path) -> String {
 
 #[test]
 fn init_info_forward_convert_round_trip() {
-    let t = TempDir::new("flow");
+    let t = TempDir::new("cli-flow");
     let w = t.path("m.safetensors");
     let out = ok(&["init", "--preset", "crate-c32", "--seed", "3", "-o", &w]);
     assert!(out.contains("parameters"), "{out}");
@@ -129,7 +112,7 @@ fn init_info_forward_convert_round_trip() {
 
 #[test]
 fn clear_errors_for_bad_input() {
-    let t = TempDir::new("errors");
+    let t = TempDir::new("cli-errors");
     let w = t.path("m.safetensors");
     ok(&["init", "--preset", "crate-fmnist", "-o", &w]);
 
@@ -253,7 +236,7 @@ fn help_explains_every_command() {
 /// within the GPU tolerance. Needs a wgpu adapter (lavapipe in CI); fails when there is none.
 #[test]
 fn forward_on_gpu_matches_cpu() {
-    let t = TempDir::new("gpu");
+    let t = TempDir::new("cli-gpu");
     let w = t.path("m.safetensors");
     ok(&["init", "--preset", "crate-c32", "--seed", "5", "-o", &w]);
     let img = s(&fixture("images/coffee_32.png"));

@@ -4,10 +4,10 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::cli::{fails, ok};
-use common::fixture;
+use common::{fixture, TempDir};
 use serde_json::Value;
 use whitebox::analysis::maps::{cls_rows_of, mass_mask, mean_map};
 use whitebox::analysis::segment::{fit_mask, majority_patch_mask, map_ious, SegmentScorer};
@@ -125,22 +125,12 @@ fn bundled() -> String {
         .to_string()
 }
 
-struct TempDir(PathBuf);
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("wb-seg-{tag}-{}", std::process::id()));
-        std::fs::remove_dir_all(&p).ok();
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-    fn s(&self) -> String {
-        self.0.display().to_string()
-    }
-}
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        std::fs::remove_dir_all(&self.0).ok();
-    }
+/// `whitebox segment --weights W ARGS… --json`, parsed.
+fn segment_json(weights: &str, args: &[&str]) -> Value {
+    let mut all = vec!["segment", "--weights", weights];
+    all.extend_from_slice(args);
+    all.push("--json");
+    serde_json::from_str(&ok(&all)).unwrap()
 }
 
 /// A bright square on a dark striped background, and its mask.
@@ -163,7 +153,7 @@ fn write_pair(dir: &Path, name: &str, w: u32, h: u32, mask_size: (u32, u32)) {
 
 #[test]
 fn segment_pairs_prints_tables_and_json_and_names_bad_files() {
-    let dir = TempDir::new("pairs");
+    let dir = TempDir::new("seg-pairs");
     write_pair(&dir.0, "a", 40, 36, (40, 36));
     write_pair(&dir.0, "b", 56, 56, (56, 56));
     let w = bundled();
@@ -171,8 +161,7 @@ fn segment_pairs_prints_tables_and_json_and_names_bad_files() {
     assert!(text.contains("mIoU of the mass-threshold mask"), "{text}");
     assert!(text.contains("oracle upper bound"), "{text}");
     assert!(text.contains("best layer (head mean)"), "{text}");
-    let json = ok(&["segment", "--weights", &w, "--pairs", &dir.s(), "--json"]);
-    let v: Value = serde_json::from_str(&json).unwrap();
+    let v = segment_json(&w, &["--pairs", &dir.s()]);
     let s = &v["scores"];
     assert_eq!(s["images"], 2);
     assert_eq!(v["files"].as_array().unwrap().len(), 2);
@@ -218,7 +207,7 @@ fn segment_pairs_prints_tables_and_json_and_names_bad_files() {
     let err = fails(&["segment", "--weights", &w, "--pairs", &dir.s()]);
     assert!(err.contains("c.png"), "{err}");
     // No pairs at all.
-    let empty = TempDir::new("empty");
+    let empty = TempDir::new("seg-empty");
     let err = fails(&["segment", "--weights", &w, "--pairs", &empty.s()]);
     assert!(err.contains("no NAME.png"), "{err}");
 }
@@ -228,21 +217,19 @@ fn segment_pairs_prints_tables_and_json_and_names_bad_files() {
 #[test]
 fn segment_shapes_equals_the_library_on_the_trace_path() {
     let w = bundled();
-    let json = ok(&[
-        "segment",
-        "--weights",
+    let v = segment_json(
         &w,
-        "--dataset",
-        "shapes",
-        "--images",
-        "6",
-        "--seed",
-        "4",
-        "--batch",
-        "4",
-        "--json",
-    ]);
-    let v: Value = serde_json::from_str(&json).unwrap();
+        &[
+            "--dataset",
+            "shapes",
+            "--images",
+            "6",
+            "--seed",
+            "4",
+            "--batch",
+            "4",
+        ],
+    );
     let bytes = std::fs::read(&w).unwrap();
     let model = whitebox::model::io::load_model(&bytes, "m", None)
         .unwrap()
@@ -323,20 +310,11 @@ fn segment_shapes_equals_the_library_on_the_trace_path() {
 #[test]
 fn segment_on_gpu_matches_cpu() {
     let w = bundled();
-    let run = |engine: &str| -> Value {
-        let json = ok(&[
-            "segment",
-            "--weights",
+    let run = |engine: &str| {
+        segment_json(
             &w,
-            "--dataset",
-            "shapes",
-            "--images",
-            "40",
-            "--engine",
-            engine,
-            "--json",
-        ]);
-        serde_json::from_str(&json).unwrap()
+            &["--dataset", "shapes", "--images", "40", "--engine", engine],
+        )
     };
     let (cpu, gpu) = (run("cpu"), run("gpu"));
     assert_eq!(gpu["engine"], "gpu");
@@ -369,7 +347,7 @@ fn dataset_shapes_pairs_score_like_the_generated_shapes() {
         .join("web/models/crate-shapes.safetensors")
         .display()
         .to_string();
-    let dir = TempDir::new("shapes-pairs");
+    let dir = TempDir::new("seg-shapes-pairs");
     let listed = ok(&[
         "dataset",
         "shapes",
@@ -385,48 +363,27 @@ fn dataset_shapes_pairs_score_like_the_generated_shapes() {
         "0.4,0.7",
     ]);
     assert_eq!(listed.lines().count(), 4, "{listed}");
-    let from_pairs: Value = serde_json::from_str(&ok(&[
-        "segment",
-        "--weights",
+    let from_pairs = segment_json(&w, &["--pairs", &dir.s(), "--resize", "stretch"]);
+    let generated = segment_json(
         &w,
-        "--pairs",
-        &dir.s(),
-        "--resize",
-        "stretch",
-        "--json",
-    ]))
-    .unwrap();
-    let generated: Value = serde_json::from_str(&ok(&[
-        "segment",
-        "--weights",
-        &w,
-        "--dataset",
-        "shapes",
-        "--images",
-        "4",
-        "--seed",
-        "77",
-        "--object-scale",
-        "0.4,0.7",
-        "--json",
-    ]))
-    .unwrap();
+        &[
+            "--dataset",
+            "shapes",
+            "--images",
+            "4",
+            "--seed",
+            "77",
+            "--object-scale",
+            "0.4, 0.7",
+        ],
+    );
     assert_eq!(from_pairs["scores"], generated["scores"]);
     assert_eq!(from_pairs["scores"]["images"], 4);
     // Another scale gives other images (the knob is wired through).
-    let other: Value = serde_json::from_str(&ok(&[
-        "segment",
-        "--weights",
+    let other = segment_json(
         &w,
-        "--dataset",
-        "shapes",
-        "--images",
-        "4",
-        "--seed",
-        "77",
-        "--json",
-    ]))
-    .unwrap();
+        &["--dataset", "shapes", "--images", "4", "--seed", "77"],
+    );
     assert_ne!(
         other["scores"]["mask_area"],
         generated["scores"]["mask_area"]
