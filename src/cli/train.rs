@@ -282,7 +282,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         DatasetKind::Subspaces => {
             if a.augment || a.hide.is_some() {
                 bail!(
-                    "--augment and --hide change images; they do not apply to --dataset subspaces"
+                    "--augment and --hide change images: augmentation does not apply to --dataset subspaces"
                 );
             }
             let (tr, te) = SubspaceImages::training(&a.subspace.config(a.seed))?;

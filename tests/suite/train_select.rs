@@ -217,7 +217,7 @@ fn train_cli_selects_by_segmentation_with_hiding() {
     assert!(!ok && msg.contains("--dataset shapes only"), "{msg}");
     let (ok, msg) = whitebox(&["train", "--dataset", "subspaces", "--hide", "0.2"]);
     assert!(
-        !ok && msg.contains("do not apply to --dataset subspaces"),
+        !ok && msg.contains("does not apply to --dataset subspaces"),
         "{msg}"
     );
     let (ok, msg) = whitebox(&["train", "--dataset", "shapes", "--hide", "0.99"]);
