@@ -15,11 +15,11 @@ use clap::ValueEnum;
 use super::progress::{Progress, TRAIN_TEMPLATE};
 use super::EngineKind;
 use crate::data::synthetic::{ShapesConfig, ShapesDataset, SubspaceImages};
-use crate::data::{Augment, FashionMnist, ImageDataset, ImageU8, Split};
+use crate::data::{Augment, FashionMnist, Hide, ImageDataset, ImageU8, Split};
 use crate::model::{config::PRESETS, init::init_params, CrateConfig};
 use crate::train::{
-    checkpoint, CpuSteps, Hooks, OptimConfig, OptimizerKind, Running, StepEngine, StepReport,
-    TrainConfig, Trainer,
+    checkpoint, CpuSteps, Hooks, OptimConfig, OptimizerKind, Running, Selection, StepEngine,
+    StepReport, TrainConfig, Trainer,
 };
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -36,6 +36,12 @@ pub enum DatasetKind {
     /// Own images: --data DIR or FILE.zip with one sub-folder per class, fitted to the preset's
     /// input; 15 % of each class held out (seeded); unusable files are skipped and listed.
     Folder,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SelectArg {
+    Accuracy,
+    Segment,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -89,6 +95,14 @@ pub struct Args {
     /// Random crop (2-pixel padding) and horizontal flip.
     #[arg(long)]
     pub augment: bool,
+    /// Hide-and-seek: paint over each cell of a grid with the normalisation mean with this
+    /// probability (0 to 0.95), after any --augment crop and flip; makes the classifier use the
+    /// whole object rather than its few most telling patches.
+    #[arg(long, value_parser = super::validate::hide_prob)]
+    pub hide: Option<f32>,
+    /// The hidden cells' side in pixels [default: the preset's patch size, one token a cell].
+    #[arg(long, requires = "hide", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub hide_cell: Option<u64>,
     /// Where the steps run: the CPU reference backward, or the GPU (WGSL forward + backward +
     /// optimiser, one submit per step). Accuracy and loss are evaluated on the same engine; the
     /// per-layer R^c and sparsity on the CPU engine.
@@ -125,6 +139,19 @@ pub struct Args {
     /// accuracy is still reported every epoch. 0: choose on the test set.
     #[arg(long, default_value_t = 0)]
     pub val: usize,
+    /// How the kept checkpoint (best.safetensors) is chosen on the validation (or test) images:
+    /// `accuracy`, or `segment`: the best layer's CLS-attention mIoU (60 % mass masks, mean over
+    /// heads) against the true masks, among epochs with accuracy ≥ --select-min-accuracy
+    /// (--dataset shapes only).
+    #[arg(long, value_enum, default_value_t = SelectArg::Accuracy)]
+    pub select: SelectArg,
+    /// The accuracy an epoch needs to be chosen by --select segment (0 to 1).
+    #[arg(long, default_value_t = 0.95, value_parser = super::validate::fraction)]
+    pub select_min_accuracy: f64,
+    /// Evaluation images whose attention is scored against their masks every epoch (`val_miou_*`
+    /// in metrics.jsonl) [default: 200 with --select segment, else 0; shapes only].
+    #[arg(long)]
+    pub segment_images: Option<usize>,
     /// Test (or validation) images for the per-layer R^c and sparsity.
     #[arg(long, default_value_t = 256)]
     pub stats_images: usize,
@@ -158,6 +185,9 @@ impl ImageDataset for Slice<'_> {
     fn class_names(&self) -> Vec<String> {
         self.ds.class_names()
     }
+    fn mask(&self, i: usize) -> Option<Vec<bool>> {
+        self.ds.mask(self.start + i)
+    }
 }
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -188,6 +218,23 @@ fn running_figures(r: &StepReport, run: &Running) -> String {
 /// Epochs of a fresh run when --epochs is not given.
 const DEFAULT_EPOCHS: u64 = 10;
 
+/// The augmentation the flags ask for: crop and flip (--augment), hiding (--hide), both or none.
+fn augmentation(a: &Args, cfg: &CrateConfig) -> Option<Augment> {
+    let hide = a.hide.map(|prob| Hide {
+        cell: a.hide_cell.map_or(cfg.patch, |c| c as usize),
+        prob,
+        // The channels' mean normalisation value as a pixel: a hidden cell becomes zero input.
+        fill: (cfg.mean.iter().sum::<f32>() / cfg.mean.len() as f32 * 255.0)
+            .round()
+            .clamp(0.0, 255.0) as u8,
+    });
+    match (a.augment, hide) {
+        (false, None) => None,
+        (true, h) => Some(Augment::new(2, true).with_hide(h)),
+        (false, h) => Some(Augment::new(0, false).with_hide(h)),
+    }
+}
+
 pub fn run(a: Args) -> anyhow::Result<()> {
     if a.min_lr > a.lr && a.resume.is_none() {
         bail!(
@@ -199,6 +246,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let mut preset = CrateConfig::preset(&a.preset)?;
     if a.object_scale.is_some() && a.dataset != DatasetKind::Shapes {
         bail!("--object-scale applies to --dataset shapes only");
+    }
+    let segment_images = a.segment_images.unwrap_or(match a.select {
+        SelectArg::Segment => 200,
+        SelectArg::Accuracy => 0,
+    });
+    if a.dataset != DatasetKind::Shapes && (segment_images > 0 || a.select == SelectArg::Segment) {
+        bail!("--select segment and --segment-images need true masks: --dataset shapes only");
+    }
+    if a.select == SelectArg::Segment && segment_images == 0 {
+        bail!("--select segment needs --segment-images above 0");
     }
     if a.subspace.any() && a.dataset != DatasetKind::Subspaces {
         bail!(
@@ -223,8 +280,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             )?),
         ),
         DatasetKind::Subspaces => {
-            if a.augment {
-                bail!("--augment crops and flips images; it does not apply to --dataset subspaces");
+            if a.augment || a.hide.is_some() {
+                bail!(
+                    "--augment and --hide change images: augmentation does not apply to --dataset subspaces"
+                );
             }
             let (tr, te) = SubspaceImages::training(&a.subspace.config(a.seed))?;
             // The preset gives width, depth and heads; the input is 1 × T tokens of d channels.
@@ -366,11 +425,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 optim: OptimConfig::new(kind, a.weight_decay),
                 label_smoothing: a.label_smoothing,
                 clip_norm: (a.clip > 0.0).then_some(a.clip),
-                augment: a.augment.then(|| Augment::new(2, true)),
+                augment: augmentation(&a, &cfg),
                 log_every: a.log_every,
                 stats_images: a.stats_images,
                 eval_limit: a.limit_test,
                 val_images: a.val,
+                segment_images,
+                select: match a.select {
+                    SelectArg::Accuracy => Selection::Accuracy,
+                    SelectArg::Segment => Selection::Segment {
+                        min_accuracy: a.select_min_accuracy,
+                    },
+                },
                 ..TrainConfig::new(a.epochs.unwrap_or(DEFAULT_EPOCHS), a.batch, a.seed)
             };
             Trainer::new(cfg, &params, tc, train.len())?
@@ -483,12 +549,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
     } else {
         eprintln!(
-            "done: {} steps ({} skipped), best {} accuracy {:.4} (epoch {}), {:.0} s; model in {}",
+            "done: {} steps ({} skipped), best {} accuracy {:.4} (epoch {}{}), {:.0} s; model in {}",
             trainer.state.step,
             trainer.state.skipped,
             if val_n > 0 { "validation" } else { "test" },
             trainer.state.best_accuracy.unwrap_or(f64::NAN),
             trainer.state.best_epoch.unwrap_or(0),
+            match trainer.state.train.select {
+                Selection::Accuracy => String::new(),
+                Selection::Segment { min_accuracy } => format!(
+                    ", chosen by attention mIoU among epochs with accuracy ≥ {min_accuracy}"
+                ),
+            },
             trainer.state.wall_time_s,
             out.display()
         );

@@ -73,6 +73,21 @@ pub fn label_smoothing(s: &str) -> Result<f32, String> {
     )
 }
 
+pub fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}`: must be a number from 0 to 1")),
+    }
+}
+
+pub fn hide_prob(s: &str) -> Result<f32, String> {
+    float_in(
+        s,
+        0.0..=0.95,
+        "the hiding probability must be between 0 and 0.95 (some of the image must stay)",
+    )
+}
+
 pub fn clip(s: &str) -> Result<f32, String> {
     float_in(
         s,

@@ -21,6 +21,11 @@ pub trait ImageDataset {
     /// The class of item `i`, below `class_names().len()`.
     fn label(&self, i: usize) -> usize;
     fn class_names(&self) -> Vec<String>;
+    /// The object mask of item `i` (height × width, row-major, true on the object) when the
+    /// dataset knows it, as the synthetic shapes do; used to score attention maps.
+    fn mask(&self, _i: usize) -> Option<Vec<bool>> {
+        None
+    }
 }
 
 /// Checks that `img` can feed `cfg`: its size is `cfg.image` and its channels are

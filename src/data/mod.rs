@@ -20,7 +20,7 @@ pub mod own;
 pub mod shuffle;
 pub mod synthetic;
 
-pub use augment::Augment;
+pub use augment::{Augment, Hide};
 pub use batch::{make_batch, AugmentPlan, Batch, ImageDataset};
 pub use fmnist::{FashionMnist, Split};
 pub use image_u8::ImageU8;

@@ -4,17 +4,21 @@
 //! - [`trainer`]: the loop (NaN/inf steps skipped, evaluation, per-layer R^c and sparsity,
 //!   metrics as JSON values); engine-agnostic hooks, no I/O, compiles for wasm32; the steps run
 //!   on a [`StepEngine`] ([`CpuSteps`] here, `gpu::train::GpuSteps` on the GPU);
+//! - [`selection`]: which epoch is kept as `best` (accuracy, or segmentation above an
+//!   accuracy floor);
 //! - [`checkpoint`]: save and exact resume (files natively, bytes everywhere);
 //! - [`session`]: a run as the page's worker drives it (data choice, steps, probes, history).
 
 pub mod checkpoint;
 pub mod optim;
 pub mod schedule;
+pub mod selection;
 pub mod session;
 pub mod trainer;
 
 pub use optim::{clip_grad_norm, decays, OptimConfig, Optimizer, OptimizerKind};
 pub use schedule::Schedule;
+pub use selection::Selection;
 pub use trainer::{
     CpuSteps, Evaluation, Hooks, Running, StepEngine, StepReport, TrainConfig, TrainState, Trainer,
 };

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::optim::{all_finite, clip_grad_norm, OptimConfig, Optimizer};
 use super::schedule::Schedule;
+use super::selection::{per_layer_head_mean, segment_score, Selection};
 use crate::analysis::{summarise, LayerSummary};
 use crate::cpu::CpuEngine;
 use crate::data::{make_batch, Augment, AugmentPlan, ImageDataset, Shuffler, ShufflerState};
@@ -47,6 +48,13 @@ pub struct TrainConfig {
     /// the best checkpoint is chosen on them instead of on the test set (0: none).
     #[serde(default)]
     pub val_images: usize,
+    /// Evaluation images whose CLS attention is scored against their masks every epoch (0:
+    /// none; needs a dataset with masks).
+    #[serde(default)]
+    pub segment_images: usize,
+    /// How the `best` checkpoint is chosen.
+    #[serde(default)]
+    pub select: Selection,
 }
 
 impl TrainConfig {
@@ -67,6 +75,8 @@ impl TrainConfig {
             stats_images: 256,
             eval_limit: None,
             val_images: 0,
+            segment_images: 0,
+            select: Selection::Accuracy,
         }
     }
 
@@ -100,6 +110,10 @@ pub struct TrainState {
     /// Best evaluation accuracy so far and its epoch.
     pub best_accuracy: Option<f64>,
     pub best_epoch: Option<u64>,
+    /// The best epoch's [`Selection::key`] (runs saved before it existed chose by accuracy,
+    /// which is then the key).
+    #[serde(default)]
+    pub best_key: Option<f64>,
     /// Seconds of training so far (over all resumed runs).
     pub wall_time_s: f64,
 }
@@ -265,6 +279,7 @@ impl Trainer {
             shuffler: shuffler.state(),
             best_accuracy: None,
             best_epoch: None,
+            best_key: None,
             wall_time_s: 0.0,
         };
         Ok(Self {
@@ -596,10 +611,21 @@ impl Trainer {
                     Some(t) => Some(self.evaluate_on(engine, t, self.state.train.eval_limit)?),
                     None => None,
                 };
-                let best = self.state.best_accuracy.is_none_or(|b| ev.accuracy > b);
+                let seg = match self.state.train.segment_images {
+                    0 => None,
+                    n => self.segment_scores(eval, n)?,
+                };
+                let key = self
+                    .state
+                    .train
+                    .select
+                    .key(ev.accuracy, seg.as_ref().map(segment_score));
+                let best_key = self.state.best_key.or(self.state.best_accuracy);
+                let best = best_key.is_none_or(|b| key > b);
                 if best {
                     self.state.best_accuracy = Some(ev.accuracy);
                     self.state.best_epoch = Some(epoch + 1);
+                    self.state.best_key = Some(key);
                 }
                 let end = (hooks.now)();
                 self.state.wall_time_s = wall0 + end - t_start;
@@ -618,6 +644,17 @@ impl Trainer {
                     line["test_loss"] = json!(t.loss);
                     line["test_accuracy"] = json!(t.accuracy);
                     line["test_images"] = json!(t.images);
+                }
+                if let Some(s) = &seg {
+                    // On the evaluation split: `val_` when it is a validation set.
+                    let pre = if test.is_some() { "val" } else { "test" };
+                    line[format!("{pre}_miou_heads")] = json!(per_layer_head_mean(s));
+                    line[format!("{pre}_miou_mean_map")] = json!(s
+                        .layers
+                        .iter()
+                        .map(|l| l.mean.miou_mass)
+                        .collect::<Vec<_>>());
+                    line[format!("{pre}_miou_images")] = json!(s.images);
                 }
                 (hooks.metrics)(&line);
                 (hooks.checkpoint)(self, best)?;

@@ -25,5 +25,6 @@ mod subspaces;
 mod subspaces_bundled;
 mod train;
 mod train_data;
+mod train_select;
 mod train_session;
 mod weights_io;

@@ -324,6 +324,9 @@ impl ImageDataset for ShapesDataset {
     fn class_names(&self) -> Vec<String> {
         Shape::ALL.iter().map(|s| s.name().to_string()).collect()
     }
+    fn mask(&self, i: usize) -> Option<Vec<bool>> {
+        Some(self.sample(i).mask.iter().map(|&m| m != 0).collect())
+    }
 }
 
 #[cfg(test)]
