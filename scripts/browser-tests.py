@@ -238,6 +238,28 @@ def main():
         run("an official .pth checkpoint loads (asking for the head count) and its numbers equal the CLI", own_model, b)
         errors = [e for e in b.console_errors() if "favicon" not in e]
 
+        def device_loss():
+            # Inference runs in a worker (src/ui/infer/): a WebGPU device lost there is said on
+            # the page, and the CPU engine in the same worker takes over.
+            place = b.text("#wb-inference-place") or ""
+            check("Web Worker" in place, f"inference does not run in the worker: {place!r}")
+            b.js("window.__wbLoseDevice();")
+            time.sleep(0.5)
+            b.upload("#image-file", PHOTO)
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < b.timeout:
+                err, r = b.text("#wb-error"), b.js(REPORT)
+                if err or (r and r.get("engine") == "cpu" and b.js(READY)):
+                    break
+                time.sleep(0.2)
+            check(err and "WebGPU" in err, f"the lost device is not reported: error {err!r}")
+            b.upload("#image-file", PHOTO)
+            r = wait_report(b, PHOTO.name, engine="cpu")
+            # The model on show is the .pth of the check before, with 4 heads.
+            cli = cli_report(a.whitebox, PHOTO, weights=PTH, heads=4)
+            return f"said {err.strip()[:80]!r}; then on the CPU engine: " + compare(r, cli)
+        run("a lost WebGPU device in the inference worker is reported and the CPU engine takes over", device_loss, b)
+
     with Browser(webgpu=False, timeout=a.timeout) as b:
         def cpu_fallback():
             gpu = b.js_async("const d = arguments[0]; navigator.gpu ? navigator.gpu.requestAdapter().then(x => d(!!x), () => d(false)) : d(false);")
