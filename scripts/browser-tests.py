@@ -143,6 +143,32 @@ def main():
             return compare(r, cli_report(a.whitebox, PHOTO)) + f" (engine {r['engine']})"
         run("an uploaded photo shows maps, predictions and per-layer numbers equal to the CLI", upload_photo, b)
 
+        def device_loss():
+            # Inference runs in a worker (src/ui/infer/): a WebGPU device lost there is said on
+            # the page, and the CPU engine in the same worker takes over.
+            check(b.js(REPORT).get("engine") == "gpu", "the photo was not analysed on WebGPU")
+            b.js("window.__wbLoseDevice();")
+            time.sleep(0.5)
+            b.upload("#image-file", PHOTO)
+            t0 = time.monotonic()
+            said = ""
+            while time.monotonic() - t0 < b.timeout:
+                said = (b.text("#wb-error") or "") + " " + (b.text("#wb-notice") or "")
+                if "GPU" in said:
+                    break
+                time.sleep(0.2)
+            check("GPU" in said, f"the lost device is not reported: {said!r}")
+            b.upload("#image-file", PHOTO)
+            r = wait_report(b, PHOTO.name, engine="cpu")
+            b.click("#tab-model")
+            place = b.wait_js("return (document.querySelector('#wb-inference-place') || {}).textContent",
+                              what="the engine panel's inference line")
+            check("Web Worker" in place, f"inference does not run in the worker: {place!r}")
+            b.click("#tab-attention")
+            return (f"said {said.strip()[:90]!r}; then on the CPU engine: "
+                    + compare(r, cli_report(a.whitebox, PHOTO)))
+        run("a lost WebGPU device in the inference worker is reported and the CPU engine takes over", device_loss, b)
+
         def broken_file():
             bad = tmp / "broken.png"
             bad.write_bytes(PHOTO.read_bytes()[:300])
@@ -237,28 +263,6 @@ def main():
             return compare(r, cli_report(a.whitebox, SAMPLES / samples[1]["file"], weights=PTH, heads=4))
         run("an official .pth checkpoint loads (asking for the head count) and its numbers equal the CLI", own_model, b)
         errors = [e for e in b.console_errors() if "favicon" not in e]
-
-        def device_loss():
-            # Inference runs in a worker (src/ui/infer/): a WebGPU device lost there is said on
-            # the page, and the CPU engine in the same worker takes over.
-            place = b.text("#wb-inference-place") or ""
-            check("Web Worker" in place, f"inference does not run in the worker: {place!r}")
-            b.js("window.__wbLoseDevice();")
-            time.sleep(0.5)
-            b.upload("#image-file", PHOTO)
-            t0 = time.monotonic()
-            while time.monotonic() - t0 < b.timeout:
-                err, r = b.text("#wb-error"), b.js(REPORT)
-                if err or (r and r.get("engine") == "cpu" and b.js(READY)):
-                    break
-                time.sleep(0.2)
-            check(err and "WebGPU" in err, f"the lost device is not reported: error {err!r}")
-            b.upload("#image-file", PHOTO)
-            r = wait_report(b, PHOTO.name, engine="cpu")
-            # The model on show is the .pth of the check before, with 4 heads.
-            cli = cli_report(a.whitebox, PHOTO, weights=PTH, heads=4)
-            return f"said {err.strip()[:80]!r}; then on the CPU engine: " + compare(r, cli)
-        run("a lost WebGPU device in the inference worker is reported and the CPU engine takes over", device_loss, b)
 
     with Browser(webgpu=False, timeout=a.timeout) as b:
         def cpu_fallback():

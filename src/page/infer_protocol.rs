@@ -47,19 +47,30 @@ pub enum ToInfer {
         trace: bool,
     },
     /// A batch (B, C, H, W) in `f32[0]`: its trace, without attention.
-    TraceBatch { shape: [usize; 4], which: Which },
+    TraceBatch {
+        shape: [usize; 4],
+        which: Which,
+    },
     /// A batch (B, C, H, W) in `f32[0]`: the per-layer measures of each image.
-    LayerStats { shape: [usize; 4], which: Which },
+    LayerStats {
+        shape: [usize; 4],
+        which: Which,
+    },
     /// A CPU forward of a blank image: are the model's logits finite?
     Probe,
     /// A test hook: destroys the WebGPU device, as a driver reset would.
     LoseDevice,
     /// [`crate::analysis::pca_rgb`] of one layer's tokens (N, d) in `f32[0]` (no runtime: the
     /// Attention view's PCA map, seconds of work for a B/8-sized layer in a debug build).
-    Pca { tokens: usize, dim: usize },
+    Pca {
+        tokens: usize,
+        dim: usize,
+    },
 }
 
 /// Worker → main thread.
+// Each message is decoded once and taken apart at once: boxing the reply would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum FromInfer {
@@ -137,8 +148,7 @@ pub fn encode<T: Serialize>(msg: &T) -> String {
 }
 
 pub fn decode<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T> {
-    serde_json::from_str(text)
-        .map_err(|e| Error::Format(format!("inference worker message: {e}")))
+    serde_json::from_str(text).map_err(|e| Error::Format(format!("inference worker message: {e}")))
 }
 
 /// The lengths of the arrays in a message's buffer.

@@ -9,9 +9,9 @@ use leptos::prelude::*;
 use super::controls::{LayerSlider, Slider};
 use super::light::light_note;
 use super::picture::Picture;
+use super::runtime::pca_colors as pca_colors_of;
 use super::state::{AppState, MapKind};
 use crate::analysis::segment::iou;
-use super::runtime::pca_colors as pca_colors_of;
 use crate::analysis::{head_masks, mass_mask, winning_heads};
 use crate::viz::axis::superscript;
 use crate::viz::colormap::{categorical, css};
@@ -138,7 +138,9 @@ pub fn AttentionView() -> impl IntoView {
             return;
         }
         leptos::task::spawn_local(async move {
-            let Some(tokens) = report.zout.get(l) else { return };
+            let Some(tokens) = report.zout.get(l) else {
+                return;
+            };
             match pca_colors_of(tokens, report.tokens, report.dim).await {
                 Ok(colors) => pca_colors.set(Some((key, l, Arc::new(colors)))),
                 Err(e) => app.fail(format!("The PCA map failed: {e}")),

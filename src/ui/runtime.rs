@@ -18,16 +18,18 @@ use crate::engine::Trace;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::page::infer_protocol::{
-    pack_images, unpack_colors, unpack_report, unpack_stats, unpack_trace, Arrays, Body, Reader, ToInfer,
+    pack_images, unpack_colors, unpack_report, unpack_stats, unpack_trace, Arrays, Body, Reader,
+    ToInfer,
 };
-use crate::tensor::Tensor;
 pub use crate::page::{GpuState, Which};
+use crate::tensor::Tensor;
 
 /// Results reach the page in copies of about this many bytes per browser task.
 const COPY_CHUNK: usize = 8 << 20;
 
 /// Where inference runs, for the Model view's engine line.
-pub const IN_WORKER: &str = "Inference runs in a Web Worker: the page stays responsive while it computes.";
+pub const IN_WORKER: &str =
+    "Inference runs in a Web Worker: the page stays responsive while it computes.";
 
 /// The file a model was loaded from: the worker parses it again (the numbers are the same).
 pub struct ModelSource {
@@ -38,7 +40,7 @@ pub struct ModelSource {
 
 enum Inner {
     Worker { id: u64, has_gpu: bool },
-    Local(LocalRuntime),
+    Local(Box<LocalRuntime>),
 }
 
 pub struct Runtime {
@@ -72,9 +74,9 @@ impl Runtime {
             let reply = client::request(id, cmd, Default::default(), Some(buf)).await?;
             match reply.body {
                 Body::Done => Ok(reply),
-                Body::Failed { message } => {
-                    Err(format!("the inference worker could not load it ({message})"))
-                }
+                Body::Failed { message } => Err(format!(
+                    "the inference worker could not load it ({message})"
+                )),
                 _ => Err("the inference worker answered with something else".into()),
             }
         }
@@ -103,7 +105,7 @@ impl Runtime {
             place: format!(
                 "Inference runs on the page's main thread, which pauses while it computes: {why}."
             ),
-            inner: Inner::Local(rt),
+            inner: Inner::Local(Box::new(rt)),
             want_gpu,
             last_trace: None,
         }
@@ -189,7 +191,11 @@ impl Runtime {
 
     /// Destroys the WebGPU device, as a driver reset would (the device-loss test's hook).
     pub async fn lose_device(&mut self) -> Result<()> {
-        if self.remote(ToInfer::LoseDevice, Arrays::default()).await?.is_some() {
+        if self
+            .remote(ToInfer::LoseDevice, Arrays::default())
+            .await?
+            .is_some()
+        {
             return Ok(());
         }
         if self.local_mut()?.lose_device() {
@@ -295,7 +301,11 @@ impl Runtime {
     /// finite numbers (weights or normalisation that overflow float32) is refused before it
     /// replaces the one in use.
     pub async fn probe(&mut self) -> Result<()> {
-        if self.remote(ToInfer::Probe, Arrays::default()).await?.is_some() {
+        if self
+            .remote(ToInfer::Probe, Arrays::default())
+            .await?
+            .is_some()
+        {
             return Ok(());
         }
         self.local_mut()?.probe().await

@@ -47,7 +47,11 @@ pub fn now_ms() -> f64 {
         .ok()
         .and_then(|p| {
             let f = js_sys::Reflect::get(&p, &JsValue::from_str("now")).ok()?;
-            f.dyn_into::<js_sys::Function>().ok()?.call0(&p).ok()?.as_f64()
+            f.dyn_into::<js_sys::Function>()
+                .ok()?
+                .call0(&p)
+                .ok()?
+                .as_f64()
         })
         .unwrap_or(0.0)
 }

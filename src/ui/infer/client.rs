@@ -12,9 +12,7 @@ use js_sys::{Array, ArrayBuffer, Function, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::page::infer_protocol::{
-    decode, encode, ArrayLens, Body, FromInfer, Request, ToInfer,
-};
+use crate::page::infer_protocol::{decode, encode, ArrayLens, Body, FromInfer, Request, ToInfer};
 use crate::page::GpuState;
 use crate::ui::web::sleep;
 
@@ -68,7 +66,9 @@ fn js_text(e: &JsValue) -> String {
 fn fail_all(why: String) {
     let conn = CONN.with_borrow_mut(Option::take);
     if let Some(c) = conn {
-        if let Ok(f) = Reflect::get(&c.worker, &"terminate".into()).and_then(|f| f.dyn_into::<Function>()) {
+        if let Ok(f) =
+            Reflect::get(&c.worker, &"terminate".into()).and_then(|f| f.dyn_into::<Function>())
+        {
             let _ = f.call0(&c.worker);
         }
         for w in c.on_ready {

@@ -16,8 +16,8 @@ use crate::gpu::{GpuContext, GpuEngine};
 use crate::model::Model;
 use crate::tensor::Tensor;
 
-use crate::ui::web::{has_webgpu, now_ms, sleep};
 pub use crate::page::{GpuState, Which};
+use crate::ui::web::{has_webgpu, now_ms, sleep};
 
 pub struct LocalRuntime {
     pub model: Model,

@@ -12,7 +12,9 @@ use crate::error::{Error, Result};
 /// [`crate::analysis::pca_rgb`] with its preconditions checked (at least two patches).
 pub fn pca_colors(tokens: &[f32], nt: usize, d: usize) -> Result<Vec<[f32; 3]>> {
     if nt < 2 || d == 0 || tokens.len() != nt * d {
-        return Err(Error::Input("PCA needs the tokens of at least two patches".into()));
+        return Err(Error::Input(
+            "PCA needs the tokens of at least two patches".into(),
+        ));
     }
     Ok(crate::analysis::pca_rgb(tokens, nt, d))
 }

@@ -11,8 +11,8 @@ use crate::ui::web::sleep;
 /// A fresh buffer holding `a` in the layout of [`ArrayLens::offsets`].
 pub fn arrays_to_buffer(a: &Arrays) -> Result<ArrayBuffer> {
     let (o64, o32, total) = a.lens().offsets()?;
-    let total = u32::try_from(total)
-        .map_err(|_| Error::Input("a message's arrays pass 4 GB".into()))?;
+    let total =
+        u32::try_from(total).map_err(|_| Error::Input("a message's arrays pass 4 GB".into()))?;
     let buf = ArrayBuffer::new(total);
     for (v, o) in a.f64.iter().zip(o64) {
         if !v.is_empty() {

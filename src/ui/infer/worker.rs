@@ -20,8 +20,8 @@ use super::wire::{arrays_from_buffer, arrays_to_buffer};
 use crate::error::{Error, Result};
 use crate::model::io::load_model;
 use crate::page::infer_protocol::{
-    decode, encode, pack_colors, pack_report, pack_stats, pack_trace, unpack_images, Arrays,
-    Body, FromInfer, GpuWire, Reader, Request, ToInfer,
+    decode, encode, pack_colors, pack_report, pack_stats, pack_trace, unpack_images, Arrays, Body,
+    FromInfer, GpuWire, Reader, Request, ToInfer,
 };
 use crate::page::GpuState;
 
@@ -113,7 +113,8 @@ async fn handle(req: Request, buf: Option<ArrayBuffer>) {
         }
         ToInfer::Pca { tokens, dim } => {
             let result = async {
-                let b = buf.ok_or_else(|| Error::Input("no tokens came with the request".into()))?;
+                let b =
+                    buf.ok_or_else(|| Error::Input("no tokens came with the request".into()))?;
                 let mut a = Reader::new(arrays_from_buffer(&req.arrays, &b, None).await?);
                 let t = a.tensor(&[tokens, dim])?;
                 pack_colors(&pca_colors(&t.data, tokens, dim)?, &mut out);
