@@ -6,7 +6,9 @@ and a photo is analysed at 224×224 (785 tokens) and at 448×448 (3,137 tokens),
 engine (WebAssembly) and on WebGPU (SwiftShader). Each case checks the page's numbers against
 `whitebox forward --json` on the same file and size, and records the wasm memory (it never
 shrinks, so the value after the case is the peak so far), the longest main-thread task and the
-time; a screenshot of each goes to --shots.
+time; a screenshot of each goes to --shots. Inference runs in a Web Worker, so no main-thread
+task may pass LONG_TASK_LIMIT ms while a case runs (the page's own long-task observer measures;
+the long tasks of the case are printed).
 
 SwiftShader runs WebGPU on the CPU, slowly (a B/8 forward there takes minutes on 2 cores): the
 WebGPU cases run only when WB_B8_GPU=1 (both sizes; WB_B8_GPU448=1 the 448 one too) and are
@@ -34,10 +36,20 @@ READY = "const a = document.querySelector('#app'); return a && a.dataset.state =
 REPORT = "const e = document.querySelector('#wb-report'); return e && e.textContent ? JSON.parse(e.textContent) : null;"
 WASM_BYTES = "return window.__wbWasm ? window.__wbWasm.memory.buffer.byteLength : null;"
 LONGEST = "const t = window.__wbLongestTask || 0; window.__wbLongestTask = 0; return t;"
+CASE_START = "window.__wbCaseStart = performance.now();"
+# The long tasks [start ms, duration ms] since the last LONGEST.
+LONG_TASKS = ("return (window.__wbLongTasks || []).filter(t => t[0] >= (window.__wbCaseStart || 0))"
+              ".slice(-12);")
 MIB = 2**20
 # The brief's target for the CPU engine at 448; a wasm tab has at most 4 GiB.
 CPU_PEAK_LIMIT = 1.5 * 2**30
 GPU_PEAK_LIMIT = 2 * 2**30
+# Issue 15 item 5 aims at 50 ms. With inference, measures, maps, PCA and the trace in the
+# inference worker (src/ui/infer/), the longest tasks left are the page's own drawing in a debug
+# build: preprocessing the picked image (~0.1-0.26 s at 448) and the Attention view's maps
+# (~0.13 s at 224, ~0.4 s at 448). Before the worker, one task took 19-59 s. This limit guards
+# against inference coming back to the main thread; the printed figure tracks the 50 ms aim.
+LONG_TASK_LIMIT = 2000
 
 
 def cli_report(whitebox, weights, image, side):
@@ -127,6 +139,7 @@ def main():
                                   what="the stand-in to load", timeout=a.timeout)
                         state["loaded"] = True
                     b.js(LONGEST)
+                    b.js(CASE_START)
                     b.click("#tab-model")
                     # A new size re-analyses the image on show: the photo, after the first case.
                     b.js("const s = document.querySelector('#input-size'); s.value = arguments[0];"
@@ -142,7 +155,14 @@ def main():
                     check(mem is not None, "the page did not expose its wasm memory")
                     limit = CPU_PEAK_LIMIT if engine == "cpu" else GPU_PEAK_LIMIT
                     check(mem < limit, f"peak wasm memory {mem / MIB:.0f} MiB over {limit / MIB:.0f} MiB")
-                    return f"{detail}; peak wasm memory {mem / MIB:.0f} MiB, longest main-thread task {longest:.0f} ms"
+                    check(longest <= LONG_TASK_LIMIT,
+                          f"a main-thread task took {longest:.0f} ms (> {LONG_TASK_LIMIT} ms; tasks: {b.js(LONG_TASKS)})")
+                    b.click("#tab-model")
+                    place = b.wait_js("return (document.querySelector('#wb-inference-place') || {}).textContent",
+                                      what="the engine panel's inference line")
+                    check("Web Worker" in place, f"inference does not run in the worker: {place!r}")
+                    return (f"{detail}; peak wasm memory {mem / MIB:.0f} MiB, longest main-thread task {longest:.0f} ms "
+                            f"(long tasks [start, ms]: {b.js(LONG_TASKS)})")
 
                 def on_fail():
                     b.screenshot(shots / f"30-b8-{engine}-{side}-failed.png")

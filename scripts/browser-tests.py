@@ -143,6 +143,32 @@ def main():
             return compare(r, cli_report(a.whitebox, PHOTO)) + f" (engine {r['engine']})"
         run("an uploaded photo shows maps, predictions and per-layer numbers equal to the CLI", upload_photo, b)
 
+        def device_loss():
+            # Inference runs in a worker (src/ui/infer/): a WebGPU device lost there is said on
+            # the page, and the CPU engine in the same worker takes over.
+            check(b.js(REPORT).get("engine") == "gpu", "the photo was not analysed on WebGPU")
+            b.js("window.__wbLoseDevice();")
+            time.sleep(0.5)
+            b.upload("#image-file", PHOTO)
+            t0 = time.monotonic()
+            said = ""
+            while time.monotonic() - t0 < b.timeout:
+                said = (b.text("#wb-error") or "") + " " + (b.text("#wb-notice") or "")
+                if "GPU" in said:
+                    break
+                time.sleep(0.2)
+            check("GPU" in said, f"the lost device is not reported: {said!r}")
+            b.upload("#image-file", PHOTO)
+            r = wait_report(b, PHOTO.name, engine="cpu")
+            b.click("#tab-model")
+            place = b.wait_js("return (document.querySelector('#wb-inference-place') || {}).textContent",
+                              what="the engine panel's inference line")
+            check("Web Worker" in place, f"inference does not run in the worker: {place!r}")
+            b.click("#tab-attention")
+            return (f"said {said.strip()[:90]!r}; then on the CPU engine: "
+                    + compare(r, cli_report(a.whitebox, PHOTO)))
+        run("a lost WebGPU device in the inference worker is reported and the CPU engine takes over", device_loss, b)
+
         def broken_file():
             bad = tmp / "broken.png"
             bad.write_bytes(PHOTO.read_bytes()[:300])

@@ -1,4 +1,5 @@
-//! The Train view's Web Worker (built by trunk with `data-type="worker"`): everything lives in
+//! The page's Web Worker (built by trunk with `data-type="worker"`): training for the Train view
+//! and the Lab, inference (`?role=infer`) for the other views; everything lives in
 //! `whitebox::ui::train_worker_start`.
 
 #[cfg(target_arch = "wasm32")]

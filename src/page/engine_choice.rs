@@ -6,7 +6,8 @@
 use std::fmt::Display;
 
 /// Which engine runs a forward.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Which {
     Cpu,
     Gpu,

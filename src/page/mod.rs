@@ -8,6 +8,7 @@
 pub mod compare;
 pub mod draw_schedule;
 pub mod engine_choice;
+pub mod infer_protocol;
 pub mod model_choice;
 pub mod route;
 pub mod train_protocol;

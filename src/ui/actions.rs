@@ -11,7 +11,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::runtime::{Runtime, Which};
+use super::runtime::{ModelSource, Runtime, Which};
 use super::state::{
     AppState, BatchFigure, Busy, Current, EngineInfo, EnginePref, ModelInfo, Sample,
 };
@@ -58,6 +58,7 @@ fn next_generation(app: AppState) -> u64 {
 
 /// Starts the page: the gallery, the default model, the first image, then the calibration.
 pub fn boot(app: AppState) {
+    install_device_loss_hook(app);
     spawn(app, async move {
         set_busy(app, "loading the sample gallery…", None);
         match fetch_text("samples/samples.json").await.and_then(|t| {
@@ -87,23 +88,47 @@ pub fn boot(app: AppState) {
     });
 }
 
+/// The device-loss test's hook (`window.__wbLoseDevice()`): destroys the WebGPU device the
+/// analyses run on (in the inference worker), as a driver reset would.
+fn install_device_loss_hook(app: AppState) {
+    use wasm_bindgen::prelude::*;
+    let Some(w) = web_sys::window() else { return };
+    let lose = Closure::<dyn Fn()>::new(move || {
+        spawn_local(async move {
+            let lock = app.runtime.get_value();
+            let mut guard = lock.lock().await;
+            if let Some(rt) = guard.as_mut() {
+                if let Err(e) = rt.lose_device().await {
+                    app.fail(e);
+                }
+            }
+        });
+    });
+    let _ = js_sys::Reflect::set(&w, &"__wbLoseDevice".into(), lose.as_ref());
+    lose.forget();
+}
+
 /// Fetches a bundled model (web/models/NAME.safetensors and its card NAME.json) and puts it in
 /// place.
 async fn install_bundled(app: AppState, name: &str) -> Result<()> {
     set_busy(app, format!("loading the model {name}…"), None);
     let file = format!("{name}.safetensors");
-    let loaded = fetch_bytes(&format!("models/{file}"))
-        .await
-        .and_then(|b| load_model(&b, &file, None))?;
+    let bytes = Rc::new(fetch_bytes(&format!("models/{file}")).await?);
+    let loaded = load_model(&bytes, &file, None)?;
     let card = fetch_text(&format!("models/{name}.json"))
         .await
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
     // Bundled models are ours: no probe.
+    let source = ModelSource {
+        bytes,
+        name: file.clone(),
+        heads: None,
+    };
     install_model(
         app,
         loaded.model,
-        &file,
+        source,
         loaded.format,
         loaded.notes,
         card,
@@ -316,6 +341,9 @@ fn active_engine(app: AppState, rt: &Runtime) -> Which {
 /// Mirrors the runtime's WebGPU state into the engine panel, with a notice when the CPU has
 /// taken over.
 fn sync_gpu_state(app: AppState, rt: &Runtime) {
+    if app.inference_place.with_untracked(|p| *p != rt.place) {
+        app.inference_place.set(rt.place.clone());
+    }
     app.engine.update(|e| e.observe_gpu(&rt.gpu_state));
     match gpu_notice(app.engine_pref.get_untracked(), &rt.gpu_state) {
         Notice::Keep => {}
@@ -329,19 +357,20 @@ fn sync_gpu_state(app: AppState, rt: &Runtime) {
 async fn install_model(
     app: AppState,
     model: Model,
-    name: &str,
+    source: ModelSource,
     format: &str,
     notes: Vec<String>,
     card: Option<serde_json::Value>,
     probe: bool,
 ) -> Result<()> {
+    let name = source.name.clone();
     set_busy(app, format!("preparing {name} on the engines…"), None);
     sleep(0).await;
     let want_gpu = app.engine_pref.get_untracked() != EnginePref::Cpu && has_webgpu();
     let cfg = model.config.clone();
     let parameters = model.params.tensors.values().map(|t| t.numel()).sum();
     sleep(0).await;
-    let mut rt = Runtime::new(model, want_gpu).await;
+    let mut rt = Runtime::new(model, source, want_gpu).await;
     if probe {
         set_busy(app, format!("checking {name} on a blank image…"), None);
         rt.probe().await?;
@@ -350,6 +379,7 @@ async fn install_model(
         let lock = app.runtime.get_value();
         let mut guard = lock.lock().await;
         sync_gpu_state(app, &rt);
+        app.inference_place.set(rt.place.clone());
         *guard = Some(rt);
     }
     app.input_side.set(cfg.image[0]);
@@ -365,7 +395,7 @@ async fn install_model(
     app.batch.set(None);
     app.comparison.set(None);
     app.model.set(Some(ModelInfo {
-        name: name.to_string(),
+        name,
         format: format.to_string(),
         config: cfg,
         parameters,
@@ -441,10 +471,15 @@ async fn load_model_bytes_now(
             let assumed = heads_assumed(&loaded.notes);
             app.pending_model
                 .set_value(assumed.then(|| (name.clone(), bytes.clone())));
+            let source = ModelSource {
+                bytes: bytes.clone(),
+                name: name.clone(),
+                heads,
+            };
             let installed = install_model(
                 app,
                 loaded.model,
-                &name,
+                source,
                 loaded.format,
                 loaded.notes,
                 None,

@@ -9,9 +9,10 @@ use leptos::prelude::*;
 use super::controls::{LayerSlider, Slider};
 use super::light::light_note;
 use super::picture::Picture;
+use super::runtime::pca_colors as pca_colors_of;
 use super::state::{AppState, MapKind};
 use crate::analysis::segment::iou;
-use crate::analysis::{head_masks, mass_mask, pca_rgb, winning_heads};
+use crate::analysis::{head_masks, mass_mask, winning_heads};
 use crate::viz::axis::superscript;
 use crate::viz::colormap::{categorical, css};
 use crate::viz::{
@@ -120,14 +121,44 @@ pub fn AttentionView() -> impl IntoView {
                 .map(|c| Arc::new(masked(&c.base, c.report.grid, &mask)))
         })
     });
+    // The PCA of a layer's tokens is seconds of work for a large model: the inference worker
+    // computes it for the layer on show; the map appears when it arrives.
+    let pca_colors = RwSignal::new(None::<(usize, usize, Arc<Vec<[f32; 3]>>)>);
+    Effect::new(move |_| {
+        let l = layer.get();
+        let Some(report) = app.current.with(|c| {
+            c.as_ref()
+                .filter(|c| !c.report.is_light())
+                .map(|c| c.report.clone())
+        }) else {
+            return;
+        };
+        let key = Arc::as_ptr(&report) as usize;
+        if pca_colors.with_untracked(|p| matches!(p, Some((k, pl, _)) if *k == key && *pl == l)) {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let Some(tokens) = report.zout.get(l) else {
+                return;
+            };
+            match pca_colors_of(tokens, report.tokens, report.dim).await {
+                Ok(colors) => pca_colors.set(Some((key, l, Arc::new(colors)))),
+                Err(e) => app.fail(format!("The PCA map failed: {e}")),
+            }
+        });
+    });
     let pca = Signal::derive(move || {
         let l = layer.get();
         app.current.with(|c| {
-            c.as_ref().filter(|c| !c.report.is_light()).map(|c| {
-                let r = &c.report;
-                let colors = pca_rgb(&r.zout[l], r.tokens, r.dim);
-                let cell = (c.base.width as usize / r.grid[1]).max(1);
-                Arc::new(pca_image(&colors, r.grid, cell))
+            let c = c.as_ref().filter(|c| !c.report.is_light())?;
+            let r = &c.report;
+            let key = Arc::as_ptr(r) as usize;
+            pca_colors.with(|p| match p {
+                Some((k, pl, colors)) if *k == key && *pl == l => {
+                    let cell = (c.base.width as usize / r.grid[1]).max(1);
+                    Some(Arc::new(pca_image(colors, r.grid, cell)))
+                }
+                _ => None,
             })
         })
     });

@@ -9,6 +9,7 @@ mod chart;
 mod controls;
 mod draw_pad;
 mod explain;
+mod infer;
 mod inputs;
 mod lab;
 mod lab_view;
@@ -29,9 +30,19 @@ mod web;
 
 use leptos::prelude::*;
 
-/// The training worker's entry point (`src/bin/whitebox-train-worker.rs`).
+/// The page's worker binary's entry point (`src/bin/whitebox-train-worker.rs`): the inference
+/// worker when started with `?role=infer` ([`infer::client`]), the training worker otherwise.
 pub fn train_worker_start() {
-    train::worker::start();
+    let search = js_sys::Reflect::get(&js_sys::global(), &"location".into())
+        .and_then(|l| js_sys::Reflect::get(&l, &"search".into()))
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default();
+    if search.contains("role=infer") {
+        infer::worker::start();
+    } else {
+        train::worker::start();
+    }
 }
 
 /// Mounts the app, or the benchmark view (`?bench=PRESET`) or the self-test (`?selftest`).

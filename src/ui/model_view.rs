@@ -202,6 +202,7 @@ pub fn ModelView() -> impl IntoView {
             <section id="engine-panel">
                 <h3>"Engine"</h3>
                 <p id="wb-engine" data-active=move || engine().active.label()>{move || engine().reason}</p>
+                <p id="wb-inference-place" class="small">{move || app.inference_place.get()}</p>
                 <p class="small">"WebGPU adapter: " <span id="wb-adapter">{move || engine().gpu}</span></p>
                 <fieldset>
                     <legend>"Run on"</legend>

@@ -1,121 +1,207 @@
-//! The engines behind the page: the model, the CPU engine (always there) and the WGSL engine on
-//! WebGPU (when the browser has it and it works). Turns one preprocessed image into an
-//! [`ImageReport`]. Holds no UI state; the page reaches it through one async lock, so one
-//! computation runs at a time and the UI stays responsive between them.
+//! The engines behind the page, as the views use them: one [`Runtime`] per loaded model, with
+//! `analyse`, `trace_batch`, `layer_stats`, `probe` and the WebGPU state. The work runs in the
+//! inference worker ([`super::infer::worker`]): the model and both engines live there, this
+//! side posts commands, awaits replies and copies the results in (a few MB per browser task),
+//! so that the page never freezes on a large model. When the worker cannot start or cannot
+//! load the model, the same engines run here on the main thread ([`LocalRuntime`]) and
+//! [`Runtime::place`] says so. The page reaches a runtime through one async lock, so one
+//! computation runs at a time.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::analysis::plan::page_options;
-use crate::analysis::{image_reports, ImageReport, LayerStats};
-use crate::cpu::CpuEngine;
-use crate::engine::{ForwardOptions, ForwardOutput, Trace};
+use super::infer::client::{self, bytes_to_buffer, Reply};
+use super::infer::local::LocalRuntime;
+use super::infer::wire::{arrays_from_buffer, arrays_to_buffer};
+use crate::analysis::{ImageReport, LayerStats};
+use crate::engine::Trace;
 use crate::error::{Error, Result};
-use crate::finite::{ensure_finite, ensure_finite_stats};
-use crate::gpu::{GpuContext, GpuEngine};
 use crate::model::Model;
+use crate::page::infer_protocol::{
+    pack_images, unpack_colors, unpack_report, unpack_stats, unpack_trace, Arrays, Body, Reader,
+    ToInfer,
+};
+pub use crate::page::{GpuState, Which};
 use crate::tensor::Tensor;
 
-use super::web::{has_webgpu, now_ms, sleep};
-pub use crate::page::{GpuState, Which};
+/// Results reach the page in copies of about this many bytes per browser task.
+const COPY_CHUNK: usize = 8 << 20;
+
+/// Where inference runs, for the Model view's engine line.
+pub const IN_WORKER: &str =
+    "Inference runs in a Web Worker: the page stays responsive while it computes.";
+
+/// The file a model was loaded from: the worker parses it again (the numbers are the same).
+pub struct ModelSource {
+    pub bytes: Rc<Vec<u8>>,
+    pub name: String,
+    pub heads: Option<usize>,
+}
+
+enum Inner {
+    Worker { id: u64, has_gpu: bool },
+    Local(Box<LocalRuntime>),
+}
 
 pub struct Runtime {
     pub model: Model,
-    cpu: CpuEngine,
-    gpu: Option<GpuEngine>,
     pub gpu_state: GpuState,
+    /// Where inference runs and, on the main thread, why.
+    pub place: String,
+    inner: Inner,
+    want_gpu: bool,
     /// The trace of the last [`Runtime::analyse`], for the Subspaces view.
     last_trace: Option<Trace>,
 }
 
+fn unexpected() -> Error {
+    Error::Input("the inference worker answered with something else".into())
+}
+
 impl Runtime {
-    /// The CPU engine for `model`, and the WGSL engine when `want_gpu` and WebGPU works.
-    pub async fn new(model: Model, want_gpu: bool) -> Self {
-        let cpu = CpuEngine::new(model.clone());
-        // Let the browser breathe between copying a large model for each engine.
-        sleep(0).await;
-        let (gpu, gpu_state) = if !want_gpu {
-            (None, GpuState::Unavailable("turned off".into()))
-        } else {
-            match Self::open_gpu(&model).await {
-                Ok((engine, state)) => (Some(engine), state),
-                Err(e) => (None, GpuState::Unavailable(e.to_string())),
+    /// The engines for `model` (loaded from `source`): in the worker when it starts and loads
+    /// the model, otherwise here. WebGPU when `want_gpu` and it works.
+    pub async fn new(model: Model, source: ModelSource, want_gpu: bool) -> Self {
+        let id = client::next_id();
+        let remote = async {
+            client::connect().await?;
+            let buf = bytes_to_buffer(&source.bytes).await?;
+            let cmd = ToInfer::Load {
+                name: source.name.clone(),
+                heads: source.heads,
+                want_gpu,
+            };
+            let reply = client::request(id, cmd, Default::default(), Some(buf)).await?;
+            match reply.body {
+                Body::Done => Ok(reply),
+                Body::Failed { message } => Err(format!(
+                    "the inference worker could not load it ({message})"
+                )),
+                _ => Err("the inference worker answered with something else".into()),
             }
-        };
+        }
+        .await;
+        match remote {
+            Ok(reply) => Self {
+                model,
+                gpu_state: reply.gpu,
+                place: IN_WORKER.into(),
+                inner: Inner::Worker {
+                    id,
+                    has_gpu: reply.has_gpu,
+                },
+                want_gpu,
+                last_trace: None,
+            },
+            Err(why) => Self::local(model, want_gpu, &why).await,
+        }
+    }
+
+    async fn local(model: Model, want_gpu: bool, why: &str) -> Self {
+        let rt = LocalRuntime::new(model.clone(), want_gpu).await;
         Self {
             model,
-            cpu,
-            gpu,
-            gpu_state,
+            gpu_state: rt.gpu_state.clone(),
+            place: format!(
+                "Inference runs on the page's main thread, which pauses while it computes: {why}."
+            ),
+            inner: Inner::Local(Box::new(rt)),
+            want_gpu,
             last_trace: None,
         }
     }
 
-    async fn open_gpu(model: &Model) -> Result<(GpuEngine, GpuState)> {
-        if !has_webgpu() {
-            return Err(Error::Gpu(
-                "this browser has no WebGPU (navigator.gpu is missing)".into(),
-            ));
+    /// The worker's reply to `cmd` (None: inference runs here, now or from now on because the
+    /// worker stopped). A failed request is an error, with the worker's message.
+    async fn remote(&mut self, cmd: ToInfer, arrays: Arrays) -> Result<Option<Reply>> {
+        let Inner::Worker { id, .. } = self.inner else {
+            return Ok(None);
+        };
+        let lens = arrays.lens();
+        let buf = if arrays.f32.is_empty() && arrays.f64.is_empty() {
+            None
+        } else {
+            Some(arrays_to_buffer(&arrays)?)
+        };
+        drop(arrays);
+        match client::request(id, cmd, lens, buf).await {
+            Ok(reply) => {
+                self.gpu_state = reply.gpu.clone();
+                self.inner = Inner::Worker {
+                    id,
+                    has_gpu: reply.has_gpu,
+                };
+                match reply.body {
+                    Body::Failed { message } => Err(Error::Format(message)),
+                    _ => Ok(Some(reply)),
+                }
+            }
+            Err(why) => {
+                // The worker is gone (crashed, out of memory): carry on here.
+                let model = self.model.clone();
+                *self = Self::local(model, self.want_gpu, &why).await;
+                Ok(None)
+            }
         }
-        let ctx = GpuContext::new().await?;
-        let browser = super::web::webgpu_adapter_info().await;
-        let state = GpuState::ready(
-            &ctx.info.name,
-            ctx.info.device_type,
-            ctx.info.backend,
-            browser,
-        );
-        Ok((GpuEngine::new(ctx, model.clone())?, state))
+    }
+
+    fn local_mut(&mut self) -> Result<&mut LocalRuntime> {
+        match &mut self.inner {
+            Inner::Local(rt) => Ok(rt),
+            Inner::Worker { .. } => Err(unexpected()),
+        }
+    }
+
+    /// Mirrors the local runtime's WebGPU state.
+    fn sync_local(&mut self) {
+        if let Inner::Local(rt) = &self.inner {
+            self.gpu_state = rt.gpu_state.clone();
+        }
+    }
+
+    async fn arrays(reply: &Reply) -> Result<Reader> {
+        let a = match &reply.buf {
+            Some(b) => arrays_from_buffer(&reply.arrays, b, Some(COPY_CHUNK)).await?,
+            None => Arrays::default(),
+        };
+        Ok(Reader::new(a))
     }
 
     /// Tries WebGPU again (after a lost device, or after it was turned off).
     pub async fn retry_gpu(&mut self) {
-        match Self::open_gpu(&self.model).await {
-            Ok((engine, state)) => {
-                self.gpu = Some(engine);
-                self.gpu_state = state;
-            }
-            Err(e) => {
-                self.gpu = None;
-                self.gpu_state = GpuState::Unavailable(e.to_string());
+        self.want_gpu = true;
+        match self.remote(ToInfer::RetryGpu, Arrays::default()).await {
+            Ok(Some(_)) => {}
+            Err(e) => self.gpu_state = GpuState::Unavailable(e.to_string()),
+            Ok(None) => {
+                if let Ok(rt) = self.local_mut() {
+                    rt.retry_gpu().await;
+                }
+                self.sync_local();
             }
         }
     }
 
     pub fn has_gpu(&self) -> bool {
-        self.gpu.is_some()
+        match &self.inner {
+            Inner::Worker { has_gpu, .. } => *has_gpu,
+            Inner::Local(rt) => rt.has_gpu(),
+        }
     }
 
-    async fn forward(
-        &mut self,
-        batch: &Tensor,
-        which: Which,
-        opts: ForwardOptions,
-    ) -> Result<ForwardOutput> {
-        match which {
-            Which::Cpu => {
-                // One layer per browser task: a large model (CRATE-B: ~1 s per image in
-                // WebAssembly) never blocks the page for more than one layer.
-                let mut pass = self.cpu.start(batch, opts)?;
-                while !pass.done() {
-                    pass.step()?;
-                    sleep(0).await;
-                }
-                pass.finish()
-            }
-            Which::Gpu => {
-                let gpu = self
-                    .gpu
-                    .as_mut()
-                    .ok_or_else(|| Error::Gpu("WebGPU is not available in this page".into()))?;
-                let out = gpu.forward_async(batch, opts).await;
-                if let Err(e) = &out {
-                    // A lost device or a failed dispatch: drop the engine; the CPU takes over
-                    // and the user can retry WebGPU.
-                    self.gpu_state = GpuState::Unavailable(format!("WebGPU failed: {e}"));
-                    self.gpu = None;
-                }
-                out
-            }
+    /// Destroys the WebGPU device, as a driver reset would (the device-loss test's hook).
+    pub async fn lose_device(&mut self) -> Result<()> {
+        if self
+            .remote(ToInfer::LoseDevice, Arrays::default())
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        if self.local_mut()?.lose_device() {
+            Ok(())
+        } else {
+            Err(Error::Gpu("lose_device: no WebGPU engine is open".into()))
         }
     }
 
@@ -125,42 +211,67 @@ impl Runtime {
         image: &Tensor,
         which: Which,
     ) -> Result<(Arc<ImageReport>, f64)> {
-        let batch = Tensor::stack(std::slice::from_ref(image));
-        let size = [image.shape[1], image.shape[2]];
-        let c = &self.model.config;
-        let tokens = (size[0] / c.patch) * (size[1] / c.patch) + 1;
-        // Every layer's tokens and attention when they fit the page's budget, otherwise the
-        // measures and CLS rows only (a CRATE-B/8 at 448: see `analysis::plan`).
-        let opts = page_options(c, tokens);
-        // The previous image's trace is not needed while this one runs.
         self.last_trace = None;
-        let t0 = now_ms();
-        let out = self.forward(&batch, which, opts).await?;
-        // NaN or infinite logits are no result (finite weights can still overflow float32).
-        ensure_finite(&out.logits.data, "the logits")?;
-        let mut reports = image_reports(&self.model.config, &out, size)?;
-        let ms = now_ms() - t0;
-        self.last_trace = out.trace;
-        Ok((Arc::new(reports.remove(0)), ms))
+        let shape: [usize; 3] = image
+            .shape
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::Input("an image is not (C, H, W)".into()))?;
+        let arrays = Arrays {
+            f64: Vec::new(),
+            f32: vec![image.data.clone()],
+        };
+        let cmd = ToInfer::Analyse {
+            shape,
+            which,
+            trace: true,
+        };
+        if let Some(reply) = self.remote(cmd, arrays).await? {
+            let Body::Analysed { ms, report, trace } = &reply.body else {
+                return Err(unexpected());
+            };
+            let (ms, report, trace) = (*ms, report.clone(), trace.clone());
+            let mut r = Self::arrays(&reply).await?;
+            let report = unpack_report(report, &mut r)?;
+            self.last_trace = trace.map(|h| unpack_trace(&h, &mut r)).transpose()?;
+            return Ok((Arc::new(report), ms));
+        }
+        let rt = self.local_mut()?;
+        let out = rt.analyse(image, which).await;
+        self.last_trace = rt.take_trace();
+        self.sync_local();
+        out
     }
 
-    /// The trace (every layer's tokens and projections) of the last [`Self::analyse`], once.
+    /// The trace (every layer's tokens and projections, no attention) of the last
+    /// [`Self::analyse`], once.
     pub fn take_trace(&mut self) -> Option<Trace> {
-        self.last_trace.take()
+        self.last_trace.take().map(|mut t| {
+            // The worker never sends attention; the local engines' is dropped the same way so
+            // that the views see one kind of trace.
+            t.layers.iter_mut().for_each(|l| l.attn = None);
+            t
+        })
     }
 
     /// A traced forward of a batch of images of one size, without attention probabilities
     /// (the Subspaces view's batch mode).
     pub async fn trace_batch(&mut self, images: &[Tensor], which: Which) -> Result<Trace> {
-        let batch = Tensor::stack(images);
-        let opts = ForwardOptions {
-            trace: true,
-            ..ForwardOptions::default()
-        };
-        self.forward(&batch, which, opts)
+        let mut arrays = Arrays::default();
+        let shape = pack_images(images, &mut arrays)?;
+        if let Some(reply) = self
+            .remote(ToInfer::TraceBatch { shape, which }, arrays)
             .await?
-            .trace
-            .ok_or_else(|| Error::Input("the engine returned no trace".into()))
+        {
+            let Body::Traced { trace } = &reply.body else {
+                return Err(unexpected());
+            };
+            let head = trace.clone();
+            return unpack_trace(&head, &mut Self::arrays(&reply).await?);
+        }
+        let out = self.local_mut()?.trace_batch(images, which).await;
+        self.sync_local();
+        out
     }
 
     /// Per-layer measures of a batch of images of one size (`[image][layer]`), through the
@@ -170,31 +281,61 @@ impl Runtime {
         images: &[Tensor],
         which: Which,
     ) -> Result<Vec<Vec<LayerStats>>> {
-        let batch = Tensor::stack(images);
-        let opts = ForwardOptions {
-            stats: true,
-            ..ForwardOptions::default()
-        };
-        let out = self.forward(&batch, which, opts).await?;
-        let stats = out
-            .stats
-            .ok_or_else(|| Error::Input("the engine returned no measures".into()))?;
-        for (i, s) in stats.iter().enumerate() {
-            ensure_finite_stats(s, &format!("image {}", i + 1))?;
+        let mut arrays = Arrays::default();
+        let shape = pack_images(images, &mut arrays)?;
+        if let Some(reply) = self
+            .remote(ToInfer::LayerStats { shape, which }, arrays)
+            .await?
+        {
+            let Body::Stats { images, layers } = reply.body else {
+                return Err(unexpected());
+            };
+            return unpack_stats(images, layers, &mut Self::arrays(&reply).await?);
         }
-        Ok(stats)
+        let out = self.local_mut()?.layer_stats(images, which).await;
+        self.sync_local();
+        out
     }
 
     /// One CPU forward of a blank image at the model's own size: a model whose results are not
     /// finite numbers (weights or normalisation that overflow float32) is refused before it
     /// replaces the one in use.
     pub async fn probe(&mut self) -> Result<()> {
-        let c = &self.model.config;
-        let blank = Tensor::zeros(&[1, c.channels, c.image[0], c.image[1]]);
-        // Logits only: a large model's trace is not needed to see whether they are finite.
-        let out = self
-            .forward(&blank, Which::Cpu, ForwardOptions::default())
-            .await?;
-        ensure_finite(&out.logits.data, "its logits on a blank image")
+        if self
+            .remote(ToInfer::Probe, Arrays::default())
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        self.local_mut()?.probe().await
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Inner::Worker { id, .. } = self.inner {
+            client::notify(id, ToInfer::Drop);
+        }
+    }
+}
+
+/// The PCA colours of one layer's tokens (N, d), computed in the inference worker (the main
+/// thread computes them only when no worker runs).
+pub async fn pca_colors(tokens: &[f32], nt: usize, d: usize) -> Result<Vec<[f32; 3]>> {
+    let arrays = Arrays {
+        f64: Vec::new(),
+        f32: vec![tokens.to_vec()],
+    };
+    let lens = arrays.lens();
+    let buf = arrays_to_buffer(&arrays)?;
+    drop(arrays);
+    match client::request(0, ToInfer::Pca { tokens: nt, dim: d }, lens, Some(buf)).await {
+        Ok(reply) => match &reply.body {
+            Body::Pca => unpack_colors(&mut Runtime::arrays(&reply).await?),
+            Body::Failed { message } => Err(Error::Format(message.clone())),
+            _ => Err(unexpected()),
+        },
+        Err(_) => super::infer::pca_colors(tokens, nt, d),
     }
 }

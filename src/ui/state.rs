@@ -82,6 +82,8 @@ pub struct AppState {
     pub train_url: RwSignal<Option<String>>,
     pub current: RwSignal<Option<Current>>,
     pub engine: RwSignal<EngineInfo>,
+    /// Where inference runs (the inference worker, or the main thread and why).
+    pub inference_place: RwSignal<String>,
     pub busy: RwSignal<Option<Busy>>,
     pub error: RwSignal<Option<String>>,
     /// A notice that is not an error (CPU fallback, assumptions made).
@@ -129,6 +131,7 @@ impl AppState {
             train_url: RwSignal::new(url.train.clone()),
             current: RwSignal::new(None),
             engine: RwSignal::new(EngineInfo::default()),
+            inference_place: RwSignal::new(String::new()),
             busy: RwSignal::new(None),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),

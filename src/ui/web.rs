@@ -41,16 +41,30 @@ pub async fn fetch_text(url: &str) -> Result<String> {
 
 /// Milliseconds since the page started (monotonic).
 pub fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
+    // `self.performance`, in the page and in a worker alike.
+    let g: JsValue = js_sys::global().into();
+    js_sys::Reflect::get(&g, &JsValue::from_str("performance"))
+        .ok()
+        .and_then(|p| {
+            let f = js_sys::Reflect::get(&p, &JsValue::from_str("now")).ok()?;
+            f.dyn_into::<js_sys::Function>()
+                .ok()?
+                .call0(&p)
+                .ok()?
+                .as_f64()
+        })
+        .unwrap_or(0.0)
 }
 
 /// Waits `ms` milliseconds without blocking: lets the browser paint between steps of work.
 pub async fn sleep(ms: i32) {
+    // `self.setTimeout`, in the page and in a worker alike.
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        let g: JsValue = js_sys::global().into();
+        if let Ok(f) = js_sys::Reflect::get(&g, &JsValue::from_str("setTimeout"))
+            .and_then(|f| f.dyn_into::<js_sys::Function>())
+        {
+            let _ = f.call2(&g, &resolve, &JsValue::from(ms));
         }
     });
     let _ = JsFuture::from(promise).await;
@@ -139,14 +153,17 @@ pub fn set_query(q: &str) {
 
 /// Whether this browser exposes WebGPU at all (`navigator.gpu`).
 pub fn has_webgpu() -> bool {
-    web_sys::window()
-        .map(|w| {
-            let nav = w.navigator();
-            js_sys::Reflect::get(&nav, &JsValue::from_str("gpu"))
-                .map(|g| !g.is_undefined() && !g.is_null())
-                .unwrap_or(false)
-        })
-        .unwrap_or(false)
+    navigator()
+        .and_then(|nav| js_sys::Reflect::get(&nav, &JsValue::from_str("gpu")).ok())
+        .is_some_and(|g| !g.is_undefined() && !g.is_null())
+}
+
+/// `self.navigator`: the window's or a worker's.
+fn navigator() -> Option<JsValue> {
+    let g: JsValue = js_sys::global().into();
+    js_sys::Reflect::get(&g, &JsValue::from_str("navigator"))
+        .ok()
+        .filter(|n| !n.is_undefined() && !n.is_null())
 }
 
 /// The WebGPU adapter as the browser describes it (`adapter.info`: vendor, architecture,
@@ -154,7 +171,7 @@ pub fn has_webgpu() -> bool {
 /// its own adapter name empty, so the page asks the browser directly.
 pub async fn webgpu_adapter_info() -> Option<(String, bool)> {
     let get = |o: &JsValue, k: &str| js_sys::Reflect::get(o, &JsValue::from_str(k)).ok();
-    let nav: JsValue = web_sys::window()?.navigator().into();
+    let nav = navigator()?;
     let gpu = get(&nav, "gpu").filter(|g| !g.is_undefined() && !g.is_null())?;
     let request = get(&gpu, "requestAdapter")?
         .dyn_into::<js_sys::Function>()

@@ -1,0 +1,227 @@
+//! The inference worker: the page's one worker binary (`whitebox-train-worker`) started with
+//! `?role=infer` ([`crate::ui::train_worker_start`] chooses). It owns the models the page has
+//! loaded (one [`LocalRuntime`] each: the model, the CPU engine and the WGSL engine on WebGPU,
+//! which works in dedicated workers) and answers the page's requests
+//! ([`crate::page::infer_protocol`]): forwards, the reports and measures cut from them, traces.
+//! All of that work runs here, off the page's main thread; the page only copies results in.
+//! It never touches the DOM.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use js_sys::{Array, ArrayBuffer, Function, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::spawn_local;
+
+use super::local::LocalRuntime;
+use super::pca_colors;
+use super::wire::{arrays_from_buffer, arrays_to_buffer};
+use crate::error::{Error, Result};
+use crate::model::io::load_model;
+use crate::page::infer_protocol::{
+    decode, encode, pack_colors, pack_report, pack_stats, pack_trace, unpack_images, Arrays, Body,
+    FromInfer, GpuWire, Reader, Request, ToInfer,
+};
+use crate::page::GpuState;
+
+thread_local! {
+    /// The page's runtimes by id; one is taken out while a request awaits it.
+    static RUNTIMES: RefCell<HashMap<u64, LocalRuntime>> = RefCell::new(HashMap::new());
+}
+
+fn global() -> JsValue {
+    js_sys::global().into()
+}
+
+fn post(ev: &FromInfer, buf: Option<ArrayBuffer>) {
+    let g = global();
+    let Ok(f) = Reflect::get(&g, &"postMessage".into()).and_then(|f| f.dyn_into::<Function>())
+    else {
+        return;
+    };
+    let text = JsValue::from_str(&encode(ev));
+    let _ = match buf {
+        None => f.call1(&g, &text),
+        Some(b) => f.call2(&g, &Array::of2(&text, &b), &Array::of1(&b)),
+    };
+}
+
+/// Starts answering the page.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let on_message = Closure::<dyn FnMut(JsValue)>::new(|ev: JsValue| {
+        let data = Reflect::get(&ev, &"data".into()).unwrap_or(JsValue::UNDEFINED);
+        let (text, buf) = if let Some(s) = data.as_string() {
+            (s, None)
+        } else if let Some(a) = data.dyn_ref::<Array>() {
+            (
+                a.get(0).as_string().unwrap_or_default(),
+                a.get(1).dyn_into::<ArrayBuffer>().ok(),
+            )
+        } else {
+            return;
+        };
+        match decode::<Request>(&text) {
+            Ok(req) => spawn_local(handle(req, buf)),
+            // Without a request id nobody awaits an answer: say it on the console.
+            Err(e) => web_sys::console::error_1(&e.to_string().into()),
+        }
+    });
+    let _ = Reflect::set(&global(), &"onmessage".into(), on_message.as_ref());
+    on_message.forget();
+    post(&FromInfer::Ready, None);
+}
+
+fn take(rt: u64) -> Result<LocalRuntime> {
+    RUNTIMES
+        .with_borrow_mut(|m| m.remove(&rt))
+        .ok_or_else(|| Error::Input("the inference worker holds no such model".into()))
+}
+
+async fn handle(req: Request, buf: Option<ArrayBuffer>) {
+    let id = req.req;
+    let rt_id = req.rt;
+    let mut out = Arrays::default();
+    let (result, state): (Result<Body>, Option<(GpuState, bool)>) = match req.cmd {
+        ToInfer::Load {
+            name,
+            heads,
+            want_gpu,
+        } => {
+            let result = async {
+                let bytes = buf
+                    .map(|b| Uint8Array::new(&b).to_vec())
+                    .ok_or_else(|| Error::Input("no model file came with the request".into()))?;
+                let loaded = load_model(&bytes, &name, heads)?;
+                drop(bytes);
+                Ok(LocalRuntime::new(loaded.model, want_gpu).await)
+            }
+            .await;
+            match result {
+                Ok(rt) => {
+                    let state = (rt.gpu_state.clone(), rt.has_gpu());
+                    RUNTIMES.with_borrow_mut(|m| m.insert(rt_id, rt));
+                    (Ok(Body::Done), Some(state))
+                }
+                Err(e) => (Err(e), None),
+            }
+        }
+        ToInfer::Drop => {
+            RUNTIMES.with_borrow_mut(|m| m.remove(&rt_id));
+            (Ok(Body::Done), None)
+        }
+        ToInfer::Pca { tokens, dim } => {
+            let result = async {
+                let b =
+                    buf.ok_or_else(|| Error::Input("no tokens came with the request".into()))?;
+                let mut a = Reader::new(arrays_from_buffer(&req.arrays, &b, None).await?);
+                let t = a.tensor(&[tokens, dim])?;
+                pack_colors(&pca_colors(&t.data, tokens, dim)?, &mut out);
+                Ok(Body::Pca)
+            }
+            .await;
+            (result, None)
+        }
+        cmd => match take(rt_id) {
+            Err(e) => (Err(e), None),
+            Ok(mut rt) => {
+                let arrays = match buf {
+                    Some(b) => arrays_from_buffer(&req.arrays, &b, None).await,
+                    None => Ok(Arrays::default()),
+                };
+                let result = match arrays {
+                    Ok(a) => run(&mut rt, cmd, Reader::new(a), &mut out).await,
+                    Err(e) => Err(e),
+                };
+                let state = (rt.gpu_state.clone(), rt.has_gpu());
+                RUNTIMES.with_borrow_mut(|m| m.insert(rt_id, rt));
+                (result, Some(state))
+            }
+        },
+    };
+    let (gpu, has_gpu) = state.unwrap_or_else(|| (GpuState::Unavailable(String::new()), false));
+    let (body, buf) = match result.and_then(|b| {
+        let buf = (!out.f32.is_empty() || !out.f64.is_empty())
+            .then(|| arrays_to_buffer(&out))
+            .transpose()?;
+        Ok((b, buf))
+    }) {
+        Ok(v) => v,
+        Err(e) => (
+            Body::Failed {
+                message: e.to_string(),
+            },
+            None,
+        ),
+    };
+    let arrays = if buf.is_some() {
+        out.lens()
+    } else {
+        Default::default()
+    };
+    post(
+        &FromInfer::Reply {
+            req: id,
+            gpu: GpuWire::from(&gpu),
+            has_gpu,
+            arrays,
+            body,
+        },
+        buf,
+    );
+}
+
+/// One request on a runtime; the results' numbers go in `out`.
+async fn run(
+    rt: &mut LocalRuntime,
+    cmd: ToInfer,
+    mut input: Reader,
+    out: &mut Arrays,
+) -> Result<Body> {
+    match cmd {
+        ToInfer::Analyse {
+            shape,
+            which,
+            trace,
+        } => {
+            let image = input.tensor(&shape)?;
+            let (report, ms) = rt.analyse(&image, which).await?;
+            let report = std::sync::Arc::try_unwrap(report).unwrap_or_else(|r| (*r).clone());
+            let report = pack_report(report, out);
+            let trace = match rt.take_trace() {
+                Some(t) if trace => Some(pack_trace(t, out)),
+                _ => None,
+            };
+            Ok(Body::Analysed { ms, report, trace })
+        }
+        ToInfer::TraceBatch { shape, which } => {
+            let images = unpack_images(shape, &mut input)?;
+            let t = rt.trace_batch(&images, which).await?;
+            Ok(Body::Traced {
+                trace: pack_trace(t, out),
+            })
+        }
+        ToInfer::LayerStats { shape, which } => {
+            let images = unpack_images(shape, &mut input)?;
+            let stats = rt.layer_stats(&images, which).await?;
+            let (images, layers) = pack_stats(&stats, out);
+            Ok(Body::Stats { images, layers })
+        }
+        ToInfer::Probe => rt.probe().await.map(|()| Body::Done),
+        ToInfer::RetryGpu => {
+            rt.retry_gpu().await;
+            Ok(Body::Done)
+        }
+        ToInfer::LoseDevice => {
+            if rt.lose_device() {
+                Ok(Body::Done)
+            } else {
+                Err(Error::Gpu("lose_device: no WebGPU engine is open".into()))
+            }
+        }
+        ToInfer::Load { .. } | ToInfer::Drop | ToInfer::Pca { .. } => Err(Error::Input(
+            "the inference worker got a command out of place".into(),
+        )),
+    }
+}
