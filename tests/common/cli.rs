@@ -10,6 +10,15 @@ pub fn whitebox(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Runs `whitebox ARGS…`; returns whether it succeeded and what it printed (stdout, then stderr).
+pub fn status_and_output(args: &[&str]) -> (bool, String) {
+    let o = whitebox(args);
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr),
+    )
+}
+
 /// Runs a command that must succeed; returns its stdout.
 pub fn ok(args: &[&str]) -> String {
     let out = whitebox(args);

@@ -8,6 +8,7 @@ use crate::common;
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
+use common::cli::status_and_output as whitebox;
 use common::train::{resume_setup, shapes, tiny, tmp, ResumeSetup, RESUME_STEPS, RESUME_STOP};
 use serde_json::Value;
 use whitebox::data::ImageDataset;
@@ -150,17 +151,6 @@ fn nan_step_is_skipped_and_weights_stay_finite() {
         .tensors
         .values()
         .all(|a| a.data.iter().all(|v| v.is_finite())));
-}
-
-fn whitebox(args: &[&str]) -> (bool, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_whitebox"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr),
-    )
 }
 
 #[test]

@@ -4,26 +4,15 @@
 
 use crate::common;
 
-use std::process::Command;
 use std::sync::atomic::AtomicBool;
 
+use common::cli::status_and_output as whitebox;
 use common::train::{shapes, tiny, tmp};
 use serde_json::Value;
 use whitebox::data::{Augment, Hide, ImageDataset};
 use whitebox::model::init::init_params;
 use whitebox::train::selection::{per_layer_head_mean, segment_score};
 use whitebox::train::{OptimConfig, Selection, TrainConfig, Trainer};
-
-fn whitebox(args: &[&str]) -> (bool, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_whitebox"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr),
-    )
-}
 
 #[test]
 fn segment_selection_keeps_the_epoch_the_rule_ranks_first() {

@@ -81,15 +81,7 @@ fn fail_all(why: String) {
 }
 
 fn on_message(ev: JsValue) {
-    let data = Reflect::get(&ev, &"data".into()).unwrap_or(JsValue::UNDEFINED);
-    let (text, buf) = if let Some(s) = data.as_string() {
-        (s, None)
-    } else if let Some(a) = data.dyn_ref::<Array>() {
-        (
-            a.get(0).as_string().unwrap_or_default(),
-            a.get(1).dyn_into::<ArrayBuffer>().ok(),
-        )
-    } else {
+    let Some((text, buf)) = super::wire::message_parts(&ev) else {
         return;
     };
     match decode::<FromInfer>(&text) {

@@ -2,11 +2,28 @@
 //! copy per array (never value by value: the page's crate is built unoptimised in debug builds,
 //! and a trace holds tens of millions of numbers).
 
-use js_sys::{ArrayBuffer, Float32Array, Float64Array};
+use js_sys::{Array, ArrayBuffer, Float32Array, Float64Array, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{Error, Result};
 use crate::page::infer_protocol::{ArrayLens, Arrays};
 use crate::ui::web::sleep;
+
+/// A message event's `data` as both ends post it: the JSON text alone, or `[text, ArrayBuffer]`
+/// when arrays travel with it. `None` for anything else.
+pub fn message_parts(ev: &JsValue) -> Option<(String, Option<ArrayBuffer>)> {
+    let data = Reflect::get(ev, &"data".into()).unwrap_or(JsValue::UNDEFINED);
+    if let Some(s) = data.as_string() {
+        Some((s, None))
+    } else {
+        data.dyn_ref::<Array>().map(|a| {
+            (
+                a.get(0).as_string().unwrap_or_default(),
+                a.get(1).dyn_into::<ArrayBuffer>().ok(),
+            )
+        })
+    }
+}
 
 /// A fresh buffer holding `a` in the layout of [`ArrayLens::offsets`].
 pub fn arrays_to_buffer(a: &Arrays) -> Result<ArrayBuffer> {

@@ -51,15 +51,7 @@ fn post(ev: &FromInfer, buf: Option<ArrayBuffer>) {
 pub fn start() {
     console_error_panic_hook::set_once();
     let on_message = Closure::<dyn FnMut(JsValue)>::new(|ev: JsValue| {
-        let data = Reflect::get(&ev, &"data".into()).unwrap_or(JsValue::UNDEFINED);
-        let (text, buf) = if let Some(s) = data.as_string() {
-            (s, None)
-        } else if let Some(a) = data.dyn_ref::<Array>() {
-            (
-                a.get(0).as_string().unwrap_or_default(),
-                a.get(1).dyn_into::<ArrayBuffer>().ok(),
-            )
-        } else {
+        let Some((text, buf)) = super::wire::message_parts(&ev) else {
             return;
         };
         match decode::<Request>(&text) {
