@@ -44,6 +44,23 @@ impl Tensor {
     }
 }
 
+/// The transpose of a row-major (rows, cols) matrix, as a row-major (cols, rows) one.
+pub fn transpose(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    assert_eq!(
+        m.len(),
+        rows * cols,
+        "transpose: {rows}x{cols} from {} values",
+        m.len()
+    );
+    let mut t = vec![0.0; rows * cols];
+    for (i, row) in m.chunks_exact(cols).enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            t[j * rows + i] = *v;
+        }
+    }
+    t
+}
+
 pub fn shape_str(shape: &[usize]) -> String {
     format!("{shape:?}")
 }

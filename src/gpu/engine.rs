@@ -428,7 +428,7 @@ fn ista_operators(
         .map(|l| {
             device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("a dictionary's transpose"),
-                contents: bytemuck::cast_slice(&transpose(l.ista.dict, d)),
+                contents: bytemuck::cast_slice(&crate::tensor::transpose(l.ista.dict, d, d)),
                 usage: wgpu::BufferUsages::STORAGE,
             })
         })
@@ -451,15 +451,4 @@ fn ista_operators(
     let ubuf = rec.finish();
     gpu.pool.release(ubuf);
     Ok(ops)
-}
-
-/// The transpose of a row-major (d, d) matrix.
-fn transpose(m: &[f32], d: usize) -> Vec<f32> {
-    let mut t = vec![0.0; d * d];
-    for (i, row) in m.chunks_exact(d).enumerate() {
-        for (j, v) in row.iter().enumerate() {
-            t[j * d + i] = *v;
-        }
-    }
-    t
 }

@@ -445,12 +445,7 @@ fn gpu_ista_steps_match_cpu() {
             .iter()
             .map(|v| v / (d as f32).sqrt())
             .collect();
-        let mut dt = vec![0.0f32; d * d];
-        for i in 0..d {
-            for j in 0..d {
-                dt[j * d + i] = dict[i * d + j];
-            }
-        }
+        let dt = whitebox::tensor::transpose(&dict, d, d);
         let (eta, lambda) = (0.1f32, 0.1f32);
         let want = cpu::ista::ista_unfused(&y, rows, d, &dict, eta, lambda);
         let op = cpu::ista::operator(&dict, d);

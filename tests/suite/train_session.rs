@@ -198,6 +198,22 @@ fn fashion_mnist_session_trains_as_whitebox_train_on_the_bundled_subset() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `per_class` images of each of three classes (red, green, blue, in that order) as
+/// `mine/CLASS/i.png`, image i of side `side0 + i`.
+fn own_files(classes: [&str; 3], per_class: u32, side0: u32) -> Vec<(String, Vec<u8>)> {
+    let colours = [[200, 30, 30], [30, 200, 30], [30, 30, 200]];
+    let mut files = Vec::new();
+    for (class, colour) in classes.into_iter().zip(colours) {
+        for i in 0..per_class {
+            files.push((
+                format!("mine/{class}/{i}.png"),
+                own_png(side0 + i, colour, i),
+            ));
+        }
+    }
+    files
+}
+
 /// A `side`×`side` PNG of one colour with a lighter square whose place depends on `i`.
 fn own_png(side: u32, rgb: [u8; 3], i: u32) -> Vec<u8> {
     let mut img = image::RgbImage::from_pixel(side, side, image::Rgb(rgb));
@@ -218,16 +234,7 @@ fn own_png(side: u32, rgb: [u8; 3], i: u32) -> Vec<u8> {
 #[test]
 fn own_images_session_lists_skipped_files_and_trains_as_whitebox_train() {
     use whitebox::train::session::{DataBytes, DataChoice};
-    let mut files = Vec::new();
-    for (class, colour) in [
-        ("circle", [200, 30, 30]),
-        ("square", [30, 200, 30]),
-        ("star", [30, 30, 200]),
-    ] {
-        for i in 0..8 {
-            files.push((format!("mine/{class}/{i}.png"), own_png(24 + i, colour, i)));
-        }
-    }
+    let mut files = own_files(["circle", "square", "star"], 8, 24);
     files.push((
         "mine/star/broken.png".to_string(),
         b"\x89PNG\r\n\x1a\nnot really".to_vec(),
@@ -415,16 +422,7 @@ fn continuing_the_bundled_model_starts_from_its_loss_and_trains_as_whitebox_trai
 fn continuing_on_other_classes_keeps_the_trunk_and_gives_a_new_head() {
     use whitebox::train::session::{is_head, DataBytes, DataChoice};
     let model = bundled_model();
-    let mut files = Vec::new();
-    for (class, colour) in [
-        ("red", [200, 30, 30]),
-        ("green", [30, 200, 30]),
-        ("blue", [30, 30, 200]),
-    ] {
-        for i in 0..6 {
-            files.push((format!("mine/{class}/{i}.png"), own_png(20 + i, colour, i)));
-        }
-    }
+    let files = own_files(["red", "green", "blue"], 6, 20);
     let settings = SessionSettings {
         data: DataChoice::Own { seed: 0 },
         epochs: 1,
