@@ -41,7 +41,7 @@ pub fn attention(
             Threads::Single,
         );
         for row in a.chunks_exact_mut(nt) {
-            softmax_in_place(row);
+            vecops::softmax_in_place(row);
         }
         gemm(
             MatMut::new(o, nt, dh),
@@ -62,17 +62,6 @@ pub fn attention(
         }
     }
     o
-}
-
-pub fn softmax_in_place(row: &mut [f32]) {
-    let max = vecops::max(row);
-    for v in row.iter_mut() {
-        *v = (*v - max).exp();
-    }
-    let inv = 1.0 / vecops::sum(row);
-    for v in row.iter_mut() {
-        *v *= inv;
-    }
 }
 
 /// `Z + o W_o^T + b_o`.
