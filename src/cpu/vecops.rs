@@ -135,7 +135,7 @@ pub fn exp(x: f32) -> f32 {
     p = p * r + 8.333_452e-3;
     p = p * r + 4.166_579_6e-2;
     p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
+    p = p * r + 0.5; // Cephes: 5.0000001201e-1, which is 0.5 in f32
     let y = (p * r * r + r + 1.0) * f32::from_bits(k.wrapping_add(127) << 23);
     // NaN fails both comparisons and passes through `y` (the clamp keeps it NaN).
     if x < LO {

@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 
-use crate::viz::axis::{format_value as fmt, ticks};
+use super::chart_frame::{ChartFigure, Frame};
+use crate::viz::axis::format_value as fmt;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Series {
@@ -14,12 +15,20 @@ pub struct Series {
     pub spread: Option<Vec<f64>>,
 }
 
-const W: f64 = 520.0;
-const H: f64 = 230.0;
-const LEFT: f64 = 62.0;
-const RIGHT: f64 = 14.0;
-const TOP: f64 = 14.0;
-const BOTTOM: f64 = 40.0;
+const FRAME: Frame = Frame {
+    w: 520.0,
+    h: 230.0,
+    left: 62.0,
+    right: 14.0,
+    top: 14.0,
+    bottom: 40.0,
+};
+const W: f64 = FRAME.w;
+const H: f64 = FRAME.h;
+const LEFT: f64 = FRAME.left;
+const RIGHT: f64 = FRAME.right;
+const TOP: f64 = FRAME.top;
+const BOTTOM: f64 = FRAME.bottom;
 
 #[component]
 pub fn LayerChart(
@@ -30,7 +39,6 @@ pub fn LayerChart(
     on_select: Callback<usize>,
     #[prop(optional, into)] id: String,
 ) -> impl IntoView {
-    let title2 = title.clone();
     let body = move || {
         let all = series.get();
         let n = all.iter().map(|s| s.values.len()).max().unwrap_or(0);
@@ -54,17 +62,9 @@ pub fn LayerChart(
                 LEFT + (W - LEFT - RIGHT) * i as f64 / (n - 1) as f64
             }
         };
-        let y = move |v: f64| TOP + (H - TOP - BOTTOM) * (1.0 - (v - lo) / (hi - lo));
+        let y = FRAME.y_of(lo, hi);
         let sel = selected.get().min(n - 1);
-        let yt = ticks(lo, hi)
-            .into_iter()
-            .map(|t| {
-                view! {
-                    <line class="grid" x1=LEFT x2=W - RIGHT y1=y(t) y2=y(t)></line>
-                    <text class="tick" x=LEFT - 6.0 y=y(t) text-anchor="end" dominant-baseline="middle">{fmt(t)}</text>
-                }
-            })
-            .collect_view();
+        let yt = FRAME.value_grid(lo, hi);
         let xt = (0..n)
             .map(|i| {
                 view! {
@@ -132,35 +132,22 @@ pub fn LayerChart(
                 {yt}
                 {xt}
                 <line class="sel" x1=x(sel) x2=x(sel) y1=TOP y2=H - BOTTOM></line>
-                <line class="axis" x1=LEFT x2=LEFT y1=TOP y2=H - BOTTOM></line>
-                <line class="axis" x1=LEFT x2=W - RIGHT y1=H - BOTTOM y2=H - BOTTOM></line>
+                {FRAME.axes()}
                 {lines}
             </g>
         }
         .into_any()
     };
-    let legend = move || {
+    let legend = Signal::derive(move || {
         series
             .get()
             .into_iter()
-            .map(|s| {
-                view! {
-                    <span class="legend-item">
-                        <span class="swatch" style=format!("background:{}", s.color)></span>
-                        {s.name}
-                    </span>
-                }
-            })
-            .collect_view()
-    };
+            .map(|s| (s.name, s.color))
+            .collect::<Vec<_>>()
+    });
     view! {
-        <figure class="chart" id=(!id.is_empty()).then_some(id)>
-            <figcaption>{title}<span class="legend">{legend}</span></figcaption>
-            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=title2>
-                {body}
-                <text class="label" x=(LEFT + W - RIGHT) / 2.0 y=H - 6.0 text-anchor="middle">"layer"</text>
-                <text class="label" transform=format!("translate(14,{}) rotate(-90)", (TOP + H - BOTTOM) / 2.0) text-anchor="middle">{y_label}</text>
-            </svg>
-        </figure>
+        <ChartFigure frame=FRAME title=title x_label="layer" y_label=y_label legend=legend id=(!id.is_empty()).then_some(id)>
+            {body}
+        </ChartFigure>
     }
 }

@@ -6,6 +6,7 @@ mod app;
 mod attention_view;
 mod bench_page;
 mod chart;
+mod chart_frame;
 mod controls;
 mod draw_pad;
 mod explain;

@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 
+use crate::ui::chart_frame::{ChartFigure, Frame};
 use crate::viz::axis::{format_value as fmt, ticks};
 
 /// One curve: (step, value) points.
@@ -17,12 +18,19 @@ pub struct Curve {
     pub points: Vec<(f64, f64)>,
 }
 
-const W: f64 = 520.0;
-const H: f64 = 210.0;
-const LEFT: f64 = 58.0;
-const RIGHT: f64 = 12.0;
-const TOP: f64 = 12.0;
-const BOTTOM: f64 = 38.0;
+const FRAME: Frame = Frame {
+    w: 520.0,
+    h: 210.0,
+    left: 58.0,
+    right: 12.0,
+    top: 12.0,
+    bottom: 38.0,
+};
+const W: f64 = FRAME.w;
+const H: f64 = FRAME.h;
+const LEFT: f64 = FRAME.left;
+const RIGHT: f64 = FRAME.right;
+const BOTTOM: f64 = FRAME.bottom;
 /// Hover targets per curve at most (the DOM stays small however long the run).
 const MAX_DOTS: usize = 40;
 
@@ -33,7 +41,6 @@ pub fn StepChart(
     #[prop(into)] curves: Signal<Vec<Curve>>,
     #[prop(into)] id: String,
 ) -> impl IntoView {
-    let aria = title.clone();
     let body = move || {
         let all = curves.get();
         let pts = all.iter().flat_map(|c| c.points.iter().copied());
@@ -61,16 +68,8 @@ pub fn StepChart(
         let pad = ((hi - lo) * 0.08).max(1e-6);
         let (lo, hi) = (lo - pad, hi + pad);
         let x = move |v: f64| LEFT + (W - LEFT - RIGHT) * (v - x0) / (x1 - x0);
-        let y = move |v: f64| TOP + (H - TOP - BOTTOM) * (1.0 - (v - lo) / (hi - lo));
-        let yt = ticks(lo, hi)
-            .into_iter()
-            .map(|t| {
-                view! {
-                    <line class="grid" x1=LEFT x2=W - RIGHT y1=y(t) y2=y(t)></line>
-                    <text class="tick" x=LEFT - 6.0 y=y(t) text-anchor="end" dominant-baseline="middle">{fmt(t)}</text>
-                }
-            })
-            .collect_view();
+        let y = FRAME.y_of(lo, hi);
+        let yt = FRAME.value_grid(lo, hi);
         let xt = ticks(x0, x1)
             .into_iter()
             .filter(|t| t.fract() == 0.0)
@@ -115,35 +114,22 @@ pub fn StepChart(
             <g>
                 {yt}
                 {xt}
-                <line class="axis" x1=LEFT x2=LEFT y1=TOP y2=H - BOTTOM></line>
-                <line class="axis" x1=LEFT x2=W - RIGHT y1=H - BOTTOM y2=H - BOTTOM></line>
+                {FRAME.axes()}
                 {lines}
             </g>
         }
         .into_any()
     };
-    let legend = move || {
+    let legend = Signal::derive(move || {
         curves
             .get()
             .into_iter()
-            .map(|c| {
-                view! {
-                    <span class="legend-item">
-                        <span class="swatch" style=format!("background:{}", c.color)></span>
-                        {c.name}
-                    </span>
-                }
-            })
-            .collect_view()
-    };
+            .map(|c| (c.name, c.color))
+            .collect::<Vec<_>>()
+    });
     view! {
-        <figure class="chart" id=id>
-            <figcaption>{title}<span class="legend">{legend}</span></figcaption>
-            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-label=aria>
-                {body}
-                <text class="label" x=(LEFT + W - RIGHT) / 2.0 y=H - 4.0 text-anchor="middle">"training step"</text>
-                <text class="label" transform=format!("translate(13,{}) rotate(-90)", (TOP + H - BOTTOM) / 2.0) text-anchor="middle">{y_label}</text>
-            </svg>
-        </figure>
+        <ChartFigure frame=FRAME title=title x_label="training step" y_label=y_label legend=legend id=id>
+            {body}
+        </ChartFigure>
     }
 }
