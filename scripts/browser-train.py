@@ -96,6 +96,16 @@ def step_to(b, n, errors_ok=False):
         wait_train(b, lambda r: r.get("step", 0) > s, f"step {s + 1}", errors_ok=errors_ok)
 
 
+def pause(b, checkpoint=False):
+    """Presses Pause and waits until the run is paused (and, with `checkpoint`, until the pause
+    checkpoint has been written at the current step); returns the report."""
+    b.click("#train-pause")
+    if checkpoint:
+        return wait_train(b, lambda r: not r.get("playing") and r.get("checkpoint_step") == r.get("step"),
+                          "the pause checkpoint")
+    return wait_train(b, lambda r: not r.get("playing"), "the pause")
+
+
 def export(b, path, errors_ok=False):
     b.js("window.__wbTrainExport = null;")
     step = treport(b)["step"]
@@ -202,9 +212,7 @@ def main():
             b.click("#train-play")
             wait_train(b, lambda r: r.get("playing"), "playing")
             r = wait_train(b, lambda r: r.get("step", 0) >= 50, "step 50", timeout=600)
-            b.click("#train-pause")
-            r = wait_train(b, lambda r: not r.get("playing") and r.get("checkpoint_step") == r.get("step"),
-                           "the pause checkpoint")
+            r = pause(b, checkpoint=True)
             # The reload check resumes from this pause whatever the checks below find.
             state["saved"] = r["step"]
             longest = b.js("return window.__wbLongestTask || 0")
@@ -265,8 +273,7 @@ def main():
             time.sleep(10)
             b.cmd("POST", "/window", {"handle": main})
             hidden_steps = treport(b)["step"]
-            b.click("#train-pause")
-            r = wait_train(b, lambda r: not r.get("playing"), "the pause")
+            r = pause(b)
             b.cmd("POST", "/window", {"handle": new})
             b.cmd("DELETE", "/window")
             b.cmd("POST", "/window", {"handle": main})
@@ -319,8 +326,7 @@ def main():
                     h = treport(b).get("heldout") or {}
                     if first95 is None and (h.get("accuracy") or 0) >= 0.95:
                         first95 = (time.monotonic() - t0, h["step"], h["accuracy"])
-                b.click("#train-pause")
-                r = wait_train(b, lambda r: not r.get("playing"), "the pause")
+                r = pause(b)
                 ev = r["evals"][-1] if r["evals"] else None
                 p = r["probes"][-1]
                 falls = all(x > y for x, y in zip(p["rc_out"], p["rc_out"][1:]))
@@ -343,8 +349,7 @@ def main():
                     wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0, "a fresh run")
                     b.click("#train-play")
                     time.sleep(a.throughput)
-                    b.click("#train-pause")
-                    r = wait_train(b, lambda r: not r.get("playing"), "the pause")
+                    r = pause(b)
                     pages.append(r["images_per_s"])
                     steps = max(10, r["step"])
                     out_dir = tmp / f"cli-throughput-{i}"
@@ -412,9 +417,7 @@ def main():
             check(treport(b).get("dataset") == "fmnist", "needs the Fashion-MNIST run of the check before")
             b.click("#train-play")
             wait_train(b, lambda r: r.get("playing"), "playing")
-            b.click("#train-pause")
-            r = wait_train(b, lambda r: not r.get("playing") and r.get("checkpoint_step") == r.get("step"),
-                           "the pause checkpoint")
+            r = pause(b, checkpoint=True)
             s = r["step"]
             url = b.js("return location.href")
             check("fmnist" in url, f"the URL does not keep the dataset: {url}")
@@ -535,9 +538,7 @@ def main():
             check(r.get("dataset") == "own", "needs the own-images run of the check before")
             b.click("#train-play")
             wait_train(b, lambda r: r.get("playing"), "playing")
-            b.click("#train-pause")
-            r = wait_train(b, lambda r: not r.get("playing") and r.get("checkpoint_step") == r.get("step"),
-                           "the pause checkpoint")
+            r = pause(b, checkpoint=True)
             s = r["step"]
             b.goto(b.js("return location.href"))
             wait_train(b, lambda r: r.get("saved_step") == s, f"the offer to resume at step {s}", timeout=120)
@@ -633,9 +634,7 @@ def main():
             # Pause checkpoints a running run (a paused one keeps its last checkpoint).
             b.click("#train-play")
             wait_train(b, lambda r: r.get("playing"), "playing")
-            b.click("#train-pause")
-            r = wait_train(b, lambda r: not r.get("playing") and r.get("checkpoint_step") == r.get("step"),
-                           "the pause checkpoint")
+            r = pause(b, checkpoint=True)
             s = r["step"]
             b.js("window.__wbTrainLoseDevice();")
             b.click("#train-step")
