@@ -40,6 +40,10 @@ CASE_START = "window.__wbCaseStart = performance.now();"
 # The long tasks [start ms, duration ms] since the last LONGEST.
 LONG_TASKS = ("return (window.__wbLongTasks || []).filter(t => t[0] >= (window.__wbCaseStart || 0))"
               ".slice(-12);")
+# The page's own sections of main-thread work of 10 ms or more [what, start ms, ms]
+# (`note_section` in src/ui/web.rs): they tell who ran a long task.
+SECTIONS = ("return (window.__wbSections || []).filter(t => t[1] >= (window.__wbCaseStart || 0) && t[2] >= 20)"
+            ".slice(-16);")
 MIB = 2**20
 # The brief's target for the CPU engine at 448; a wasm tab has at most 4 GiB.
 CPU_PEAK_LIMIT = 1.5 * 2**30
@@ -156,13 +160,14 @@ def main():
                     limit = CPU_PEAK_LIMIT if engine == "cpu" else GPU_PEAK_LIMIT
                     check(mem < limit, f"peak wasm memory {mem / MIB:.0f} MiB over {limit / MIB:.0f} MiB")
                     check(longest <= LONG_TASK_LIMIT,
-                          f"a main-thread task took {longest:.0f} ms (> {LONG_TASK_LIMIT} ms; tasks: {b.js(LONG_TASKS)})")
+                          f"a main-thread task took {longest:.0f} ms (> {LONG_TASK_LIMIT} ms; tasks: {b.js(LONG_TASKS)};"
+                          f" page sections: {b.js(SECTIONS)})")
                     b.click("#tab-model")
                     place = b.wait_js("return (document.querySelector('#wb-inference-place') || {}).textContent",
                                       what="the engine panel's inference line")
                     check("Web Worker" in place, f"inference does not run in the worker: {place!r}")
                     return (f"{detail}; peak wasm memory {mem / MIB:.0f} MiB, longest main-thread task {longest:.0f} ms "
-                            f"(long tasks [start, ms]: {b.js(LONG_TASKS)})")
+                            f"(long tasks [start, ms]: {b.js(LONG_TASKS)}; page sections [what, start, ms]: {b.js(SECTIONS)})")
 
                 def on_fail():
                     b.screenshot(shots / f"30-b8-{engine}-{side}-failed.png")

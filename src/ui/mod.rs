@@ -7,6 +7,7 @@ mod attention_view;
 mod bench_page;
 mod chart;
 mod controls;
+mod deferred;
 mod draw_pad;
 mod explain;
 mod infer;

@@ -14,13 +14,15 @@ use super::infer::client::{self, bytes_to_buffer, Reply};
 use super::infer::local::LocalRuntime;
 use super::infer::wire::{arrays_from_buffer, arrays_to_buffer};
 use crate::analysis::{ImageReport, LayerStats};
+use crate::data::image::Resize;
 use crate::engine::Trace;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::page::infer_protocol::{
-    pack_images, unpack_colors, unpack_report, unpack_stats, unpack_trace, Arrays, Body, Reader,
-    ToInfer,
+    pack_images, unpack_colors, unpack_prepared, unpack_report, unpack_stats, unpack_trace, Arrays,
+    Body, Reader, ToInfer,
 };
+use crate::page::prepared::{prepare, Prepared};
 pub use crate::page::{GpuState, Which};
 use crate::tensor::Tensor;
 
@@ -118,7 +120,7 @@ impl Runtime {
             return Ok(None);
         };
         let lens = arrays.lens();
-        let buf = if arrays.f32.is_empty() && arrays.f64.is_empty() {
+        let buf = if arrays.is_empty() {
             None
         } else {
             Some(arrays_to_buffer(&arrays)?)
@@ -218,8 +220,8 @@ impl Runtime {
             .try_into()
             .map_err(|_| Error::Input("an image is not (C, H, W)".into()))?;
         let arrays = Arrays {
-            f64: Vec::new(),
             f32: vec![image.data.clone()],
+            ..Arrays::default()
         };
         let cmd = ToInfer::Analyse {
             shape,
@@ -232,8 +234,10 @@ impl Runtime {
             };
             let (ms, report, trace) = (*ms, report.clone(), trace.clone());
             let mut r = Self::arrays(&reply).await?;
+            let t0 = super::web::now_ms();
             let report = unpack_report(report, &mut r)?;
             self.last_trace = trace.map(|h| unpack_trace(&h, &mut r)).transpose()?;
+            super::web::note_section("unpack", t0);
             return Ok((Arc::new(report), ms));
         }
         let rt = self.local_mut()?;
@@ -297,6 +301,35 @@ impl Runtime {
         out
     }
 
+    /// The model input of an image file (and its pictures when `display`), prepared in the
+    /// worker: decoding and resizing a photo is too long a task for the page's main thread.
+    pub async fn prepare(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        size: [usize; 2],
+        fit: Resize,
+        display: bool,
+    ) -> Result<Prepared> {
+        let arrays = Arrays {
+            u8: vec![bytes.to_vec()],
+            ..Arrays::default()
+        };
+        let cmd = ToInfer::Prepare {
+            name: name.to_string(),
+            size,
+            fit: fit.as_str().to_string(),
+            display,
+        };
+        if let Some(reply) = self.remote(cmd, arrays).await? {
+            let Body::Prepared { head } = &reply.body else {
+                return Err(unexpected());
+            };
+            return unpack_prepared(head, &mut Self::arrays(&reply).await?);
+        }
+        prepare(bytes, name, &self.model.config, size, fit, display)
+    }
+
     /// One CPU forward of a blank image at the model's own size: a model whose results are not
     /// finite numbers (weights or normalisation that overflow float32) is refused before it
     /// replaces the one in use.
@@ -324,8 +357,8 @@ impl Drop for Runtime {
 /// thread computes them only when no worker runs).
 pub async fn pca_colors(tokens: &[f32], nt: usize, d: usize) -> Result<Vec<[f32; 3]>> {
     let arrays = Arrays {
-        f64: Vec::new(),
         f32: vec![tokens.to_vec()],
+        ..Arrays::default()
     };
     let lens = arrays.lens();
     let buf = arrays_to_buffer(&arrays)?;

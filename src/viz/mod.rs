@@ -4,6 +4,7 @@
 
 pub mod axis;
 pub mod colormap;
+mod grid_px;
 pub mod render;
 
 pub use colormap::inferno;

@@ -20,8 +20,8 @@ use super::wire::{arrays_from_buffer, arrays_to_buffer};
 use crate::error::{Error, Result};
 use crate::model::io::load_model;
 use crate::page::infer_protocol::{
-    decode, encode, pack_colors, pack_report, pack_stats, pack_trace, unpack_images, Arrays, Body,
-    FromInfer, GpuWire, Reader, Request, ToInfer,
+    decode, encode, pack_colors, pack_prepared, pack_report, pack_stats, pack_trace, unpack_images,
+    Arrays, Body, FromInfer, GpuWire, Reader, Request, ToInfer,
 };
 use crate::page::GpuState;
 
@@ -134,7 +134,7 @@ async fn handle(req: Request, buf: Option<ArrayBuffer>) {
     };
     let (gpu, has_gpu) = state.unwrap_or_else(|| (GpuState::Unavailable(String::new()), false));
     let (body, buf) = match result.and_then(|b| {
-        let buf = (!out.f32.is_empty() || !out.f64.is_empty())
+        let buf = (!out.is_empty())
             .then(|| arrays_to_buffer(&out))
             .transpose()?;
         Ok((b, buf))
@@ -199,6 +199,26 @@ async fn run(
             let stats = rt.layer_stats(&images, which).await?;
             let (images, layers) = pack_stats(&stats, out);
             Ok(Body::Stats { images, layers })
+        }
+        ToInfer::Prepare {
+            name,
+            size,
+            fit,
+            display,
+        } => {
+            let bytes = input.u8()?;
+            let fit = fit.parse()?;
+            let p = crate::page::prepared::prepare(
+                &bytes,
+                &name,
+                &rt.model.config,
+                size,
+                fit,
+                display,
+            )?;
+            Ok(Body::Prepared {
+                head: pack_prepared(p, out)?,
+            })
         }
         ToInfer::Probe => rt.probe().await.map(|()| Body::Done),
         ToInfer::RetryGpu => {
