@@ -43,11 +43,21 @@ pub enum ToInfer {
     /// The page no longer uses runtime `rt`: free it.
     Drop,
     RetryGpu,
-    /// One image (C, H, W) in `f32[0]`: its report, and its trace when `trace`.
+    /// One image (C, H, W) in `f32[0]`: its report, and its trace when `trace`. Otherwise,
+    /// with `keep`, the worker keeps the trace under that key for a [`ToInfer::TakeTrace`] (the
+    /// page's Subspaces view asks for it when shown: 145 MB for a B/8 at 224 that the other
+    /// views never read). One trace is kept at a time.
     Analyse {
         shape: [usize; 3],
         which: Which,
         trace: bool,
+        #[serde(default)]
+        keep: Option<u64>,
+    },
+    /// The trace kept under `key` ([`Body::Traced`]), handed over once; a failure when another
+    /// analysis has replaced it since.
+    TakeTrace {
+        key: u64,
     },
     /// A batch (B, C, H, W) in `f32[0]`: its trace, without attention.
     TraceBatch {
@@ -778,7 +788,8 @@ mod tests {
             cmd: ToInfer::Analyse {
                 shape: [3, 224, 224],
                 which: Which::Gpu,
-                trace: true,
+                trace: false,
+                keep: Some(9),
             },
             arrays: a.lens(),
         };

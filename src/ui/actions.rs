@@ -293,15 +293,26 @@ async fn analyse_bytes_now(
         }
     };
     let which = active_engine(app, rt);
-    let result = rt.analyse(&input, which).await;
-    let trace = rt.take_trace().map(Arc::new);
+    let result = rt.analyse_keeping(&input, which).await;
+    // The trace stays in the runtime (the inference worker) until the Subspaces view asks for
+    // it: taken at once only when that view is on show.
+    let (mut trace, mut trace_key) = (None, None);
+    if let Ok((report, _, key)) = &result {
+        if !report.is_light() {
+            trace_key = Some(*key);
+            if app.view.get_untracked() == super::state::View::Subspaces {
+                trace = rt.take_trace(*key).await.map(Arc::new);
+                trace_key = None;
+            }
+        }
+    }
     sync_gpu_state(app, rt);
     drop(guard);
     if app.generation.get_value() != generation {
         return; // a newer request replaced this one
     }
     match result {
-        Ok((report, ms)) => {
+        Ok((report, ms, _)) => {
             app.source
                 .set_value(Some((name.clone(), label.clone(), bytes)));
             app.sample.set(sample);
@@ -313,6 +324,7 @@ async fn analyse_bytes_now(
                 base: Arc::new(display.base),
                 report,
                 trace,
+                trace_key,
                 engine: which,
                 ms,
                 truth,
@@ -325,6 +337,42 @@ async fn analyse_bytes_now(
         }
         Err(e) => app.fail(e),
     }
+}
+
+/// The Subspaces view needs the trace of the image on show: takes it from the runtime (the
+/// inference worker keeps the last analysis' trace), or analyses the image again when a later
+/// analysis replaced it.
+pub fn fetch_trace(app: AppState) {
+    let Some(key) = app.current.with_untracked(|c| {
+        c.as_ref()
+            .filter(|c| c.trace.is_none())
+            .and_then(|c| c.trace_key)
+    }) else {
+        return;
+    };
+    spawn(app, async move {
+        let trace = {
+            let lock = app.runtime.get_value();
+            let mut guard = lock.lock().await;
+            match guard.as_mut() {
+                Some(rt) => rt.take_trace(key).await,
+                None => None,
+            }
+        };
+        // Another image may have replaced this one meanwhile: then there is nothing to do.
+        let mut lost = false;
+        app.current.update(|c| {
+            if let Some(c) = c.as_mut().filter(|c| c.trace_key == Some(key)) {
+                lost = trace.is_none();
+                c.trace = trace.map(Arc::new);
+                // Asked once: the analysis below, with the view on show, takes its trace at once.
+                c.trace_key = None;
+            }
+        });
+        if lost {
+            reanalyse(app);
+        }
+    });
 }
 
 /// The engine to use now (see [`choose_engine`]).

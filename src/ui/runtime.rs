@@ -52,8 +52,9 @@ pub struct Runtime {
     pub place: String,
     inner: Inner,
     want_gpu: bool,
-    /// The trace of the last [`Runtime::analyse`], for the Subspaces view.
-    last_trace: Option<Trace>,
+    /// When inference runs here: the trace kept by the last [`Runtime::analyse_keeping`], by
+    /// its key, for the Subspaces view.
+    last_trace: Option<(u64, Trace)>,
 }
 
 fn unexpected() -> Error {
@@ -213,7 +214,31 @@ impl Runtime {
         image: &Tensor,
         which: Which,
     ) -> Result<(Arc<ImageReport>, f64)> {
-        self.last_trace = None;
+        self.analyse_with(image, which, None).await
+    }
+
+    /// [`Self::analyse`], keeping the image's trace (when the plan computes one) for
+    /// [`Self::take_trace`] under the key returned: only the Subspaces view reads it, and it
+    /// is 145 MB to copy for a B/8 at 224.
+    pub async fn analyse_keeping(
+        &mut self,
+        image: &Tensor,
+        which: Which,
+    ) -> Result<(Arc<ImageReport>, f64, u64)> {
+        let key = client::next_id();
+        let (report, ms) = self.analyse_with(image, which, Some(key)).await?;
+        Ok((report, ms, key))
+    }
+
+    async fn analyse_with(
+        &mut self,
+        image: &Tensor,
+        which: Which,
+        keep: Option<u64>,
+    ) -> Result<(Arc<ImageReport>, f64)> {
+        if keep.is_some() {
+            self.last_trace = None;
+        }
         let shape: [usize; 3] = image
             .shape
             .as_slice()
@@ -226,36 +251,57 @@ impl Runtime {
         let cmd = ToInfer::Analyse {
             shape,
             which,
-            trace: true,
+            trace: false,
+            keep,
         };
         if let Some(reply) = self.remote(cmd, arrays).await? {
-            let Body::Analysed { ms, report, trace } = &reply.body else {
+            let Body::Analysed { ms, report, .. } = &reply.body else {
                 return Err(unexpected());
             };
-            let (ms, report, trace) = (*ms, report.clone(), trace.clone());
+            let (ms, report) = (*ms, report.clone());
             let mut r = Self::arrays(&reply).await?;
             let t0 = super::web::now_ms();
             let report = unpack_report(report, &mut r)?;
-            self.last_trace = trace.map(|h| unpack_trace(&h, &mut r)).transpose()?;
             super::web::note_section("unpack", t0);
             return Ok((Arc::new(report), ms));
         }
         let rt = self.local_mut()?;
         let out = rt.analyse(image, which).await;
-        self.last_trace = rt.take_trace();
+        if let (Some(key), Some(t)) = (keep, rt.take_trace()) {
+            self.last_trace = Some((key, t));
+        }
         self.sync_local();
         out
     }
 
-    /// The trace (every layer's tokens and projections, no attention) of the last
-    /// [`Self::analyse`], once.
-    pub fn take_trace(&mut self) -> Option<Trace> {
-        self.last_trace.take().map(|mut t| {
-            // The worker never sends attention; the local engines' is dropped the same way so
-            // that the views see one kind of trace.
-            t.layers.iter_mut().for_each(|l| l.attn = None);
-            t
-        })
+    /// The trace (every layer's tokens and projections, no attention) of the analysis kept
+    /// under `key`, once; None when another analysis replaced it (or it had none).
+    pub async fn take_trace(&mut self, key: u64) -> Option<Trace> {
+        match self
+            .remote(ToInfer::TakeTrace { key }, Arrays::default())
+            .await
+        {
+            Ok(Some(reply)) => {
+                let Body::Traced { trace } = &reply.body else {
+                    return None;
+                };
+                let head = trace.clone();
+                let mut r = Self::arrays(&reply).await.ok()?;
+                return unpack_trace(&head, &mut r).ok();
+            }
+            // Replaced by a later analysis.
+            Err(_) => return None,
+            Ok(None) => {}
+        }
+        match self.last_trace.take_if(|(k, _)| *k == key) {
+            Some((_, mut t)) => {
+                // The worker never sends attention; the local engines' is dropped the same way
+                // so that the views see one kind of trace.
+                t.layers.iter_mut().for_each(|l| l.attn = None);
+                Some(t)
+            }
+            None => None,
+        }
     }
 
     /// A traced forward of a batch of images of one size, without attention probabilities

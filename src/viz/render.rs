@@ -1,6 +1,6 @@
 //! RGBA pictures of maps on the patch grid, drawn over the image the model saw.
 
-use super::colormap::inferno;
+use super::colormap::{inferno, INFERNO};
 use super::grid_px::Axis;
 use crate::data::image::Rgba8Image;
 
@@ -105,24 +105,41 @@ pub fn overlay(
     let (xs, ys) = (Axis::new(w, grid[1]), Axis::new(h, grid[0]));
     let (xl, yl) = (Axis::lerp(w, grid[1]), Axis::lerp(h, grid[0]));
     let g = grid[1];
+    let blend = blend_table(keep, a);
+    // Bilinear at cell centres (as `F.interpolate(..., mode="bilinear", align_corners=False)`),
+    // along the rows first: every grid row interpolated at every pixel column, once.
+    let across: Vec<Vec<f32>> = if style.smooth {
+        (0..grid[0])
+            .map(|r| {
+                xl.iter()
+                    .map(|&(x0, x1, tx)| m[r * g + x0] * (1.0 - tx) + m[r * g + x1] * tx)
+                    .collect()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     for (y, row) in data.chunks_exact_mut(w * 4).enumerate().take(h) {
         let (y0, y1, ty) = yl[y];
         let r = ys.cell[y];
         for (x, px) in row.chunks_exact_mut(4).enumerate() {
             let v = if style.smooth {
-                // Bilinear at cell centres; the same operations in the same order as
-                // `F.interpolate(..., mode="bilinear", align_corners=False)`.
-                let (x0, x1, tx) = xl[x];
-                let top = m[y0 * g + x0] * (1.0 - tx) + m[y0 * g + x1] * tx;
-                let bottom = m[y1 * g + x0] * (1.0 - tx) + m[y1 * g + x1] * tx;
-                top * (1.0 - ty) + bottom * ty
+                across[y0][x] * (1.0 - ty) + across[y1][x] * ty
             } else {
                 m[r * g + xs.cell[x]]
             };
-            let col = inferno(v);
-            for (p, c) in px[..3].iter_mut().zip(col) {
-                *p = (*p as f32 * keep + c as f32 * a).round() as u8;
-            }
+            // `inferno(v)`, inlined: this loop runs per pixel.
+            let t = if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) };
+            let xf = t * (INFERNO.len() - 1) as f32;
+            let i = (xf.floor() as usize).min(INFERNO.len() - 2);
+            let f = xf - i as f32;
+            let (lo, hi) = (&INFERNO[i], &INFERNO[i + 1]);
+            let c0 = (lo[0] as f32 + (hi[0] as f32 - lo[0] as f32) * f).round() as usize;
+            let c1 = (lo[1] as f32 + (hi[1] as f32 - lo[1] as f32) * f).round() as usize;
+            let c2 = (lo[2] as f32 + (hi[2] as f32 - lo[2] as f32) * f).round() as usize;
+            px[0] = blend[(px[0] as usize) << 8 | c0];
+            px[1] = blend[(px[1] as usize) << 8 | c1];
+            px[2] = blend[(px[2] as usize) << 8 | c2];
         }
     }
     if let Some(mask) = mask {
@@ -133,6 +150,14 @@ pub fn overlay(
         height: base.height,
         data,
     }
+}
+
+/// `round(p · keep + c · a)` for every image byte `p` and colour byte `c`, at `p << 8 | c`: one
+/// lookup per channel where the pixel loops rounded per channel.
+fn blend_table(keep: f32, a: f32) -> Vec<u8> {
+    (0..1usize << 16)
+        .map(|i| ((i >> 8) as f32 * keep + (i & 255) as f32 * a).round() as u8)
+        .collect()
 }
 
 /// Pixels inside the mask whose neighbour within 2 pixels (along the row or the column) lies
@@ -146,8 +171,12 @@ fn draw_outline(
     colour: [u8; 3],
 ) {
     let (xs, ys) = (Axis::new(w, grid[1]), Axis::new(h, grid[0]));
-    let (xn, yn) = (xs.near(2), ys.near(2));
     let g = grid[1];
+    // A pixel's row neighbours share its grid row, its column neighbours its grid column:
+    // whether one is outside the mask is tabulated per (grid row, pixel column) and (grid
+    // column, pixel row), not per pixel.
+    let across = edges(&xs, grid[0], 2, |r, _, oc| !mask[r * g + oc]);
+    let down = edges(&ys, grid[1], 2, |c, _, or| !mask[or * g + c]);
     for (y, row) in data.chunks_exact_mut(w * 4).enumerate().take(h) {
         let r = ys.cell[y];
         for (x, px) in row.chunks_exact_mut(4).enumerate() {
@@ -155,15 +184,32 @@ fn draw_outline(
             if !mask[r * g + c] {
                 continue;
             }
-            let edge = xn[x].off
-                || yn[y].off
-                || xn[x].others.iter().any(|&oc| !mask[r * g + oc])
-                || yn[y].others.iter().any(|&or| !mask[or * g + c]);
+            let edge = across[r][x] || down[c][y];
             if edge {
                 px[..3].copy_from_slice(&colour);
             }
         }
     }
+}
+
+/// For each cell `line` of the other axis (`lines` of them) and each pixel of `axis`: does a
+/// pixel within `reach` of it along `axis` fall off the picture, or in a cell `o` for which
+/// `differs(line, its own cell, o)`?
+fn edges(
+    axis: &Axis,
+    lines: usize,
+    reach: usize,
+    differs: impl Fn(usize, usize, usize) -> bool,
+) -> Vec<Vec<bool>> {
+    let near = axis.near(reach);
+    (0..lines)
+        .map(|line| {
+            near.iter()
+                .zip(&axis.cell)
+                .map(|(n, &own)| n.off || n.others.iter().any(|&o| differs(line, own, o)))
+                .collect()
+        })
+        .collect()
 }
 
 /// The colour of the true object mask's outline (distinct from [`OUTLINE`]).
@@ -202,8 +248,14 @@ pub fn heads_overlay(
     let keep = 1.0 - a;
     let mut data = base.data.clone();
     let (xs, ys) = (Axis::new(w, grid[1]), Axis::new(h, grid[0]));
-    let (xn, yn) = (xs.near(1), ys.near(1));
     let g = grid[1];
+    // As in `draw_outline`: the neighbours' owners tabulated per grid row or column.
+    let across = edges(&xs, grid[0], 1, |r, c, oc| {
+        winners[r * g + oc] != winners[r * g + c]
+    });
+    let down = edges(&ys, grid[1], 1, |c, r, or| {
+        winners[or * g + c] != winners[r * g + c]
+    });
     for (y, row) in data.chunks_exact_mut(w * 4).enumerate().take(h) {
         let r = ys.cell[y];
         for (x, px) in row.chunks_exact_mut(4).enumerate() {
@@ -212,16 +264,7 @@ pub fn heads_overlay(
                 continue;
             };
             let col = colour(k);
-            let edge = xn[x].off
-                || yn[y].off
-                || xn[x]
-                    .others
-                    .iter()
-                    .any(|&oc| winners[r * g + oc] != Some(k))
-                || yn[y]
-                    .others
-                    .iter()
-                    .any(|&or| winners[or * g + c] != Some(k));
+            let edge = across[r][x] || down[c][y];
             for (p, c) in px[..3].iter_mut().zip(col) {
                 *p = if edge {
                     c
@@ -379,6 +422,14 @@ mod tests {
             height: base.height,
             data,
         }
+    }
+
+    /// `round(p · keep + c · a)` for every image byte `p` and colour byte `c`, at `p << 8 | c`: one
+    /// lookup per channel where the pixel loops rounded per channel.
+    fn blend_table(keep: f32, a: f32) -> Vec<u8> {
+        (0..1usize << 16)
+            .map(|i| ((i >> 8) as f32 * keep + (i & 255) as f32 * a).round() as u8)
+            .collect()
     }
 
     /// Pixels inside the mask whose neighbour within 2 pixels lies outside it (or off the picture)
