@@ -8,7 +8,7 @@ engine (WebAssembly) and on WebGPU (SwiftShader). Each case checks the page's nu
 shrinks, so the value after the case is the peak so far), the longest main-thread task and the
 time; a screenshot of each goes to --shots. Inference runs in a Web Worker, so no main-thread
 task may pass LONG_TASK_LIMIT ms while a case runs (the page's own long-task observer measures;
-the long tasks of the case are printed).
+the long tasks of the case are printed, with the page's own sections of work over 20 ms).
 
 SwiftShader runs WebGPU on the CPU, slowly (a B/8 forward there takes minutes on 2 cores): the
 WebGPU cases run only when WB_B8_GPU=1 (both sizes; WB_B8_GPU448=1 the 448 one too) and are
@@ -40,16 +40,22 @@ CASE_START = "window.__wbCaseStart = performance.now();"
 # The long tasks [start ms, duration ms] since the last LONGEST.
 LONG_TASKS = ("return (window.__wbLongTasks || []).filter(t => t[0] >= (window.__wbCaseStart || 0))"
               ".slice(-12);")
+# The page's own sections of main-thread work of 10 ms or more [what, start ms, ms]
+# (`note_section` in src/ui/web.rs): they tell who ran a long task.
+SECTIONS = ("return (window.__wbSections || []).filter(t => t[1] >= (window.__wbCaseStart || 0) && t[2] >= 20)"
+            ".slice(-16);")
 MIB = 2**20
 # The brief's target for the CPU engine at 448; a wasm tab has at most 4 GiB.
 CPU_PEAK_LIMIT = 1.5 * 2**30
 GPU_PEAK_LIMIT = 2 * 2**30
-# Issue 15 item 5 aims at 50 ms. With inference, measures, maps, PCA and the trace in the
-# inference worker (src/ui/infer/), the longest tasks left are the page's own drawing in a debug
-# build: preprocessing the picked image (~0.1-0.26 s at 448) and the Attention view's maps
-# (~0.13 s at 224, ~0.4 s at 448). Before the worker, one task took 19-59 s. This limit guards
-# against inference coming back to the main thread; the printed figure tracks the 50 ms aim.
-LONG_TASK_LIMIT = 2000
+# Issue 15 item 5: no main-thread task over 50 ms for this model at 224 and 448. Inference,
+# measures, maps, PCA, the picked image's decoding and resizing (src/page/prepared.rs) run in
+# the inference worker, the trace stays there until the Subspaces view asks for it, and the
+# Attention view draws each picture in a task of its own (src/ui/deferred.rs). Measured in the
+# debug build on the loaded 2-core machine: no long task at 224 or 448; the largest page section
+# is the 448×448 attention map (about 40 ms). Before: 123 ms (224) and 220 ms (448); before the
+# worker, 19-59 s.
+LONG_TASK_LIMIT = 50
 
 
 def cli_report(whitebox, weights, image, side):
@@ -156,13 +162,14 @@ def main():
                     limit = CPU_PEAK_LIMIT if engine == "cpu" else GPU_PEAK_LIMIT
                     check(mem < limit, f"peak wasm memory {mem / MIB:.0f} MiB over {limit / MIB:.0f} MiB")
                     check(longest <= LONG_TASK_LIMIT,
-                          f"a main-thread task took {longest:.0f} ms (> {LONG_TASK_LIMIT} ms; tasks: {b.js(LONG_TASKS)})")
+                          f"a main-thread task took {longest:.0f} ms (> {LONG_TASK_LIMIT} ms; tasks: {b.js(LONG_TASKS)};"
+                          f" page sections: {b.js(SECTIONS)})")
                     b.click("#tab-model")
                     place = b.wait_js("return (document.querySelector('#wb-inference-place') || {}).textContent",
                                       what="the engine panel's inference line")
                     check("Web Worker" in place, f"inference does not run in the worker: {place!r}")
                     return (f"{detail}; peak wasm memory {mem / MIB:.0f} MiB, longest main-thread task {longest:.0f} ms "
-                            f"(long tasks [start, ms]: {b.js(LONG_TASKS)})")
+                            f"(long tasks [start, ms]: {b.js(LONG_TASKS)}; page sections [what, start, ms]: {b.js(SECTIONS)})")
 
                 def on_fail():
                     b.screenshot(shots / f"30-b8-{engine}-{side}-failed.png")

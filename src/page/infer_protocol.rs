@@ -4,12 +4,15 @@
 //! `ArrayBuffer`, transferred rather than copied. Numbers never travel as JSON: every `f32`
 //! and `f64` of a report, a trace or the measures goes in the buffer as its own bytes, so the
 //! page shows exactly what the worker computed ([`Arrays`]: the `f64` arrays first, then the
-//! `f32` ones, each at an offset aligned for typed-array views).
+//! `f32` ones, each at an offset aligned for typed-array views, then the bytes: image files and
+//! RGBA pictures).
 
 use serde::{Deserialize, Serialize};
 
 use super::engine_choice::{GpuState, Which};
+use super::prepared::{Display, Prepared};
 use crate::analysis::{ImageReport, LayerStats, Prediction};
+use crate::data::image::Rgba8Image;
 use crate::engine::{LayerTrace, Trace};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -40,11 +43,21 @@ pub enum ToInfer {
     /// The page no longer uses runtime `rt`: free it.
     Drop,
     RetryGpu,
-    /// One image (C, H, W) in `f32[0]`: its report, and its trace when `trace`.
+    /// One image (C, H, W) in `f32[0]`: its report, and its trace when `trace`. Otherwise,
+    /// with `keep`, the worker keeps the trace under that key for a [`ToInfer::TakeTrace`] (the
+    /// page's Subspaces view asks for it when shown: 145 MB for a B/8 at 224 that the other
+    /// views never read). One trace is kept at a time.
     Analyse {
         shape: [usize; 3],
         which: Which,
         trace: bool,
+        #[serde(default)]
+        keep: Option<u64>,
+    },
+    /// The trace kept under `key` ([`Body::Traced`]), handed over once; a failure when another
+    /// analysis has replaced it since.
+    TakeTrace {
+        key: u64,
     },
     /// A batch (B, C, H, W) in `f32[0]`: its trace, without attention.
     TraceBatch {
@@ -65,6 +78,15 @@ pub enum ToInfer {
     Pca {
         tokens: usize,
         dim: usize,
+    },
+    /// [`crate::page::prepared::prepare`] of the image file in `u8[0]` for runtime `rt`'s model:
+    /// fitted to `size` by `fit` (a [`crate::data::image::Resize`] name), with the pictures
+    /// when `display`.
+    Prepare {
+        name: String,
+        size: [usize; 2],
+        fit: String,
+        display: bool,
     },
 }
 
@@ -109,6 +131,10 @@ pub enum Body {
     Stats {
         images: usize,
         layers: usize,
+    },
+    /// The answer to [`ToInfer::Prepare`]: see [`pack_prepared`].
+    Prepared {
+        head: PreparedHead,
     },
 }
 
@@ -156,13 +182,15 @@ pub fn decode<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T> {
 pub struct ArrayLens {
     pub f64: Vec<usize>,
     pub f32: Vec<usize>,
+    #[serde(default)]
+    pub u8: Vec<usize>,
 }
 
 impl ArrayLens {
-    /// Byte offsets of the `f64` arrays, of the `f32` arrays, and the buffer's length: `f64`s
-    /// first (8-byte aligned from 0), then the `f32`s; each array starts where a typed-array
-    /// view of its kind may start.
-    pub fn offsets(&self) -> Result<(Vec<usize>, Vec<usize>, usize)> {
+    /// Byte offsets of the `f64` arrays, of the `f32` arrays, of the `u8` arrays, and the
+    /// buffer's length: `f64`s first (8-byte aligned from 0), then the `f32`s, then the bytes;
+    /// each array starts where a typed-array view of its kind may start.
+    pub fn offsets(&self) -> Result<Offsets> {
         let too_big = || Error::Input("a message's arrays are too large".into());
         let mut at = 0usize;
         let mut o64 = Vec::with_capacity(self.f64.len());
@@ -181,8 +209,27 @@ impl ArrayLens {
                 .and_then(|b| at.checked_add(b))
                 .ok_or_else(too_big)?;
         }
-        Ok((o64, o32, at))
+        let mut o8 = Vec::with_capacity(self.u8.len());
+        for &n in &self.u8 {
+            o8.push(at);
+            at = at.checked_add(n).ok_or_else(too_big)?;
+        }
+        Ok(Offsets {
+            f64: o64,
+            f32: o32,
+            u8: o8,
+            total: at,
+        })
     }
+}
+
+/// Where each array of [`ArrayLens`] starts in a message's buffer, and its length in bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Offsets {
+    pub f64: Vec<usize>,
+    pub f32: Vec<usize>,
+    pub u8: Vec<usize>,
+    pub total: usize,
 }
 
 /// The numbers a message carries, in order.
@@ -190,6 +237,7 @@ impl ArrayLens {
 pub struct Arrays {
     pub f64: Vec<Vec<f64>>,
     pub f32: Vec<Vec<f32>>,
+    pub u8: Vec<Vec<u8>>,
 }
 
 impl Arrays {
@@ -197,7 +245,12 @@ impl Arrays {
         ArrayLens {
             f64: self.f64.iter().map(Vec::len).collect(),
             f32: self.f32.iter().map(Vec::len).collect(),
+            u8: self.u8.iter().map(Vec::len).collect(),
         }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.f64.is_empty() && self.f32.is_empty() && self.u8.is_empty()
     }
 
     /// The buffer's bytes (little-endian, the layout of [`ArrayLens::offsets`]). The page
@@ -210,11 +263,19 @@ impl Arrays {
         for a in &self.f32 {
             out.extend(a.iter().flat_map(|v| v.to_le_bytes()));
         }
+        for a in &self.u8 {
+            out.extend_from_slice(a);
+        }
         out
     }
 
     pub fn from_bytes(lens: &ArrayLens, bytes: &[u8]) -> Result<Self> {
-        let (o64, o32, total) = lens.offsets()?;
+        let Offsets {
+            f64: o64,
+            f32: o32,
+            u8: o8,
+            total,
+        } = lens.offsets()?;
         if total != bytes.len() {
             return Err(Error::Input(format!(
                 "a message's arrays need {total} bytes but {} came",
@@ -241,7 +302,12 @@ impl Arrays {
                     .collect()
             })
             .collect();
-        Ok(Self { f64, f32 })
+        let u8 = o8
+            .iter()
+            .zip(&lens.u8)
+            .map(|(&o, &n)| bytes[o..o + n].to_vec())
+            .collect();
+        Ok(Self { f64, f32, u8 })
     }
 }
 
@@ -249,6 +315,7 @@ impl Arrays {
 pub struct Reader {
     f64: std::vec::IntoIter<Vec<f64>>,
     f32: std::vec::IntoIter<Vec<f32>>,
+    u8: std::vec::IntoIter<Vec<u8>>,
 }
 
 impl Reader {
@@ -256,6 +323,7 @@ impl Reader {
         Self {
             f64: a.f64.into_iter(),
             f32: a.f32.into_iter(),
+            u8: a.u8.into_iter(),
         }
     }
 
@@ -269,6 +337,10 @@ impl Reader {
 
     pub fn f32(&mut self) -> Result<Vec<f32>> {
         self.f32.next().ok_or_else(Self::short)
+    }
+
+    pub fn u8(&mut self) -> Result<Vec<u8>> {
+        self.u8.next().ok_or_else(Self::short)
     }
 
     /// A tensor of `shape` from the next `f32` array.
@@ -501,6 +573,58 @@ pub fn unpack_colors(a: &mut Reader) -> Result<Vec<[f32; 3]>> {
     Ok(v.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect())
 }
 
+/// A [`Prepared`]'s sizes; the input goes in `f32`, the pictures' RGBA bytes in `u8`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PreparedHead {
+    pub shape: [usize; 3],
+    /// (width, height) of the base picture and of the thumbnail, when there is a display.
+    pub display: Option<[[u32; 2]; 2]>,
+}
+
+pub fn pack_prepared(p: Prepared, a: &mut Arrays) -> Result<PreparedHead> {
+    let shape = match p.input.shape[..] {
+        [c, h, w] => [c, h, w],
+        _ => return Err(Error::Input("an image is not (C, H, W)".into())),
+    };
+    a.f32.push(p.input.data);
+    let display = p.display.map(|d| {
+        let sizes = [
+            [d.base.width, d.base.height],
+            [d.thumb.width, d.thumb.height],
+        ];
+        a.u8.push(d.base.data);
+        a.u8.push(d.thumb.data);
+        sizes
+    });
+    Ok(PreparedHead { shape, display })
+}
+
+pub fn unpack_prepared(h: &PreparedHead, a: &mut Reader) -> Result<Prepared> {
+    let input = a.tensor(&h.shape)?;
+    let mut picture = |[width, height]: [u32; 2]| {
+        let data = a.u8()?;
+        if data.len() != width as usize * height as usize * 4 {
+            return Err(Error::Input(format!(
+                "the inference worker sent {} bytes for a {width}×{height} picture",
+                data.len()
+            )));
+        }
+        Ok(Rgba8Image {
+            width,
+            height,
+            data,
+        })
+    };
+    let display = match h.display {
+        Some([b, t]) => Some(Display {
+            base: picture(b)?,
+            thumb: picture(t)?,
+        }),
+        None => None,
+    };
+    Ok(Prepared { input, display })
+}
+
 /// The images of [`pack_images`], one tensor each.
 pub fn unpack_images(shape: [usize; 4], a: &mut Reader) -> Result<Vec<Tensor>> {
     let all = a.tensor(&shape)?;
@@ -530,14 +654,22 @@ mod tests {
         let lens = ArrayLens {
             f64: vec![3, 0, 1],
             f32: vec![1, 5],
+            u8: vec![],
         };
-        let (o64, o32, total) = lens.offsets().unwrap();
-        assert_eq!(o64, vec![0, 24, 24]);
-        assert_eq!(o32, vec![32, 36]);
-        assert_eq!(total, 56);
+        let o = lens.offsets().unwrap();
+        assert_eq!(o.f64, vec![0, 24, 24]);
+        assert_eq!(o.f32, vec![32, 36]);
+        assert_eq!(o.total, 56);
+        let bytes = ArrayLens {
+            u8: vec![3, 1],
+            ..lens
+        }
+        .offsets()
+        .unwrap();
+        assert_eq!((bytes.u8, bytes.total), (vec![56, 59], 60));
         assert!(ArrayLens {
             f64: vec![usize::MAX / 4],
-            f32: vec![]
+            ..Default::default()
         }
         .offsets()
         .is_err());
@@ -548,12 +680,15 @@ mod tests {
         let a = Arrays {
             f64: vec![vec![1.0]],
             f32: vec![vec![2.0, 3.0]],
+            u8: vec![vec![4]],
         };
         let bytes = a.to_bytes();
         assert!(Arrays::from_bytes(&a.lens(), &bytes[..bytes.len() - 1]).is_err());
         let mut r = Reader::new(a);
         assert!(r.tensor(&[3]).is_err());
         assert!(r.f32().is_err());
+        assert_eq!(r.u8().unwrap(), vec![4]);
+        assert!(r.u8().is_err());
     }
 
     /// A report and its trace cross the wire bit for bit (NaN-free numbers compared exactly,
@@ -616,6 +751,34 @@ mod tests {
         let shape = pack_images(&imgs, &mut a).unwrap();
         assert_eq!(shape, [2, 1, 2, 2]);
         assert_eq!(unpack_images(shape, &mut through_bytes(&a)).unwrap(), imgs);
+        let prepared = Prepared {
+            input: imgs[0].clone(),
+            display: Some(Display {
+                base: Rgba8Image {
+                    width: 2,
+                    height: 1,
+                    data: vec![1, 2, 3, 255, 4, 5, 6, 255],
+                },
+                thumb: Rgba8Image {
+                    width: 1,
+                    height: 1,
+                    data: vec![7, 8, 9, 255],
+                },
+            }),
+        };
+        let mut p = Arrays::default();
+        let head: PreparedHead =
+            decode(&encode(&pack_prepared(prepared.clone(), &mut p).unwrap())).unwrap();
+        assert_eq!(head.shape, [1, 2, 2]);
+        assert_eq!(
+            unpack_prepared(&head, &mut through_bytes(&p)).unwrap(),
+            prepared
+        );
+        let wrong = PreparedHead {
+            display: Some([[2, 2], [1, 1]]),
+            ..head
+        };
+        assert!(unpack_prepared(&wrong, &mut through_bytes(&p)).is_err());
         let odd = [imgs[0].clone(), Tensor::zeros(&[1, 2, 3])];
         assert!(pack_images(&odd, &mut Arrays::default()).is_err());
 
@@ -625,7 +788,8 @@ mod tests {
             cmd: ToInfer::Analyse {
                 shape: [3, 224, 224],
                 which: Which::Gpu,
-                trace: true,
+                trace: false,
+                keep: Some(9),
             },
             arrays: a.lens(),
         };

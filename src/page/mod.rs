@@ -10,6 +10,7 @@ pub mod draw_schedule;
 pub mod engine_choice;
 pub mod infer_protocol;
 pub mod model_choice;
+pub mod prepared;
 pub mod route;
 pub mod train_protocol;
 pub mod url;

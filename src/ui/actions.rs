@@ -18,7 +18,7 @@ use super::state::{
 use super::web::{fetch_bytes, fetch_text, has_webgpu, read_file, sleep};
 use crate::analysis::segment::patch_truth;
 use crate::analysis::summarise;
-use crate::data::image::{decode_image, denormalise_to_rgb8, preprocess, DecodeLimits};
+use crate::data::image::{decode_image, DecodeLimits};
 use crate::error::{Error, Result};
 use crate::model::io::load_model;
 use crate::model::{CrateConfig, Model};
@@ -28,11 +28,8 @@ use crate::page::model_choice::{
     bundled_models, check_image_file_size, default_fit, file_label, head_on_show, heads_assumed,
     heads_prompt, input_size, layer_on_show, opening_model, opening_sample,
 };
+use crate::page::prepared::Prepared;
 use crate::tensor::Tensor;
-use crate::viz::{half, upscale};
-
-/// Images are shown at least this many pixels on a side (small inputs are upscaled crisply).
-const DISPLAY_SIDE: usize = 224;
 
 fn set_busy(app: AppState, what: impl Into<String>, progress: Option<f64>) {
     app.busy.set(Some(Busy {
@@ -217,19 +214,18 @@ pub fn reanalyse(app: AppState) {
     }
 }
 
-/// The model input for an image: decoded, fitted to the chosen size, normalised.
-fn prepare(app: AppState, cfg: &CrateConfig, name: &str, bytes: &[u8]) -> Result<Tensor> {
-    let img = decode_image(bytes, name, &DecodeLimits::default())?;
-    let size = input_size(cfg, app.input_side.get_untracked());
-    preprocess(&img, cfg, size, app.fit.get_untracked())
-}
-
-/// What the model saw, upscaled by a whole factor to about [`DISPLAY_SIDE`] pixels.
-fn display_base(input: &Tensor, cfg: &CrateConfig) -> Result<crate::data::image::Rgba8Image> {
-    let (h, w) = (input.shape[1], input.shape[2]);
-    let rgb = denormalise_to_rgb8(input, cfg)?;
-    let factor = (DISPLAY_SIDE / h.max(w)).max(1);
-    Ok(upscale(&rgb, w, h, factor))
+/// The model input for an image (decoded, fitted to the chosen size, normalised) and, with
+/// `display`, the pictures the views draw on; the inference worker does the work.
+async fn prepare(
+    app: AppState,
+    rt: &mut Runtime,
+    name: &str,
+    bytes: &[u8],
+    display: bool,
+) -> Result<Prepared> {
+    let size = input_size(&rt.model.config, app.input_side.get_untracked());
+    rt.prepare(name, bytes, size, app.fit.get_untracked(), display)
+        .await
 }
 
 /// The patch-grid truth of a gallery sample that ships a mask (`mask` in samples.json), fitted
@@ -276,11 +272,13 @@ async fn analyse_bytes_now(
         return;
     };
     let cfg = rt.model.config.clone();
-    let prepared = prepare(app, &cfg, &name, &bytes).and_then(|input| {
-        let base = display_base(&input, &cfg)?;
-        Ok((input, base))
+    let prepared = prepare(app, rt, &name, &bytes, true).await.and_then(|p| {
+        let d = p
+            .display
+            .ok_or_else(|| Error::Input("the image came back without its picture".into()))?;
+        Ok((p.input, d))
     });
-    let (input, base) = match prepared {
+    let (input, display) = match prepared {
         Ok(v) => v,
         Err(e) => {
             app.fail(format!("{e}. The page keeps showing the previous image."));
@@ -295,15 +293,26 @@ async fn analyse_bytes_now(
         }
     };
     let which = active_engine(app, rt);
-    let result = rt.analyse(&input, which).await;
-    let trace = rt.take_trace().map(Arc::new);
+    let result = rt.analyse_keeping(&input, which).await;
+    // The trace stays in the runtime (the inference worker) until the Subspaces view asks for
+    // it: taken at once only when that view is on show.
+    let (mut trace, mut trace_key) = (None, None);
+    if let Ok((report, _, key)) = &result {
+        if !report.is_light() {
+            trace_key = Some(*key);
+            if app.view.get_untracked() == super::state::View::Subspaces {
+                trace = rt.take_trace(*key).await.map(Arc::new);
+                trace_key = None;
+            }
+        }
+    }
     sync_gpu_state(app, rt);
     drop(guard);
     if app.generation.get_value() != generation {
         return; // a newer request replaced this one
     }
     match result {
-        Ok((report, ms)) => {
+        Ok((report, ms, _)) => {
             app.source
                 .set_value(Some((name.clone(), label.clone(), bytes)));
             app.sample.set(sample);
@@ -311,10 +320,11 @@ async fn analyse_bytes_now(
             app.current.set(Some(Current {
                 name,
                 label,
-                thumb: Arc::new(half(&base)),
-                base: Arc::new(base),
+                thumb: Arc::new(display.thumb),
+                base: Arc::new(display.base),
                 report,
                 trace,
+                trace_key,
                 engine: which,
                 ms,
                 truth,
@@ -327,6 +337,42 @@ async fn analyse_bytes_now(
         }
         Err(e) => app.fail(e),
     }
+}
+
+/// The Subspaces view needs the trace of the image on show: takes it from the runtime (the
+/// inference worker keeps the last analysis' trace), or analyses the image again when a later
+/// analysis replaced it.
+pub fn fetch_trace(app: AppState) {
+    let Some(key) = app.current.with_untracked(|c| {
+        c.as_ref()
+            .filter(|c| c.trace.is_none())
+            .and_then(|c| c.trace_key)
+    }) else {
+        return;
+    };
+    spawn(app, async move {
+        let trace = {
+            let lock = app.runtime.get_value();
+            let mut guard = lock.lock().await;
+            match guard.as_mut() {
+                Some(rt) => rt.take_trace(key).await,
+                None => None,
+            }
+        };
+        // Another image may have replaced this one meanwhile: then there is nothing to do.
+        let mut lost = false;
+        app.current.update(|c| {
+            if let Some(c) = c.as_mut().filter(|c| c.trace_key == Some(key)) {
+                lost = trace.is_none();
+                c.trace = trace.map(Arc::new);
+                // Asked once: the analysis below, with the view on show, takes its trace at once.
+                c.trace_key = None;
+            }
+        });
+        if lost {
+            reanalyse(app);
+        }
+    });
 }
 
 /// The engine to use now (see [`choose_engine`]).
@@ -523,10 +569,14 @@ pub async fn calibrate(app: AppState) {
             app.engine.update(EngineInfo::without_gpu);
             return;
         }
-        app.source
-            .get_value()
-            .and_then(|(name, _, bytes)| prepare(app, &cfg, &name, &bytes).ok())
-            .unwrap_or_else(|| Tensor::zeros(&[cfg.channels, cfg.image[0], cfg.image[1]]))
+        let shown = match app.source.get_value() {
+            Some((name, _, bytes)) => prepare(app, rt, &name, &bytes, false)
+                .await
+                .ok()
+                .map(|p| p.input),
+            None => None,
+        };
+        shown.unwrap_or_else(|| Tensor::zeros(&[cfg.channels, cfg.image[0], cfg.image[1]]))
     };
     let pref = app.engine_pref.get_untracked();
     app.engine
@@ -561,9 +611,8 @@ pub fn compare_engines(app: AppState) {
         let lock = app.runtime.get_value();
         let mut guard = lock.lock().await;
         let Some(rt) = guard.as_mut() else { return };
-        let cfg = rt.model.config.clone();
         let result = async {
-            let input = prepare(app, &cfg, &name, &bytes)?;
+            let input = prepare(app, rt, &name, &bytes, false).await?.input;
             let (c, cms) = rt.analyse(&input, Which::Cpu).await?;
             let (g, gms) = rt.analyse(&input, Which::Gpu).await?;
             Ok::<_, Error>(comparison_text(&name, &g, gms, &c, cms))
@@ -619,11 +668,12 @@ pub fn run_batch(app: AppState) {
                 Some(i as f64 / samples.len() as f64 * 0.3),
             );
             sleep(0).await;
-            let input = fetch_bytes(&format!("samples/{}", s.file))
-                .await
-                .and_then(|b| prepare(app, &cfg, &s.file, &b));
+            let input = match fetch_bytes(&format!("samples/{}", s.file)).await {
+                Ok(b) => prepare(app, rt, &s.file, &b, false).await,
+                Err(e) => Err(e),
+            };
             match input {
-                Ok(t) => inputs.push(t),
+                Ok(p) => inputs.push(p.input),
                 Err(e) => {
                     app.fail(e);
                     return;

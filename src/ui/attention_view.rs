@@ -7,6 +7,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 
 use super::controls::{LayerSlider, Slider};
+use super::deferred::deferred;
 use super::light::light_note;
 use super::picture::Picture;
 use super::runtime::pca_colors as pca_colors_of;
@@ -65,24 +66,32 @@ pub fn AttentionView() -> impl IntoView {
         opacity: app.opacity.get(),
         smooth: true,
     };
-    let main_image = Signal::derive(move || {
-        let (map, mask) = chosen.get()?;
-        let s = style();
-        let win = winners.get();
-        let show_truth = app.show_truth.get();
-        app.current.with(|c| {
-            c.as_ref().map(|c| {
-                let img = match &win {
-                    Some(w) => heads_overlay(&c.base, c.report.grid, w, categorical, s.opacity),
-                    None => overlay(&c.base, &map, c.report.grid, Some(&mask), s),
-                };
-                Arc::new(match c.truth.as_deref().filter(|_| show_truth) {
-                    Some(t) => outlined(&img, c.report.grid, t, TRUTH_OUTLINE),
-                    None => img,
+    // The pictures are drawn in tasks of their own (see `deferred`): at 448×448 each is tens
+    // of milliseconds of pixel work in an unoptimised build.
+    let main_image = deferred(
+        app,
+        move || {
+            let (map, mask) = chosen.get()?;
+            let (s, win) = (style(), winners.get());
+            let show_truth = app.show_truth.get();
+            app.current.with(|c| {
+                c.as_ref().map(|c| {
+                    let truth = c.truth.clone().filter(|_| show_truth);
+                    (c.base.clone(), c.report.grid, map, mask, s, win, truth)
                 })
             })
-        })
-    });
+        },
+        |(base, grid, map, mask, s, win, truth)| {
+            let img = match &win {
+                Some(w) => heads_overlay(&base, grid, w, categorical, s.opacity),
+                None => overlay(&base, &map, grid, Some(&mask), s),
+            };
+            match truth {
+                Some(t) => outlined(&img, grid, &t, TRUTH_OUTLINE),
+                None => img,
+            }
+        },
+    );
     let legend = move || {
         winners.get().map(|w| {
             (0..heads())
@@ -114,13 +123,15 @@ pub fn AttentionView() -> impl IntoView {
         }),
     }
     };
-    let cutout = Signal::derive(move || {
-        let (_, mask) = chosen.get()?;
-        app.current.with(|c| {
-            c.as_ref()
-                .map(|c| Arc::new(masked(&c.base, c.report.grid, &mask)))
-        })
-    });
+    let cutout = deferred(
+        app,
+        move || {
+            let (_, mask) = chosen.get()?;
+            app.current
+                .with(|c| c.as_ref().map(|c| (c.base.clone(), c.report.grid, mask)))
+        },
+        |(base, grid, mask)| masked(&base, grid, &mask),
+    );
     // The PCA of a layer's tokens is seconds of work for a large model: the inference worker
     // computes it for the layer on show; the map appears when it arrives.
     let pca_colors = RwSignal::new(None::<(usize, usize, Arc<Vec<[f32; 3]>>)>);
@@ -201,15 +212,17 @@ pub fn AttentionView() -> impl IntoView {
             .map(|i| {
                 let head = (i < k).then_some(i);
                 let label = head.map_or("mean".to_string(), |h| format!("head {h}"));
-                let img = Signal::derive(move || {
-                    let (l, s) = (layer.get(), style());
-                    app.current.with(|c| {
-                        c.as_ref().map(|c| {
-                            let map = c.report.map(l, head);
-                            Arc::new(overlay(&c.thumb, &map, c.report.grid, None, s))
+                let img = deferred(
+                    app,
+                    move || {
+                        let (l, s) = (layer.get(), style());
+                        app.current.with(|c| {
+                            c.as_ref()
+                                .map(|c| (c.thumb.clone(), c.report.map(l, head), c.report.grid, s))
                         })
-                    })
-                });
+                    },
+                    |(thumb, map, grid, s)| overlay(&thumb, &map, grid, None, s),
+                );
                 let label2 = label.clone();
                 view! {
                     <li>

@@ -8,6 +8,7 @@ mod bench_page;
 mod chart;
 mod chart_frame;
 mod controls;
+mod deferred;
 mod draw_pad;
 mod explain;
 mod infer;

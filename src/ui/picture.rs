@@ -20,7 +20,9 @@ pub fn Picture(
     Effect::new(move |_| {
         let img = image.get();
         if let (Some(canvas), Some(img)) = (node.get(), img) {
+            let t0 = super::web::now_ms();
             paint(&canvas, &img);
+            super::web::note_section("paint", t0);
         }
     });
     view! {

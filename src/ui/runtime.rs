@@ -14,13 +14,15 @@ use super::infer::client::{self, bytes_to_buffer, Reply};
 use super::infer::local::LocalRuntime;
 use super::infer::wire::{arrays_from_buffer, arrays_to_buffer};
 use crate::analysis::{ImageReport, LayerStats};
+use crate::data::image::Resize;
 use crate::engine::Trace;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::page::infer_protocol::{
-    pack_images, unpack_colors, unpack_report, unpack_stats, unpack_trace, Arrays, Body, Reader,
-    ToInfer,
+    pack_images, unpack_colors, unpack_prepared, unpack_report, unpack_stats, unpack_trace, Arrays,
+    Body, Reader, ToInfer,
 };
+use crate::page::prepared::{prepare, Prepared};
 pub use crate::page::{GpuState, Which};
 use crate::tensor::Tensor;
 
@@ -50,8 +52,9 @@ pub struct Runtime {
     pub place: String,
     inner: Inner,
     want_gpu: bool,
-    /// The trace of the last [`Runtime::analyse`], for the Subspaces view.
-    last_trace: Option<Trace>,
+    /// When inference runs here: the trace kept by the last [`Runtime::analyse_keeping`], by
+    /// its key, for the Subspaces view.
+    last_trace: Option<(u64, Trace)>,
 }
 
 fn unexpected() -> Error {
@@ -118,7 +121,7 @@ impl Runtime {
             return Ok(None);
         };
         let lens = arrays.lens();
-        let buf = if arrays.f32.is_empty() && arrays.f64.is_empty() {
+        let buf = if arrays.is_empty() {
             None
         } else {
             Some(arrays_to_buffer(&arrays)?)
@@ -211,47 +214,94 @@ impl Runtime {
         image: &Tensor,
         which: Which,
     ) -> Result<(Arc<ImageReport>, f64)> {
-        self.last_trace = None;
+        self.analyse_with(image, which, None).await
+    }
+
+    /// [`Self::analyse`], keeping the image's trace (when the plan computes one) for
+    /// [`Self::take_trace`] under the key returned: only the Subspaces view reads it, and it
+    /// is 145 MB to copy for a B/8 at 224.
+    pub async fn analyse_keeping(
+        &mut self,
+        image: &Tensor,
+        which: Which,
+    ) -> Result<(Arc<ImageReport>, f64, u64)> {
+        let key = client::next_id();
+        let (report, ms) = self.analyse_with(image, which, Some(key)).await?;
+        Ok((report, ms, key))
+    }
+
+    async fn analyse_with(
+        &mut self,
+        image: &Tensor,
+        which: Which,
+        keep: Option<u64>,
+    ) -> Result<(Arc<ImageReport>, f64)> {
+        if keep.is_some() {
+            self.last_trace = None;
+        }
         let shape: [usize; 3] = image
             .shape
             .as_slice()
             .try_into()
             .map_err(|_| Error::Input("an image is not (C, H, W)".into()))?;
         let arrays = Arrays {
-            f64: Vec::new(),
             f32: vec![image.data.clone()],
+            ..Arrays::default()
         };
         let cmd = ToInfer::Analyse {
             shape,
             which,
-            trace: true,
+            trace: false,
+            keep,
         };
         if let Some(reply) = self.remote(cmd, arrays).await? {
-            let Body::Analysed { ms, report, trace } = &reply.body else {
+            let Body::Analysed { ms, report, .. } = &reply.body else {
                 return Err(unexpected());
             };
-            let (ms, report, trace) = (*ms, report.clone(), trace.clone());
+            let (ms, report) = (*ms, report.clone());
             let mut r = Self::arrays(&reply).await?;
+            let t0 = super::web::now_ms();
             let report = unpack_report(report, &mut r)?;
-            self.last_trace = trace.map(|h| unpack_trace(&h, &mut r)).transpose()?;
+            super::web::note_section("unpack", t0);
             return Ok((Arc::new(report), ms));
         }
         let rt = self.local_mut()?;
         let out = rt.analyse(image, which).await;
-        self.last_trace = rt.take_trace();
+        if let (Some(key), Some(t)) = (keep, rt.take_trace()) {
+            self.last_trace = Some((key, t));
+        }
         self.sync_local();
         out
     }
 
-    /// The trace (every layer's tokens and projections, no attention) of the last
-    /// [`Self::analyse`], once.
-    pub fn take_trace(&mut self) -> Option<Trace> {
-        self.last_trace.take().map(|mut t| {
-            // The worker never sends attention; the local engines' is dropped the same way so
-            // that the views see one kind of trace.
-            t.layers.iter_mut().for_each(|l| l.attn = None);
-            t
-        })
+    /// The trace (every layer's tokens and projections, no attention) of the analysis kept
+    /// under `key`, once; None when another analysis replaced it (or it had none).
+    pub async fn take_trace(&mut self, key: u64) -> Option<Trace> {
+        match self
+            .remote(ToInfer::TakeTrace { key }, Arrays::default())
+            .await
+        {
+            Ok(Some(reply)) => {
+                let Body::Traced { trace } = &reply.body else {
+                    return None;
+                };
+                let head = trace.clone();
+                let mut r = Self::arrays(&reply).await.ok()?;
+                return unpack_trace(&head, &mut r).ok();
+            }
+            // Replaced by a later analysis.
+            Err(_) => return None,
+            Ok(None) => {}
+        }
+        match self.last_trace.take_if(|(k, _)| *k == key) {
+            Some((_, mut t)) => {
+                // The worker never sends attention; the local engines' is dropped the same way
+                // so that the views see one kind of trace.
+                t.layers.iter_mut().for_each(|l| l.attn = None);
+                Some(t)
+            }
+            None => None,
+        }
     }
 
     /// A traced forward of a batch of images of one size, without attention probabilities
@@ -297,6 +347,35 @@ impl Runtime {
         out
     }
 
+    /// The model input of an image file (and its pictures when `display`), prepared in the
+    /// worker: decoding and resizing a photo is too long a task for the page's main thread.
+    pub async fn prepare(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        size: [usize; 2],
+        fit: Resize,
+        display: bool,
+    ) -> Result<Prepared> {
+        let arrays = Arrays {
+            u8: vec![bytes.to_vec()],
+            ..Arrays::default()
+        };
+        let cmd = ToInfer::Prepare {
+            name: name.to_string(),
+            size,
+            fit: fit.as_str().to_string(),
+            display,
+        };
+        if let Some(reply) = self.remote(cmd, arrays).await? {
+            let Body::Prepared { head } = &reply.body else {
+                return Err(unexpected());
+            };
+            return unpack_prepared(head, &mut Self::arrays(&reply).await?);
+        }
+        prepare(bytes, name, &self.model.config, size, fit, display)
+    }
+
     /// One CPU forward of a blank image at the model's own size: a model whose results are not
     /// finite numbers (weights or normalisation that overflow float32) is refused before it
     /// replaces the one in use.
@@ -324,8 +403,8 @@ impl Drop for Runtime {
 /// thread computes them only when no worker runs).
 pub async fn pca_colors(tokens: &[f32], nt: usize, d: usize) -> Result<Vec<[f32; 3]>> {
     let arrays = Arrays {
-        f64: Vec::new(),
         f32: vec![tokens.to_vec()],
+        ..Arrays::default()
     };
     let lens = arrays.lens();
     let buf = arrays_to_buffer(&arrays)?;

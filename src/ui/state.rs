@@ -27,8 +27,11 @@ pub struct Current {
     /// The same at half the size, for the per-head thumbnails.
     pub thumb: Arc<Rgba8Image>,
     pub report: Arc<ImageReport>,
-    /// Every layer's tokens and projections (the Subspaces view's input).
+    /// Every layer's tokens and projections (the Subspaces view's input), once fetched.
     pub trace: Option<Arc<crate::engine::Trace>>,
+    /// The key under which the runtime keeps the trace until a view asks for it
+    /// ([`super::actions::fetch_trace`]); None when there is none to ask for.
+    pub trace_key: Option<u64>,
     pub engine: Which,
     pub ms: f64,
     /// The true object mask on the patch grid, for gallery images that ship one.

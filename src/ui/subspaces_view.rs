@@ -134,6 +134,8 @@ pub fn SubspacesView() -> impl IntoView {
             .with(|c| c.as_ref().and_then(|c| c.trace.clone()));
         let Some(trace) = trace else {
             cache.set(None);
+            // The runtime keeps the trace until this view asks for it.
+            super::actions::fetch_trace(app);
             return;
         };
         let id = key(&trace);

@@ -201,3 +201,28 @@ pub async fn webgpu_adapter_info() -> Option<(String, bool)> {
         .collect();
     Some((parts.join(" "), fallback))
 }
+
+/// Records a section of main-thread work that took 10 ms or more in `window.__wbSections`
+/// (`[what, start ms, ms]`), beside the long tasks the page's observer lists: the browser
+/// tests print both to tell who runs a long task.
+pub fn note_section(what: &str, t0: f64) {
+    let ms = now_ms() - t0;
+    if ms < 10.0 {
+        return;
+    }
+    let Some(w) = web_sys::window() else { return };
+    let list = js_sys::Reflect::get(&w, &"__wbSections".into())
+        .ok()
+        .and_then(|l| l.dyn_into::<js_sys::Array>().ok())
+        .unwrap_or_else(|| {
+            let l = js_sys::Array::new();
+            let _ = js_sys::Reflect::set(&w, &"__wbSections".into(), &l);
+            l
+        });
+    let entry = js_sys::Array::of3(
+        &what.into(),
+        &JsValue::from(t0.round()),
+        &JsValue::from(ms.round()),
+    );
+    list.push(&entry);
+}

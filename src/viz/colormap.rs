@@ -2,7 +2,7 @@
 
 /// matplotlib's "inferno" at nine evenly spaced stops (perceptually uniform, readable in
 /// grayscale print), interpolated linearly between them.
-const INFERNO: [[u8; 3]; 9] = [
+pub(crate) const INFERNO: [[u8; 3]; 9] = [
     [0, 0, 4],
     [27, 12, 65],
     [74, 12, 107],

@@ -4,7 +4,10 @@
 
 pub mod axis;
 pub mod colormap;
+mod grid_px;
 pub mod render;
+#[cfg(test)]
+mod render_reference;
 
 pub use colormap::inferno;
 pub use render::{

@@ -1,6 +1,7 @@
 //! RGBA pictures of maps on the patch grid, drawn over the image the model saw.
 
-use super::colormap::inferno;
+use super::colormap::{inferno, INFERNO};
+use super::grid_px::Axis;
 use crate::data::image::Rgba8Image;
 
 /// An RGB byte image (3 bytes per pixel, row-major) scaled by an integer factor with nearest
@@ -47,7 +48,7 @@ pub fn half(img: &Rgba8Image) -> Rgba8Image {
 }
 
 /// Min-max scaling to [0, 1]; a constant map becomes all zeros.
-fn normalise(map: &[f32]) -> Vec<f32> {
+pub(crate) fn normalise(map: &[f32]) -> Vec<f32> {
     let (lo, hi) = map
         .iter()
         .filter(|v| v.is_finite())
@@ -64,28 +65,6 @@ fn normalise(map: &[f32]) -> Vec<f32> {
             }
         })
         .collect()
-}
-
-/// The grid cell (row, column) under pixel (x, y) of a `w`×`h` picture.
-fn cell(x: usize, y: usize, w: usize, h: usize, grid: [usize; 2]) -> (usize, usize) {
-    (
-        (y * grid[0] / h).min(grid[0] - 1),
-        (x * grid[1] / w).min(grid[1] - 1),
-    )
-}
-
-/// Bilinear interpolation of a grid map at pixel (x, y), sampling at cell centres (as
-/// `F.interpolate(..., mode="bilinear", align_corners=False)` does).
-fn sample(map: &[f32], grid: [usize; 2], x: usize, y: usize, w: usize, h: usize) -> f32 {
-    let fy = ((y as f32 + 0.5) * grid[0] as f32 / h as f32 - 0.5).clamp(0.0, (grid[0] - 1) as f32);
-    let fx = ((x as f32 + 0.5) * grid[1] as f32 / w as f32 - 0.5).clamp(0.0, (grid[1] - 1) as f32);
-    let (y0, x0) = (fy.floor() as usize, fx.floor() as usize);
-    let (y1, x1) = ((y0 + 1).min(grid[0] - 1), (x0 + 1).min(grid[1] - 1));
-    let (ty, tx) = (fy - y0 as f32, fx - x0 as f32);
-    let at = |r: usize, c: usize| map[r * grid[1] + c];
-    let top = at(y0, x0) * (1.0 - tx) + at(y0, x1) * tx;
-    let bottom = at(y1, x0) * (1.0 - tx) + at(y1, x1) * tx;
-    top * (1.0 - ty) + bottom * ty
 }
 
 /// How an attention map is drawn over the image.
@@ -121,20 +100,46 @@ pub fn overlay(
     let (w, h) = (base.width as usize, base.height as usize);
     let m = normalise(map);
     let a = style.opacity.clamp(0.0, 1.0);
+    let keep = 1.0 - a;
     let mut data = base.data.clone();
-    for y in 0..h {
-        for x in 0..w {
+    let (xs, ys) = (Axis::new(w, grid[1]), Axis::new(h, grid[0]));
+    let (xl, yl) = (Axis::lerp(w, grid[1]), Axis::lerp(h, grid[0]));
+    let g = grid[1];
+    let blend = blend_table(keep, a);
+    // Bilinear at cell centres (as `F.interpolate(..., mode="bilinear", align_corners=False)`),
+    // along the rows first: every grid row interpolated at every pixel column, once.
+    let across: Vec<Vec<f32>> = if style.smooth {
+        (0..grid[0])
+            .map(|r| {
+                xl.iter()
+                    .map(|&(x0, x1, tx)| m[r * g + x0] * (1.0 - tx) + m[r * g + x1] * tx)
+                    .collect()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for (y, row) in data.chunks_exact_mut(w * 4).enumerate().take(h) {
+        let (y0, y1, ty) = yl[y];
+        let r = ys.cell[y];
+        for (x, px) in row.chunks_exact_mut(4).enumerate() {
             let v = if style.smooth {
-                sample(&m, grid, x, y, w, h)
+                across[y0][x] * (1.0 - ty) + across[y1][x] * ty
             } else {
-                let (r, c) = cell(x, y, w, h, grid);
-                m[r * grid[1] + c]
+                m[r * g + xs.cell[x]]
             };
-            let col = inferno(v);
-            let px = &mut data[(y * w + x) * 4..(y * w + x) * 4 + 3];
-            for (p, c) in px.iter_mut().zip(col) {
-                *p = (*p as f32 * (1.0 - a) + c as f32 * a).round() as u8;
-            }
+            // `inferno(v)`, inlined: this loop runs per pixel.
+            let t = if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) };
+            let xf = t * (INFERNO.len() - 1) as f32;
+            let i = (xf.floor() as usize).min(INFERNO.len() - 2);
+            let f = xf - i as f32;
+            let (lo, hi) = (&INFERNO[i], &INFERNO[i + 1]);
+            let c0 = (lo[0] as f32 + (hi[0] as f32 - lo[0] as f32) * f).round() as usize;
+            let c1 = (lo[1] as f32 + (hi[1] as f32 - lo[1] as f32) * f).round() as usize;
+            let c2 = (lo[2] as f32 + (hi[2] as f32 - lo[2] as f32) * f).round() as usize;
+            px[0] = blend[(px[0] as usize) << 8 | c0];
+            px[1] = blend[(px[1] as usize) << 8 | c1];
+            px[2] = blend[(px[2] as usize) << 8 | c2];
         }
     }
     if let Some(mask) = mask {
@@ -147,9 +152,17 @@ pub fn overlay(
     }
 }
 
-/// Pixels inside the mask whose neighbour within 2 pixels lies outside it (or off the picture)
-/// are painted [`OUTLINE`].
-fn draw_outline(
+/// `round(p · keep + c · a)` for every image byte `p` and colour byte `c`, at `p << 8 | c`: one
+/// lookup per channel where the pixel loops rounded per channel.
+fn blend_table(keep: f32, a: f32) -> Vec<u8> {
+    (0..1usize << 16)
+        .map(|i| ((i >> 8) as f32 * keep + (i & 255) as f32 * a).round() as u8)
+        .collect()
+}
+
+/// Pixels inside the mask whose neighbour within 2 pixels (along the row or the column) lies
+/// outside it (or off the picture) are painted `colour`.
+pub(crate) fn draw_outline(
     data: &mut [u8],
     w: usize,
     h: usize,
@@ -157,25 +170,46 @@ fn draw_outline(
     mask: &[bool],
     colour: [u8; 3],
 ) {
-    let inside = |x: isize, y: isize| {
-        if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
-            return false;
-        }
-        let (r, c) = cell(x as usize, y as usize, w, h, grid);
-        mask[r * grid[1] + c]
-    };
-    for y in 0..h as isize {
-        for x in 0..w as isize {
-            if !inside(x, y) {
+    let (xs, ys) = (Axis::new(w, grid[1]), Axis::new(h, grid[0]));
+    let g = grid[1];
+    // A pixel's row neighbours share its grid row, its column neighbours its grid column:
+    // whether one is outside the mask is tabulated per (grid row, pixel column) and (grid
+    // column, pixel row), not per pixel.
+    let across = edges(&xs, grid[0], 2, |r, _, oc| !mask[r * g + oc]);
+    let down = edges(&ys, grid[1], 2, |c, _, or| !mask[or * g + c]);
+    for (y, row) in data.chunks_exact_mut(w * 4).enumerate().take(h) {
+        let r = ys.cell[y];
+        for (x, px) in row.chunks_exact_mut(4).enumerate() {
+            let c = xs.cell[x];
+            if !mask[r * g + c] {
                 continue;
             }
-            let edge = (-2..=2).any(|d| !inside(x + d, y) || !inside(x, y + d));
+            let edge = across[r][x] || down[c][y];
             if edge {
-                let i = (y as usize * w + x as usize) * 4;
-                data[i..i + 3].copy_from_slice(&colour);
+                px[..3].copy_from_slice(&colour);
             }
         }
     }
+}
+
+/// For each cell `line` of the other axis (`lines` of them) and each pixel of `axis`: does a
+/// pixel within `reach` of it along `axis` fall off the picture, or in a cell `o` for which
+/// `differs(line, its own cell, o)`?
+fn edges(
+    axis: &Axis,
+    lines: usize,
+    reach: usize,
+    differs: impl Fn(usize, usize, usize) -> bool,
+) -> Vec<Vec<bool>> {
+    let near = axis.near(reach);
+    (0..lines)
+        .map(|line| {
+            near.iter()
+                .zip(&axis.cell)
+                .map(|(n, &own)| n.off || n.others.iter().any(|&o| differs(line, own, o)))
+                .collect()
+        })
+        .collect()
 }
 
 /// The colour of the true object mask's outline (distinct from [`OUTLINE`]).
@@ -211,25 +245,31 @@ pub fn heads_overlay(
 ) -> Rgba8Image {
     let (w, h) = (base.width as usize, base.height as usize);
     let a = opacity.clamp(0.0, 1.0);
+    let keep = 1.0 - a;
     let mut data = base.data.clone();
-    let owner = |x: isize, y: isize| {
-        if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
-            return None;
-        }
-        let (r, c) = cell(x as usize, y as usize, w, h, grid);
-        winners[r * grid[1] + c]
-    };
-    for y in 0..h as isize {
-        for x in 0..w as isize {
-            let Some(k) = owner(x, y) else { continue };
+    let (xs, ys) = (Axis::new(w, grid[1]), Axis::new(h, grid[0]));
+    let g = grid[1];
+    // As in `draw_outline`: the neighbours' owners tabulated per grid row or column.
+    let across = edges(&xs, grid[0], 1, |r, c, oc| {
+        winners[r * g + oc] != winners[r * g + c]
+    });
+    let down = edges(&ys, grid[1], 1, |c, r, or| {
+        winners[or * g + c] != winners[r * g + c]
+    });
+    for (y, row) in data.chunks_exact_mut(w * 4).enumerate().take(h) {
+        let r = ys.cell[y];
+        for (x, px) in row.chunks_exact_mut(4).enumerate() {
+            let c = xs.cell[x];
+            let Some(k) = winners[r * g + c] else {
+                continue;
+            };
             let col = colour(k);
-            let edge = (-1..=1).any(|d| owner(x + d, y) != Some(k) || owner(x, y + d) != Some(k));
-            let i = (y as usize * w + x as usize) * 4;
-            for (p, c) in data[i..i + 3].iter_mut().zip(col) {
+            let edge = across[r][x] || down[c][y];
+            for (p, c) in px[..3].iter_mut().zip(col) {
                 *p = if edge {
                     c
                 } else {
-                    (*p as f32 * (1.0 - a) + c as f32 * a).round() as u8
+                    (*p as f32 * keep + c as f32 * a).round() as u8
                 };
             }
         }
@@ -245,12 +285,13 @@ pub fn heads_overlay(
 pub fn masked(base: &Rgba8Image, grid: [usize; 2], mask: &[bool]) -> Rgba8Image {
     let (w, h) = (base.width as usize, base.height as usize);
     let mut data = base.data.clone();
-    for y in 0..h {
-        for x in 0..w {
-            let (r, c) = cell(x, y, w, h, grid);
-            if !mask[r * grid[1] + c] {
-                let i = (y * w + x) * 4;
-                for p in &mut data[i..i + 3] {
+    let (xs, ys) = (Axis::new(w, grid[1]), Axis::new(h, grid[0]));
+    let g = grid[1];
+    for (y, row) in data.chunks_exact_mut(w * 4).enumerate().take(h) {
+        let r = ys.cell[y];
+        for (x, px) in row.chunks_exact_mut(4).enumerate() {
+            if !mask[r * g + xs.cell[x]] {
+                for p in &mut px[..3] {
                     *p /= 4;
                 }
             }
@@ -358,15 +399,6 @@ mod tests {
             },
         );
         assert_eq!(plain, base);
-    }
-
-    #[test]
-    fn smooth_sampling_hits_cell_centres() {
-        // 1×2 grid on a 4-pixel-wide picture: pixel centres 0.5..3.5 → grid coords -0.25..1.25.
-        let m = [0.0, 1.0];
-        assert_eq!(sample(&m, [1, 2], 0, 0, 4, 1), 0.0);
-        assert_eq!(sample(&m, [1, 2], 3, 0, 4, 1), 1.0);
-        assert!((sample(&m, [1, 2], 1, 0, 4, 1) - 0.25).abs() < 1e-6);
     }
 
     #[test]

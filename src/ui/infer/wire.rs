@@ -2,11 +2,11 @@
 //! copy per array (never value by value: the page's crate is built unoptimised in debug builds,
 //! and a trace holds tens of millions of numbers).
 
-use js_sys::{Array, ArrayBuffer, Float32Array, Float64Array, Reflect};
+use js_sys::{Array, ArrayBuffer, Float32Array, Float64Array, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{Error, Result};
-use crate::page::infer_protocol::{ArrayLens, Arrays};
+use crate::page::infer_protocol::{ArrayLens, Arrays, Offsets};
 use crate::ui::web::sleep;
 
 /// A message event's `data` as both ends post it: the JSON text alone, or `[text, ArrayBuffer]`
@@ -27,7 +27,12 @@ pub fn message_parts(ev: &JsValue) -> Option<(String, Option<ArrayBuffer>)> {
 
 /// A fresh buffer holding `a` in the layout of [`ArrayLens::offsets`].
 pub fn arrays_to_buffer(a: &Arrays) -> Result<ArrayBuffer> {
-    let (o64, o32, total) = a.lens().offsets()?;
+    let Offsets {
+        f64: o64,
+        f32: o32,
+        u8: o8,
+        total,
+    } = a.lens().offsets()?;
     let total =
         u32::try_from(total).map_err(|_| Error::Input("a message's arrays pass 4 GB".into()))?;
     let buf = ArrayBuffer::new(total);
@@ -43,6 +48,12 @@ pub fn arrays_to_buffer(a: &Arrays) -> Result<ArrayBuffer> {
                 .copy_from(v);
         }
     }
+    for (v, o) in a.u8.iter().zip(o8) {
+        if !v.is_empty() {
+            Uint8Array::new_with_byte_offset_and_length(&buf, o as u32, v.len() as u32)
+                .copy_from(v);
+        }
+    }
     Ok(buf)
 }
 
@@ -53,7 +64,12 @@ pub async fn arrays_from_buffer(
     buf: &ArrayBuffer,
     yield_bytes: Option<usize>,
 ) -> Result<Arrays> {
-    let (o64, o32, total) = lens.offsets()?;
+    let Offsets {
+        f64: o64,
+        f32: o32,
+        u8: o8,
+        total,
+    } = lens.offsets()?;
     if total as f64 != buf.byte_length() as f64 {
         return Err(Error::Input(format!(
             "a message's arrays need {total} bytes but {} came",
@@ -83,6 +99,20 @@ pub async fn arrays_from_buffer(
         }
         out.f32.push(v);
         since += 4 * n;
+    }
+    for (&n, o) in lens.u8.iter().zip(o8) {
+        if let Some(every) = yield_bytes {
+            if since >= every {
+                sleep(0).await;
+                since = 0;
+            }
+        }
+        let mut v = vec![0u8; n];
+        if n > 0 {
+            Uint8Array::new_with_byte_offset_and_length(buf, o as u32, n as u32).copy_to(&mut v);
+        }
+        out.u8.push(v);
+        since += n;
     }
     Ok(out)
 }

@@ -17,17 +17,21 @@ use wasm_bindgen_futures::spawn_local;
 use super::local::LocalRuntime;
 use super::pca_colors;
 use super::wire::{arrays_from_buffer, arrays_to_buffer};
+use crate::engine::Trace;
 use crate::error::{Error, Result};
 use crate::model::io::load_model;
 use crate::page::infer_protocol::{
-    decode, encode, pack_colors, pack_report, pack_stats, pack_trace, unpack_images, Arrays, Body,
-    FromInfer, GpuWire, Reader, Request, ToInfer,
+    decode, encode, pack_colors, pack_prepared, pack_report, pack_stats, pack_trace, unpack_images,
+    Arrays, Body, FromInfer, GpuWire, Reader, Request, ToInfer,
 };
 use crate::page::GpuState;
 
 thread_local! {
     /// The page's runtimes by id; one is taken out while a request awaits it.
     static RUNTIMES: RefCell<HashMap<u64, LocalRuntime>> = RefCell::new(HashMap::new());
+    /// The trace of the last analysis the page may ask for, by its key (`ToInfer::Analyse`'s
+    /// `keep`), with the runtime it came from.
+    static KEPT: RefCell<Option<(u64, u64, Trace)>> = const { RefCell::new(None) };
 }
 
 fn global() -> JsValue {
@@ -101,7 +105,21 @@ async fn handle(req: Request, buf: Option<ArrayBuffer>) {
         }
         ToInfer::Drop => {
             RUNTIMES.with_borrow_mut(|m| m.remove(&rt_id));
+            KEPT.with_borrow_mut(|k| k.take_if(|(_, rt, _)| *rt == rt_id));
             (Ok(Body::Done), None)
+        }
+        ToInfer::TakeTrace { key } => {
+            let kept =
+                KEPT.with_borrow_mut(|k| k.take_if(|(kk, rt, _)| *kk == key && *rt == rt_id));
+            let result = match kept {
+                Some((_, _, t)) => Ok(Body::Traced {
+                    trace: pack_trace(t, &mut out),
+                }),
+                None => Err(Error::Input(
+                    "the trace of that analysis is no longer kept".into(),
+                )),
+            };
+            (result, None)
         }
         ToInfer::Pca { tokens, dim } => {
             let result = async {
@@ -123,7 +141,7 @@ async fn handle(req: Request, buf: Option<ArrayBuffer>) {
                     None => Ok(Arrays::default()),
                 };
                 let result = match arrays {
-                    Ok(a) => run(&mut rt, cmd, Reader::new(a), &mut out).await,
+                    Ok(a) => run(&mut rt, rt_id, cmd, Reader::new(a), &mut out).await,
                     Err(e) => Err(e),
                 };
                 let state = (rt.gpu_state.clone(), rt.has_gpu());
@@ -134,7 +152,7 @@ async fn handle(req: Request, buf: Option<ArrayBuffer>) {
     };
     let (gpu, has_gpu) = state.unwrap_or_else(|| (GpuState::Unavailable(String::new()), false));
     let (body, buf) = match result.and_then(|b| {
-        let buf = (!out.f32.is_empty() || !out.f64.is_empty())
+        let buf = (!out.is_empty())
             .then(|| arrays_to_buffer(&out))
             .transpose()?;
         Ok((b, buf))
@@ -167,6 +185,7 @@ async fn handle(req: Request, buf: Option<ArrayBuffer>) {
 /// One request on a runtime; the results' numbers go in `out`.
 async fn run(
     rt: &mut LocalRuntime,
+    rt_id: u64,
     cmd: ToInfer,
     mut input: Reader,
     out: &mut Arrays,
@@ -176,13 +195,19 @@ async fn run(
             shape,
             which,
             trace,
+            keep,
         } => {
             let image = input.tensor(&shape)?;
             let (report, ms) = rt.analyse(&image, which).await?;
             let report = std::sync::Arc::try_unwrap(report).unwrap_or_else(|r| (*r).clone());
             let report = pack_report(report, out);
-            let trace = match rt.take_trace() {
-                Some(t) if trace => Some(pack_trace(t, out)),
+            let t = rt.take_trace();
+            let trace = match (t, keep) {
+                (Some(t), _) if trace => Some(pack_trace(t, out)),
+                (Some(t), Some(key)) => {
+                    KEPT.with_borrow_mut(|k| *k = Some((key, rt_id, t)));
+                    None
+                }
                 _ => None,
             };
             Ok(Body::Analysed { ms, report, trace })
@@ -200,6 +225,26 @@ async fn run(
             let (images, layers) = pack_stats(&stats, out);
             Ok(Body::Stats { images, layers })
         }
+        ToInfer::Prepare {
+            name,
+            size,
+            fit,
+            display,
+        } => {
+            let bytes = input.u8()?;
+            let fit = fit.parse()?;
+            let p = crate::page::prepared::prepare(
+                &bytes,
+                &name,
+                &rt.model.config,
+                size,
+                fit,
+                display,
+            )?;
+            Ok(Body::Prepared {
+                head: pack_prepared(p, out)?,
+            })
+        }
         ToInfer::Probe => rt.probe().await.map(|()| Body::Done),
         ToInfer::RetryGpu => {
             rt.retry_gpu().await;
@@ -212,8 +257,10 @@ async fn run(
                 Err(Error::Gpu("lose_device: no WebGPU engine is open".into()))
             }
         }
-        ToInfer::Load { .. } | ToInfer::Drop | ToInfer::Pca { .. } => Err(Error::Input(
-            "the inference worker got a command out of place".into(),
-        )),
+        ToInfer::Load { .. } | ToInfer::Drop | ToInfer::Pca { .. } | ToInfer::TakeTrace { .. } => {
+            Err(Error::Input(
+                "the inference worker got a command out of place".into(),
+            ))
+        }
     }
 }
