@@ -92,11 +92,7 @@ impl Engine for CpuEngine {
     }
 
     fn forward(&mut self, images: &Tensor, opts: ForwardOptions) -> Result<ForwardOutput> {
-        let mut pass = self.start(images, opts)?;
-        while !pass.done() {
-            pass.step()?;
-        }
-        pass.finish()
+        par::in_pool(|| self.start(images, opts)?.finish())
     }
 }
 

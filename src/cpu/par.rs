@@ -1,5 +1,21 @@
 //! Data parallelism that is rayon natively and a plain loop on wasm (single-threaded there).
 
+/// Runs `f` on one of the pool's threads (natively; on wasm, here). A forward makes some fifty
+/// parallel regions (every product and the attention of every layer); entered from a thread
+/// outside the pool, each of them would hand its work to the pool and put the caller to sleep
+/// until it is done, a wake-up and a sleep per region. Inside the pool they split the work with
+/// the thread already running.
+pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        rayon::scope(|_| f())
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        f()
+    }
+}
+
 /// Runs `f(i, chunk)` over `data.chunks_mut(chunk)`, in parallel where threads exist.
 pub fn for_each_chunk<T: Send, F>(data: &mut [T], chunk: usize, f: F)
 where
