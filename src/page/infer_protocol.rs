@@ -221,6 +221,19 @@ impl ArrayLens {
             total: at,
         })
     }
+
+    /// [`Self::offsets`] for a buffer of `len` bytes that came with these lengths: an error unless
+    /// the buffer is exactly as long as the arrays need.
+    pub fn offsets_for(&self, len: usize) -> Result<Offsets> {
+        let o = self.offsets()?;
+        if o.total != len {
+            return Err(Error::Input(format!(
+                "a message's arrays need {} bytes but {len} came",
+                o.total
+            )));
+        }
+        Ok(o)
+    }
 }
 
 /// Where each array of [`ArrayLens`] starts in a message's buffer, and its length in bytes.
@@ -274,14 +287,8 @@ impl Arrays {
             f64: o64,
             f32: o32,
             u8: o8,
-            total,
-        } = lens.offsets()?;
-        if total != bytes.len() {
-            return Err(Error::Input(format!(
-                "a message's arrays need {total} bytes but {} came",
-                bytes.len()
-            )));
-        }
+            ..
+        } = lens.offsets_for(bytes.len())?;
         let f64 = o64
             .iter()
             .zip(&lens.f64)

@@ -68,14 +68,8 @@ pub async fn arrays_from_buffer(
         f64: o64,
         f32: o32,
         u8: o8,
-        total,
-    } = lens.offsets()?;
-    if total as f64 != buf.byte_length() as f64 {
-        return Err(Error::Input(format!(
-            "a message's arrays need {total} bytes but {} came",
-            buf.byte_length()
-        )));
-    }
+        ..
+    } = lens.offsets_for(buf.byte_length() as usize)?;
     let mut since = 0usize;
     let mut out = Arrays::default();
     for (&n, o) in lens.f64.iter().zip(o64) {
