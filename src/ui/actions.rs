@@ -566,18 +566,18 @@ async fn timed(app: AppState, input: &Tensor, which: Which) -> Result<f64> {
 }
 
 /// WebGPU opens in the inference worker while the CPU engine answers: once it is open, the
-/// image on show runs again on it when WebGPU is the engine to use, and its result replaces
-/// the CPU engine's.
+/// image on show runs again on it when WebGPU is the engine to use and the CPU engine computed
+/// what is shown (WebGPU still starting then, or opened during that analysis), and its result
+/// replaces the CPU engine's.
 async fn finish_gpu_start(app: AppState) {
     let rerun = {
         let lock = app.runtime.get_value();
         let mut guard = lock.lock().await;
         let Some(rt) = guard.as_mut() else { return };
-        if !rt.gpu_starting() {
-            return;
+        if rt.gpu_starting() {
+            rt.await_gpu().await;
+            sync_gpu_state(app, rt);
         }
-        rt.await_gpu().await;
-        sync_gpu_state(app, rt);
         active_engine(app, rt) == Which::Gpu
             && app
                 .current

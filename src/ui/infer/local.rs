@@ -75,6 +75,25 @@ impl LocalRuntime {
         Ok((engine, state))
     }
 
+    /// [`Self::open_gpu`], then one forward of a blank image at the model's own size, as an
+    /// analysis runs it: on a software adapter compiling the forward's pipelines takes seconds
+    /// (SwiftShader: ~6 s for crate-fmnist's 10), which the CPU engine's first map need not
+    /// wait for.
+    pub(super) async fn open_warm_gpu(model: &Model) -> Result<(GpuEngine, GpuState)> {
+        let (mut engine, state) = Self::open_gpu(model).await?;
+        let c = &model.config;
+        let blank = Tensor::zeros(&[1, c.channels, c.image[0], c.image[1]]);
+        let tokens = (c.image[0] / c.patch) * (c.image[1] / c.patch) + 1;
+        engine
+            .forward_async(&blank, page_options(c, tokens))
+            .await?;
+        mark(format!(
+            "gpu: warm ({} pipelines compiled)",
+            engine.pipelines()
+        ));
+        Ok((engine, state))
+    }
+
     /// Takes in the WGSL engine opened in the background (or why it did not open).
     pub(super) fn attach_gpu(&mut self, opened: Result<(GpuEngine, GpuState)>) {
         match opened {

@@ -42,12 +42,13 @@ thread_local! {
         RefCell::new(HashMap::new());
 }
 
-/// Opens runtime `rt`'s WebGPU engine in the background: the CPU engine answers meanwhile,
-/// so the page's first map never waits for the adapter, the device and the weights' upload.
+/// Opens runtime `rt`'s WebGPU engine in the background and compiles its pipelines: the CPU
+/// engine answers meanwhile, so the page's first map never waits for the adapter, the device,
+/// the weights' upload or the pipelines' compilation.
 fn open_gpu_later(rt: u64, model: Model) {
     OPENING.with_borrow_mut(|m| m.insert(rt, None));
     spawn_local(async move {
-        let opened = LocalRuntime::open_gpu(&model).await;
+        let opened = LocalRuntime::open_warm_gpu(&model).await;
         drop(model);
         // A runtime dropped (or retried) meanwhile no longer waits for it.
         OPENING.with_borrow_mut(|m| {
@@ -175,7 +176,14 @@ async fn handle(req: Request, buf: Option<ArrayBuffer>) {
                     "the trace of that analysis is no longer kept".into(),
                 )),
             };
-            (result, None)
+            // The runtime's own WebGPU state: the page takes every reply's as the runtime's.
+            let state = RUNTIMES.with_borrow_mut(|m| {
+                m.get_mut(&rt_id).map(|rt| {
+                    attach_opened(rt_id, rt);
+                    (rt.gpu_state.clone(), rt.has_gpu())
+                })
+            });
+            (result, state)
         }
         ToInfer::Pca { tokens, dim } => {
             let result = async {
