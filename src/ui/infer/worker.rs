@@ -38,9 +38,11 @@ thread_local! {
     /// WebGPU engines being opened in the background, by runtime: None while opening. The
     /// runtime itself may be out of [`RUNTIMES`] serving a request meanwhile; it takes the
     /// engine in at its next request ([`attach_opened`]).
-    static OPENING: RefCell<HashMap<u64, Option<Result<(GpuEngine, GpuState)>>>> =
-        RefCell::new(HashMap::new());
+    static OPENING: RefCell<HashMap<u64, Option<Opened>>> = RefCell::new(HashMap::new());
 }
+
+/// A WebGPU engine opened and warmed up in the background, or why it did not open.
+type Opened = Result<(GpuEngine, GpuState)>;
 
 /// Opens runtime `rt`'s WebGPU engine in the background and compiles its pipelines: the CPU
 /// engine answers meanwhile, so the page's first map never waits for the adapter, the device,
