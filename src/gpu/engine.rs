@@ -92,6 +92,12 @@ impl GpuEngine {
         self.gpu.take_kernel_times().await
     }
 
+    /// Pipelines compiled so far (on a software adapter, compiling them is most of the first
+    /// forward's time).
+    pub fn pipelines(&self) -> usize {
+        self.gpu.cache.len()
+    }
+
     /// Buffers the pool has created so far (a repeated forward of the same shape adds none).
     pub fn buffers_created(&self) -> usize {
         self.gpu.pool.created()

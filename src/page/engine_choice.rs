@@ -63,7 +63,14 @@ pub enum GpuState {
     Ready { adapter: String, software: bool },
     /// Not usable, and why.
     Unavailable(String),
+    /// Being opened in the background (adapter, device, weights): the CPU engine answers
+    /// meanwhile, so that the first map does not wait for WebGPU.
+    Starting,
 }
+
+/// What the engine panel says while WebGPU opens and the CPU engine answers.
+pub const CPU_WHILE_GPU_STARTS: &str =
+    "Using the CPU engine while WebGPU starts; WebGPU takes over when it is ready.";
 
 impl GpuState {
     /// A ready adapter, named by wgpu or else by the browser (`GPUAdapterInfo.description` and
@@ -106,6 +113,7 @@ impl GpuState {
                 true,
             ),
             GpuState::Unavailable(why) => (why.clone(), false),
+            GpuState::Starting => ("starting…".into(), false),
         }
     }
 }
@@ -151,7 +159,10 @@ impl EngineInfo {
     /// CPU engine takes over and the reason says so.
     pub fn observe_gpu(&mut self, state: &GpuState) {
         let (gpu, ok) = state.describe();
-        if !ok && self.active == Which::Gpu {
+        if *state == GpuState::Starting {
+            self.active = Which::Cpu;
+            self.reason = CPU_WHILE_GPU_STARTS.into();
+        } else if !ok && self.active == Which::Gpu {
             self.active = Which::Cpu;
             self.reason = format!("WebGPU stopped working ({gpu}); the CPU engine took over.");
         }
@@ -245,6 +256,8 @@ pub fn gpu_notice(pref: EnginePref, state: &GpuState) -> Notice {
     let (gpu, ok) = state.describe();
     if ok {
         Notice::Clear
+    } else if *state == GpuState::Starting {
+        Notice::Keep
     } else if pref != EnginePref::Cpu {
         Notice::Show(format!(
             "WebGPU is not available here ({gpu}). The CPU engine runs instead: same numbers, \
@@ -407,6 +420,22 @@ mod tests {
         ));
         assert_eq!(gpu_notice(EnginePref::Cpu, &gone), Notice::Keep);
         assert_eq!(gpu_notice(EnginePref::Auto, &ready), Notice::Clear);
+        // WebGPU still opening is no fallback to announce.
+        assert_eq!(
+            gpu_notice(EnginePref::Gpu, &GpuState::Starting),
+            Notice::Keep
+        );
+    }
+
+    #[test]
+    fn while_webgpu_starts_the_cpu_answers_and_says_so() {
+        // A new model's WebGPU engine opening after a calibration chose WebGPU.
+        let mut i = cal(EnginePref::Auto, Ok(20.0), Ok(5.0));
+        i.observe_gpu(&GpuState::Starting);
+        assert_eq!((i.active, i.gpu_ok), (Which::Cpu, false));
+        assert_eq!(i.reason, CPU_WHILE_GPU_STARTS);
+        assert_eq!(i.gpu, "starting…");
+        assert_eq!(active_engine(EnginePref::Gpu, i.active, false), Which::Cpu);
     }
 
     #[test]

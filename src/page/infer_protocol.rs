@@ -33,8 +33,9 @@ pub struct Request {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum ToInfer {
-    /// Parse the model file sent with this message and open the engines for it (WebGPU when
-    /// `want_gpu`), as runtime `rt`.
+    /// Parse the model file sent with this message and open the engines for it, as runtime
+    /// `rt`: the CPU engine at once, and with `want_gpu` WebGPU in the background (the reply's
+    /// state is [`GpuWire::Starting`] until it is open; see [`ToInfer::AwaitGpu`]).
     Load {
         name: String,
         heads: Option<usize>,
@@ -43,6 +44,9 @@ pub enum ToInfer {
     /// The page no longer uses runtime `rt`: free it.
     Drop,
     RetryGpu,
+    /// Waits until the WebGPU engine that [`ToInfer::Load`] started opening in the background
+    /// is open (or failed) and answers with its state.
+    AwaitGpu,
     /// One image (C, H, W) in `f32[0]`: its report, and its trace when `trace`. Otherwise,
     /// with `keep`, the worker keeps the trace under that key for a [`ToInfer::TakeTrace`] (the
     /// page's Subspaces view asks for it when shown: 145 MB for a B/8 at 224 that the other
@@ -106,6 +110,11 @@ pub enum FromInfer {
         #[serde(default)]
         arrays: ArrayLens,
         body: Body,
+        /// The worker's timings since its last reply (what, when in ms since the Unix epoch on
+        /// the high-resolution clock), for the page's start-up breakdown
+        /// (`window.__wbWorkerMarks`, in ms since the page's time origin).
+        #[serde(default)]
+        marks: Vec<(String, f64)>,
     },
 }
 
@@ -144,6 +153,7 @@ pub enum Body {
 pub enum GpuWire {
     Ready { adapter: String, software: bool },
     Unavailable { why: String },
+    Starting,
 }
 
 impl From<&GpuState> for GpuWire {
@@ -154,6 +164,7 @@ impl From<&GpuState> for GpuWire {
                 software: *software,
             },
             GpuState::Unavailable(why) => GpuWire::Unavailable { why: why.clone() },
+            GpuState::Starting => GpuWire::Starting,
         }
     }
 }
@@ -163,6 +174,7 @@ impl From<GpuWire> for GpuState {
         match w {
             GpuWire::Ready { adapter, software } => GpuState::Ready { adapter, software },
             GpuWire::Unavailable { why } => GpuState::Unavailable(why),
+            GpuWire::Starting => GpuState::Starting,
         }
     }
 }
@@ -813,6 +825,7 @@ mod tests {
             body: Body::Failed {
                 message: "x".into(),
             },
+            marks: vec![("gpu: device".into(), 12.5)],
         };
         let back: FromInfer = decode(&encode(&reply)).unwrap();
         assert_eq!(back, reply);
@@ -820,6 +833,13 @@ mod tests {
             unreachable!()
         };
         assert_eq!(GpuState::from(gpu), state);
+        let starting = GpuWire::from(&GpuState::Starting);
+        assert_eq!(
+            GpuState::from(decode::<GpuWire>(&encode(&starting)).unwrap()),
+            GpuState::Starting
+        );
+        let wait = ToInfer::AwaitGpu;
+        assert_eq!(decode::<ToInfer>(&encode(&wait)).unwrap(), wait);
         assert_eq!(
             decode::<FromInfer>(r#"{"event":"ready"}"#).unwrap(),
             FromInfer::Ready

@@ -111,6 +111,7 @@ async fn install_bundled(app: AppState, name: &str) -> Result<()> {
     set_busy(app, format!("loading the model {name}…"), None);
     let file = format!("{name}.safetensors");
     let bytes = Rc::new(fetch_bytes(&format!("models/{file}")).await?);
+    super::infer::client::page_mark("model file fetched");
     let loaded = load_model(&bytes, &file, None)?;
     let card = fetch_text(&format!("models/{name}.json"))
         .await
@@ -293,7 +294,9 @@ async fn analyse_bytes_now(
         }
     };
     let which = active_engine(app, rt);
+    super::infer::client::page_mark("image prepared");
     let result = rt.analyse_keeping(&input, which).await;
+    super::infer::client::page_mark(&format!("analysed on {}", which.key()));
     // The trace stays in the runtime (the inference worker) until the Subspaces view asks for
     // it: taken at once only when that view is on show.
     let (mut trace, mut trace_key) = (None, None);
@@ -332,6 +335,9 @@ async fn analyse_bytes_now(
             app.ready.set(true);
             if app.first_map_ms.get_untracked().is_none() {
                 app.first_map_ms.set(Some(super::web::now_ms()));
+            }
+            if which == Which::Gpu && app.first_gpu_map_ms.get_untracked().is_none() {
+                app.first_gpu_map_ms.set(Some(super::web::now_ms()));
             }
             app.busy.set(None);
         }
@@ -454,8 +460,11 @@ async fn install_model(
 /// After a new model is in place: the image on show runs again with it, then both engines are
 /// timed anew.
 async fn after_model_change(app: AppState) {
-    if app.source.get_value().is_some() {
-        reanalyse(app);
+    // Awaited rather than spawned: it runs on the CPU engine while WebGPU opens, before the
+    // calibration waits for WebGPU.
+    if let Some((name, label, bytes)) = app.source.get_value() {
+        let sample = app.sample.get_untracked();
+        analyse_bytes_now(app, name, label, bytes, sample).await;
     } else {
         app.busy.set(None);
     }
@@ -556,9 +565,38 @@ async fn timed(app: AppState, input: &Tensor, which: Which) -> Result<f64> {
     ms
 }
 
+/// WebGPU opens in the inference worker while the CPU engine answers: once it is open, the
+/// image on show runs again on it when WebGPU is the engine to use and the CPU engine computed
+/// what is shown (WebGPU still starting then, or opened during that analysis), and its result
+/// replaces the CPU engine's.
+async fn finish_gpu_start(app: AppState) {
+    let rerun = {
+        let lock = app.runtime.get_value();
+        let mut guard = lock.lock().await;
+        let Some(rt) = guard.as_mut() else { return };
+        if rt.gpu_starting() {
+            rt.await_gpu().await;
+            sync_gpu_state(app, rt);
+        }
+        active_engine(app, rt) == Which::Gpu
+            && app
+                .current
+                .with_untracked(|c| c.as_ref().is_some_and(|c| c.engine == Which::Cpu))
+    };
+    if rerun {
+        app.engine
+            .update(|e| e.reason = "WebGPU is open: the image runs again on it…".into());
+        if let Some((name, label, bytes)) = app.source.get_value() {
+            let sample = app.sample.get_untracked();
+            analyse_bytes_now(app, name, label, bytes, sample).await;
+        }
+    }
+}
+
 /// Times both engines on the image on show (or a blank input) and, in Auto mode, picks the
 /// faster: a software WebGPU adapter can be far slower than the CPU engine.
 pub async fn calibrate(app: AppState) {
+    finish_gpu_start(app).await;
     let input = {
         let lock = app.runtime.get_value();
         let mut guard = lock.lock().await;
@@ -611,6 +649,7 @@ pub fn compare_engines(app: AppState) {
         let lock = app.runtime.get_value();
         let mut guard = lock.lock().await;
         let Some(rt) = guard.as_mut() else { return };
+        rt.await_gpu().await;
         let result = async {
             let input = prepare(app, rt, &name, &bytes, false).await?.input;
             let (c, cms) = rt.analyse(&input, Which::Cpu).await?;

@@ -94,7 +94,8 @@ pub fn App() -> impl IntoView {
     };
 
     view! {
-        <div id="app" data-state=state data-first-map-ms=move || app.first_map_ms.get().map(|t| format!("{t:.0}"))>
+        <div id="app" data-state=state data-first-map-ms=move || app.first_map_ms.get().map(|t| format!("{t:.0}"))
+            data-first-gpu-map-ms=move || app.first_gpu_map_ms.get().map(|t| format!("{t:.0}"))>
             <header>
                 <h1>"Whitebox" <span class="muted">" — inside CRATE, the white-box transformer"</span></h1>
                 <p class="status">

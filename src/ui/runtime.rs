@@ -68,6 +68,7 @@ impl Runtime {
         let id = client::next_id();
         let remote = async {
             client::connect().await?;
+            client::page_mark("worker connected");
             let buf = bytes_to_buffer(&source.bytes).await?;
             let cmd = ToInfer::Load {
                 name: source.name.clone(),
@@ -75,6 +76,7 @@ impl Runtime {
                 want_gpu,
             };
             let reply = client::request(id, cmd, Default::default(), Some(buf)).await?;
+            client::page_mark("model loaded in the worker");
             match reply.body {
                 Body::Done => Ok(reply),
                 Body::Failed { message } => Err(format!(
@@ -182,6 +184,21 @@ impl Runtime {
                 }
                 self.sync_local();
             }
+        }
+    }
+
+    /// Whether WebGPU is still opening in the worker (the CPU engine answers meanwhile).
+    pub fn gpu_starting(&self) -> bool {
+        self.gpu_state == GpuState::Starting
+    }
+
+    /// Waits until the WebGPU engine opening in the worker is open (or failed).
+    pub async fn await_gpu(&mut self) {
+        if !self.gpu_starting() {
+            return;
+        }
+        if let Err(e) = self.remote(ToInfer::AwaitGpu, Arrays::default()).await {
+            self.gpu_state = GpuState::Unavailable(e.to_string());
         }
     }
 

@@ -98,6 +98,9 @@ pub struct AppState {
     pub heads_prompt: RwSignal<Option<String>>,
     /// When the first attention map appeared (ms since navigation started).
     pub first_map_ms: RwSignal<Option<f64>>,
+    /// When the first attention map computed on WebGPU appeared (the first map may come from
+    /// the CPU engine while WebGPU starts).
+    pub first_gpu_map_ms: RwSignal<Option<f64>>,
     /// Background steps still running (the page is idle at 0).
     pub tasks: RwSignal<usize>,
     /// True once the first analysis is on screen (and during later idle times).
@@ -143,6 +146,7 @@ impl AppState {
             heads_prompt: RwSignal::new(None),
             tasks: RwSignal::new(0),
             first_map_ms: RwSignal::new(None),
+            first_gpu_map_ms: RwSignal::new(None),
             ready: RwSignal::new(false),
             source: StoredValue::new_local(None),
             pending_model: StoredValue::new_local(None),

@@ -39,6 +39,19 @@ pub async fn fetch_text(url: &str) -> Result<String> {
         .map_err(|_| Error::Input(format!("{url}: not UTF-8 text")))
 }
 
+/// Milliseconds since the Unix epoch on the high-resolution clock (`performance.timeOrigin +
+/// performance.now()`): comparable between the page and its workers, whose `now_ms` count
+/// from different origins.
+pub fn epoch_ms() -> f64 {
+    let g: JsValue = js_sys::global().into();
+    let origin = js_sys::Reflect::get(&g, &JsValue::from_str("performance"))
+        .and_then(|p| js_sys::Reflect::get(&p, &JsValue::from_str("timeOrigin")))
+        .ok()
+        .and_then(|o| o.as_f64())
+        .unwrap_or(0.0);
+    origin + now_ms()
+}
+
 /// Milliseconds since the page started (monotonic).
 pub fn now_ms() -> f64 {
     // `self.performance`, in the page and in a worker alike.

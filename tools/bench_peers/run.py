@@ -79,11 +79,15 @@ def ort_web(a, ep):
 
 
 def first_map(a, engine):
+    """(ms to the first attention map, ms to the first one computed on WebGPU or None, the page's
+    and the inference worker's start-up timings `[what, ms]`)."""
     with Browser(webgpu=True, timeout=a.timeout) as b:
         b.goto(f"{a.url}?engine={engine}")
         b.wait_js("const a = document.querySelector('#app'); return a && a.dataset.state === 'ready';",
                   what="the first analysis", timeout=a.timeout)
-        return float(b.js("return document.querySelector('#app').dataset.firstMapMs"))
+        d = b.js("const d = document.querySelector('#app').dataset; return [d.firstMapMs, d.firstGpuMapMs || null];")
+        marks = b.js("return window.__wbWorkerMarks || [];")
+        return float(d[0]), (float(d[1]) if d[1] else None), marks
 
 
 def b8_page(a):
@@ -171,8 +175,12 @@ def main():
         elif row == "first-map":
             g = [first_map(a, "gpu") for _ in range(a.rounds)]
             c = [first_map(a, "cpu") for _ in range(a.rounds)]
-            line = f"| page, first attention map after load | WebGPU forced {fmt(g, 'ms')}; CPU engine {fmt(c, 'ms')} | — | — |"
-            r = {"row": row, "gpu_ms": g, "cpu_ms": c}
+            gpu_maps = [x for _, x, _ in g if x is not None]
+            line = (f"| page, first attention map after load | WebGPU forced {fmt([x for x, _, _ in g], 'ms')} "
+                    f"(first WebGPU map {fmt(gpu_maps, 'ms') if gpu_maps else '—'}); "
+                    f"CPU engine {fmt([x for x, _, _ in c], 'ms')} | — | — |")
+            r = {"row": row, "gpu_ms": [x for x, _, _ in g], "gpu_first_webgpu_map_ms": [x for _, x, _ in g],
+                 "cpu_ms": [x for x, _, _ in c], "gpu_marks": [m for _, _, m in g], "cpu_marks": [m for _, _, m in c]}
         elif row == "b8-page":
             runs = [b8_page(a) for _ in range(a.rounds)]
             line = (f"| page, B/8-shaped model (785 tokens), CPU engine | analysis {fmt([x for x, _ in runs], 'ms')}, "

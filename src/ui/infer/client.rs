@@ -62,6 +62,32 @@ fn js_text(e: &JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
+/// Appends the worker's timings to `window.__wbWorkerMarks` (`[what, ms]` pairs, ms since the
+/// page's time origin), where the start-up measurements read them.
+fn keep_marks(marks: &[(String, f64)]) {
+    let Some(w) = web_sys::window() else { return };
+    if marks.is_empty() {
+        return;
+    }
+    let list = match Reflect::get(&w, &"__wbWorkerMarks".into()).map(|l| l.dyn_into::<Array>()) {
+        Ok(Ok(l)) => l,
+        _ => {
+            let l = Array::new();
+            let _ = Reflect::set(&w, &"__wbWorkerMarks".into(), &l);
+            l
+        }
+    };
+    let origin = crate::ui::web::epoch_ms() - crate::ui::web::now_ms();
+    for (what, at) in marks {
+        list.push(&Array::of2(&what.into(), &(at - origin).into()));
+    }
+}
+
+/// Notes a step of the page's own start-up next to the worker's timings.
+pub fn page_mark(what: &str) {
+    keep_marks(&[(format!("page: {what}"), crate::ui::web::epoch_ms())]);
+}
+
 /// The worker is gone: every future awaiting it hears why, and the next request starts anew.
 fn fail_all(why: String) {
     let conn = CONN.with_borrow_mut(Option::take);
@@ -99,7 +125,9 @@ fn on_message(ev: JsValue) {
             has_gpu,
             arrays,
             body,
+            marks,
         }) => {
+            keep_marks(&marks);
             let waiter = CONN.with_borrow_mut(|c| c.as_mut().and_then(|c| c.pending.remove(&req)));
             if let Some(w) = waiter {
                 let _ = w.send(Ok(Reply {

@@ -16,6 +16,7 @@ use crate::gpu::{GpuContext, GpuEngine};
 use crate::model::Model;
 use crate::tensor::Tensor;
 
+use super::mark;
 pub use crate::page::{GpuState, Which};
 use crate::ui::web::{has_webgpu, now_ms, sleep};
 
@@ -51,13 +52,17 @@ impl LocalRuntime {
         }
     }
 
-    async fn open_gpu(model: &Model) -> Result<(GpuEngine, GpuState)> {
+    /// The WGSL engine for `model`: adapter, device, the weights uploaded and the ISTA
+    /// operators computed (the inference worker runs this in the background).
+    pub(super) async fn open_gpu(model: &Model) -> Result<(GpuEngine, GpuState)> {
         if !has_webgpu() {
             return Err(Error::Gpu(
                 "this browser has no WebGPU (navigator.gpu is missing)".into(),
             ));
         }
+        mark("gpu: opening");
         let ctx = GpuContext::new().await?;
+        mark("gpu: adapter and device");
         let browser = crate::ui::web::webgpu_adapter_info().await;
         let state = GpuState::ready(
             &ctx.info.name,
@@ -65,12 +70,33 @@ impl LocalRuntime {
             ctx.info.backend,
             browser,
         );
-        Ok((GpuEngine::new(ctx, model.clone())?, state))
+        let engine = GpuEngine::new(ctx, model.clone())?;
+        mark("gpu: weights uploaded, ISTA operators recorded");
+        Ok((engine, state))
     }
 
-    /// Tries WebGPU again (after a lost device, or after it was turned off).
-    pub async fn retry_gpu(&mut self) {
-        match Self::open_gpu(&self.model).await {
+    /// [`Self::open_gpu`], then one forward of a blank image at the model's own size, as an
+    /// analysis runs it: on a software adapter compiling the forward's pipelines takes seconds
+    /// (SwiftShader: ~6 s for crate-fmnist's 10), which the CPU engine's first map need not
+    /// wait for.
+    pub(super) async fn open_warm_gpu(model: &Model) -> Result<(GpuEngine, GpuState)> {
+        let (mut engine, state) = Self::open_gpu(model).await?;
+        let c = &model.config;
+        let blank = Tensor::zeros(&[1, c.channels, c.image[0], c.image[1]]);
+        let tokens = (c.image[0] / c.patch) * (c.image[1] / c.patch) + 1;
+        engine
+            .forward_async(&blank, page_options(c, tokens))
+            .await?;
+        mark(format!(
+            "gpu: warm ({} pipelines compiled)",
+            engine.pipelines()
+        ));
+        Ok((engine, state))
+    }
+
+    /// Takes in the WGSL engine opened in the background (or why it did not open).
+    pub(super) fn attach_gpu(&mut self, opened: Result<(GpuEngine, GpuState)>) {
+        match opened {
             Ok((engine, state)) => {
                 self.gpu = Some(engine);
                 self.gpu_state = state;
@@ -80,6 +106,12 @@ impl LocalRuntime {
                 self.gpu_state = GpuState::Unavailable(e.to_string());
             }
         }
+    }
+
+    /// Tries WebGPU again (after a lost device, or after it was turned off).
+    pub async fn retry_gpu(&mut self) {
+        let opened = Self::open_gpu(&self.model).await;
+        self.attach_gpu(opened);
     }
 
     pub fn has_gpu(&self) -> bool {
@@ -148,11 +180,20 @@ impl LocalRuntime {
         // The previous image's trace is not needed while this one runs.
         self.last_trace = None;
         let t0 = now_ms();
+        mark(format!("analyse on {}: start", which.key()));
         let out = self.forward(&batch, which, opts).await?;
+        match (which, &self.gpu) {
+            (Which::Gpu, Some(g)) => mark(format!(
+                "analyse on gpu: forward done ({} pipelines compiled so far)",
+                g.pipelines()
+            )),
+            _ => mark(format!("analyse on {}: forward done", which.key())),
+        }
         // NaN or infinite logits are no result (finite weights can still overflow float32).
         ensure_finite(&out.logits.data, "the logits")?;
         let mut reports = image_reports(&self.model.config, &out, size)?;
         let ms = now_ms() - t0;
+        mark(format!("analyse on {}: report done", which.key()));
         self.last_trace = out.trace;
         Ok((Arc::new(reports.remove(0)), ms))
     }

@@ -15,16 +15,19 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 
 use super::local::LocalRuntime;
-use super::pca_colors;
 use super::wire::{arrays_from_buffer, arrays_to_buffer};
+use super::{mark, pca_colors, take_marks};
 use crate::engine::Trace;
 use crate::error::{Error, Result};
+use crate::gpu::GpuEngine;
 use crate::model::io::load_model;
+use crate::model::Model;
 use crate::page::infer_protocol::{
     decode, encode, pack_colors, pack_prepared, pack_report, pack_stats, pack_trace, unpack_images,
     Arrays, Body, FromInfer, GpuWire, Reader, Request, ToInfer,
 };
 use crate::page::GpuState;
+use crate::ui::web::sleep;
 
 thread_local! {
     /// The page's runtimes by id; one is taken out while a request awaits it.
@@ -32,6 +35,53 @@ thread_local! {
     /// The trace of the last analysis the page may ask for, by its key (`ToInfer::Analyse`'s
     /// `keep`), with the runtime it came from.
     static KEPT: RefCell<Option<(u64, u64, Trace)>> = const { RefCell::new(None) };
+    /// WebGPU engines being opened in the background, by runtime: None while opening. The
+    /// runtime itself may be out of [`RUNTIMES`] serving a request meanwhile; it takes the
+    /// engine in at its next request ([`attach_opened`]).
+    static OPENING: RefCell<HashMap<u64, Option<Opened>>> = RefCell::new(HashMap::new());
+}
+
+/// A WebGPU engine opened and warmed up in the background, or why it did not open.
+type Opened = Result<(GpuEngine, GpuState)>;
+
+/// Opens runtime `rt`'s WebGPU engine in the background and compiles its pipelines: the CPU
+/// engine answers meanwhile, so the page's first map never waits for the adapter, the device,
+/// the weights' upload or the pipelines' compilation.
+fn open_gpu_later(rt: u64, model: Model) {
+    OPENING.with_borrow_mut(|m| m.insert(rt, None));
+    spawn_local(async move {
+        let opened = LocalRuntime::open_warm_gpu(&model).await;
+        drop(model);
+        // A runtime dropped (or retried) meanwhile no longer waits for it.
+        OPENING.with_borrow_mut(|m| {
+            if let Some(slot) = m.get_mut(&rt) {
+                *slot = Some(opened);
+            }
+        });
+    });
+}
+
+/// Hands runtime `rt` its WebGPU engine once it has opened; false while it is still opening.
+fn attach_opened(rt_id: u64, rt: &mut LocalRuntime) -> bool {
+    let opened = OPENING.with_borrow_mut(|m| match m.get(&rt_id) {
+        Some(None) => None,
+        Some(Some(_)) => m.remove(&rt_id),
+        // Nothing opening (none asked for, or superseded by a retry).
+        None => Some(None),
+    });
+    match opened {
+        None => false,
+        Some(Some(o)) => {
+            rt.attach_gpu(o);
+            true
+        }
+        Some(None) => {
+            if rt.gpu_state == GpuState::Starting {
+                rt.gpu_state = GpuState::Unavailable("WebGPU did not open".into());
+            }
+            true
+        }
+    }
 }
 
 fn global() -> JsValue {
@@ -54,6 +104,7 @@ fn post(ev: &FromInfer, buf: Option<ArrayBuffer>) {
 /// Starts answering the page.
 pub fn start() {
     console_error_panic_hook::set_once();
+    mark("worker: wasm started");
     let on_message = Closure::<dyn FnMut(JsValue)>::new(|ev: JsValue| {
         let Some((text, buf)) = super::wire::message_parts(&ev) else {
             return;
@@ -89,9 +140,16 @@ async fn handle(req: Request, buf: Option<ArrayBuffer>) {
                 let bytes = buf
                     .map(|b| Uint8Array::new(&b).to_vec())
                     .ok_or_else(|| Error::Input("no model file came with the request".into()))?;
+                mark("load: model file received");
                 let loaded = load_model(&bytes, &name, heads)?;
                 drop(bytes);
-                Ok(LocalRuntime::new(loaded.model, want_gpu).await)
+                let mut rt = LocalRuntime::new(loaded.model, false).await;
+                if want_gpu {
+                    rt.gpu_state = GpuState::Starting;
+                    open_gpu_later(rt_id, rt.model.clone());
+                }
+                mark("load: CPU engine ready");
+                Ok(rt)
             }
             .await;
             match result {
@@ -105,6 +163,7 @@ async fn handle(req: Request, buf: Option<ArrayBuffer>) {
         }
         ToInfer::Drop => {
             RUNTIMES.with_borrow_mut(|m| m.remove(&rt_id));
+            OPENING.with_borrow_mut(|m| m.remove(&rt_id));
             KEPT.with_borrow_mut(|k| k.take_if(|(_, rt, _)| *rt == rt_id));
             (Ok(Body::Done), None)
         }
@@ -119,7 +178,14 @@ async fn handle(req: Request, buf: Option<ArrayBuffer>) {
                     "the trace of that analysis is no longer kept".into(),
                 )),
             };
-            (result, None)
+            // The runtime's own WebGPU state: the page takes every reply's as the runtime's.
+            let state = RUNTIMES.with_borrow_mut(|m| {
+                m.get_mut(&rt_id).map(|rt| {
+                    attach_opened(rt_id, rt);
+                    (rt.gpu_state.clone(), rt.has_gpu())
+                })
+            });
+            (result, state)
         }
         ToInfer::Pca { tokens, dim } => {
             let result = async {
@@ -136,6 +202,7 @@ async fn handle(req: Request, buf: Option<ArrayBuffer>) {
         cmd => match take(rt_id) {
             Err(e) => (Err(e), None),
             Ok(mut rt) => {
+                attach_opened(rt_id, &mut rt);
                 let arrays = match buf {
                     Some(b) => arrays_from_buffer(&req.arrays, &b, None).await,
                     None => Ok(Arrays::default()),
@@ -177,6 +244,7 @@ async fn handle(req: Request, buf: Option<ArrayBuffer>) {
             has_gpu,
             arrays,
             body,
+            marks: take_marks(),
         },
         buf,
     );
@@ -247,7 +315,15 @@ async fn run(
         }
         ToInfer::Probe => rt.probe().await.map(|()| Body::Done),
         ToInfer::RetryGpu => {
+            // A background opening still under way is superseded.
+            OPENING.with_borrow_mut(|m| m.remove(&rt_id));
             rt.retry_gpu().await;
+            Ok(Body::Done)
+        }
+        ToInfer::AwaitGpu => {
+            while !attach_opened(rt_id, rt) {
+                sleep(5).await;
+            }
             Ok(Body::Done)
         }
         ToInfer::LoseDevice => {
