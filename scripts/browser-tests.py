@@ -134,6 +134,35 @@ def main():
             return f"WebGPU ({adapter}) vs CLI: {detail}"
         run("the page loads the default model and analyses a gallery image on WebGPU", gallery_on_webgpu, b)
 
+        def cpu_while_webgpu_starts():
+            # SwiftShader compiles the forward's pipelines for seconds: meanwhile the page must show
+            # the CPU engine's map (its numbers, labelled `cpu`), then WebGPU's in its place. A
+            # browser of its own, so that nothing compiled by the checks before is reused.
+            with Browser(webgpu=True, timeout=a.timeout) as nb:
+                nb.goto(base + "?engine=gpu")
+                seen, reports = [], {}
+                t0 = time.monotonic()
+                while time.monotonic() - t0 < a.timeout and seen[-1:] != ["gpu"]:
+                    r = nb.js(REPORT)
+                    if r and r.get("image") == first and seen[-1:] != [r.get("engine")]:
+                        seen.append(r.get("engine"))
+                        reports[r.get("engine")] = r
+                    time.sleep(0.05)
+                check(seen[-1:] == ["gpu"], f"WebGPU never replaced the map: reports by engine in order {seen}")
+                d = nb.js("const d = document.querySelector('#app').dataset; return [d.firstMapMs, d.firstGpuMapMs];")
+            check(all(v is not None for v in d), f"first map / first WebGPU map times missing: {d}")
+            first_ms, gpu_ms = float(d[0]), float(d[1])
+            check(first_ms <= gpu_ms, f"first map at {first_ms} ms after the first WebGPU map at {gpu_ms} ms")
+            adapter = reports["gpu"].get("adapter") or ""
+            if "swiftshader" in adapter.lower():
+                check(seen == ["cpu", "gpu"], f"on SwiftShader the CPU map should come first: {seen}")
+                check(first_ms < gpu_ms, f"the CPU map came no earlier than WebGPU's ({first_ms} vs {gpu_ms} ms)")
+            cpu_detail = compare(reports["cpu"], cli_report(a.whitebox, SAMPLES / first)) if "cpu" in reports else "none"
+            return (f"reports in order {seen}; first map {first_ms:.0f} ms, first WebGPU map {gpu_ms:.0f} ms; "
+                    f"the CPU map vs CLI: {cpu_detail}")
+        run("with engine=gpu the CPU engine's map shows while WebGPU starts, then WebGPU's replaces it",
+            cpu_while_webgpu_starts)
+
         def upload_photo():
             b.upload("#image-file", PHOTO)
             r = wait_report(b, PHOTO.name)
