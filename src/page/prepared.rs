@@ -5,9 +5,7 @@
 //! page runs the same function when inference runs on its main thread, so both give the same
 //! numbers.
 
-use crate::data::image::{
-    decode_image, denormalise_to_rgb8, preprocess, DecodeLimits, Resize, Rgba8Image,
-};
+use crate::data::image::{denormalise_to_rgb8, load_input, Resize, Rgba8Image};
 use crate::error::Result;
 use crate::model::CrateConfig;
 use crate::tensor::Tensor;
@@ -31,18 +29,6 @@ pub struct Prepared {
     pub display: Option<Display>,
 }
 
-/// The model input for an image file: decoded, fitted to `size` by `fit`, normalised.
-pub fn model_input(
-    bytes: &[u8],
-    name: &str,
-    cfg: &CrateConfig,
-    size: [usize; 2],
-    fit: Resize,
-) -> Result<Tensor> {
-    let img = decode_image(bytes, name, &DecodeLimits::default())?;
-    preprocess(&img, cfg, size, fit)
-}
-
 /// What the model saw (`input`, (C, H, W)), upscaled by a whole factor to about
 /// [`DISPLAY_SIDE`] pixels, and its thumbnail.
 pub fn display_of(input: &Tensor, cfg: &CrateConfig) -> Result<Display> {
@@ -54,7 +40,7 @@ pub fn display_of(input: &Tensor, cfg: &CrateConfig) -> Result<Display> {
     Ok(Display { base, thumb })
 }
 
-/// [`model_input`] and, with `display`, [`display_of`].
+/// [`load_input`] (the model's input, as the CLI makes it) and, with `display`, [`display_of`].
 pub fn prepare(
     bytes: &[u8],
     name: &str,
@@ -63,7 +49,7 @@ pub fn prepare(
     fit: Resize,
     display: bool,
 ) -> Result<Prepared> {
-    let input = model_input(bytes, name, cfg, size, fit)?;
+    let input = load_input(bytes, name, cfg, size, fit)?;
     let display = display.then(|| display_of(&input, cfg)).transpose()?;
     Ok(Prepared { input, display })
 }
@@ -71,6 +57,7 @@ pub fn prepare(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::image::{decode_image, preprocess, DecodeLimits};
 
     fn png(w: u32, h: u32) -> Vec<u8> {
         let img = image::RgbImage::from_fn(w, h, |x, y| {
