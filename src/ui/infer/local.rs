@@ -83,7 +83,7 @@ impl LocalRuntime {
         let (mut engine, state) = Self::open_gpu(model).await?;
         let c = &model.config;
         let blank = Tensor::zeros(&[1, c.channels, c.image[0], c.image[1]]);
-        let tokens = (c.image[0] / c.patch) * (c.image[1] / c.patch) + 1;
+        let tokens = c.tokens();
         engine
             .forward_async(&blank, page_options(c, tokens))
             .await?;
