@@ -198,14 +198,42 @@ def main():
         run("the Train view opens from the URL with its worker and the CLI's defaults", first_seconds)
 
         def parity_20():
+            # With two cores a helper worker computes half of every batch (src/train/shard.rs):
+            # wait for it, so that these steps are the two-worker ones.
+            cores = b.js("return navigator.hardwareConcurrency || 1")
+            workers = 2 if cores >= 2 else 1
+            wait_train(b, lambda r: r.get("workers") == workers, f"{workers} training workers")
             step_to(b, 20)
+            r = treport(b)
+            check(r.get("workers") == workers, f"{r.get('workers')} workers after 20 steps, not {workers}: "
+                  f"{r.get('engine_reason')}")
             page = tmp / "page20.safetensors"
             export(b, page)
             cli = cli_train(a.whitebox, tmp / "cli20", 20)
             d = relative_difference(read_safetensors(page)[0], read_safetensors(cli)[0])
             check(d <= 1e-5, f"page vs CLI weights after 20 steps differ by {d:.2e} (relative) > 1e-5")
-            return f"page (worker, CPU) vs `whitebox train --steps 20`: {d:.1e} relative"
+            return (f"page (worker, CPU, {workers} workers; {cores} cores) vs `whitebox train --steps 20`: "
+                    f"{d:.1e} relative; {r.get('engine_reason')}")
         run("20 steps in the page equal `whitebox train --steps 20` (CPU, 1e-5)", parity_20)
+
+        def helper_failure():
+            r = treport(b)
+            check(r.get("workers") == 2 and r.get("step") == 20, "needs the two-worker run at step 20 of the check before "
+                  f"(workers {r.get('workers')}, step {r.get('step')})")
+            b.js("window.__wbTrainBreakHelper();")
+            step_to(b, 22)
+            r = treport(b)
+            reason = r["engine_reason"]
+            check("helper worker failed at step 21" in reason and "alone" in reason and r.get("workers") == 1,
+                  f"workers {r.get('workers')}; engine line {reason!r}")
+            page = tmp / "page22.safetensors"
+            export(b, page)
+            cli = cli_train(a.whitebox, tmp / "cli22", 22)
+            d = relative_difference(read_safetensors(page)[0], read_safetensors(cli)[0])
+            check(d <= 1e-5, f"after the helper failed, page vs CLI weights after 22 steps differ by {d:.2e} > 1e-5")
+            return f"damaged job at step 21: {reason!r}; on alone to step 22: {d:.1e} relative to `whitebox train --steps 22`"
+        run("helper-failure: a helper worker that fails costs nothing but speed (its half computed by the trainer)",
+            helper_failure)
 
         def train_30():
             b.js("window.__wbLongestTask = 0; window.__wbLongTasks = [];")

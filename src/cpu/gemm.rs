@@ -8,11 +8,33 @@
 pub trait GemmScalar: Copy + Send + Sync + 'static {
     const ZERO: Self;
     const ONE: Self;
+    /// Runs the product on the project's own kernel where it has one for this type and target
+    /// (f32 on wasm: [`super::microkernel`]); false: `gemm` runs it.
+    fn own_kernel(
+        _c: &mut MatMut<'_, Self>,
+        _accumulate: bool,
+        _a: MatRef<'_, Self>,
+        _b: MatRef<'_, Self>,
+        _alpha: Self,
+    ) -> bool {
+        false
+    }
 }
 
 impl GemmScalar for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    #[cfg(target_arch = "wasm32")]
+    fn own_kernel(
+        c: &mut MatMut<'_, f32>,
+        accumulate: bool,
+        a: MatRef<'_, f32>,
+        b: MatRef<'_, f32>,
+        alpha: f32,
+    ) -> bool {
+        super::microkernel::gemm(c, accumulate, a, b, alpha);
+        true
+    }
 }
 
 impl GemmScalar for f64 {
@@ -137,6 +159,10 @@ pub fn gemm<T: GemmScalar>(
         }
         return;
     }
+    let mut c = c;
+    if m * n * k >= OWN_KERNEL_MIN && T::own_kernel(&mut c, accumulate, a, b, alpha) {
+        return;
+    }
     let par = parallelism(m, n, k, threads);
     // SAFETY: every view was bounds-checked above for the exact index ranges gemm touches
     // (rows*rs + cols*cs within the slice), and `c` is borrowed mutably so nothing aliases it.
@@ -164,6 +190,11 @@ pub fn gemm<T: GemmScalar>(
         );
     }
 }
+
+/// On wasm, f32 products of at least this many multiply-adds run on
+/// [`super::microkernel`] (faster than `gemm`'s SIMD128 kernel there); smaller ones, such as a
+/// head's attention, stay with `gemm`.
+const OWN_KERNEL_MIN: usize = 1 << 17;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn parallelism(m: usize, n: usize, k: usize, threads: Threads) -> gemm::Parallelism {

@@ -13,9 +13,22 @@ pub fn cross_entropy<T: Real>(
     labels: &[usize],
     smoothing: T,
 ) -> (T, Vec<T>) {
+    cross_entropy_over(logits, classes, labels, smoothing, labels.len())
+}
+
+/// [`cross_entropy`] of a shard of a batch of `batch` images: the shard's summed loss divided
+/// by `batch`, and its gradient, so that the shards of a batch add up to the batch's mean
+/// (`crate::train::shard`). With `batch` = the shard's size it is [`cross_entropy`].
+pub fn cross_entropy_over<T: Real>(
+    logits: &[T],
+    classes: usize,
+    labels: &[usize],
+    smoothing: T,
+    batch: usize,
+) -> (T, Vec<T>) {
     let b = labels.len();
     assert_eq!(logits.len(), b * classes);
-    let bt = T::from_f64(b as f64);
+    let bt = T::from_f64(batch as f64);
     let off = smoothing / T::from_f64(classes as f64);
     let on = T::ONE - smoothing + off;
     let mut grad = vec![T::ZERO; logits.len()];

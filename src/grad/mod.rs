@@ -57,11 +57,36 @@ pub trait Real:
     fn exp(self) -> Self;
     fn ln(self) -> Self;
     fn sqrt(self) -> Self;
+    /// `row ← softmax(row)`, stable (shifted by the row's maximum). f32 (training) runs the
+    /// engine's vectorised [`crate::cpu::vecops::softmax_in_place`] (its `exp` within 2 ulp of
+    /// libm's), f64 (the gradient checks) plain scalar code.
+    fn softmax_in_place(row: &mut [Self]) {
+        let mut max = row[0];
+        for &v in row.iter() {
+            if v > max {
+                max = v;
+            }
+        }
+        let mut s = Self::ZERO;
+        for v in row.iter_mut() {
+            *v = (*v - max).exp();
+            s += *v;
+        }
+        let inv = Self::ONE / s;
+        for v in row.iter_mut() {
+            *v *= inv;
+        }
+    }
 }
 
 macro_rules! impl_real {
-    ($t:ty) => {
+    ($t:ty $(, $softmax:path)?) => {
         impl Real for $t {
+            $(
+                fn softmax_in_place(row: &mut [Self]) {
+                    $softmax(row)
+                }
+            )?
             fn from_f64(x: f64) -> Self {
                 x as $t
             }
@@ -80,7 +105,7 @@ macro_rules! impl_real {
         }
     };
 }
-impl_real!(f32);
+impl_real!(f32, crate::cpu::vecops::softmax_in_place);
 impl_real!(f64);
 
 /// One named tensor of a [`ParamSet`].

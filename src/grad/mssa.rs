@@ -77,21 +77,7 @@ pub fn attention<T: Real>(
             Threads::Single,
         );
         for row in a.chunks_exact_mut(nt) {
-            let mut max = row[0];
-            for &v in row.iter() {
-                if v > max {
-                    max = v;
-                }
-            }
-            let mut s = T::ZERO;
-            for v in row.iter_mut() {
-                *v = (*v - max).exp();
-                s += *v;
-            }
-            let inv = T::ONE / s;
-            for v in row.iter_mut() {
-                *v *= inv;
-            }
+            T::softmax_in_place(row);
         }
         gemm(
             MatMut::new(o, nt, dh),

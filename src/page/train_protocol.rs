@@ -36,9 +36,16 @@ pub enum ToWorker {
     /// A test hook: destroys the WebGPU device the run trains on, as a driver reset or a lost
     /// GPU would; the next step fails and the run continues on the CPU from its last checkpoint.
     LoseDevice,
-    /// `engine=` from the URL: `cpu`, `gpu` or `auto`.
+    /// A test hook: the next job sent to the helper worker is cut short, as a damaged message
+    /// would be; the helper refuses it and the step's other half is computed by the training
+    /// worker, which goes on alone.
+    BreakHelper,
+    /// `engine=` from the URL: `cpu`, `gpu` or `auto`; `workers=`: how many workers CPU
+    /// training may use (0: as many as help, see [`cpu_workers`]).
     Engine {
         pref: String,
+        #[serde(default)]
+        workers: usize,
     },
     /// The files of a dataset that is not generated (Fashion-MNIST), sent before the
     /// [`ToWorker::New`] or [`ToWorker::Resume`] that needs them: the bytes that come with this
@@ -53,6 +60,19 @@ pub enum ToWorker {
     LabRecover {
         config: RecoverConfig,
     },
+}
+
+/// The smallest batch CPU training splits between two workers (below it the messages cost
+/// more than the half step saves).
+pub const MIN_SPLIT_BATCH: usize = 8;
+
+/// How many workers CPU training uses ([`crate::train::shard`]): `wanted` from `workers=`
+/// (0: as many as help, at most two), no more than the cores the browser reports, and one for
+/// batches below [`MIN_SPLIT_BATCH`].
+pub fn cpu_workers(wanted: usize, cores: usize, batch: usize) -> usize {
+    let most = if batch >= MIN_SPLIT_BATCH { 2 } else { 1 };
+    let wanted = if wanted == 0 { 2 } else { wanted };
+    wanted.min(most).min(cores.max(1))
 }
 
 /// The [`ToWorker::Data`] message and its bytes for `files`.
@@ -102,6 +122,9 @@ pub enum FromWorker {
         playing: bool,
         engine: String,
         engine_reason: String,
+        /// Workers computing each CPU step (2: the batch's halves on two cores).
+        #[serde(default)]
+        workers: usize,
     },
     /// A checkpoint of the run at `step` travels with this message: store it.
     Checkpoint { step: u64 },
@@ -285,6 +308,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn two_workers_only_with_two_cores_and_a_batch_to_split() {
+        assert_eq!(cpu_workers(0, 2, 128), 2);
+        assert_eq!(cpu_workers(0, 16, 128), 2);
+        assert_eq!(cpu_workers(0, 1, 128), 1);
+        assert_eq!(cpu_workers(1, 8, 128), 1);
+        assert_eq!(cpu_workers(2, 8, MIN_SPLIT_BATCH - 1), 1);
+        assert_eq!(cpu_workers(5, 8, MIN_SPLIT_BATCH), 2);
+        // An old page's message (no `workers`) means "as many as help".
+        let old: ToWorker = decode(r#"{"cmd":"engine","pref":"cpu"}"#).unwrap();
+        assert_eq!(
+            old,
+            ToWorker::Engine {
+                pref: "cpu".into(),
+                workers: 0
+            }
+        );
+    }
+
+    #[test]
     fn messages_round_trip() {
         let msgs = [
             ToWorker::New {
@@ -296,8 +338,12 @@ mod tests {
             ToWorker::SetLr { lr: 3e-4 },
             ToWorker::Export,
             ToWorker::Resume,
-            ToWorker::Engine { pref: "cpu".into() },
+            ToWorker::Engine {
+                pref: "cpu".into(),
+                workers: 2,
+            },
             ToWorker::LoseDevice,
+            ToWorker::BreakHelper,
             ToWorker::Data {
                 names: vec!["index.json".into()],
                 lens: vec![3],
@@ -316,6 +362,7 @@ mod tests {
                 playing: true,
                 engine: "cpu".into(),
                 engine_reason: "forced".into(),
+                workers: 2,
             },
             FromWorker::Checkpoint { step: 7 },
             FromWorker::Exported { step: 7 },

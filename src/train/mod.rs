@@ -7,13 +7,15 @@
 //! - [`selection`]: which epoch is kept as `best` (accuracy, or segmentation above an
 //!   accuracy floor);
 //! - [`checkpoint`]: save and exact resume (files natively, bytes everywhere);
-//! - [`session`]: a run as the page's worker drives it (data choice, steps, probes, history).
+//! - [`session`]: a run as the page's worker drives it (data choice, steps, probes, history);
+//! - [`shard`]: data-parallel steps (a batch's halves computed apart, then one update).
 
 pub mod checkpoint;
 pub mod optim;
 pub mod schedule;
 pub mod selection;
 pub mod session;
+pub mod shard;
 pub mod trainer;
 
 pub use optim::{clip_grad_norm, decays, OptimConfig, Optimizer, OptimizerKind};

@@ -353,25 +353,29 @@ impl Trainer {
             grad::loss::cross_entropy(&logits, self.config.classes, labels, tc.label_smoothing);
         let mut grads = grad::backward(&self.config, &self.params, &cache, &dlogits);
         let aux = extra(&self.config, &self.params, &cache, &mut grads)?;
-        let mut s = grad::Step {
-            loss: loss + aux as f32,
-            logits,
-            grads,
-        };
-        let classes = self.config.classes;
-        let correct = labels
-            .iter()
-            .enumerate()
-            .filter(|&(i, &l)| argmax(&s.logits[i * classes..(i + 1) * classes]) == l)
-            .count();
+        let correct = super::shard::count_correct(&logits, self.config.classes, labels);
         self.state.step += 1;
-        let finite = s.loss.is_finite() && all_finite(&s.grads);
+        Ok(self.update(loss + aux as f32, grads, correct, labels.len(), lr))
+    }
+
+    /// The update after a step's forward and backward (the step already counted in
+    /// `state.step`): skipped, and counted in `state.skipped`, when the loss or a gradient is not
+    /// finite; otherwise the gradients are clipped (when set) and the optimiser steps with `lr`.
+    pub fn update(
+        &mut self,
+        loss: f32,
+        mut grads: ParamSet<f32>,
+        correct: usize,
+        images: usize,
+        lr: f32,
+    ) -> StepReport {
+        let finite = loss.is_finite() && all_finite(&grads);
         let mut report = StepReport {
             step: self.state.step,
             lr,
-            loss: s.loss,
+            loss,
             correct,
-            images: labels.len(),
+            images,
             grad_norm: f64::NAN,
             skipped: !finite,
             steps: 1,
@@ -379,15 +383,15 @@ impl Trainer {
         };
         if !finite {
             self.state.skipped += 1;
-            return Ok(report);
+            return report;
         }
-        report.grad_norm = match tc.clip_norm {
-            Some(c) => clip_grad_norm(&mut s.grads, c),
-            None => s.grads.norm(),
+        report.grad_norm = match self.state.train.clip_norm {
+            Some(c) => clip_grad_norm(&mut grads, c),
+            None => grads.norm(),
         };
-        self.opt.step(&mut self.params, &s.grads, lr);
+        self.opt.step(&mut self.params, &grads, lr);
         self.state.optim_steps = self.opt.steps;
-        Ok(report)
+        report
     }
 
     /// The next batch of the shuffled training set, trained on. Moves to the next epoch after

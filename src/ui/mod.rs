@@ -42,6 +42,8 @@ pub fn train_worker_start() {
         .unwrap_or_default();
     if search.contains("role=infer") {
         infer::worker::start();
+    } else if search.contains("role=grad") {
+        train::helper::start();
     } else {
         train::worker::start();
     }

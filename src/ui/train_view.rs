@@ -91,12 +91,7 @@ pub fn TrainView() -> impl IntoView {
         let pref = app.engine_pref.get();
         ui.engine_pref.set(pref.key().into());
         if ui.worker_ready.get() {
-            client::send(
-                &ToWorker::Engine {
-                    pref: pref.key().into(),
-                },
-                None,
-            );
+            client::send(&client::engine_message(pref.key()), None);
         }
     });
     // The settings live in the URL.
@@ -272,9 +267,7 @@ pub fn TrainView() -> impl IntoView {
     let reset = move |_| {
         ui.error.set(None);
         client::send(
-            &ToWorker::Engine {
-                pref: ui.engine_pref.get_untracked(),
-            },
+            &client::engine_message(&ui.engine_pref.get_untracked()),
             None,
         );
         client::new_run(ui);
@@ -506,6 +499,7 @@ pub fn TrainView() -> impl IntoView {
         let mut v = report().map_or_else(|| json!({}), |r| (*r).clone());
         v["engine"] = ui.engine.get().into();
         v["engine_reason"] = ui.engine_reason.get().into();
+        v["workers"] = ui.workers.get().into();
         v["playing"] = ui.playing.get().into();
         v["worker_ready"] = ui.worker_ready.get().into();
         v["checkpoint_step"] = ui.checkpoint_step.get().into();

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::checkpoint::{model_bytes, optim_bytes, restore_parts};
+use super::shard::{self, Shard, ShardJob};
 use super::trainer::{argmax, StepReport, TrainState, Trainer};
 use crate::cpu::CpuEngine;
 use crate::data::{make_batch, ImageDataset};
@@ -28,6 +29,7 @@ pub use data::{
 };
 pub use init::{continued_params, is_head};
 pub use settings::SessionSettings;
+use std::ops::Range;
 
 /// A held-out evaluation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -193,13 +195,18 @@ impl TrainSession {
         }
         let epoch = self.trainer.shuffler.epoch();
         let r = self.trainer.next_step(self.train.as_ref())?;
-        let h = &mut self.history;
-        h.steps.push(r.step);
-        h.epochs.push(epoch);
-        h.loss.push(r.loss);
-        h.accuracy.push(r.correct as f32 / r.images.max(1) as f32);
-        h.images += r.images as u64;
+        self.record(r.step, epoch, r.loss, r.correct, r.images);
         Ok(r)
+    }
+
+    /// A step's line in the history.
+    fn record(&mut self, step: u64, epoch: u64, loss: f32, correct: usize, images: usize) {
+        let h = &mut self.history;
+        h.steps.push(step);
+        h.epochs.push(epoch);
+        h.loss.push(loss);
+        h.accuracy.push(correct as f32 / images.max(1) as f32);
+        h.images += images as u64;
     }
 
     /// The next batch and learning rate for a step that runs elsewhere (the GPU, awaited by the
@@ -237,13 +244,70 @@ impl TrainSession {
         let st = &mut self.trainer.state;
         st.skipped += skipped as u64;
         st.optim_steps = optim_steps;
-        let h = &mut self.history;
-        h.steps.push(st.step);
-        h.epochs.push(p.epoch);
-        h.loss.push(loss);
-        h.accuracy
-            .push(correct as f32 / p.labels.len().max(1) as f32);
-        h.images += p.labels.len() as u64;
+        let step = st.step;
+        self.record(step, p.epoch, loss, correct, p.labels.len());
+    }
+
+    /// The job for the images `range` of a prepared batch with the run's current weights: what
+    /// a helper worker computes while this one computes the rest ([`shard`]).
+    pub fn shard_job(&self, p: &Prepared, range: Range<usize>) -> Result<ShardJob> {
+        let (images, labels) = self.shard_parts(p, &range)?;
+        Ok(ShardJob {
+            config: self.trainer.config.clone(),
+            params: self.trainer.params.clone(),
+            images: images.to_vec(),
+            labels: labels.to_vec(),
+            smoothing: self.trainer.state.train.label_smoothing,
+            batch: p.labels.len(),
+        })
+    }
+
+    /// The images `range` of a prepared batch, computed here.
+    pub fn compute_shard(&self, p: &Prepared, range: Range<usize>) -> Result<Shard> {
+        let (images, labels) = self.shard_parts(p, &range)?;
+        let t = &self.trainer;
+        shard::compute(
+            &t.config,
+            &t.params,
+            images,
+            labels,
+            t.state.train.label_smoothing,
+            p.labels.len(),
+        )
+    }
+
+    fn shard_parts<'a>(
+        &self,
+        p: &'a Prepared,
+        range: &Range<usize>,
+    ) -> Result<(&'a [f32], &'a [usize])> {
+        let n = p.labels.len();
+        if range.start >= range.end || range.end > n {
+            return Err(Error::Input(format!("images {range:?} of a batch of {n}")));
+        }
+        let per = p.images.len() / n.max(1);
+        Ok((
+            &p.images[range.start * per..range.end * per],
+            &p.labels[range.clone()],
+        ))
+    }
+
+    /// The update of a prepared step from its shards (added in order), recorded as
+    /// [`TrainSession::step`] records a step.
+    pub fn finish_shards(&mut self, p: &Prepared, shards: Vec<Shard>) -> Result<StepReport> {
+        let s = shard::combine(shards)?;
+        if s.images != p.labels.len() {
+            return Err(Error::Input(format!(
+                "the shards hold {} images of a batch of {}",
+                s.images,
+                p.labels.len()
+            )));
+        }
+        let r = self
+            .trainer
+            .update(s.loss, s.grads, s.correct, s.images, p.lr);
+        self.record(r.step, p.epoch, r.loss, r.correct, r.images);
+        Ok(r)
     }
 
     /// Weights and optimiser state computed elsewhere (read back from the GPU before a probe,
@@ -504,6 +568,57 @@ mod tests {
             probe_images: 16,
             ..SessionSettings::default()
         }
+    }
+
+    #[test]
+    fn steps_in_two_shards_train_what_whole_steps_train() {
+        let mut whole = TrainSession::new(small()).unwrap();
+        let mut split = TrainSession::new(small()).unwrap();
+        for _ in 0..3 {
+            let a = whole.step().unwrap();
+            let p = split.prepare_step().unwrap();
+            // The second half goes through bytes, as it does to the page's helper worker.
+            let [r0, r1] = shard::halves(p.labels.len());
+            let job = split.shard_job(&p, r1).unwrap().to_bytes().unwrap();
+            let theirs = ShardJob::from_bytes(&job).unwrap().compute().unwrap();
+            let theirs = Shard::from_bytes(&split.trainer.config, &theirs.to_bytes()).unwrap();
+            let mine = split.compute_shard(&p, r0).unwrap();
+            let b = split.finish_shards(&p, vec![mine, theirs]).unwrap();
+            assert_eq!((a.step, a.correct, a.images), (b.step, b.correct, b.images));
+            assert!(
+                (a.loss - b.loss).abs() < 1e-5 * a.loss,
+                "{} vs {}",
+                a.loss,
+                b.loss
+            );
+            assert!((a.grad_norm - b.grad_norm).abs() < 1e-4 * a.grad_norm);
+        }
+        let (mut diff, mut scale) = (0.0f32, 0.0f32);
+        for (k, t) in &whole.trainer.params.tensors {
+            for (x, y) in t.data.iter().zip(&split.trainer.params.tensors[k].data) {
+                diff = diff.max((x - y).abs());
+                scale = scale.max(x.abs());
+            }
+        }
+        assert!(
+            diff <= 1e-5 * scale,
+            "weights differ by {diff} (scale {scale})"
+        );
+        assert_eq!(whole.history.steps, split.history.steps);
+        assert_eq!(whole.history.epochs, split.history.epochs);
+        assert_eq!(whole.history.images, split.history.images);
+        assert_eq!(
+            whole.trainer.state.optim_steps,
+            split.trainer.state.optim_steps
+        );
+        let p = split.prepare_step().unwrap();
+        assert!(split.compute_shard(&p, 3..3).is_err());
+        assert!(split.compute_shard(&p, 0..17).is_err());
+        let mine = split.compute_shard(&p, 0..8).unwrap();
+        assert!(
+            split.finish_shards(&p, vec![mine]).is_err(),
+            "half a batch is not a step"
+        );
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct TrainUi {
     pub playing: RwSignal<bool>,
     pub engine: RwSignal<String>,
     pub engine_reason: RwSignal<String>,
+    /// Workers computing each CPU step (2 where a helper worker takes half of every batch).
+    pub workers: RwSignal<usize>,
     /// The step of the last checkpoint stored in IndexedDB.
     pub checkpoint_step: RwSignal<Option<u64>>,
     /// A run saved by an earlier visit, offered for resuming: its step.
@@ -68,6 +70,24 @@ thread_local! {
     static SENT: RefCell<&'static str> = const { RefCell::new("") };
 }
 
+/// The engine preference and `workers=` from the page's URL (1 or 2; absent: as many as
+/// help), as the worker hears them before every run.
+pub fn engine_message(pref: &str) -> ToWorker {
+    let search = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    let workers = search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("workers="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    ToWorker::Engine {
+        pref: pref.into(),
+        workers,
+    }
+}
+
 impl TrainUi {
     pub fn new(settings: SessionSettings, app: AppState) -> Self {
         Self {
@@ -78,6 +98,7 @@ impl TrainUi {
             playing: RwSignal::new(false),
             engine: RwSignal::new("cpu".into()),
             engine_reason: RwSignal::new(String::new()),
+            workers: RwSignal::new(1),
             checkpoint_step: RwSignal::new(None),
             saved: RwSignal::new(None),
             exported: RwSignal::new(None),
@@ -209,12 +230,16 @@ pub fn ensure_worker(ui: TrainUi) {
     };
     WORKER.with_borrow_mut(|w| *w = Some(worker));
     watch_visibility(ui);
-    // The device-loss test's hook (`window.__wbTrainLoseDevice()`): destroys the worker's
+    // The device-loss and helper-failure tests' hooks (`window.__wbTrainLoseDevice()`): destroys the worker's
     // WebGPU device, as a driver reset would.
     if let Some(w) = web_sys::window() {
         let lose = Closure::<dyn Fn()>::new(|| send(&ToWorker::LoseDevice, None));
         let _ = Reflect::set(&w, &"__wbTrainLoseDevice".into(), lose.as_ref());
         lose.forget();
+        // The helper-failure test's hook: the helper worker's next job arrives damaged.
+        let brk = Closure::<dyn Fn()>::new(|| send(&ToWorker::BreakHelper, None));
+        let _ = Reflect::set(&w, &"__wbTrainBreakHelper".into(), brk.as_ref());
+        brk.forget();
     }
 }
 
@@ -238,12 +263,7 @@ fn on_event(ui: TrainUi, ev: FromWorker, bytes: Option<Uint8Array>) {
                         }
                     }
                 }
-                send(
-                    &ToWorker::Engine {
-                        pref: ui.engine_pref.get_untracked(),
-                    },
-                    None,
-                );
+                send(&engine_message(&ui.engine_pref.get_untracked()), None);
                 new_run(ui);
             });
         }
@@ -252,6 +272,7 @@ fn on_event(ui: TrainUi, ev: FromWorker, bytes: Option<Uint8Array>) {
             playing,
             engine,
             engine_reason,
+            workers,
         } => {
             let now = now_ms();
             let last = LAST_REPORT_MS.with_borrow_mut(|l| std::mem::replace(l, now));
@@ -271,6 +292,7 @@ fn on_event(ui: TrainUi, ev: FromWorker, bytes: Option<Uint8Array>) {
             ui.playing.set(playing);
             ui.engine.set(engine);
             ui.engine_reason.set(engine_reason);
+            ui.workers.set(workers);
             ui.report.set(Some(Arc::new(report)));
         }
         FromWorker::Checkpoint { step } => {

@@ -25,16 +25,26 @@ pub async fn open_gpu(t: &Trainer) -> Result<(GpuTrainer, String), String> {
 /// Images timed on each engine by the calibration.
 pub const CALIBRATION_IMAGES: usize = 16;
 
+/// How the CPU trainer is named in the engine line.
+pub fn cpu_trainer(workers: usize) -> String {
+    match workers {
+        1 => "CPU trainer (wasm SIMD, one worker)".into(),
+        n => format!("CPU trainer (wasm SIMD, {n} workers: each computes part of every batch)"),
+    }
+}
+
 /// Times `t`'s forward and backward on the CPU and on WebGPU on the same images: the GPU's
-/// trainer when it is faster, and the reason shown either way.
+/// trainer when it is faster, and the reason shown either way. The CPU's time is one worker's;
+/// with `workers` sharing each batch a step takes about that time divided by `workers`.
 pub async fn calibrate_engines(
     t: &Trainer,
     images: &[f32],
     labels: &[usize],
+    workers: usize,
 ) -> (Option<GpuTrainer>, String) {
     let (mut gpu, adapter) = match open_gpu(t).await {
         Ok(g) => g,
-        Err(why) => return (None, format!("CPU trainer (wasm SIMD, one thread): {why}")),
+        Err(why) => return (None, format!("{}: {why}", cpu_trainer(workers))),
     };
     // One forward + backward on each engine on the same few images of the first batch (nothing
     // is updated); a two-image call first compiles the GPU's pipelines, untimed.
@@ -52,7 +62,7 @@ pub async fn calibrate_engines(
     }
     let t0 = now_ms();
     let cpu = crate::grad::loss_and_grads(&t.config, &t.params, images, labels, 0.0);
-    let cpu_ms = now_ms() - t0;
+    let cpu_ms = (now_ms() - t0) / workers.max(1) as f64;
     let t0 = now_ms();
     let gpu_ms = match gpu.loss_and_grads_async(images, labels).await {
         Ok(_) => now_ms() - t0,
@@ -66,7 +76,7 @@ pub async fn calibrate_engines(
     } else {
         (
             None,
-            format!("CPU trainer (wasm SIMD, one thread): calibrated on {n} images, CPU {cpu_ms:.0} ms vs WebGPU ({adapter}) {gpu_ms:.0} ms"),
+            format!("{}: calibrated on {n} images, CPU {cpu_ms:.0} ms vs WebGPU ({adapter}) {gpu_ms:.0} ms", cpu_trainer(workers)),
         )
     }
 }

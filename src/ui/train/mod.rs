@@ -4,4 +4,5 @@
 pub mod charts;
 pub mod client;
 pub mod engine;
+pub mod helper;
 pub mod worker;

@@ -16,11 +16,19 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::spawn_local;
 
-use super::engine::{calibrate_engines, open_gpu, CALIBRATION_IMAGES};
+use std::rc::Rc;
+
+use super::engine::{calibrate_engines, cpu_trainer, open_gpu, CALIBRATION_IMAGES};
+use super::helper::{cores, HelperLink};
 use crate::analysis::lab::recover::{recover, RecoverConfig};
 use crate::gpu::train::GpuTrainer;
-use crate::page::train_protocol::{decode, encode, unpack_files, FromWorker, Pacer, ToWorker};
+use crate::page::train_protocol::{
+    cpu_workers, decode, encode, unpack_files, FromWorker, Pacer, ToWorker,
+};
 use crate::train::session::{DataBytes, TrainSession};
+use crate::train::shard::{halves, Shard};
+use crate::ui::web::sleep;
+use futures::future::{select, Either};
 
 /// The run and its engine, taken out of [`STATE`] while a chunk awaits the GPU.
 struct Run {
@@ -40,6 +48,8 @@ struct State {
     scheduled: bool,
     pacer: Pacer,
     pref: String,
+    /// `workers=` from the URL (0: as many as help).
+    workers: usize,
     engine_reason: String,
     /// The last checkpoint's bytes: where a lost GPU device continues from.
     last_checkpoint: Option<Vec<u8>>,
@@ -62,12 +72,114 @@ thread_local! {
         scheduled: false,
         pacer: Pacer::default(),
         pref: "auto".into(),
+        workers: 0,
         engine_reason: String::new(),
         last_checkpoint: None,
         generation: 0,
         switch_to: None,
         data: DataBytes::default(),
     });
+    /// The helper worker that computes half of every CPU step, kept across runs.
+    static HELPER: RefCell<Option<Rc<HelperLink>>> = const { RefCell::new(None) };
+}
+
+/// How long the training worker waits for the helper's half: this many times its own half's
+/// time, and at least [`HELPER_TIMEOUT_MIN_MS`].
+const HELPER_TIMEOUT_FACTOR: f64 = 20.0;
+const HELPER_TIMEOUT_MIN_MS: f64 = 30_000.0;
+
+/// How many workers a CPU run of batch `batch` uses here.
+fn planned_workers(st: &State, batch: usize) -> usize {
+    cpu_workers(st.workers, cores(), batch)
+}
+
+/// Starts the helper worker when a CPU run of batch `batch` wants one and none is up; Err:
+/// why it could not start (the run trains with one worker).
+fn ensure_helper(st: &State, batch: usize) -> Result<(), String> {
+    if planned_workers(st, batch) < 2 {
+        return Ok(());
+    }
+    HELPER.with_borrow_mut(|h| {
+        if h.as_ref().is_some_and(|l| l.failed().is_none()) {
+            return Ok(());
+        }
+        // The view hears at once that a second worker trains.
+        let on_ready = || {
+            STATE.with(|s| {
+                if let Ok(st) = s.try_borrow() {
+                    report(&st);
+                }
+            })
+        };
+        let link = HelperLink::spawn(on_ready)?;
+        *h = Some(Rc::new(link));
+        Ok(())
+    })
+}
+
+/// The helper, when it is up and this CPU step is to be split.
+fn helper_for(run: &Run, st: &State) -> Option<Rc<HelperLink>> {
+    let wanted = planned_workers(st, run.session.settings.batch) >= 2;
+    HELPER
+        .with_borrow(|h| h.clone())
+        .filter(|l| wanted && l.ready())
+}
+
+/// One CPU step with the batch's second half computed by the helper meanwhile. A helper that
+/// fails is dropped and its half computed here: the step is the same either way.
+async fn shared_step(run: &mut Run, helper: &HelperLink) -> crate::error::Result<()> {
+    let p = run.session.prepare_step()?;
+    let [mine, theirs] = halves(p.labels.len());
+    let reply = run
+        .session
+        .shard_job(&p, theirs.clone())
+        .and_then(|j| j.to_bytes())
+        .map(|bytes| helper.send(bytes));
+    let t0 = now_ms();
+    let local = run.session.compute_shard(&p, mine)?;
+    // A helper that neither answers nor fails (it should not happen) must not stall the run.
+    let limit = (HELPER_TIMEOUT_FACTOR * (now_ms() - t0)).max(HELPER_TIMEOUT_MIN_MS);
+    let remote = match reply {
+        Ok(rx) => match select(rx, Box::pin(sleep(limit as i32))).await {
+            Either::Left((r, _)) => r
+                .unwrap_or_else(|_| Err("the helper worker went away".into()))
+                .and_then(|b| {
+                    Shard::from_bytes(&run.session.trainer.config, &b).map_err(|e| e.to_string())
+                }),
+            Either::Right(_) => Err(format!(
+                "the helper worker did not answer within {:.0} s",
+                limit / 1000.0
+            )),
+        },
+        Err(e) => Err(e.to_string()),
+    };
+    let remote = match remote {
+        Ok(s) => s,
+        Err(why) => {
+            helper.fail(&why);
+            HELPER.with_borrow_mut(|h| *h = None);
+            // Not an error to the user: the step is the same; the engine line says why it is
+            // slower from now on.
+            STATE.with_borrow_mut(|st| {
+                st.engine_reason = format!(
+                    "{}: the helper worker failed at step {} ({why}); training goes on alone",
+                    cpu_trainer(1),
+                    run.session.step_count()
+                )
+            });
+            run.session.compute_shard(&p, theirs)?
+        }
+    };
+    run.session.finish_shards(&p, vec![local, remote])?;
+    Ok(())
+}
+
+/// Workers computing the run's steps now.
+fn workers_now(run: &Run, st: &State) -> usize {
+    match run.gpu {
+        Some(_) => 1,
+        None => 1 + helper_for(run, st).is_some() as usize,
+    }
 }
 
 fn global() -> JsValue {
@@ -119,6 +231,7 @@ fn report(st: &State) {
                 playing: st.playing,
                 engine: if r.gpu.is_some() { "gpu" } else { "cpu" }.into(),
                 engine_reason: st.engine_reason.clone(),
+                workers: workers_now(r, st),
             },
             None,
         );
@@ -160,7 +273,11 @@ async fn step_once(run: &mut Run) -> Result<bool, String> {
     let t0 = now_ms();
     match run.gpu.as_mut() {
         None => {
-            if let Err(e) = run.session.step() {
+            let r = match STATE.with_borrow(|st| helper_for(run, st)) {
+                Some(h) => shared_step(run, &h).await,
+                None => run.session.step().map(|_| ()),
+            };
+            if let Err(e) = r {
                 post_error(e);
                 return Ok(false);
             }
@@ -225,6 +342,7 @@ fn fall_back(run: &mut Run, st: &mut State, why: &str) {
         }
         None => "start".into(),
     };
+    let _ = ensure_helper(st, run.session.settings.batch);
     st.engine_reason = format!(
         "CPU: the WebGPU device failed at step {at} ({why}); training continues on the CPU \
          from the {note}"
@@ -357,29 +475,27 @@ fn begin_run(session: TrainSession) {
 /// starts on the CPU at once and, where the worker has WebGPU, a calibration in the background
 /// may move it to the GPU (a software adapter can take a minute to compile and time).
 async fn start_run(session: TrainSession) {
-    let (pref, generation) = STATE.with_borrow_mut(|st| {
+    let (pref, generation, workers) = STATE.with_borrow_mut(|st| {
         st.busy = true;
         st.generation += 1;
         st.switch_to = None;
-        (st.pref.clone(), st.generation)
+        let workers = planned_workers(st, session.settings.batch);
+        (st.pref.clone(), st.generation, workers)
     });
     let (gpu, reason) = match pref.as_str() {
         "gpu" => open_gpu(&session.trainer).await.map_or_else(
             |why| {
                 (
                     None,
-                    format!("CPU trainer (wasm SIMD, one thread): engine=gpu, but {why}"),
+                    format!("{}: engine=gpu, but {why}", cpu_trainer(workers)),
                 )
             },
             |(g, adapter)| (Some(g), format!("WGSL trainer on {adapter}: engine=gpu")),
         ),
-        "cpu" => (
-            None,
-            "CPU trainer (wasm SIMD, one thread): engine=cpu".into(),
-        ),
+        "cpu" => (None, format!("{}: engine=cpu", cpu_trainer(workers))),
         _ => (
             None,
-            "CPU trainer (wasm SIMD, one thread) while WebGPU is being timed…".into(),
+            format!("{} while WebGPU is being timed…", cpu_trainer(workers)),
         ),
     };
     let calibrate = pref != "gpu" && pref != "cpu";
@@ -390,7 +506,13 @@ async fn start_run(session: TrainSession) {
         })
         .flatten();
     STATE.with_borrow_mut(|st| {
-        st.engine_reason = reason;
+        st.engine_reason = match gpu
+            .is_none()
+            .then(|| ensure_helper(st, session.settings.batch))
+        {
+            Some(Err(why)) => format!("{}: no helper worker ({why})", cpu_trainer(1)),
+            _ => reason,
+        };
         st.playing = false;
         st.last_checkpoint = session.save().ok();
         st.run = Some(Run {
@@ -403,7 +525,7 @@ async fn start_run(session: TrainSession) {
     });
     drain();
     if let Some((trainer, (images, labels))) = probe {
-        let (gpu, reason) = calibrate_engines(&trainer, &images, &labels).await;
+        let (gpu, reason) = calibrate_engines(&trainer, &images, &labels, workers).await;
         STATE.with_borrow_mut(|st| {
             if st.generation != generation {
                 return;
@@ -543,11 +665,21 @@ fn handle(cmd: ToWorker, bytes: Option<Vec<u8>>) {
             },
             false,
         ),
+        ToWorker::BreakHelper => HELPER.with_borrow(|h| match h {
+            Some(l) => l.damage_next(),
+            None => post_error("break_helper: no helper worker is running"),
+        }),
         ToWorker::LoseDevice => STATE.with_borrow_mut(|st| match st.run.as_ref() {
             Some(Run { gpu: Some(g), .. }) => g.destroy_device(),
             _ => post_error("lose_device: the run is not on the GPU"),
         }),
-        ToWorker::Engine { pref } => STATE.with_borrow_mut(|st| st.pref = pref),
+        ToWorker::Engine { pref, workers } => STATE.with_borrow_mut(|st| {
+            st.pref = pref;
+            st.workers = workers;
+            if workers == 1 {
+                HELPER.with_borrow_mut(|h| *h = None);
+            }
+        }),
         ToWorker::LabRecover { config } => lab_recover(&config),
     }
 }
