@@ -157,6 +157,8 @@ def main():
     ap.add_argument("--accuracy-run", action="store_true")
     ap.add_argument("--throughput", type=float, default=0,
                     help="also measure the page's CPU worker against the CLI on one thread for this many seconds")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="with --throughput: the page's `workers=` (1: the training worker alone; 0: as many as help)")
     ap.add_argument("--only", default="", help="run only the checks whose names contain one of these (comma-separated)")
     a = ap.parse_args()
     shots = Path(a.shots)
@@ -373,8 +375,12 @@ def main():
                 # rounds, A B A B A B, so that a change in the machine's load hits both sides.
                 pages, clis = [], []
                 for i in range(3):
-                    b.goto(base + "?view=train&engine=cpu")
+                    b.goto(base + "?view=train&engine=cpu" + (f"&workers={a.workers}" if a.workers else ""))
                     wait_train(b, lambda r: r.get("worker_ready") and r.get("step") == 0, "a fresh run")
+                    if a.workers != 1:
+                        # As many workers as the page uses: wait for the helper.
+                        cores = b.js("return navigator.hardwareConcurrency || 1")
+                        wait_train(b, lambda r: r.get("workers") == min(2, cores), "the training workers")
                     b.click("#train-play")
                     time.sleep(a.throughput)
                     r = pause(b)
@@ -393,7 +399,7 @@ def main():
                 check(ratio >= 0.6, f"the page trains at {100 * ratio:.0f} % of the CLI's images/s (median of "
                       f"{[round(100 * x) for x in ratios]}; target 60 %): page {[round(x) for x in pages]}, "
                       f"CLI {[round(x) for x in clis]} images/s; load {os.getloadavg()[0]:.1f}")
-                return (f"page CPU worker {[round(x) for x in pages]} images/s vs `whitebox train` on one thread "
+                return (f"page CPU ({r.get('workers')} workers) {[round(x) for x in pages]} images/s vs `whitebox train` on one thread "
                         f"{[round(x) for x in clis]} images/s: median {100 * ratio:.0f} % "
                         f"({100 * ratios[0]:.0f}–{100 * ratios[-1]:.0f} %); load {os.getloadavg()[0]:.1f}")
             run("measure: page CPU worker images/s vs `whitebox train` on one thread (same model, batch)", throughput)

@@ -18,13 +18,13 @@ wb_step "debian packages (${WB_TEST_APT_PACKAGES[*]})" wb_ensure_apt "${WB_TEST_
 wb_step "browser-test tooling (hook)" wb_ensure_browser_test_tooling
 
 wb_step "cargo fmt --check" cargo fmt --all --check
-wb_step "clippy native (all targets)" cargo clippy --all-targets -- -D warnings
+wb_step "clippy native (all targets)" cargo clippy --workspace --all-targets -- -D warnings
 # wasm32: the library and both binaries, not --all-targets. Tests, benches and examples are
 # native-only by design (they read /usr/share/datasets, run lavapipe, use rayon/native wgpu
 # polling), and the tests/*.rs harness is not built for wasm32. The page's own browser tests
 # run against a trunk build in Chromium instead.
 wb_step "clippy wasm32 (lib + bins)" \
-    cargo clippy --lib --bins --target "$WB_WASM_TARGET" -- -D warnings
+    cargo clippy --workspace --lib --bins --target "$WB_WASM_TARGET" -- -D warnings
 
 wb_gpu_test_env
 wb_step "cargo test (native)" cargo test

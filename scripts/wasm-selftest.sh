@@ -39,6 +39,12 @@ for name, path, rel_tol, sparsity_abs in [("wasm cpu", sys.argv[2], 1e-5, 0.0), 
         continue
     if name == "webgpu":
         print(f"webgpu adapter: {got.get('adapter')}")
+    else:
+        # crates/whitebox-gemm, the wasm build's own matrix kernel, on odd shapes vs f64.
+        err = got.get("matmul_check")
+        ok = isinstance(err, (int, float)) and err <= 1e-5
+        passed, failed = passed + ok, failed + (not ok)
+        print(f"{name} matrix kernel on odd shapes vs f64: largest relative error {err} {'ok' if ok else 'FAILED'}")
     for key in ["logits", "rc_in", "rc_out", "sparsity", "attention_mean"]:
         a, b = flat(got.get(key, [])), flat(native[key])
         if len(a) != len(b) or not b:

@@ -9,7 +9,7 @@ pub trait GemmScalar: Copy + Send + Sync + 'static {
     const ZERO: Self;
     const ONE: Self;
     /// Runs the product on the project's own kernel where it has one for this type and target
-    /// (f32 on wasm: [`super::microkernel`]); false: `gemm` runs it.
+    /// (f32 on wasm: [`whitebox_gemm`]); false: the `gemm` crate runs it.
     fn own_kernel(
         _c: &mut MatMut<'_, Self>,
         _accumulate: bool,
@@ -32,7 +32,7 @@ impl GemmScalar for f32 {
         b: MatRef<'_, f32>,
         alpha: f32,
     ) -> bool {
-        super::microkernel::gemm(c, accumulate, a, b, alpha);
+        whitebox_gemm::gemm(&mut own_mut(c), accumulate, own(a), own(b), alpha);
         true
     }
 }
@@ -121,6 +121,28 @@ impl<'a, T> MatMut<'a, T> {
     }
 }
 
+/// The same view for [`whitebox_gemm`].
+#[cfg(any(target_arch = "wasm32", test))]
+fn own<'a>(m: MatRef<'a, f32>) -> whitebox_gemm::View<'a> {
+    whitebox_gemm::View {
+        data: m.data,
+        rows: m.rows,
+        cols: m.cols,
+        rs: m.rs,
+        cs: m.cs,
+    }
+}
+
+#[cfg(any(target_arch = "wasm32", test))]
+fn own_mut<'a, 'b>(m: &'b mut MatMut<'a, f32>) -> whitebox_gemm::ViewMut<'b> {
+    whitebox_gemm::ViewMut {
+        data: m.data,
+        rows: m.rows,
+        cols: m.cols,
+        rs: m.rs,
+    }
+}
+
 /// Whether a product may use several threads. Inside an already parallel loop use `Single`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Threads {
@@ -192,7 +214,7 @@ pub fn gemm<T: GemmScalar>(
 }
 
 /// On wasm, f32 products of at least this many multiply-adds run on
-/// [`super::microkernel`] (faster than `gemm`'s SIMD128 kernel there); smaller ones, such as a
+/// [`whitebox_gemm`] (faster than `gemm`'s SIMD128 kernel there); smaller ones, such as a
 /// head's attention, stay with `gemm`.
 const OWN_KERNEL_MIN: usize = 1 << 17;
 
@@ -297,6 +319,43 @@ mod tests {
         );
         for i in 0..m * n {
             assert!((acc[i] - (want[i] + 0.5 * want2[i])).abs() < 1e-4);
+        }
+    }
+
+    /// The wasm kernel's code, run natively on its portable lanes (the wasm build runs the same
+    /// check in the page's self-test).
+    #[test]
+    fn own_kernel_matches_an_f64_product_on_odd_shapes() {
+        let e = whitebox_gemm::check_shapes();
+        assert!(e < 1e-5, "largest relative error {e:e}");
+    }
+
+    #[test]
+    fn own_kernel_leaves_the_columns_past_its_output_alone() {
+        let (m, k, n) = (6, 10, 9);
+        let a = crate::rng::uniform(1, "a", m * k, 1.0);
+        let b = crate::rng::uniform(2, "b", k * n, 1.0);
+        let mut c = vec![7.0f32; m * 12];
+        let mut out = MatMut {
+            data: &mut c,
+            rows: m,
+            cols: n,
+            rs: 12,
+        };
+        whitebox_gemm::gemm(
+            &mut own_mut(&mut out),
+            false,
+            own(MatRef::new(&a, m, k)),
+            own(MatRef::new(&b, k, n)),
+            1.0,
+        );
+        for i in 0..m {
+            assert!(
+                c[i * 12 + n..i * 12 + 12].iter().all(|&v| v == 7.0),
+                "row {i} spilled"
+            );
+            let s: f32 = (0..k).map(|p| a[i * k + p] * b[p * n]).sum();
+            assert!((c[i * 12] - s).abs() < 1e-5);
         }
     }
 }

@@ -11,7 +11,6 @@ pub mod head;
 pub mod interp;
 pub mod ista;
 pub mod layernorm;
-pub mod microkernel;
 pub mod mssa;
 pub mod par;
 pub mod vecops;

@@ -1,18 +1,75 @@
-//! The page's own f32 matrix product: a register-blocked 4×8 kernel over B packed in panels of
+//! Whitebox's own f32 matrix product (used by `whitebox::cpu::gemm` on wasm): a register-blocked 4×8 kernel over B packed in panels of
 //! 8 columns, blocked along k. On wasm it runs on SIMD128 and replaces the `gemm` crate's
 //! kernel for the large products (measured in Node 20 and Chromium on this machine's cores:
 //! 43–51 GFLOP/s against 34–37 on the (6400×128)·(128×128)-sized products of a training step;
 //! the small per-head products stay with `gemm`, which is level or faster there).
 //!
 //! Natively the same code runs on plain four-float lanes, so that its packing, blocking and edges
-//! are tested with `cargo test`; the native engine itself keeps `gemm`'s AVX kernels. The wasm
-//! build is checked by the page's self-test (the CPU engine's forward within 1e-5 of the native
-//! one) and by [`check_shapes`], which the self-test runs in the browser.
+//! are tested with `cargo test` (`whitebox::cpu::gemm`'s tests call [`check_shapes`]); the native
+//! engine itself keeps the `gemm` crate's AVX kernels. The wasm build is checked by the page's
+//! self-test: the CPU engine's forward within 1e-5 of the native one, and [`check_shapes`] run in
+//! the browser.
+//!
+//! A crate of its own so that the page's debug builds optimise it (see Cargo.toml).
 //!
 //! Why 4×8: eight accumulators, two B vectors and one broadcast A value keep 11 of V8's 15 free
 //! vector registers busy; a 6×8 tile (15) made V8 spill and ran at half the speed.
 
-use super::gemm::{MatMut, MatRef};
+/// A read-only strided matrix: element (i, j) is `data[i * rs + j * cs]`.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    pub data: &'a [f32],
+    pub rows: usize,
+    pub cols: usize,
+    pub rs: usize,
+    pub cs: usize,
+}
+
+/// A mutable matrix with contiguous columns and row stride `rs`.
+pub struct ViewMut<'a> {
+    pub data: &'a mut [f32],
+    pub rows: usize,
+    pub cols: usize,
+    pub rs: usize,
+}
+
+impl<'a> ViewMut<'a> {
+    /// A row-major (rows, cols) matrix.
+    pub fn new(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            rs: cols,
+        }
+    }
+}
+
+impl<'a> View<'a> {
+    /// A row-major (rows, cols) matrix.
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
+    }
+    /// Its transpose, without moving data.
+    pub fn t(self) -> Self {
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
+    }
+}
+
+type MatRef<'a> = View<'a>;
+type MatMut<'a> = ViewMut<'a>;
 
 /// Rows and columns of the register tile.
 const MR: usize = 4;
@@ -20,18 +77,25 @@ const NR: usize = 8;
 /// Depth of one packed block of B (a 128-column panel set of 256 rows is 128 KB).
 const KC: usize = 256;
 
-/// `c = accumulate·c + alpha · a·b` (shapes checked by the caller, [`super::gemm::gemm`]).
-pub fn gemm(
-    c: &mut MatMut<'_, f32>,
-    accumulate: bool,
-    a: MatRef<'_, f32>,
-    b: MatRef<'_, f32>,
-    alpha: f32,
-) {
+/// `c = accumulate·c + alpha · a·b`. Panics when the shapes differ or a view reaches past its
+/// slice.
+pub fn gemm(c: &mut MatMut<'_>, accumulate: bool, a: MatRef<'_>, b: MatRef<'_>, alpha: f32) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert!(b.rows == k && c.rows == m && c.cols == n, "shapes differ");
     if m == 0 || n == 0 {
         return;
+    }
+    assert!(
+        (m - 1) * c.rs + n <= c.data.len(),
+        "output view out of bounds"
+    );
+    for v in [&a, &b] {
+        if v.rows > 0 && v.cols > 0 {
+            assert!(
+                (v.rows - 1) * v.rs + (v.cols - 1) * v.cs < v.data.len(),
+                "view out of bounds"
+            );
+        }
     }
     if k == 0 {
         if !accumulate {
@@ -59,7 +123,7 @@ thread_local! {
 
 /// Rows `p0 .. p0 + kc` of `b`, times `alpha`, as panels of [`NR`] columns: panel `j`, row `p`
 /// at `(j·kc + p)·NR`, the last panel padded with zeros.
-fn pack_b(pack: &mut Vec<f32>, b: MatRef<'_, f32>, p0: usize, kc: usize, alpha: f32) {
+fn pack_b(pack: &mut Vec<f32>, b: MatRef<'_>, p0: usize, kc: usize, alpha: f32) {
     let n = b.cols;
     let panels = n.div_ceil(NR);
     pack.clear();
@@ -87,14 +151,7 @@ fn pack_b(pack: &mut Vec<f32>, b: MatRef<'_, f32>, p0: usize, kc: usize, alpha: 
 }
 
 /// `c (+)= a[:, p0 .. p0 + kc] · packed` for all tiles.
-fn block(
-    c: &mut MatMut<'_, f32>,
-    accumulate: bool,
-    a: MatRef<'_, f32>,
-    p0: usize,
-    kc: usize,
-    pack: &[f32],
-) {
+fn block(c: &mut MatMut<'_>, accumulate: bool, a: MatRef<'_>, p0: usize, kc: usize, pack: &[f32]) {
     let (m, n) = (c.rows, c.cols);
     let panels = n.div_ceil(NR);
     let mut i = 0;
@@ -248,8 +305,8 @@ pub fn check_shapes() -> f64 {
             (false, true, false, -2.0),
             (true, true, true, 1.0),
         ] {
-            let av = crate::rng::uniform(11, "mk-a", m * k, 1.0);
-            let bv = crate::rng::uniform(12, "mk-b", k * n, 1.0);
+            let av = uniform(11, m * k);
+            let bv = uniform(12, k * n);
             let a = if ta {
                 MatRef::new(&av, k, m).t()
             } else {
@@ -260,7 +317,7 @@ pub fn check_shapes() -> f64 {
             } else {
                 MatRef::new(&bv, k, n)
             };
-            let start = crate::rng::uniform(13, "mk-c", m * n, 1.0);
+            let start = uniform(13, m * n);
             let mut want = vec![0.0f64; m * n];
             for i in 0..m {
                 for j in 0..n {
@@ -284,40 +341,15 @@ pub fn check_shapes() -> f64 {
     worst
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn odd_shapes_and_layouts_match_an_f64_product() {
-        let e = super::check_shapes();
-        assert!(e < 1e-6, "largest relative error {e:e}");
-    }
-
-    #[test]
-    fn an_output_with_a_row_stride_keeps_its_other_columns() {
-        use super::super::gemm::{MatMut, MatRef};
-        let (m, k, n) = (6, 10, 9);
-        let a = crate::rng::uniform(1, "a", m * k, 1.0);
-        let b = crate::rng::uniform(2, "b", k * n, 1.0);
-        let mut c = vec![7.0f32; m * 12];
-        super::gemm(
-            &mut MatMut {
-                data: &mut c,
-                rows: m,
-                cols: n,
-                rs: 12,
-            },
-            false,
-            MatRef::new(&a, m, k),
-            MatRef::new(&b, k, n),
-            1.0,
-        );
-        for i in 0..m {
-            assert!(
-                c[i * 12 + n..i * 12 + 12].iter().all(|&v| v == 7.0),
-                "row {i} spilled"
-            );
-            let s: f32 = (0..k).map(|p| a[i * k + p] * b[p * n]).sum();
-            assert!((c[i * 12] - s).abs() < 1e-5);
-        }
-    }
+/// `n` values in [-1, 1) from a fixed xorshift stream.
+fn uniform(seed: u64, n: usize) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 40) as f32 / (1u64 << 23) as f32 * 2.0 - 1.0
+        })
+        .collect()
 }
