@@ -188,7 +188,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             &out.logits.data,
             &format!("{weights}: the logits of {images}"),
         )?;
-        let nt = (h / cfg.patch) * (w / cfg.patch) + 1;
+        let nt = cfg.tokens_at([h, w]);
         let rollouts: Vec<Option<Vec<f32>>> = match (&out.trace, a.rollout) {
             (Some(trace), true) => (0..len)
                 .map(|i| {

@@ -212,7 +212,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         if !sizes.contains(&[h, w]) {
             sizes.push([h, w]);
         }
-        let nt = (h / cfg.patch) * (w / cfg.patch) + 1;
+        let nt = cfg.tokens_at([h, w]);
         let out = engine.forward(&batch, opts)?;
         let cls = out.cls.context("engine returned no attention rows")?;
         let per = cfg.heads * nt;

@@ -70,7 +70,7 @@ impl CpuEngine {
         }
         // The attention probabilities are the largest buffer: refuse sizes that cannot fit
         // instead of failing to allocate.
-        let nt = (h / cfg.patch) * (w / cfg.patch) + 1;
+        let nt = cfg.tokens_at([h, w]);
         let attn_bytes = (b as u128) * (cfg.heads as u128) * (nt as u128).pow(2) * 4;
         if attn_bytes > MAX_ATTENTION_BYTES {
             return Err(Error::Input(format!(

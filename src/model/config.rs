@@ -250,8 +250,12 @@ impl CrateConfig {
 
     /// Tokens N = n + 1 at the training size.
     pub fn tokens(&self) -> usize {
-        let (gh, gw) = self.grid();
-        gh * gw + 1
+        self.tokens_at(self.image)
+    }
+
+    /// Tokens N = n + 1 for an input of `[h, w]` pixels (the grid's whole patches and CLS).
+    pub fn tokens_at(&self, [h, w]: [usize; 2]) -> usize {
+        (h / self.patch) * (w / self.patch) + 1
     }
 
     /// The parameter count, with every product checked (`None` when it overflows).

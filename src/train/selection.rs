@@ -72,7 +72,7 @@ impl Trainer {
         }
         let cfg = &self.config;
         let [h, w] = cfg.image;
-        let nt = (h / cfg.patch) * (w / cfg.patch) + 1;
+        let nt = cfg.tokens();
         let mut engine = CpuEngine::new(self.model());
         let mut scorer = SegmentScorer::new(cfg.depth, cfg.heads, DEFAULT_MASS);
         let opts = ForwardOptions {

@@ -34,7 +34,7 @@ fn sizes(cfg: &CrateConfig) -> String {
     SIDES
         .iter()
         .map(|&s| {
-            let tokens = (s / cfg.patch).pow(2) + 1;
+            let tokens = cfg.tokens_at([s, s]);
             let what = if keeps_full_detail(cfg, tokens) {
                 "every view".to_string()
             } else {

@@ -173,7 +173,7 @@ impl LocalRuntime {
         let batch = Tensor::stack(std::slice::from_ref(image));
         let size = [image.shape[1], image.shape[2]];
         let c = &self.model.config;
-        let tokens = (size[0] / c.patch) * (size[1] / c.patch) + 1;
+        let tokens = c.tokens_at(size);
         // Every layer's tokens and attention when they fit the page's budget, otherwise the
         // measures and CLS rows only (a CRATE-B/8 at 448: see `analysis::plan`).
         let opts = page_options(c, tokens);

@@ -42,7 +42,7 @@ async fn run(app: AppState) -> Result<Gallery, String> {
     let rt = guard.as_mut().ok_or("no model is loaded")?;
     let cfg = rt.model.config.clone();
     let size = input_size(&cfg, app.input_side.get_untracked());
-    let tokens = (size[0] / cfg.patch) * (size[1] / cfg.patch) + 1;
+    let tokens = cfg.tokens_at(size);
     if let Some(why) = crate::analysis::plan::light_reason(&cfg, tokens) {
         return Err(format!(
             "the gallery's traced forward is unavailable at this size. {why}"
