@@ -141,6 +141,14 @@ pub fn paint(canvas: &web_sys::HtmlCanvasElement, img: &Rgba8Image) {
     }
 }
 
+/// A JavaScript exception's message (or the value's text), for a sentence.
+pub fn js_text(e: &JsValue) -> String {
+    e.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
 /// The page's query string, without the `?`.
 pub fn query() -> String {
     web_sys::window()

@@ -14,7 +14,7 @@ use wasm_bindgen::JsCast;
 
 use crate::page::infer_protocol::{decode, encode, ArrayLens, Body, FromInfer, Request, ToInfer};
 use crate::page::GpuState;
-use crate::ui::web::sleep;
+use crate::ui::web::{js_text, sleep};
 
 /// trunk's loader for the worker bin (`data-loader-shim`), in its inference role.
 const WORKER_URL: &str = "whitebox-train-worker_loader.js?role=infer";
@@ -53,13 +53,6 @@ pub fn next_id() -> u64 {
         n.set(id + 1);
         id
     })
-}
-
-fn js_text(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 /// Appends the worker's timings to `window.__wbWorkerMarks` (`[what, ms]` pairs, ms since the

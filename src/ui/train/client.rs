@@ -17,6 +17,7 @@ use crate::page::train_protocol::{
     decode, encode, pack_files, FromWorker, SessionSettings, ToWorker, IN_USE_NAME,
 };
 use crate::ui::state::AppState;
+use crate::ui::web::js_text;
 
 /// Where the page serves the Fashion-MNIST subset (web/datasets/fashion-mnist/).
 const FMNIST_DIR: &str = "datasets/fashion-mnist/";
@@ -73,11 +74,7 @@ thread_local! {
 /// The engine preference and `workers=` from the page's URL (1 or 2; absent: as many as
 /// help), as the worker hears them before every run.
 pub fn engine_message(pref: &str) -> ToWorker {
-    let search = web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .unwrap_or_default();
-    let workers = search
-        .trim_start_matches('?')
+    let workers = crate::ui::web::query()
         .split('&')
         .find_map(|kv| kv.strip_prefix("workers="))
         .and_then(|v| v.parse().ok())
@@ -111,13 +108,6 @@ impl TrainUi {
             data_credit: RwSignal::new(None),
         }
     }
-}
-
-fn js_text(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 fn now_ms() -> f64 {

@@ -16,6 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::train::shard::ShardJob;
+use crate::ui::web::js_text;
 
 /// trunk's loader for the worker bin, in the helper's role (relative to the training worker's
 /// own script, which sits beside it).
@@ -210,11 +211,4 @@ impl Drop for HelperLink {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn js_text(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
 }
