@@ -164,11 +164,38 @@ def main():
                     check(longest <= LONG_TASK_LIMIT,
                           f"a main-thread task took {longest:.0f} ms (> {LONG_TASK_LIMIT} ms; tasks: {b.js(LONG_TASKS)};"
                           f" page sections: {b.js(SECTIONS)})")
+                    # The Layers view: its token × channel heat map of Z^{l+1} (785 × 768 values at
+                    # 224) is drawn in row bands, each in a task of its own; then another layer.
+                    b.js(LONGEST)
+                    b.js(CASE_START)
+                    tokens = (side // 8) ** 2 + 1
+                    b.click("#tab-layers")
+                    # (When the page keeps no token states for an input this large, the view says so
+                    # in the map's caption instead.)
+                    heat = ("const c = document.querySelector('#zout-heatmap');"
+                            "return c && ((c.height === arguments[0] && c.width === 768) || "
+                            "c.title.startsWith('No token states')) && "
+                            "document.querySelector('#app').dataset.state === 'ready';")
+                    b.wait_js(heat, tokens, what="the token heat map", timeout=a.timeout)
+                    b.js("const s = document.querySelector('#layer'); s.value = '5';"
+                         "s.dispatchEvent(new Event('input', {bubbles: true}));")
+                    b.wait_js("const t = (document.querySelector('#zout-heatmap') || {}).title || '';"
+                              "return (t.startsWith('Z⁶') || t.startsWith('No token states'))"
+                              " && document.querySelector('#app').dataset.state === 'ready';",
+                              what="layer 5's heat map", timeout=a.timeout)
+                    layers_longest = b.js(LONGEST)
+                    b.screenshot(shots / f"30-b8-{engine}-{side}-layers.png")
+                    check(layers_longest <= LONG_TASK_LIMIT,
+                          f"the Layers view took a main-thread task of {layers_longest:.0f} ms (> {LONG_TASK_LIMIT} ms;"
+                          f" tasks: {b.js(LONG_TASKS)}; page sections: {b.js(SECTIONS)})")
+                    b.js("const s = document.querySelector('#layer'); s.value = '0';"
+                         "s.dispatchEvent(new Event('input', {bubbles: true}));")
                     b.click("#tab-model")
                     place = b.wait_js("return (document.querySelector('#wb-inference-place') || {}).textContent",
                                       what="the engine panel's inference line")
                     check("Web Worker" in place, f"inference does not run in the worker: {place!r}")
                     return (f"{detail}; peak wasm memory {mem / MIB:.0f} MiB, longest main-thread task {longest:.0f} ms "
+                            f"(Layers view: {layers_longest:.0f} ms) "
                             f"(long tasks [start, ms]: {b.js(LONG_TASKS)}; page sections [what, start, ms]: {b.js(SECTIONS)})")
 
                 def on_fail():

@@ -2,18 +2,17 @@
 //! fraction for the image on show, a token × channel heatmap of Z^{l+1} at the chosen layer,
 //! and the same measures as mean ± std over the whole gallery (the paper's layer-wise figure).
 
-use std::sync::Arc;
-
 use leptos::prelude::*;
 
 use super::actions::run_batch;
 use super::chart::{LayerChart, Series};
 use super::controls::LayerSlider;
+use super::deferred::deferred_bands;
 use super::light::light_note;
 use super::picture::Picture;
 use super::state::AppState;
 use crate::viz::axis::superscript;
-use crate::viz::heatmap;
+use crate::viz::{heatmap_rows, heatmap_scale};
 
 const BLUE: &str = "#2f6fb3";
 const ORANGE: &str = "#d9731a";
@@ -56,15 +55,24 @@ pub fn LayersView() -> impl IntoView {
             spread: None,
         }]
     });
-    let heat = Signal::derive(move || {
-        let l = layer.get();
-        app.current.with(|c| {
-            c.as_ref().filter(|c| !c.report.is_light()).map(|c| {
-                let r = &c.report;
-                Arc::new(heatmap(&r.zout[l], r.tokens, r.dim))
+    // Drawn in bands, a task each (see `deferred_bands`): the map is tokens × channels pixels.
+    let heat = deferred_bands(
+        app,
+        move || {
+            let l = layer.get();
+            app.current.with(|c| {
+                c.as_ref()
+                    .filter(|c| !c.report.is_light())
+                    .map(|c| (c.report.clone(), l))
             })
-        })
-    });
+        },
+        |(r, l)| {
+            let scale = heatmap_scale(&r.zout[l]);
+            let (w, h) = (r.dim, r.tokens);
+            ((r, l, scale), w, h)
+        },
+        |(r, l, scale), rows, out| heatmap_rows(&r.zout[*l], r.dim, *scale, rows, out),
+    );
     let heat_caption = move || {
         if let Some(why) = light_note(app) {
             return Some(format!("No token states for this image. {why}."));

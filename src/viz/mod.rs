@@ -11,6 +11,6 @@ mod render_reference;
 
 pub use colormap::inferno;
 pub use render::{
-    half, heads_overlay, heatmap, masked, outlined, overlay, pca_image, upscale, OverlayStyle,
-    TRUTH_OUTLINE,
+    half, heads_overlay, heatmap, heatmap_rows, heatmap_scale, masked, outlined, overlay,
+    pca_image, upscale, OverlayStyle, TRUTH_OUTLINE,
 };

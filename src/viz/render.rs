@@ -331,24 +331,39 @@ pub const ZERO: [u8; 3] = [246, 246, 244];
 /// in a pale neutral, every non-zero entry in the inferno map by `sqrt(|v| / max|v|)` from its
 /// dark end, so that the sparsity pattern stands out at a glance.
 pub fn heatmap(z: &[f32], rows: usize, cols: usize) -> Rgba8Image {
-    let max = z
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold(0.0f32, |m, v| m.max(v.abs()));
     let mut data = Vec::with_capacity(rows * cols * 4);
-    for &v in &z[..rows * cols] {
+    heatmap_rows(z, cols, heatmap_scale(z), 0..rows, &mut data);
+    Rgba8Image {
+        width: cols as u32,
+        height: rows as u32,
+        data,
+    }
+}
+
+/// The [`heatmap`]'s scale: the largest finite |value|.
+pub fn heatmap_scale(z: &[f32]) -> f32 {
+    z.iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, |m, v| m.max(v.abs()))
+}
+
+/// Rows `rows` of the [`heatmap`] of `z` (`cols` wide) at scale `max`, appended to `out` as
+/// RGBA: the page draws a large map in bands, a browser task each.
+pub fn heatmap_rows(
+    z: &[f32],
+    cols: usize,
+    max: f32,
+    rows: std::ops::Range<usize>,
+    out: &mut Vec<u8>,
+) {
+    for &v in &z[rows.start * cols..rows.end * cols] {
         let c = if v == 0.0 || max == 0.0 {
             ZERO
         } else {
             // Dark = large: reversed so that small values stay visible on the pale background.
             inferno(0.85 - 0.75 * (v.abs() / max).sqrt())
         };
-        data.extend_from_slice(&[c[0], c[1], c[2], 255]);
-    }
-    Rgba8Image {
-        width: cols as u32,
-        height: rows as u32,
-        data,
+        out.extend_from_slice(&[c[0], c[1], c[2], 255]);
     }
 }
 
@@ -358,6 +373,20 @@ mod tests {
 
     fn gray(w: usize, h: usize, v: u8) -> Rgba8Image {
         upscale(&vec![v; w * h * 3], w, h, 1)
+    }
+
+    #[test]
+    fn a_heatmap_drawn_in_bands_is_the_whole_heatmap() {
+        let (rows, cols) = (7, 5);
+        let mut z = crate::rng::uniform(4, "heat", rows * cols, 2.0);
+        z[3] = 0.0;
+        let whole = heatmap(&z, rows, cols);
+        let max = heatmap_scale(&z);
+        let mut data = Vec::new();
+        for r in [0..3, 3..4, 4..7] {
+            heatmap_rows(&z, cols, max, r, &mut data);
+        }
+        assert_eq!(data, whole.data);
     }
 
     #[test]
