@@ -136,7 +136,9 @@ async fn shared_step(run: &mut Run, helper: &HelperLink) -> crate::error::Result
         .and_then(|j| j.to_bytes())
         .map(|bytes| helper.send(bytes));
     let t0 = now_ms();
-    let local = run.session.compute_shard(&p, mine)?;
+    // Kept as a Result until the helper has answered: a step never moves on with a job still
+    // out (its late reply would be taken for the next step's).
+    let local = run.session.compute_shard(&p, mine);
     // A helper that neither answers nor fails (it should not happen) must not stall the run.
     let limit = (HELPER_TIMEOUT_FACTOR * (now_ms() - t0)).max(HELPER_TIMEOUT_MIN_MS);
     let remote = match reply {
@@ -170,7 +172,7 @@ async fn shared_step(run: &mut Run, helper: &HelperLink) -> crate::error::Result
             run.session.compute_shard(&p, theirs)?
         }
     };
-    run.session.finish_shards(&p, vec![local, remote])?;
+    run.session.finish_shards(&p, vec![local?, remote])?;
     Ok(())
 }
 
