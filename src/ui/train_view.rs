@@ -529,11 +529,17 @@ pub fn TrainView() -> impl IntoView {
         format!(
             "step {step} / {total} · epoch {} / {epochs} · {ips:.0} images/s ({}) · {} left · lr {:.2e}",
             (epoch + 1).min(epochs.max(1)),
-            if ips > 0.0 {
-                let batch = r["settings"]["batch"].as_f64().unwrap_or(0.0);
-                format!("{:.0} ms per step", 1000.0 * batch / ips)
-            } else {
-                "– ms per step".to_string()
+            {
+                let per_step = if ips > 0.0 {
+                    let batch = r["settings"]["batch"].as_f64().unwrap_or(0.0);
+                    format!("{:.0} ms per step", 1000.0 * batch / ips)
+                } else {
+                    "– ms per step".to_string()
+                };
+                match ui.workers.get() {
+                    n if n > 1 && ui.engine.get() == "cpu" => format!("{per_step}, {n} workers"),
+                    _ => per_step,
+                }
             },
             fmt_secs(left),
             num(&r["lr"]).unwrap_or(0.0)
