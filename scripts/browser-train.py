@@ -578,11 +578,27 @@ def main():
             wait_train(b, lambda r: r.get("playing"), "playing")
             r = pause(b, checkpoint=True)
             s = r["step"]
-            b.goto(b.js("return location.href"))
-            wait_train(b, lambda r: r.get("saved_step") == s, f"the offer to resume at step {s}", timeout=120)
-            b.click("#train-resume")
-            r = wait_train(b, lambda r: r.get("step") == s and r.get("dataset") == "own",
-                           f"the resumed own-images run at step {s} (no folder asked for)", timeout=120)
+            # The page's first run (step 0) reads the images from IndexedDB too: make its read the
+            # slow one, so that Resume's read finishes first. Resume must still win (it once lost
+            # this race now and then, and the fresh run replaced the resumed one).
+            slow = b.on_new_document(
+                "let slowed = false; Object.defineProperty(window, 'wbTrainStore', { configurable: true, "
+                "set(v) { const get = v.getData; v.getData = () => slowed ? get() : (slowed = true, "
+                "new Promise(ok => setTimeout(ok, 1500)).then(get).then(d => (window.__wbSlowRead = 'done', d))); "
+                "Object.defineProperty(window, 'wbTrainStore', { value: v, writable: true }); } });")
+            try:
+                b.goto(b.js("return location.href"))
+                wait_train(b, lambda r: r.get("saved_step") == s, f"the offer to resume at step {s}", timeout=120)
+                b.click("#train-resume")
+                r = wait_train(b, lambda r: r.get("step") == s and r.get("dataset") == "own",
+                               f"the resumed own-images run at step {s} (no folder asked for)", timeout=120)
+                # Once the slowed read is done (and its run, were it to come, sent), still the resumed run.
+                b.wait_js("return window.__wbSlowRead === 'done'", what="the slowed IndexedDB read")
+                time.sleep(1)
+                r = treport(b)
+                check(r.get("step") == s, f"the resumed run was replaced: step {r.get('step')}, not {s}")
+            finally:
+                b.drop_new_document(slow)
             check(r["class_names"] == ["blue", "green", "red"] and len(r.get("skipped_files") or []) == 1,
                   f"classes {r['class_names']}, skipped {r.get('skipped_files')}")
             step_to(b, s + 1)

@@ -164,6 +164,18 @@ class Browser:
     def goto(self, url):
         self.cmd("POST", "/url", {"url": url})
 
+    def cdp(self, command, **params):
+        """A Chrome DevTools Protocol command (chromedriver's goog/cdp/execute)."""
+        return self.cmd("POST", "/goog/cdp/execute", {"cmd": command, "params": params})
+
+    def on_new_document(self, source):
+        """Runs `source` in every page this browser opens from now on, before the page's own
+        scripts; returns an id for `drop_new_document`."""
+        return self.cdp("Page.addScriptToEvaluateOnNewDocument", source=source)["identifier"]
+
+    def drop_new_document(self, identifier):
+        self.cdp("Page.removeScriptToEvaluateOnNewDocument", identifier=identifier)
+
     def js(self, script, *args):
         return self.cmd("POST", "/execute/sync", {"script": script, "args": list(args)})
 

@@ -61,6 +61,9 @@ pub struct TrainUi {
     pub trained: RwSignal<Vec<(String, Arc<Vec<u8>>)>>,
 }
 
+/// Something to do once the worker holds a dataset's files.
+type Action = Box<dyn FnOnce()>;
+
 thread_local! {
     static WORKER: RefCell<Option<JsValue>> = const { RefCell::new(None) };
     /// The checkpoint found in IndexedDB at start, until resumed or replaced.
@@ -69,6 +72,8 @@ thread_local! {
     static LAST_REPORT_MS: RefCell<f64> = const { RefCell::new(f64::NAN) };
     /// Whose files the worker holds: "fmnist" (fetched once per page) or "own".
     static SENT: RefCell<&'static str> = const { RefCell::new("") };
+    /// While a dataset's files are on their way to the worker: the actions waiting for them.
+    static WAITING: RefCell<Option<Vec<Action>>> = const { RefCell::new(None) };
 }
 
 /// The engine preference and `workers=` from the page's URL (1 or 2; absent: as many as
@@ -357,41 +362,80 @@ pub fn model_label(app: AppState) -> String {
         .unwrap_or_else(|| IN_USE_NAME.into())
 }
 
-/// Runs `then` once the worker holds the files the form's dataset needs.
+/// Runs `then` once the worker holds the files the form's dataset needs. One load at a time,
+/// and actions in the order asked: a Resume clicked while the page's first run still waits
+/// for the files must not overtake that run (it would be replaced by it at step 0).
 fn with_data(ui: TrainUi, then: impl FnOnce() + 'static) {
-    let key = ui.settings.with_untracked(|s| s.data.key());
-    if key == "own" && SENT.with_borrow(|s| *s != "own") {
-        // Own images chosen before a reload: kept in IndexedDB beside the run.
-        spawn_local(async move {
-            match stored_own_images().await {
-                Some((msg, bytes)) => {
-                    send(&msg, Some(&bytes));
-                    SENT.with_borrow_mut(|s| *s = "own");
-                    then();
-                }
-                None => ui.error.set(Some(
-                    "Your own images: choose a folder, a .zip or files per class".into(),
-                )),
-            }
-        });
+    let Some(then) = unless_loading(then) else {
         return;
-    }
-    if key != "fmnist" || SENT.with_borrow(|s| *s == key) {
+    };
+    let key = ui.settings.with_untracked(|s| s.data.key());
+    let needed = match key {
+        "own" | "fmnist" => SENT.with_borrow(|s| *s != key),
+        _ => false,
+    };
+    if !needed {
         then();
         return;
     }
+    WAITING.with_borrow_mut(|w| *w = Some(Vec::new()));
     spawn_local(async move {
-        match fetch_fmnist(ui).await {
-            Ok(files) => {
-                let (msg, bytes) = pack_files(&files);
-                send(&msg, Some(&bytes));
-                SENT.with_borrow_mut(|s| *s = "fmnist");
-                then();
-            }
-            Err(e) => ui.error.set(Some(format!("fetching Fashion-MNIST: {e}"))),
+        if load_data(ui, key).await {
+            then();
         }
-        ui.download.set(None);
+        // What was asked meanwhile, in order (each may need another dataset's files).
+        let queued = WAITING.with_borrow_mut(|w| w.take()).unwrap_or_default();
+        for next in queued {
+            with_data(ui, next);
+        }
     });
+}
+
+/// `then` back when no dataset's files are on their way to the worker; else None, `then`
+/// queued to follow them.
+fn unless_loading<F: FnOnce() + 'static>(then: F) -> Option<F> {
+    WAITING.with_borrow_mut(|w| match w {
+        Some(queue) => {
+            queue.push(Box::new(then));
+            None
+        }
+        None => Some(then),
+    })
+}
+
+/// Sends the worker the files of dataset `key` ("own": kept in IndexedDB; "fmnist": fetched);
+/// false (the error shown) when they could not be had.
+async fn load_data(ui: TrainUi, key: &'static str) -> bool {
+    if key == "own" {
+        // Own images chosen before a reload: kept in IndexedDB beside the run.
+        return match stored_own_images().await {
+            Some((msg, bytes)) => {
+                send(&msg, Some(&bytes));
+                SENT.with_borrow_mut(|s| *s = "own");
+                true
+            }
+            None => {
+                ui.error.set(Some(
+                    "Your own images: choose a folder, a .zip or files per class".into(),
+                ));
+                false
+            }
+        };
+    }
+    let r = fetch_fmnist(ui).await;
+    ui.download.set(None);
+    match r {
+        Ok(files) => {
+            let (msg, bytes) = pack_files(&files);
+            send(&msg, Some(&bytes));
+            SENT.with_borrow_mut(|s| *s = "fmnist");
+            true
+        }
+        Err(e) => {
+            ui.error.set(Some(format!("fetching Fashion-MNIST: {e}")));
+            false
+        }
+    }
 }
 
 /// The own images stored by [`own_files`]: the [`ToWorker::Data`] message and its bytes.
@@ -480,15 +524,21 @@ fn own_images(ui: TrainUi, files: Vec<(String, web_sys::File)>) {
                 "your images could not be kept for a reload: {e}"
             )));
         }
-        send(&msg, Some(&bytes));
-        SENT.with_borrow_mut(|s| *s = "own");
-        ui.settings.update(|s| {
-            if !matches!(s.data, crate::page::train_protocol::DataChoice::Own { .. }) {
-                s.data = crate::page::train_protocol::DataChoice::Own { seed: s.seed };
-            }
-        });
-        ui.error.set(None);
-        new_run(ui);
+        // After any load under way (the images kept from before would follow these).
+        let start = move || {
+            send(&msg, Some(&bytes));
+            SENT.with_borrow_mut(|s| *s = "own");
+            ui.settings.update(|s| {
+                if !matches!(s.data, crate::page::train_protocol::DataChoice::Own { .. }) {
+                    s.data = crate::page::train_protocol::DataChoice::Own { seed: s.seed };
+                }
+            });
+            ui.error.set(None);
+            new_run(ui);
+        };
+        if let Some(start) = unless_loading(start) {
+            start();
+        }
     });
 }
 
