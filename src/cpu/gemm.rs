@@ -32,7 +32,7 @@ impl GemmScalar for f32 {
         b: MatRef<'_, f32>,
         alpha: f32,
     ) -> bool {
-        whitebox_gemm::gemm(&mut own_mut(c), accumulate, own(a), own(b), alpha);
+        whitebox_gemm::gemm(c, accumulate, a, b, alpha);
         true
     }
 }
@@ -42,106 +42,7 @@ impl GemmScalar for f64 {
     const ONE: Self = 1.0;
 }
 
-/// A read-only strided matrix view: element (i, j) is `data[i * rs + j * cs]`.
-pub struct MatRef<'a, T = f32> {
-    pub data: &'a [T],
-    pub rows: usize,
-    pub cols: usize,
-    pub rs: usize,
-    pub cs: usize,
-}
-
-impl<T> Clone for MatRef<'_, T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T> Copy for MatRef<'_, T> {}
-
-impl<'a, T> MatRef<'a, T> {
-    /// A row-major (rows, cols) matrix.
-    pub fn new(data: &'a [T], rows: usize, cols: usize) -> Self {
-        Self {
-            data,
-            rows,
-            cols,
-            rs: cols,
-            cs: 1,
-        }
-    }
-    /// Its transpose, without moving data.
-    pub fn t(self) -> Self {
-        Self {
-            data: self.data,
-            rows: self.cols,
-            cols: self.rows,
-            rs: self.cs,
-            cs: self.rs,
-        }
-    }
-    /// Columns `c0 .. c0 + n` (a head's slice of a projection).
-    pub fn cols(self, c0: usize, n: usize) -> Self {
-        assert!(c0 + n <= self.cols);
-        let off = if self.rows == 0 || n == 0 {
-            0
-        } else {
-            c0 * self.cs
-        };
-        Self {
-            data: &self.data[off..],
-            cols: n,
-            ..self
-        }
-    }
-    fn check(&self) {
-        if self.rows > 0 && self.cols > 0 {
-            let last = (self.rows - 1) * self.rs + (self.cols - 1) * self.cs;
-            assert!(last < self.data.len(), "matrix view out of bounds");
-        }
-    }
-}
-
-/// A mutable row-major matrix with row stride `rs` (columns are contiguous).
-pub struct MatMut<'a, T = f32> {
-    pub data: &'a mut [T],
-    pub rows: usize,
-    pub cols: usize,
-    pub rs: usize,
-}
-
-impl<'a, T> MatMut<'a, T> {
-    pub fn new(data: &'a mut [T], rows: usize, cols: usize) -> Self {
-        Self {
-            data,
-            rows,
-            cols,
-            rs: cols,
-        }
-    }
-}
-
-/// The same view for [`whitebox_gemm`].
-#[cfg(any(target_arch = "wasm32", test))]
-fn own<'a>(m: MatRef<'a, f32>) -> whitebox_gemm::View<'a> {
-    whitebox_gemm::View {
-        data: m.data,
-        rows: m.rows,
-        cols: m.cols,
-        rs: m.rs,
-        cs: m.cs,
-    }
-}
-
-#[cfg(any(target_arch = "wasm32", test))]
-fn own_mut<'a, 'b>(m: &'b mut MatMut<'a, f32>) -> whitebox_gemm::ViewMut<'b> {
-    whitebox_gemm::ViewMut {
-        data: m.data,
-        rows: m.rows,
-        cols: m.cols,
-        rs: m.rs,
-    }
-}
+pub use whitebox_gemm::{MatMut, MatRef};
 
 /// Whether a product may use several threads. Inside an already parallel loop use `Single`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -162,8 +63,8 @@ pub fn gemm<T: GemmScalar>(
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "inner dimensions differ");
     assert_eq!((c.rows, c.cols), (m, n), "output shape differs");
-    a.check();
-    b.check();
+    a.assert_in_bounds();
+    b.assert_in_bounds();
     if m > 0 && n > 0 {
         assert!(
             (m - 1) * c.rs + n - 1 < c.data.len(),
@@ -343,10 +244,10 @@ mod tests {
             rs: 12,
         };
         whitebox_gemm::gemm(
-            &mut own_mut(&mut out),
+            &mut out,
             false,
-            own(MatRef::new(&a, m, k)),
-            own(MatRef::new(&b, k, n)),
+            MatRef::new(&a, m, k),
+            MatRef::new(&b, k, n),
             1.0,
         );
         for i in 0..m {

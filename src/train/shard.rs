@@ -84,39 +84,24 @@ impl ShardJob {
             batch: self.batch,
         })
         .map_err(|e| Error::Input(format!("a shard job's header: {e}")))?;
-        let floats: usize = self.params.tensors.values().map(|a| a.data.len()).sum();
-        let mut out = Vec::with_capacity(12 + header.len() + 4 * (floats + self.images.len()));
-        out.extend_from_slice(JOB_MAGIC);
-        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-        out.extend_from_slice(&header);
-        for a in self.params.tensors.values() {
-            put_f32(&mut out, &a.data);
-        }
-        put_f32(&mut out, &self.images);
-        Ok(out)
+        let arrays = self.params.tensors.values().map(|a| &a.data[..]);
+        Ok(write_message(
+            JOB_MAGIC,
+            &header,
+            arrays.chain([&self.images[..]]),
+        ))
     }
 
     /// A job from [`ShardJob::to_bytes`]; every length is checked against the config.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let (header, mut rest) = split_header(bytes, JOB_MAGIC, "shard job")?;
-        let h: JobHeader = serde_json::from_slice(header)
-            .map_err(|e| Error::Input(format!("a shard job's header: {e}")))?;
+        let (h, rest): (JobHeader, _) = read_header(bytes, JOB_MAGIC, "shard job")?;
         h.config.validate()?;
         let mut params = ParamSet::<f32>::zeros(&h.config);
-        for a in params.tensors.values_mut() {
-            rest = take_f32(rest, &mut a.data, "shard job weights")?;
-        }
         let [hh, ww] = h.config.image;
         let per = h.config.channels * hh * ww;
-        let n = h.labels.len();
-        let mut images = vec![0.0; n * per];
-        rest = take_f32(rest, &mut images, "shard job images")?;
-        if !rest.is_empty() {
-            return Err(Error::Input(format!(
-                "a shard job has {} bytes more than its header says",
-                rest.len()
-            )));
-        }
+        let mut images = vec![0.0; h.labels.len() * per];
+        let arrays = params.tensors.values_mut().map(|a| &mut a.data[..]);
+        read_arrays(rest, arrays.chain([&mut images[..]]), "shard job")?;
         Ok(Self {
             config: h.config,
             params,
@@ -137,32 +122,16 @@ impl Shard {
             images: self.images,
         })
         .expect("numbers serialise");
-        let floats: usize = self.grads.tensors.values().map(|a| a.data.len()).sum();
-        let mut out = Vec::with_capacity(12 + header.len() + 4 * floats);
-        out.extend_from_slice(SHARD_MAGIC);
-        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-        out.extend_from_slice(&header);
-        for a in self.grads.tensors.values() {
-            put_f32(&mut out, &a.data);
-        }
-        out
+        let arrays = self.grads.tensors.values().map(|a| &a.data[..]);
+        write_message(SHARD_MAGIC, &header, arrays)
     }
 
     /// A shard from [`Shard::to_bytes`] for the model `cfg`.
     pub fn from_bytes(cfg: &CrateConfig, bytes: &[u8]) -> Result<Self> {
-        let (header, mut rest) = split_header(bytes, SHARD_MAGIC, "shard")?;
-        let h: ShardHeader = serde_json::from_slice(header)
-            .map_err(|e| Error::Input(format!("a shard's header: {e}")))?;
+        let (h, rest): (ShardHeader, _) = read_header(bytes, SHARD_MAGIC, "shard")?;
         let mut grads = ParamSet::<f32>::zeros(cfg);
-        for a in grads.tensors.values_mut() {
-            rest = take_f32(rest, &mut a.data, "shard gradients")?;
-        }
-        if !rest.is_empty() {
-            return Err(Error::Input(format!(
-                "a shard has {} bytes more than its model's gradients",
-                rest.len()
-            )));
-        }
+        let arrays = grads.tensors.values_mut().map(|a| &mut a.data[..]);
+        read_arrays(rest, arrays, "shard")?;
         Ok(Self {
             loss: h.loss,
             correct: h.correct,
@@ -246,23 +215,30 @@ pub fn halves(n: usize) -> [std::ops::Range<usize>; 2] {
     [0..h, h..n]
 }
 
-fn put_f32(out: &mut Vec<u8>, v: &[f32]) {
-    out.extend_from_slice(bytemuck::cast_slice(v));
-}
-
-fn take_f32<'a>(bytes: &'a [u8], into: &mut [f32], what: &str) -> Result<&'a [u8]> {
-    let n = 4 * into.len();
-    if bytes.len() < n {
-        return Err(Error::Input(format!(
-            "{what}: {} bytes where {n} are needed",
-            bytes.len()
-        )));
+/// One message: `magic`, the header's length (u32, little-endian), the JSON `header`, then
+/// `arrays` as little-endian f32, one after another.
+fn write_message<'a>(
+    magic: &[u8; 8],
+    header: &[u8],
+    arrays: impl Iterator<Item = &'a [f32]> + Clone,
+) -> Vec<u8> {
+    let floats: usize = arrays.clone().map(|a| a.len()).sum();
+    let mut out = Vec::with_capacity(12 + header.len() + 4 * floats);
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(header);
+    for a in arrays {
+        out.extend_from_slice(bytemuck::cast_slice(a));
     }
-    bytemuck::cast_slice_mut::<f32, u8>(into).copy_from_slice(&bytes[..n]);
-    Ok(&bytes[n..])
+    out
 }
 
-fn split_header<'a>(bytes: &'a [u8], magic: &[u8; 8], what: &str) -> Result<(&'a [u8], &'a [u8])> {
+/// The JSON header of a [`write_message`] message and the bytes after it.
+fn read_header<'a, H: serde::de::DeserializeOwned>(
+    bytes: &'a [u8],
+    magic: &[u8; 8],
+    what: &str,
+) -> Result<(H, &'a [u8])> {
     if bytes.len() < 12 || &bytes[..8] != magic {
         return Err(Error::Input(format!("this is not a {what} message")));
     }
@@ -270,7 +246,35 @@ fn split_header<'a>(bytes: &'a [u8], magic: &[u8; 8], what: &str) -> Result<(&'a
     if len > MAX_HEADER || bytes.len() < 12 + len {
         return Err(Error::Input(format!("a {what} message is cut short")));
     }
-    Ok((&bytes[12..12 + len], &bytes[12 + len..]))
+    let header = serde_json::from_slice(&bytes[12..12 + len])
+        .map_err(|e| Error::Input(format!("a {what} message's header: {e}")))?;
+    Ok((header, &bytes[12 + len..]))
+}
+
+/// Fills `arrays` from the f32 data of a message, which must hold exactly that many.
+fn read_arrays<'a>(
+    mut bytes: &[u8],
+    arrays: impl Iterator<Item = &'a mut [f32]>,
+    what: &str,
+) -> Result<()> {
+    for into in arrays {
+        let n = 4 * into.len();
+        if bytes.len() < n {
+            return Err(Error::Input(format!(
+                "a {what} message is cut short in its data: {} bytes where {n} are needed",
+                bytes.len()
+            )));
+        }
+        bytemuck::cast_slice_mut::<f32, u8>(into).copy_from_slice(&bytes[..n]);
+        bytes = &bytes[n..];
+    }
+    if !bytes.is_empty() {
+        return Err(Error::Input(format!(
+            "a {what} message has {} bytes more than its header says",
+            bytes.len()
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

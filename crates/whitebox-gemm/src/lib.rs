@@ -15,39 +15,27 @@
 //! Why 4×8: eight accumulators, two B vectors and one broadcast A value keep 11 of V8's 15 free
 //! vector registers busy; a 6×8 tile (15) made V8 spill and ran at half the speed.
 
-/// A read-only strided matrix: element (i, j) is `data[i * rs + j * cs]`.
-#[derive(Clone, Copy)]
-pub struct View<'a> {
-    pub data: &'a [f32],
+/// A read-only strided matrix view: element (i, j) is `data[i * rs + j * cs]`. Shared with
+/// `whitebox::cpu::gemm` (which re-exports it), so that one view type serves both products.
+pub struct MatRef<'a, T = f32> {
+    pub data: &'a [T],
     pub rows: usize,
     pub cols: usize,
     pub rs: usize,
     pub cs: usize,
 }
 
-/// A mutable matrix with contiguous columns and row stride `rs`.
-pub struct ViewMut<'a> {
-    pub data: &'a mut [f32],
-    pub rows: usize,
-    pub cols: usize,
-    pub rs: usize,
-}
-
-impl<'a> ViewMut<'a> {
-    /// A row-major (rows, cols) matrix.
-    pub fn new(data: &'a mut [f32], rows: usize, cols: usize) -> Self {
-        Self {
-            data,
-            rows,
-            cols,
-            rs: cols,
-        }
+impl<T> Clone for MatRef<'_, T> {
+    fn clone(&self) -> Self {
+        *self
     }
 }
 
-impl<'a> View<'a> {
+impl<T> Copy for MatRef<'_, T> {}
+
+impl<'a, T> MatRef<'a, T> {
     /// A row-major (rows, cols) matrix.
-    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+    pub fn new(data: &'a [T], rows: usize, cols: usize) -> Self {
         Self {
             data,
             rows,
@@ -59,17 +47,55 @@ impl<'a> View<'a> {
     /// Its transpose, without moving data.
     pub fn t(self) -> Self {
         Self {
+            data: self.data,
             rows: self.cols,
             cols: self.rows,
             rs: self.cs,
             cs: self.rs,
+        }
+    }
+    /// Columns `c0 .. c0 + n` (a head's slice of a projection).
+    pub fn cols(self, c0: usize, n: usize) -> Self {
+        assert!(c0 + n <= self.cols);
+        let off = if self.rows == 0 || n == 0 {
+            0
+        } else {
+            c0 * self.cs
+        };
+        Self {
+            data: &self.data[off..],
+            cols: n,
             ..self
+        }
+    }
+    /// Panics when the view reaches past its slice.
+    pub fn assert_in_bounds(&self) {
+        if self.rows > 0 && self.cols > 0 {
+            let last = (self.rows - 1) * self.rs + (self.cols - 1) * self.cs;
+            assert!(last < self.data.len(), "matrix view out of bounds");
         }
     }
 }
 
-type MatRef<'a> = View<'a>;
-type MatMut<'a> = ViewMut<'a>;
+/// A mutable row-major matrix with row stride `rs` (columns are contiguous).
+pub struct MatMut<'a, T = f32> {
+    pub data: &'a mut [T],
+    pub rows: usize,
+    pub cols: usize,
+    pub rs: usize,
+}
+
+impl<'a, T> MatMut<'a, T> {
+    /// A row-major (rows, cols) matrix.
+    pub fn new(data: &'a mut [T], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            rs: cols,
+        }
+    }
+}
 
 /// Rows and columns of the register tile.
 const MR: usize = 4;
@@ -89,14 +115,8 @@ pub fn gemm(c: &mut MatMut<'_>, accumulate: bool, a: MatRef<'_>, b: MatRef<'_>, 
         (m - 1) * c.rs + n <= c.data.len(),
         "output view out of bounds"
     );
-    for v in [&a, &b] {
-        if v.rows > 0 && v.cols > 0 {
-            assert!(
-                (v.rows - 1) * v.rs + (v.cols - 1) * v.cs < v.data.len(),
-                "view out of bounds"
-            );
-        }
-    }
+    a.assert_in_bounds();
+    b.assert_in_bounds();
     if k == 0 {
         if !accumulate {
             for i in 0..m {
