@@ -28,12 +28,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wbdriver import Browser, Checks, check  # noqa: E402
+from wbdriver import READY, Browser, Checks, check, wait_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "tests" / "fixtures" / "images" / "chelsea_224.png"
-READY = "const a = document.querySelector('#app'); return a && a.dataset.state === 'ready';"
-REPORT = "const e = document.querySelector('#wb-report'); return e && e.textContent ? JSON.parse(e.textContent) : null;"
 WASM_BYTES = "return window.__wbWasm ? window.__wbWasm.memory.buffer.byteLength : null;"
 LONGEST = "const t = window.__wbLongestTask || 0; window.__wbLongestTask = 0; return t;"
 CASE_START = "window.__wbCaseStart = performance.now();"
@@ -83,20 +81,6 @@ def compare(page, cli, rel):
         notes.append(f"{m} {err:.1e}")
     check([p["class"] for p in page["top5"]] == [p["class"] for p in cli["top5"]], "top-5 classes differ")
     return ", ".join(notes)
-
-
-def wait_report(b, image, side, engine, timeout):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        r = b.js(REPORT)
-        if (r and r.get("image") == image and r.get("input_size") == [side, side]
-                and r.get("engine") == engine and b.js(READY)):
-            return r
-        err = b.text("#wb-error")
-        if err:
-            raise Failed(f"the page shows an error: {err.strip()[:300]}")
-        time.sleep(0.25)
-    raise Failed(f"no report for {image} at {side} on {engine} within {timeout:.0f} s")
 
 
 def main():
@@ -153,7 +137,7 @@ def main():
                     b.click("#tab-attention")
                     if side == 224:
                         b.upload("#image-file", PHOTO)
-                    r = wait_report(b, PHOTO.name, side, engine, a.timeout)
+                    r = wait_report(b, PHOTO.name, engine=engine, side=side, timeout=a.timeout)
                     mem = b.js(WASM_BYTES)
                     longest = b.js(LONGEST)
                     b.screenshot(shots / f"30-b8-{engine}-{side}.png")

@@ -24,14 +24,11 @@ import zlib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wbdriver import Browser, Checks, check  # noqa: E402
+from wbdriver import READY, REPORT, Browser, Checks, check, wait_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "web" / "models" / "crate-fmnist.safetensors"
 JPEG = ROOT / "tests" / "fixtures" / "images" / "orient6.jpg"
-READY = "const a = document.querySelector('#app'); return a && a.dataset.state === 'ready';"
-REPORT = "const e = document.querySelector('#wb-report'); return e && e.textContent ? JSON.parse(e.textContent) : null;"
-ERROR = "const e = document.querySelector('#wb-error'); return e && e.textContent;"
 WASM_BYTES = "return window.__wbWasm ? window.__wbWasm.memory.buffer.byteLength : null;"
 GIB = 1 << 30
 
@@ -160,19 +157,6 @@ def cases():
 # The checks
 # ---------------------------------------------------------------------------------------------
 
-def wait_report(b, image, timeout):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        r = b.js(REPORT)
-        if r and r.get("image") == image and b.js(READY):
-            return r
-        err = b.js(ERROR)
-        if err:
-            raise Failed(f"an error while waiting for {image}: {err}")
-        time.sleep(0.1)
-    raise Failed(f"no report for {image}")
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("url")
@@ -192,7 +176,7 @@ def main():
             def case():
                 # A fresh page for every case, so that one case's outcome cannot hide another's.
                 b.goto(base + "?engine=cpu")
-                wait_report(b, first, a.timeout)
+                wait_report(b, first, timeout=a.timeout)
                 check(b.js(WASM_BYTES), "the page did not expose its wasm instance (index.html's listener)")
                 path = tmp / name
                 path.write_bytes(data)
@@ -220,7 +204,7 @@ def main():
                 b.js("const e = document.querySelector('#wb-error button'); if (e) e.click();")
                 b.click("#tab-attention")
                 b.click(f"button[data-file='{other}']")
-                wait_report(b, other, a.timeout)
+                wait_report(b, other, timeout=a.timeout)
                 return f"{shown}; wasm memory {mem / 2**20:.0f} MiB; the page kept working"
             checks.run(why, case)
     checks.finish()

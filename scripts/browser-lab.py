@@ -21,10 +21,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wbdriver import Browser, Checks, Failed, check  # noqa: E402
+from wbdriver import READY, Browser, Checks, check  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-READY = "const a = document.querySelector('#app'); return a && a.dataset.state === 'ready';"
 LAB_READY = ("const l = document.querySelector('#wb-lab');"
              "return !!l && l.dataset.state === 'ready' && l.dataset.report === arguments[0];")
 HOOK = "return JSON.parse(document.querySelector('#wb-lab-report').textContent);"

@@ -21,12 +21,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wbdriver import Browser, Checks, Failed, check  # noqa: E402
+from wbdriver import Browser, Checks, Failed, READY, check  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "web" / "models" / "crate-fmnist.safetensors"
 SAMPLES = ROOT / "web" / "samples"
-READY = "const a = document.querySelector('#app'); return a && a.dataset.state === 'ready';"
 HOOK = "const e = document.querySelector('#wb-subspace-report'); return e && e.textContent ? JSON.parse(e.textContent) : null;"
 PANELS = ["tokens", "heads", "compression", "overlap", "codes", "spectra", "batch"]
 # Per-token arrays compared as numbers (others: discrete).

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wbdriver import Browser, Checks, Failed, check  # noqa: E402
+from wbdriver import Browser, Checks, Failed, READY, REPORT, check, wait_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "web" / "models" / "crate-fmnist.safetensors"
@@ -26,8 +26,6 @@ SAMPLES = ROOT / "web" / "samples"
 PHOTO = ROOT / "tests" / "fixtures" / "images" / "chelsea_224.png"
 PTH = ROOT / "tests" / "fixtures" / "official" / "small32.pth"
 
-READY = "const a = document.querySelector('#app'); return a && a.dataset.state === 'ready';"
-REPORT = "const e = document.querySelector('#wb-report'); return e && e.textContent ? JSON.parse(e.textContent) : null;"
 
 
 def cli_report(whitebox, image, weights=MODEL, heads=None, resize="stretch"):
@@ -75,22 +73,6 @@ def compare(page, cli, rel=1e-3, sparsity_abs=2e-3):
         notes.append(f"{m} {err:.1e}")
     check([p["class"] for p in page["top5"]] == [p["class"] for p in cli["top5"]], "top-5 classes differ")
     return ", ".join(notes)
-
-
-def wait_report(b, image, engine=None, timeout=None):
-    def ok():
-        r = b.js(REPORT)
-        return r if r and r.get("image") == image and (engine is None or r.get("engine") == engine) else None
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < (timeout or b.timeout):
-        r = ok()
-        if r and b.js(READY):
-            return r
-        err = b.text("#wb-error")
-        if err:
-            raise Failed(f"the page shows an error while waiting for {image}: {err}")
-        time.sleep(0.1)
-    raise Failed(f"no report for {image} (engine {engine}); page: {b.text('body')[:600]!r}")
 
 
 def main():

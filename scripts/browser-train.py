@@ -28,12 +28,11 @@ from array import array
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from wbdriver import Browser, Checks, Failed, check  # noqa: E402
+from wbdriver import REPORT, Browser, Checks, Failed, check  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "web" / "samples"
 TREPORT = "const e = document.querySelector('#wb-train-report'); return e && e.textContent ? JSON.parse(e.textContent) : null;"
-REPORT = "const e = document.querySelector('#wb-report'); return e && e.textContent ? JSON.parse(e.textContent) : null;"
 EXPORT_B64 = """
 const b = window.__wbTrainExport; if (!b) return null;
 let s = ''; for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode.apply(null, b.subarray(i, i + 0x8000));

@@ -41,6 +41,12 @@ WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"]
 NO_WEBGPU_ARGS = []
 
 
+# The page's hooks: the app is ready (no analysis running), and its last analysis as JSON.
+READY = "const a = document.querySelector('#app'); return a && a.dataset.state === 'ready';"
+REPORT = "const e = document.querySelector('#wb-report'); return e && e.textContent ? JSON.parse(e.textContent) : null;"
+ERROR = "const e = document.querySelector('#wb-error'); return e && e.textContent;"
+
+
 class Failed(Exception):
     """A check that did not hold: reported by its message alone, without a traceback."""
 
@@ -48,6 +54,23 @@ class Failed(Exception):
 def check(cond, msg):
     if not cond:
         raise Failed(msg)
+
+
+def wait_report(b, image, engine=None, side=None, timeout=None):
+    """The page's analysis of `image` (on `engine`, at `side`×`side`, where given) once the app
+    is ready; fails at once when the page shows an error."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < (timeout or b.timeout):
+        r = b.js(REPORT)
+        if (r and r.get("image") == image and (engine is None or r.get("engine") == engine)
+                and (side is None or r.get("input_size") == [side, side]) and b.js(READY)):
+            return r
+        err = b.js(ERROR)
+        if err:
+            raise Failed(f"the page shows an error while waiting for {image}: {err.strip()[:300]}")
+        time.sleep(0.1)
+    raise Failed(f"no report for {image} (engine {engine}, side {side}) within {timeout or b.timeout:.0f} s; "
+                 f"page: {b.text('body')[:600]!r}")
 
 
 class Checks:

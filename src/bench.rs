@@ -180,6 +180,56 @@ pub fn bench_matmul_cpu(
     matmul_result("cpu", shape, times)
 }
 
+/// The WGSL matmul kernel on `shape` (the family and block `g` is set to): each timed
+/// submission records several products (about 0.2 GFLOP, so that submission and read-back are
+/// spread), after one warm-up submission; the median per product. Natively through
+/// `pollster`, in the page as it is.
+pub async fn bench_matmul_gpu(
+    g: &mut crate::gpu::Gpu,
+    shape: &MatmulShape,
+    iters: usize,
+    now_ms: &dyn Fn() -> f64,
+    done: &mut dyn FnMut(),
+) -> Result<MatmulResult> {
+    use crate::gpu::matmul::{Matmul, MatmulParams};
+    let s = shape;
+    let a = g.upload(&crate::rng::uniform(1, "mm-a", s.m * s.k, 1.0));
+    let b = g.upload(&crate::rng::uniform(2, "mm-b", s.n * s.k, 1.0));
+    let c = g.alloc(s.m * s.n);
+    let reps = ((2e8 / s.flops()).round() as usize).clamp(1, 64);
+    let mut times = Vec::with_capacity(iters.max(1));
+    for i in 0..=iters.max(1) {
+        let t = now_ms();
+        g.run(
+            |rec| {
+                for _ in 0..reps {
+                    Matmul {
+                        a: &a,
+                        b: &b,
+                        c: &c,
+                        bias: None,
+                        extra: None,
+                        trans_b: s.trans_b,
+                        relu: false,
+                        batch: 1,
+                        params: MatmulParams::dense(s.m, s.n, s.k, s.trans_b),
+                    }
+                    .record(rec);
+                }
+                Ok(())
+            },
+            &[(&c, 1)],
+        )
+        .await?;
+        if i > 0 {
+            times.push((now_ms() - t) / reps as f64);
+        }
+        done();
+    }
+    g.pool.release([a, b, c]);
+    Ok(matmul_result("gpu", s, times))
+}
+
 /// The median of per-product times as a result.
 pub fn matmul_result(engine: &str, shape: &MatmulShape, mut times_ms: Vec<f64>) -> MatmulResult {
     times_ms.sort_by(f64::total_cmp);

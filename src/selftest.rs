@@ -26,6 +26,23 @@ pub fn selftest_input() -> Tensor {
     }
 }
 
+/// The self-test's model on the CPU engine, its input, and their forward with the trace and
+/// the attention maps: where the tests of reports and of their wire format start.
+#[cfg(test)]
+pub(crate) fn traced_selftest() -> (CrateConfig, CpuEngine, Tensor, ForwardOutput) {
+    let model = selftest_model().unwrap();
+    let cfg = model.config.clone();
+    let input = selftest_input();
+    let mut engine = CpuEngine::new(model);
+    let opts = ForwardOptions {
+        trace: true,
+        attention: true,
+        ..ForwardOptions::default()
+    };
+    let out = engine.forward(&input, opts).unwrap();
+    (cfg, engine, input, out)
+}
+
 /// What is compared: logits, per-layer R^c and sparsity, and the last layer's mean CLS map.
 pub fn report(cfg: &CrateConfig, out: &ForwardOutput, engine: &str) -> Value {
     let b = out.logits.shape[0];

@@ -250,18 +250,8 @@ mod tests {
 
     #[test]
     fn reports_cut_a_batch_into_images() {
-        use crate::selftest::{selftest_input, selftest_model};
         use crate::{Engine, ForwardOptions};
-        let model = selftest_model().unwrap();
-        let cfg = model.config.clone();
-        let input = selftest_input();
-        let mut engine = crate::cpu::CpuEngine::new(model);
-        let opts = ForwardOptions {
-            trace: true,
-            attention: true,
-            ..ForwardOptions::default()
-        };
-        let out = engine.forward(&input, opts).unwrap();
+        let (cfg, mut engine, input, out) = crate::selftest::traced_selftest();
         let reports = image_reports(&cfg, &out, [28, 28]).unwrap();
         assert_eq!(reports.len(), 3);
         let trace = out.trace.as_ref().unwrap();
@@ -306,24 +296,14 @@ mod tests {
 
     #[test]
     fn light_reports_agree_with_full_ones() {
-        use crate::selftest::{selftest_input, selftest_model};
         use crate::{Engine, ForwardOptions};
-        let model = selftest_model().unwrap();
-        let cfg = model.config.clone();
-        let input = selftest_input();
-        let mut engine = crate::cpu::CpuEngine::new(model);
-        let full_opts = ForwardOptions {
-            trace: true,
-            attention: true,
-            ..ForwardOptions::default()
-        };
+        let (cfg, mut engine, input, full_out) = crate::selftest::traced_selftest();
         let light_opts = ForwardOptions {
             stats: true,
             cls: true,
             ..ForwardOptions::default()
         };
-        let full =
-            image_reports(&cfg, &engine.forward(&input, full_opts).unwrap(), [28, 28]).unwrap();
+        let full = image_reports(&cfg, &full_out, [28, 28]).unwrap();
         let out = engine.forward(&input, light_opts).unwrap();
         let light = image_reports(&cfg, &out, [28, 28]).unwrap();
         assert_eq!(light.len(), full.len());

@@ -4,9 +4,7 @@ use serde_json::json;
 
 use super::progress::{Progress, BENCH_TEMPLATE};
 use super::EngineKind;
-use crate::bench::{
-    bench_forward, bench_input, matmul_result, matmul_shapes, time_runs, MatmulShape,
-};
+use crate::bench::{bench_forward, bench_input, matmul_shapes, MatmulShape};
 use crate::model::{config::PRESETS, init::init_params, CrateConfig, Model};
 
 #[derive(clap::Args, Debug)]
@@ -277,7 +275,9 @@ fn run_matmul(a: &Args, now: &dyn Fn() -> f64) -> anyhow::Result<()> {
             let bar = measuring(s.name.clone(), a.iters);
             let mut done = || bar.inc();
             match gpu.as_mut() {
-                Some(g) => bench_matmul_gpu(g, s, a.iters, now, &mut done)?,
+                Some(g) => pollster::block_on(crate::bench::bench_matmul_gpu(
+                    g, s, a.iters, now, &mut done,
+                ))?,
                 None => crate::bench::bench_matmul_cpu(s, a.iters, now, &mut done),
             }
         };
@@ -293,52 +293,6 @@ fn run_matmul(a: &Args, now: &dyn Fn() -> f64) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Times the matmul kernel on `shape`: each timed submission records `reps` products (so that
-/// submission and read-back overhead is spread), the median per product is reported.
-fn bench_matmul_gpu(
-    g: &mut crate::gpu::Gpu,
-    s: &MatmulShape,
-    iters: usize,
-    now: &dyn Fn() -> f64,
-    done: &mut dyn FnMut(),
-) -> anyhow::Result<crate::bench::MatmulResult> {
-    use crate::gpu::matmul::{Matmul, MatmulParams};
-    let a = g.upload(&crate::rng::uniform(1, "mm-a", s.m * s.k, 1.0));
-    let b = g.upload(&crate::rng::uniform(2, "mm-b", s.n * s.k, 1.0));
-    let c = g.alloc(s.m * s.n);
-    // About 50 ms of work per submission on a slow adapter, at least one product.
-    let reps = ((2e8 / s.flops()).round() as usize).clamp(1, 64);
-    let submit = |g: &mut crate::gpu::Gpu| -> crate::Result<()> {
-        g.run_blocking(
-            |rec| {
-                for _ in 0..reps {
-                    Matmul {
-                        a: &a,
-                        b: &b,
-                        c: &c,
-                        bias: None,
-                        extra: None,
-                        trans_b: s.trans_b,
-                        relu: false,
-                        batch: 1,
-                        params: MatmulParams::dense(s.m, s.n, s.k, s.trans_b),
-                    }
-                    .record(rec);
-                }
-                Ok(())
-            },
-            &[(&c, 1)],
-        )
-        .map(drop)
-    };
-    let times: Vec<f64> = time_runs(iters, now, done, || submit(g))?
-        .into_iter()
-        .map(|t| t / reps as f64)
-        .collect();
-    g.pool.release([a, b, c]);
-    Ok(matmul_result("gpu", s, times))
 }
 
 fn threads() -> usize {

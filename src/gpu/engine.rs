@@ -79,6 +79,12 @@ impl GpuEngine {
         self.gpu.reg_kernels = on;
     }
 
+    /// With the kernels for CPU-emulated adapters: the matmul's 16×8 block per invocation
+    /// (true, the default) or its 8×8 one (comparisons, the page's `?bench=…&block=8`).
+    pub fn set_matmul_block16(&mut self, on: bool) {
+        self.gpu.reg_block16 = on;
+    }
+
     /// Times every kernel of the following forwards with timestamp queries, where the adapter
     /// has them (`context().features.timestamp_query`); read them with
     /// [`GpuEngine::take_kernel_times`] after each forward.

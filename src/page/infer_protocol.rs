@@ -660,8 +660,7 @@ pub fn unpack_images(shape: [usize; 4], a: &mut Reader) -> Result<Vec<Tensor>> {
 mod tests {
     use super::*;
     use crate::analysis::image_reports;
-    use crate::engine::{Engine, ForwardOptions};
-    use crate::selftest::{selftest_input, selftest_model};
+    use crate::selftest::traced_selftest;
 
     fn through_bytes(a: &Arrays) -> Reader {
         let lens: ArrayLens = decode(&encode(&a.lens())).unwrap();
@@ -714,17 +713,8 @@ mod tests {
     /// including the f64 measures JSON could round).
     #[test]
     fn report_trace_and_stats_cross_unchanged() {
-        let model = selftest_model().unwrap();
-        let cfg = model.config.clone();
-        let input = selftest_input();
+        let (cfg, _, input, out) = traced_selftest();
         let size = [input.shape[2], input.shape[3]];
-        let mut engine = crate::cpu::CpuEngine::new(model);
-        let opts = ForwardOptions {
-            trace: true,
-            attention: true,
-            ..ForwardOptions::default()
-        };
-        let out = engine.forward(&input, opts).unwrap();
         let report = image_reports(&cfg, &out, size).unwrap().remove(0);
         let trace = out.trace.clone().unwrap();
         let stats = crate::analysis::layer_stats(&trace, cfg.heads);

@@ -1,6 +1,6 @@
 //! Which page a query string asks for: the app, the benchmark (`?bench=PRESET[&batch=1,8]
-//! [&iters=3][&engine=gpu]`, read by `scripts/bench-wasm.sh`) or the self-test (`?selftest`,
-//! `&engine=gpu` for WebGPU).
+//! [&iters=3][&engine=gpu][&matmul=1][&kernels=reg|tiled][&block=8|16]`, read by
+//! `scripts/bench-wasm.sh`) or the self-test (`?selftest`, `&engine=gpu` for WebGPU).
 
 /// A `?bench=` request.
 #[derive(Clone, Debug, PartialEq)]
@@ -11,6 +11,14 @@ pub struct BenchRequest {
     /// Timed repetitions per batch, 1..=50 (default 3).
     pub iters: usize,
     pub gpu: bool,
+    /// Time single matrix products (the preset's shapes and 1024³) rather than forwards.
+    pub matmul: bool,
+    /// WebGPU only: force the kernel family (`reg`: the one for CPU-emulated adapters; `tiled`),
+    /// where the adapter would choose.
+    pub reg_kernels: Option<bool>,
+    /// WebGPU only, with the register-blocked family: rows per invocation of the matmul block
+    /// (8 or 16; the default 16).
+    pub block: Option<usize>,
 }
 
 impl BenchRequest {
@@ -21,6 +29,9 @@ impl BenchRequest {
             batches: vec![1],
             iters: 3,
             gpu: false,
+            matmul: false,
+            reg_kernels: None,
+            block: None,
         };
         for pair in search.trim_start_matches('?').split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -35,6 +46,15 @@ impl BenchRequest {
                 }
                 "iters" => req.iters = v.parse().unwrap_or(3).clamp(1, 50),
                 "engine" => req.gpu = v == "gpu",
+                "matmul" => req.matmul = v == "1",
+                "kernels" => {
+                    req.reg_kernels = match v {
+                        "reg" => Some(true),
+                        "tiled" => Some(false),
+                        _ => None,
+                    }
+                }
+                "block" => req.block = v.parse().ok().filter(|b| [8, 16].contains(b)),
                 _ => {}
             }
         }
@@ -78,7 +98,10 @@ mod tests {
                 preset: "crate-t".into(),
                 batches: vec![1],
                 iters: 3,
-                gpu: false
+                gpu: false,
+                matmul: false,
+                reg_kernels: None,
+                block: None,
             })
         );
         let r = BenchRequest::from_query("bench=crate-fmnist&batch=1,0,x,8&iters=999&engine=gpu")
@@ -92,6 +115,15 @@ mod tests {
             BenchRequest::from_query("bench=p&iters=-2").unwrap().iters,
             3
         );
+        let r = BenchRequest::from_query("bench=crate-t&matmul=1&kernels=reg&block=8").unwrap();
+        assert_eq!(
+            (r.matmul, r.reg_kernels, r.block),
+            (true, Some(true), Some(8))
+        );
+        let r = BenchRequest::from_query("bench=crate-t&matmul=0&kernels=x&block=12").unwrap();
+        assert_eq!((r.matmul, r.reg_kernels, r.block), (false, None, None));
+        let r = BenchRequest::from_query("bench=crate-t&kernels=tiled").unwrap();
+        assert_eq!(r.reg_kernels, Some(false));
         assert_eq!(BenchRequest::from_query("bench=&batch=2"), None);
         assert_eq!(BenchRequest::from_query("view=layers"), None);
     }

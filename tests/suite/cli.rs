@@ -315,6 +315,38 @@ fn bench_runs_on_gpu() {
     assert_eq!(lines.len(), 2, "{out}");
 }
 
+/// `bench --matmul` times 1024³ and the preset's products on both engines (the GPU's through the
+/// same async path as the page's `?bench=…&matmul=1`), one JSON line each.
+#[test]
+fn bench_matmul_runs_on_both_engines() {
+    for engine in ["cpu", "gpu"] {
+        let out = ok(&[
+            "bench",
+            "--matmul",
+            "--engine",
+            engine,
+            "--preset",
+            "crate-fmnist",
+            "--batch",
+            "1",
+            "--iters",
+            "1",
+            "--json",
+        ]);
+        let lines: Vec<Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        // 1024³, then the embedding, MSSA and ISTA products at batch 1.
+        assert_eq!(lines.len(), 4, "{out}");
+        assert_eq!(lines[0]["name"], "1024^3");
+        for l in &lines {
+            assert_eq!(l["engine"], engine, "{l}");
+            assert!(l["gflops"].as_f64().unwrap() > 0.0, "{l}");
+        }
+    }
+}
+
 /// `WHITEBOX_ADAPTER` picks an adapter by name; one that matches nothing is a clear error that
 /// lists what was found.
 #[test]
