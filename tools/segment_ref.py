@@ -23,6 +23,8 @@ definitions below, written from the issue and src/analysis/segment.rs's doc comm
   fixed   : (v - min) / (max - min) in float64 (all zeros for a constant map), foreground where
             >= theta, theta = k / 20 for k = 1..19; per (layer, map) the theta with the highest
             mean IoU over the images (ties: lower theta).
+  share   : the row's mass on the truth patches over its whole mass (float64 sums of the float32
+            values, in patch order); 0 when the row has no positive mass. Mean over images.
   summary : mask_area = mean fraction of foreground patches; all_foreground_miou = mean IoU of the
             all-true mask; best layers by the head-mean map's mIoU (ties: lower layer).
 """
@@ -101,6 +103,15 @@ def mass_mask(row, t):
     return out
 
 
+def object_share(row, truth):
+    total, on = 0.0, 0.0
+    for v, t in zip(row, truth):
+        total += float(v)
+        if t:
+            on += float(v)
+    return on / total if total > 0.0 else 0.0
+
+
 def mean_map(rows):
     acc = np.zeros(rows.shape[1], dtype=np.float32)
     for r in rows:
@@ -159,6 +170,7 @@ def main():
     images = make_inputs()
     maps = HEADS + 1
     mass_sum = np.zeros((LAYERS, maps))
+    share_sum = np.zeros((LAYERS, maps))
     grid_sum = np.zeros((LAYERS, maps, len(GRID)))
     records = []
     area, allfg = 0.0, 0.0
@@ -174,6 +186,7 @@ def main():
                 norm = minmax(row)
                 ig.append([float(iou(norm >= t, truth)) for t in GRID])
                 mass_sum[l, k] += im[-1]
+                share_sum[l, k] += object_share(row, truth)
                 grid_sum[l, k] += ig[-1]
             rec_mass.append(mm)
             rec_iou_mass.append(im)
@@ -200,7 +213,7 @@ def main():
             means = grid_sum[l, k] / n
             b = int(np.argmax(means))  # first maximum: the lower theta
             layer.append({"miou_mass": mass_sum[l, k] / n, "best_threshold": GRID[b],
-                          "miou_best": float(means[b])})
+                          "miou_best": float(means[b]), "object_share": share_sum[l, k] / n})
         summary.append(layer)
     fixture = {
         "size": list(SIZE), "patch": PATCH, "layers": LAYERS, "heads": HEADS, "mass": MASS,

@@ -15,6 +15,9 @@
 //!   (0.05, 0.10, …, 0.95). θ is chosen per (layer, head) as the one with the highest mIoU over
 //!   the same images it is scored on (ties: the lower θ), so it is an oracle upper bound, not a
 //!   held-out number.
+//! - **Object share**: the share of the map's mass (renormalised over the patches) that lies on
+//!   the true object's patches. It needs no threshold: a uniform map puts the object's area there
+//!   (`mask_area` on average), one on the object alone puts 1.
 
 use serde::Serialize;
 
@@ -177,6 +180,22 @@ pub fn best_threshold(scores: &[f64]) -> usize {
     best
 }
 
+/// The share of `map`'s mass on the `truth` patches (float64 sums in patch order; 0 for a map
+/// without positive mass).
+pub fn object_share(map: &[f32], truth: &[bool]) -> f64 {
+    let total: f64 = map.iter().map(|&v| v as f64).sum();
+    if total.is_nan() || total <= 0.0 {
+        return 0.0;
+    }
+    let on: f64 = map
+        .iter()
+        .zip(truth)
+        .filter(|(_, &t)| t)
+        .map(|(&v, _)| v as f64)
+        .sum();
+    on / total
+}
+
 /// One map's scores over the dataset (a head, or the head mean).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MapScore {
@@ -186,6 +205,8 @@ pub struct MapScore {
     pub best_threshold: f64,
     /// Mean IoU at that threshold.
     pub miou_best: f64,
+    /// Mean [`object_share`]: how much of the attention mass falls on the object.
+    pub object_share: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -222,6 +243,8 @@ pub struct SegmentScorer {
     grid: Vec<f64>,
     /// Sum of IoUs, `[layer][map]`, map = head or `heads` for the mean.
     mass_sum: Vec<f64>,
+    /// Sum of object shares, `[layer][map]`.
+    share_sum: Vec<f64>,
     /// `[layer][map][theta]`.
     grid_sum: Vec<f64>,
     area_sum: f64,
@@ -249,6 +272,7 @@ impl SegmentScorer {
             heads,
             mass,
             mass_sum: vec![0.0; maps],
+            share_sum: vec![0.0; maps],
             grid_sum: vec![0.0; maps * grid.len()],
             grid,
             area_sum: 0.0,
@@ -281,6 +305,7 @@ impl SegmentScorer {
                 let at = l * (self.heads + 1) + k;
                 let (m, gs) = map_ious(map, truth, self.mass, &self.grid);
                 self.mass_sum[at] += m;
+                self.share_sum[at] += object_share(map, truth);
                 for (s, v) in self.grid_sum[at * g..(at + 1) * g].iter_mut().zip(gs) {
                     *s += v;
                 }
@@ -306,6 +331,7 @@ impl SegmentScorer {
                 miou_mass: self.mass_sum[at] / n,
                 best_threshold: self.grid[b],
                 miou_best: means[b],
+                object_share: self.share_sum[at] / n,
             }
         };
         let layers: Vec<LayerScore> = (0..self.layers)
@@ -397,6 +423,9 @@ mod tests {
         // Mass mask: 0.6/1.5 = 0.4, + 0.5/1.5 → 0.733 >= 0.6: exactly the two object patches.
         assert_eq!(r.layers[0].heads[0].miou_mass, 1.0);
         assert_eq!(r.mask_area, 0.5);
+        // (0.6 + 0.5) / 1.5 of the mass is on the object.
+        assert!((r.layers[0].heads[0].object_share - 1.1 / 1.5).abs() < 1e-7);
+        assert_eq!(object_share(&[0.0, 0.0], &[true, false]), 0.0);
         assert_eq!(r.all_foreground_miou, 0.5);
     }
 

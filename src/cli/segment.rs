@@ -307,4 +307,18 @@ fn print_tables(source: &str, engine: &str, sizes: &[[usize; 2]], p: usize, s: &
         "  best layer (head mean): {bf}, mIoU {:.4} at theta {:.2}",
         s.layers[bf].mean.miou_best, s.layers[bf].mean.best_threshold
     );
+    println!();
+    println!(
+        "share of the CLS attention mass on the object's patches (a uniform map puts {:.4} \
+         there,\nthe object's mean area; one on the object alone puts 1):",
+        s.mask_area
+    );
+    println!("{}", header(8));
+    for (l, ls) in s.layers.iter().enumerate() {
+        let mut row = format!("  {l:>5}");
+        for m in ls.heads.iter().chain(std::iter::once(&ls.mean)) {
+            row += &format!("{:>8.4}", m.object_share);
+        }
+        println!("{row}");
+    }
 }

@@ -67,6 +67,15 @@ pub struct Args {
     /// Model shape (fresh, seeded initialisation).
     #[arg(long, default_value = "crate-fmnist", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
     pub preset: String,
+    /// Override the preset's width d (a multiple of the head count).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub dim: Option<u64>,
+    /// Override the preset's depth (layers).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub depth: Option<u64>,
+    /// Override the preset's head count (d / heads is each head's subspace dimension).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub heads: Option<u64>,
     /// Epochs of a fresh run [default: 10; 1 to 100000]. With --resume the saved run's count
     /// stands: giving a different one is an error (start a new run with --init to train on).
     #[arg(long, value_parser = super::validate::epochs)]
@@ -244,6 +253,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
     }
     let mut preset = CrateConfig::preset(&a.preset)?;
+    if a.resume.is_some() && (a.dim.is_some() || a.depth.is_some() || a.heads.is_some()) {
+        bail!("--dim, --depth and --heads shape a fresh run: a resumed run keeps its saved shape");
+    }
+    preset.dim = a.dim.map_or(preset.dim, |v| v as usize);
+    preset.depth = a.depth.map_or(preset.depth, |v| v as usize);
+    preset.heads = a.heads.map_or(preset.heads, |v| v as usize);
+    preset
+        .validate()
+        .with_context(|| format!("--preset {} with --dim/--depth/--heads", a.preset))?;
     if a.object_scale.is_some() && a.dataset != DatasetKind::Shapes {
         bail!("--object-scale applies to --dataset shapes only");
     }
@@ -456,8 +474,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     install_ctrl_c()?;
     let tc = &trainer.state.train;
     eprintln!(
-        "training {} ({} params) on {} images, {} epochs of {} steps (batch {}), {} lr {}, {} threads",
+        "training {} (d={}, {} layers, {} heads; {} params) on {} images, {} epochs of {} steps (batch {}), {} lr {}, {} threads",
         a.preset,
+        trainer.config.dim,
+        trainer.config.depth,
+        trainer.config.heads,
         trainer.params.tensors.values().map(|t| t.data.len()).sum::<usize>(),
         train.len(),
         tc.epochs,

@@ -2,6 +2,8 @@
 
 use std::process::{Command, Output};
 
+use serde_json::Value;
+
 /// Runs `whitebox ARGS…` and returns what it printed and its status.
 pub fn whitebox(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_whitebox"))
@@ -37,4 +39,11 @@ pub fn fails(args: &[&str]) -> String {
     assert!(!out.status.success(), "{args:?} should fail");
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
     err
+}
+
+/// One JSON value per line (`--json` output, `metrics.jsonl`); names the line that does not parse.
+pub fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect()
 }

@@ -6,7 +6,7 @@ use crate::common;
 use std::path::Path;
 use std::process::Command;
 
-use common::cli::{fails, ok};
+use common::cli::{fails, json_lines, ok};
 use common::{fixture, TempDir};
 use serde_json::Value;
 
@@ -45,10 +45,7 @@ fn init_info_forward_convert_round_trip() {
         "--dump",
         &dump,
     ]);
-    let lines: Vec<Value> = json
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&json);
     assert_eq!(lines.len(), 2);
     for v in &lines {
         assert_eq!(v["logits"].as_array().unwrap().len(), 10);
@@ -242,7 +239,7 @@ fn forward_on_gpu_matches_cpu() {
     let img = s(&fixture("images/coffee_32.png"));
     let img2 = s(&fixture("images/chelsea_32.png"));
     let run = |engine: &str| -> Vec<Value> {
-        ok(&[
+        json_lines(&ok(&[
             "forward",
             "--weights",
             &w,
@@ -254,10 +251,7 @@ fn forward_on_gpu_matches_cpu() {
             "--json",
             "--engine",
             engine,
-        ])
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+        ]))
     };
     let (cpu, gpu) = (run("cpu"), run("gpu"));
     assert_eq!(cpu.len(), 2);
@@ -308,10 +302,7 @@ fn bench_runs_on_gpu() {
         "1",
         "--json",
     ]);
-    let lines: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 2, "{out}");
 }
 
@@ -333,10 +324,7 @@ fn bench_matmul_runs_on_both_engines() {
             "1",
             "--json",
         ]);
-        let lines: Vec<Value> = out
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = json_lines(&out);
         // 1024³, then the embedding, MSSA and ISTA products at batch 1.
         assert_eq!(lines.len(), 4, "{out}");
         assert_eq!(lines[0]["name"], "1024^3");

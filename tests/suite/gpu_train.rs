@@ -7,6 +7,7 @@
 
 use crate::common;
 
+use common::cli::json_lines;
 use common::gpu::ctx;
 use common::train::{resume_setup, shapes, tiny, tmp, ResumeSetup, RESUME_STEPS, RESUME_STOP};
 use whitebox::data::ImageDataset;
@@ -330,10 +331,7 @@ fn train_cli_runs_on_the_gpu() {
         "{msg}"
     );
     let m = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
-    let lines: Vec<serde_json::Value> = m
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&m);
     assert_eq!(lines.iter().filter(|v| v["kind"] == "step").count(), 1);
     let last = lines.last().unwrap();
     assert_eq!(last["kind"], "epoch");

@@ -95,6 +95,7 @@ fn scores_equal_the_numpy_reference() {
             let at = format!("layer {l} map {k}");
             close(m.miou_mass, x["miou_mass"].as_f64().unwrap(), &at);
             close(m.miou_best, x["miou_best"].as_f64().unwrap(), &at);
+            close(m.object_share, x["object_share"].as_f64().unwrap(), &at);
             assert_eq!(
                 m.best_threshold,
                 x["best_threshold"].as_f64().unwrap(),
@@ -161,23 +162,24 @@ fn segment_pairs_prints_tables_and_json_and_names_bad_files() {
     assert!(text.contains("mIoU of the mass-threshold mask"), "{text}");
     assert!(text.contains("oracle upper bound"), "{text}");
     assert!(text.contains("best layer (head mean)"), "{text}");
+    assert!(text.contains("share of the CLS attention mass"), "{text}");
     let v = segment_json(&w, &["--pairs", &dir.s()]);
     let s = &v["scores"];
     assert_eq!(s["images"], 2);
     assert_eq!(v["files"].as_array().unwrap().len(), 2);
     let layers = s["layers"].as_array().unwrap();
     assert!(!layers.is_empty());
-    // Both tables list every layer: a row starting with the layer index, twice.
+    // The three tables list every layer: a row starting with the layer index, three times.
     for l in 0..layers.len() {
         let rows = text
             .lines()
             .filter(|r| r.split_whitespace().next() == Some(&l.to_string()))
             .count();
-        assert_eq!(rows, 2, "layer {l} rows in\n{text}");
+        assert_eq!(rows, 3, "layer {l} rows in\n{text}");
     }
     for l in layers {
         for m in l["heads"].as_array().unwrap().iter().chain([&l["mean"]]) {
-            for key in ["miou_mass", "miou_best"] {
+            for key in ["miou_mass", "miou_best", "object_share"] {
                 let x = m[key].as_f64().unwrap();
                 assert!((0.0..=1.0).contains(&x), "{key} {x}");
             }
@@ -288,7 +290,7 @@ fn segment_shapes_equals_the_library_on_the_trace_path() {
                 }
             };
             let (a, b) = (pick(cli), pick(&lib));
-            for key in ["miou_mass", "miou_best"] {
+            for key in ["miou_mass", "miou_best", "object_share"] {
                 let (x, y) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
                 assert!((x - y).abs() < 1e-9, "layer {l} map {k} {key}: {x} vs {y}");
             }
@@ -332,6 +334,10 @@ fn segment_on_gpu_matches_cpu() {
             for key in ["miou_mass", "miou_best"] {
                 worst = worst.max((a[key].as_f64().unwrap() - b[key].as_f64().unwrap()).abs());
             }
+            // The share needs no threshold: float rounding moves it by far less.
+            let share = |x: &Value| x["object_share"].as_f64().unwrap();
+            let d = (share(a) - share(&b)).abs();
+            assert!(d < 1e-4, "cpu vs gpu object share differ by {d}");
         }
     }
     assert!(worst <= 1.0 / 40.0, "cpu vs gpu mIoU differ by {worst}");

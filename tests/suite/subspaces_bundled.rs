@@ -148,7 +148,7 @@ fn bundled_fmnist_model_invariants_and_per_head_numbers() {
 /// layer or head the model does not have.
 #[test]
 fn subspaces_cli_prints_the_library_report() {
-    use crate::common::cli::{fails, ok};
+    use crate::common::cli::{fails, json_lines, ok};
     use whitebox::data::image::{load_input, Resize};
     use whitebox::model::io::load_model;
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -168,10 +168,7 @@ fn subspaces_cli_prints_the_library_report() {
         "--head",
         "1,3",
     ]);
-    let lines: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 4);
     let model = load_model(&std::fs::read(&weights).unwrap(), "m", None)
         .unwrap()

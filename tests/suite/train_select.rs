@@ -6,7 +6,7 @@ use crate::common;
 
 use std::sync::atomic::AtomicBool;
 
-use common::cli::status_and_output as whitebox;
+use common::cli::{json_lines, status_and_output as whitebox};
 use common::train::{shapes, tiny, tmp};
 use serde_json::Value;
 use whitebox::data::{Augment, Hide, ImageDataset};
@@ -190,9 +190,8 @@ fn train_cli_selects_by_segmentation_with_hiding() {
     assert_eq!(train["augment"]["hide"]["fill"], 73);
     assert_eq!(train["augment"]["pad"], 0);
     let m = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
-    let epochs: Vec<Value> = m
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    let epochs: Vec<Value> = json_lines(&m)
+        .into_iter()
         .filter(|v| v["kind"] == "epoch")
         .collect();
     assert_eq!(epochs.len(), 2);
@@ -211,4 +210,64 @@ fn train_cli_selects_by_segmentation_with_hiding() {
     );
     let (ok, msg) = whitebox(&["train", "--dataset", "shapes", "--hide", "0.99"]);
     assert!(!ok && msg.contains("0.95"), "{msg}");
+}
+
+#[test]
+fn train_cli_reshapes_the_preset() {
+    let dir = tmp("reshape");
+    let o = dir.to_str().unwrap();
+    let (ok, msg) = whitebox(&[
+        "train",
+        "--dataset",
+        "shapes",
+        "--preset",
+        "crate-fmnist",
+        "--dim",
+        "24",
+        "--depth",
+        "3",
+        "--heads",
+        "2",
+        "--epochs",
+        "1",
+        "--batch",
+        "16",
+        "--limit-train",
+        "16",
+        "--limit-test",
+        "8",
+        "--stats-images",
+        "4",
+        "--out",
+        o,
+    ]);
+    assert!(ok && msg.contains("d=24, 3 layers, 2 heads"), "{msg}");
+    let (ok, info) = whitebox(&["info", dir.join("model.safetensors").to_str().unwrap()]);
+    assert!(
+        ok && info.contains("dim 24  depth 3  heads 2 (head dim 12)"),
+        "{info}"
+    );
+    // A resumed run keeps its saved shape.
+    let (ok, msg) = whitebox(&[
+        "train",
+        "--dataset",
+        "shapes",
+        "--resume",
+        o,
+        "--depth",
+        "4",
+    ]);
+    assert!(!ok && msg.contains("keeps its saved shape"), "{msg}");
+    let _ = std::fs::remove_dir_all(&dir);
+    // The width must split into the heads.
+    let (ok, msg) = whitebox(&[
+        "train",
+        "--dataset",
+        "shapes",
+        "--dim",
+        "30",
+        "--heads",
+        "4",
+    ]);
+    assert!(!ok && msg.contains("not a multiple of heads"), "{msg}");
 }
