@@ -15,6 +15,7 @@ definitions below, written from the issue and src/analysis/segment.rs's doc comm
             Resize(round(t * 256/224)) geometry then centre-crops (ties-to-even rounding),
             `none` keeps the mask.
   truth   : patch foreground iff more than half of its p*p pixels are (exactly half: background).
+            Also written, for `--truth any` / `outline`: at least one pixel / some but not all.
   IoU     : |A & B| / |A | B|; 1 when both are empty.
   mass    : renormalise the patch row over the patches (float64 sum of the float32 values, in
             order), sort descending (ties: lower index), keep the shortest prefix whose cumulative
@@ -74,10 +75,22 @@ def fit(mask, resize):
     return big[off[0]:off[0] + SIZE[0], off[1]:off[1] + SIZE[1]]
 
 
-def majority(mask, p):
+def counts(mask, p):
     gh, gw = mask.shape[0] // p, mask.shape[1] // p
-    counts = mask[:gh * p, :gw * p].reshape(gh, p, gw, p).sum(axis=(1, 3))
-    return (2 * counts > p * p).reshape(-1)
+    return mask[:gh * p, :gw * p].reshape(gh, p, gw, p).sum(axis=(1, 3)).reshape(-1)
+
+
+def majority(mask, p):
+    return 2 * counts(mask, p) > p * p
+
+
+def any_pixel(mask, p):
+    return counts(mask, p) > 0
+
+
+def outline(mask, p):
+    c = counts(mask, p)
+    return (c > 0) & (c < p * p)
 
 
 def iou(a, b):
@@ -201,6 +214,8 @@ def main():
             # float32 values, printed so that they parse back to the same float32.
             "cls": [[[float(v) for v in row] for row in layer] for layer in cls],
             "truth": truth.astype(int).tolist(),
+            "truth_any": any_pixel(fit(mask.astype(bool), resize), PATCH).astype(int).tolist(),
+            "truth_outline": outline(fit(mask.astype(bool), resize), PATCH).astype(int).tolist(),
             "mass_masks": rec_mass,
             "iou_mass": rec_iou_mass,
             "iou_grid": rec_iou_grid,

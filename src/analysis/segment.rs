@@ -5,6 +5,9 @@
 //! - **Patch truth.** A pixel mask is reduced to the patch grid by majority: a patch is
 //!   foreground when *strictly* more than half of its pixels are (a tie, exactly half, is
 //!   background). Partial patches at the right and bottom edges are left out, as the model does.
+//!   Two other reductions ([`TruthRule`]) ask other questions of the same maps: `any` (a patch
+//!   with any object pixel: the object's extent) and `outline` (a patch holding both object and
+//!   background pixels: its boundary).
 //! - **IoU** of two patch masks = |A ∩ B| / |A ∪ B|; when both are empty it is 1 (the prediction
 //!   agrees perfectly with an image without object), so an empty truth is not silently dropped.
 //! - **Mass-threshold mask** (DINO): [`mass_mask`] of the head's CLS row over the patches
@@ -48,9 +51,53 @@ pub fn iou(pred: &[bool], truth: &[bool]) -> f64 {
     }
 }
 
+/// How a pixel mask becomes a patch mask.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TruthRule {
+    /// Strictly more than half of the patch's pixels are object (the default, and the one
+    /// the page and `train --select segment` use).
+    #[default]
+    Majority,
+    /// At least one pixel is object: the object's extent on the grid.
+    Any,
+    /// Some pixels are object and some are not: the object's boundary on the grid.
+    Outline,
+}
+
+impl TruthRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TruthRule::Majority => "majority",
+            TruthRule::Any => "any",
+            TruthRule::Outline => "outline",
+        }
+    }
+
+    /// Whether a patch with `n` object pixels of `total` is foreground.
+    pub fn keeps(self, n: usize, total: usize) -> bool {
+        match self {
+            TruthRule::Majority => 2 * n > total,
+            TruthRule::Any => n > 0,
+            TruthRule::Outline => n > 0 && n < total,
+        }
+    }
+}
+
 /// A pixel mask (`h * w`, row-major) reduced to the `(h / patch) x (w / patch)` grid by strict
 /// majority (ties are background).
 pub fn majority_patch_mask(mask: &[bool], h: usize, w: usize, patch: usize) -> Vec<bool> {
+    patch_truth_mask(mask, h, w, patch, TruthRule::Majority)
+}
+
+/// A pixel mask (`h * w`, row-major) reduced to the `(h / patch) x (w / patch)` grid by `rule`.
+pub fn patch_truth_mask(
+    mask: &[bool],
+    h: usize,
+    w: usize,
+    patch: usize,
+    rule: TruthRule,
+) -> Vec<bool> {
     let p = patch.max(1);
     let (gh, gw) = (h / p, w / p);
     (0..gh * gw)
@@ -64,7 +111,7 @@ pub fn majority_patch_mask(mask: &[bool], h: usize, w: usize, patch: usize) -> V
                         .count()
                 })
                 .sum();
-            2 * n > p * p
+            rule.keeps(n, p * p)
         })
         .collect()
 }
@@ -119,7 +166,8 @@ pub fn fit_mask(
 
 /// The patch-grid truth of a mask image for an input fitted to `size` with `resize` (the
 /// `segment --pairs` and the page's definition): foreground = pixels non-zero in any channel,
-/// fitted like the image by [`fit_mask`], reduced by [`majority_patch_mask`]. Errors when the
+/// fitted like the image by [`fit_mask`], reduced by `rule` ([`patch_truth_mask`]; the page uses
+/// [`TruthRule::Majority`]). Errors when the
 /// mask's size differs from the image's (`image_hw`).
 pub fn patch_truth(
     mask: &DecodedImage,
@@ -127,6 +175,7 @@ pub fn patch_truth(
     size: [usize; 2],
     resize: Resize,
     patch: usize,
+    rule: TruthRule,
 ) -> Result<Vec<bool>> {
     let src = [mask.height as usize, mask.width as usize];
     if src != image_hw {
@@ -137,7 +186,7 @@ pub fn patch_truth(
     }
     let pixels: Vec<bool> = mask.rgb.chunks_exact(3).map(|p| p != [0, 0, 0]).collect();
     let (fitted, [h, w]) = fit_mask(&pixels, src, size, resize)?;
-    Ok(majority_patch_mask(&fitted, h, w, patch))
+    Ok(patch_truth_mask(&fitted, h, w, patch, rule))
 }
 
 /// One image's scores: `cls[layer][head]` its CLS rows over the patches, `truth` its patch mask.
@@ -388,6 +437,23 @@ mod tests {
             majority_patch_mask(&m5, 5, 5, 2),
             vec![false, true, false, false]
         );
+    }
+
+    #[test]
+    fn truth_rules_keep_the_extent_or_the_boundary() {
+        // Patch counts 3, 2, 0 and 4 of 4 pixels.
+        let m = [
+            1, 1, 0, 0, //
+            1, 0, 0, 0, //
+            1, 0, 1, 1, //
+            1, 0, 1, 1,
+        ]
+        .map(|v| v == 1);
+        let rule = |r| patch_truth_mask(&m, 4, 4, 2, r);
+        assert_eq!(rule(TruthRule::Majority), vec![true, false, false, true]);
+        assert_eq!(rule(TruthRule::Any), vec![true, false, true, true]);
+        assert_eq!(rule(TruthRule::Outline), vec![true, false, true, false]);
+        assert_eq!(TruthRule::default(), TruthRule::Majority);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::EngineKind;
 use crate::analysis::maps::cls_rows_of;
 use crate::analysis::segment::{
-    majority_patch_mask, patch_truth, SegmentScorer, SegmentScores, DEFAULT_MASS,
+    patch_truth, patch_truth_mask, SegmentScorer, SegmentScores, TruthRule, DEFAULT_MASS,
 };
 use crate::data::batch::images_to_tensor;
 use crate::data::image::{decode_image, preprocess, DecodeLimits, Resize};
@@ -26,10 +26,33 @@ pub enum SegmentDataset {
     Shapes,
 }
 
+/// `--truth`: how the pixel mask becomes a patch mask.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TruthArg {
+    /// More than half of the patch's pixels are object (the default; the page's measure).
+    Majority,
+    /// Any pixel is object: the object's extent.
+    Any,
+    /// Some pixels are object and some are not: the object's outline.
+    Outline,
+}
+
+impl From<TruthArg> for TruthRule {
+    fn from(t: TruthArg) -> Self {
+        match t {
+            TruthArg::Majority => TruthRule::Majority,
+            TruthArg::Any => TruthRule::Any,
+            TruthArg::Outline => TruthRule::Outline,
+        }
+    }
+}
+
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Scores (see src/analysis/segment.rs):
   truth      the pixel mask reduced to the patch grid by strict majority (a patch is
-             foreground when more than half of its pixels are; exactly half is background)
+             foreground when more than half of its pixels are; exactly half is background);
+             --truth any: a patch with any object pixel (the object's extent), --truth
+             outline: a patch with both object and background pixels (its boundary)
   IoU        |pred & truth| / |pred | truth|; 1 when both are empty
   mass       DINO's mask: the fewest patches holding the fraction --threshold of the CLS
              attention row's mass (renormalised over the patches); `mean` masks the head mean
@@ -71,6 +94,9 @@ pub struct Args {
     /// Fraction of the attention mass the mass-threshold mask keeps.
     #[arg(long, default_value_t = DEFAULT_MASS)]
     pub threshold: f32,
+    /// How the true mask is reduced to the patch grid.
+    #[arg(long, value_enum, default_value_t = TruthArg::Majority)]
+    pub truth: TruthArg,
     /// How `--pairs` images (and their masks) are fitted to the model's input size.
     #[arg(long, default_value = "imagenet")]
     pub resize: Resize,
@@ -95,6 +121,7 @@ fn shapes_items(
     n: usize,
     seed: u64,
     scale: Option<[f32; 2]>,
+    rule: TruthRule,
 ) -> anyhow::Result<Vec<Item>> {
     let ds = ShapesDataset::new(ShapesConfig::for_model(cfg, n, seed).with_scale(scale))?;
     let [h, w] = cfg.image;
@@ -106,7 +133,7 @@ fn shapes_items(
             let mask: Vec<bool> = s.mask.iter().map(|&m| m != 0).collect();
             Ok(Item {
                 input,
-                truth: majority_patch_mask(&mask, h, w, cfg.patch),
+                truth: patch_truth_mask(&mask, h, w, cfg.patch, rule),
             })
         })
         .collect()
@@ -143,6 +170,7 @@ fn pair_items(
     cfg: &CrateConfig,
     pairs: &[(PathBuf, PathBuf)],
     resize: Resize,
+    rule: TruthRule,
 ) -> anyhow::Result<Vec<Item>> {
     let limits = DecodeLimits::default();
     let decode = |p: &Path| -> anyhow::Result<_> {
@@ -156,7 +184,7 @@ fn pair_items(
             let m = decode(mp)?;
             let input = preprocess(&img, cfg, cfg.image, resize)?;
             let hw = [img.height as usize, img.width as usize];
-            let truth = patch_truth(&m, hw, cfg.image, resize, cfg.patch)
+            let truth = patch_truth(&m, hw, cfg.image, resize, cfg.patch, rule)
                 .with_context(|| format!("fitting {}", mp.display()))?;
             Ok(Item { input, truth })
         })
@@ -177,16 +205,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     }
     let cfg = loaded.model.config.clone();
+    let rule = TruthRule::from(a.truth);
     let (source, items, files) = match (&a.pairs, a.dataset) {
         (Some(dir), _) => {
             let pairs = list_pairs(dir)?;
-            let items = pair_items(&cfg, &pairs, a.resize)?;
+            let items = pair_items(&cfg, &pairs, a.resize, rule)?;
             let names: Vec<String> = pairs.iter().map(|(i, _)| i.display().to_string()).collect();
             (format!("pairs in {}", dir.display()), items, Some(names))
         }
         (None, Some(SegmentDataset::Shapes)) => (
             format!("shapes (seed {})", a.seed),
-            shapes_items(&cfg, a.images, a.seed, a.object_scale)?,
+            shapes_items(&cfg, a.images, a.seed, a.object_scale, rule)?,
             None,
         ),
         (None, None) => bail!("give --dataset shapes or --pairs DIR"),
@@ -234,18 +263,26 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "input_sizes": sizes,
             "grids": sizes.iter().map(|s| [s[0] / p, s[1] / p]).collect::<Vec<_>>(),
             "files": files,
+            "truth": rule.as_str(),
             "fixed_threshold_note": "best fixed threshold chosen per layer and head on the same \
                 images it is scored on: an oracle upper bound",
             "scores": scores,
         });
         println!("{v}");
     } else {
-        print_tables(&source, engine.name(), &sizes, p, &scores);
+        print_tables(&source, engine.name(), &sizes, p, rule, &scores);
     }
     Ok(())
 }
 
-fn print_tables(source: &str, engine: &str, sizes: &[[usize; 2]], p: usize, s: &SegmentScores) {
+fn print_tables(
+    source: &str,
+    engine: &str,
+    sizes: &[[usize; 2]],
+    p: usize,
+    rule: TruthRule,
+    s: &SegmentScores,
+) {
     let sz: Vec<String> = sizes
         .iter()
         .map(|[h, w]| format!("{h}x{w} ({}x{} patches)", h / p, w / p))
@@ -256,8 +293,15 @@ fn print_tables(source: &str, engine: &str, sizes: &[[usize; 2]], p: usize, s: &
         sz.join(", ")
     );
     println!(
-        "true mask: mean area {:.4} of the patches; every-patch-foreground mIoU {:.4}",
-        s.mask_area, s.all_foreground_miou
+        "true mask ({} of each patch): mean area {:.4} of the patches; every-patch-foreground \
+         mIoU {:.4}",
+        match rule {
+            TruthRule::Majority => "strict majority",
+            TruthRule::Any => "any pixel",
+            TruthRule::Outline => "object and background pixels",
+        },
+        s.mask_area,
+        s.all_foreground_miou
     );
     let heads = s.layers.first().map_or(0, |l| l.heads.len());
     let header = |w: usize| {
@@ -309,8 +353,8 @@ fn print_tables(source: &str, engine: &str, sizes: &[[usize; 2]], p: usize, s: &
     );
     println!();
     println!(
-        "share of the CLS attention mass on the object's patches (a uniform map puts {:.4} \
-         there,\nthe object's mean area; one on the object alone puts 1):",
+        "share of the CLS attention mass on the true mask's patches (a uniform map puts {:.4} \
+         there,\nthe mask's mean area; one on the mask alone puts 1):",
         s.mask_area
     );
     println!("{}", header(8));

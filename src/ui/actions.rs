@@ -16,7 +16,7 @@ use super::state::{
     AppState, BatchFigure, Busy, Current, EngineInfo, EnginePref, ModelInfo, Sample,
 };
 use super::web::{fetch_bytes, fetch_text, has_webgpu, read_file, sleep};
-use crate::analysis::segment::patch_truth;
+use crate::analysis::segment::{patch_truth, TruthRule};
 use crate::analysis::summarise;
 use crate::data::image::{decode_image, DecodeLimits};
 use crate::error::{Error, Result};
@@ -250,7 +250,15 @@ async fn known_mask(
     let m = decode_image(&mask_bytes, &mask, &DecodeLimits::default())?;
     let size = [input.shape[1], input.shape[2]];
     let hw = [img.height as usize, img.width as usize];
-    patch_truth(&m, hw, size, app.fit.get_untracked(), cfg.patch).map(Some)
+    patch_truth(
+        &m,
+        hw,
+        size,
+        app.fit.get_untracked(),
+        cfg.patch,
+        TruthRule::Majority,
+    )
+    .map(Some)
 }
 
 async fn analyse_bytes_now(

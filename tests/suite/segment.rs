@@ -10,7 +10,9 @@ use common::cli::{fails, ok};
 use common::{fixture, TempDir};
 use serde_json::Value;
 use whitebox::analysis::maps::{cls_rows_of, mass_mask, mean_map};
-use whitebox::analysis::segment::{fit_mask, majority_patch_mask, map_ious, SegmentScorer};
+use whitebox::analysis::segment::{
+    fit_mask, majority_patch_mask, map_ious, patch_truth_mask, SegmentScorer, TruthRule,
+};
 use whitebox::data::batch::images_to_tensor;
 use whitebox::data::image::Resize;
 use whitebox::data::synthetic::{ShapesConfig, ShapesDataset};
@@ -63,6 +65,16 @@ fn scores_equal_the_numpy_reference() {
         let (fitted, [h, w]) = fit_mask(&bools(&img["mask"]), msize, size, resize).unwrap();
         let truth = majority_patch_mask(&fitted, h, w, patch);
         assert_eq!(truth, bools(&img["truth"]), "{name}: patch truth");
+        for (rule, key) in [
+            (TruthRule::Any, "truth_any"),
+            (TruthRule::Outline, "truth_outline"),
+        ] {
+            assert_eq!(
+                patch_truth_mask(&fitted, h, w, patch, rule),
+                bools(&img[key]),
+                "{name}: {key}"
+            );
+        }
         let cls: Vec<Vec<Vec<f32>>> = img["cls"]
             .as_array()
             .unwrap()
@@ -385,6 +397,43 @@ fn dataset_shapes_pairs_score_like_the_generated_shapes() {
     );
     assert_eq!(from_pairs["scores"], generated["scores"]);
     assert_eq!(from_pairs["scores"]["images"], 4);
+    assert_eq!(generated["truth"], "majority");
+    // The other truths (the object's extent, its outline) go through both paths alike; the
+    // extent holds the majority patches and more, the outline is what the extent adds to the
+    // patches that are wholly object.
+    let area = |v: &Value| v["scores"]["mask_area"].as_f64().unwrap();
+    let mut areas = vec![area(&generated)];
+    for rule in ["any", "outline"] {
+        let p = segment_json(
+            &w,
+            &["--pairs", &dir.s(), "--resize", "stretch", "--truth", rule],
+        );
+        let g = segment_json(
+            &w,
+            &[
+                "--dataset",
+                "shapes",
+                "--images",
+                "4",
+                "--seed",
+                "77",
+                "--object-scale",
+                "0.4,0.7",
+                "--truth",
+                rule,
+            ],
+        );
+        assert_eq!(p["scores"], g["scores"], "{rule}");
+        assert_eq!(g["truth"], rule);
+        areas.push(area(&g));
+    }
+    let [majority, any, outline] = areas[..] else {
+        unreachable!()
+    };
+    assert!(
+        any > majority && outline > 0.0 && outline < any,
+        "{areas:?}"
+    );
     // Another scale gives other images (the knob is wired through).
     let other = segment_json(
         &w,
