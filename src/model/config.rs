@@ -176,7 +176,7 @@ impl CrateConfig {
             // (`whitebox train --dataset shapes`, web/models/crate-shapes.json).
             "crate-shapes" => Self {
                 dim: 64,
-                depth: 8,
+                depth: 16,
                 heads: 4,
                 patch: 8,
                 image: [64, 64],
@@ -212,7 +212,7 @@ impl CrateConfig {
             "crate-c32" => "d=192, 8 layers, 6 heads, 32×32 RGB in 4×4 patches (CIFAR-sized)",
             "crate-tiny" => "d=64, 4 layers, 4 heads, 32×32 RGB in 4×4 patches: the quickest to train; for subspaces (any input) and shapes",
             "crate-mini" => "d=128, 3 layers, 4 heads, 28×28 grey in 4×4 patches: crate-fmnist at half the depth and cost; for Fashion-MNIST and own images",
-            "crate-shapes" => "d=64, 8 layers, 4 heads, 64×64 RGB in 8×8 patches: the bundled shapes model's shape",
+            "crate-shapes" => "d=64, 16 layers, 4 heads, 64×64 RGB in 8×8 patches: the bundled shapes model's shape",
             _ => return None,
         })
     }
