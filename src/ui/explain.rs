@@ -28,7 +28,10 @@ Tokens that lie close together in subspace <math><mi>k</mi></math> pull each oth
 <h3>Reading the maps</h3>
 <p>Each map is the row of <math><msub><mi>A</mi><mi>k</mi></msub></math> for the CLS token: how
 much each patch contributes to the CLS token in head <math><mi>k</mi></math>. Without any
-segmentation labels, CRATE's heads come to attend to whole objects. The mask keeps the fewest
+segmentation labels, the heads of CRATE trained on ImageNet come to attend to whole objects (Yu et
+al., "Emergence of Segmentation with Minimalistic White-Box Transformers"); those of the bundled
+shapes model, whose one-colour shapes carry their class in their edges, trace each shape's
+outline (layers 5–8 most clearly). The mask keeps the fewest
 patches that hold the chosen share of the attention (DINO's mass threshold). The PCA map colours
 each patch by the first three principal components of its ISTA output: patches of one part share
 a colour.</p>
