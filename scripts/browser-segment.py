@@ -2,8 +2,9 @@
 """Browser tests of the page's segmentation scores (issue 13, item 2), on the CPU engine (and the
 gallery-shape check again on WebGPU): the
 bundled shapes model loads from the model selector, a gallery shape (which ships its true mask)
-gets `segment` scores in #wb-report equal to `whitebox segment --pairs` on the same image + mask,
-the Attention view shows the IoU of the mask on show beside it (equal to the CLI's for that layer
+gets `segment` scores in #wb-report equal to `whitebox segment --pairs` on the same image + mask
+(and `segment_outline` equal to `--truth outline`), the Attention view shows the IoU of the mask
+on show beside it, with the filled mask and with its outline (equal to the CLI's for that layer
 and the head mean), and the true-outline toggle draws the outline over the map.
 
     python3 scripts/browser-segment.py http://127.0.0.1:PORT/ --whitebox target/debug/whitebox \
@@ -42,16 +43,16 @@ return i ? i.src : null;
 """
 
 
-def cli_segment(whitebox, sample, tmp):
-    """`whitebox segment --pairs` on the gallery's image + mask, fitted as the page fits images
-    for models of up to 64 pixels (stretched: the identity for a 64×64 image)."""
+def cli_segment(whitebox, sample, tmp, truth="majority"):
+    """`whitebox segment --pairs --truth TRUTH` on the gallery's image + mask, fitted as the page
+    fits images for models of up to 64 pixels (stretched: the identity for a 64×64 image)."""
     d = tmp / "pair"
     d.mkdir(exist_ok=True)
     stem = sample[:-len(".png")]
     shutil.copyfile(bt.SAMPLES / sample, d / sample)
     shutil.copyfile(bt.SAMPLES / f"{stem}.mask.png", d / f"{stem}.mask.png")
     out = subprocess.run([whitebox, "segment", "--weights", str(SHAPES_MODEL), "--pairs", str(d),
-                          "--resize", "stretch", "--json"], check=True, capture_output=True, text=True).stdout
+                          "--resize", "stretch", "--truth", truth, "--json"], check=True, capture_output=True, text=True).stdout
     return json.loads(out)["scores"]
 
 
@@ -70,20 +71,29 @@ def main():
     run = checks.run
 
     def same_scores_as_cli(r):
-        """The report's segment scores against `whitebox segment --pairs` (CPU) on the same pair."""
-        seg = r.get("segment")
-        check(seg and "layers" in seg, f"no segment scores in the report: {seg}")
-        cli = cli_segment(a.whitebox, SAMPLE, tmp)
-        check(len(seg["layers"]) == len(cli["layers"]), "layer counts differ")
+        """The report's segment scores against `whitebox segment --pairs` (CPU) on the same pair:
+        `segment` against the filled mask (majority), `segment_outline` against its outline."""
         worst = 0.0
-        for l, (p, c) in enumerate(zip(seg["layers"], cli["layers"])):
-            for k, (pm, cm) in enumerate(zip(p["heads"] + [p["mean"]], c["heads"] + [c["mean"]])):
-                for key in ["miou_mass", "miou_best", "best_threshold"]:
-                    d = abs(pm[key] - cm[key])
-                    worst = max(worst, d)
-                    check(d <= 1e-9, f"layer {l} map {k} {key}: page {pm[key]}, CLI {cm[key]}")
-        check(abs(seg["mask_area"] - cli["mask_area"]) <= 1e-12, "mask areas differ")
-        return seg, worst
+        for field, truth in [("segment", "majority"), ("segment_outline", "outline")]:
+            seg = r.get(field)
+            check(seg and "layers" in seg, f"no {field} scores in the report: {seg}")
+            cli = cli_segment(a.whitebox, SAMPLE, tmp, truth)
+            check(len(seg["layers"]) == len(cli["layers"]), "layer counts differ")
+            for l, (p, c) in enumerate(zip(seg["layers"], cli["layers"])):
+                for k, (pm, cm) in enumerate(zip(p["heads"] + [p["mean"]], c["heads"] + [c["mean"]])):
+                    for key in ["miou_mass", "miou_best", "best_threshold"]:
+                        d = abs(pm[key] - cm[key])
+                        worst = max(worst, d)
+                        check(d <= 1e-9, f"{field}: layer {l} map {k} {key}: page {pm[key]}, CLI {cm[key]}")
+                    # The share sums the attention itself, so float rounding (wasm or WGSL
+                    # against native) shows in it; a mask flips only when a patch sits at its edge.
+                    d = abs(pm["object_share"] - cm["object_share"])
+                    check(d <= 1e-5, f"{field}: layer {l} map {k} object_share: page "
+                                     f"{pm['object_share']}, CLI {cm['object_share']}")
+            check(abs(seg["mask_area"] - cli["mask_area"]) <= 1e-12, f"{field}: mask areas differ")
+        check(r["segment"]["mask_area"] != r["segment_outline"]["mask_area"],
+              "the outline is the filled mask")
+        return r["segment"], r["segment_outline"], worst
 
     def load_shapes_model(b):
         b.js("const s = document.querySelector('#bundled-model'); s.value = 'crate-shapes';"
@@ -107,10 +117,12 @@ def main():
             b.js("document.querySelector('#tab-attention').click()")
             b.click(f".gallery button.thumb[data-file='{SAMPLE}']")
             r = wait_report(b, SAMPLE, engine="cpu")
-            seg, worst = same_scores_as_cli(r)
-            state["seg"] = seg
+            seg, outline, worst = same_scores_as_cli(r)
+            state["seg"], state["outline"] = seg, outline
             means = " ".join(f"{x['mean']['miou_mass']:.3f}" for x in seg["layers"])
-            return f"{len(seg['layers'])} layers × (heads + mean) equal (max diff {worst:.1e}); head-mean IoU per layer {means}"
+            outl = " ".join(f"{x['mean']['miou_mass']:.3f}" for x in outline["layers"])
+            return (f"{len(seg['layers'])} layers × (heads + mean) equal, filled and outline (max diff {worst:.1e}); "
+                    f"head-mean IoU per layer {means}; against the outline {outl}")
 
         def iou_beside_mask_and_outline():
             seg = state.get("seg")
@@ -122,7 +134,11 @@ def main():
             check(b.js("return new URLSearchParams(location.search).get('t')") in (None, "0.6"),
                   "the threshold is not the default 60 %")
             want = seg["layers"][layer]["mean"]["miou_mass"]
-            check(f"{want:.3f}" in text, f"the page says {text!r}; the CLI's head-mean IoU at layer {layer} is {want:.3f}")
+            check(f"true mask: {want:.3f}" in text,
+                  f"the page says {text!r}; the CLI's head-mean IoU at layer {layer} is {want:.3f}")
+            want_o = state["outline"]["layers"][layer]["mean"]["miou_mass"]
+            check(f"outline: {want_o:.3f}" in text,
+                  f"the page says {text!r}; the CLI's outline IoU at layer {layer} is {want_o:.3f}")
             before = b.js(MAP_PIXELS)
             b.click("#show-truth")
             b.wait_js("return document.querySelector('#show-truth').checked", what="the toggle")
@@ -160,7 +176,7 @@ def main():
             b.js("document.querySelector('#tab-attention').click()")
             b.click(f".gallery button.thumb[data-file='{SAMPLE}']")
             r = wait_report(b, SAMPLE, engine="gpu")
-            seg, worst = same_scores_as_cli(r)
+            seg, _, worst = same_scores_as_cli(r)
             text = b.wait_js("const e = document.querySelector('#mask-iou'); return e && e.textContent ? e.textContent : null;",
                              what="the IoU beside the mask")
             return f"WebGPU: {len(seg['layers'])} layers × (heads + mean) equal to the CPU CLI (max diff {worst:.1e}); {text.strip()}"

@@ -13,7 +13,7 @@ use leptos::task::spawn_local;
 
 use super::runtime::{ModelSource, Runtime, Which};
 use super::state::{
-    AppState, BatchFigure, Busy, Current, EngineInfo, EnginePref, ModelInfo, Sample,
+    AppState, BatchFigure, Busy, Current, EngineInfo, EnginePref, KnownMask, ModelInfo, Sample,
 };
 use super::web::{fetch_bytes, fetch_text, has_webgpu, read_file, sleep};
 use crate::analysis::segment::{patch_truth, TruthRule};
@@ -229,15 +229,16 @@ async fn prepare(
         .await
 }
 
-/// The patch-grid truth of a gallery sample that ships a mask (`mask` in samples.json), fitted
-/// as the image was (input size and fit), reduced as `segment --pairs` reduces it.
+/// The patch-grid truths of a gallery sample that ships a mask (`mask` in samples.json), fitted
+/// as the image was (input size and fit), reduced as `segment --pairs` reduces it (by majority,
+/// and to the outline).
 async fn known_mask(
     app: AppState,
     sample: Option<&str>,
     image: &[u8],
     cfg: &CrateConfig,
     input: &Tensor,
-) -> Result<Option<Vec<bool>>> {
+) -> Result<Option<KnownMask>> {
     let Some(file) = sample else { return Ok(None) };
     let mask = app.samples.with_untracked(|s| {
         s.iter()
@@ -250,15 +251,11 @@ async fn known_mask(
     let m = decode_image(&mask_bytes, &mask, &DecodeLimits::default())?;
     let size = [input.shape[1], input.shape[2]];
     let hw = [img.height as usize, img.width as usize];
-    patch_truth(
-        &m,
-        hw,
-        size,
-        app.fit.get_untracked(),
-        cfg.patch,
-        TruthRule::Majority,
-    )
-    .map(Some)
+    let truth = |rule| patch_truth(&m, hw, size, app.fit.get_untracked(), cfg.patch, rule);
+    Ok(Some(KnownMask {
+        majority: truth(TruthRule::Majority)?,
+        outline: truth(TruthRule::Outline)?,
+    }))
 }
 
 async fn analyse_bytes_now(

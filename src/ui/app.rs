@@ -49,11 +49,15 @@ pub fn App() -> impl IntoView {
                 v["adapter"] = app.engine.with_untracked(|e| e.gpu.clone()).into();
                 v["engine"] = c.engine.key().into();
                 // `segment --pairs` on this image and its mask prints the same scores.
+                // (`--truth outline` for `segment_outline`.)
                 if let Some(t) = &c.truth {
-                    v["segment"] = match image_scores(&c.report.cls, t, DEFAULT_MASS) {
-                        Ok(s) => serde_json::to_value(s).unwrap_or_default(),
-                        Err(e) => serde_json::json!({ "error": e.to_string() }),
-                    };
+                    for (key, truth) in [("segment", &t.majority), ("segment_outline", &t.outline)]
+                    {
+                        v[key] = match image_scores(&c.report.cls, truth, DEFAULT_MASS) {
+                            Ok(s) => serde_json::to_value(s).unwrap_or_default(),
+                            Err(e) => serde_json::json!({ "error": e.to_string() }),
+                        };
+                    }
                 }
                 v.to_string()
             })

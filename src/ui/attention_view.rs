@@ -76,7 +76,11 @@ pub fn AttentionView() -> impl IntoView {
             let show_truth = app.show_truth.get();
             app.current.with(|c| {
                 c.as_ref().map(|c| {
-                    let truth = c.truth.clone().filter(|_| show_truth);
+                    let truth = c
+                        .truth
+                        .as_ref()
+                        .filter(|_| show_truth)
+                        .map(|t| t.majority.clone());
                     (c.base.clone(), c.report.grid, map, mask, s, win, truth)
                 })
             })
@@ -189,13 +193,14 @@ pub fn AttentionView() -> impl IntoView {
         app.current
             .with(|c| c.as_ref().is_some_and(|c| c.truth.is_some()))
     };
+    // (IoU with the filled mask, IoU with its outline.)
     let truth_iou = move || {
         let (_, mask) = chosen.get()?;
         app.current.with(|c| {
             c.as_ref()
                 .and_then(|c| c.truth.as_deref())
-                .filter(|t| t.len() == mask.len())
-                .map(|t| iou(&mask, t))
+                .filter(|t| t.majority.len() == mask.len())
+                .map(|t| (iou(&mask, &t.majority), iou(&mask, &t.outline)))
         })
     };
     let which = move || match (kind(), app.head.get()) {
@@ -305,7 +310,7 @@ pub fn AttentionView() -> impl IntoView {
                     <figcaption>{mask_text}</figcaption>
                     <Show when=has_truth>
                         <p class="truth">
-                            <span id="mask-iou">{move || truth_iou().map(|v| format!("IoU with the true mask: {v:.3}"))}</span>
+                            <span id="mask-iou">{move || truth_iou().map(|(v, o)| format!("IoU with the true mask: {v:.3}; with its outline: {o:.3}"))}</span>
                             " "
                             <label>
                                 <input
@@ -317,7 +322,7 @@ pub fn AttentionView() -> impl IntoView {
                                 " draw the true outline (green)"
                             </label>
                         </p>
-                        <p class="small muted">"Intersection over union of the mask above and the object's true mask on the patch grid (a patch is object when more than half of its pixels are): 1 is a perfect segmentation. "<code>"whitebox segment --pairs"</code>" prints the same for every layer and head."</p>
+                        <p class="small muted">"Intersection over union of the mask above and the object's true mask on the patch grid (a patch is object when more than half of its pixels are): 1 is a perfect segmentation. The outline is the patches the object's edge crosses: heads that trace a shape's edge, as the shapes model's middle layers do, score high there and low on the filled mask. "<code>"whitebox segment --pairs [--truth outline]"</code>" prints the same for every layer and head."</p>
                     </Show>
                 </figure>
                 <figure>

@@ -35,7 +35,16 @@ pub struct Current {
     pub engine: Which,
     pub ms: f64,
     /// The true object mask on the patch grid, for gallery images that ship one.
-    pub truth: Option<Arc<Vec<bool>>>,
+    pub truth: Option<Arc<KnownMask>>,
+}
+
+/// A gallery image's true mask on the patch grid, reduced as `segment --truth` reduces it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KnownMask {
+    /// Patches more than half object (`--truth majority`, the page's IoU).
+    pub majority: Vec<bool>,
+    /// Patches the object's edge crosses (`--truth outline`).
+    pub outline: Vec<bool>,
 }
 
 /// Busy with something the user waits for: a message and, when known, a fraction done.
