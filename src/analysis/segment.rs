@@ -51,8 +51,9 @@ pub fn iou(pred: &[bool], truth: &[bool]) -> f64 {
     }
 }
 
-/// How a pixel mask becomes a patch mask.
+/// How a pixel mask becomes a patch mask (`segment --truth`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum TruthRule {
     /// Strictly more than half of the patch's pixels are object (the default, and the one

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::EngineKind;
 use crate::analysis::maps::cls_rows_of;
 use crate::analysis::segment::{
-    patch_truth, patch_truth_mask, SegmentScorer, SegmentScores, TruthRule, DEFAULT_MASS,
+    patch_truth, patch_truth_mask, MapScore, SegmentScorer, SegmentScores, TruthRule, DEFAULT_MASS,
 };
 use crate::data::batch::images_to_tensor;
 use crate::data::image::{decode_image, preprocess, DecodeLimits, Resize};
@@ -24,27 +24,6 @@ const HELD_OUT_SEED: u64 = 0x5eed_7e57;
 pub enum SegmentDataset {
     /// Synthetic shapes on textures, generated at the model's input size, with exact masks.
     Shapes,
-}
-
-/// `--truth`: how the pixel mask becomes a patch mask.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum TruthArg {
-    /// More than half of the patch's pixels are object (the default; the page's measure).
-    Majority,
-    /// Any pixel is object: the object's extent.
-    Any,
-    /// Some pixels are object and some are not: the object's outline.
-    Outline,
-}
-
-impl From<TruthArg> for TruthRule {
-    fn from(t: TruthArg) -> Self {
-        match t {
-            TruthArg::Majority => TruthRule::Majority,
-            TruthArg::Any => TruthRule::Any,
-            TruthArg::Outline => TruthRule::Outline,
-        }
-    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -95,8 +74,8 @@ pub struct Args {
     #[arg(long, default_value_t = DEFAULT_MASS)]
     pub threshold: f32,
     /// How the true mask is reduced to the patch grid.
-    #[arg(long, value_enum, default_value_t = TruthArg::Majority)]
-    pub truth: TruthArg,
+    #[arg(long, value_enum, default_value_t = TruthRule::Majority)]
+    pub truth: TruthRule,
     /// How `--pairs` images (and their masks) are fitted to the model's input size.
     #[arg(long, default_value = "imagenet")]
     pub resize: Resize,
@@ -205,7 +184,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
     }
     let cfg = loaded.model.config.clone();
-    let rule = TruthRule::from(a.truth);
+    let rule = a.truth;
     let (source, items, files) = match (&a.pairs, a.dataset) {
         (Some(dir), _) => {
             let pairs = list_pairs(dir)?;
@@ -316,14 +295,18 @@ fn print_tables(
         "mIoU of the mass-threshold mask (keeps {:.0}% of the CLS attention mass):",
         s.mass * 100.0
     );
-    println!("{}", header(8));
-    for (l, ls) in s.layers.iter().enumerate() {
-        let mut row = format!("  {l:>5}");
-        for m in ls.heads.iter().chain(std::iter::once(&ls.mean)) {
-            row += &format!("{:>8.4}", m.miou_mass);
+    // A table of one number per layer and map (each head, then the head mean).
+    let table = |f: fn(&MapScore) -> f64| {
+        println!("{}", header(8));
+        for (l, ls) in s.layers.iter().enumerate() {
+            let mut row = format!("  {l:>5}");
+            for m in ls.heads.iter().chain(std::iter::once(&ls.mean)) {
+                row += &format!("{:>8.4}", f(m));
+            }
+            println!("{row}");
         }
-        println!("{row}");
-    }
+    };
+    table(|m| m.miou_mass);
     let bm = s.best_layer_mass;
     println!(
         "  best layer (head mean): {bm}, mIoU {:.4}",
@@ -357,12 +340,5 @@ fn print_tables(
          there,\nthe mask's mean area; one on the mask alone puts 1):",
         s.mask_area
     );
-    println!("{}", header(8));
-    for (l, ls) in s.layers.iter().enumerate() {
-        let mut row = format!("  {l:>5}");
-        for m in ls.heads.iter().chain(std::iter::once(&ls.mean)) {
-            row += &format!("{:>8.4}", m.object_share);
-        }
-        println!("{row}");
-    }
+    table(|m| m.object_share);
 }

@@ -381,10 +381,15 @@ fn dataset_shapes_pairs_score_like_the_generated_shapes() {
         "0.4,0.7",
     ]);
     assert_eq!(listed.lines().count(), 4, "{listed}");
-    let from_pairs = segment_json(&w, &["--pairs", &dir.s(), "--resize", "stretch"]);
-    let generated = segment_json(
-        &w,
-        &[
+    // The same four images, from the pairs and generated, with `extra` flags.
+    let d = dir.s();
+    let from_pairs = |extra: &[&str]| {
+        let mut args = vec!["--pairs", d.as_str(), "--resize", "stretch"];
+        args.extend_from_slice(extra);
+        segment_json(&w, &args)
+    };
+    let generated = |extra: &[&str]| {
+        let mut args = vec![
             "--dataset",
             "shapes",
             "--images",
@@ -393,39 +398,27 @@ fn dataset_shapes_pairs_score_like_the_generated_shapes() {
             "77",
             "--object-scale",
             "0.4, 0.7",
-        ],
-    );
-    assert_eq!(from_pairs["scores"], generated["scores"]);
-    assert_eq!(from_pairs["scores"]["images"], 4);
-    assert_eq!(generated["truth"], "majority");
+        ];
+        args.extend_from_slice(extra);
+        segment_json(&w, &args)
+    };
+    let (p, g) = (from_pairs(&[]), generated(&[]));
+    assert_eq!(p["scores"], g["scores"]);
+    assert_eq!(p["scores"]["images"], 4);
+    assert_eq!(g["truth"], "majority");
     // The other truths (the object's extent, its outline) go through both paths alike; the
     // extent holds the majority patches and more, the outline is what the extent adds to the
     // patches that are wholly object.
     let area = |v: &Value| v["scores"]["mask_area"].as_f64().unwrap();
-    let mut areas = vec![area(&generated)];
+    let mut areas = vec![area(&g)];
     for rule in ["any", "outline"] {
-        let p = segment_json(
-            &w,
-            &["--pairs", &dir.s(), "--resize", "stretch", "--truth", rule],
+        let (p, r) = (
+            from_pairs(&["--truth", rule]),
+            generated(&["--truth", rule]),
         );
-        let g = segment_json(
-            &w,
-            &[
-                "--dataset",
-                "shapes",
-                "--images",
-                "4",
-                "--seed",
-                "77",
-                "--object-scale",
-                "0.4,0.7",
-                "--truth",
-                rule,
-            ],
-        );
-        assert_eq!(p["scores"], g["scores"], "{rule}");
-        assert_eq!(g["truth"], rule);
-        areas.push(area(&g));
+        assert_eq!(p["scores"], r["scores"], "{rule}");
+        assert_eq!(r["truth"], rule);
+        areas.push(area(&r));
     }
     let [majority, any, outline] = areas[..] else {
         unreachable!()
@@ -439,10 +432,7 @@ fn dataset_shapes_pairs_score_like_the_generated_shapes() {
         &w,
         &["--dataset", "shapes", "--images", "4", "--seed", "77"],
     );
-    assert_ne!(
-        other["scores"]["mask_area"],
-        generated["scores"]["mask_area"]
-    );
+    assert_ne!(other["scores"]["mask_area"], g["scores"]["mask_area"]);
     for bad in ["0.9,0.5", "0,0.5", "0.5", "0.5,1.5", "a,b"] {
         let err = fails(&[
             "segment",
