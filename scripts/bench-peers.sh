@@ -10,7 +10,7 @@
 # against tools/golden.py before any timing.
 #
 # Usage: bash scripts/bench-peers.sh [ROUNDS] [ITERS] [ROWS]
-#   ROWS: comma-separated subset of native-1t,native-2t,native-b8,wasm,webgpu,first-map,b8-page,train
+#   ROWS: comma-separated subset of native-1t,native-2t,native-b8,wasm,webgpu,first-map,b8-page,gallery,train
 #   (default: all but webgpu, whose peer takes tens of seconds per forward on SwiftShader).
 set -euo pipefail
 # shellcheck source=scripts/setup.sh
@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$WB_ROOT"
 rounds=${1:-3}
 iters=${2:-5}
-rows=${3:-native-1t,native-2t,native-b8,wasm,first-map,b8-page,train}
+rows=${3:-native-1t,native-2t,native-b8,wasm,first-map,b8-page,gallery,train}
 ORT_VERSION=1.32.0
 ORT_WEB_VERSION=1.30.0
 

@@ -25,6 +25,7 @@ MODEL = ROOT / "web" / "models" / "crate-fmnist.safetensors"
 SAMPLES = ROOT / "web" / "samples"
 PHOTO = ROOT / "tests" / "fixtures" / "images" / "chelsea_224.png"
 PTH = ROOT / "tests" / "fixtures" / "official" / "small32.pth"
+BATCH = "return JSON.parse(document.querySelector('#wb-batch').textContent);"
 
 
 
@@ -220,6 +221,10 @@ def main():
                       what="the gallery batch figure")
             b.js("document.querySelector('#batch-charts').scrollIntoView()")
             b.screenshot(shots / "05-layers-batch.png")
+            fig = b.js(BATCH)
+            check(fig["images"] == len(samples), f"the gallery figure has {fig['images']} images, not {len(samples)}")
+            # crate-fmnist's gallery is far below the work that pays for a second worker.
+            check(fig["workers"] == 1, f"a small gallery batch ran on {fig['workers']} workers")
             b.click("#tab-model")
             b.wait_js("return document.querySelector('#model-info')", what="the model view")
             b.screenshot(shots / "06-model.png")
@@ -286,6 +291,41 @@ def main():
             b.screenshot(shots / "09-cpu-fallback.png")
             return compare(r, cli_report(a.whitebox, SAMPLES / first), rel=1e-5, sparsity_abs=0.0) + f"; notice: {notice[:80]!r}"
         run("without WebGPU the CPU fallback gives the same numbers, with a notice", cpu_fallback, b)
+
+        def gallery_on_two_workers():
+            cores = b.js("return navigator.hardwareConcurrency || 1")
+
+            def batch(query, hook=None):
+                b.goto(base + f"?view=layers&{query}")
+                wait_report(b, first, engine="cpu")
+                if hook:
+                    b.js(f"window.{hook} = true")
+                b.click("#run-batch")
+                b.wait_js("const e = document.querySelector('#wb-batch'); return !!e && !!e.textContent && "
+                          "document.querySelector('#app').dataset.state === 'ready'", what="the gallery batch figure")
+                err = b.js("const e = document.querySelector('#wb-error'); return e ? e.textContent : '';")
+                check(not err, f"the batch with {query} {hook or ''} shows an error: {err!r}")
+                return b.js(BATCH)
+
+            one = batch("workers=1")
+            two = batch("workers=2")
+            fails = batch("workers=2", "__wbBatchHelperFails")
+            dies = batch("workers=2", "__wbBatchHelperDies")
+            check(one["workers"] == 1, f"workers=1 ran on {one['workers']} workers")
+            want = 2 if cores >= 2 else 1
+            check(two["workers"] == want, f"workers=2 on {cores} cores ran on {two['workers']} workers, not {want}")
+            check(fails["workers"] == 1 and dies["workers"] == 1,
+                  f"a second worker that failed still counts: {fails['workers']}, {dies['workers']}")
+            for name, fig in (("two workers", two), ("a second worker that fails to load", fails),
+                              ("a second worker that dies", dies)):
+                check(fig["images"] == one["images"] == len(samples), f"{name}: {fig['images']} images")
+                check(fig["layers"] == one["layers"], f"{name}: the per-layer figure differs from one worker's")
+            note = b.text("#batch-note")
+            return (f"{cores} cores: one worker {one['ms']:.0f} ms, two {two['ms']:.0f} ms; the same "
+                    f"{len(one['layers'])}-layer figure from one worker, two, and a second worker that fails to load or "
+                    f"dies in its first chunk; note {note!r}")
+        run("the gallery batch on two workers equals one worker's, and survives a failing second worker",
+            gallery_on_two_workers, b)
 
     with Browser(webgpu=True, timeout=a.timeout, width=390, height=844) as b:
         def phone():

@@ -1,10 +1,12 @@
 //! The page's logic that is neither DOM nor async glue, so that it compiles on every target and
 //! is unit-tested natively: the URL state ([`url`]), the `?bench=` / `?selftest` routes
-//! ([`route`]), which engine runs and how calibration chooses ([`engine_choice`]), the engine
-//! comparison's numbers ([`compare`]), and the choices made when a model or an image arrives
-//! ([`model_choice`]). `src/ui/` (wasm only) keeps the Leptos components and wires these to
-//! signals, fetches and the browser's clock; it decides nothing these modules can decide.
+//! ([`route`]), which engine runs and how calibration chooses ([`engine_choice`]), how many
+//! workers the gallery batch uses ([`batch_workers`]), the engine comparison's numbers
+//! ([`compare`]), and the choices made when a model or an image arrives ([`model_choice`]).
+//! `src/ui/` (wasm only) keeps the Leptos components and wires these to signals, fetches and
+//! the browser's clock; it decides nothing these modules can decide.
 
+pub mod batch_workers;
 pub mod compare;
 pub mod draw_schedule;
 pub mod engine_choice;

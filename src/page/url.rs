@@ -141,6 +141,9 @@ pub struct UrlState {
     pub map: MapKind,
     /// The Subspace lab's settings (`lab-KEY=VALUE`, see `analysis::lab::LabConfig::set`).
     pub lab: Vec<(String, String)>,
+    /// `workers=`: the most workers the page's CPU work may use, for training and the gallery
+    /// batch (`None`: as many as help).
+    pub workers: Option<usize>,
 }
 
 impl Default for UrlState {
@@ -157,6 +160,7 @@ impl Default for UrlState {
             train: None,
             map: MapKind::Cls,
             lab: Vec::new(),
+            workers: None,
         }
     }
 }
@@ -188,6 +192,7 @@ impl UrlState {
                 "model" if !v.is_empty() => s.model = Some(v),
                 "train" if !v.is_empty() => s.train = Some(v),
                 "map" => s.map = MapKind::parse(&v).unwrap_or(s.map),
+                "workers" => s.workers = v.parse().ok(),
                 _ if k.starts_with("lab-") => s.lab.push((k[4..].to_string(), v)),
                 _ => {}
             }
@@ -224,6 +229,9 @@ impl UrlState {
         }
         for (k, v) in &self.lab {
             q.push(format!("lab-{k}={}", encode_component(v)));
+        }
+        if let Some(w) = self.workers {
+            q.push(format!("workers={w}"));
         }
         q.join("&")
     }
@@ -264,6 +272,7 @@ mod tests {
                 train: Some("shapes-3~0.001~64~2~0~lion~1~crate-fmnist".into()),
                 map: MapKind::Rollout,
                 lab: Vec::new(),
+                workers: Some(1),
             },
             UrlState {
                 view: View::Model,
@@ -277,6 +286,7 @@ mod tests {
                 train: None,
                 map: MapKind::Heads,
                 lab: vec![("k".into(), "3".into()), ("phi".into(), "softmax".into())],
+                workers: Some(2),
             },
         ];
         for s in states {
@@ -300,7 +310,7 @@ mod tests {
     fn bad_values_keep_their_defaults() {
         let d = UrlState::default();
         let s = UrlState::parse(
-            "view=graphs&layer=-1&head=mean&t=NaN&opacity=inf&engine=tpu&sample=&model=",
+            "view=graphs&layer=-1&head=mean&t=NaN&opacity=inf&engine=tpu&sample=&model=&workers=-1",
         );
         assert_eq!(s, d);
         let s = UrlState::parse("layer=two&head=1.5&t=&opacity=0x1");

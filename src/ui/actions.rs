@@ -22,6 +22,7 @@ use crate::data::image::{decode_image, DecodeLimits};
 use crate::error::{Error, Result};
 use crate::model::io::load_model;
 use crate::model::{CrateConfig, Model};
+use crate::page::batch_workers::batch_workers;
 use crate::page::comparison_text;
 use crate::page::engine_choice::{active_engine as choose_engine, gpu_notice, Notice};
 use crate::page::model_choice::{
@@ -692,7 +693,9 @@ pub fn retry_gpu(app: AppState) {
 }
 
 /// The paper's layer-wise figure for the gallery: every sample through the model, per-layer
-/// mean ± std of R^c and sparsity, computed in small batches with progress.
+/// mean ± std of R^c and sparsity, computed in small batches with progress. On a machine with
+/// two or more cores and a batch worth it ([`batch_workers`]), a second inference worker loads
+/// the model while the images are prepared and then shares the chunks.
 pub fn run_batch(app: AppState) {
     spawn(app, async move {
         let samples = app.samples.get_untracked();
@@ -702,59 +705,87 @@ pub fn run_batch(app: AppState) {
         let lock = app.runtime.get_value();
         let mut guard = lock.lock().await;
         let Some(rt) = guard.as_mut() else { return };
+        let t0 = super::web::now_ms();
         let cfg = rt.model.config.clone();
         let which = active_engine(app, rt);
-        let mut inputs = Vec::new();
-        for (i, s) in samples.iter().enumerate() {
-            set_busy(
-                app,
-                format!("preparing gallery images ({}/{})…", i + 1, samples.len()),
-                Some(i as f64 / samples.len() as f64 * 0.3),
-            );
-            sleep(0).await;
-            let input = match fetch_bytes(&format!("samples/{}", s.file)).await {
-                Ok(b) => prepare(app, rt, &s.file, &b, false).await,
-                Err(e) => Err(e),
-            };
-            match input {
-                Ok(p) => inputs.push(p.input),
-                Err(e) => {
-                    app.fail(e);
-                    return;
-                }
-            }
-        }
-        let mut stats = Vec::new();
+        let n = samples.len();
+        let [h, w] = input_size(&cfg, app.input_side.get_untracked());
         // Four images at a time, fewer when one image's attention is large (CRATE-B/8 at 448).
-        let tokens = inputs.first().map_or(1, |t| {
-            (t.shape[1] / cfg.patch) * (t.shape[2] / cfg.patch) + 1
-        });
+        let tokens = (h / cfg.patch) * (w / cfg.patch) + 1;
         let chunk_len = crate::analysis::plan::batch_chunk(&cfg, tokens, 4);
-        for (i, chunk) in inputs.chunks(chunk_len).enumerate() {
-            let done = (i * chunk_len).min(inputs.len());
+        let workers = batch_workers(
+            which,
+            super::web::cores(),
+            app.workers,
+            n.div_ceil(chunk_len),
+            cfg.forward_flops(h, w) * n as f64,
+        );
+        let helper = if workers >= 2 {
+            Some(rt.start_helper())
+        } else {
+            None
+        };
+        let prepare_all = async {
+            let mut inputs = Vec::new();
+            for (i, s) in samples.iter().enumerate() {
+                set_busy(
+                    app,
+                    format!("preparing gallery images ({}/{n})…", i + 1),
+                    Some(i as f64 / n as f64 * 0.3),
+                );
+                sleep(0).await;
+                let bytes = fetch_bytes(&format!("samples/{}", s.file)).await?;
+                inputs.push(prepare(app, rt, &s.file, &bytes, false).await?.input);
+            }
+            Ok::<_, Error>(inputs)
+        };
+        let (inputs, helper) = match helper {
+            Some(helper) => futures::future::join(prepare_all, helper).await,
+            None => (prepare_all.await, None),
+        };
+        let inputs = match inputs {
+            Ok(i) => i,
+            Err(e) => {
+                if helper.is_some() {
+                    super::infer::client::close(super::infer::client::HELPER);
+                }
+                app.fail(e);
+                return;
+            }
+        };
+        let mut chunks: Vec<Vec<Tensor>> = Vec::new();
+        let mut rest = inputs.into_iter().peekable();
+        while rest.peek().is_some() {
+            chunks.push(rest.by_ref().take(chunk_len).collect());
+        }
+        let on = match helper {
+            Some(_) => format!("{} in two workers", which.label()),
+            None => which.label().to_string(),
+        };
+        let show = |done_chunks: usize| {
+            let done = (done_chunks * chunk_len).min(n);
             set_busy(
                 app,
-                format!(
-                    "running {} images on {} ({done}/{})…",
-                    inputs.len(),
-                    which.label(),
-                    inputs.len()
-                ),
-                Some(0.3 + 0.7 * done as f64 / inputs.len() as f64),
+                format!("running {n} images on {on} ({done}/{n})…"),
+                Some(0.3 + 0.7 * done as f64 / n as f64),
             );
-            sleep(0).await;
-            match rt.layer_stats(chunk, which).await {
-                Ok(s) => stats.extend(s),
-                Err(e) => {
-                    sync_gpu_state(app, rt);
-                    app.fail(format!("The batch run failed: {e}"));
-                    return;
-                }
+        };
+        show(0);
+        sleep(0).await;
+        let (stats, used) = match rt.layer_stats_chunks(&chunks, which, helper, &show).await {
+            Ok(s) => s,
+            Err(e) => {
+                sync_gpu_state(app, rt);
+                app.fail(format!("The batch run failed: {e}"));
+                return;
             }
-        }
+        };
+        let ms = super::web::now_ms() - t0;
         drop(guard);
         app.batch.set(Some(BatchFigure {
             images: stats.len(),
+            workers: used,
+            ms,
             layers: summarise(&stats),
         }));
         app.busy.set(None);

@@ -138,6 +138,26 @@ pub fn LayersView() -> impl IntoView {
         })
     });
     let batch_images = move || app.batch.with(|b| b.as_ref().map_or(0, |b| b.images));
+    // How the figure was computed, and its numbers for the browser tests.
+    let batch_note = move || {
+        app.batch.with(|b| {
+            b.as_ref().map_or(String::new(), |b| {
+                let on = match b.workers {
+                    1 => "one worker".to_string(),
+                    k => format!("{k} workers, each taking the next few images"),
+                };
+                format!("{} images in {:.0} ms on {on}.", b.images, b.ms)
+            })
+        })
+    };
+    let batch_json = move || {
+        app.batch.with(|b| {
+            b.as_ref().map_or(String::new(), |b| {
+                serde_json::json!({"images": b.images, "workers": b.workers, "ms": b.ms, "layers": b.layers})
+                    .to_string()
+            })
+        })
+    };
 
     view! {
         <div class="view layers" id="view-layers">
@@ -159,6 +179,8 @@ pub fn LayersView() -> impl IntoView {
                     <span class="muted small">" mean ± std per layer, as in the paper's layer-wise figures"</span>
                 </p>
                 <Show when=move || app.batch.with(Option::is_some)>
+                    <p class="muted small" id="batch-note">{batch_note}</p>
+                    <pre id="wb-batch" hidden>{batch_json}</pre>
                     <div class="charts" id="batch-charts">
                         <LayerChart title=format!("Rᶜ over {} images (mean ± std)", batch_images()) y_label="Rᶜ" series=batch_rc selected=layer on_select=select />
                         <LayerChart title="Non-zero fraction (mean ± std)" y_label="non-zero fraction" series=batch_sp selected=layer on_select=select />

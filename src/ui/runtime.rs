@@ -34,6 +34,7 @@ pub const IN_WORKER: &str =
     "Inference runs in a Web Worker: the page stays responsive while it computes.";
 
 /// The file a model was loaded from: the worker parses it again (the numbers are the same).
+#[derive(Clone)]
 pub struct ModelSource {
     pub bytes: Rc<Vec<u8>>,
     pub name: String,
@@ -52,6 +53,8 @@ pub struct Runtime {
     pub place: String,
     inner: Inner,
     want_gpu: bool,
+    /// The model's file, for a second worker ([`Self::layer_stats_chunks`]).
+    source: ModelSource,
     /// When inference runs here: the trace kept by the last [`Runtime::analyse_keeping`], by
     /// its key, for the Subspaces view.
     last_trace: Option<(u64, Trace)>,
@@ -69,21 +72,9 @@ impl Runtime {
         let remote = async {
             client::connect().await?;
             client::page_mark("worker connected");
-            let buf = bytes_to_buffer(&source.bytes).await?;
-            let cmd = ToInfer::Load {
-                name: source.name.clone(),
-                heads: source.heads,
-                want_gpu,
-            };
-            let reply = client::request(id, cmd, Default::default(), Some(buf)).await?;
+            let reply = load_on(client::MAIN, id, &source, want_gpu).await?;
             client::page_mark("model loaded in the worker");
-            match reply.body {
-                Body::Done => Ok(reply),
-                Body::Failed { message } => Err(format!(
-                    "the inference worker could not load it ({message})"
-                )),
-                _ => Err("the inference worker answered with something else".into()),
-            }
+            Ok::<_, String>(reply)
         }
         .await;
         match remote {
@@ -96,13 +87,14 @@ impl Runtime {
                     has_gpu: reply.has_gpu,
                 },
                 want_gpu,
+                source,
                 last_trace: None,
             },
-            Err(why) => Self::local(model, want_gpu, &why).await,
+            Err(why) => Self::local(model, source, want_gpu, &why).await,
         }
     }
 
-    async fn local(model: Model, want_gpu: bool, why: &str) -> Self {
+    async fn local(model: Model, source: ModelSource, want_gpu: bool, why: &str) -> Self {
         let rt = LocalRuntime::new(model.clone(), want_gpu).await;
         Self {
             model,
@@ -112,6 +104,7 @@ impl Runtime {
             ),
             inner: Inner::Local(Box::new(rt)),
             want_gpu,
+            source,
             last_trace: None,
         }
     }
@@ -144,7 +137,8 @@ impl Runtime {
             Err(why) => {
                 // The worker is gone (crashed, out of memory): carry on here.
                 let model = self.model.clone();
-                *self = Self::local(model, self.want_gpu, &why).await;
+                let source = self.source.clone();
+                *self = Self::local(model, source, self.want_gpu, &why).await;
                 Ok(None)
             }
         }
@@ -364,6 +358,116 @@ impl Runtime {
         out
     }
 
+    /// Starts a second inference worker and loads this runtime's model into it (CPU engine
+    /// only) for [`Self::layer_stats_chunks`]: the runtime id there, or None when inference runs
+    /// on the main thread or the second worker could not load the model. The future does not
+    /// borrow the runtime, so that it runs while the runtime prepares the images.
+    pub fn start_helper(&self) -> impl std::future::Future<Output = Option<u64>> + 'static {
+        let mut source = self.source.clone();
+        if super::web::flag("__wbBatchHelperFails") {
+            // The failure test's hook: the second worker gets an empty file.
+            source.bytes = Rc::new(Vec::new());
+        }
+        let in_worker = matches!(self.inner, Inner::Worker { .. });
+        async move {
+            if !in_worker {
+                return None;
+            }
+            let id = client::next_id();
+            match load_on(client::HELPER, id, &source, false).await {
+                Ok(_) => Some(id),
+                Err(_) => {
+                    client::close(client::HELPER);
+                    None
+                }
+            }
+        }
+    }
+
+    /// [`Self::layer_stats`] of each chunk of images, in order. With `helper` (runtime
+    /// `helper` in the second worker, from [`Self::start_helper`]) and the CPU engine, the two
+    /// workers take chunks from one queue, each the next one as soon as it is free, and the
+    /// second worker is stopped when the batch is done so that its memory does not stay taken.
+    /// A second worker that fails costs only speed: the chunks it did not finish run on the
+    /// main one. `progress` hears how many chunks are done. Returns the measures and how many
+    /// workers computed them.
+    pub async fn layer_stats_chunks(
+        &mut self,
+        chunks: &[Vec<Tensor>],
+        which: Which,
+        helper: Option<u64>,
+        progress: &dyn Fn(usize),
+    ) -> Result<(Vec<Vec<LayerStats>>, usize)> {
+        let mut done: Vec<Option<Vec<Vec<LayerStats>>>> = vec![None; chunks.len()];
+        let finished = std::cell::Cell::new(0usize);
+        let mut used = 1;
+        if let (Inner::Worker { id: main_id, .. }, Some(helper_id), Which::Cpu) =
+            (&self.inner, helper, which)
+        {
+            let main_id = *main_id;
+            let queue = std::cell::Cell::new(0usize);
+            let results = std::cell::RefCell::new(&mut done);
+            let dies = super::web::flag("__wbBatchHelperDies");
+            let run = |slot: usize, id: u64| {
+                let (queue, finished, results) = (&queue, &finished, &results);
+                async move {
+                    let mut ran = 0;
+                    loop {
+                        let i = queue.get();
+                        if i >= chunks.len() {
+                            return Ok(ran);
+                        }
+                        queue.set(i + 1);
+                        let stats = stats_on(slot, id, &chunks[i], which);
+                        let r = if slot == client::HELPER && dies {
+                            // The failure test's hook: the second worker stops while it
+                            // computes its first chunk, as a crashed worker would.
+                            let kill = async { client::close(client::HELPER) };
+                            futures::future::join(stats, kill).await.0
+                        } else {
+                            stats.await
+                        };
+                        match r {
+                            Ok(s) => {
+                                results.borrow_mut()[i] = Some(s);
+                                ran += 1;
+                                finished.set(finished.get() + 1);
+                                progress(finished.get());
+                            }
+                            // A failure of the work itself ends the batch; a second worker
+                            // that fails, or a worker that is gone, leaves its chunk to the
+                            // pass below.
+                            Err(StatsError::Failed(e)) if slot == client::MAIN => return Err(e),
+                            Err(_) => return Ok(ran),
+                        }
+                    }
+                }
+            };
+            let (a, b) =
+                futures::future::join(run(client::MAIN, main_id), run(client::HELPER, helper_id))
+                    .await;
+            client::close(client::HELPER);
+            a?;
+            if b.unwrap_or(0) > 0 {
+                used = 2;
+            }
+        } else if helper.is_some() {
+            client::close(client::HELPER);
+        }
+        let mut out = Vec::new();
+        for (i, d) in done.into_iter().enumerate() {
+            match d {
+                Some(s) => out.extend(s),
+                None => {
+                    out.extend(self.layer_stats(&chunks[i], which).await?);
+                    finished.set(finished.get() + 1);
+                    progress(finished.get());
+                }
+            }
+        }
+        Ok((out, used))
+    }
+
     /// The model input of an image file (and its pictures when `display`), prepared in the
     /// worker: decoding and resizing a photo is too long a task for the page's main thread.
     pub async fn prepare(
@@ -405,6 +509,69 @@ impl Runtime {
             return Ok(());
         }
         self.local_mut()?.probe().await
+    }
+}
+
+/// Loads `source` into the worker in `slot` as runtime `id`.
+async fn load_on(
+    slot: usize,
+    id: u64,
+    source: &ModelSource,
+    want_gpu: bool,
+) -> std::result::Result<Reply, String> {
+    client::connect_to(slot).await?;
+    let buf = bytes_to_buffer(&source.bytes).await?;
+    let cmd = ToInfer::Load {
+        name: source.name.clone(),
+        heads: source.heads,
+        want_gpu,
+    };
+    let reply = client::request_on(slot, id, cmd, Default::default(), Some(buf)).await?;
+    match reply.body {
+        Body::Done => Ok(reply),
+        Body::Failed { message } => Err(format!(
+            "the inference worker could not load it ({message})"
+        )),
+        _ => Err("the inference worker answered with something else".into()),
+    }
+}
+
+/// Why [`stats_on`] has no measures.
+enum StatsError {
+    /// The worker is gone.
+    Gone,
+    /// The worker answered with a failure.
+    Failed(Error),
+}
+
+/// The per-layer measures of `images` computed by runtime `id` of the worker in `slot`.
+async fn stats_on(
+    slot: usize,
+    id: u64,
+    images: &[Tensor],
+    which: Which,
+) -> std::result::Result<Vec<Vec<LayerStats>>, StatsError> {
+    let mut arrays = Arrays::default();
+    let shape = pack_images(images, &mut arrays).map_err(StatsError::Failed)?;
+    let lens = arrays.lens();
+    let buf = arrays_to_buffer(&arrays).map_err(StatsError::Failed)?;
+    drop(arrays);
+    let reply = client::request_on(
+        slot,
+        id,
+        ToInfer::LayerStats { shape, which },
+        lens,
+        Some(buf),
+    )
+    .await
+    .map_err(|_| StatsError::Gone)?;
+    match reply.body {
+        Body::Stats { images, layers } => {
+            let mut r = Runtime::arrays(&reply).await.map_err(StatsError::Failed)?;
+            unpack_stats(images, layers, &mut r).map_err(StatsError::Failed)
+        }
+        Body::Failed { message } => Err(StatsError::Failed(Error::Format(message))),
+        _ => Err(StatsError::Failed(unexpected())),
     }
 }
 

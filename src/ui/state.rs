@@ -58,6 +58,10 @@ pub struct Busy {
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchFigure {
     pub images: usize,
+    /// How many inference workers computed it, and in how many milliseconds (preparing the
+    /// images included).
+    pub workers: usize,
+    pub ms: f64,
     pub layers: Vec<LayerSummary>,
 }
 
@@ -69,6 +73,8 @@ pub type ModelBytes = (String, Rc<Vec<u8>>);
 /// Everything the components share, passed through Leptos context. All fields are `Copy`.
 #[derive(Clone, Copy)]
 pub struct AppState {
+    /// `workers=` from the URL, kept in it (read by the gallery batch and the training worker).
+    pub workers: Option<usize>,
     pub view: RwSignal<View>,
     pub layer: RwSignal<usize>,
     pub head: RwSignal<Option<usize>>,
@@ -127,6 +133,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(url: &UrlState) -> Self {
         Self {
+            workers: url.workers,
             view: RwSignal::new(url.view),
             layer: RwSignal::new(url.layer.unwrap_or(usize::MAX)),
             head: RwSignal::new(url.head),
@@ -181,6 +188,7 @@ impl AppState {
             model: self.model_name.get(),
             train: self.train_url.get(),
             lab: self.lab.get(),
+            workers: self.workers,
         }
     }
 

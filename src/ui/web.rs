@@ -149,6 +149,22 @@ pub fn js_text(e: &JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
+/// `navigator.hardwareConcurrency` in a page or a worker (1 when the browser does not say).
+pub fn cores() -> usize {
+    js_sys::Reflect::get(&js_sys::global(), &"navigator".into())
+        .and_then(|n| js_sys::Reflect::get(&n, &"hardwareConcurrency".into()))
+        .ok()
+        .and_then(|c| c.as_f64())
+        .map_or(1, |c| c.max(1.0) as usize)
+}
+
+/// Whether `window[name]` is set to something true (the browser tests' hooks).
+pub fn flag(name: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w, &name.into()).ok())
+        .is_some_and(|v| v.is_truthy())
+}
+
 /// The page's query string, without the `?`.
 pub fn query() -> String {
     web_sys::window()

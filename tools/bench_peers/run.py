@@ -17,6 +17,9 @@ The rows (see scripts/bench-peers.sh for what each needs):
   first-map              page load to the first attention map, `engine=gpu` and `engine=cpu`
   b8-page                the page with a CRATE-B/8-shaped model (785 tokens at 224): analysis time
                          and the longest main-thread task, CPU engine
+  gallery                the page's gallery batch (every sample through CRATE-T 224, per-layer
+                         measures), CPU engine: two inference workers vs one (`workers=2|1`), ms
+                         from the click to the figure, preparing the images included
   train                  training crate-fmnist batch 128: the WGSL engine (lavapipe) vs the CPU
                          engine, images/s (both Whitebox; the ratio is GPU / CPU)
 """
@@ -34,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 from wbdriver import Browser  # noqa: E402
 
-ALL_ROWS = ["native-1t", "native-2t", "native-b8", "wasm", "webgpu", "first-map", "b8-page", "train"]
+ALL_ROWS = ["native-1t", "native-2t", "native-b8", "wasm", "webgpu", "first-map", "b8-page", "gallery", "train"]
 
 
 def run_json(cmd, env=None):
@@ -105,6 +108,29 @@ def b8_page(a):
                   "document.querySelector('#app').dataset.state === 'ready';", what="the model", timeout=a.timeout)
         rep = b.js("const e = document.querySelector('#wb-report'); return JSON.parse(e.textContent);")
         return rep["ms"], b.js("return window.__wbLongestTask")
+
+
+def gallery_batch(a, workers):
+    """Loads the random-weight CRATE-T in the page (CPU engine, `workers=`) and runs the gallery
+    batch: the page's own ms from the click to the figure (it says how many workers ran)."""
+    model = Path(a.onnx_dir) / "crate-t.safetensors"
+    with Browser(webgpu=True, timeout=a.timeout) as b:
+        b.goto(f"{a.url}?engine=cpu&workers={workers}")
+        b.wait_js("const a = document.querySelector('#app'); return a && a.dataset.state === 'ready';",
+                  what="the first analysis", timeout=a.timeout)
+        b.click("#tab-model")
+        b.upload("#model-file", model.resolve())
+        b.wait_js(f"return (document.querySelector('#model-info') || {{}}).textContent?.includes('{model.name}') && "
+                  "document.querySelector('#app').dataset.state === 'ready';", what="the model", timeout=a.timeout)
+        b.click("#tab-layers")
+        b.click("#run-batch")
+        b.wait_js("const e = document.querySelector('#wb-batch'); return !!e && !!e.textContent && "
+                  "document.querySelector('#app').dataset.state === 'ready';", what="the gallery figure",
+                  timeout=a.timeout)
+        fig = b.js("return JSON.parse(document.querySelector('#wb-batch').textContent);")
+    if fig["workers"] != workers:
+        raise RuntimeError(f"workers={workers} ran the gallery on {fig['workers']} workers")
+    return fig["ms"]
 
 
 def train_rate(a, engine):
@@ -186,6 +212,10 @@ def main():
             line = (f"| page, B/8-shaped model (785 tokens), CPU engine | analysis {fmt([x for x, _ in runs], 'ms')}, "
                     f"longest main-thread task {fmt([y for _, y in runs], 'ms')} | — | — |")
             r = {"row": row, "analysis_ms": [x for x, _ in runs], "longest_task_ms": [y for _, y in runs]}
+        elif row == "gallery":
+            line, r = pair_row("page, gallery batch (every sample, CRATE-T 224), CPU engine", a,
+                               lambda: gallery_batch(a, 2), lambda: gallery_batch(a, 1), "ms",
+                               "two workers", "one worker")
         else:  # train
             line, r = pair_row("training crate-fmnist b128 (images/s; ratio = WGSL on lavapipe / CPU engine)", a,
                                lambda: train_rate(a, "gpu"), lambda: train_rate(a, "cpu"), "img/s",

@@ -1,7 +1,11 @@
-//! The page's connection to the inference worker: starts it once (the page's one worker
+//! The page's connections to its inference workers: starts each once (the page's one worker
 //! binary, `?role=infer`), posts requests and hands each reply to the future awaiting it. A
 //! worker that fails to load, or fails later, fails every request in flight with a sentence,
 //! and the next request starts a fresh one.
+//!
+//! Slot [`MAIN`] is the worker that holds the page's models and engines; slot [`HELPER`] is a
+//! second one the gallery batch starts on machines with two or more cores
+//! ([`crate::ui::runtime::Runtime::layer_stats_chunks`]) and [`close`]s when it is done.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -19,6 +23,12 @@ use crate::ui::web::{js_text, sleep};
 /// trunk's loader for the worker bin (`data-loader-shim`), in its inference role.
 const WORKER_URL: &str = "whitebox-train-worker_loader.js?role=infer";
 
+/// The worker that holds the page's models.
+pub const MAIN: usize = 0;
+/// A second worker for work that splits by image (the gallery batch).
+pub const HELPER: usize = 1;
+const SLOTS: usize = 2;
+
 /// How long a fresh worker may take to load its wasm before the page gives up on it.
 const READY_TIMEOUT_MS: i32 = 60_000;
 
@@ -35,6 +45,8 @@ type Waiter = oneshot::Sender<Result<Reply, String>>;
 
 struct Conn {
     worker: JsValue,
+    /// Which start of the slot's worker this is (a stopped worker's late events are ignored).
+    generation: u64,
     ready: bool,
     /// Futures awaiting the worker's `ready`.
     on_ready: Vec<oneshot::Sender<Result<(), String>>>,
@@ -42,7 +54,7 @@ struct Conn {
 }
 
 thread_local! {
-    static CONN: RefCell<Option<Conn>> = const { RefCell::new(None) };
+    static CONN: RefCell<[Option<Conn>; SLOTS]> = const { RefCell::new([None, None]) };
     static NEXT: Cell<u64> = const { Cell::new(1) };
 }
 
@@ -81,9 +93,23 @@ pub fn page_mark(what: &str) {
     keep_marks(&[(format!("page: {what}"), crate::ui::web::epoch_ms())]);
 }
 
-/// The worker is gone: every future awaiting it hears why, and the next request starts anew.
-fn fail_all(why: String) {
-    let conn = CONN.with_borrow_mut(Option::take);
+/// The worker in `slot` is gone: every future awaiting it hears why, and the next request
+/// starts anew.
+fn fail_all(slot: usize, why: String) {
+    let conn = CONN.with_borrow_mut(|c| c[slot].take());
+    stop(conn, why);
+}
+
+/// [`fail_all`] when the worker in `slot` is still the start `generation`.
+fn fail_if_current(slot: usize, generation: u64, why: String) {
+    let conn = CONN.with_borrow_mut(|c| match &c[slot] {
+        Some(conn) if conn.generation == generation => c[slot].take(),
+        _ => None,
+    });
+    stop(conn, why);
+}
+
+fn stop(conn: Option<Conn>, why: String) {
     if let Some(c) = conn {
         if let Ok(f) =
             Reflect::get(&c.worker, &"terminate".into()).and_then(|f| f.dyn_into::<Function>())
@@ -99,13 +125,22 @@ fn fail_all(why: String) {
     }
 }
 
-fn on_message(ev: JsValue) {
+/// Stops the worker in `slot` (the page no longer needs it): what it holds is freed, and any
+/// request still in flight hears that it stopped.
+pub fn close(slot: usize) {
+    fail_all(slot, "the inference worker was closed".into());
+}
+
+fn on_message(slot: usize, generation: u64, ev: JsValue) {
+    if !CONN.with_borrow(|c| c[slot].as_ref().is_some_and(|c| c.generation == generation)) {
+        return;
+    }
     let Some((text, buf)) = super::wire::message_parts(&ev) else {
         return;
     };
     match decode::<FromInfer>(&text) {
         Ok(FromInfer::Ready) => CONN.with_borrow_mut(|c| {
-            if let Some(c) = c {
+            if let Some(c) = &mut c[slot] {
                 c.ready = true;
                 for w in c.on_ready.drain(..) {
                     let _ = w.send(Ok(()));
@@ -121,7 +156,8 @@ fn on_message(ev: JsValue) {
             marks,
         }) => {
             keep_marks(&marks);
-            let waiter = CONN.with_borrow_mut(|c| c.as_mut().and_then(|c| c.pending.remove(&req)));
+            let waiter =
+                CONN.with_borrow_mut(|c| c[slot].as_mut().and_then(|c| c.pending.remove(&req)));
             if let Some(w) = waiter {
                 let _ = w.send(Ok(Reply {
                     gpu: gpu.into(),
@@ -132,13 +168,13 @@ fn on_message(ev: JsValue) {
                 }));
             }
         }
-        Err(e) => fail_all(e.to_string()),
+        Err(e) => fail_if_current(slot, generation, e.to_string()),
     }
 }
 
-/// Starts the worker unless it runs. Errs when the browser cannot start one.
-fn spawn() -> Result<(), String> {
-    if CONN.with_borrow(Option::is_some) {
+/// Starts the worker in `slot` unless it runs. Errs when the browser cannot start one.
+fn spawn(slot: usize) -> Result<(), String> {
+    if CONN.with_borrow(|c| c[slot].is_some()) {
         return Ok(());
     }
     let ctor = Reflect::get(&js_sys::global(), &"Worker".into())
@@ -147,21 +183,27 @@ fn spawn() -> Result<(), String> {
         .ok_or("this browser has no Web Workers")?;
     let worker = Reflect::construct(&ctor, &Array::of1(&WORKER_URL.into()))
         .map_err(|e| format!("the inference worker did not start: {}", js_text(&e)))?;
-    let on_msg = Closure::<dyn FnMut(JsValue)>::new(on_message);
+    let generation = next_id();
+    let on_msg = Closure::<dyn FnMut(JsValue)>::new(move |ev| on_message(slot, generation, ev));
     let on_err = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
         let msg = Reflect::get(&ev, &"message".into())
             .ok()
             .and_then(|m| m.as_string())
             .unwrap_or_else(|| "it failed to load".into());
-        fail_all(format!("the inference worker failed: {msg}"));
+        fail_if_current(
+            slot,
+            generation,
+            format!("the inference worker failed: {msg}"),
+        );
     });
     let _ = Reflect::set(&worker, &"onmessage".into(), on_msg.as_ref());
     let _ = Reflect::set(&worker, &"onerror".into(), on_err.as_ref());
     on_msg.forget();
     on_err.forget();
     CONN.with_borrow_mut(|c| {
-        *c = Some(Conn {
+        c[slot] = Some(Conn {
             worker,
+            generation,
             ready: false,
             on_ready: Vec::new(),
             pending: HashMap::new(),
@@ -170,11 +212,16 @@ fn spawn() -> Result<(), String> {
     Ok(())
 }
 
-/// Starts the worker if needed and waits until its wasm is up.
+/// Starts the main worker if needed and waits until its wasm is up.
 pub async fn connect() -> Result<(), String> {
-    spawn()?;
+    connect_to(MAIN).await
+}
+
+/// Starts the worker in `slot` if needed and waits until its wasm is up.
+pub async fn connect_to(slot: usize) -> Result<(), String> {
+    spawn(slot)?;
     let (tx, rx) = oneshot::channel();
-    let waiting = CONN.with_borrow_mut(|c| match c {
+    let waiting = CONN.with_borrow_mut(|c| match &mut c[slot] {
         Some(c) if c.ready => false,
         Some(c) => {
             c.on_ready.push(tx);
@@ -183,7 +230,7 @@ pub async fn connect() -> Result<(), String> {
         None => false,
     });
     if !waiting {
-        return match CONN.with_borrow(Option::is_some) {
+        return match CONN.with_borrow(|c| c[slot].is_some()) {
             true => Ok(()),
             false => Err("the inference worker stopped".into()),
         };
@@ -197,15 +244,15 @@ pub async fn connect() -> Result<(), String> {
                 "the inference worker did not start within {} s",
                 READY_TIMEOUT_MS / 1000
             );
-            fail_all(why.clone());
+            fail_all(slot, why.clone());
             Err(why)
         }
     }
 }
 
-fn post(req: &Request, buf: Option<&ArrayBuffer>) -> Result<(), String> {
+fn post(slot: usize, req: &Request, buf: Option<&ArrayBuffer>) -> Result<(), String> {
     CONN.with_borrow(|c| {
-        let c = c.as_ref().ok_or("the inference worker stopped")?;
+        let c = c[slot].as_ref().ok_or("the inference worker stopped")?;
         let f: Function = Reflect::get(&c.worker, &"postMessage".into())
             .and_then(|f| f.dyn_into())
             .map_err(|e| js_text(&e))?;
@@ -219,20 +266,32 @@ fn post(req: &Request, buf: Option<&ArrayBuffer>) -> Result<(), String> {
     })
 }
 
-/// Sends `cmd` for runtime `rt` (with `buf`, transferred) and awaits the reply. Errs (with a
-/// sentence) only when the worker is gone; a failure of the request itself is a
-/// [`Body::Failed`].
+/// Sends `cmd` for runtime `rt` of the main worker (with `buf`, transferred) and awaits the
+/// reply. Errs (with a sentence) only when the worker is gone; a failure of the request itself
+/// is a [`Body::Failed`].
 pub async fn request(
     rt: u64,
     cmd: ToInfer,
     arrays: ArrayLens,
     buf: Option<ArrayBuffer>,
 ) -> Result<Reply, String> {
-    connect().await?;
+    request_on(MAIN, rt, cmd, arrays, buf).await
+}
+
+/// [`request`] to the worker in `slot`.
+pub async fn request_on(
+    slot: usize,
+    rt: u64,
+    cmd: ToInfer,
+    arrays: ArrayLens,
+    buf: Option<ArrayBuffer>,
+) -> Result<Reply, String> {
+    connect_to(slot).await?;
     let req = next_id();
     let (tx, rx) = oneshot::channel();
-    CONN.with_borrow_mut(|c| c.as_mut().map(|c| c.pending.insert(req, tx)));
+    CONN.with_borrow_mut(|c| c[slot].as_mut().map(|c| c.pending.insert(req, tx)));
     post(
+        slot,
         &Request {
             req,
             rt,
@@ -245,11 +304,12 @@ pub async fn request(
         .unwrap_or_else(|_| Err("the inference worker stopped".into()))
 }
 
-/// Sends `cmd` without awaiting its reply (freeing a runtime).
+/// Sends `cmd` to the main worker without awaiting its reply (freeing a runtime).
 pub fn notify(rt: u64, cmd: ToInfer) {
-    let ready = CONN.with_borrow(|c| c.as_ref().is_some_and(|c| c.ready));
+    let ready = CONN.with_borrow(|c| c[MAIN].as_ref().is_some_and(|c| c.ready));
     if ready {
         let _ = post(
+            MAIN,
             &Request {
                 req: 0,
                 rt,

@@ -79,10 +79,8 @@ thread_local! {
 /// The engine preference and `workers=` from the page's URL (1 or 2; absent: as many as
 /// help), as the worker hears them before every run.
 pub fn engine_message(pref: &str) -> ToWorker {
-    let workers = crate::ui::web::query()
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("workers="))
-        .and_then(|v| v.parse().ok())
+    let workers = crate::page::UrlState::parse(&crate::ui::web::query())
+        .workers
         .unwrap_or(0);
     ToWorker::Engine {
         pref: pref.into(),

@@ -24,15 +24,6 @@ const HELPER_URL: &str = "whitebox-train-worker_loader.js?role=grad";
 /// The helper's first message once its wasm is up.
 const READY: &str = "ready";
 
-/// `navigator.hardwareConcurrency` (1 when the browser does not say).
-pub fn cores() -> usize {
-    Reflect::get(&js_sys::global(), &"navigator".into())
-        .and_then(|n| Reflect::get(&n, &"hardwareConcurrency".into()))
-        .ok()
-        .and_then(|c| c.as_f64())
-        .map_or(1, |c| c.max(1.0) as usize)
-}
-
 /// The helper's side: computes each job it is sent and posts the shard's bytes (transferred),
 /// or a sentence when the job fails.
 pub fn start() {

@@ -19,7 +19,7 @@ use wasm_bindgen_futures::spawn_local;
 use std::rc::Rc;
 
 use super::engine::{calibrate_engines, cpu_trainer, open_gpu, CALIBRATION_IMAGES};
-use super::helper::{cores, HelperLink};
+use super::helper::HelperLink;
 use crate::analysis::lab::recover::{recover, RecoverConfig};
 use crate::gpu::train::GpuTrainer;
 use crate::page::train_protocol::{
@@ -27,6 +27,7 @@ use crate::page::train_protocol::{
 };
 use crate::train::session::{DataBytes, TrainSession};
 use crate::train::shard::{halves, Shard};
+use crate::ui::web::cores;
 use crate::ui::web::sleep;
 use futures::future::{select, Either};
 
