@@ -34,6 +34,16 @@ pub fn batch_workers(
     }
 }
 
+/// Images per chunk for `n` images on `workers` workers, at most `most` per chunk: as few
+/// chunks as `most` allows, their count rounded up to a multiple of `workers` and the images
+/// spread evenly over them, so that the workers finish together (18 images, at most 4, on two
+/// workers: six chunks of 3, rather than 4, 4, 4, 4, 2, which leaves one worker 10 images).
+pub fn chunk_len(n: usize, most: usize, workers: usize) -> usize {
+    let (most, workers) = (most.max(1), workers.max(1));
+    let rounds = n.div_ceil(most * workers).max(1);
+    n.div_ceil(rounds * workers).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +68,29 @@ mod tests {
         assert_eq!(batch_workers(Which::Cpu, 1, Some(2), 5, big), 1);
         assert_eq!(batch_workers(Which::Cpu, 2, Some(2), 1, big), 1);
         assert_eq!(batch_workers(Which::Gpu, 2, Some(2), 5, big), 1);
+    }
+
+    #[test]
+    fn chunks_share_the_images_evenly() {
+        assert_eq!(chunk_len(18, 4, 1), 4);
+        assert_eq!(chunk_len(18, 4, 2), 3);
+        assert_eq!(chunk_len(16, 4, 2), 4);
+        assert_eq!(chunk_len(5, 4, 2), 3);
+        assert_eq!(chunk_len(18, 1, 2), 1);
+        assert_eq!(chunk_len(0, 4, 2), 1);
+        for n in 1..60 {
+            for most in 1..6 {
+                for w in 1..3 {
+                    let len = chunk_len(n, most, w);
+                    assert!((1..=most).contains(&len), "{n} {most} {w}: {len}");
+                    // Never more chunks than `most` needs, rounded up to the workers.
+                    let chunks = n.div_ceil(len);
+                    assert!(
+                        chunks <= n.div_ceil(most).div_ceil(w) * w,
+                        "{n} {most} {w}: {chunks} chunks"
+                    );
+                }
+            }
+        }
     }
 }

@@ -22,7 +22,7 @@ use crate::data::image::{decode_image, DecodeLimits};
 use crate::error::{Error, Result};
 use crate::model::io::load_model;
 use crate::model::{CrateConfig, Model};
-use crate::page::batch_workers::batch_workers;
+use crate::page::batch_workers::{batch_workers, chunk_len};
 use crate::page::comparison_text;
 use crate::page::engine_choice::{active_engine as choose_engine, gpu_notice, Notice};
 use crate::page::model_choice::{
@@ -712,14 +712,15 @@ pub fn run_batch(app: AppState) {
         let [h, w] = input_size(&cfg, app.input_side.get_untracked());
         // Four images at a time, fewer when one image's attention is large (CRATE-B/8 at 448).
         let tokens = (h / cfg.patch) * (w / cfg.patch) + 1;
-        let chunk_len = crate::analysis::plan::batch_chunk(&cfg, tokens, 4);
+        let most = crate::analysis::plan::batch_chunk(&cfg, tokens, 4);
         let workers = batch_workers(
             which,
             super::web::cores(),
             app.workers,
-            n.div_ceil(chunk_len),
+            n.div_ceil(most),
             cfg.forward_flops(h, w) * n as f64,
         );
+        let chunk_len = chunk_len(n, most, workers);
         let helper = if workers >= 2 {
             Some(rt.start_helper())
         } else {
