@@ -93,19 +93,26 @@ def first_map(a, engine):
         return float(d[0]), (float(d[1]) if d[1] else None), marks
 
 
+def page_with_model(b, a, query, model, before_upload=None):
+    """Opens the page with `query`, waits for its first analysis and loads `model` from the Model
+    view (`before_upload(b)` runs just before the upload)."""
+    b.goto(f"{a.url}?{query}")
+    b.wait_js("const a = document.querySelector('#app'); return a && a.dataset.state === 'ready';",
+              what="the first analysis", timeout=a.timeout)
+    b.click("#tab-model")
+    if before_upload:
+        before_upload(b)
+    b.upload("#model-file", model.resolve())
+    b.wait_js(f"return (document.querySelector('#model-info') || {{}}).textContent?.includes('{model.name}') && "
+              "document.querySelector('#app').dataset.state === 'ready';", what="the model", timeout=a.timeout)
+
+
 def b8_page(a):
     """Loads a seeded crate-b8-demo model in the page (CPU engine) and analyses a gallery image:
     (analysis ms, longest main-thread task ms)."""
-    model = Path(a.onnx_dir) / "crate-b8-demo.safetensors"
     with Browser(webgpu=True, timeout=a.timeout) as b:
-        b.goto(f"{a.url}?engine=cpu")
-        b.wait_js("const a = document.querySelector('#app'); return a && a.dataset.state === 'ready';",
-                  what="the first analysis", timeout=a.timeout)
-        b.click("#tab-model")
-        b.js("window.__wbLongestTask = 0")
-        b.upload("#model-file", model.resolve())
-        b.wait_js(f"return (document.querySelector('#model-info') || {{}}).textContent?.includes('{model.name}') && "
-                  "document.querySelector('#app').dataset.state === 'ready';", what="the model", timeout=a.timeout)
+        page_with_model(b, a, "engine=cpu", Path(a.onnx_dir) / "crate-b8-demo.safetensors",
+                        before_upload=lambda b: b.js("window.__wbLongestTask = 0"))
         rep = b.js("const e = document.querySelector('#wb-report'); return JSON.parse(e.textContent);")
         return rep["ms"], b.js("return window.__wbLongestTask")
 
@@ -113,15 +120,8 @@ def b8_page(a):
 def gallery_batch(a, workers):
     """Loads the random-weight CRATE-T in the page (CPU engine, `workers=`) and runs the gallery
     batch: the page's own ms from the click to the figure (it says how many workers ran)."""
-    model = Path(a.onnx_dir) / "crate-t.safetensors"
     with Browser(webgpu=True, timeout=a.timeout) as b:
-        b.goto(f"{a.url}?engine=cpu&workers={workers}")
-        b.wait_js("const a = document.querySelector('#app'); return a && a.dataset.state === 'ready';",
-                  what="the first analysis", timeout=a.timeout)
-        b.click("#tab-model")
-        b.upload("#model-file", model.resolve())
-        b.wait_js(f"return (document.querySelector('#model-info') || {{}}).textContent?.includes('{model.name}') && "
-                  "document.querySelector('#app').dataset.state === 'ready';", what="the model", timeout=a.timeout)
+        page_with_model(b, a, f"engine=cpu&workers={workers}", Path(a.onnx_dir) / "crate-t.safetensors")
         b.click("#tab-layers")
         b.click("#run-batch")
         b.wait_js("const e = document.querySelector('#wb-batch'); return !!e && !!e.textContent && "
