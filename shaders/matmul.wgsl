@@ -10,29 +10,7 @@
 // multiple of 4 and so is the contiguous extent (k for A and for B^T, n for B); tiles are then
 // loaded as vec4 through a4/b4, which alias a/b (both read-only).
 
-override TRANS_B: bool = true;
-override HAS_BIAS: bool = false;
-override HAS_EXTRA: bool = false;
-override RELU: bool = false;
-override VEC4: bool = false;
-
-struct Params {
-    m: u32, n: u32, k: u32, batch_inner: u32,
-    lda: u32, ldb: u32, ldc: u32, lde: u32,
-    a_off: u32, b_off: u32, c_off: u32, e_off: u32,
-    a_so: u32, a_si: u32, b_so: u32, b_si: u32,
-    c_so: u32, c_si: u32, e_so: u32, e_si: u32,
-    alpha: f32, shift: f32, pad0: u32, pad1: u32,
-}
-
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> extra: array<f32>;
-@group(0) @binding(4) var<storage, read> a4: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> b4: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> c: array<f32>;
-@group(0) @binding(7) var<uniform> p: Params;
+//! include common/matmul_io.wgsl
 
 const TS: u32 = 32u;
 const BK: u32 = 32u;
@@ -168,33 +146,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
             store(c0, e0, row0 + lid.y + 8u * i, col0 + lid.x + 8u * j, acc[i][j]);
         }
     }
-}
-
-// The fused epilogue for one output; outside the matrix it does nothing.
-fn store(c0: u32, e0: u32, row: u32, col: u32, acc: f32) {
-    if (row >= p.m || col >= p.n) {
-        return;
-    }
-    var v = p.alpha * acc;
-    if (HAS_BIAS) {
-        v += bias[col];
-    }
-    if (HAS_EXTRA) {
-        v += extra[e0 + row * p.lde + col];
-    }
-    v -= p.shift;
-    if (RELU) {
-        // Keeps a NaN a NaN, as the CPU engine does.
-        v = select(v, 0.0, v < 0.0);
-    }
-    c[c0 + row * p.ldc + col] = v;
-}
-
-fn store4(c0: u32, e0: u32, row: u32, col: u32, acc: vec4<f32>) {
-    store(c0, e0, row, col, acc.x);
-    store(c0, e0, row, col + 1u, acc.y);
-    store(c0, e0, row, col + 2u, acc.z);
-    store(c0, e0, row, col + 3u, acc.w);
 }
 
 // For CPU-emulated adapters (lavapipe, SwiftShader): no workgroup memory and no barriers, which

@@ -85,6 +85,22 @@ impl GpuEngine {
         self.gpu.reg_block16 = on;
     }
 
+    /// With the kernels for CPU-emulated adapters: their subgroup forms where the adapter has
+    /// subgroups (true, the default; see [`crate::gpu::Gpu::subgroups`]) or the plain ones
+    /// (comparisons, the page's `?bench=…&subgroups=0`).
+    pub fn set_subgroup_kernels(&mut self, on: bool) {
+        self.gpu.subgroups = if on {
+            crate::gpu::Gpu::subgroup_kernels(&self.gpu.ctx)
+        } else {
+            None
+        };
+    }
+
+    /// The subgroup size the subgroup kernels run with (None: the plain kernels).
+    pub fn subgroup_kernels(&self) -> Option<u32> {
+        self.gpu.subgroups
+    }
+
     /// Times every kernel of the following forwards with timestamp queries, where the adapter
     /// has them (`context().features.timestamp_query`); read them with
     /// [`GpuEngine::take_kernel_times`] after each forward.

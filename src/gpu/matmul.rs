@@ -6,6 +6,15 @@ use super::pool::Bind;
 use super::Recorder;
 
 pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/matmul.wgsl"));
+/// The subgroup form of the 16×8 register block (needs the adapter's `subgroups` feature).
+/// Browsers require the `enable` directive, which naga 30 rejects, so only the web build has it.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) const SOURCE_SG: &str = include_str!(concat!(env!("OUT_DIR"), "/matmul_sg.wgsl"));
+#[cfg(target_arch = "wasm32")]
+pub(crate) const SOURCE_SG: &str = concat!(
+    "enable subgroups;\n",
+    include_str!(concat!(env!("OUT_DIR"), "/matmul_sg.wgsl"))
+);
 const BINDS: [Bind; 8] = [
     Bind::Read,      // a
     Bind::Read,      // b
@@ -149,25 +158,20 @@ impl Matmul<'_> {
             ("RELU", self.relu as u8 as f64),
             ("VEC4", vec4 as u8 as f64),
         ];
-        let entry = match (rec.gpu.reg_kernels, self.params.rows_vec4_ok(self.trans_b)) {
-            (false, _) => "main",
-            (true, false) => "main_reg",
-            (true, true) => {
-                if rec.gpu.reg_block16 {
-                    "main_reg16"
-                } else {
-                    "main_reg8"
-                }
-            }
-        };
-        let kernel = rec.gpu.cache.get(
-            &rec.gpu.ctx.device,
-            "matmul",
-            SOURCE,
-            entry,
-            &BINDS,
-            &consts,
-        );
+        let (name, source, entry) =
+            match (rec.gpu.reg_kernels, self.params.rows_vec4_ok(self.trans_b)) {
+                (false, _) => ("matmul", SOURCE, "main"),
+                (true, false) => ("matmul", SOURCE, "main_reg"),
+                (true, true) => match (rec.gpu.reg_block16, rec.gpu.subgroups) {
+                    (true, Some(_)) => ("matmul_sg", SOURCE_SG, "main_sg8"),
+                    (true, None) => ("matmul", SOURCE, "main_reg16"),
+                    (false, _) => ("matmul", SOURCE, "main_reg8"),
+                },
+            };
+        let kernel = rec
+            .gpu
+            .cache
+            .get(&rec.gpu.ctx.device, name, source, entry, &BINDS, &consts);
         let dummy = rec.dummy_read();
         let bufs = vec![
             self.a.clone(),
@@ -179,7 +183,7 @@ impl Matmul<'_> {
             self.c.clone(),
         ];
         let p = &self.params;
-        let groups = if entry == "main_reg8" || entry == "main_reg16" {
+        let groups = if entry != "main" && entry != "main_reg" {
             [p.n.div_ceil(64), p.m.div_ceil(32), self.batch.max(1)]
         } else {
             [p.n.div_ceil(TILE), p.m.div_ceil(TILE), self.batch.max(1)]

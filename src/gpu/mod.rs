@@ -56,6 +56,11 @@ pub struct Gpu {
     /// With `reg_kernels`, the matmul's 16×8 block per invocation (default) rather than 8×8;
     /// natively `WHITEBOX_MATMUL_BLOCK=8` picks the smaller one (comparisons, tests).
     pub reg_block16: bool,
+    /// With `reg_kernels`: the subgroup size (8) of this adapter when the subgroup forms of
+    /// the 16×8 matmul (`matmul_sg.wgsl`) and of the weight-gradient product
+    /// (`matmul_backward_sg.wgsl`) run on it; chosen by [`Gpu::subgroup_kernels`], tests set
+    /// it to cover both forms.
+    pub subgroups: Option<u32>,
     profile_pending: Option<profile::Pending>,
 }
 
@@ -71,6 +76,7 @@ impl Gpu {
         };
         let (dummy_read, dummy_rw, dummy_rw2) = (mk("dummy_read"), mk("dummy_rw"), mk("dummy_rw2"));
         let reg_kernels = Self::cpu_adapter_kernels(&ctx);
+        let subgroups = Self::subgroup_kernels(&ctx);
         Self {
             ctx,
             cache: PipelineCache::default(),
@@ -87,6 +93,7 @@ impl Gpu {
                 let b16 = true;
                 b16
             },
+            subgroups,
             profile_pending: None,
         }
     }
@@ -166,6 +173,27 @@ impl Gpu {
             || ["llvmpipe", "lavapipe", "swiftshader"]
                 .iter()
                 .any(|n| name.contains(n))
+    }
+
+    /// The subgroup size the subgroup kernels are written for: 8, where the adapter has
+    /// subgroups of exactly 8 (lavapipe on 256-bit vectors, where they run the matmul about
+    /// twice as fast). The kernels assume a subgroup is eight consecutive invocations, as
+    /// lavapipe runs them (the parity tests check it there). SwiftShader's subgroups of 4 were
+    /// measured too, through a device asked for `subgroups` by hand (wgpu 30's WebGPU backend
+    /// does not map the feature): no faster (1024³: 6.0 against 6.5 GFLOP/s), so they are not
+    /// used. Natively `WHITEBOX_SUBGROUPS=0` turns them off (comparisons).
+    pub fn subgroup_kernels(ctx: &GpuContext) -> Option<u32> {
+        #[cfg(not(target_arch = "wasm32"))]
+        if std::env::var("WHITEBOX_SUBGROUPS").is_ok_and(|v| v == "0") {
+            return None;
+        }
+        if !ctx.features.subgroups {
+            return None;
+        }
+        match (ctx.info.subgroup_min_size, ctx.info.subgroup_max_size) {
+            (8, 8) => Some(8),
+            _ => None,
+        }
     }
 
     pub fn recorder(&mut self) -> Recorder<'_> {

@@ -60,6 +60,7 @@ fn shaders() -> Vec<(&'static str, &'static str, Layout)> {
             layernorm::params_layout(),
         ),
         ("matmul.wgsl", matmul::SOURCE, matmul::params_layout()),
+        ("matmul_sg.wgsl", matmul::SOURCE_SG, matmul::params_layout()),
         ("mssa.wgsl", mssa::SOURCE, mssa::params_layout()),
         (
             "embed_backward.wgsl",
@@ -90,6 +91,11 @@ fn shaders() -> Vec<(&'static str, &'static str, Layout)> {
         (
             "matmul_backward_reg.wgsl",
             bw::matmul::REG_SOURCE,
+            bw::matmul::params_layout(),
+        ),
+        (
+            "matmul_backward_sg.wgsl",
+            bw::matmul::REG_SG_SOURCE,
             bw::matmul::params_layout(),
         ),
         (
@@ -206,10 +212,11 @@ fn composed_shaders_validate() {
         assert!(!src.contains("//!"), "{file}: a directive was left in");
         let module = parse(file, src);
         assert!(!module.entry_points.is_empty(), "{file}: no entry point");
-        let mut v = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::default(),
-        );
+        // The subgroup kernels need the capability the device is asked for where it has it.
+        let caps = naga::valid::Capabilities::default() | naga::valid::Capabilities::SUBGROUP;
+        let mut v = naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps);
+        v.subgroup_stages(naga::valid::ShaderStages::COMPUTE)
+            .subgroup_operations(naga::valid::SubgroupOperationSet::all());
         if let Err(e) = v.validate(&module) {
             failures.push(e.emit_to_string_with_path(src, file));
         }
@@ -286,16 +293,23 @@ fn layout_check_reports_each_difference() {
 
 /// The register-blocked matmuls are expanded from one template per block height; the host
 /// dispatches them as 64 columns × 32 rows per workgroup (`Matmul::record`), so each must have
-/// 8 invocations across (8 columns each) and 32 / ROWS down.
+/// 8 invocations across (8 columns each) and 32 / ROWS down (in one dimension for the subgroup
+/// forms, 16 rows each).
 #[test]
 fn matmul_blocks_cover_the_dispatch_tile() {
-    let module = parse("matmul.wgsl", crate::gpu::matmul::SOURCE);
-    for (name, rows) in [("main_reg8", 8), ("main_reg16", 16)] {
+    let plain = parse("matmul.wgsl", crate::gpu::matmul::SOURCE);
+    let sg = parse("matmul_sg.wgsl", crate::gpu::matmul::SOURCE_SG);
+    // The subgroup forms lay the same 8 × (32 / ROWS) invocations out in one dimension.
+    for (file, module, name, size) in [
+        ("matmul.wgsl", &plain, "main_reg8", [8, 4, 1]),
+        ("matmul.wgsl", &plain, "main_reg16", [8, 2, 1]),
+        ("matmul_sg.wgsl", &sg, "main_sg8", [16, 1, 1]),
+    ] {
         let ep = module
             .entry_points
             .iter()
             .find(|e| e.name == name)
-            .unwrap_or_else(|| panic!("matmul.wgsl has no {name}"));
-        assert_eq!(ep.workgroup_size, [8, 32 / rows, 1], "{name}");
+            .unwrap_or_else(|| panic!("{file} has no {name}"));
+        assert_eq!(ep.workgroup_size, size, "{name}");
     }
 }

@@ -1,5 +1,5 @@
 //! Which page a query string asks for: the app, the benchmark (`?bench=PRESET[&batch=1,8]
-//! [&iters=3][&engine=gpu][&matmul=1][&kernels=reg|tiled][&block=8|16]`, read by
+//! [&iters=3][&engine=gpu][&matmul=1][&kernels=reg|tiled][&block=8|16][&subgroups=0]`, read by
 //! `scripts/bench-wasm.sh`) or the self-test (`?selftest`, `&engine=gpu` for WebGPU).
 
 /// A `?bench=` request.
@@ -19,6 +19,9 @@ pub struct BenchRequest {
     /// WebGPU only, with the register-blocked family: rows per invocation of the matmul block
     /// (8 or 16; the default 16).
     pub block: Option<usize>,
+    /// WebGPU only, with the register-blocked family: `subgroups=0` turns the subgroup forms
+    /// of the matmuls off (they are on where the adapter has subgroups).
+    pub subgroups: bool,
 }
 
 impl BenchRequest {
@@ -32,6 +35,7 @@ impl BenchRequest {
             matmul: false,
             reg_kernels: None,
             block: None,
+            subgroups: true,
         };
         for pair in search.trim_start_matches('?').split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -55,6 +59,7 @@ impl BenchRequest {
                     }
                 }
                 "block" => req.block = v.parse().ok().filter(|b| [8, 16].contains(b)),
+                "subgroups" => req.subgroups = v != "0",
                 _ => {}
             }
         }
@@ -102,6 +107,7 @@ mod tests {
                 matmul: false,
                 reg_kernels: None,
                 block: None,
+                subgroups: true,
             })
         );
         let r = BenchRequest::from_query("bench=crate-fmnist&batch=1,0,x,8&iters=999&engine=gpu")
@@ -124,6 +130,8 @@ mod tests {
         assert_eq!((r.matmul, r.reg_kernels, r.block), (false, None, None));
         let r = BenchRequest::from_query("bench=crate-t&kernels=tiled").unwrap();
         assert_eq!(r.reg_kernels, Some(false));
+        let r = BenchRequest::from_query("bench=crate-t&engine=gpu&subgroups=0").unwrap();
+        assert!(!r.subgroups);
         assert_eq!(BenchRequest::from_query("bench=&batch=2"), None);
         assert_eq!(BenchRequest::from_query("view=layers"), None);
     }

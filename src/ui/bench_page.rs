@@ -3,7 +3,8 @@
 //! result as JSON in `#bench-result`, for `scripts/bench-wasm.sh`. The CPU run blocks the page
 //! while it runs: it is a measurement, not a view. `&matmul=1` times single products instead
 //! (1024³ and the preset's shapes, [`crate::bench::matmul_shapes`]); on WebGPU `&kernels=reg|tiled`
-//! and `&block=8|16` force the kernel family and the register block, for comparisons.
+//! and `&block=8|16` force the kernel family and the register block, and `&subgroups=0` turns
+//! the subgroup kernels off, for comparisons.
 
 use leptos::prelude::*;
 
@@ -51,6 +52,8 @@ async fn run_gpu(req: &BenchRequest) -> Result<String, String> {
     if let Some(b) = req.block {
         engine.set_matmul_block16(b == 16);
     }
+    engine.set_subgroup_kernels(req.subgroups);
+    let subgroups = engine.subgroup_kernels();
     let mut out = Vec::new();
     for &b in &req.batches {
         let x = bench_input(&cfg, b);
@@ -68,7 +71,11 @@ async fn run_gpu(req: &BenchRequest) -> Result<String, String> {
             times.push(perf.now() - t);
         }
         let r = summarise("gpu", &cfg, b, times);
-        out.push(entry(req, &r, serde_json::json!({"backend": backend})));
+        out.push(entry(
+            req,
+            &r,
+            serde_json::json!({"backend": backend, "subgroups": subgroups}),
+        ));
     }
     Ok(serde_json::Value::Array(out).to_string())
 }
@@ -88,8 +95,11 @@ async fn run_gpu_matmul(
     if let Some(b) = req.block {
         g.reg_block16 = b == 16;
     }
+    if !req.subgroups {
+        g.subgroups = None;
+    }
     let extra = serde_json::json!({"backend": backend, "reg_kernels": g.reg_kernels,
-        "block": if g.reg_block16 { 16 } else { 8 }});
+        "block": if g.reg_block16 { 16 } else { 8 }, "subgroups": g.subgroups});
     let mut out = Vec::new();
     for s in matmul_shapes(cfg, max_batch(req)) {
         let r = crate::bench::bench_matmul_gpu(&mut g, &s, req.iters, now, &mut || {})

@@ -9,6 +9,7 @@ use whitebox::gpu::backward::layernorm::{LnBackParams, LnBackward, LnGradSlots};
 use whitebox::gpu::backward::matmul::{ColSum, Tn};
 use whitebox::gpu::backward::{embed, head, ista, loss, mssa};
 
+use whitebox::gpu::Gpu;
 use whitebox::grad;
 use whitebox::model::Dims;
 
@@ -34,11 +35,15 @@ fn close(got: &[f32], want: &[f32], what: &str) {
 
 /// Both kernel families for the product: the tiled `tn` (real GPUs) and, where m and n are
 /// multiples of 4, the register-blocked `tn_reg` (CPU-emulated adapters), whose 8×8 blocks are
-/// partly outside C for m = 12, n = 20 and m = n = 36.
+/// partly outside C for m = 12, n = 20 and m = n = 36, and its subgroup form where the adapter
+/// has subgroups (lavapipe does), equal to `tn_reg` bit for bit.
 #[test]
 fn tn_matmul_and_column_sums() {
     let mut g = gpu();
-    for (reg, &(k, m, n)) in [false, true].into_iter().flat_map(|r| {
+    let sg = Gpu::subgroup_kernels(&g.ctx);
+    let mut plain = std::collections::HashMap::new();
+    let variants = [(false, None), (true, None), (true, sg)];
+    for ((reg, sub), &(k, m, n)) in variants.into_iter().flat_map(|r| {
         [
             (77usize, 37usize, 13usize),
             (64, 32, 32),
@@ -51,6 +56,7 @@ fn tn_matmul_and_column_sums() {
         .map(move |s| (r, s))
     }) {
         g.reg_kernels = reg;
+        g.subgroups = sub;
         let a = rand(1, k * m);
         let b = rand(2, k * n);
         let c0 = rand(3, 7 + m * n);
@@ -85,7 +91,21 @@ fn tn_matmul_and_column_sums() {
                 want[7 + i * n + j] += 0.5 * s as f32;
             }
         }
-        close(&out[0], &want, &format!("tn k={k} m={m} n={n} reg={reg}"));
+        close(
+            &out[0],
+            &want,
+            &format!("tn k={k} m={m} n={n} reg={reg} subgroups={sub:?}"),
+        );
+        match (reg, sub) {
+            (true, None) => {
+                plain.insert((k, m, n), out[0].clone());
+            }
+            (true, Some(_)) => assert!(
+                plain[&(k, m, n)] == out[0],
+                "tn k={k} m={m} n={n}: the subgroup form differs from tn_reg"
+            ),
+            _ => {}
+        }
     }
     // column sums over strided rows, with and without a product
     let (rows, cols, ld, off) = (9usize, 13usize, 20usize, 3usize);

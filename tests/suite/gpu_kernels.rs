@@ -8,7 +8,7 @@ use common::gpu::gpu;
 use common::*;
 use whitebox::cpu;
 use whitebox::gpu::matmul::{linear, Matmul, MatmulParams};
-use whitebox::gpu::{embed, layer, layernorm, mssa};
+use whitebox::gpu::{embed, layer, layernorm, mssa, Gpu};
 use whitebox::model::Dims;
 
 const TOL: f64 = 1e-5;
@@ -527,15 +527,39 @@ fn gpu_validation_error_is_an_error_not_a_panic() {
 }
 
 /// Rows padded to a multiple of 4 with k not one (the k % 4 tail of the register-blocked
-/// kernels), n = 4 mod 8 (their clamped high columns), on the tiled kernel and both
-/// register-blocked ones (8×8 and 16×8).
+/// kernels), n = 4 mod 8 (their clamped high columns), on the tiled kernel and every
+/// register-blocked one (8×8, 16×8, and 16×8 with subgroups where the adapter has them: on
+/// lavapipe it must, so that CI covers it); the subgroup form equals the plain 16×8 bit for bit.
 #[test]
 fn gpu_matmul_padded_rows_odd_k_both_variants() {
     let mut g = gpu();
-    for (reg, b16) in [(false, false), (true, false), (true, true)] {
+    let sg = Gpu::subgroup_kernels(&g.ctx);
+    let name = g.ctx.info.name.to_lowercase();
+    if name.contains("llvmpipe") || name.contains("lavapipe") {
+        assert_eq!(
+            sg,
+            Some(8),
+            "lavapipe without subgroups of 8: {:?}",
+            g.ctx.info
+        );
+    }
+    let mut plain16 = Vec::new();
+    for (reg, b16, sub) in [
+        (false, false, None),
+        (true, false, None),
+        (true, true, None),
+        (true, true, sg),
+    ] {
         g.reg_kernels = reg;
         g.reg_block16 = b16;
-        for &(m, n, k) in &[(37usize, 20usize, 13usize), (5, 12, 30), (64, 68, 7)] {
+        g.subgroups = sub;
+        let mut outs = Vec::new();
+        for &(m, n, k) in &[
+            (37usize, 20usize, 13usize),
+            (5, 12, 30),
+            (64, 68, 7),
+            (70, 136, 36),
+        ] {
             for trans_b in [true, false] {
                 let lda = k.next_multiple_of(4);
                 let a = rand(1, m * k);
@@ -581,13 +605,24 @@ fn gpu_matmul_padded_rows_odd_k_both_variants() {
                     )
                     .unwrap();
                 assert_close(
-                    &format!("matmul {m}x{n}x{k} lda {lda} trans_b={trans_b} reg={reg} b16={b16}"),
+                    &format!(
+                        "matmul {m}x{n}x{k} lda {lda} trans_b={trans_b} reg={reg} b16={b16} \
+                         subgroups={sub:?}"
+                    ),
                     &got[0],
                     &want,
                     TOL,
                 );
+                outs.push(got.into_iter().next().unwrap());
                 g.pool.release([ba, bb, bc]);
             }
+        }
+        match (reg && b16, sub) {
+            (true, None) => plain16 = outs,
+            (true, Some(_)) => {
+                assert!(plain16 == outs, "the subgroup form differs from main_reg16")
+            }
+            _ => {}
         }
     }
 }

@@ -10,6 +10,16 @@ use crate::gpu::{groups_1d, Recorder};
 pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/matmul_backward.wgsl"));
 pub(crate) const REG_SOURCE: &str =
     include_str!(concat!(env!("OUT_DIR"), "/matmul_backward_reg.wgsl"));
+/// `tn_reg`'s subgroup form; the web build has the `enable` directive naga 30 rejects (see
+/// `crate::gpu::matmul::SOURCE_SG`).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) const REG_SG_SOURCE: &str =
+    include_str!(concat!(env!("OUT_DIR"), "/matmul_backward_sg.wgsl"));
+#[cfg(target_arch = "wasm32")]
+pub(crate) const REG_SG_SOURCE: &str = concat!(
+    "enable subgroups;\n",
+    include_str!(concat!(env!("OUT_DIR"), "/matmul_backward_sg.wgsl"))
+);
 const BINDS: [Bind; 4] = [Bind::Read, Bind::Read, Bind::ReadWrite, Bind::Uniform];
 const TILE: u32 = 32;
 /// Outputs per side of a `tn_reg` workgroup (8×8 invocations of 8×8 blocks).
@@ -163,21 +173,22 @@ fn tn(rec: &mut Recorder, t: &Tn) {
     );
 }
 
-/// The product's kernel and its output tile side: `tn_reg` on CPU-emulated adapters when
+/// The product's kernel and its output tile side: `tn_reg` (or its subgroup form
+/// `tn_sg8`, see [`crate::gpu::Gpu::subgroups`]) on CPU-emulated adapters when
 /// m and n are multiples of 4 (A and B are contiguous, (k, m) and (k, n), from offset 0, so
 /// their rows are then vec4-aligned), otherwise the tiled `tn`.
 fn tn_kernel(rec: &mut Recorder, m: usize, n: usize, accum: bool) -> (Kernel, u32) {
     let consts = [("ACCUM", accum as u8 as f64)];
     let device = &rec.gpu.ctx.device;
     if rec.gpu.reg_kernels && m.is_multiple_of(4) && n.is_multiple_of(4) {
-        let k = rec.gpu.cache.get(
-            device,
-            "matmul_backward_reg",
-            REG_SOURCE,
-            "tn_reg",
-            &BINDS,
-            &consts,
-        );
+        let (name, source, entry) = match rec.gpu.subgroups {
+            Some(_) => ("matmul_backward_sg", REG_SG_SOURCE, "tn_sg8"),
+            None => ("matmul_backward_reg", REG_SOURCE, "tn_reg"),
+        };
+        let k = rec
+            .gpu
+            .cache
+            .get(device, name, source, entry, &BINDS, &consts);
         (k, REG_TILE)
     } else {
         let k = rec
