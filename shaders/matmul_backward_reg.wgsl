@@ -43,14 +43,7 @@ fn tn_reg(@builtin(workgroup_id) wid: vec3<u32>,
         let xh = a4[ah + k * lda4];
         let yl = b4[bl + k * ldb4];
         let yh = b4[bh + k * ldb4];
-//! for i in 0..4
-        l${i} = fma(vec4<f32>(xl[${i}]), yl, l${i});
-        h${i} = fma(vec4<f32>(xl[${i}]), yh, h${i});
-//! end
-//! for i in 4..8
-        l${i} = fma(vec4<f32>(xh[${i} - 4]), yl, l${i});
-        h${i} = fma(vec4<f32>(xh[${i} - 4]), yh, h${i});
-//! end
+//! expand common/tn_outer.wgsl
     }
 //! for i in 0..8
     store4(c0, row + ${i}u, col, l${i});
