@@ -9,17 +9,7 @@
 // `w_grad_reg`: invocation (4 columns c4 of head k and token i, flattened in gid.x; k = gid.y;
 //   b = gid.z) accumulates its vec4 of dw over the key tokens j.
 
-struct Params {
-    nt: u32, d: u32, dh: u32, heads: u32,
-    scale: f32, pad0: u32, pad1: u32, pad2: u32,
-}
-
-@group(0) @binding(0) var<storage, read> w4: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> probs: array<f32>;
-@group(0) @binding(2) var<storage, read> dout4: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> ds: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dw: array<f32>;
-@group(0) @binding(5) var<uniform> p: Params;
+//! include common/mssa_backward_io.wgsl
 
 @compute @workgroup_size(64, 1, 1)
 fn scores_grad_reg(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -94,6 +94,11 @@ fn shaders() -> Vec<(&'static str, &'static str, Layout)> {
             bw::matmul::params_layout(),
         ),
         (
+            "mssa_backward_sg.wgsl",
+            bw::mssa::SG_SOURCE,
+            bw::mssa::params_layout(),
+        ),
+        (
             "matmul_backward_sg.wgsl",
             bw::matmul::REG_SG_SOURCE,
             bw::matmul::params_layout(),

@@ -229,21 +229,30 @@ fn layernorm_backward_matches_cpu() {
     }
 }
 
+/// Both families; the register kernels take the shapes with d and dh multiples of 4, and their
+/// subgroup forms (where the adapter has subgroups of 8: lavapipe) those with dh a multiple of
+/// 32, equal to the plain register kernels bit for bit.
 #[test]
 fn mssa_backward_matches_cpu() {
     let mut g = gpu();
-    // Both families; the register kernels take the shapes with d and dh multiples of 4.
-    for (reg, &(b, nt, d, heads)) in [false, true].into_iter().flat_map(|r| {
+    let sg = Gpu::subgroup_kernels(&g.ctx);
+    let mut plain = std::collections::HashMap::new();
+    let variants = [(false, None), (true, None), (true, sg)];
+    for ((reg, sub), &(b, nt, d, heads)) in variants.into_iter().flat_map(|r| {
         [
             (2usize, 50usize, 99usize, 3usize),
             (1, 17, 32, 2),
             (3, 13, 36, 3),
             (2, 70, 24, 2),
+            (2, 70, 64, 2),
+            (1, 37, 128, 2),
+            (3, 13, 96, 3),
         ]
         .iter()
         .map(move |s| (r, s))
     }) {
         g.reg_kernels = reg;
+        g.subgroups = sub;
         let w = rand(10, b * nt * d);
         let dout = rand(11, b * nt * d);
         let (probs, _) = grad::mssa::attention(&w, b, nt, d, heads);
@@ -262,8 +271,18 @@ fn mssa_backward_matches_cpu() {
         close(
             &out[0],
             &want,
-            &format!("mssa dw b={b} N={nt} d={d} K={heads} reg={reg}"),
+            &format!("mssa dw b={b} N={nt} d={d} K={heads} reg={reg} subgroups={sub:?}"),
         );
+        match (reg, sub) {
+            (true, None) => {
+                plain.insert((b, nt, d, heads), out[0].clone());
+            }
+            (true, Some(_)) => assert!(
+                plain[&(b, nt, d, heads)] == out[0],
+                "mssa dw b={b} N={nt} d={d} K={heads}: the subgroup form differs"
+            ),
+            _ => {}
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Wrapper of `shaders/mssa_backward.wgsl`: `dw` (B*N, d) of the attention from `do`, the
 //! projections `w` and the saved probabilities (B, K, N, N). On CPU-emulated adapters, when d
-//! and the head dim are multiples of 4, its register twin `shaders/mssa_backward_reg.wgsl`.
+//! and the head dim are multiples of 4, its register twin `shaders/mssa_backward_reg.wgsl`, and
+//! where the adapter has subgroups of 8 and the head dim is a multiple of 32, that twin's
+//! subgroup form `shaders/mssa_backward_sg.wgsl` (the same bits).
 
 use bytemuck::{Pod, Zeroable};
 
@@ -13,6 +15,15 @@ use crate::model::Dims;
 pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/mssa_backward.wgsl"));
 pub(crate) const REG_SOURCE: &str =
     include_str!(concat!(env!("OUT_DIR"), "/mssa_backward_reg.wgsl"));
+/// The register kernels' subgroup forms; the web build has the `enable` directive naga 30
+/// rejects (see `crate::gpu::matmul::SOURCE_SG`).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) const SG_SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/mssa_backward_sg.wgsl"));
+#[cfg(target_arch = "wasm32")]
+pub(crate) const SG_SOURCE: &str = concat!(
+    "enable subgroups;\n",
+    include_str!(concat!(env!("OUT_DIR"), "/mssa_backward_sg.wgsl"))
+);
 const BINDS: [Bind; 6] = [
     Bind::Read,      // w (B*N, d)
     Bind::Read,      // probs (B, K, N, N)
@@ -64,22 +75,29 @@ pub fn attention_backward(
     };
     let (h, bb) = (heads as u32, b as u32);
     let reg = rec.gpu.reg_kernels && d.is_multiple_of(4) && dh.is_multiple_of(4);
+    // The subgroup forms want a subgroup of 8 to share a token in `w_grad`: dh/4 a multiple of 8.
+    let sg = reg && rec.gpu.subgroups == Some(8) && dh.is_multiple_of(32);
     let steps = if reg {
         let rows = (nt as u32).div_ceil(64);
         let cells = ((nt * dh / 4) as u32).div_ceil(64);
-        [
+        let (name, source, scores, wgrad) = if sg {
+            (
+                "mssa_backward_sg",
+                SG_SOURCE,
+                "scores_grad_sg8",
+                "w_grad_sg8",
+            )
+        } else {
             (
                 "mssa_backward_reg",
                 REG_SOURCE,
                 "scores_grad_reg",
-                [rows, h, bb],
-            ),
-            (
-                "mssa_backward_reg",
-                REG_SOURCE,
                 "w_grad_reg",
-                [cells, h, bb],
-            ),
+            )
+        };
+        [
+            (name, source, scores, [rows, h, bb]),
+            (name, source, wgrad, [cells, h, bb]),
         ]
     } else {
         let rows = [nt as u32, h, bb];
