@@ -10,9 +10,10 @@ WB_WASM_BINDGEN_VERSION="0.2.130"
 WB_WASM_TARGET="wasm32-unknown-unknown"
 
 # Debian packages the test suite needs: lavapipe (CPU Vulkan) for native GPU tests, headless
-# Chromium + chromedriver for browser tests, Fashion-MNIST for data tests, GNU time (peak memory
-# of the hostile-input tests' child processes).
-WB_TEST_APT_PACKAGES=(python3 mesa-vulkan-drivers chromium chromium-driver dataset-fashion-mnist time)
+# Chromium + chromedriver for browser tests, NumPy (the drawing pad's browser test computes the
+# rollout reference with it), Fashion-MNIST for data tests, GNU time (peak memory of the
+# hostile-input tests' child processes).
+WB_TEST_APT_PACKAGES=(python3 python3-numpy mesa-vulkan-drivers chromium chromium-driver dataset-fashion-mnist time)
 
 WB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -155,14 +156,20 @@ wb_ensure_apt() {
 
 # ---------------------------------------------------------------------------------------
 # Browser-test tooling: the browser tests (scripts/browser-tests.py, scripts/wbdriver.py) use
-# only Python's standard library and Debian's chromium + chromedriver (in
-# WB_TEST_APT_PACKAGES), so nothing else is installed; this checks they are on PATH.
+# Python's standard library, NumPy (scripts/browser-draw.py) and Debian's chromium +
+# chromedriver (in WB_TEST_APT_PACKAGES); this checks they are there. Where the `python3` on
+# PATH is not Debian's (pyenv, a venv) and lacks NumPy, NumPy is installed into it with pip.
 # ---------------------------------------------------------------------------------------
 wb_ensure_browser_test_tooling() {
     local tool
     for tool in python3 chromium chromedriver; do
         command -v "$tool" >/dev/null || wb_die "$tool is missing after the package install"
     done
+    if ! python3 -c 'import numpy' 2>/dev/null; then
+        wb_log "pip install numpy (for $(command -v python3))"
+        python3 -m pip install --quiet numpy || wb_die "cannot install NumPy for $(command -v python3)"
+    fi
+    python3 -c 'import numpy' 2>/dev/null || wb_die "python3 has no NumPy after the install"
 }
 
 # ---------------------------------------------------------------------------------------
