@@ -100,12 +100,11 @@ fn load_tiles_vec4(a0: u32, b0: u32, row0: u32, col0: u32, k0: u32, li: u32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(local_invocation_index) li: u32) {
-    let outer = wid.z / p.batch_inner;
-    let inner = wid.z % p.batch_inner;
-    let a0 = p.a_off + outer * p.a_so + inner * p.a_si;
-    let b0 = p.b_off + outer * p.b_so + inner * p.b_si;
-    let c0 = p.c_off + outer * p.c_so + inner * p.c_si;
-    let e0 = p.e_off + outer * p.e_so + inner * p.e_si;
+    let at = bases(wid.z);
+    let a0 = at.a;
+    let b0 = at.b;
+    let c0 = at.c;
+    let e0 = at.e;
     let row0 = wid.y * TS;
     let col0 = wid.x * TS;
 
@@ -157,12 +156,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>,
 @compute @workgroup_size(8, 8, 1)
 fn main_reg(@builtin(workgroup_id) wid: vec3<u32>,
             @builtin(local_invocation_id) lid: vec3<u32>) {
-    let outer = wid.z / p.batch_inner;
-    let inner = wid.z % p.batch_inner;
-    let a0 = p.a_off + outer * p.a_so + inner * p.a_si;
-    let b0 = p.b_off + outer * p.b_so + inner * p.b_si;
-    let c0 = p.c_off + outer * p.c_so + inner * p.c_si;
-    let e0 = p.e_off + outer * p.e_so + inner * p.e_si;
+    let at = bases(wid.z);
+    let a0 = at.a;
+    let b0 = at.b;
+    let c0 = at.c;
+    let e0 = at.e;
     let row = wid.y * TS + 4u * lid.y;
     let col = wid.x * TS + 4u * lid.x;
     if (row >= p.m || col >= p.n) {

@@ -20,33 +20,9 @@ fn tn_reg(@builtin(workgroup_id) wid: vec3<u32>,
     if (row >= p.m || col >= p.n) {
         return;
     }
-    var kb = 0u;
-    var ke = p.k;
-    var c0 = p.c_off;
-    if (p.ksplit > 0u) {
-        kb = wid.z * p.ksplit;
-        ke = min(p.k, kb + p.ksplit);
-        c0 += wid.z * p.m * p.n;
-    }
-    let lda4 = p.lda / 4u;
-    let ldb4 = p.ldb / 4u;
-    let al = (p.a_off + row) / 4u;
-    let ah = (p.a_off + min(row + 4u, p.m - 4u)) / 4u;
-    let bl = (p.b_off + col) / 4u;
-    let bh = (p.b_off + min(col + 4u, p.n - 4u)) / 4u;
-//! for i in 0..8
-    var l${i} = vec4<f32>(0.0);
-    var h${i} = vec4<f32>(0.0);
-//! end
+//! expand common/tn_start.wgsl
     for (var k = kb; k < ke; k++) {
-        let xl = a4[al + k * lda4];
-        let xh = a4[ah + k * lda4];
-        let yl = b4[bl + k * ldb4];
-        let yh = b4[bh + k * ldb4];
-//! expand common/tn_outer.wgsl
+//! expand common/tn_step.wgsl
     }
-//! for i in 0..8
-    store4(c0, row + ${i}u, col, l${i});
-    store4(c0, row + ${i}u, col + 4u, h${i});
-//! end
+//! expand common/tn_store.wgsl
 }

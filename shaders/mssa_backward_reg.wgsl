@@ -35,9 +35,7 @@ fn scores_grad_reg(@builtin(global_invocation_id) gid: vec3<u32>) {
         ds[prow + j] = da;
         dot = fma(da, probs[prow + j], dot);
     }
-    for (var j = 0u; j < nt; j++) {
-        ds[prow + j] = probs[prow + j] * (ds[prow + j] - dot) * p.scale;
-    }
+    rescale_ds_row(prow, dot);
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -56,13 +54,8 @@ fn w_grad_reg(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var j = 0u; j < nt; j++) {
         let a = probs[pb + j * nt + i];
         let m = ds[pb + i * nt + j] + ds[pb + j * nt + i];
-        let o = col + j * d4;
-        acc = fma(vec4<f32>(a), dout4[o], acc);
-        acc = fma(vec4<f32>(m), w4[o], acc);
+        acc = w_grad_term(acc, a, m, col + j * d4);
     }
     let out = (gid.z * nt + i) * p.d + (gid.y * dh4 + c4) * 4u;
-    dw[out] = acc.x;
-    dw[out + 1u] = acc.y;
-    dw[out + 2u] = acc.z;
-    dw[out + 3u] = acc.w;
+    store_dw(out, acc);
 }

@@ -40,9 +40,7 @@ fn scores_grad_sg8(@builtin(global_invocation_id) gid: vec3<u32>,
         dot = fma(da, probs[prow + j], dot);
     }
     if (live) {
-        for (var j = 0u; j < nt; j++) {
-            ds[prow + j] = probs[prow + j] * (ds[prow + j] - dot) * p.scale;
-        }
+        rescale_ds_row(prow, dot);
     }
 }
 
@@ -65,25 +63,16 @@ fn w_grad_sg8(@builtin(global_invocation_id) gid: vec3<u32>,
         let a_s = probs[pb + js * nt + i];
         let m_s = ds[pb + i * nt + js] + ds[pb + js * nt + i];
 //! for t in 0..8
-        {
-            let o = col + (j0 + ${t}u) * d4;
-            acc = fma(vec4<f32>(subgroupBroadcast(a_s, ${t}u)), dout4[o], acc);
-            acc = fma(vec4<f32>(subgroupBroadcast(m_s, ${t}u)), w4[o], acc);
-        }
+        acc = w_grad_term(acc, subgroupBroadcast(a_s, ${t}u), subgroupBroadcast(m_s, ${t}u), col + (j0 + ${t}u) * d4);
 //! end
     }
     for (var j = jfull; j < nt; j++) {
         let a = probs[pb + j * nt + i];
         let m = ds[pb + i * nt + j] + ds[pb + j * nt + i];
-        let o = col + j * d4;
-        acc = fma(vec4<f32>(a), dout4[o], acc);
-        acc = fma(vec4<f32>(m), w4[o], acc);
+        acc = w_grad_term(acc, a, m, col + j * d4);
     }
     if (live) {
         let out = (gid.z * nt + i) * p.d + (gid.y * dh4 + c4) * 4u;
-        dw[out] = acc.x;
-        dw[out + 1u] = acc.y;
-        dw[out + 2u] = acc.z;
-        dw[out + 3u] = acc.w;
+        store_dw(out, acc);
     }
 }

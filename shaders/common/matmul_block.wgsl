@@ -10,12 +10,11 @@
 @compute @workgroup_size(8, ${WG_Y}, 1)
 fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
            @builtin(local_invocation_id) lid: vec3<u32>) {
-    let outer = wid.z / p.batch_inner;
-    let inner = wid.z % p.batch_inner;
-    let a0 = p.a_off + outer * p.a_so + inner * p.a_si;
-    let b0 = p.b_off + outer * p.b_so + inner * p.b_si;
-    let c0 = p.c_off + outer * p.c_so + inner * p.c_si;
-    let e0 = p.e_off + outer * p.e_so + inner * p.e_si;
+    let at = bases(wid.z);
+    let a0 = at.a;
+    let b0 = at.b;
+    let c0 = at.c;
+    let e0 = at.e;
     let row = wid.y * 32u + ${ROWS}u * lid.y;
     let col = wid.x * 64u + 8u * lid.x;
     if (row >= p.m || col >= p.n) {
@@ -41,17 +40,16 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
 //! end
 //! for i in 0..${ROWS}
             let x${i} = a4[ra${i} + k];
-            l${i} += vec4<f32>(dot(x${i}, y0), dot(x${i}, y1), dot(x${i}, y2), dot(x${i}, y3));
-            h${i} += vec4<f32>(dot(x${i}, y4), dot(x${i}, y5), dot(x${i}, y6), dot(x${i}, y7));
+//! expand common/matmul_acc_t.wgsl X=x${i} L=l${i} H=h${i}
 //! end
         }
         // The k % 4 tail, scalar (rows are vec4-aligned, the extent need not be).
         for (var k = k4n * 4u; k < p.k; k++) {
-            let ylo = vec4<f32>(b[rb0 * 4u + k], b[rb1 * 4u + k], b[rb2 * 4u + k], b[rb3 * 4u + k]);
-            let yhi = vec4<f32>(b[rb4 * 4u + k], b[rb5 * 4u + k], b[rb6 * 4u + k], b[rb7 * 4u + k]);
+            let yl = vec4<f32>(b[rb0 * 4u + k], b[rb1 * 4u + k], b[rb2 * 4u + k], b[rb3 * 4u + k]);
+            let yh = vec4<f32>(b[rb4 * 4u + k], b[rb5 * 4u + k], b[rb6 * 4u + k], b[rb7 * 4u + k]);
 //! for i in 0..${ROWS}
-            l${i} = fma(vec4<f32>(a[ra${i} * 4u + k]), ylo, l${i});
-            h${i} = fma(vec4<f32>(a[ra${i} * 4u + k]), yhi, h${i});
+            let x${i} = vec4<f32>(a[ra${i} * 4u + k]);
+//! expand common/matmul_acc_1.wgsl X=x${i} L=l${i} H=h${i}
 //! end
         }
     } else {
@@ -69,16 +67,15 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
             let k4 = k / 4u;
 //! for i in 0..${ROWS}
             let x${i} = a4[ra${i} + k4];
-            l${i} = fma(vec4<f32>(x${i}.x), yl0, fma(vec4<f32>(x${i}.y), yl1, fma(vec4<f32>(x${i}.z), yl2, fma(vec4<f32>(x${i}.w), yl3, l${i}))));
-            h${i} = fma(vec4<f32>(x${i}.x), yh0, fma(vec4<f32>(x${i}.y), yh1, fma(vec4<f32>(x${i}.z), yh2, fma(vec4<f32>(x${i}.w), yh3, h${i}))));
+//! expand common/matmul_acc_n.wgsl X=x${i} L=l${i} H=h${i}
 //! end
         }
         for (var k = kv; k < p.k; k++) {
             let yl = b4[cbl + k * ld4];
             let yh = b4[cbh + k * ld4];
 //! for i in 0..${ROWS}
-            l${i} = fma(vec4<f32>(a[ra${i} * 4u + k]), yl, l${i});
-            h${i} = fma(vec4<f32>(a[ra${i} * 4u + k]), yh, h${i});
+            let x${i} = vec4<f32>(a[ra${i} * 4u + k]);
+//! expand common/matmul_acc_1.wgsl X=x${i} L=l${i} H=h${i}
 //! end
         }
     }

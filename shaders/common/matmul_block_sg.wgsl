@@ -18,12 +18,11 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
     // The workgroup is one-dimensional (where subgroups are defined), 8 × WG_Y laid out row
     // by row as matmul_block.wgsl's 8×WG_Y one.
     let lid = vec2<u32>(li % 8u, li / 8u);
-    let outer = wid.z / p.batch_inner;
-    let inner = wid.z % p.batch_inner;
-    let a0 = p.a_off + outer * p.a_so + inner * p.a_si;
-    let b0 = p.b_off + outer * p.b_so + inner * p.b_si;
-    let c0 = p.c_off + outer * p.c_so + inner * p.c_si;
-    let e0 = p.e_off + outer * p.e_so + inner * p.e_si;
+    let at = bases(wid.z);
+    let a0 = at.a;
+    let b0 = at.b;
+    let c0 = at.c;
+    let e0 = at.e;
     let row = wid.y * 32u + ${ROWS}u * lid.y;
     let col = wid.x * 64u + 8u * lid.x;
     let rl = p.m - 1u;
@@ -51,21 +50,19 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
             let xs${m} = a4[rs${m} + k];
 //! for t in 0..${SG}
             let x${m}_${t} = subgroupBroadcast(xs${m}, ${t}u);
-            l${m}_${t} += vec4<f32>(dot(x${m}_${t}, y0), dot(x${m}_${t}, y1), dot(x${m}_${t}, y2), dot(x${m}_${t}, y3));
-            h${m}_${t} += vec4<f32>(dot(x${m}_${t}, y4), dot(x${m}_${t}, y5), dot(x${m}_${t}, y6), dot(x${m}_${t}, y7));
+//! expand common/matmul_acc_t.wgsl X=x${m}_${t} L=l${m}_${t} H=h${m}_${t}
 //! end
 //! end
         }
         // The k % 4 tail, scalar (rows are vec4-aligned, the extent need not be).
         for (var k = k4n * 4u; k < p.k; k++) {
-            let ylo = vec4<f32>(b[rb0 * 4u + k], b[rb1 * 4u + k], b[rb2 * 4u + k], b[rb3 * 4u + k]);
-            let yhi = vec4<f32>(b[rb4 * 4u + k], b[rb5 * 4u + k], b[rb6 * 4u + k], b[rb7 * 4u + k]);
+            let yl = vec4<f32>(b[rb0 * 4u + k], b[rb1 * 4u + k], b[rb2 * 4u + k], b[rb3 * 4u + k]);
+            let yh = vec4<f32>(b[rb4 * 4u + k], b[rb5 * 4u + k], b[rb6 * 4u + k], b[rb7 * 4u + k]);
 //! for m in 0..${MS}
             let xs${m} = a[rs${m} * 4u + k];
 //! for t in 0..${SG}
             let x${m}_${t} = vec4<f32>(subgroupBroadcast(xs${m}, ${t}u));
-            l${m}_${t} = fma(x${m}_${t}, ylo, l${m}_${t});
-            h${m}_${t} = fma(x${m}_${t}, yhi, h${m}_${t});
+//! expand common/matmul_acc_1.wgsl X=x${m}_${t} L=l${m}_${t} H=h${m}_${t}
 //! end
 //! end
         }
@@ -87,8 +84,7 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
             let xs${m} = a4[rs${m} + k4];
 //! for t in 0..${SG}
             let x${m}_${t} = subgroupBroadcast(xs${m}, ${t}u);
-            l${m}_${t} = fma(vec4<f32>(x${m}_${t}.x), yl0, fma(vec4<f32>(x${m}_${t}.y), yl1, fma(vec4<f32>(x${m}_${t}.z), yl2, fma(vec4<f32>(x${m}_${t}.w), yl3, l${m}_${t}))));
-            h${m}_${t} = fma(vec4<f32>(x${m}_${t}.x), yh0, fma(vec4<f32>(x${m}_${t}.y), yh1, fma(vec4<f32>(x${m}_${t}.z), yh2, fma(vec4<f32>(x${m}_${t}.w), yh3, h${m}_${t}))));
+//! expand common/matmul_acc_n.wgsl X=x${m}_${t} L=l${m}_${t} H=h${m}_${t}
 //! end
 //! end
         }
@@ -99,8 +95,7 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
             let xs${m} = a[rs${m} * 4u + k];
 //! for t in 0..${SG}
             let x${m}_${t} = vec4<f32>(subgroupBroadcast(xs${m}, ${t}u));
-            l${m}_${t} = fma(x${m}_${t}, yl, l${m}_${t});
-            h${m}_${t} = fma(x${m}_${t}, yh, h${m}_${t});
+//! expand common/matmul_acc_1.wgsl X=x${m}_${t} L=l${m}_${t} H=h${m}_${t}
 //! end
 //! end
         }

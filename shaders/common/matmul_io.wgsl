@@ -26,6 +26,22 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> c: array<f32>;
 @group(0) @binding(7) var<uniform> p: Params;
 
+// Where batch entry z (workgroup z = outer * batch_inner + inner) of A, B, C and extra starts.
+struct Bases {
+    a: u32, b: u32, c: u32, e: u32,
+}
+
+fn bases(z: u32) -> Bases {
+    let outer = z / p.batch_inner;
+    let inner = z % p.batch_inner;
+    return Bases(
+        p.a_off + outer * p.a_so + inner * p.a_si,
+        p.b_off + outer * p.b_so + inner * p.b_si,
+        p.c_off + outer * p.c_so + inner * p.c_si,
+        p.e_off + outer * p.e_so + inner * p.e_si,
+    );
+}
+
 // The fused epilogue for one output; outside the matrix it does nothing.
 fn store(c0: u32, e0: u32, row: u32, col: u32, acc: f32) {
     if (row >= p.m || col >= p.n) {

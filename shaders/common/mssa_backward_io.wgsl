@@ -1,5 +1,6 @@
-// The parameters and bindings of the MSSA backward's register kernels (mssa_backward_reg.wgsl,
-// and mssa_backward_sg.wgsl for adapters with subgroups of 8): see mssa_backward_reg.wgsl.
+// The parameters, bindings and shared steps of the MSSA backward's register kernels
+// (mssa_backward_reg.wgsl, and mssa_backward_sg.wgsl for adapters with subgroups of 8): see
+// mssa_backward_reg.wgsl.
 
 struct Params {
     nt: u32, d: u32, dh: u32, heads: u32,
@@ -12,3 +13,25 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> ds: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
+
+// What both forms compute the same way (so the same bits):
+// row prow of dS from dA (stored there) and dot = rowsum(dA ⊙ A): dS = A ⊙ (dA - dot) * scale;
+fn rescale_ds_row(prow: u32, dot: f32) {
+    for (var j = 0u; j < p.nt; j++) {
+        ds[prow + j] = probs[prow + j] * (ds[prow + j] - dot) * p.scale;
+    }
+}
+
+// key token j's term of dw's vec4 at vec4 offset o of its row: a = A[j, i] times do_j, then
+// m = dS[i, j] + dS[j, i] times w_j;
+fn w_grad_term(acc: vec4<f32>, a: f32, m: f32, o: u32) -> vec4<f32> {
+    return fma(vec4<f32>(m), w4[o], fma(vec4<f32>(a), dout4[o], acc));
+}
+
+// and dw's vec4 at float offset out.
+fn store_dw(out: u32, acc: vec4<f32>) {
+    dw[out] = acc.x;
+    dw[out + 1u] = acc.y;
+    dw[out + 2u] = acc.z;
+    dw[out + 3u] = acc.w;
+}
