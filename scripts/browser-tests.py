@@ -11,6 +11,7 @@ Prints one line per check and "N passed, N failed"; exits 1 on any failure.
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,40 @@ def cli_report(whitebox, image, weights=MODEL, heads=None, resize="stretch"):
         cmd += ["--heads", str(heads)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.splitlines()[0])
+
+
+def cli_batch_figure(whitebox, images, weights=MODEL):
+    """The gallery figure computed independently of the page: `whitebox forward --json` on every
+    image (the native CPU engine, one image at a time), then per layer the mean and population
+    standard deviation of R^c in, R^c out and sparsity, as [mean, std] pairs."""
+    cmd = [whitebox, "forward", "--json", "--weights", str(weights), "--resize", "stretch", "--image",
+           *map(str, images)]
+    rows = [json.loads(line) for line in subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()]
+    check(len(rows) == len(images), f"the CLI reported {len(rows)} of {len(images)} images")
+
+    def mean_std(xs):
+        m = sum(xs) / len(xs)
+        return [m, math.sqrt(sum((x - m) ** 2 for x in xs) / len(xs))]
+
+    return [{key: mean_std([r["layers"][l][key] for r in rows]) for key in ("rc_in", "rc_out", "sparsity")}
+            for l in range(len(rows[0]["layers"]))]
+
+
+def compare_batch(page, cli, rel=1e-5, sparsity_abs=1e-6):
+    """The page's gallery figure against [`cli_batch_figure`]: R^c's mean and std within `rel` of
+    the layer's mean R^c, the sparsity's within `sparsity_abs`. Returns the largest differences."""
+    check(len(page) == len(cli), f"the page's figure has {len(page)} layers, the CLI's {len(cli)}")
+    worst = {"rc": 0.0, "sparsity": 0.0}
+    for l, (p, c) in enumerate(zip(page, cli)):
+        for key in ("rc_in", "rc_out", "sparsity"):
+            kind = "sparsity" if key == "sparsity" else "rc"
+            scale = 1.0 if kind == "sparsity" else max(1.0, abs(c[key][0]))
+            tol = sparsity_abs if kind == "sparsity" else rel
+            for part, x, y in zip(("mean", "std"), p[key], c[key]):
+                err = abs(x - y) / scale
+                worst[kind] = max(worst[kind], err)
+                check(err <= tol, f"layer {l} {key} {part}: page {x} vs CLI {y}")
+    return f"R^c within {worst['rc']:.1e} of the mean, sparsity within {worst['sparsity']:.1e}"
 
 
 def model_config(path):
@@ -320,10 +355,11 @@ def main():
                               ("a second worker that dies", dies)):
                 check(fig["images"] == one["images"] == len(samples), f"{name}: {fig['images']} images")
                 check(fig["layers"] == one["layers"], f"{name}: the per-layer figure differs from one worker's")
+            worst = compare_batch(one["layers"], cli_batch_figure(a.whitebox, [SAMPLES / s["file"] for s in samples]))
             note = b.text("#batch-note")
             return (f"{cores} cores: one worker {one['ms']:.0f} ms, two {two['ms']:.0f} ms; the same "
                     f"{len(one['layers'])}-layer figure from one worker, two, and a second worker that fails to load or "
-                    f"dies in its first chunk; note {note!r}")
+                    f"dies in its first chunk, equal to the CLI's mean ± std over the gallery ({worst}); note {note!r}")
         run("the gallery batch on two workers equals one worker's, and survives a failing second worker",
             gallery_on_two_workers, b)
 

@@ -747,9 +747,7 @@ pub fn run_batch(app: AppState) {
         let inputs = match inputs {
             Ok(i) => i,
             Err(e) => {
-                if helper.is_some() {
-                    super::infer::client::close(super::infer::client::HELPER);
-                }
+                // (A second worker stops as `helper` is dropped.)
                 app.fail(e);
                 return;
             }

@@ -115,14 +115,7 @@ impl Runtime {
         let Inner::Worker { id, .. } = self.inner else {
             return Ok(None);
         };
-        let lens = arrays.lens();
-        let buf = if arrays.is_empty() {
-            None
-        } else {
-            Some(arrays_to_buffer(&arrays)?)
-        };
-        drop(arrays);
-        match client::request(id, cmd, lens, buf).await {
+        match ask(client::MAIN, id, cmd, arrays).await {
             Ok(reply) => {
                 self.gpu_state = reply.gpu.clone();
                 self.inner = Inner::Worker {
@@ -134,7 +127,8 @@ impl Runtime {
                     _ => Ok(Some(reply)),
                 }
             }
-            Err(why) => {
+            Err(Asked::Failed(e)) => Err(e),
+            Err(Asked::Gone(why)) => {
                 // The worker is gone (crashed, out of memory): carry on here.
                 let model = self.model.clone();
                 let source = self.source.clone();
@@ -348,10 +342,7 @@ impl Runtime {
             .remote(ToInfer::LayerStats { shape, which }, arrays)
             .await?
         {
-            let Body::Stats { images, layers } = reply.body else {
-                return Err(unexpected());
-            };
-            return unpack_stats(images, layers, &mut Self::arrays(&reply).await?);
+            return stats_of(reply).await;
         }
         let out = self.local_mut()?.layer_stats(images, which).await;
         self.sync_local();
@@ -359,10 +350,10 @@ impl Runtime {
     }
 
     /// Starts a second inference worker and loads this runtime's model into it (CPU engine
-    /// only) for [`Self::layer_stats_chunks`]: the runtime id there, or None when inference runs
-    /// on the main thread or the second worker could not load the model. The future does not
+    /// only) for [`Self::layer_stats_chunks`]: None when inference runs on the main thread or
+    /// the second worker could not load the model (it is stopped then). The future does not
     /// borrow the runtime, so that it runs while the runtime prepares the images.
-    pub fn start_helper(&self) -> impl std::future::Future<Output = Option<u64>> + 'static {
+    pub fn start_helper(&self) -> impl std::future::Future<Output = Option<Helper>> + 'static {
         let mut source = self.source.clone();
         if super::web::flag("__wbBatchHelperFails") {
             // The failure test's hook: the second worker gets an empty file.
@@ -373,21 +364,19 @@ impl Runtime {
             if !in_worker {
                 return None;
             }
-            let id = client::next_id();
-            match load_on(client::HELPER, id, &source, false).await {
-                Ok(_) => Some(id),
-                Err(_) => {
-                    client::close(client::HELPER);
-                    None
-                }
-            }
+            // Made first, so that a failed load stops the worker too.
+            let helper = Helper {
+                id: client::next_id(),
+            };
+            let loaded = load_on(client::HELPER, helper.id, &source, false).await;
+            loaded.ok().map(|_| helper)
         }
     }
 
-    /// [`Self::layer_stats`] of each chunk of images, in order. With `helper` (runtime
-    /// `helper` in the second worker, from [`Self::start_helper`]) and the CPU engine, the two
-    /// workers take chunks from one queue, each the next one as soon as it is free, and the
-    /// second worker is stopped when the batch is done so that its memory does not stay taken.
+    /// [`Self::layer_stats`] of each chunk of images, in order. With `helper` (the second
+    /// worker, from [`Self::start_helper`]) and the CPU engine, the two workers take chunks
+    /// from one queue, each the next one as soon as it is free, and the second worker is
+    /// stopped as soon as it is no longer needed, so that its memory does not stay taken.
     /// A second worker that fails costs only speed: the chunks it did not finish run on the
     /// main one. `progress` hears how many chunks are done. Returns the measures and how many
     /// workers computed them.
@@ -395,14 +384,14 @@ impl Runtime {
         &mut self,
         chunks: &[Vec<Tensor>],
         which: Which,
-        helper: Option<u64>,
+        helper: Option<Helper>,
         progress: &dyn Fn(usize),
     ) -> Result<(Vec<Vec<LayerStats>>, usize)> {
         let mut done: Vec<Option<Vec<Vec<LayerStats>>>> = vec![None; chunks.len()];
         let finished = std::cell::Cell::new(0usize);
         let mut used = 1;
         if let (Inner::Worker { id: main_id, .. }, Some(helper_id), Which::Cpu) =
-            (&self.inner, helper, which)
+            (&self.inner, helper.as_ref().map(|h| h.id), which)
         {
             let main_id = *main_id;
             let queue = std::cell::Cell::new(0usize);
@@ -437,7 +426,7 @@ impl Runtime {
                             // A failure of the work itself ends the batch; a second worker
                             // that fails, or a worker that is gone, leaves its chunk to the
                             // pass below.
-                            Err(StatsError::Failed(e)) if slot == client::MAIN => return Err(e),
+                            Err(Asked::Failed(e)) if slot == client::MAIN => return Err(e),
                             Err(_) => return Ok(ran),
                         }
                     }
@@ -446,13 +435,13 @@ impl Runtime {
             let (a, b) =
                 futures::future::join(run(client::MAIN, main_id), run(client::HELPER, helper_id))
                     .await;
-            client::close(client::HELPER);
+            drop(helper);
             a?;
             if b.unwrap_or(0) > 0 {
                 used = 2;
             }
-        } else if helper.is_some() {
-            client::close(client::HELPER);
+        } else {
+            drop(helper);
         }
         let mut out = Vec::new();
         for (i, d) in done.into_iter().enumerate() {
@@ -536,43 +525,70 @@ async fn load_on(
     }
 }
 
-/// Why [`stats_on`] has no measures.
-enum StatsError {
-    /// The worker is gone.
-    Gone,
-    /// The worker answered with a failure.
+/// A second inference worker holding a copy of the model as runtime `id`, from
+/// [`Runtime::start_helper`]: the worker is stopped (and its memory freed) when this is
+/// dropped, on every path.
+pub struct Helper {
+    id: u64,
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        client::close(client::HELPER);
+    }
+}
+
+/// Why [`ask`] has no reply.
+enum Asked {
+    /// The worker is gone, and why.
+    Gone(String),
+    /// The request could not be sent, or (from [`stats_on`]) the work itself failed.
     Failed(Error),
 }
 
-/// The per-layer measures of `images` computed by runtime `id` of the worker in `slot`.
+/// Sends `cmd` with `arrays` (transferred) to runtime `id` of the worker in `slot` and awaits
+/// the reply, which may be a [`Body::Failed`].
+async fn ask(
+    slot: usize,
+    id: u64,
+    cmd: ToInfer,
+    arrays: Arrays,
+) -> std::result::Result<Reply, Asked> {
+    let lens = arrays.lens();
+    let buf = if arrays.is_empty() {
+        None
+    } else {
+        Some(arrays_to_buffer(&arrays).map_err(Asked::Failed)?)
+    };
+    drop(arrays);
+    client::request_on(slot, id, cmd, lens, buf)
+        .await
+        .map_err(Asked::Gone)
+}
+
+/// The per-layer measures in a worker's reply to [`ToInfer::LayerStats`].
+async fn stats_of(reply: Reply) -> Result<Vec<Vec<LayerStats>>> {
+    match reply.body {
+        Body::Stats { images, layers } => {
+            unpack_stats(images, layers, &mut Runtime::arrays(&reply).await?)
+        }
+        Body::Failed { ref message } => Err(Error::Format(message.clone())),
+        _ => Err(unexpected()),
+    }
+}
+
+/// The per-layer measures of `images` computed by runtime `id` of the worker in `slot` (a
+/// failure of the work itself is [`Asked::Failed`]).
 async fn stats_on(
     slot: usize,
     id: u64,
     images: &[Tensor],
     which: Which,
-) -> std::result::Result<Vec<Vec<LayerStats>>, StatsError> {
+) -> std::result::Result<Vec<Vec<LayerStats>>, Asked> {
     let mut arrays = Arrays::default();
-    let shape = pack_images(images, &mut arrays).map_err(StatsError::Failed)?;
-    let lens = arrays.lens();
-    let buf = arrays_to_buffer(&arrays).map_err(StatsError::Failed)?;
-    drop(arrays);
-    let reply = client::request_on(
-        slot,
-        id,
-        ToInfer::LayerStats { shape, which },
-        lens,
-        Some(buf),
-    )
-    .await
-    .map_err(|_| StatsError::Gone)?;
-    match reply.body {
-        Body::Stats { images, layers } => {
-            let mut r = Runtime::arrays(&reply).await.map_err(StatsError::Failed)?;
-            unpack_stats(images, layers, &mut r).map_err(StatsError::Failed)
-        }
-        Body::Failed { message } => Err(StatsError::Failed(Error::Format(message))),
-        _ => Err(StatsError::Failed(unexpected())),
-    }
+    let shape = pack_images(images, &mut arrays).map_err(Asked::Failed)?;
+    let reply = ask(slot, id, ToInfer::LayerStats { shape, which }, arrays).await?;
+    stats_of(reply).await.map_err(Asked::Failed)
 }
 
 impl Drop for Runtime {
@@ -590,15 +606,13 @@ pub async fn pca_colors(tokens: &[f32], nt: usize, d: usize) -> Result<Vec<[f32;
         f32: vec![tokens.to_vec()],
         ..Arrays::default()
     };
-    let lens = arrays.lens();
-    let buf = arrays_to_buffer(&arrays)?;
-    drop(arrays);
-    match client::request(0, ToInfer::Pca { tokens: nt, dim: d }, lens, Some(buf)).await {
+    match ask(client::MAIN, 0, ToInfer::Pca { tokens: nt, dim: d }, arrays).await {
         Ok(reply) => match &reply.body {
             Body::Pca => unpack_colors(&mut Runtime::arrays(&reply).await?),
             Body::Failed { message } => Err(Error::Format(message.clone())),
             _ => Err(unexpected()),
         },
-        Err(_) => super::infer::pca_colors(tokens, nt, d),
+        Err(Asked::Failed(e)) => Err(e),
+        Err(Asked::Gone(_)) => super::infer::pca_colors(tokens, nt, d),
     }
 }

@@ -266,19 +266,9 @@ fn post(slot: usize, req: &Request, buf: Option<&ArrayBuffer>) -> Result<(), Str
     })
 }
 
-/// Sends `cmd` for runtime `rt` of the main worker (with `buf`, transferred) and awaits the
-/// reply. Errs (with a sentence) only when the worker is gone; a failure of the request itself
-/// is a [`Body::Failed`].
-pub async fn request(
-    rt: u64,
-    cmd: ToInfer,
-    arrays: ArrayLens,
-    buf: Option<ArrayBuffer>,
-) -> Result<Reply, String> {
-    request_on(MAIN, rt, cmd, arrays, buf).await
-}
-
-/// [`request`] to the worker in `slot`.
+/// Sends `cmd` for runtime `rt` of the worker in `slot` (with `buf`, transferred) and awaits
+/// the reply. Errs (with a sentence) only when the worker is gone; a failure of the request
+/// itself is a [`Body::Failed`].
 pub async fn request_on(
     slot: usize,
     rt: u64,
