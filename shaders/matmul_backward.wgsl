@@ -39,14 +39,7 @@ fn tn(@builtin(workgroup_id) wid: vec3<u32>,
       @builtin(local_invocation_index) li: u32) {
     let row0 = wid.y * TS;
     let col0 = wid.x * TS;
-    var kb = 0u;
-    var ke = p.k;
-    var c0 = p.c_off;
-    if (p.ksplit > 0u) {
-        kb = wid.z * p.ksplit;
-        ke = min(p.k, kb + p.ksplit);
-        c0 += wid.z * p.m * p.n;
-    }
+//! expand common/split_k.wgsl
     var acc: array<array<f32, 4>, 4>;
     for (var i = 0u; i < 4u; i++) {
         for (var j = 0u; j < 4u; j++) {

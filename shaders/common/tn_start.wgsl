@@ -1,17 +1,9 @@
 // The start of `tn`'s 8×8 register block (matmul_backward_reg.wgsl's `tn_reg`, its subgroup
 // form common/tn_block_sg.wgsl) for the block at (row, col): the rows of k this workgroup sums
-// (all of them, or with split-K rows z·ksplit.. into the z-th partial product after C), the
-// vec4 offsets of A's two and B's two vectors in row 0 of k (the upper four clamped for the
-// loads when out: m and n are multiples of 4, so they are all in or all out), and the zeroed
-// accumulators l0..l7 and h0..h7.
-var kb = 0u;
-var ke = p.k;
-var c0 = p.c_off;
-if (p.ksplit > 0u) {
-    kb = wid.z * p.ksplit;
-    ke = min(p.k, kb + p.ksplit);
-    c0 += wid.z * p.m * p.n;
-}
+// (common/split_k.wgsl), the vec4 offsets of A's two and B's two vectors in row 0 of k (the
+// upper four clamped for the loads when out: m and n are multiples of 4, so they are all in or
+// all out), and the zeroed accumulators l0..l7 and h0..h7.
+//! expand common/split_k.wgsl
 let lda4 = p.lda / 4u;
 let ldb4 = p.ldb / 4u;
 let al = (p.a_off + min(row, p.m - 4u)) / 4u;
