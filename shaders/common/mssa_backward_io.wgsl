@@ -22,10 +22,15 @@ fn rescale_ds_row(prow: u32, dot: f32) {
     }
 }
 
-// key token j's term of dw's vec4 at vec4 offset o of its row: a = A[j, i] times do_j, then
-// m = dS[i, j] + dS[j, i] times w_j;
+// key token j's term of dw's vec4: a = A[j, i] times y (do_j's vec4), then
+// m = dS[i, j] + dS[j, i] times v (w_j's);
+fn w_grad_step(acc: vec4<f32>, a: f32, m: f32, y: vec4<f32>, v: vec4<f32>) -> vec4<f32> {
+    return fma(vec4<f32>(m), v, fma(vec4<f32>(a), y, acc));
+}
+
+// the same with do_j's and w_j's vec4 at vec4 offset o loaded here;
 fn w_grad_term(acc: vec4<f32>, a: f32, m: f32, o: u32) -> vec4<f32> {
-    return fma(vec4<f32>(m), w4[o], fma(vec4<f32>(a), dout4[o], acc));
+    return w_grad_step(acc, a, m, dout4[o], w4[o]);
 }
 
 // and dw's vec4 at float offset out.

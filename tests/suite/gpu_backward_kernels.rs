@@ -247,6 +247,7 @@ fn mssa_backward_matches_cpu() {
             (2, 70, 64, 2),
             (1, 37, 128, 2),
             (3, 13, 96, 3),
+            (1, 21, 192, 2),
         ]
         .iter()
         .map(move |s| (r, s))

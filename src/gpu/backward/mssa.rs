@@ -47,6 +47,9 @@ struct Params {
 #[cfg(test)]
 crate::gpu::shaders::params_layout!(Params, [nt, d, dh, heads, scale, pad]);
 
+/// Query tokens per invocation of `w_grad_sg8` (its `ROWS` in `shaders/mssa_backward_sg.wgsl`).
+const W_GRAD_ROWS: usize = 4;
+
 /// Records the attention backward; `ds` is scratch of B*K*N*N floats.
 pub fn attention_backward(
     rec: &mut Recorder,
@@ -79,22 +82,26 @@ pub fn attention_backward(
     let sg = reg && rec.gpu.subgroups == Some(8) && dh.is_multiple_of(32);
     let steps = if reg {
         let rows = (nt as u32).div_ceil(64);
-        let cells = ((nt * dh / 4) as u32).div_ceil(64);
-        let (name, source, scores, wgrad) = if sg {
-            (
-                "mssa_backward_sg",
-                SG_SOURCE,
-                "scores_grad_sg8",
-                "w_grad_sg8",
-            )
+        let (name, source, scores, wgrad, cells) = if sg {
+            // Heads of 32 and 64 hold the query row in registers.
+            let scores = match dh / 4 {
+                8 => "scores_grad_sg8_h8",
+                16 => "scores_grad_sg8_h16",
+                _ => "scores_grad_sg8",
+            };
+            let cells = nt.div_ceil(W_GRAD_ROWS) * dh / 4;
+            ("mssa_backward_sg", SG_SOURCE, scores, "w_grad_sg8", cells)
         } else {
+            let cells = nt * dh / 4;
             (
                 "mssa_backward_reg",
                 REG_SOURCE,
                 "scores_grad_reg",
                 "w_grad_reg",
+                cells,
             )
         };
+        let cells = (cells as u32).div_ceil(64);
         [
             (name, source, scores, [rows, h, bb]),
             (name, source, wgrad, [cells, h, bb]),
