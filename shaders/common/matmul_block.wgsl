@@ -1,6 +1,7 @@
 // The template of matmul.wgsl's register-blocked kernels for CPU-emulated adapters, for
-// vec4-aligned rows (offsets, strides and leading dimensions multiples of 4, and n too when B is
-// not transposed; k may be anything: its k % 4 tail runs scalar). Expanded once per block
+// vec4-aligned rows of B (its offsets, strides and leading dimension multiples of 4, and n too
+// when B is not transposed) and of A unless A_ROWS4 is false (then `load_a4` reads A four
+// scalars at a time); k may be anything: its k % 4 tail runs scalar. Expanded once per block
 // height with NAME, ROWS (rows per invocation) and WG_Y = 32 / ROWS: each invocation owns a
 // ROWS×8 block (rows row0 + ROWS*lid.y + i, columns col0 + 8*lid.x + j) in 2·ROWS named vec4
 // accumulators, l_i for columns 0..3 and h_i for 4..7; the generator unrolls every loop over
@@ -23,7 +24,7 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
     let rl = p.m - 1u;
     let cl = p.n - 1u;
 //! for i in 0..${ROWS}
-    let ra${i} = (a0 + min(row + ${i}u, rl) * p.lda) / 4u;
+    let fa${i} = a0 + min(row + ${i}u, rl) * p.lda;
 //! end
 //! for i in 0..${ROWS}
     var l${i} = vec4<f32>(0.0);
@@ -39,7 +40,7 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
             let y${j} = b4[rb${j} + k];
 //! end
 //! for i in 0..${ROWS}
-            let x${i} = a4[ra${i} + k];
+            let x${i} = load_a4(fa${i} + k * 4u);
 //! expand common/matmul_acc_t.wgsl X=x${i} L=l${i} H=h${i}
 //! end
         }
@@ -48,7 +49,7 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
             let yl = vec4<f32>(b[rb0 * 4u + k], b[rb1 * 4u + k], b[rb2 * 4u + k], b[rb3 * 4u + k]);
             let yh = vec4<f32>(b[rb4 * 4u + k], b[rb5 * 4u + k], b[rb6 * 4u + k], b[rb7 * 4u + k]);
 //! for i in 0..${ROWS}
-            let x${i} = vec4<f32>(a[ra${i} * 4u + k]);
+            let x${i} = vec4<f32>(a[fa${i} + k]);
 //! expand common/matmul_acc_1.wgsl X=x${i} L=l${i} H=h${i}
 //! end
         }
@@ -64,9 +65,8 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
             let yl${j} = b4[cbl + (k + ${j}u) * ld4];
             let yh${j} = b4[cbh + (k + ${j}u) * ld4];
 //! end
-            let k4 = k / 4u;
 //! for i in 0..${ROWS}
-            let x${i} = a4[ra${i} + k4];
+            let x${i} = load_a4(fa${i} + k);
 //! expand common/matmul_acc_n.wgsl X=x${i} L=l${i} H=h${i}
 //! end
         }
@@ -74,7 +74,7 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
             let yl = b4[cbl + k * ld4];
             let yh = b4[cbh + k * ld4];
 //! for i in 0..${ROWS}
-            let x${i} = vec4<f32>(a[ra${i} * 4u + k]);
+            let x${i} = vec4<f32>(a[fa${i} + k]);
 //! expand common/matmul_acc_1.wgsl X=x${i} L=l${i} H=h${i}
 //! end
         }

@@ -29,7 +29,7 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
     let cl = p.n - 1u;
     // The rows this invocation loads for its subgroup.
 //! for m in 0..${MS}
-    let rs${m} = (a0 + min(row + ${m}u * ${SG}u + sid, rl) * p.lda) / 4u;
+    let fs${m} = a0 + min(row + ${m}u * ${SG}u + sid, rl) * p.lda;
 //! end
 //! for m in 0..${MS}
 //! for t in 0..${SG}
@@ -47,7 +47,7 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
             let y${j} = b4[rb${j} + k];
 //! end
 //! for m in 0..${MS}
-            let xs${m} = a4[rs${m} + k];
+            let xs${m} = load_a4(fs${m} + k * 4u);
 //! for t in 0..${SG}
             let x${m}_${t} = subgroupBroadcast(xs${m}, ${t}u);
 //! expand common/matmul_acc_t.wgsl X=x${m}_${t} L=l${m}_${t} H=h${m}_${t}
@@ -59,7 +59,7 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
             let yl = vec4<f32>(b[rb0 * 4u + k], b[rb1 * 4u + k], b[rb2 * 4u + k], b[rb3 * 4u + k]);
             let yh = vec4<f32>(b[rb4 * 4u + k], b[rb5 * 4u + k], b[rb6 * 4u + k], b[rb7 * 4u + k]);
 //! for m in 0..${MS}
-            let xs${m} = a[rs${m} * 4u + k];
+            let xs${m} = a[fs${m} + k];
 //! for t in 0..${SG}
             let x${m}_${t} = vec4<f32>(subgroupBroadcast(xs${m}, ${t}u));
 //! expand common/matmul_acc_1.wgsl X=x${m}_${t} L=l${m}_${t} H=h${m}_${t}
@@ -79,9 +79,8 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
             let yl${j} = b4[cbl + (k + ${j}u) * ld4];
             let yh${j} = b4[cbh + (k + ${j}u) * ld4];
 //! end
-            let k4 = k / 4u;
 //! for m in 0..${MS}
-            let xs${m} = a4[rs${m} + k4];
+            let xs${m} = load_a4(fs${m} + k);
 //! for t in 0..${SG}
             let x${m}_${t} = subgroupBroadcast(xs${m}, ${t}u);
 //! expand common/matmul_acc_n.wgsl X=x${m}_${t} L=l${m}_${t} H=h${m}_${t}
@@ -92,7 +91,7 @@ fn ${NAME}(@builtin(workgroup_id) wid: vec3<u32>,
             let yl = b4[cbl + k * ld4];
             let yh = b4[cbh + k * ld4];
 //! for m in 0..${MS}
-            let xs${m} = a[rs${m} * 4u + k];
+            let xs${m} = a[fs${m} + k];
 //! for t in 0..${SG}
             let x${m}_${t} = vec4<f32>(subgroupBroadcast(xs${m}, ${t}u));
 //! expand common/matmul_acc_1.wgsl X=x${m}_${t} L=l${m}_${t} H=h${m}_${t}

@@ -7,6 +7,10 @@ override HAS_BIAS: bool = false;
 override HAS_EXTRA: bool = false;
 override RELU: bool = false;
 override VEC4: bool = false;
+// The register-blocked kernels (common/matmul_block.wgsl and its subgroup form): whether A's
+// rows start on vec4 boundaries (else A is read four scalars at a time, which on the
+// CPU-emulated adapters they are for costs the same: they gather vec4 loads lane by lane too).
+override A_ROWS4: bool = true;
 
 struct Params {
     m: u32, n: u32, k: u32, batch_inner: u32,
@@ -40,6 +44,14 @@ fn bases(z: u32) -> Bases {
         p.c_off + outer * p.c_so + inner * p.c_si,
         p.e_off + outer * p.e_so + inner * p.e_si,
     );
+}
+
+// Four consecutive values of A from float offset f (see A_ROWS4).
+fn load_a4(f: u32) -> vec4<f32> {
+    if (A_ROWS4) {
+        return a4[f / 4u];
+    }
+    return vec4<f32>(a[f], a[f + 1u], a[f + 2u], a[f + 3u]);
 }
 
 // The fused epilogue for one output; outside the matrix it does nothing.

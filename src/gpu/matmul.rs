@@ -102,14 +102,20 @@ impl MatmulParams {
         .all(|v| v % 4 == 0)
     }
 
-    /// Whether rows of A and B start on vec4 boundaries (what the register-blocked 8×8 kernel
-    /// for CPU adapters needs; unlike [`MatmulParams::vec4_ok`], k may be any size).
-    pub fn rows_vec4_ok(&self, trans_b: bool) -> bool {
+    /// Whether rows of B start on vec4 boundaries and, when B is not transposed, n is a
+    /// multiple of 4 (what the register-blocked kernels for CPU adapters need; unlike
+    /// [`MatmulParams::vec4_ok`], k may be any size).
+    pub fn b_rows_vec4_ok(&self, trans_b: bool) -> bool {
         (trans_b || self.n.is_multiple_of(4))
-            && [
-                self.lda, self.ldb, self.a_off, self.b_off, self.a_so, self.a_si, self.b_so,
-                self.b_si,
-            ]
+            && [self.ldb, self.b_off, self.b_so, self.b_si]
+                .iter()
+                .all(|v| v.is_multiple_of(4))
+    }
+
+    /// Whether rows of A start on vec4 boundaries (the register-blocked kernels' `A_ROWS4`:
+    /// otherwise they read A four scalars at a time).
+    pub fn a_rows_vec4_ok(&self) -> bool {
+        [self.lda, self.a_off, self.a_so, self.a_si]
             .iter()
             .all(|v| v.is_multiple_of(4))
     }
@@ -157,17 +163,20 @@ impl Matmul<'_> {
             ("HAS_EXTRA", self.extra.is_some() as u8 as f64),
             ("RELU", self.relu as u8 as f64),
             ("VEC4", vec4 as u8 as f64),
+            ("A_ROWS4", self.params.a_rows_vec4_ok() as u8 as f64),
         ];
-        let (name, source, entry) =
-            match (rec.gpu.reg_kernels, self.params.rows_vec4_ok(self.trans_b)) {
-                (false, _) => ("matmul", SOURCE, "main"),
-                (true, false) => ("matmul", SOURCE, "main_reg"),
-                (true, true) => match (rec.gpu.reg_block16, rec.gpu.subgroups) {
-                    (true, Some(_)) => ("matmul_sg", SOURCE_SG, "main_sg8"),
-                    (true, None) => ("matmul", SOURCE, "main_reg16"),
-                    (false, _) => ("matmul", SOURCE, "main_reg8"),
-                },
-            };
+        let (name, source, entry) = match (
+            rec.gpu.reg_kernels,
+            self.params.b_rows_vec4_ok(self.trans_b),
+        ) {
+            (false, _) => ("matmul", SOURCE, "main"),
+            (true, false) => ("matmul", SOURCE, "main_reg"),
+            (true, true) => match (rec.gpu.reg_block16, rec.gpu.subgroups) {
+                (true, Some(_)) => ("matmul_sg", SOURCE_SG, "main_sg8"),
+                (true, None) => ("matmul", SOURCE, "main_reg16"),
+                (false, _) => ("matmul", SOURCE, "main_reg8"),
+            },
+        };
         let kernel = rec
             .gpu
             .cache

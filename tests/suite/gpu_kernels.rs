@@ -527,9 +527,10 @@ fn gpu_validation_error_is_an_error_not_a_panic() {
 }
 
 /// Rows padded to a multiple of 4 with k not one (the k % 4 tail of the register-blocked
-/// kernels), n = 4 mod 8 (their clamped high columns), on the tiled kernel and every
-/// register-blocked one (8×8, 16×8, and 16×8 with subgroups where the adapter has them: on
-/// lavapipe it must, so that CI covers it); the subgroup form equals the plain 16×8 bit for bit.
+/// kernels), and A's rows unpadded (read as scalars, `A_ROWS4` false), n = 4 mod 8 (their
+/// clamped high columns), on the tiled kernel and every register-blocked one (8×8, 16×8, and
+/// 16×8 with subgroups where the adapter has them: on lavapipe it must, so that CI covers it);
+/// the subgroup form equals the plain 16×8 bit for bit.
 #[test]
 fn gpu_matmul_padded_rows_odd_k_both_variants() {
     let mut g = gpu();
@@ -560,8 +561,11 @@ fn gpu_matmul_padded_rows_odd_k_both_variants() {
             (64, 68, 7),
             (70, 136, 36),
         ] {
-            for trans_b in [true, false] {
-                let lda = k.next_multiple_of(4);
+            // A's rows padded to vec4 boundaries, or not (then, k % 4 != 0, A is read as
+            // scalars: `A_ROWS4`); B's always padded.
+            for (trans_b, pad_a) in [(true, true), (false, true), (true, false), (false, false)] {
+                let ldp = k.next_multiple_of(4);
+                let lda = if pad_a { ldp } else { k };
                 let a = rand(1, m * k);
                 let b = rand(2, n * k);
                 let want = reference(&a, &b, m, n, k, trans_b, 1.0, None, None, 0.0, false);
@@ -569,13 +573,13 @@ fn gpu_matmul_padded_rows_odd_k_both_variants() {
                 for i in 0..m {
                     ap[i * lda..i * lda + k].copy_from_slice(&a[i * k..(i + 1) * k]);
                 }
-                // B^T (n, k) rows padded to lda; plain B (k, n) is already aligned (n % 4 == 0).
+                // B^T (n, k) rows padded; plain B (k, n) is already aligned (n % 4 == 0).
                 let (bp, ldb) = if trans_b {
-                    let mut bp = vec![0.0f32; n * lda];
+                    let mut bp = vec![0.0f32; n * ldp];
                     for j in 0..n {
-                        bp[j * lda..j * lda + k].copy_from_slice(&b[j * k..(j + 1) * k]);
+                        bp[j * ldp..j * ldp + k].copy_from_slice(&b[j * k..(j + 1) * k]);
                     }
-                    (bp, lda)
+                    (bp, ldp)
                 } else {
                     (b.clone(), n)
                 };
