@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::model::{config::PRESETS, init::init_params, CrateConfig, Model};
+use crate::model::{config::PRESETS, init::init_params, Model};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -10,6 +10,8 @@ pub struct Args {
     /// crate-fmnist (28×28 grayscale), crate-c32 (32×32 RGB).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
     pub preset: String,
+    #[command(flatten)]
+    pub shape: super::common::ShapeArgs,
     /// Number of output classes (default: the preset's; 1 to 1000000).
     #[arg(long, value_parser = super::validate::classes)]
     pub classes: Option<usize>,
@@ -22,7 +24,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let mut cfg = CrateConfig::preset(&a.preset)?;
+    let mut cfg = a.shape.preset(&a.preset)?;
     if let Some(c) = a.classes {
         cfg.classes = c;
         if cfg.class_names.as_ref().is_some_and(|n| n.len() != c) {

@@ -67,15 +67,8 @@ pub struct Args {
     /// Model shape (fresh, seeded initialisation).
     #[arg(long, default_value = "crate-fmnist", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
     pub preset: String,
-    /// Override the preset's width d (a multiple of the head count).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
-    pub dim: Option<u64>,
-    /// Override the preset's depth (layers).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
-    pub depth: Option<u64>,
-    /// Override the preset's head count (d / heads is each head's subspace dimension).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
-    pub heads: Option<u64>,
+    #[command(flatten)]
+    pub shape: super::common::ShapeArgs,
     /// Epochs of a fresh run [default: 10; 1 to 100000]. With --resume the saved run's count
     /// stands: giving a different one is an error (start a new run with --init to train on).
     #[arg(long, value_parser = super::validate::epochs)]
@@ -252,16 +245,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             a.lr
         );
     }
-    let mut preset = CrateConfig::preset(&a.preset)?;
-    if a.resume.is_some() && (a.dim.is_some() || a.depth.is_some() || a.heads.is_some()) {
+    if a.resume.is_some() && a.shape.any() {
         bail!("--dim, --depth and --heads shape a fresh run: a resumed run keeps its saved shape");
     }
-    preset.dim = a.dim.map_or(preset.dim, |v| v as usize);
-    preset.depth = a.depth.map_or(preset.depth, |v| v as usize);
-    preset.heads = a.heads.map_or(preset.heads, |v| v as usize);
-    preset
-        .validate()
-        .with_context(|| format!("--preset {} with --dim/--depth/--heads", a.preset))?;
+    let mut preset = a.shape.preset(&a.preset)?;
     if a.object_scale.is_some() && a.dataset != DatasetKind::Shapes {
         bail!("--object-scale applies to --dataset shapes only");
     }

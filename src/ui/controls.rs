@@ -64,7 +64,8 @@ pub fn LayerSlider() -> impl IntoView {
                     }
                 }
             />
-            <output>{move || format!("{} of {}", app.layer_now(), depth() - 1)}</output>
+            // Layers count from 0, as in the charts: "1 (0–1)" for the last of two.
+            <output>{move || format!("{} (0–{})", app.layer_now(), depth() - 1)}</output>
         </label>
     }
 }

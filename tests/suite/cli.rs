@@ -107,6 +107,41 @@ fn init_info_forward_convert_round_trip() {
     );
 }
 
+/// `init --dim/--depth/--heads` reshapes a preset (the thin B/8-geometry model of
+/// scripts/browser-b8.py); a width that does not split into the heads is refused.
+#[test]
+fn init_reshapes_the_preset() {
+    let t = TempDir::new("cli-init-shape");
+    let w = t.path("thin.safetensors");
+    let args = [
+        "init",
+        "--preset",
+        "crate-b8-demo",
+        "--dim",
+        "48",
+        "--depth",
+        "2",
+        "--classes",
+        "10",
+        "-o",
+        &w,
+    ];
+    ok(&args);
+    let cfg: Value = serde_json::from_str(&ok(&["info", "--json", &w])).unwrap();
+    assert_eq!(
+        (&cfg["dim"], &cfg["depth"], &cfg["heads"], &cfg["patch"]),
+        (
+            &serde_json::json!(48),
+            &serde_json::json!(2),
+            &serde_json::json!(6),
+            &serde_json::json!(8)
+        ),
+        "{cfg}"
+    );
+    let err = fails(&["init", "--preset", "crate-t", "--dim", "50", "-o", &w]);
+    assert!(err.contains("not a multiple of heads 6"), "{err}");
+}
+
 #[test]
 fn clear_errors_for_bad_input() {
     let t = TempDir::new("cli-errors");
