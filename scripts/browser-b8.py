@@ -87,6 +87,22 @@ def compare(page, cli, rel):
     return ", ".join(notes)
 
 
+def load_model(b, base, engine, weights, timeout):
+    """Opens the page on `engine` (checking that WebGPU is the active engine for `gpu`) and
+    loads the model file `weights` from the Model view."""
+    b.goto(base + f"?engine={engine}")
+    b.wait_js(READY, what="the page", timeout=timeout)
+    b.click("#tab-model")
+    if engine == "gpu":
+        active = b.wait_js("const e = document.querySelector('#wb-engine');"
+                           "return e && e.dataset.active;", what="the engine panel")
+        check(active == "WebGPU", f"WebGPU is not active: {b.text('#wb-engine')}")
+    b.upload("#model-file", weights)
+    b.wait_js("return (document.querySelector('#model-info') || {}).textContent?.includes(arguments[0])"
+              " && document.querySelector('#app').dataset.state === 'ready'",
+              Path(weights).name, what=f"{Path(weights).name} to load", timeout=timeout)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("url")
@@ -120,17 +136,7 @@ def main():
 
                 def case():
                     if not state["loaded"]:
-                        b.goto(base + f"?engine={engine}")
-                        b.wait_js(READY, what="the page", timeout=a.timeout)
-                        b.click("#tab-model")
-                        if engine == "gpu":
-                            active = b.wait_js("const e = document.querySelector('#wb-engine');"
-                                               "return e && e.dataset.active;", what="the engine panel")
-                            check(active == "WebGPU", f"WebGPU is not active: {b.text('#wb-engine')}")
-                        b.upload("#model-file", weights)
-                        b.wait_js("return (document.querySelector('#model-info') || {}).textContent?.includes('crate-b8-demo.safetensors')"
-                                  " && document.querySelector('#app').dataset.state === 'ready'",
-                                  what="the stand-in to load", timeout=a.timeout)
+                        load_model(b, base, engine, weights, a.timeout)
                         state["loaded"] = True
                     b.js(LONGEST)
                     b.js(CASE_START)
@@ -198,16 +204,7 @@ def main():
                         "--classes", "10", "-o", str(thin)], check=True, capture_output=True)
         with Browser(webgpu=True, timeout=a.timeout) as b:
             def thin_case():
-                b.goto(base + "?engine=gpu")
-                b.wait_js(READY, what="the page", timeout=a.timeout)
-                b.click("#tab-model")
-                active = b.wait_js("const e = document.querySelector('#wb-engine');"
-                                   "return e && e.dataset.active;", what="the engine panel")
-                check(active == "WebGPU", f"WebGPU is not active: {b.text('#wb-engine')}")
-                b.upload("#model-file", thin)
-                b.wait_js("return (document.querySelector('#model-info') || {}).textContent?.includes('b8-thin.safetensors')"
-                          " && document.querySelector('#app').dataset.state === 'ready'",
-                          what="the thin model to load", timeout=a.timeout)
+                load_model(b, base, "gpu", thin, a.timeout)
                 b.js(LONGEST)
                 b.js(CASE_START)
                 b.js("const s = document.querySelector('#input-size'); s.value = '448';"

@@ -31,9 +31,7 @@ fn scores_grad_reg(@builtin(global_invocation_id) gid: vec3<u32>) {
         for (var c = 0u; c < dh4; c++) {
             acc = fma(dout4[oi + c], w4[wj + c], acc);
         }
-        let da = acc.x + acc.y + acc.z + acc.w;
-        ds[prow + j] = da;
-        dot = fma(da, probs[prow + j], dot);
+        dot = keep_da(true, prow, j, acc, dot);
     }
     rescale_ds_row(prow, dot);
 }

@@ -36,11 +36,7 @@ fn scores_grad_sg8(@builtin(global_invocation_id) gid: vec3<u32>,
             acc = fma(dout4[oi + c + ${t}u], subgroupBroadcast(mine, ${t}u), acc);
 //! end
         }
-        let da = acc.x + acc.y + acc.z + acc.w;
-        if (live) {
-            ds[prow + j] = da;
-        }
-        dot = fma(da, probs[prow + j], dot);
+        dot = keep_da(live, prow, j, acc, dot);
     }
     if (live) {
         rescale_ds_row(prow, dot);

@@ -15,6 +15,16 @@ struct Params {
 @group(0) @binding(5) var<uniform> p: Params;
 
 // What both forms compute the same way (so the same bits):
+// dA[i, j] from its vec4 of partial sums, stored in row prow of ds (when live) and added, times
+// A[i, j], to dot = rowsum(dA ⊙ A): the new dot;
+fn keep_da(live: bool, prow: u32, j: u32, acc: vec4<f32>, dot: f32) -> f32 {
+    let da = acc.x + acc.y + acc.z + acc.w;
+    if (live) {
+        ds[prow + j] = da;
+    }
+    return fma(da, probs[prow + j], dot);
+}
+
 // row prow of dS from dA (stored there) and dot = rowsum(dA ⊙ A): dS = A ⊙ (dA - dot) * scale;
 fn rescale_ds_row(prow: u32, dot: f32) {
     for (var j = 0u; j < p.nt; j++) {

@@ -28,11 +28,7 @@ fn scores_grad_sg8_h${DH4}(@builtin(global_invocation_id) gid: vec3<u32>,
         acc = fma(x${g}_${t}, subgroupBroadcast(mine${g}, ${t}u), acc);
 //! end
 //! end
-        let da = acc.x + acc.y + acc.z + acc.w;
-        if (live) {
-            ds[prow + j] = da;
-        }
-        dot = fma(da, probs[prow + j], dot);
+        dot = keep_da(live, prow, j, acc, dot);
     }
     if (live) {
         rescale_ds_row(prow, dot);
