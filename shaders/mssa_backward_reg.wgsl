@@ -20,20 +20,17 @@ fn scores_grad_reg(@builtin(global_invocation_id) gid: vec3<u32>) {
     let nt = p.nt;
     let d4 = p.d / 4u;
     let dh4 = p.dh / 4u;
-    // vec4 offset of token 0 of head k of image b
-    let base = gid.z * nt * d4 + gid.y * dh4;
-    let oi = base + i * d4;
-    let prow = ((gid.z * p.heads + gid.y) * nt + i) * nt;
+    let q = query_row(i, gid.y, gid.z);
     var dot = 0.0;
     for (var j = 0u; j < nt; j++) {
-        let wj = base + j * d4;
+        let wj = q.base + j * d4;
         var acc = vec4<f32>(0.0);
         for (var c = 0u; c < dh4; c++) {
-            acc = fma(dout4[oi + c], w4[wj + c], acc);
+            acc = fma(dout4[q.oi + c], w4[wj + c], acc);
         }
-        dot = keep_da(true, prow, j, acc, dot);
+        dot = keep_da(true, q.prow, j, acc, dot);
     }
-    rescale_ds_row(prow, dot);
+    rescale_ds_row(q.prow, dot);
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -46,8 +43,9 @@ fn w_grad_reg(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x / dh4;
     let c4 = gid.x % dh4;
     let d4 = p.d / 4u;
-    let col = gid.z * nt * d4 + gid.y * dh4 + c4;
-    let pb = (gid.z * p.heads + gid.y) * nt * nt;
+    let head = query_row(0u, gid.y, gid.z);
+    let col = head.base + c4;
+    let pb = head.prow;
     var acc = vec4<f32>(0.0);
     for (var j = 0u; j < nt; j++) {
         let a = probs[pb + j * nt + i];

@@ -23,23 +23,21 @@ fn scores_grad_sg8(@builtin(global_invocation_id) gid: vec3<u32>,
     let nt = p.nt;
     let d4 = p.d / 4u;
     let dh4 = p.dh / 4u;
-    let base = gid.z * nt * d4 + gid.y * dh4;
-    let oi = base + i * d4;
-    let prow = ((gid.z * p.heads + gid.y) * nt + i) * nt;
+    let q = query_row(i, gid.y, gid.z);
     var dot = 0.0;
     for (var j = 0u; j < nt; j++) {
-        let wj = base + j * d4;
+        let wj = q.base + j * d4;
         var acc = vec4<f32>(0.0);
         for (var c = 0u; c < dh4; c += 8u) {
             let mine = w4[wj + c + sid];
 //! for t in 0..8
-            acc = fma(dout4[oi + c + ${t}u], subgroupBroadcast(mine, ${t}u), acc);
+            acc = fma(dout4[q.oi + c + ${t}u], subgroupBroadcast(mine, ${t}u), acc);
 //! end
         }
-        dot = keep_da(live, prow, j, acc, dot);
+        dot = keep_da(live, q.prow, j, acc, dot);
     }
     if (live) {
-        rescale_ds_row(prow, dot);
+        rescale_ds_row(q.prow, dot);
     }
 }
 
@@ -60,8 +58,9 @@ fn w_grad_sg8(@builtin(global_invocation_id) gid: vec3<u32>,
     let first = g / dh4 * ROWS;
     let c4 = g % dh4;
     let d4 = p.d / 4u;
-    let col = gid.z * nt * d4 + gid.y * dh4 + c4;
-    let pb = (gid.z * p.heads + gid.y) * nt * nt;
+    let head = query_row(0u, gid.y, gid.z);
+    let col = head.base + c4;
+    let pb = head.prow;
 //! for r in 0..4
     let q${r} = min(first + ${r}u, nt - 1u);
     var acc${r} = vec4<f32>(0.0);

@@ -14,6 +14,18 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> dw: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
+// Where query token i of head k of image b lies: the vec4 offset of the head's token 0 (base)
+// and of token i (oi) in w and dout, and the offset of row i of the head's A and dS (prow).
+struct QueryRow {
+    base: u32, oi: u32, prow: u32,
+}
+
+fn query_row(i: u32, k: u32, b: u32) -> QueryRow {
+    let d4 = p.d / 4u;
+    let base = b * p.nt * d4 + k * (p.dh / 4u);
+    return QueryRow(base, base + i * d4, ((b * p.heads + k) * p.nt + i) * p.nt);
+}
+
 // What both forms compute the same way (so the same bits):
 // dA[i, j] from its vec4 of partial sums, stored in row prow of ds (when live) and added, times
 // A[i, j], to dot = rowsum(dA ⊙ A): the new dot;

@@ -10,17 +10,15 @@ fn scores_grad_sg8_h${DH4}(@builtin(global_invocation_id) gid: vec3<u32>,
     let i = min(gid.x, p.nt - 1u);
     let nt = p.nt;
     let d4 = p.d / 4u;
-    let base = gid.z * nt * d4 + gid.y * ${DH4}u;
-    let oi = base + i * d4;
-    let prow = ((gid.z * p.heads + gid.y) * nt + i) * nt;
+    let q = query_row(i, gid.y, gid.z);
 //! for g in 0..${G}
 //! for t in 0..8
-    let x${g}_${t} = dout4[oi + ${g}u * 8u + ${t}u];
+    let x${g}_${t} = dout4[q.oi + ${g}u * 8u + ${t}u];
 //! end
 //! end
     var dot = 0.0;
     for (var j = 0u; j < nt; j++) {
-        let wj = base + j * d4;
+        let wj = q.base + j * d4;
         var acc = vec4<f32>(0.0);
 //! for g in 0..${G}
         let mine${g} = w4[wj + ${g}u * 8u + sid];
@@ -28,9 +26,9 @@ fn scores_grad_sg8_h${DH4}(@builtin(global_invocation_id) gid: vec3<u32>,
         acc = fma(x${g}_${t}, subgroupBroadcast(mine${g}, ${t}u), acc);
 //! end
 //! end
-        dot = keep_da(live, prow, j, acc, dot);
+        dot = keep_da(live, q.prow, j, acc, dot);
     }
     if (live) {
-        rescale_ds_row(prow, dot);
+        rescale_ds_row(q.prow, dot);
     }
 }
