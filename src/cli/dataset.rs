@@ -51,9 +51,8 @@ pub enum What {
         /// Number of samples (labels cycle through the five shapes).
         #[arg(long, default_value_t = 5)]
         count: usize,
-        /// The radius range MIN,MAX (as given to `train --object-scale`) [default: 0.3,0.6].
-        #[arg(long, value_parser = super::datasets::object_scale)]
-        object_scale: Option<[f32; 2]>,
+        #[command(flatten)]
+        shapes: super::datasets::ShapesArgs,
         /// File name prefix: PREFIX-INDEX-SHAPE.png.
         #[arg(long, default_value = "shapes")]
         prefix: String,
@@ -104,18 +103,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             seed,
             first,
             count,
-            object_scale,
+            shapes,
             prefix,
         } => {
-            let ds = ShapesDataset::new(
-                ShapesConfig {
-                    size: [size, size],
-                    len: first + count,
-                    seed,
-                    ..ShapesConfig::default()
-                }
-                .with_scale(object_scale),
-            )?;
+            let ds = ShapesDataset::new(shapes.apply(ShapesConfig {
+                size: [size, size],
+                len: first + count,
+                seed,
+                ..ShapesConfig::default()
+            }))?;
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
             for i in first..first + count {
                 let s = ds.sample(i);

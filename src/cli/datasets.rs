@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::data::own::{read_path, InputFit, OwnImages, OwnSplit, DEFAULT_HOLDOUT};
-use crate::data::synthetic::SubspaceConfig;
+use crate::data::synthetic::{Fill, ShapesConfig, SubspaceConfig};
 use crate::data::ImageDataset;
 use crate::model::CrateConfig;
 
@@ -25,6 +25,45 @@ pub fn object_scale(s: &str) -> Result<[f32; 2], String> {
         Ok([a, b])
     } else {
         Err(bad())
+    }
+}
+
+/// The shapes' knobs (`train --dataset shapes`, `segment --dataset shapes`, `dataset shapes`:
+/// give the same to all three).
+#[derive(clap::Args, Clone, Copy, Debug, Default)]
+pub struct ShapesArgs {
+    /// Shapes: the objects' radius range MIN,MAX as fractions of half the image side
+    /// [default: 0.3,0.6].
+    #[arg(long, value_parser = object_scale)]
+    pub object_scale: Option<[f32; 2]>,
+    /// Shapes: what fills the objects [default: flat].
+    #[arg(long, value_enum)]
+    pub object_fill: Option<FillArg>,
+}
+
+/// `--object-fill`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FillArg {
+    /// One flat colour: the class is only in the outline.
+    Flat,
+    /// A pattern of the class's own kind (circle: stripes, square: checker, triangle: noise,
+    /// cross: dots, ring: grid lines): the class is in the surface too.
+    Class,
+}
+
+impl ShapesArgs {
+    /// Whether any option was given.
+    pub fn any(&self) -> bool {
+        self.object_scale.is_some() || self.object_fill.is_some()
+    }
+
+    /// `base` with these options applied.
+    pub fn apply(&self, base: ShapesConfig) -> ShapesConfig {
+        let fill = match self.object_fill {
+            Some(FillArg::Class) => Fill::Class,
+            Some(FillArg::Flat) | None => Fill::Flat,
+        };
+        base.with_scale(self.object_scale).with_fill(fill)
     }
 }
 

@@ -67,9 +67,8 @@ pub struct Args {
     /// Seed of the generated images (default: the held-out split of `train --seed 0`).
     #[arg(long, default_value_t = HELD_OUT_SEED)]
     pub seed: u64,
-    /// The shapes' radius range MIN,MAX (as given to `train --object-scale`) [default: 0.3,0.6].
-    #[arg(long, value_parser = super::datasets::object_scale)]
-    pub object_scale: Option<[f32; 2]>,
+    #[command(flatten)]
+    pub shapes: super::datasets::ShapesArgs,
     /// Fraction of the attention mass the mass-threshold mask keeps.
     #[arg(long, default_value_t = DEFAULT_MASS)]
     pub threshold: f32,
@@ -99,10 +98,10 @@ fn shapes_items(
     cfg: &CrateConfig,
     n: usize,
     seed: u64,
-    scale: Option<[f32; 2]>,
+    shapes: &super::datasets::ShapesArgs,
     rule: TruthRule,
 ) -> anyhow::Result<Vec<Item>> {
-    let ds = ShapesDataset::new(ShapesConfig::for_model(cfg, n, seed).with_scale(scale))?;
+    let ds = ShapesDataset::new(shapes.apply(ShapesConfig::for_model(cfg, n, seed)))?;
     let [h, w] = cfg.image;
     (0..n)
         .map(|i| {
@@ -194,7 +193,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         (None, Some(SegmentDataset::Shapes)) => (
             format!("shapes (seed {})", a.seed),
-            shapes_items(&cfg, a.images, a.seed, a.object_scale, rule)?,
+            shapes_items(&cfg, a.images, a.seed, &a.shapes, rule)?,
             None,
         ),
         (None, None) => bail!("give --dataset shapes or --pairs DIR"),

@@ -60,10 +60,8 @@ pub struct Args {
     pub data: Option<PathBuf>,
     #[command(flatten)]
     pub subspace: super::datasets::SubspaceArgs,
-    /// --dataset shapes: the objects' radius range MIN,MAX as fractions of half the image side
-    /// [default: 0.3,0.6]. Give the same to `segment` and `dataset shapes`.
-    #[arg(long, value_parser = super::datasets::object_scale)]
-    pub object_scale: Option<[f32; 2]>,
+    #[command(flatten)]
+    pub shapes: super::datasets::ShapesArgs,
     /// Model shape (fresh, seeded initialisation).
     #[arg(long, default_value = "crate-fmnist", value_parser = clap::builder::PossibleValuesParser::new(PRESETS))]
     pub preset: String,
@@ -249,8 +247,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         bail!("--dim, --depth and --heads shape a fresh run: a resumed run keeps its saved shape");
     }
     let mut preset = a.shape.preset(&a.preset)?;
-    if a.object_scale.is_some() && a.dataset != DatasetKind::Shapes {
-        bail!("--object-scale applies to --dataset shapes only");
+    if a.shapes.any() && a.dataset != DatasetKind::Shapes {
+        bail!("--object-scale and --object-fill apply to --dataset shapes only");
     }
     let segment_images = a.segment_images.unwrap_or(match a.select {
         SelectArg::Segment => 200,
@@ -277,11 +275,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         DatasetKind::Shapes => (
             Box::new(ShapesDataset::new(
-                ShapesConfig::for_model(&preset, 20_000, a.seed).with_scale(a.object_scale),
+                a.shapes
+                    .apply(ShapesConfig::for_model(&preset, 20_000, a.seed)),
             )?),
             Box::new(ShapesDataset::new(
-                ShapesConfig::for_model(&preset, 2_000, a.seed ^ 0x5eed_7e57)
-                    .with_scale(a.object_scale),
+                a.shapes.apply(ShapesConfig::for_model(
+                    &preset,
+                    2_000,
+                    a.seed ^ 0x5eed_7e57,
+                )),
             )?),
         ),
         DatasetKind::Subspaces => {

@@ -447,4 +447,23 @@ fn dataset_shapes_pairs_score_like_the_generated_shapes() {
     }
     let err = fails(&["train", "--dataset", "fmnist", "--object-scale", "0.5,0.9"]);
     assert!(err.contains("--dataset shapes only"), "{err}");
+    let err = fails(&["train", "--dataset", "fmnist", "--object-fill", "class"]);
+    assert!(err.contains("--dataset shapes only"), "{err}");
+
+    // Objects filled with their class's pattern: written and generated alike, other images
+    // than flat ones (the same masks, so the same truth area).
+    let patterned = TempDir::new("seg-shapes-class");
+    let pd = patterned.s();
+    let args = ["--seed", "77", "--object-scale", "0.4,0.7", "--object-fill", "class"];
+    let mut write = vec!["dataset", "shapes", "--out", pd.as_str(), "--size", "64"];
+    write.extend_from_slice(&["--count", "4"]);
+    write.extend_from_slice(&args);
+    ok(&write);
+    let p = segment_json(&w, &["--pairs", pd.as_str(), "--resize", "stretch"]);
+    let mut gen = vec!["--dataset", "shapes", "--images", "4"];
+    gen.extend_from_slice(&args);
+    let c = segment_json(&w, &gen);
+    assert_eq!(p["scores"], c["scores"]);
+    assert_eq!(c["scores"]["mask_area"], g["scores"]["mask_area"]);
+    assert_ne!(c["scores"], g["scores"], "the fill option changed nothing");
 }

@@ -76,6 +76,28 @@ impl Texture {
     pub const ALL: [Texture; 3] = [Texture::Stripes, Texture::Checker, Texture::Noise];
 }
 
+/// What fills the object.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Fill {
+    /// One flat colour (with a little per-pixel jitter): the class is only in the outline.
+    #[default]
+    Flat,
+    /// A two-colour pattern of the class's own kind (circle: stripes, square: checker,
+    /// triangle: noise, cross: dots, ring: grid lines), at a random angle, period and phase,
+    /// on the object's side of mid-gray: the class is in the surface as well as the outline,
+    /// as for most things in photographs (a zebra's stripes, a leopard's spots).
+    Class,
+}
+
+impl Fill {
+    pub fn name(self) -> &'static str {
+        match self {
+            Fill::Flat => "flat",
+            Fill::Class => "class",
+        }
+    }
+}
+
 /// What to generate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ShapesConfig {
@@ -89,6 +111,8 @@ pub struct ShapesConfig {
     /// Range of the shape's radius as a fraction of half the shorter side.
     pub min_scale: f32,
     pub max_scale: f32,
+    /// What fills the object.
+    pub fill: Fill,
 }
 
 impl Default for ShapesConfig {
@@ -101,6 +125,7 @@ impl Default for ShapesConfig {
             seed: 0,
             min_scale: 0.3,
             max_scale: 0.6,
+            fill: Fill::Flat,
         }
     }
 }
@@ -118,6 +143,11 @@ impl ShapesConfig {
             },
             None => self,
         }
+    }
+
+    /// The same with the objects filled by `fill`.
+    pub fn with_fill(self, fill: Fill) -> Self {
+        Self { fill, ..self }
     }
 
     /// Images at a model's input size and channels.
@@ -255,6 +285,16 @@ impl ShapesDataset {
         let phase = next_f64(&mut rng);
         let cell = 2 + rng.below(5);
         let (ox, oy) = (rng.below(cell), rng.below(cell));
+        // The object's pattern draws from a stream of its own, so that flat objects are the
+        // same images whatever the fill option's existence.
+        let pattern = (c.fill == Fill::Class).then(|| {
+            Pattern::draw(
+                shape,
+                &obj,
+                bright,
+                &mut SplitMix64::new(base ^ i as u64 ^ fnv1a64("shapes fill")),
+            )
+        });
 
         let mut image = ImageU8::zeros(h, w, ch);
         let mut mask = vec![0u8; h * w];
@@ -271,7 +311,11 @@ impl ShapesDataset {
                 let o = (y * w + x) * ch;
                 if inside {
                     mask[y * w + x] = 1;
-                    for (dst, &c) in image.pixels[o..o + ch].iter_mut().zip(&obj) {
+                    let colour = match &pattern {
+                        Some(p) => p.colour(x, y, t),
+                        None => &obj,
+                    };
+                    for (dst, &c) in image.pixels[o..o + ch].iter_mut().zip(colour) {
                         *dst = (c as i32 + jitter).clamp(0, 255) as u8;
                     }
                     continue;
@@ -307,6 +351,80 @@ impl ShapesDataset {
             texture,
             center: (cy as f32, cx as f32),
             radius: r as f32,
+        }
+    }
+}
+
+/// A class's surface pattern (`Fill::Class`): two colours on the object's side of mid-gray.
+struct Pattern {
+    shape: Shape,
+    a: Vec<u8>,
+    b: Vec<u8>,
+    /// Direction (cos, sin) of the stripes.
+    dir: (f64, f64),
+    /// Stripe period, dot or grid spacing, checker cell (pixels).
+    period: f64,
+    cell: usize,
+    phase: f64,
+    offset: (usize, usize),
+}
+
+impl Pattern {
+    fn draw(shape: Shape, obj: &[u8], bright: bool, rng: &mut SplitMix64) -> Self {
+        // The second colour lies 50 from the first, inside the same half of the range
+        // ([150, 255] or [0, 105]), so the pattern shows in every channel.
+        let mid = if bright { 202 } else { 52 };
+        let b = obj
+            .iter()
+            .map(|&c| if c < mid { c + 50 } else { c - 50 })
+            .collect();
+        let dir = unit_vector(rng);
+        let period = 3.0 + rng.below(4) as f64;
+        let cell = 2 + rng.below(3);
+        let spacing = 4 + rng.below(3);
+        let phase = next_f64(rng);
+        let offset = (rng.below(spacing), rng.below(spacing));
+        Self {
+            shape,
+            a: obj.to_vec(),
+            b,
+            dir,
+            period: match shape {
+                Shape::Cross | Shape::Ring => spacing as f64,
+                _ => period,
+            },
+            cell,
+            phase,
+            offset,
+        }
+    }
+
+    /// The colour at pixel (x, y); `t` is the pixel's noise draw (0..256).
+    fn colour(&self, x: usize, y: usize, t: usize) -> &[u8] {
+        let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
+        let s = self.period as usize;
+        let second = match self.shape {
+            Shape::Circle => {
+                let v = (px * self.dir.0 + py * self.dir.1) / (self.period / 2.0) + self.phase;
+                (v.floor() as i64).rem_euclid(2) == 1
+            }
+            Shape::Square => {
+                !((x + self.offset.0) / self.cell + (y + self.offset.1) / self.cell)
+                    .is_multiple_of(2)
+            }
+            Shape::Triangle => t >= 128,
+            Shape::Cross => {
+                let (dx, dy) = ((x + self.offset.0) % s, (y + self.offset.1) % s);
+                dx < 2 && dy < 2
+            }
+            Shape::Ring => {
+                (x + self.offset.0).is_multiple_of(s) || (y + self.offset.1).is_multiple_of(s)
+            }
+        };
+        if second {
+            &self.b
+        } else {
+            &self.a
         }
     }
 }
@@ -347,6 +465,47 @@ mod tests {
                 }
             }
             assert!(inside > 500, "{s:?}: {inside}");
+        }
+    }
+
+    #[test]
+    fn class_fill_patterns_the_object_and_nothing_else() {
+        let cfg = ShapesConfig {
+            size: [64, 64],
+            len: 50,
+            seed: 7,
+            min_scale: 0.5,
+            max_scale: 0.9,
+            ..Default::default()
+        };
+        let flat = ShapesDataset::new(cfg.clone()).unwrap();
+        let class = ShapesDataset::new(cfg.with_fill(Fill::Class)).unwrap();
+        for i in 0..50 {
+            let (f, c) = (flat.sample(i), class.sample(i));
+            // The same geometry, mask, label and background: only the object's pixels change.
+            assert_eq!((f.label, f.center, f.radius), (c.label, c.center, c.radius));
+            assert_eq!(f.mask, c.mask, "image {i}");
+            let mut changed = 0;
+            let mut levels = [0usize; 2];
+            for (p, &m) in f.mask.iter().enumerate() {
+                let (a, b) = (&f.image.pixels[p * 3..p * 3 + 3], &c.image.pixels[p * 3..p * 3 + 3]);
+                if m == 0 {
+                    assert_eq!(a, b, "image {i}: background pixel {p} changed");
+                    continue;
+                }
+                changed += usize::from(a != b);
+                // Both colours stay on the object's side of mid-gray (jitter of ±12 aside), so
+                // the object still differs from the background in brightness.
+                let bright = a[0] >= 128;
+                for &v in b {
+                    assert!(if bright { v >= 138 } else { v <= 117 }, "image {i}: {v}");
+                }
+                // Two colours 50 apart: count pixels near each.
+                levels[usize::from((b[0] as i32 - a[0] as i32).abs() > 25)] += 1;
+            }
+            let inside = f.mask.iter().filter(|&&m| m == 1).count();
+            assert!(changed * 12 > inside, "image {i}: {changed} of {inside} changed");
+            assert!(levels[0] * 12 > inside && levels[1] * 12 > inside, "{i}: {levels:?}");
         }
     }
 
