@@ -110,7 +110,6 @@ def main():
         "licence": "MIT OR Apache-2.0 (weights); the data is synthetic (src/data/synthetic/shapes.rs)",
         "layers": ev["layers"],
         "per_epoch_val_accuracy": [round(e["val_accuracy"], 4) for e in epochs],
-        "per_epoch_test_accuracy": [round(e["test_accuracy"], 4) for e in epochs],
         "per_epoch_train_loss": [round(e["train_loss"], 4) for e in epochs],
         "segmentation": {
             "definition": "mIoU of the 60 % mass-threshold mask of the CLS attention against the true "

@@ -18,7 +18,7 @@ use crate::data::synthetic::{ShapesConfig, ShapesDataset, SubspaceImages};
 use crate::data::{Augment, FashionMnist, Hide, ImageDataset, ImageU8, Split};
 use crate::model::{config::PRESETS, init::init_params, CrateConfig};
 use crate::train::{
-    checkpoint, CpuSteps, Hooks, OptimConfig, OptimizerKind, Running, Selection, StepEngine,
+    checkpoint, CpuSteps, Held, Hooks, OptimConfig, OptimizerKind, Running, Selection, StepEngine,
     StepReport, TrainConfig, Trainer,
 };
 
@@ -114,8 +114,8 @@ pub struct Args {
     pub read_every: u64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Checkpoint directory (model.safetensors, best.safetensors, optim.safetensors, state.json,
-    /// metrics.jsonl). Defaults to the --resume directory.
+    /// Checkpoint directory (model.safetensors, best.safetensors with --val, optim.safetensors,
+    /// state.json, metrics.jsonl). Defaults to the --resume directory.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Continue the run saved in DIR exactly (its saved settings win over the flags above).
@@ -134,12 +134,13 @@ pub struct Args {
     /// A step metrics line every N steps.
     #[arg(long, default_value_t = 50)]
     pub log_every: u64,
-    /// Hold out the last N training images (after --limit-train) as a validation set: the best
-    /// checkpoint is chosen on its accuracy, and per-layer statistics are computed on it; test
-    /// accuracy is still reported every epoch. 0: choose on the test set.
+    /// Hold out the last N training images (after --limit-train) as a validation set: every
+    /// epoch is evaluated on it and the best is kept (best.safetensors); the test split is not
+    /// touched (measure it once with --evaluate). 0: epochs are evaluated on the test split,
+    /// for the learning curve only, and none is kept as best.
     #[arg(long, default_value_t = 0)]
     pub val: usize,
-    /// How the kept checkpoint (best.safetensors) is chosen on the validation (or test) images:
+    /// How the kept checkpoint (best.safetensors) is chosen on the validation images (--val):
     /// `accuracy`, or `segment`: the best layer's CLS-attention mIoU (60 % mass masks, mean over
     /// heads) against the true masks, among epochs with accuracy ≥ --select-min-accuracy
     /// (--dataset shapes only).
@@ -259,6 +260,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     if a.select == SelectArg::Segment && segment_images == 0 {
         bail!("--select segment needs --segment-images above 0");
+    }
+    if a.select == SelectArg::Segment && a.val == 0 && a.resume.is_none() {
+        bail!("--select segment chooses an epoch, which needs a validation split: give --val N");
     }
     if a.subspace.any() && a.dataset != DatasetKind::Subspaces {
         bail!(
@@ -524,15 +528,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let out_dir = out.clone();
     let mut save = |t: &Trainer, best: bool| checkpoint::save(&out_dir, t, best);
-    let (sel, test_too): (&dyn ImageDataset, Option<&dyn ImageDataset>) = match &val {
-        Some(v) => (v.as_ref(), Some(test.as_ref())),
-        None => (test.as_ref(), None),
+    // The test split is never evaluated while a validation split chooses the epoch: test
+    // figures come once, from `--evaluate`.
+    let (held_out, held): (&dyn ImageDataset, Held) = match &val {
+        Some(v) => (v.as_ref(), Held::Validation),
+        None => (test.as_ref(), Held::Test),
     };
     trainer.train_split(
         engine.as_mut(),
         train.as_ref(),
-        sel,
-        test_too,
+        held_out,
+        held,
         Hooks {
             now: &now,
             metrics: &mut metrics,
@@ -558,19 +564,26 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             out.display()
         );
     } else {
+        let kept = match trainer.state.best_epoch {
+            Some(e) => format!(
+                "best validation accuracy {:.4} (epoch {e}{}) in {}",
+                trainer.state.best_accuracy.unwrap_or(f64::NAN),
+                match trainer.state.train.select {
+                    Selection::Accuracy => String::new(),
+                    Selection::Segment { min_accuracy } => format!(
+                        ", chosen by attention mIoU among epochs with accuracy ≥ {min_accuracy}"
+                    ),
+                },
+                checkpoint::BEST_FILE
+            ),
+            None => "no epoch chosen (give --val N to keep the best epoch on held-out \
+                     training images; the test split chooses nothing)"
+                .to_string(),
+        };
         eprintln!(
-            "done: {} steps ({} skipped), best {} accuracy {:.4} (epoch {}{}), {:.0} s; model in {}",
+            "done: {} steps ({} skipped), {kept}, {:.0} s; model in {}",
             trainer.state.step,
             trainer.state.skipped,
-            if val_n > 0 { "validation" } else { "test" },
-            trainer.state.best_accuracy.unwrap_or(f64::NAN),
-            trainer.state.best_epoch.unwrap_or(0),
-            match trainer.state.train.select {
-                Selection::Accuracy => String::new(),
-                Selection::Segment { min_accuracy } => format!(
-                    ", chosen by attention mIoU among epochs with accuracy ≥ {min_accuracy}"
-                ),
-            },
             trainer.state.wall_time_s,
             out.display()
         );

@@ -22,5 +22,6 @@ pub use optim::{clip_grad_norm, decays, OptimConfig, Optimizer, OptimizerKind};
 pub use schedule::Schedule;
 pub use selection::Selection;
 pub use trainer::{
-    CpuSteps, Evaluation, Hooks, Running, StepEngine, StepReport, TrainConfig, TrainState, Trainer,
+    CpuSteps, Evaluation, Held, Hooks, Running, StepEngine, StepReport, TrainConfig, TrainState,
+    Trainer,
 };

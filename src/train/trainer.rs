@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::optim::{all_finite, clip_grad_norm, OptimConfig, Optimizer};
 use super::schedule::Schedule;
 use super::selection::{per_layer_head_mean, segment_score, Selection};
+use crate::analysis::segment::SegmentScores;
 use crate::analysis::{summarise, LayerSummary};
 use crate::cpu::CpuEngine;
 use crate::data::{make_batch, Augment, AugmentPlan, ImageDataset, Shuffler, ShufflerState};
@@ -197,6 +198,24 @@ pub struct Evaluation {
     pub images: usize,
 }
 
+/// What the split evaluated every epoch is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// Held-out training images: the best epoch is chosen on them (`val_*` in epoch lines).
+    Validation,
+    /// The test split: reported (`test_*`), never chosen on.
+    Test,
+}
+
+impl Held {
+    fn prefix(self) -> &'static str {
+        match self {
+            Held::Validation => "val",
+            Held::Test => "test",
+        }
+    }
+}
+
 /// A run in progress: parameters, optimiser, data order, schedule position.
 #[derive(Clone, Debug)]
 pub struct Trainer {
@@ -216,8 +235,8 @@ pub struct Hooks<'a> {
     pub metrics: &'a mut dyn FnMut(&Value),
     /// After every step: the report, the epoch's running (loss sum, correct, images) and images/s.
     pub progress: &'a mut dyn FnMut(&StepReport, &Running),
-    /// Called at the end of every epoch (`best` true when this epoch has the best accuracy so
-    /// far) and when stopped.
+    /// Called at the end of every epoch (`best` true when this epoch is the best so far on a
+    /// validation split) and when stopped.
     pub checkpoint: &'a mut dyn FnMut(&Trainer, bool) -> Result<()>,
     pub stop: &'a AtomicBool,
 }
@@ -530,8 +549,30 @@ impl Trainer {
         Ok(summarise(&stats))
     }
 
+    /// Records `epoch` as the best so far when its selection key (accuracy, or the segmentation
+    /// score among accurate enough epochs) beats the best one's; says whether it did.
+    fn keep_if_best(&mut self, epoch: u64, accuracy: f64, seg: Option<&SegmentScores>) -> bool {
+        let key = self
+            .state
+            .train
+            .select
+            .key(accuracy, seg.map(segment_score));
+        let best = self
+            .state
+            .best_key
+            .or(self.state.best_accuracy)
+            .is_none_or(|b| key > b);
+        if best {
+            self.state.best_accuracy = Some(accuracy);
+            self.state.best_epoch = Some(epoch);
+            self.state.best_key = Some(key);
+        }
+        best
+    }
+
     /// Trains until `state.train.epochs` epochs are done or `hooks.stop` is set, evaluating on
-    /// `eval` (accuracy, loss, per-layer stats) and checkpointing after every epoch.
+    /// `eval`, a validation split (accuracy, loss, per-layer stats; the best epoch is chosen on
+    /// it), and checkpointing after every epoch.
     pub fn train<D: ImageDataset + ?Sized, E: ImageDataset + ?Sized>(
         &mut self,
         ds: &D,
@@ -549,18 +590,18 @@ impl Trainer {
         eval: &E,
         hooks: Hooks<'_>,
     ) -> Result<()> {
-        self.train_split(engine, ds, eval, None, hooks)
+        self.train_split(engine, ds, eval, Held::Validation, hooks)
     }
 
-    /// [`Trainer::train_on`] choosing the best epoch on `eval`; with `test`, `eval` is a
-    /// validation set (epoch lines report `val_*` for it, `test_*` for `test`, and the per-layer
-    /// statistics on the validation images).
+    /// [`Trainer::train_on`] with `eval` playing `held`'s part: a validation split chooses the
+    /// best epoch (epoch lines report `val_*`); the test split is only reported (`test_*`), and
+    /// no epoch is chosen on it, so a run without a validation split keeps no `best` checkpoint.
     pub fn train_split<D: ImageDataset + ?Sized, E: ImageDataset + ?Sized>(
         &mut self,
         engine: &mut dyn StepEngine,
         ds: &D,
         eval: &E,
-        test: Option<&dyn ImageDataset>,
+        held: Held,
         hooks: Hooks<'_>,
     ) -> Result<()> {
         let spe = self.steps_per_epoch();
@@ -611,47 +652,26 @@ impl Trainer {
                 engine.sync(self)?;
                 let ev = self.evaluate_on(engine, eval, self.state.train.eval_limit)?;
                 let layers = self.layer_summary(eval, self.state.train.stats_images)?;
-                let test_ev = match test {
-                    Some(t) => Some(self.evaluate_on(engine, t, self.state.train.eval_limit)?),
-                    None => None,
-                };
                 let seg = match self.state.train.segment_images {
                     0 => None,
                     n => self.segment_scores(eval, n)?,
                 };
-                let key = self
-                    .state
-                    .train
-                    .select
-                    .key(ev.accuracy, seg.as_ref().map(segment_score));
-                let best_key = self.state.best_key.or(self.state.best_accuracy);
-                let best = best_key.is_none_or(|b| key > b);
-                if best {
-                    self.state.best_accuracy = Some(ev.accuracy);
-                    self.state.best_epoch = Some(epoch + 1);
-                    self.state.best_key = Some(key);
-                }
+                let best = held == Held::Validation
+                    && self.keep_if_best(epoch + 1, ev.accuracy, seg.as_ref());
                 let end = (hooks.now)();
                 self.state.wall_time_s = wall0 + end - t_start;
+                let pre = held.prefix();
                 let mut line = json!({"kind": "epoch", "epoch": epoch + 1, "step": self.state.step,
                     "train_loss": run.loss(), "train_accuracy": run.accuracy(),
-                    "test_loss": ev.loss, "test_accuracy": ev.accuracy, "test_images": ev.images,
                     "skipped_steps": run.skipped, "images_per_s": run.images as f64 / train_time.max(1e-9),
                     "epoch_time_s": end - t_epoch, "wall_time_s": self.state.wall_time_s,
                     "lr": self.state.schedule.lr_at(self.state.step),
                     "layers": layers.iter().map(|l| json!({"rc_in": l.rc_in.0, "rc_out": l.rc_out.0,
                         "sparsity": l.sparsity.0})).collect::<Vec<_>>()});
-                if let Some(t) = test_ev {
-                    line["val_loss"] = json!(ev.loss);
-                    line["val_accuracy"] = json!(ev.accuracy);
-                    line["val_images"] = json!(ev.images);
-                    line["test_loss"] = json!(t.loss);
-                    line["test_accuracy"] = json!(t.accuracy);
-                    line["test_images"] = json!(t.images);
-                }
+                line[format!("{pre}_loss")] = json!(ev.loss);
+                line[format!("{pre}_accuracy")] = json!(ev.accuracy);
+                line[format!("{pre}_images")] = json!(ev.images);
                 if let Some(s) = &seg {
-                    // On the evaluation split: `val_` when it is a validation set.
-                    let pre = if test.is_some() { "val" } else { "test" };
                     line[format!("{pre}_miou_heads")] = json!(per_layer_head_mean(s));
                     line[format!("{pre}_miou_mean_map")] = json!(s
                         .layers

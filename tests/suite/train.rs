@@ -68,7 +68,7 @@ fn tiny_model_overfits_64_images() {
         Some(
             epochs
                 .iter()
-                .map(|v| v["test_accuracy"].as_f64().unwrap())
+                .map(|v| v["val_accuracy"].as_f64().unwrap())
                 .fold(0.0, f64::max)
         )
     );
@@ -233,17 +233,24 @@ fn train_cli_runs_an_epoch_and_resumes() {
     }
     for f in [
         "model.safetensors",
-        "best.safetensors",
         "optim.safetensors",
         "state.json",
         "metrics.jsonl",
     ] {
         assert!(dir.join(f).exists(), "{f}");
     }
+    // Without a validation split the test split is only reported: no epoch is chosen on it.
+    assert!(!dir.join("best.safetensors").exists());
+    assert!(msg.contains("no epoch chosen (give --val N"), "{msg}");
     let m = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
     let last: Value = serde_json::from_str(m.lines().last().unwrap()).unwrap();
     assert_eq!(last["kind"], "epoch");
     assert_eq!(last["step"], 2);
+    assert_eq!(last["test_images"], 32);
+    assert!(last["test_accuracy"].is_f64() && last.get("val_accuracy").is_none());
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
+    assert!(state["best_epoch"].is_null(), "{state}");
     // the model file loads with its class names
     let (ok, info) = whitebox(&["info", dir.join("model.safetensors").to_str().unwrap()]);
     assert!(ok, "{info}");
@@ -287,14 +294,20 @@ fn train_cli_chooses_the_best_epoch_on_a_validation_split() {
         o,
     ];
     let (ok, msg) = whitebox(&args);
-    assert!(ok && msg.contains("best validation accuracy"), "{msg}");
+    assert!(
+        ok && msg.contains("best validation accuracy") && msg.contains("best.safetensors"),
+        "{msg}"
+    );
+    assert!(dir.join("best.safetensors").exists());
     let m = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
     let last: Value = serde_json::from_str(m.lines().last().unwrap()).unwrap();
-    // 32 training images: 2 steps; 16 validation images; the test split reported beside it
+    // 32 training images: 2 steps; 16 validation images; the test split left alone
     assert_eq!(last["step"], 2);
     assert_eq!(last["val_images"], 16);
-    assert_eq!(last["test_images"], 24);
-    assert!(last["val_accuracy"].is_f64() && last["test_accuracy"].is_f64());
+    assert!(last["val_accuracy"].is_f64());
+    for k in ["test_images", "test_accuracy", "test_loss"] {
+        assert!(last.get(k).is_none(), "{k} in {last}");
+    }
     let state: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
     assert_eq!(state["train"]["val_images"], 16);

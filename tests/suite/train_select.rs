@@ -62,17 +62,17 @@ fn segment_selection_keeps_the_epoch_the_rule_ranks_first() {
     // Every epoch logs each layer's head-averaged mIoU and the head-mean map's, in [0, 1].
     let mut keys = Vec::new();
     for e in &epochs {
-        assert_eq!(e["test_miou_images"], 24);
-        let heads: Vec<f64> = e["test_miou_heads"]
+        assert_eq!(e["val_miou_images"], 24);
+        let heads: Vec<f64> = e["val_miou_heads"]
             .as_array()
             .unwrap()
             .iter()
             .map(|v| v.as_f64().unwrap())
             .collect();
         assert_eq!(heads.len(), cfg.depth);
-        assert_eq!(e["test_miou_mean_map"].as_array().unwrap().len(), cfg.depth);
+        assert_eq!(e["val_miou_mean_map"].as_array().unwrap().len(), cfg.depth);
         assert!(heads.iter().all(|v| (0.0..=1.0).contains(v)), "{heads:?}");
-        let acc = e["test_accuracy"].as_f64().unwrap();
+        let acc = e["val_accuracy"].as_f64().unwrap();
         let seg = heads.iter().cloned().fold(0.0, f64::max);
         keys.push(
             Selection::Segment {
@@ -94,7 +94,7 @@ fn segment_selection_keeps_the_epoch_the_rule_ranks_first() {
     // The last epoch's logged scores are the trainer's scores of the final weights.
     let s = t.segment_scores(&ds, 24).unwrap().unwrap();
     let last = epochs.last().unwrap();
-    let logged: Vec<f64> = last["test_miou_heads"]
+    let logged: Vec<f64> = last["val_miou_heads"]
         .as_array()
         .unwrap()
         .iter()
@@ -203,6 +203,9 @@ fn train_cli_selects_by_segmentation_with_hiding() {
     // Masks exist for the shapes only; hiding needs images.
     let (ok, msg) = whitebox(&["train", "--dataset", "subspaces", "--select", "segment"]);
     assert!(!ok && msg.contains("--dataset shapes only"), "{msg}");
+    // Choosing an epoch needs a validation split: never the test split.
+    let (ok, msg) = whitebox(&["train", "--dataset", "shapes", "--select", "segment"]);
+    assert!(!ok && msg.contains("give --val N"), "{msg}");
     let (ok, msg) = whitebox(&["train", "--dataset", "subspaces", "--hide", "0.2"]);
     assert!(
         !ok && msg.contains("does not apply to --dataset subspaces"),
