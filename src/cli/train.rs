@@ -282,13 +282,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 a.shapes
                     .apply(ShapesConfig::for_model(&preset, 20_000, a.seed)),
             )?),
-            Box::new(ShapesDataset::new(
-                a.shapes.apply(ShapesConfig::for_model(
-                    &preset,
-                    2_000,
-                    a.seed ^ 0x5eed_7e57,
-                )),
-            )?),
+            Box::new(ShapesDataset::new(a.shapes.apply(
+                ShapesConfig::for_model(&preset, 2_000, a.seed ^ 0x5eed_7e57),
+            ))?),
         ),
         DatasetKind::Subspaces => {
             if a.augment || a.hide.is_some() {
