@@ -454,7 +454,14 @@ fn dataset_shapes_pairs_score_like_the_generated_shapes() {
     // than flat ones (the same masks, so the same truth area).
     let patterned = TempDir::new("seg-shapes-class");
     let pd = patterned.s();
-    let args = ["--seed", "77", "--object-scale", "0.4,0.7", "--object-fill", "class"];
+    let args = [
+        "--seed",
+        "77",
+        "--object-scale",
+        "0.4,0.7",
+        "--object-fill",
+        "class",
+    ];
     let mut write = vec!["dataset", "shapes", "--out", pd.as_str(), "--size", "64"];
     write.extend_from_slice(&["--count", "4"]);
     write.extend_from_slice(&args);
