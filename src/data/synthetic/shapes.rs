@@ -408,10 +408,8 @@ impl Pattern {
                 let v = (px * self.dir.0 + py * self.dir.1) / (self.period / 2.0) + self.phase;
                 (v.floor() as i64).rem_euclid(2) == 1
             }
-            Shape::Square => {
-                !((x + self.offset.0) / self.cell + (y + self.offset.1) / self.cell)
-                    .is_multiple_of(2)
-            }
+            Shape::Square => !((x + self.offset.0) / self.cell + (y + self.offset.1) / self.cell)
+                .is_multiple_of(2),
             Shape::Triangle => t >= 128,
             Shape::Cross => {
                 let (dx, dy) = ((x + self.offset.0) % s, (y + self.offset.1) % s);
@@ -488,7 +486,10 @@ mod tests {
             let mut changed = 0;
             let mut levels = [0usize; 2];
             for (p, &m) in f.mask.iter().enumerate() {
-                let (a, b) = (&f.image.pixels[p * 3..p * 3 + 3], &c.image.pixels[p * 3..p * 3 + 3]);
+                let (a, b) = (
+                    &f.image.pixels[p * 3..p * 3 + 3],
+                    &c.image.pixels[p * 3..p * 3 + 3],
+                );
                 if m == 0 {
                     assert_eq!(a, b, "image {i}: background pixel {p} changed");
                     continue;
@@ -504,8 +505,14 @@ mod tests {
                 levels[usize::from((b[0] as i32 - a[0] as i32).abs() > 25)] += 1;
             }
             let inside = f.mask.iter().filter(|&&m| m == 1).count();
-            assert!(changed * 12 > inside, "image {i}: {changed} of {inside} changed");
-            assert!(levels[0] * 12 > inside && levels[1] * 12 > inside, "{i}: {levels:?}");
+            assert!(
+                changed * 12 > inside,
+                "image {i}: {changed} of {inside} changed"
+            );
+            assert!(
+                levels[0] * 12 > inside && levels[1] * 12 > inside,
+                "{i}: {levels:?}"
+            );
         }
     }
 
