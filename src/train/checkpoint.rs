@@ -4,7 +4,8 @@
 //! - `optim.safetensors`: the optimiser moments, `m/<key>` and (AdamW) `v/<key>`;
 //! - `state.json`: the [`TrainState`] (run config, step, schedule, [`crate::data::ShufflerState`]).
 //!
-//! `best.safetensors` is the model of the best evaluated epoch. Files are written to a temporary
+//! `best.safetensors` is the model of the best epoch on the validation split (runs without one
+//! keep none: the test split chooses nothing). Files are written to a temporary
 //! name and renamed, so an interrupted save never leaves a half-written checkpoint.
 //!
 //! The same files' bytes ([`model_bytes`], [`optim_bytes`], [`restore_parts`]) are what the page's
