@@ -324,18 +324,17 @@ impl ShapesDataset {
                     let (a, b) = (bg_a[k] as usize, bg_b[k] as usize);
                     image.pixels[o + k] = match texture {
                         Texture::Stripes => {
-                            let s = (px * sc + py * ss) / (period / 2.0) + phase;
-                            if (s.floor() as i64).rem_euclid(2) == 0 {
-                                a as u8
-                            } else {
+                            if stripe(px, py, (sc, ss), period, phase) {
                                 b as u8
+                            } else {
+                                a as u8
                             }
                         }
                         Texture::Checker => {
-                            if ((x + ox) / cell + (y + oy) / cell).is_multiple_of(2) {
-                                a as u8
-                            } else {
+                            if checker(x, y, cell, (ox, oy)) {
                                 b as u8
+                            } else {
+                                a as u8
                             }
                         }
                         Texture::Noise => ((a * (255 - t) + b * t) / 255) as u8,
@@ -355,16 +354,30 @@ impl ShapesDataset {
     }
 }
 
+/// Whether pixel centre (px, py) lies on the second colour of stripes across direction `dir`
+/// (cos, sin), `period` pixels a pair, shifted by `phase` stripes (backgrounds and patterns).
+fn stripe(px: f64, py: f64, dir: (f64, f64), period: f64, phase: f64) -> bool {
+    let s = (px * dir.0 + py * dir.1) / (period / 2.0) + phase;
+    (s.floor() as i64).rem_euclid(2) == 1
+}
+
+/// Whether pixel (x, y) lies on the second colour of a checkerboard of `cell`-pixel squares
+/// shifted by `offset` (backgrounds and patterns).
+fn checker(x: usize, y: usize, cell: usize, offset: (usize, usize)) -> bool {
+    !((x + offset.0) / cell + (y + offset.1) / cell).is_multiple_of(2)
+}
+
 /// A class's surface pattern (`Fill::Class`): two colours on the object's side of mid-gray.
 struct Pattern {
     shape: Shape,
     a: Vec<u8>,
     b: Vec<u8>,
-    /// Direction (cos, sin) of the stripes.
+    /// Direction (cos, sin) and period of the stripes (pixels).
     dir: (f64, f64),
-    /// Stripe period, dot or grid spacing, checker cell (pixels).
     period: f64,
+    /// Checker cell; dot and grid spacing (pixels).
     cell: usize,
+    spacing: usize,
     phase: f64,
     offset: (usize, usize),
 }
@@ -389,11 +402,9 @@ impl Pattern {
             a: obj.to_vec(),
             b,
             dir,
-            period: match shape {
-                Shape::Cross | Shape::Ring => spacing as f64,
-                _ => period,
-            },
+            period,
             cell,
+            spacing,
             phase,
             offset,
         }
@@ -401,15 +412,16 @@ impl Pattern {
 
     /// The colour at pixel (x, y); `t` is the pixel's noise draw (0..256).
     fn colour(&self, x: usize, y: usize, t: usize) -> &[u8] {
-        let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
-        let s = self.period as usize;
+        let s = self.spacing;
         let second = match self.shape {
-            Shape::Circle => {
-                let v = (px * self.dir.0 + py * self.dir.1) / (self.period / 2.0) + self.phase;
-                (v.floor() as i64).rem_euclid(2) == 1
-            }
-            Shape::Square => !((x + self.offset.0) / self.cell + (y + self.offset.1) / self.cell)
-                .is_multiple_of(2),
+            Shape::Circle => stripe(
+                x as f64 + 0.5,
+                y as f64 + 0.5,
+                self.dir,
+                self.period,
+                self.phase,
+            ),
+            Shape::Square => checker(x, y, self.cell, self.offset),
             Shape::Triangle => t >= 128,
             Shape::Cross => {
                 let (dx, dy) = ((x + self.offset.0) % s, (y + self.offset.1) % s);
