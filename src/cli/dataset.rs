@@ -53,7 +53,7 @@ pub enum What {
         count: usize,
         #[command(flatten)]
         shapes: super::datasets::ShapesArgs,
-        /// File name prefix: PREFIX-INDEX-SHAPE.png.
+        /// File name prefix: PREFIX-INDEX-CLASS.png.
         #[arg(long, default_value = "shapes")]
         prefix: String,
     },
@@ -113,9 +113,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 ..ShapesConfig::default()
             }))?;
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let names = ds.class_names();
             for i in first..first + count {
                 let s = ds.sample(i);
-                let stem = format!("{prefix}-{i:04}-{}", s.shape.name());
+                let stem = format!("{prefix}-{i:04}-{}", names[s.label]);
                 let mask = ImageU8 {
                     height: size,
                     width: size,

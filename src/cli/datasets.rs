@@ -49,6 +49,9 @@ pub enum FillArg {
     /// A pattern of the class's own kind (circle: stripes, square: checker, triangle: noise,
     /// cross: dots, ring: grid lines): the class is in the surface too.
     Class,
+    /// The class is the surface alone (dots, grid, speckle, blobs, rings; none is a background
+    /// texture) on a shape drawn at random: labels name the pattern.
+    Surface,
 }
 
 impl ShapesArgs {
@@ -61,6 +64,7 @@ impl ShapesArgs {
     pub fn apply(&self, base: ShapesConfig) -> ShapesConfig {
         let fill = match self.object_fill {
             Some(FillArg::Class) => Fill::Class,
+            Some(FillArg::Surface) => Fill::Surface,
             Some(FillArg::Flat) | None => Fill::Flat,
         };
         base.with_scale(self.object_scale).with_fill(fill)

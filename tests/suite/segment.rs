@@ -450,27 +450,43 @@ fn dataset_shapes_pairs_score_like_the_generated_shapes() {
     let err = fails(&["train", "--dataset", "fmnist", "--object-fill", "class"]);
     assert!(err.contains("--dataset shapes only"), "{err}");
 
-    // Objects filled with their class's pattern: written and generated alike, other images
-    // than flat ones (the same masks, so the same truth area).
-    let patterned = TempDir::new("seg-shapes-class");
-    let pd = patterned.s();
-    let args = [
-        "--seed",
-        "77",
-        "--object-scale",
-        "0.4,0.7",
-        "--object-fill",
-        "class",
-    ];
-    let mut write = vec!["dataset", "shapes", "--out", pd.as_str(), "--size", "64"];
-    write.extend_from_slice(&["--count", "4"]);
-    write.extend_from_slice(&args);
-    ok(&write);
-    let p = segment_json(&w, &["--pairs", pd.as_str(), "--resize", "stretch"]);
-    let mut gen = vec!["--dataset", "shapes", "--images", "4"];
-    gen.extend_from_slice(&args);
-    let c = segment_json(&w, &gen);
-    assert_eq!(p["scores"], c["scores"]);
-    assert_eq!(c["scores"]["mask_area"], g["scores"]["mask_area"]);
-    assert_ne!(c["scores"], g["scores"], "the fill option changed nothing");
+    // Objects filled with their class's pattern (the same masks, so the same truth area), and
+    // objects whose pattern alone is the class (named by it, on shapes drawn at random):
+    // written and generated alike, other images than flat ones.
+    for fill in ["class", "surface"] {
+        let patterned = TempDir::new(&format!("seg-shapes-{fill}"));
+        let pd = patterned.s();
+        let args = [
+            "--seed",
+            "77",
+            "--object-scale",
+            "0.4,0.7",
+            "--object-fill",
+            fill,
+        ];
+        let mut write = vec!["dataset", "shapes", "--out", pd.as_str(), "--size", "64"];
+        write.extend_from_slice(&["--count", "4"]);
+        write.extend_from_slice(&args);
+        let listed = ok(&write);
+        let names: Vec<&str> = listed.lines().collect();
+        let classes = match fill {
+            "class" => ["circle", "square", "triangle", "cross"],
+            _ => ["dots", "grid", "speckle", "blobs"],
+        };
+        for (i, (name, class)) in names.iter().zip(classes).enumerate() {
+            assert!(name.ends_with(&format!("-{i:04}-{class}.png")), "{name}");
+        }
+        let p = segment_json(&w, &["--pairs", pd.as_str(), "--resize", "stretch"]);
+        let mut gen = vec!["--dataset", "shapes", "--images", "4"];
+        gen.extend_from_slice(&args);
+        let c = segment_json(&w, &gen);
+        assert_eq!(p["scores"], c["scores"], "{fill}");
+        assert_ne!(
+            c["scores"], g["scores"],
+            "{fill}: the fill option changed nothing"
+        );
+        if fill == "class" {
+            assert_eq!(c["scores"]["mask_area"], g["scores"]["mask_area"]);
+        }
+    }
 }

@@ -15,7 +15,7 @@ pub mod shapes;
 pub mod subspace_images;
 pub mod subspaces;
 
-pub use shapes::{Fill, Shape, ShapeSample, ShapesConfig, ShapesDataset, Texture};
+pub use shapes::{Fill, Shape, ShapeSample, ShapesConfig, ShapesDataset, Surface, Texture};
 pub use subspace_images::SubspaceImages;
 pub use subspaces::{generate_subspaces, SubspaceConfig, SubspaceData};
 

@@ -1,5 +1,6 @@
 //! "Shapes": images of one simple shape (circle, square, triangle, cross, ring) on a textured
-//! background (stripes, checkerboard or noise), labelled by the shape. The object covers only
+//! background (stripes, checkerboard or noise), labelled by the shape (or, with
+//! `Fill::Surface`, by the pattern on the object, whatever its shape). The object covers only
 //! part of the image (random position, scale and rotation) and its pixel mask comes with every
 //! sample, so attention maps can be scored as segmentations.
 //!
@@ -87,6 +88,10 @@ pub enum Fill {
     /// on the object's side of mid-gray: the class is in the surface as well as the outline,
     /// as for most things in photographs (a zebra's stripes, a leopard's spots).
     Class,
+    /// The class is the surface alone: one of five patterns no background has (dots, grid,
+    /// speckle, blobs, rings around the object's centre), drawn like `Class`'s, on a shape
+    /// chosen at random. Labels name the pattern (`Surface::ALL`), not the shape.
+    Surface,
 }
 
 impl Fill {
@@ -94,6 +99,61 @@ impl Fill {
         match self {
             Fill::Flat => "flat",
             Fill::Class => "class",
+            Fill::Surface => "surface",
+        }
+    }
+}
+
+/// The object patterns: `Fill::Class` gives each shape one of the first five,
+/// `Fill::Surface` makes the last five the classes (`Surface::ALL`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Surface {
+    Stripes,
+    Checker,
+    Noise,
+    /// 2×2 dots on a square lattice.
+    Dots,
+    /// One-pixel grid lines.
+    Grid,
+    /// Sparse single pixels (about one in seven).
+    Speckle,
+    /// 3×3 blocks on a square lattice, spaced wider than the dots.
+    Blobs,
+    /// Rings around the object's centre.
+    Rings,
+}
+
+impl Surface {
+    /// The classes of `Fill::Surface`, in label order: none is a background texture.
+    pub const ALL: [Surface; 5] = [
+        Surface::Dots,
+        Surface::Grid,
+        Surface::Speckle,
+        Surface::Blobs,
+        Surface::Rings,
+    ];
+
+    /// A shape's pattern under `Fill::Class`.
+    fn of_shape(shape: Shape) -> Self {
+        match shape {
+            Shape::Circle => Surface::Stripes,
+            Shape::Square => Surface::Checker,
+            Shape::Triangle => Surface::Noise,
+            Shape::Cross => Surface::Dots,
+            Shape::Ring => Surface::Grid,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Surface::Stripes => "stripes",
+            Surface::Checker => "checker",
+            Surface::Noise => "noise",
+            Surface::Dots => "dots",
+            Surface::Grid => "grid",
+            Surface::Speckle => "speckle",
+            Surface::Blobs => "blobs",
+            Surface::Rings => "rings",
         }
     }
 }
@@ -236,6 +296,14 @@ impl ShapesDataset {
         Shape::ALL.len()
     }
 
+    /// The class names, in label order: the shapes, or the surfaces under `Fill::Surface`.
+    pub fn class_names(&self) -> Vec<String> {
+        match self.config.fill {
+            Fill::Surface => Surface::ALL.iter().map(|s| s.name().to_string()).collect(),
+            Fill::Flat | Fill::Class => Shape::ALL.iter().map(|s| s.name().to_string()).collect(),
+        }
+    }
+
     /// Sample `i` (any `i`; indices past `len` continue the same sequence).
     pub fn sample(&self, i: usize) -> ShapeSample {
         let c = &self.config;
@@ -243,7 +311,22 @@ impl ShapesDataset {
         let base = SplitMix64::new(c.seed ^ fnv1a64("shapes")).next_u64();
         let mut rng = SplitMix64::new(base ^ i as u64);
         let label = i % Shape::ALL.len();
-        let shape = Shape::ALL[label];
+        // The pattern and (for surface classes) the shape draw from streams of their own, so
+        // that flat objects are the same images whatever the fill options.
+        let (shape, surface) = match c.fill {
+            Fill::Flat => (Shape::ALL[label], None),
+            Fill::Class => (
+                Shape::ALL[label],
+                Some(Surface::of_shape(Shape::ALL[label])),
+            ),
+            Fill::Surface => {
+                let mut pick = SplitMix64::new(base ^ i as u64 ^ fnv1a64("shapes surface shape"));
+                (
+                    Shape::ALL[pick.below(Shape::ALL.len())],
+                    Some(Surface::ALL[label]),
+                )
+            }
+        };
 
         // Geometry: radius, centre (the shape stays inside the image), rotation.
         let half = h.min(w) as f64 / 2.0;
@@ -285,15 +368,9 @@ impl ShapesDataset {
         let phase = next_f64(&mut rng);
         let cell = 2 + rng.below(5);
         let (ox, oy) = (rng.below(cell), rng.below(cell));
-        // The object's pattern draws from a stream of its own, so that flat objects are the
-        // same images whatever the fill option's existence.
-        let pattern = (c.fill == Fill::Class).then(|| {
-            Pattern::draw(
-                shape,
-                &obj,
-                bright,
-                &mut SplitMix64::new(base ^ i as u64 ^ fnv1a64("shapes fill")),
-            )
+        let pattern = surface.map(|kind| {
+            let mut fill_rng = SplitMix64::new(base ^ i as u64 ^ fnv1a64("shapes fill"));
+            Pattern::draw(kind, &obj, bright, (cx, cy), &mut fill_rng)
         });
 
         let mut image = ImageU8::zeros(h, w, ch);
@@ -367,23 +444,32 @@ fn checker(x: usize, y: usize, cell: usize, offset: (usize, usize)) -> bool {
     !((x + offset.0) / cell + (y + offset.1) / cell).is_multiple_of(2)
 }
 
-/// A class's surface pattern (`Fill::Class`): two colours on the object's side of mid-gray.
+/// An object's surface pattern (`Fill::Class`, `Fill::Surface`): two colours on the object's
+/// side of mid-gray.
 struct Pattern {
-    shape: Shape,
+    kind: Surface,
     a: Vec<u8>,
     b: Vec<u8>,
     /// Direction (cos, sin) and period of the stripes (pixels).
     dir: (f64, f64),
     period: f64,
-    /// Checker cell; dot and grid spacing (pixels).
+    /// Checker cell; dot, blob and grid spacing (pixels).
     cell: usize,
     spacing: usize,
     phase: f64,
     offset: (usize, usize),
+    /// The object's centre (x, y) in pixels, for rings.
+    center: (f64, f64),
 }
 
 impl Pattern {
-    fn draw(shape: Shape, obj: &[u8], bright: bool, rng: &mut SplitMix64) -> Self {
+    fn draw(
+        kind: Surface,
+        obj: &[u8],
+        bright: bool,
+        center: (f64, f64),
+        rng: &mut SplitMix64,
+    ) -> Self {
         // The second colour lies 50 from the first, inside the same half of the range
         // ([150, 255] or [0, 105]), so the pattern shows in every channel.
         let mid = if bright { 202 } else { 52 };
@@ -398,7 +484,7 @@ impl Pattern {
         let phase = next_f64(rng);
         let offset = (rng.below(spacing), rng.below(spacing));
         Self {
-            shape,
+            kind,
             a: obj.to_vec(),
             b,
             dir,
@@ -407,28 +493,34 @@ impl Pattern {
             spacing,
             phase,
             offset,
+            center,
         }
     }
 
     /// The colour at pixel (x, y); `t` is the pixel's noise draw (0..256).
     fn colour(&self, x: usize, y: usize, t: usize) -> &[u8] {
         let s = self.spacing;
-        let second = match self.shape {
-            Shape::Circle => stripe(
-                x as f64 + 0.5,
-                y as f64 + 0.5,
-                self.dir,
-                self.period,
-                self.phase,
-            ),
-            Shape::Square => checker(x, y, self.cell, self.offset),
-            Shape::Triangle => t >= 128,
-            Shape::Cross => {
+        let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
+        let second = match self.kind {
+            Surface::Stripes => stripe(px, py, self.dir, self.period, self.phase),
+            Surface::Checker => checker(x, y, self.cell, self.offset),
+            Surface::Noise => t >= 128,
+            Surface::Dots => {
                 let (dx, dy) = ((x + self.offset.0) % s, (y + self.offset.1) % s);
                 dx < 2 && dy < 2
             }
-            Shape::Ring => {
+            Surface::Grid => {
                 (x + self.offset.0).is_multiple_of(s) || (y + self.offset.1).is_multiple_of(s)
+            }
+            Surface::Speckle => t >= 220,
+            Surface::Blobs => {
+                let s = s + 3;
+                let (dx, dy) = ((x + self.offset.0) % s, (y + self.offset.1) % s);
+                dx < 3 && dy < 3
+            }
+            Surface::Rings => {
+                let r = (px - self.center.0).hypot(py - self.center.1);
+                (r / (self.period / 2.0) + self.phase).floor() as i64 % 2 == 1
             }
         };
         if second {
@@ -450,7 +542,7 @@ impl ImageDataset for ShapesDataset {
         i % Shape::ALL.len()
     }
     fn class_names(&self) -> Vec<String> {
-        Shape::ALL.iter().map(|s| s.name().to_string()).collect()
+        ShapesDataset::class_names(self)
     }
     fn mask(&self, i: usize) -> Option<Vec<bool>> {
         Some(self.sample(i).mask.iter().map(|&m| m != 0).collect())
@@ -524,6 +616,66 @@ mod tests {
             assert!(
                 levels[0] * 12 > inside && levels[1] * 12 > inside,
                 "{i}: {levels:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn surface_fill_names_the_pattern_on_any_shape() {
+        let cfg = ShapesConfig {
+            size: [64, 64],
+            len: 100,
+            seed: 3,
+            min_scale: 0.5,
+            max_scale: 0.9,
+            ..Default::default()
+        };
+        let flat = ShapesDataset::new(cfg.clone()).unwrap();
+        let surface = ShapesDataset::new(cfg.with_fill(Fill::Surface)).unwrap();
+        assert_eq!(
+            surface.class_names(),
+            ["dots", "grid", "speckle", "blobs", "rings"]
+        );
+        assert_eq!(flat.class_names()[0], "circle");
+        let mut shapes = [[0usize; 5]; 5];
+        for i in 0..100 {
+            let (f, s) = (flat.sample(i), surface.sample(i));
+            assert_eq!(s.label, i % 5);
+            shapes[s.label][Shape::ALL.iter().position(|&x| x == s.shape).unwrap()] += 1;
+            // The same place, size and background; the mask is the drawn shape's.
+            assert_eq!(
+                (f.center, f.radius, f.texture),
+                (s.center, s.radius, s.texture)
+            );
+            let px = |img: &ImageU8, p: usize| img.pixels[p * 3..p * 3 + 3].to_vec();
+            let mut inside = 0;
+            let mut levels = [0usize; 2];
+            for (p, (&fm, &sm)) in f.mask.iter().zip(&s.mask).enumerate() {
+                let (a, b) = (px(&f.image, p), px(&s.image, p));
+                if fm == 0 && sm == 0 {
+                    assert_eq!(a, b, "image {i}: background pixel {p} changed");
+                }
+                if sm == 1 && fm == 1 {
+                    // Two colours 50 apart on the object's side of mid-gray: the flat object's
+                    // colour and its partner (± the per-pixel jitter of 12).
+                    inside += 1;
+                    let bright = a[0] >= 128;
+                    for &v in &b {
+                        assert!(if bright { v >= 138 } else { v <= 117 }, "image {i}: {v}");
+                    }
+                    levels[usize::from((b[0] as i32 - a[0] as i32).abs() > 25)] += 1;
+                }
+            }
+            assert!(
+                levels[0] * 3 > inside && levels[1] * 40 > inside,
+                "image {i}: {levels:?} of {inside}"
+            );
+        }
+        // Every class comes on several shapes, so the outline says nothing about it.
+        for (label, counts) in shapes.iter().enumerate() {
+            assert!(
+                counts.iter().filter(|&&n| n > 0).count() >= 3,
+                "{label}: {counts:?}"
             );
         }
     }
