@@ -570,16 +570,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn class_fill_patterns_the_object_and_nothing_else() {
-        let cfg = ShapesConfig {
+    /// `len` 64×64 images of objects at the bundled model's scale (0.5–0.9).
+    fn large_objects(len: usize, seed: u64) -> ShapesConfig {
+        ShapesConfig {
             size: [64, 64],
-            len: 50,
-            seed: 7,
+            len,
+            seed,
             min_scale: 0.5,
             max_scale: 0.9,
             ..Default::default()
-        };
+        }
+    }
+
+    #[test]
+    fn class_fill_patterns_the_object_and_nothing_else() {
+        let cfg = large_objects(50, 7);
         let flat = ShapesDataset::new(cfg.clone()).unwrap();
         let class = ShapesDataset::new(cfg.with_fill(Fill::Class)).unwrap();
         for i in 0..50 {
@@ -622,14 +627,7 @@ mod tests {
 
     #[test]
     fn surface_fill_names_the_pattern_on_any_shape() {
-        let cfg = ShapesConfig {
-            size: [64, 64],
-            len: 100,
-            seed: 3,
-            min_scale: 0.5,
-            max_scale: 0.9,
-            ..Default::default()
-        };
+        let cfg = large_objects(100, 3);
         let flat = ShapesDataset::new(cfg.clone()).unwrap();
         let surface = ShapesDataset::new(cfg.with_fill(Fill::Surface)).unwrap();
         assert_eq!(
