@@ -431,17 +431,28 @@ impl ShapesDataset {
     }
 }
 
+/// Whether `coord` (pixels) lies on the second colour of bands `period` pixels a pair, shifted
+/// by `phase` bands: stripes across a direction, rings around a centre.
+fn band(coord: f64, period: f64, phase: f64) -> bool {
+    ((coord / (period / 2.0) + phase).floor() as i64).rem_euclid(2) == 1
+}
+
 /// Whether pixel centre (px, py) lies on the second colour of stripes across direction `dir`
 /// (cos, sin), `period` pixels a pair, shifted by `phase` stripes (backgrounds and patterns).
 fn stripe(px: f64, py: f64, dir: (f64, f64), period: f64, phase: f64) -> bool {
-    let s = (px * dir.0 + py * dir.1) / (period / 2.0) + phase;
-    (s.floor() as i64).rem_euclid(2) == 1
+    band(px * dir.0 + py * dir.1, period, phase)
 }
 
 /// Whether pixel (x, y) lies on the second colour of a checkerboard of `cell`-pixel squares
 /// shifted by `offset` (backgrounds and patterns).
 fn checker(x: usize, y: usize, cell: usize, offset: (usize, usize)) -> bool {
     !((x + offset.0) / cell + (y + offset.1) / cell).is_multiple_of(2)
+}
+
+/// Whether pixel (x, y) lies in one of the `size`×`size` squares of a lattice `spacing` pixels
+/// apart, shifted by `offset` (dots and blobs).
+fn lattice(x: usize, y: usize, size: usize, spacing: usize, offset: (usize, usize)) -> bool {
+    (x + offset.0) % spacing < size && (y + offset.1) % spacing < size
 }
 
 /// An object's surface pattern (`Fill::Class`, `Fill::Surface`): two colours on the object's
@@ -505,23 +516,17 @@ impl Pattern {
             Surface::Stripes => stripe(px, py, self.dir, self.period, self.phase),
             Surface::Checker => checker(x, y, self.cell, self.offset),
             Surface::Noise => t >= 128,
-            Surface::Dots => {
-                let (dx, dy) = ((x + self.offset.0) % s, (y + self.offset.1) % s);
-                dx < 2 && dy < 2
-            }
+            Surface::Dots => lattice(x, y, 2, s, self.offset),
             Surface::Grid => {
                 (x + self.offset.0).is_multiple_of(s) || (y + self.offset.1).is_multiple_of(s)
             }
             Surface::Speckle => t >= 220,
-            Surface::Blobs => {
-                let s = s + 3;
-                let (dx, dy) = ((x + self.offset.0) % s, (y + self.offset.1) % s);
-                dx < 3 && dy < 3
-            }
-            Surface::Rings => {
-                let r = (px - self.center.0).hypot(py - self.center.1);
-                (r / (self.period / 2.0) + self.phase).floor() as i64 % 2 == 1
-            }
+            Surface::Blobs => lattice(x, y, 3, s + 3, self.offset),
+            Surface::Rings => band(
+                (px - self.center.0).hypot(py - self.center.1),
+                self.period,
+                self.phase,
+            ),
         };
         if second {
             &self.b
@@ -582,6 +587,21 @@ mod tests {
         }
     }
 
+    /// Which of a pattern's two colours an object pixel `b` shows (0: the flat object's colour
+    /// `a`, 1: its partner 50 away), once both are checked to stay on the object's side of
+    /// mid-gray (jitter of ±12 aside), so the object still differs from the background in
+    /// brightness.
+    fn pattern_level(a: &[u8], b: &[u8], image: usize) -> usize {
+        let bright = a[0] >= 128;
+        for &v in b {
+            assert!(
+                if bright { v >= 138 } else { v <= 117 },
+                "image {image}: {v}"
+            );
+        }
+        usize::from((b[0] as i32 - a[0] as i32).abs() > 25)
+    }
+
     #[test]
     fn class_fill_patterns_the_object_and_nothing_else() {
         let cfg = large_objects(50, 7);
@@ -604,14 +624,7 @@ mod tests {
                     continue;
                 }
                 changed += usize::from(a != b);
-                // Both colours stay on the object's side of mid-gray (jitter of ±12 aside), so
-                // the object still differs from the background in brightness.
-                let bright = a[0] >= 128;
-                for &v in b {
-                    assert!(if bright { v >= 138 } else { v <= 117 }, "image {i}: {v}");
-                }
-                // Two colours 50 apart: count pixels near each.
-                levels[usize::from((b[0] as i32 - a[0] as i32).abs() > 25)] += 1;
+                levels[pattern_level(a, b, i)] += 1;
             }
             let inside = f.mask.iter().filter(|&&m| m == 1).count();
             assert!(
@@ -645,23 +658,19 @@ mod tests {
                 (f.center, f.radius, f.texture),
                 (s.center, s.radius, s.texture)
             );
-            let px = |img: &ImageU8, p: usize| img.pixels[p * 3..p * 3 + 3].to_vec();
             let mut inside = 0;
             let mut levels = [0usize; 2];
             for (p, (&fm, &sm)) in f.mask.iter().zip(&s.mask).enumerate() {
-                let (a, b) = (px(&f.image, p), px(&s.image, p));
+                let (a, b) = (
+                    &f.image.pixels[p * 3..p * 3 + 3],
+                    &s.image.pixels[p * 3..p * 3 + 3],
+                );
                 if fm == 0 && sm == 0 {
                     assert_eq!(a, b, "image {i}: background pixel {p} changed");
                 }
                 if sm == 1 && fm == 1 {
-                    // Two colours 50 apart on the object's side of mid-gray: the flat object's
-                    // colour and its partner (± the per-pixel jitter of 12).
                     inside += 1;
-                    let bright = a[0] >= 128;
-                    for &v in &b {
-                        assert!(if bright { v >= 138 } else { v <= 117 }, "image {i}: {v}");
-                    }
-                    levels[usize::from((b[0] as i32 - a[0] as i32).abs() > 25)] += 1;
+                    levels[pattern_level(a, b, i)] += 1;
                 }
             }
             assert!(
