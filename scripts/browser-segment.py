@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Browser tests of the page's segmentation scores (issue 13, item 2), on the CPU engine (and the
 gallery-shape check again on WebGPU): the
-bundled shapes model loads from the model selector, a gallery shape (which ships its true mask)
+bundled shapes and tiles models load from the model selector, a gallery shape or tile (which ships its true mask)
 gets `segment` scores in #wb-report equal to `whitebox segment --pairs` on the same image + mask
 (and `segment_outline` equal to `--truth outline`), the Attention view shows the IoU of the mask
 on show beside it, with the filled mask and with its outline (equal to the CLI's for that layer
@@ -31,8 +31,9 @@ bt = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bt)
 Failed, check, wait_report, READY, REPORT = bt.Failed, bt.check, bt.wait_report, bt.READY, bt.REPORT
 
-SHAPES_MODEL = bt.ROOT / "web" / "models" / "crate-shapes.safetensors"
+MODELS = bt.ROOT / "web" / "models"
 SAMPLE = "shapes-0003-cross.png"
+TILE = "tiles-0003-crosses.png"
 # The attention map as pixels (the Picture component draws into a canvas or an img).
 MAP_PIXELS = """
 const e = document.querySelector('#attention-map');
@@ -43,15 +44,15 @@ return i ? i.src : null;
 """
 
 
-def cli_segment(whitebox, sample, tmp, truth="majority"):
+def cli_segment(whitebox, sample, tmp, truth="majority", model="crate-shapes"):
     """`whitebox segment --pairs --truth TRUTH` on the gallery's image + mask, fitted as the page
     fits images for models of up to 64 pixels (stretched: the identity for a 64×64 image)."""
-    d = tmp / "pair"
+    d = tmp / f"pair-{sample}"
     d.mkdir(exist_ok=True)
     stem = sample[:-len(".png")]
     shutil.copyfile(bt.SAMPLES / sample, d / sample)
     shutil.copyfile(bt.SAMPLES / f"{stem}.mask.png", d / f"{stem}.mask.png")
-    out = subprocess.run([whitebox, "segment", "--weights", str(SHAPES_MODEL), "--pairs", str(d),
+    out = subprocess.run([whitebox, "segment", "--weights", str(MODELS / f"{model}.safetensors"), "--pairs", str(d),
                           "--resize", "stretch", "--truth", truth, "--json"], check=True, capture_output=True, text=True).stdout
     return json.loads(out)["scores"]
 
@@ -70,14 +71,14 @@ def main():
     checks = Checks()
     run = checks.run
 
-    def same_scores_as_cli(r):
+    def same_scores_as_cli(r, sample=SAMPLE, model="crate-shapes"):
         """The report's segment scores against `whitebox segment --pairs` (CPU) on the same pair:
         `segment` against the filled mask (majority), `segment_outline` against its outline."""
         worst = 0.0
         for field, truth in [("segment", "majority"), ("segment_outline", "outline")]:
             seg = r.get(field)
             check(seg and "layers" in seg, f"no {field} scores in the report: {seg}")
-            cli = cli_segment(a.whitebox, SAMPLE, tmp, truth)
+            cli = cli_segment(a.whitebox, sample, tmp, truth, model)
             check(len(seg["layers"]) == len(cli["layers"]), "layer counts differ")
             for l, (p, c) in enumerate(zip(seg["layers"], cli["layers"])):
                 for k, (pm, cm) in enumerate(zip(p["heads"] + [p["mean"]], c["heads"] + [c["mean"]])):
@@ -95,12 +96,12 @@ def main():
               "the outline is the filled mask")
         return r["segment"], r["segment_outline"], worst
 
-    def load_shapes_model(b):
-        b.js("const s = document.querySelector('#bundled-model'); s.value = 'crate-shapes';"
+    def load_shapes_model(b, name="crate-shapes"):
+        b.js(f"const s = document.querySelector('#bundled-model'); s.value = '{name}';"
              "s.dispatchEvent(new Event('change', {bubbles: true}));")
-        b.wait_js("return (document.querySelector('#model-info') || {}).textContent?.includes('crate-shapes')",
-                  what="the shapes model to load")
-        b.wait_js(READY, what="the page to be ready with the shapes model")
+        b.wait_js(f"return (document.querySelector('#model-info') || {{}}).textContent?.includes('{name}')",
+                  what=f"the {name} model to load")
+        b.wait_js(READY, what=f"the page to be ready with the {name} model")
 
     with Browser(webgpu=False, timeout=a.timeout) as b:
         b.goto(base + "?engine=cpu&view=model")
@@ -159,10 +160,33 @@ def main():
             check(not b.js("return document.querySelector('#mask-iou')"), "a photo without a mask shows an IoU")
             return "no mask, no IoU"
 
+        def tiles_model_segments_its_tile():
+            # The model whose heads fill the object (its card: mean over heads >= 0.5 at its best
+            # layer): loaded from the selector, a gallery tile scored as the CLI scores it.
+            options = b.js("return [...document.querySelectorAll('#bundled-model option')].map(o => o.value)")
+            check("crate-tiles" in options, f"the model selector offers {options}")
+            load_shapes_model(b, "crate-tiles")
+            b.js("document.querySelector('#tab-attention').click()")
+            b.click(f".gallery button.thumb[data-file='{TILE}']")
+            r = wait_report(b, TILE, engine="cpu")
+            logits = r["logits"]
+            check(logits.index(max(logits)) == 3, f"the tile is not classified as crosses (class 3): {logits}")
+            seg, _, worst = same_scores_as_cli(r, TILE, "crate-tiles")
+            text = b.wait_js("const e = document.querySelector('#mask-iou'); return e && e.textContent ? e.textContent : null;",
+                             what="the IoU beside the mask")
+            b.js("document.querySelector('#attention-map').scrollIntoView({block: 'start'})")
+            b.screenshot(shots / "04e-attention-tiles-model.png")
+            load_shapes_model(b)
+            means = " ".join(f"{x['mean']['miou_mass']:.3f}" for x in seg["layers"])
+            return (f"crate-tiles on {TILE}: {len(seg['layers'])} layers × (heads + mean) equal to the CLI "
+                    f"(max diff {worst:.1e}); head-mean IoU per layer {means}; {text.strip()}")
+
         run("the shapes model loads from the selector", model_from_selector)
         run("a gallery shape's segment scores equal `whitebox segment --pairs`", gallery_shape_equals_cli)
         run("the IoU beside the mask and the true outline toggle", iou_beside_mask_and_outline)
         run("an image without a mask shows no IoU", photos_have_no_iou)
+        run("the tiles model loads from the selector and a gallery tile's scores equal the CLI's",
+            tiles_model_segments_its_tile)
         errors = [e for e in b.console_errors() if "favicon" not in e.get("message", "")]
         run("no console errors", lambda: check(not errors, f"console errors: {errors[:3]}") or "")
 

@@ -4,7 +4,9 @@ class (28×28 gray PNG, from Debian's dataset-fashion-mnist, MIT licence) and th
 public-domain photos (copied from tests/fixtures/images, see CREDITS.md there), plus
 samples.json, the manifest the page reads; and the first five synthetic shapes of the held-out
 split `whitebox segment --dataset shapes` scores (64×64, one per class) with their true masks,
-written by `whitebox dataset shapes`. Standard library only; deterministic output.
+written by `whitebox dataset shapes`, flat (the crate-shapes model's data) and with tiled
+surfaces (`--object-fill tiled`, the crate-tiles model's). Standard library only; deterministic
+output.
 
     python3 tools/make_samples.py [--fmnist /usr/share/datasets/fashion-mnist]
                                   [--whitebox target/release/whitebox]
@@ -24,7 +26,8 @@ CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 SHAPES = ["circle", "square", "triangle", "cross", "ring"]
 SHAPES_SEED = 0x5EED7E57
-SHAPES_SCALE = "0.5,0.9"  # the bundled crate-shapes model's --object-scale (its card)
+SHAPES_SCALE = "0.5,0.9"  # the bundled crate-shapes and crate-tiles models' --object-scale (cards)
+TILES = ["dots", "grid", "blobs", "crosses", "frames"]
 PHOTOS = [
     ("chelsea_224.png", "Chelsea the cat", "Stéfan van der Walt, CC0 (scikit-image data)"),
     ("astronaut_224.png", "Astronaut Eileen Collins", "NASA, public domain (scikit-image data)"),
@@ -79,6 +82,17 @@ def main():
         samples.append({"file": f"{stem}.png", "label": shape, "kind": "shapes",
                         "credit": f"synthetic shape {i} of the held-out split (whitebox dataset "
                                   f"shapes --seed {SHAPES_SEED} --object-scale {SHAPES_SCALE}), CC0; true mask: {stem}.mask.png",
+                        "mask": f"{stem}.mask.png"})
+    # The same split with tiled surfaces (crate-tiles): the class is the pattern.
+    subprocess.run([a.whitebox, "dataset", "shapes", "--out", str(out), "--size", "64",
+                    "--seed", str(SHAPES_SEED), "--count", "5", "--object-scale", SHAPES_SCALE,
+                    "--object-fill", "tiled", "--prefix", "tiles"], check=True, stdout=subprocess.DEVNULL)
+    for i, tile in enumerate(TILES):
+        stem = f"tiles-{i:04d}-{tile}"
+        samples.append({"file": f"{stem}.png", "label": tile, "kind": "tiles",
+                        "credit": f"synthetic object {i} of the held-out split with a tiled surface "
+                                  f"(whitebox dataset shapes --seed {SHAPES_SEED} --object-scale {SHAPES_SCALE} "
+                                  f"--object-fill tiled), CC0; true mask: {stem}.mask.png",
                         "mask": f"{stem}.mask.png"})
     (out / "samples.json").write_text(json.dumps(samples, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {len(samples)} samples to {out}")

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Writes the bundled shapes model's card, web/models/crate-shapes.json, from a finished
-`whitebox train --dataset shapes` run (its metrics.jsonl and state.json) and measurements made
-with the CLI on the run's best.safetensors (chosen on the validation split by the trainer):
+"""Writes a bundled shapes model's card (web/models/crate-shapes.json, crate-tiles.json) from a
+finished `whitebox train --dataset shapes` run (its metrics.jsonl and state.json) and measurements
+made with the CLI on the run's best.safetensors (chosen on the validation split by the trainer):
 
     python3 tools/shapes_card.py RUN_DIR --command "whitebox train ..." --object-scale 0.5,0.9 \
-        [--whitebox target/release/whitebox] [--out web/models/crate-shapes.json]
+        [--object-fill flat|class|surface|tiled] [--name crate-shapes] \
+        [--whitebox target/release/whitebox] [--out web/models/NAME.json]
 
 Measured here: test accuracy on the 2,000 held-out images (`train --evaluate`, reported once),
 the segmentation table on 200 validation-like images (seed 12345, never the test split; the best
@@ -26,9 +27,10 @@ def run(cmd):
     return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
 
 
-def segment(wb, weights, seed, images, scale, truth="majority"):
+def segment(wb, weights, seed, images, scale, fill, truth="majority"):
     out = run([wb, "segment", "--weights", str(weights), "--dataset", "shapes", "--images", str(images),
-               "--seed", str(seed), "--object-scale", scale, "--truth", truth, "--json"])
+               "--seed", str(seed), "--object-scale", scale, "--object-fill", fill, "--truth", truth,
+               "--json"])
     return json.loads(out)["scores"]
 
 
@@ -69,8 +71,10 @@ def main():
     ap.add_argument("run")
     ap.add_argument("--command", required=True)
     ap.add_argument("--object-scale", required=True)
+    ap.add_argument("--object-fill", default="flat")
+    ap.add_argument("--name", default="crate-shapes")
     ap.add_argument("--whitebox", default="target/release/whitebox")
-    ap.add_argument("--out", default="web/models/crate-shapes.json")
+    ap.add_argument("--out", help="default: web/models/NAME.json")
     ap.add_argument("--machine", default="2-core AMD EPYC, CPU engine (2 cores shared with other jobs)")
     a = ap.parse_args()
     rd = Path(a.run)
@@ -78,24 +82,26 @@ def main():
     state = json.loads((rd / "state.json").read_text())
     epochs = [json.loads(l) for l in (rd / "metrics.jsonl").read_text().splitlines()
               if '"kind":"epoch"' in l]
-    scale = a.object_scale
+    scale, fill = a.object_scale, a.object_fill
     lo, hi = (float(x) for x in scale.split(","))
-    ev = json.loads(run([a.whitebox, "train", "--dataset", "shapes", "--preset", "crate-shapes",
-                         "--object-scale", scale, "--seed", "0", "--evaluate", str(best)]))
-    ev500 = json.loads(run([a.whitebox, "train", "--dataset", "shapes", "--preset", "crate-shapes",
-                            "--object-scale", scale, "--seed", "0", "--limit-test", "500",
-                            "--evaluate", str(best)]))
-    choice = segment(a.whitebox, best, CHOICE_SEED, 200, scale)
-    test = segment(a.whitebox, best, TEST_SEED, 200, scale)
-    best_layer = choice["best_layer_mass"]
+    data = ["--dataset", "shapes", "--preset", "crate-shapes", "--object-scale", scale,
+            "--object-fill", fill, "--seed", "0"]
+    ev = json.loads(run([a.whitebox, "train", *data, "--evaluate", str(best)]))
+    ev500 = json.loads(run([a.whitebox, "train", *data, "--limit-test", "500", "--evaluate", str(best)]))
+    choice = segment(a.whitebox, best, CHOICE_SEED, 200, scale, fill)
+    test = segment(a.whitebox, best, TEST_SEED, 200, scale, fill)
+    best_layer = choice["best_layer_mass"]  # by the head-mean map
+    ct = table(choice)
+    best_heads = max(range(len(ct)), key=lambda l: ct[l]["mean_over_heads"])  # by the mean over heads
     t = table(test)
-    extent = segment(a.whitebox, best, TEST_SEED, 200, scale, "any")
-    outline = segment(a.whitebox, best, TEST_SEED, 200, scale, "outline")
+    extent = segment(a.whitebox, best, TEST_SEED, 200, scale, fill, "any")
+    outline = segment(a.whitebox, best, TEST_SEED, 200, scale, fill, "outline")
     card = {
-        "name": "crate-shapes",
+        "name": a.name,
         "preset": "crate-shapes",
         "dataset": "shapes",
         "object_scale": [lo, hi],
+        "object_fill": fill,
         "command": a.command,
         "epochs": len(epochs),
         "wall_time_s": round(state["wall_time_s"], 1),
@@ -115,6 +121,8 @@ def main():
             "definition": "mIoU of the 60 % mass-threshold mask of the CLS attention against the true "
                           "mask on the 8x8 patch grid (strict majority), `whitebox segment`",
             "best_layer": best_layer,
+            "best_layer_by": "the head-mean map's mIoU",
+            "best_layer_mean_over_heads": best_heads,
             "best_layer_chosen_on": f"200 images of seed {CHOICE_SEED} (neither training nor test)",
             "choice_layers": table(choice),
             "test_images": 200,
@@ -136,17 +144,20 @@ def main():
             "note": "tests/suite/shapes_model.rs recomputes these from the committed weights",
             "seed": TEST_SEED,
             "object_scale": [lo, hi],
+            "object_fill": fill,
             "accuracy_images": ev500["test_images"],
             "accuracy": ev500["test_accuracy"],
             "segment_images": 200,
             "best_layer": best_layer,
+            "best_layer_mean_over_heads": best_heads,
             "layers": [{"heads": [h["miou_mass"] for h in x["heads"]], "head_mean_map": x["mean"]["miou_mass"]}
                        for x in test["layers"]],
         },
     }
-    Path(a.out).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    Path(a.out or f"web/models/{a.name}.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps({"test_accuracy": ev["test_accuracy"], "best_layer": best_layer,
-                      "test_best_layer": t[best_layer]}, indent=1))
+                      "test_best_layer": t[best_layer], "best_layer_mean_over_heads": best_heads,
+                      "test_best_layer_mean_over_heads": t[best_heads]}, indent=1))
 
 
 if __name__ == "__main__":

@@ -52,6 +52,10 @@ pub enum FillArg {
     /// The class is the surface alone (dots, grid, speckle, blobs, rings; none is a background
     /// texture) on a shape drawn at random: labels name the pattern.
     Surface,
+    /// The class is the surface alone, in patterns that repeat every 4 or 8 pixels along the
+    /// image's axes (dots, grid, blobs, crosses, frames), so every patch inside the object
+    /// shows the same piece: labels name the pattern.
+    Tiled,
 }
 
 impl ShapesArgs {
@@ -65,6 +69,7 @@ impl ShapesArgs {
         let fill = match self.object_fill {
             Some(FillArg::Class) => Fill::Class,
             Some(FillArg::Surface) => Fill::Surface,
+            Some(FillArg::Tiled) => Fill::Tiled,
             Some(FillArg::Flat) | None => Fill::Flat,
         };
         base.with_scale(self.object_scale).with_fill(fill)

@@ -37,7 +37,7 @@ pub fn Gallery() -> impl IntoView {
             .map(|s| {
                 let file = s.file.clone();
                 let pressed = move || app.sample.get().as_deref() == Some(file.as_str());
-                let small = s.kind == "fashion-mnist" || s.kind == "shapes";
+                let small = matches!(s.kind.as_str(), "fashion-mnist" | "shapes" | "tiles");
                 let s2 = s.clone();
                 view! {
                     <li>
@@ -66,7 +66,7 @@ pub fn Gallery() -> impl IntoView {
         <section class="gallery" aria-label="Sample images">
             <h2>"Samples"</h2>
             <ul>{items}</ul>
-            <p class="credit">"Fashion-MNIST test images (Zalando Research, MIT). Shapes: synthetic, with true masks. Photos: scikit-image data (CC0 / public domain); hover for credits."</p>
+            <p class="credit">"Fashion-MNIST test images (Zalando Research, MIT). Shapes and tiles: synthetic, with true masks. Photos: scikit-image data (CC0 / public domain); hover for credits."</p>
         </section>
     }
 }

@@ -451,9 +451,9 @@ fn dataset_shapes_pairs_score_like_the_generated_shapes() {
     assert!(err.contains("--dataset shapes only"), "{err}");
 
     // Objects filled with their class's pattern (the same masks, so the same truth area), and
-    // objects whose pattern alone is the class (named by it, on shapes drawn at random):
-    // written and generated alike, other images than flat ones.
-    for fill in ["class", "surface"] {
+    // objects whose pattern alone is the class (named by it, on shapes drawn at random; also
+    // tiled on the image grid): written and generated alike, other images than flat ones.
+    for fill in ["class", "surface", "tiled"] {
         let patterned = TempDir::new(&format!("seg-shapes-{fill}"));
         let pd = patterned.s();
         let args = [
@@ -471,7 +471,8 @@ fn dataset_shapes_pairs_score_like_the_generated_shapes() {
         let names: Vec<&str> = listed.lines().collect();
         let classes = match fill {
             "class" => ["circle", "square", "triangle", "cross"],
-            _ => ["dots", "grid", "speckle", "blobs"],
+            "surface" => ["dots", "grid", "speckle", "blobs"],
+            _ => ["dots", "grid", "blobs", "crosses"],
         };
         for (i, (name, class)) in names.iter().zip(classes).enumerate() {
             assert!(name.ends_with(&format!("-{i:04}-{class}.png")), "{name}");

@@ -1,10 +1,12 @@
-//! The bundled shapes model (`web/models/crate-shapes.*`, issue 13 item 1) is what its card says:
-//! from the committed weights, classification accuracy and the segmentation scores (mIoU of the
-//! 60 % mass-threshold mask of the CLS attention against the true masks, per layer and head) on
-//! the card's fixed, seeded held-out images reproduce within a small tolerance; accuracy meets the
-//! issue's target (≥ 0.95) and the best layer's map beats the all-foreground baseline (the mIoU
-//! target of 0.5 is not met; the card says so). The gallery's shapes are the held-out images the
-//! card names, with their true masks.
+//! The bundled shapes models (`web/models/crate-shapes.*`: flat objects, the class in the
+//! outline; `web/models/crate-tiles.*`: the class in a surface pattern tiled on the image grid;
+//! issue 13 item 1) are what their cards say: from the committed weights, classification accuracy
+//! and the segmentation scores (mIoU of the 60 % mass-threshold mask of the CLS attention against
+//! the true masks, per layer and head) on the card's fixed, seeded held-out images reproduce
+//! within a small tolerance; accuracy meets the issue's target (≥ 0.95); the tiles model's best
+//! layer meets the mIoU target (≥ 0.5, mean over heads), the shapes model's only beats the
+//! all-foreground baseline (its card says so). The gallery's shapes and tiles are the held-out
+//! images the cards name, with their true masks.
 
 use std::path::PathBuf;
 
@@ -13,7 +15,7 @@ use whitebox::analysis::maps::cls_rows_of;
 use whitebox::analysis::segment::{majority_patch_mask, SegmentScorer, SegmentScores};
 use whitebox::data::batch::images_to_tensor;
 use whitebox::data::image::{decode_image, DecodeLimits};
-use whitebox::data::synthetic::{ShapesConfig, ShapesDataset};
+use whitebox::data::synthetic::{Fill, ShapesConfig, ShapesDataset};
 use whitebox::model::io::load_model;
 use whitebox::train::{TrainConfig, Trainer};
 use whitebox::{Engine, ForwardOptions, Model};
@@ -22,26 +24,33 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn model_and_card() -> (Model, Value) {
+fn model_and_card(name: &str) -> (Model, Value) {
     let dir = root().join("web/models");
-    let bytes = std::fs::read(dir.join("crate-shapes.safetensors")).unwrap();
-    let model = load_model(&bytes, "crate-shapes.safetensors", None)
-        .unwrap()
-        .model;
+    let file = format!("{name}.safetensors");
+    let bytes = std::fs::read(dir.join(&file)).unwrap();
+    let model = load_model(&bytes, &file, None).unwrap().model;
     let card: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("crate-shapes.json")).unwrap())
+        serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap())
             .unwrap();
+    assert_eq!(card["name"], name);
     (model, card)
 }
 
-/// The card's held-out images: `count` samples of the seeded split at the card's object scale.
+/// The card's held-out images: `count` samples of the seeded split at the card's object scale
+/// and fill.
 fn held_out(model: &Model, card: &Value, count: usize) -> ShapesDataset {
     let r = &card["reproduce"];
     let scale = r["object_scale"].as_array().unwrap();
     let scale = [0, 1].map(|i| scale[i].as_f64().unwrap() as f32);
     let seed = r["seed"].as_u64().unwrap();
-    ShapesDataset::new(ShapesConfig::for_model(&model.config, count, seed).with_scale(Some(scale)))
-        .unwrap()
+    let fill = r["object_fill"].as_str().unwrap();
+    let fill = Fill::from_name(fill).unwrap_or_else(|| panic!("unknown fill {fill}"));
+    ShapesDataset::new(
+        ShapesConfig::for_model(&model.config, count, seed)
+            .with_scale(Some(scale))
+            .with_fill(fill),
+    )
+    .unwrap()
 }
 
 fn scores(model: &Model, ds: &ShapesDataset) -> SegmentScores {
@@ -80,15 +89,13 @@ fn scores(model: &Model, ds: &ShapesDataset) -> SegmentScores {
     scorer.finish()
 }
 
-#[test]
-fn shapes_model_reproduces_its_card() {
-    let (model, card) = model_and_card();
+/// Checks `name`'s card against its committed weights (classes named `classes`) and returns the
+/// recomputed scores and the card's reproduce section.
+fn reproduces_its_card(name: &str, classes: [&str; 5]) -> (SegmentScores, Value) {
+    let (model, card) = model_and_card(name);
     let cfg = model.config.clone();
     assert_eq!((cfg.image, cfg.channels, cfg.classes), ([64, 64], 3, 5));
-    assert_eq!(
-        cfg.class_names.as_deref().unwrap(),
-        ["circle", "square", "triangle", "cross", "ring"]
-    );
+    assert_eq!(cfg.class_names.as_deref().unwrap(), classes);
     let r = &card["reproduce"];
 
     // Accuracy on the card's fixed held-out images.
@@ -127,9 +134,18 @@ fn shapes_model_reproduces_its_card() {
             got.mean.miou_mass
         );
     }
-    // The issue's target (≥ 0.5 at the best layer) is not met (see the card): what holds is
-    // that the best layer's map beats marking every patch as object.
+    (s, r.clone())
+}
+
+#[test]
+fn shapes_model_reproduces_its_card() {
+    let (s, r) = reproduces_its_card(
+        "crate-shapes",
+        ["circle", "square", "triangle", "cross", "ring"],
+    );
     let best = r["best_layer"].as_u64().unwrap() as usize;
+    // The issue's target (≥ 0.5 at the best layer) is not met by flat objects (see the card):
+    // what holds is that the best layer's map beats marking every patch as object.
     let best_miou = s.layers[best].mean.miou_mass;
     eprintln!(
         "best layer {best}: head-mean map mIoU {best_miou}, all-foreground {}",
@@ -143,21 +159,46 @@ fn shapes_model_reproduces_its_card() {
 }
 
 #[test]
+fn tiles_model_reproduces_its_card_and_meets_the_target() {
+    let (s, r) = reproduces_its_card(
+        "crate-tiles",
+        ["dots", "grid", "blobs", "crosses", "frames"],
+    );
+    // The issue's target: at the best layer by the mean over heads (chosen on other images, see
+    // the card), the heads' mIoU averages at least 0.5.
+    let best = r["best_layer_mean_over_heads"].as_u64().unwrap() as usize;
+    let heads = &s.layers[best].heads;
+    let mean = heads.iter().map(|h| h.miou_mass).sum::<f64>() / heads.len() as f64;
+    eprintln!(
+        "best layer {best}: mean over heads {mean}, all-foreground {}",
+        s.all_foreground_miou
+    );
+    assert!(mean >= 0.5, "mean over heads {mean} at layer {best}");
+}
+
+#[test]
 fn gallery_shapes_are_the_held_out_images_with_their_masks() {
-    let (model, card) = model_and_card();
+    gallery_images_are_held_out("crate-shapes", "shapes");
+    gallery_images_are_held_out("crate-tiles", "tiles");
+}
+
+/// The gallery's images of `kind` are the first held-out images of `name`'s card, one per class.
+fn gallery_images_are_held_out(name: &str, kind: &str) {
+    let (model, card) = model_and_card(name);
     let samples: Vec<Value> = serde_json::from_str(
         &std::fs::read_to_string(root().join("web/samples/samples.json")).unwrap(),
     )
     .unwrap();
-    let shapes: Vec<&Value> = samples.iter().filter(|s| s["kind"] == "shapes").collect();
-    assert_eq!(shapes.len(), 5, "one gallery shape per class");
+    let shapes: Vec<&Value> = samples.iter().filter(|s| s["kind"] == kind).collect();
+    assert_eq!(shapes.len(), 5, "one gallery {kind} image per class");
     let ds = held_out(&model, &card, shapes.len());
+    let names = ds.class_names();
     let limits = DecodeLimits::default();
     for (i, s) in shapes.iter().enumerate() {
         let file = s["file"].as_str().unwrap();
         let mask = s["mask"].as_str().unwrap();
         let want = ds.sample(i);
-        assert_eq!(s["label"], want.shape.name(), "{file}");
+        assert_eq!(s["label"], names[want.label].as_str(), "{file}");
         let read = |f: &str| {
             let b = std::fs::read(root().join("web/samples").join(f)).unwrap();
             decode_image(&b, f, &limits).unwrap()

@@ -92,14 +92,27 @@ pub enum Fill {
     /// speckle, blobs, rings around the object's centre), drawn like `Class`'s, on a shape
     /// chosen at random. Labels name the pattern (`Surface::ALL`), not the shape.
     Surface,
+    /// The class is the surface alone, as with `Surface`, but every pattern (dots, grid, blobs,
+    /// crosses, frames: `Surface::TILED`) repeats every 4 or 8 pixels along the image's axes,
+    /// so every patch of a model with patches of 8 (or 4, 16, …) that lies inside the object
+    /// shows the same piece of it, as the inside of a flat object does.
+    Tiled,
 }
 
 impl Fill {
+    pub const ALL: [Fill; 4] = [Fill::Flat, Fill::Class, Fill::Surface, Fill::Tiled];
+
+    /// The fill named `name` (as `name` writes it, the CLI's `--object-fill` values).
+    pub fn from_name(name: &str) -> Option<Fill> {
+        Fill::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Fill::Flat => "flat",
             Fill::Class => "class",
             Fill::Surface => "surface",
+            Fill::Tiled => "tiled",
         }
     }
 }
@@ -121,6 +134,10 @@ pub enum Surface {
     Blobs,
     /// Rings around the object's centre.
     Rings,
+    /// Plus signs three pixels across, eight pixels apart (`Fill::Tiled` only).
+    Crosses,
+    /// Hollow four-pixel squares, eight pixels apart (`Fill::Tiled` only).
+    Frames,
 }
 
 impl Surface {
@@ -131,6 +148,15 @@ impl Surface {
         Surface::Speckle,
         Surface::Blobs,
         Surface::Rings,
+    ];
+
+    /// The classes of `Fill::Tiled`, in label order.
+    pub const TILED: [Surface; 5] = [
+        Surface::Dots,
+        Surface::Grid,
+        Surface::Blobs,
+        Surface::Crosses,
+        Surface::Frames,
     ];
 
     /// A shape's pattern under `Fill::Class`.
@@ -154,6 +180,8 @@ impl Surface {
             Surface::Speckle => "speckle",
             Surface::Blobs => "blobs",
             Surface::Rings => "rings",
+            Surface::Crosses => "crosses",
+            Surface::Frames => "frames",
         }
     }
 }
@@ -300,6 +328,10 @@ impl ShapesDataset {
     pub fn class_names(&self) -> Vec<String> {
         match self.config.fill {
             Fill::Surface => Surface::ALL.iter().map(|s| s.name().to_string()).collect(),
+            Fill::Tiled => Surface::TILED
+                .iter()
+                .map(|s| s.name().to_string())
+                .collect(),
             Fill::Flat | Fill::Class => Shape::ALL.iter().map(|s| s.name().to_string()).collect(),
         }
     }
@@ -319,11 +351,16 @@ impl ShapesDataset {
                 Shape::ALL[label],
                 Some(Surface::of_shape(Shape::ALL[label])),
             ),
-            Fill::Surface => {
+            Fill::Surface | Fill::Tiled => {
                 let mut pick = SplitMix64::new(base ^ i as u64 ^ fnv1a64("shapes surface shape"));
+                let classes = if c.fill == Fill::Tiled {
+                    Surface::TILED
+                } else {
+                    Surface::ALL
+                };
                 (
                     Shape::ALL[pick.below(Shape::ALL.len())],
-                    Some(Surface::ALL[label]),
+                    Some(classes[label]),
                 )
             }
         };
@@ -370,7 +407,12 @@ impl ShapesDataset {
         let (ox, oy) = (rng.below(cell), rng.below(cell));
         let pattern = surface.map(|kind| {
             let mut fill_rng = SplitMix64::new(base ^ i as u64 ^ fnv1a64("shapes fill"));
-            Pattern::draw(kind, &obj, bright, (cx, cy), &mut fill_rng)
+            let pattern = Pattern::draw(kind, &obj, bright, (cx, cy), &mut fill_rng);
+            if c.fill == Fill::Tiled {
+                pattern.tiled()
+            } else {
+                pattern
+            }
         });
 
         let mut image = ImageU8::zeros(h, w, ch);
@@ -471,6 +513,8 @@ struct Pattern {
     offset: (usize, usize),
     /// The object's centre (x, y) in pixels, for rings.
     center: (f64, f64),
+    /// Repeats every 4 or 8 pixels along the axes (`Fill::Tiled`).
+    tiled: bool,
 }
 
 impl Pattern {
@@ -505,6 +549,18 @@ impl Pattern {
             phase,
             offset,
             center,
+            tiled: false,
+        }
+    }
+
+    /// The same pattern fixed to the image's 8-pixel grid: spacing 4 (8 for blobs, crosses and
+    /// frames), starting at the image's corner.
+    fn tiled(self) -> Self {
+        Self {
+            spacing: 4,
+            offset: (0, 0),
+            tiled: true,
+            ..self
         }
     }
 
@@ -512,7 +568,11 @@ impl Pattern {
     fn colour(&self, x: usize, y: usize, t: usize) -> &[u8] {
         let s = self.spacing;
         let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
+        let (tx, ty) = ((x + self.offset.0) % 8, (y + self.offset.1) % 8);
         let second = match self.kind {
+            Surface::Blobs if self.tiled => tx < 3 && ty < 3,
+            Surface::Crosses => (tx == 1 && ty < 3) || (ty == 1 && tx < 3),
+            Surface::Frames => tx < 4 && ty < 4 && (tx % 3 == 0 || ty % 3 == 0),
             Surface::Stripes => stripe(px, py, self.dir, self.period, self.phase),
             Surface::Checker => checker(x, y, self.cell, self.offset),
             Surface::Noise => t >= 128,
@@ -679,6 +739,67 @@ mod tests {
             );
         }
         // Every class comes on several shapes, so the outline says nothing about it.
+        for (label, counts) in shapes.iter().enumerate() {
+            assert!(
+                counts.iter().filter(|&&n| n > 0).count() >= 3,
+                "{label}: {counts:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn tiled_fill_repeats_the_class_tile_on_the_image_grid() {
+        let cfg = large_objects(60, 5);
+        let flat = ShapesDataset::new(cfg.clone()).unwrap();
+        let surface = ShapesDataset::new(cfg.clone().with_fill(Fill::Surface)).unwrap();
+        let tiled = ShapesDataset::new(cfg.with_fill(Fill::Tiled)).unwrap();
+        assert_eq!(
+            tiled.class_names(),
+            ["dots", "grid", "blobs", "crosses", "frames"]
+        );
+        // Each class's second colour, by pixel position in its 8×8 tile (written out here
+        // independently of `Pattern::colour`).
+        let tile = |label: usize, x: usize, y: usize| -> usize {
+            let (x, y) = (x % 8, y % 8);
+            usize::from(match label {
+                0 => x % 4 < 2 && y % 4 < 2,
+                1 => x % 4 == 0 || y % 4 == 0,
+                2 => x < 3 && y < 3,
+                3 => (x == 1 && y < 3) || (y == 1 && x < 3),
+                _ => x < 4 && y < 4 && (x == 0 || x == 3 || y == 0 || y == 3),
+            })
+        };
+        let mut shapes = [[0usize; 5]; 5];
+        for i in 0..60 {
+            let (f, s, t) = (flat.sample(i), surface.sample(i), tiled.sample(i));
+            assert_eq!(t.label, i % 5);
+            shapes[t.label][Shape::ALL.iter().position(|&x| x == t.shape).unwrap()] += 1;
+            // The surface classes' shape, place, size and background.
+            assert_eq!(
+                (s.shape, s.center, s.radius, s.texture, &s.mask),
+                (t.shape, t.center, t.radius, t.texture, &t.mask)
+            );
+            let mut inside = 0;
+            for (p, (&fm, &tm)) in f.mask.iter().zip(&t.mask).enumerate() {
+                let (a, b) = (
+                    &f.image.pixels[p * 3..p * 3 + 3],
+                    &t.image.pixels[p * 3..p * 3 + 3],
+                );
+                if tm == 0 {
+                    assert_eq!(&s.image.pixels[p * 3..p * 3 + 3], b, "image {i}: {p}");
+                }
+                if fm == 1 && tm == 1 {
+                    inside += 1;
+                    let (x, y) = (p % 64, p / 64);
+                    assert_eq!(
+                        pattern_level(a, b, i),
+                        tile(t.label, x, y),
+                        "image {i}: pixel ({x}, {y})"
+                    );
+                }
+            }
+            assert!(inside > 100, "image {i}: {inside}");
+        }
         for (label, counts) in shapes.iter().enumerate() {
             assert!(
                 counts.iter().filter(|&&n| n > 0).count() >= 3,
