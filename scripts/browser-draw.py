@@ -4,7 +4,8 @@ strokes drawn by dispatched pointer events are analysed as `drawing.png` (deboun
 pad offers for download is the canvas that was analysed, `whitebox forward --json` on that PNG
 gives the page's logits, attention_mean and rollout within 1e-4 relative, no main-thread task
 over 50 ms happens while drawing, a textured background, keyboard colour choice and the eraser
-work, and the pad is saved as screenshots.
+work, a patterned brush paints the crate-tiles model's surface on the input's 8-pixel grid (and
+that model, equal to the CLI, names it), and the pad is saved as screenshots.
 
     python3 scripts/browser-draw.py http://127.0.0.1:PORT/ --whitebox target/debug/whitebox \
         --shots target/screenshots
@@ -54,14 +55,14 @@ return [d[0], d[1], d[2], d[3]];
 """
 
 
-def cli_with_rollout(whitebox, png, tmp):
+def cli_with_rollout(whitebox, png, tmp, weights=bt.MODEL):
     """`whitebox forward --json` on the PNG, with the rollout (the page's last-layer CLS row of
     the product of ½(head-mean A) + ½I, src/analysis/rollout.rs) computed here in NumPy from the
     attention the same run dumps, as tools/rollout_ref.py defines it."""
     import numpy as np
     dump = tmp / (png.stem + ".trace.safetensors")
-    cli = cli_report(whitebox, png, resize="stretch")
-    subprocess.run([whitebox, "forward", "--weights", str(bt.MODEL), "--image", str(png), "--resize", "stretch",
+    cli = cli_report(whitebox, png, weights=weights, resize="stretch")
+    subprocess.run([whitebox, "forward", "--weights", str(weights), "--image", str(png), "--resize", "stretch",
                     "--dump", str(dump)], check=True, capture_output=True)
     data = dump.read_bytes()
     n = int.from_bytes(data[:8], "little")
@@ -108,6 +109,13 @@ def wait_analysed(b, previous_href, what):
             raise Failed(f"the page shows an error while waiting for {what}: {err}")
         time.sleep(0.05)
     raise Failed(f"the drawing was not analysed ({what}); pad state {b.js(f'return {PAD}.dataset.state')}")
+
+
+def crosses(x, y):
+    """The crosses tile's second colour at input pixel (x, y) (src/data/synthetic/shapes.rs,
+    `tiled_second`): a three-pixel plus sign every 8 pixels from the corner."""
+    x, y = x % 8, y % 8
+    return (x == 1 and y < 3) or (y == 1 and x < 3)
 
 
 def png_of(href, path):
@@ -224,6 +232,50 @@ def main():
             check(b.js(PIXEL, 0.5, 0.5) == bg_px, "clear did not restore the background")
             return f"stripes + yellow pen stroke: {notes}; eraser and clear restore the background"
 
+        def patterned_brush_on_the_tiles_model():
+            b.js("document.querySelector('#tab-model').click()")
+            b.wait_js("return !!document.querySelector('#bundled-model')", what="the model selector")
+            b.js("const s = document.querySelector('#bundled-model'); s.value = 'crate-tiles';"
+                 "s.dispatchEvent(new Event('change', {bubbles: true}));")
+            b.wait_js("return (document.querySelector('#model-info') || {}).textContent?.includes('crate-tiles')",
+                      what="the crate-tiles model to load")
+            b.wait_js(READY, what="the page to be ready with crate-tiles")
+            b.js("document.querySelector('#tab-attention').click()")
+            size = b.js("const c = document.querySelector('#draw-canvas'); return [c.width, c.height];")
+            check(size == [192, 192], f"the pad is {size}, not the 64×64 input enlarged 3×")
+            b.js("const s = document.querySelector('#draw-background'); s.value = 'noise';"
+                 "s.dispatchEvent(new Event('change', {bubbles: true}));")
+            _, href, _ = wait_analysed(b, None, "the noise background")
+            b.click(".draw-pad .swatch[data-colour='white']")
+            b.click(".draw-pad .surface[data-surface='crosses']")
+            check(b.js("return document.querySelector(\".surface[data-surface='crosses']\").getAttribute('aria-pressed')")
+                  == "true", "the crosses brush is not chosen")
+            b.js("const r = document.querySelector('#draw-brush'); r.value = '60';"
+                 "r.dispatchEvent(new Event('input', {bubbles: true}));")
+            for y in [0.35, 0.5, 0.65]:
+                b.js(STROKE, line([0.3, y], [0.7, y]))
+                time.sleep(0.05)
+            report, href, _ = wait_analysed(b, href, "the patterned strokes")
+            # The middle of the painted square, input pixel by input pixel (3×3 canvas pixels
+            # each): white where the crosses tile has its first colour, 205 grey on the plus signs.
+            px = b.js("""const c = document.querySelector('#draw-canvas');
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                const out = [];
+                for (let y = 24; y < 40; y++) for (let x = 24; x < 40; x++) {
+                  const o = ((y * 3 + 1) * c.width + x * 3 + 1) * 4; out.push([x, y, d[o], d[o + 1], d[o + 2]]); }
+                return out;""")
+            wrong = [p for p in px if p[2:] != ([205] * 3 if crosses(p[0], p[1]) else [255] * 3)]
+            check(not wrong, f"{len(wrong)} of {len(px)} input pixels off the crosses tile, e.g. {wrong[:3]}")
+            check(href == b.js("return document.querySelector('#draw-canvas').toDataURL('image/png')"),
+                  "the download differs from the canvas")
+            tiles = bt.ROOT / "web" / "models" / "crate-tiles.safetensors"
+            cli = cli_with_rollout(a.whitebox, png_of(href, tmp / "drawing-crosses.png"), tmp, tiles)
+            notes = compare(report, cli, rel=1e-4)
+            top = report["top5"][0]
+            check(top["name"] == "crosses", f"crate-tiles calls the drawn crosses {top}")
+            b.screenshot(shots / "draw-pad-crosses.png")
+            return f"{len(px)} input pixels on the crosses tile; {notes}; top-1 {top['name']} ({top['prob']:.3f})"
+
         def gallery_still_works():
             # Picking a sample after drawing shows the sample, not the drawing.
             b.click(".gallery button.thumb")
@@ -234,6 +286,7 @@ def main():
 
         run("drawing is analysed as drawing.png and equals the CLI on the exported PNG", draw_and_compare)
         run("stripes background, keyboard colour, pen, eraser (touch) and clear", texture_keyboard_eraser)
+        run("a patterned brush paints crate-tiles' crosses on the input grid", patterned_brush_on_the_tiles_model)
         run("the gallery replaces the drawing", gallery_still_works)
         errors = [e for e in b.console_errors() if "favicon" not in e.get("message", "")]
         run("no console errors", lambda: check(not errors, f"console errors: {errors[:3]}") or "")

@@ -163,6 +163,8 @@ def main():
         def tiles_model_segments_its_tile():
             # The model whose heads fill the object (its card: mean over heads >= 0.5 at its best
             # layer): loaded from the selector, a gallery tile scored as the CLI scores it.
+            b.js("document.querySelector('#tab-model').click()")
+            b.wait_js("return !!document.querySelector('#bundled-model')", what="the model selector")
             options = b.js("return [...document.querySelectorAll('#bundled-model option')].map(o => o.value)")
             check("crate-tiles" in options, f"the model selector offers {options}")
             load_shapes_model(b, "crate-tiles")
@@ -176,7 +178,6 @@ def main():
                              what="the IoU beside the mask")
             b.js("document.querySelector('#attention-map').scrollIntoView({block: 'start'})")
             b.screenshot(shots / "04e-attention-tiles-model.png")
-            load_shapes_model(b)
             means = " ".join(f"{x['mean']['miou_mass']:.3f}" for x in seg["layers"])
             return (f"crate-tiles on {TILE}: {len(seg['layers'])} layers × (heads + mean) equal to the CLI "
                     f"(max diff {worst:.1e}); head-mean IoU per layer {means}; {text.strip()}")

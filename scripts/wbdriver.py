@@ -27,7 +27,6 @@ import urllib.request
 BASE_ARGS = [
     "--headless=new",
     "--no-sandbox",  # needed as root
-    "--disable-gpu",
     "--disable-quic",
     "--no-first-run",
     "--disable-background-networking",
@@ -36,9 +35,11 @@ BASE_ARGS = [
     "--window-size=1280,800",
 ]
 WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader"]
-# A Chromium without WebGPU is simply one without the two flags above: headless Chromium here
-# then has `navigator.gpu` but `requestAdapter()` finds no adapter (the tests check that).
-NO_WEBGPU_ARGS = []
+# A Chromium without WebGPU: headless Chromium then has `navigator.gpu` but `requestAdapter()`
+# finds no adapter (the tests check that). `--disable-gpu` belongs here only: from Chromium 148
+# (Debian 148.0.7778.167, 2026-12) it also takes WebGPU's SwiftShader adapter away, so with it the
+# WebGPU browser found no adapter either.
+NO_WEBGPU_ARGS = ["--disable-gpu"]
 
 
 # The page's hooks: the app is ready (no analysis running), and its last analysis as JSON.

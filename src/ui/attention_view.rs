@@ -322,7 +322,7 @@ pub fn AttentionView() -> impl IntoView {
                                 " draw the true outline (green)"
                             </label>
                         </p>
-                        <p class="small muted">"Intersection over union of the mask above and the object's true mask on the patch grid (a patch is object when more than half of its pixels are): 1 is a perfect segmentation. The outline is the patches the object's edge crosses: heads that trace a shape's edge, as the shapes model's middle layers do, score high there and low on the filled mask. "<code>"whitebox segment --pairs [--truth outline]"</code>" prints the same for every layer and head."</p>
+                        <p class="small muted">"Intersection over union of the mask above and the object's true mask on the patch grid (a patch is object when more than half of its pixels are): 1 is a perfect segmentation. The outline is the patches the object's edge crosses: heads that trace a shape's edge, as the shapes model's middle layers do, score high there and low on the filled mask; heads that fill the object, as the tiles model's do, the other way round. "<code>"whitebox segment --pairs [--truth outline]"</code>" prints the same for every layer and head."</p>
                     </Show>
                 </figure>
                 <figure>

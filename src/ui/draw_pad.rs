@@ -1,10 +1,12 @@
 //! Draw your own: a small pad at the model's input aspect (brush size, a few colours, an eraser,
-//! clear, a plain or textured background). What is drawn is analysed as an uploaded image
+//! a solid or patterned brush, clear, a plain or textured background). The patterned brushes
+//! paint the `crate-tiles` model's surfaces (dots, grid, blobs, crosses, frames) on the input's
+//! 8-pixel grid, so a drawn object can be one that model knows. What is drawn is analysed as an uploaded image
 //! named `drawing.png` ([`analyse_drawing`]), a quiet moment after the last stroke and never
 //! twice at once ([`DrawSchedule`]), so every view shows the drawing as it grows. "Download PNG"
 //! gives exactly the picture last analysed.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -16,7 +18,10 @@ use super::actions::analyse_drawing;
 use super::state::AppState;
 use super::web::{now_ms, paint, sleep};
 use crate::data::image::Rgba8Image;
-use crate::data::synthetic::backgrounds::{background_rgba, pad_geometry, Background};
+use crate::data::synthetic::backgrounds::{
+    background_rgba, pad_geometry, pattern_tile_rgba, Background,
+};
+use crate::data::synthetic::Surface;
 use crate::page::draw_schedule::{DrawSchedule, Step};
 use crate::page::model_choice::input_size;
 
@@ -30,6 +35,13 @@ const COLOURS: [(&str, &str); 6] = [
     ("blue", "#1e88e5"),
 ];
 const ERASER: &str = "eraser";
+
+/// A `#rrggbb` colour's channels.
+fn css_rgb(css: &str) -> Option<[u8; 3]> {
+    let hex = css.strip_prefix('#').filter(|h| h.len() == 6)?;
+    let channel = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some([channel(0)?, channel(2)?, channel(4)?])
+}
 
 /// Where the pad stands, shown to the user and read by the browser test (`data-state`).
 #[derive(Clone, Copy, PartialEq)]
@@ -97,6 +109,9 @@ fn export_png(canvas: &HtmlCanvasElement) -> Result<(String, Vec<u8>), String> {
     Ok((url, bytes))
 }
 
+/// A pattern tile's colour, surface and scale.
+type TileKey = (&'static str, Surface, usize);
+
 /// Everything the pad's handlers share.
 #[derive(Clone)]
 struct Pad {
@@ -108,6 +123,12 @@ struct Pad {
     /// The pointer drawing now and its last position.
     last: Rc<RefCell<Option<(i32, f64, f64)>>>,
     colour: RwSignal<&'static str>,
+    /// The brush's surface: solid (`None`) or a tiled pattern in the colour and its partner.
+    surface: RwSignal<Option<Surface>>,
+    /// Canvas pixels per input pixel (set by `reset`).
+    scale: Rc<Cell<usize>>,
+    /// The last pattern tile made.
+    tile: Rc<RefCell<Option<(TileKey, HtmlCanvasElement)>>>,
     brush: RwSignal<f64>,
     state: RwSignal<PadState>,
     analysed: RwSignal<Option<String>>,
@@ -120,6 +141,7 @@ impl Pad {
             return;
         };
         let (w, h, scale) = pad_geometry(input);
+        self.scale.set(scale);
         let img = Rgba8Image {
             width: w as u32,
             height: h as u32,
@@ -129,10 +151,53 @@ impl Pad {
         paint(&canvas, &img);
     }
 
-    /// Sets the stroke and fill to the chosen colour, or to the background for the eraser.
+    /// The canvas holding one tile of `kind` in `colour` at the pad's scale (made once per
+    /// colour, pattern and scale).
+    fn tile(&self, colour: &'static str, kind: Surface) -> Option<HtmlCanvasElement> {
+        let scale = self.scale.get();
+        let key = (colour, kind, scale);
+        if let Some((k, c)) = self.tile.borrow().as_ref() {
+            if *k == key {
+                return Some(c.clone());
+            }
+        }
+        let canvas = web_sys::window()?
+            .document()?
+            .create_element("canvas")
+            .ok()?
+            .dyn_into::<HtmlCanvasElement>()
+            .ok()?;
+        let side = 8 * scale.max(1) as u32;
+        paint(
+            &canvas,
+            &Rgba8Image {
+                width: side,
+                height: side,
+                data: pattern_tile_rgba(kind, css_rgb(colour)?, scale),
+            },
+        );
+        *self.tile.borrow_mut() = Some((key, canvas.clone()));
+        Some(canvas)
+    }
+
+    /// Sets the stroke and fill to the chosen colour (or its pattern, repeated from the canvas's
+    /// corner so it lies on the input's grid), or to the background for the eraser.
     fn style(&self, ctx: &CanvasRenderingContext2d) {
         let colour = self.colour.get_untracked();
-        if colour == ERASER {
+        let pattern = self
+            .surface
+            .get_untracked()
+            .filter(|_| colour != ERASER)
+            .and_then(|kind| self.tile(colour, kind))
+            .and_then(|tile| {
+                ctx.create_pattern_with_html_canvas_element(&tile, "repeat")
+                    .ok()
+                    .flatten()
+            });
+        if let Some(p) = pattern {
+            ctx.set_stroke_style_canvas_pattern(&p);
+            ctx.set_fill_style_canvas_pattern(&p);
+        } else if colour == ERASER {
             if let Ok(Some(p)) =
                 ctx.create_pattern_with_html_canvas_element(&self.background, "no-repeat")
             {
@@ -263,6 +328,9 @@ pub fn DrawPad() -> impl IntoView {
         schedule: Rc::new(RefCell::new(DrawSchedule::default())),
         last: Rc::new(RefCell::new(None)),
         colour: RwSignal::new(COLOURS[0].1),
+        surface: RwSignal::new(None),
+        scale: Rc::new(Cell::new(1)),
+        tile: Rc::new(RefCell::new(None)),
         brush: RwSignal::new(20.0),
         state: RwSignal::new(PadState::Empty),
         analysed: RwSignal::new(None),
@@ -295,6 +363,7 @@ pub fn DrawPad() -> impl IntoView {
     let state = pad.state;
     let analysed = pad.analysed;
     let colour = pad.colour;
+    let surface = pad.surface;
     let brush = pad.brush;
     let swatches = COLOURS
         .iter()
@@ -309,6 +378,22 @@ pub fn DrawPad() -> impl IntoView {
                     aria-pressed=move || (colour.get() == css).to_string()
                     on:click=move |_| colour.set(css)
                 ></button>
+            }
+        })
+        .collect_view();
+    let surfaces = std::iter::once(None)
+        .chain(Surface::TILED.map(Some))
+        .map(|kind| {
+            let name = kind.map_or("solid", Surface::name);
+            view! {
+                <button
+                    class="surface"
+                    data-surface=name
+                    aria-pressed=move || (surface.get() == kind).to_string()
+                    on:click=move |_| surface.set(kind)
+                >
+                    {name}
+                </button>
             }
         })
         .collect_view();
@@ -340,6 +425,14 @@ pub fn DrawPad() -> impl IntoView {
                 >
                     "eraser"
                 </button>
+            </div>
+            <div
+                class="draw-tools"
+                role="group"
+                aria-label="Brush surface"
+                title="Patterns of the crate-tiles model's classes, on the input's 8-pixel grid"
+            >
+                {surfaces}
             </div>
             <div class="draw-tools">
                 <label>

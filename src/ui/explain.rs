@@ -31,7 +31,9 @@ much each patch contributes to the CLS token in head <math><mi>k</mi></math>. Wi
 segmentation labels, the heads of CRATE trained on ImageNet come to attend to whole objects (Yu et
 al., "Emergence of Segmentation with Minimalistic White-Box Transformers"); those of the bundled
 shapes model, whose one-colour shapes carry their class in their edges, trace each shape's
-outline (layers 5–8 most clearly). The mask keeps the fewest
+outline (layers 5–8 most clearly); those of the tiles model, whose objects carry their class in
+a pattern every patch of them shows, fill the whole object (draw one with a patterned brush). The
+mask keeps the fewest
 patches that hold the chosen share of the attention (DINO's mass threshold). The PCA map colours
 each patch by the first three principal components of its ISTA output: patches of one part share
 a colour.</p>

@@ -3,8 +3,9 @@
 //! with the same construction and colours from the same dark half of the range, so that a light
 //! shape drawn on them looks like the data. The pad is larger than the model's input: `scale`
 //! canvas pixels make one input pixel, so the texture's period is in input pixels as in the data.
+//! The pad's pattern brushes paint the tiled surfaces of the same data ([`pattern_tile_rgba`]).
 
-use super::shapes::Texture;
+use super::shapes::{partner_colour, tiled_second, Surface, Texture};
 use crate::rng::{fnv1a64, SplitMix64};
 
 /// What is behind the drawing.
@@ -116,9 +117,35 @@ pub fn background_rgba(bg: Background, width: usize, height: usize, scale: usize
     out
 }
 
+/// One tile of the tiled surface `kind` (`Surface::TILED`, the `crate-tiles` model's classes):
+/// `8 × scale` canvas pixels square, RGBA, in `colour` and its pattern partner
+/// ([`partner_colour`], the object's side of mid-gray taken from `colour`'s mean). Repeated from
+/// the canvas's corner, as a canvas pattern is, it lays the pattern on the model input's 8-pixel
+/// grid exactly as the data does.
+pub fn pattern_tile_rgba(kind: Surface, colour: [u8; 3], scale: usize) -> Vec<u8> {
+    let scale = scale.max(1);
+    let bright = colour.iter().map(|&c| c as u32).sum::<u32>() >= 3 * 128;
+    let partner = partner_colour(&colour, bright);
+    let side = 8 * scale;
+    let mut out = vec![255u8; side * side * 4];
+    for y in 0..side {
+        for x in 0..side {
+            let rgb = if tiled_second(kind, x / scale, y / scale) {
+                &partner[..]
+            } else {
+                &colour[..]
+            };
+            let o = (y * side + x) * 4;
+            out[o..o + 3].copy_from_slice(rgb);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::synthetic::{Fill, ShapesConfig, ShapesDataset};
 
     fn px(v: &[u8], w: usize, x: usize, y: usize) -> [u8; 4] {
         let o = (y * w + x) * 4;
@@ -179,6 +206,58 @@ mod tests {
         assert_eq!(pad_geometry([32, 64]), (192, 96, 3));
         assert_eq!(pad_geometry([448, 448]), (448, 448, 1));
         assert_eq!(pad_geometry([0, 0]), (224, 224, 224));
+    }
+
+    #[test]
+    fn pattern_tiles_are_the_tiled_data_at_the_pad_scale() {
+        // The tiled data's objects (64×64, patch 8): wherever an object pixel shows its
+        // pattern's second colour, the brush tile (scale 1, any colour) shows its partner.
+        let ds = ShapesDataset::new(
+            ShapesConfig {
+                size: [64, 64],
+                len: 10,
+                seed: 2,
+                min_scale: 0.6,
+                max_scale: 0.9,
+                ..Default::default()
+            }
+            .with_fill(Fill::Tiled),
+        )
+        .unwrap();
+        for i in 0..10 {
+            let s = ds.sample(i);
+            let kind = Surface::TILED[s.label];
+            let tile = pattern_tile_rgba(kind, [230, 230, 230], 1);
+            let mut seen = [0usize; 2];
+            for y in 0..64 {
+                for x in 0..64 {
+                    let second = tile[((y % 8) * 8 + x % 8) * 4] != 230;
+                    assert_eq!(second, tiled_second(kind, x, y));
+                    seen[usize::from(second)] += usize::from(s.mask[y * 64 + x] == 1);
+                }
+            }
+            assert!(seen[0] > 0 && seen[1] > 0, "{kind:?}: {seen:?}");
+        }
+        // At scale 3 every input pixel is a 3×3 block; the partner lies 50 away in every
+        // channel, inside the bright half (down from above 202, up from below); the tile is opaque.
+        let t = pattern_tile_rgba(Surface::Crosses, [240, 250, 200], 3);
+        assert_eq!(t.len(), 24 * 24 * 4);
+        for y in 0..24 {
+            for x in 0..24 {
+                let p = px(&t, 24, x, y);
+                assert_eq!(p, px(&t, 24, x / 3 * 3, y / 3 * 3));
+                let want = if tiled_second(Surface::Crosses, x / 3, y / 3) {
+                    [190, 200, 250, 255]
+                } else {
+                    [240, 250, 200, 255]
+                };
+                assert_eq!(p, want, "{x},{y}");
+            }
+        }
+        // A dark colour's partner is lighter, still dark.
+        let d = pattern_tile_rgba(Surface::Dots, [0, 0, 0], 1);
+        assert_eq!(px(&d, 8, 0, 0), [50, 50, 50, 255]);
+        assert_eq!(px(&d, 8, 2, 0), [0, 0, 0, 255]);
     }
 
     #[test]

@@ -497,8 +497,41 @@ fn lattice(x: usize, y: usize, size: usize, spacing: usize, offset: (usize, usiz
     (x + offset.0) % spacing < size && (y + offset.1) % spacing < size
 }
 
-/// An object's surface pattern (`Fill::Class`, `Fill::Surface`): two colours on the object's
-/// side of mid-gray.
+/// The second colour of an object's pattern: 50 from `first` in every channel, inside the same
+/// half of the range as a bright ([150, 255]) or dark ([0, 105]) object, so the pattern shows in
+/// every channel and the object stays on its side of mid-gray.
+pub fn partner_colour(first: &[u8], bright: bool) -> Vec<u8> {
+    let mid = if bright { 202 } else { 52 };
+    first
+        .iter()
+        .map(|&c| {
+            if c < mid {
+                c.saturating_add(50)
+            } else {
+                c - 50
+            }
+        })
+        .collect()
+}
+
+/// Whether pixel (x, y) of an image shows the second colour of the tiled pattern `kind`
+/// (`Fill::Tiled`, `Surface::TILED`; false for the others): 2×2 dots and one-pixel grid lines
+/// every 4 pixels, 3×3 blobs, three-pixel plus signs and hollow 4×4 frames every 8, from the
+/// image's corner. The drawing pad's pattern brushes paint the same tiles.
+pub fn tiled_second(kind: Surface, x: usize, y: usize) -> bool {
+    let (x, y) = (x % 8, y % 8);
+    match kind {
+        Surface::Dots => x % 4 < 2 && y % 4 < 2,
+        Surface::Grid => x % 4 == 0 || y % 4 == 0,
+        Surface::Blobs => x < 3 && y < 3,
+        Surface::Crosses => (x == 1 && y < 3) || (y == 1 && x < 3),
+        Surface::Frames => x < 4 && y < 4 && (x % 3 == 0 || y % 3 == 0),
+        _ => false,
+    }
+}
+
+/// An object's surface pattern (`Fill::Class`, `Fill::Surface`, `Fill::Tiled`): two colours on
+/// the object's side of mid-gray.
 struct Pattern {
     kind: Surface,
     a: Vec<u8>,
@@ -525,13 +558,7 @@ impl Pattern {
         center: (f64, f64),
         rng: &mut SplitMix64,
     ) -> Self {
-        // The second colour lies 50 from the first, inside the same half of the range
-        // ([150, 255] or [0, 105]), so the pattern shows in every channel.
-        let mid = if bright { 202 } else { 52 };
-        let b = obj
-            .iter()
-            .map(|&c| if c < mid { c + 50 } else { c - 50 })
-            .collect();
+        let b = partner_colour(obj, bright);
         let dir = unit_vector(rng);
         let period = 3.0 + rng.below(4) as f64;
         let cell = 2 + rng.below(3);
@@ -553,12 +580,9 @@ impl Pattern {
         }
     }
 
-    /// The same pattern fixed to the image's 8-pixel grid: spacing 4 (8 for blobs, crosses and
-    /// frames), starting at the image's corner.
+    /// The same kind of pattern fixed to the image's 8-pixel grid ([`tiled_second`]).
     fn tiled(self) -> Self {
         Self {
-            spacing: 4,
-            offset: (0, 0),
             tiled: true,
             ..self
         }
@@ -568,11 +592,9 @@ impl Pattern {
     fn colour(&self, x: usize, y: usize, t: usize) -> &[u8] {
         let s = self.spacing;
         let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
-        let (tx, ty) = ((x + self.offset.0) % 8, (y + self.offset.1) % 8);
         let second = match self.kind {
-            Surface::Blobs if self.tiled => tx < 3 && ty < 3,
-            Surface::Crosses => (tx == 1 && ty < 3) || (ty == 1 && tx < 3),
-            Surface::Frames => tx < 4 && ty < 4 && (tx % 3 == 0 || ty % 3 == 0),
+            _ if self.tiled => tiled_second(self.kind, x, y),
+            Surface::Crosses | Surface::Frames => tiled_second(self.kind, x, y),
             Surface::Stripes => stripe(px, py, self.dir, self.period, self.phase),
             Surface::Checker => checker(x, y, self.cell, self.offset),
             Surface::Noise => t >= 128,
