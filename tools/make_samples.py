@@ -28,6 +28,11 @@ SHAPES = ["circle", "square", "triangle", "cross", "ring"]
 SHAPES_SEED = 0x5EED7E57
 SHAPES_SCALE = "0.5,0.9"  # the bundled crate-shapes and crate-tiles models' --object-scale (cards)
 TILES = ["dots", "grid", "blobs", "crosses", "frames"]
+# The gallery's synthetic sets: (kind and file prefix, --object-fill, class names, what one is).
+GALLERY_SETS = [
+    ("shapes", "flat", SHAPES, "synthetic shape {i} of the held-out split"),
+    ("tiles", "tiled", TILES, "synthetic object {i} of the held-out split with a tiled surface"),
+]
 PHOTOS = [
     ("chelsea_224.png", "Chelsea the cat", "Stéfan van der Walt, CC0 (scikit-image data)"),
     ("astronaut_224.png", "Astronaut Eileen Collins", "NASA, public domain (scikit-image data)"),
@@ -74,26 +79,19 @@ def main():
         shutil.copyfile(ROOT / "tests" / "fixtures" / "images" / file, out / file)
         samples.append({"file": file, "label": label, "kind": "photo", "credit": credit})
     # The held-out split of `train --dataset shapes --seed 0` (seed 0x5eed7e57), images 0-4, at
-    # the object scale the bundled shapes model was trained on.
-    subprocess.run([a.whitebox, "dataset", "shapes", "--out", str(out), "--size", "64",
-                    "--seed", str(SHAPES_SEED), "--count", "5", "--object-scale", SHAPES_SCALE], check=True, stdout=subprocess.DEVNULL)
-    for i, shape in enumerate(SHAPES):
-        stem = f"shapes-{i:04d}-{shape}"
-        samples.append({"file": f"{stem}.png", "label": shape, "kind": "shapes",
-                        "credit": f"synthetic shape {i} of the held-out split (whitebox dataset "
-                                  f"shapes --seed {SHAPES_SEED} --object-scale {SHAPES_SCALE}), CC0; true mask: {stem}.mask.png",
-                        "mask": f"{stem}.mask.png"})
-    # The same split with tiled surfaces (crate-tiles): the class is the pattern.
-    subprocess.run([a.whitebox, "dataset", "shapes", "--out", str(out), "--size", "64",
-                    "--seed", str(SHAPES_SEED), "--count", "5", "--object-scale", SHAPES_SCALE,
-                    "--object-fill", "tiled", "--prefix", "tiles"], check=True, stdout=subprocess.DEVNULL)
-    for i, tile in enumerate(TILES):
-        stem = f"tiles-{i:04d}-{tile}"
-        samples.append({"file": f"{stem}.png", "label": tile, "kind": "tiles",
-                        "credit": f"synthetic object {i} of the held-out split with a tiled surface "
-                                  f"(whitebox dataset shapes --seed {SHAPES_SEED} --object-scale {SHAPES_SCALE} "
-                                  f"--object-fill tiled), CC0; true mask: {stem}.mask.png",
-                        "mask": f"{stem}.mask.png"})
+    # the object scale the bundled shapes models were trained on: flat objects (crate-shapes)
+    # and tiled surfaces (crate-tiles, the class is the pattern).
+    for kind, fill, names, what in GALLERY_SETS:
+        fill_flag = "" if fill == "flat" else f" --object-fill {fill}"
+        subprocess.run([a.whitebox, "dataset", "shapes", "--out", str(out), "--size", "64",
+                        "--seed", str(SHAPES_SEED), "--count", "5", "--object-scale", SHAPES_SCALE,
+                        "--object-fill", fill, "--prefix", kind], check=True, stdout=subprocess.DEVNULL)
+        for i, name in enumerate(names):
+            stem = f"{kind}-{i:04d}-{name}"
+            samples.append({"file": f"{stem}.png", "label": name, "kind": kind,
+                            "credit": f"{what.format(i=i)} (whitebox dataset shapes --seed {SHAPES_SEED} "
+                                      f"--object-scale {SHAPES_SCALE}{fill_flag}), CC0; true mask: {stem}.mask.png",
+                            "mask": f"{stem}.mask.png"})
     (out / "samples.json").write_text(json.dumps(samples, indent=1, ensure_ascii=False) + "\n")
     print(f"wrote {len(samples)} samples to {out}")
 

@@ -1,6 +1,6 @@
 //! "Shapes": images of one simple shape (circle, square, triangle, cross, ring) on a textured
 //! background (stripes, checkerboard or noise), labelled by the shape (or, with
-//! `Fill::Surface`, by the pattern on the object, whatever its shape). The object covers only
+//! `Fill::Surface` or `Fill::Tiled`, by the pattern on the object, whatever its shape). The object covers only
 //! part of the image (random position, scale and rotation) and its pixel mask comes with every
 //! sample, so attention maps can be scored as segmentations.
 //!
@@ -107,6 +107,16 @@ impl Fill {
         Fill::ALL.into_iter().find(|f| f.name() == name)
     }
 
+    /// The pattern classes when the pattern alone is the class (`Surface`, `Tiled`), in label
+    /// order; `None` when the shape is.
+    pub fn surface_classes(self) -> Option<[Surface; 5]> {
+        match self {
+            Fill::Surface => Some(Surface::ALL),
+            Fill::Tiled => Some(Surface::TILED),
+            Fill::Flat | Fill::Class => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Fill::Flat => "flat",
@@ -117,8 +127,9 @@ impl Fill {
     }
 }
 
-/// The object patterns: `Fill::Class` gives each shape one of the first five,
-/// `Fill::Surface` makes the last five the classes (`Surface::ALL`).
+/// The object patterns: `Fill::Class` gives each shape one of the first five, `Fill::Surface`
+/// makes five others the classes (`Surface::ALL`), `Fill::Tiled` five tiled ones
+/// (`Surface::TILED`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Surface {
     Stripes,
@@ -324,15 +335,11 @@ impl ShapesDataset {
         Shape::ALL.len()
     }
 
-    /// The class names, in label order: the shapes, or the surfaces under `Fill::Surface`.
+    /// The class names, in label order: the shapes, or the patterns where they are the class.
     pub fn class_names(&self) -> Vec<String> {
-        match self.config.fill {
-            Fill::Surface => Surface::ALL.iter().map(|s| s.name().to_string()).collect(),
-            Fill::Tiled => Surface::TILED
-                .iter()
-                .map(|s| s.name().to_string())
-                .collect(),
-            Fill::Flat | Fill::Class => Shape::ALL.iter().map(|s| s.name().to_string()).collect(),
+        match self.config.fill.surface_classes() {
+            Some(classes) => classes.iter().map(|s| s.name().to_string()).collect(),
+            None => Shape::ALL.iter().map(|s| s.name().to_string()).collect(),
         }
     }
 
@@ -345,24 +352,19 @@ impl ShapesDataset {
         let label = i % Shape::ALL.len();
         // The pattern and (for surface classes) the shape draw from streams of their own, so
         // that flat objects are the same images whatever the fill options.
-        let (shape, surface) = match c.fill {
-            Fill::Flat => (Shape::ALL[label], None),
-            Fill::Class => (
-                Shape::ALL[label],
-                Some(Surface::of_shape(Shape::ALL[label])),
-            ),
-            Fill::Surface | Fill::Tiled => {
+        let (shape, surface) = match (c.fill, c.fill.surface_classes()) {
+            (_, Some(classes)) => {
                 let mut pick = SplitMix64::new(base ^ i as u64 ^ fnv1a64("shapes surface shape"));
-                let classes = if c.fill == Fill::Tiled {
-                    Surface::TILED
-                } else {
-                    Surface::ALL
-                };
                 (
                     Shape::ALL[pick.below(Shape::ALL.len())],
                     Some(classes[label]),
                 )
             }
+            (Fill::Class, None) => (
+                Shape::ALL[label],
+                Some(Surface::of_shape(Shape::ALL[label])),
+            ),
+            _ => (Shape::ALL[label], None),
         };
 
         // Geometry: radius, centre (the shape stays inside the image), rotation.
@@ -760,13 +762,7 @@ mod tests {
                 "image {i}: {levels:?} of {inside}"
             );
         }
-        // Every class comes on several shapes, so the outline says nothing about it.
-        for (label, counts) in shapes.iter().enumerate() {
-            assert!(
-                counts.iter().filter(|&&n| n > 0).count() >= 3,
-                "{label}: {counts:?}"
-            );
-        }
+        every_class_on_several_shapes(&shapes);
     }
 
     #[test]
@@ -822,7 +818,13 @@ mod tests {
             }
             assert!(inside > 100, "image {i}: {inside}");
         }
-        for (label, counts) in shapes.iter().enumerate() {
+        every_class_on_several_shapes(&shapes);
+    }
+
+    /// Every class came on at least three of the five shapes (`counts[label][shape]`), so the
+    /// outline says nothing about it.
+    fn every_class_on_several_shapes(counts: &[[usize; 5]; 5]) {
+        for (label, counts) in counts.iter().enumerate() {
             assert!(
                 counts.iter().filter(|&&n| n > 0).count() >= 3,
                 "{label}: {counts:?}"
