@@ -4,7 +4,7 @@
 # is the CPU engine (one thread, wasm SIMD128); `gpu` is the WGSL engine on WebGPU (SwiftShader
 # in headless Chromium here). EXTRA is added to the query: `matmul=1` times single products
 # (1024³ and the preset's shapes) instead of forwards; with `gpu`, `kernels=reg|tiled`,
-# `block=8|16` and `subgroups=0` force the kernel family, the matmul's register block and the
+# `block=8|16|32` and `subgroups=0` force the kernel family, the matmul's register block and the
 # plain (not subgroup) kernels (`&`-joined).
 # Usage: bash scripts/bench-wasm.sh [PRESET] [BATCHES] [ITERS] [ENGINE] [EXTRA]
 set -euo pipefail

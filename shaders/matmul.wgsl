@@ -255,5 +255,8 @@ fn main_reg(@builtin(workgroup_id) wid: vec3<u32>,
 
 // ... and a 16×8 block: 96 loads feed 512 FMAs. Its 32 accumulators spill on 16-register SIMD,
 // but spills are plain loads and stores, cheaper than the gathers they save (on lavapipe about
-// 25% faster than 8×8; the default there).
+// 25% faster than 8×8)...
 //! expand common/matmul_block.wgsl NAME=main_reg16 ROWS=16 WG_Y=2
+
+// ... and a 32×8 block, one invocation per 32 rows: 160 loads feed 1024 FMAs.
+//! expand common/matmul_block.wgsl NAME=main_reg32 ROWS=32 WG_Y=1

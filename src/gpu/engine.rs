@@ -79,10 +79,12 @@ impl GpuEngine {
         self.gpu.reg_kernels = on;
     }
 
-    /// With the kernels for CPU-emulated adapters: the matmul's 16×8 block per invocation
-    /// (true, the default) or its 8×8 one (comparisons, the page's `?bench=…&block=8`).
-    pub fn set_matmul_block16(&mut self, on: bool) {
-        self.gpu.reg_block16 = on;
+    /// With the kernels for CPU-emulated adapters: the rows of the matmul's block per
+    /// invocation, 8, 16 or 32 (comparisons, the page's `?bench=…&block=8`); by default they
+    /// are picked by shape ([`crate::gpu::matmul::auto_block`]).
+    pub fn set_matmul_block(&mut self, rows: u32) {
+        assert!(matches!(rows, 8 | 16 | 32), "matmul block of {rows} rows");
+        self.gpu.reg_block = Some(rows);
     }
 
     /// With the kernels for CPU-emulated adapters: their subgroup forms where the adapter has

@@ -6,7 +6,8 @@ use super::pool::Bind;
 use super::Recorder;
 
 pub(crate) const SOURCE: &str = include_str!(concat!(env!("OUT_DIR"), "/matmul.wgsl"));
-/// The subgroup form of the 16×8 register block (needs the adapter's `subgroups` feature).
+/// The subgroup forms of the 16×8 and 32×8 register blocks (need the adapter's `subgroups`
+/// feature).
 /// Browsers require the `enable` directive, which naga 30 rejects, so only the web build has it.
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) const SOURCE_SG: &str = include_str!(concat!(env!("OUT_DIR"), "/matmul_sg.wgsl"));
@@ -27,6 +28,20 @@ const BINDS: [Bind; 8] = [
 ];
 /// Output tile side (rows and columns per workgroup).
 pub const TILE: u32 = 32;
+
+/// The register block's height for a product of `m` rows on CPU-emulated adapters: 32 rows
+/// per invocation from 1024 rows on, 16 below. A workgroup covers 32 rows × 64 columns either
+/// way (16 invocations of 16 rows, or 8 of 32). Measured on lavapipe with subgroups,
+/// 2026-12-01: 1024³ 54–56 → 75–77 GFLOP/s, crate-fmnist's products at batch 32 (1600 rows)
+/// 46–47 → 55–56, CRATE-T's forward at batch 8 (1576 rows) 591–626 → 547–579 ms; but at
+/// batch 1 (197 rows) 95–98 → 104–131 ms, so small products keep 16 rows.
+pub fn auto_block(m: u32) -> u32 {
+    if m >= 1024 {
+        32
+    } else {
+        16
+    }
+}
 
 /// The shader's `Params`, field for field. Offsets, strides and leading dimensions are in f32.
 #[repr(C)]
@@ -171,10 +186,15 @@ impl Matmul<'_> {
         ) {
             (false, _) => ("matmul", SOURCE, "main"),
             (true, false) => ("matmul", SOURCE, "main_reg"),
-            (true, true) => match (rec.gpu.reg_block16, rec.gpu.subgroups) {
-                (true, Some(_)) => ("matmul_sg", SOURCE_SG, "main_sg8"),
-                (true, None) => ("matmul", SOURCE, "main_reg16"),
-                (false, _) => ("matmul", SOURCE, "main_reg8"),
+            (true, true) => match (
+                rec.gpu.reg_block.unwrap_or(auto_block(self.params.m)),
+                rec.gpu.subgroups,
+            ) {
+                (8, _) => ("matmul", SOURCE, "main_reg8"),
+                (32, Some(_)) => ("matmul_sg", SOURCE_SG, "main_sg8_32"),
+                (32, None) => ("matmul", SOURCE, "main_reg32"),
+                (_, Some(_)) => ("matmul_sg", SOURCE_SG, "main_sg8"),
+                (_, None) => ("matmul", SOURCE, "main_reg16"),
             },
         };
         let kernel = rec

@@ -53,9 +53,10 @@ pub struct Gpu {
     /// Use the kernel variants written for CPU-emulated adapters (no workgroup memory or
     /// barriers); chosen by [`Gpu::cpu_adapter_kernels`], tests set it to cover both.
     pub reg_kernels: bool,
-    /// With `reg_kernels`, the matmul's 16×8 block per invocation (default) rather than 8×8;
-    /// natively `WHITEBOX_MATMUL_BLOCK=8` picks the smaller one (comparisons, tests).
-    pub reg_block16: bool,
+    /// With `reg_kernels`, the rows of the matmul's block per invocation (8 columns wide): 8,
+    /// 16 or 32; `None` (the default) picks by shape ([`crate::gpu::matmul::auto_block`]).
+    /// Natively `WHITEBOX_MATMUL_BLOCK` sets it (comparisons, tests).
+    pub reg_block: Option<u32>,
     /// With `reg_kernels`: the subgroup size (8) of this adapter when the subgroup forms of
     /// the 16×8 matmul (`matmul_sg.wgsl`) and of the weight-gradient product
     /// (`matmul_backward_sg.wgsl`) run on it; chosen by [`Gpu::subgroup_kernels`], tests set
@@ -86,12 +87,15 @@ impl Gpu {
             dummy_rw2,
             profiling: false,
             reg_kernels,
-            reg_block16: {
+            reg_block: {
                 #[cfg(not(target_arch = "wasm32"))]
-                let b16 = std::env::var("WHITEBOX_MATMUL_BLOCK").map_or(true, |v| v != "8");
+                let rows = std::env::var("WHITEBOX_MATMUL_BLOCK")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|r| matches!(r, 8 | 16 | 32));
                 #[cfg(target_arch = "wasm32")]
-                let b16 = true;
-                b16
+                let rows = None;
+                rows
             },
             subgroups,
             profile_pending: None,

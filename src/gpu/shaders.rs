@@ -298,8 +298,8 @@ fn layout_check_reports_each_difference() {
 
 /// The register-blocked matmuls are expanded from one template per block height; the host
 /// dispatches them as 64 columns × 32 rows per workgroup (`Matmul::record`), so each must have
-/// 8 invocations across (8 columns each) and 32 / ROWS down (in one dimension for the subgroup
-/// forms, 16 rows each).
+/// 8 invocations across (8 columns each) and 32 / ROWS down (the subgroup forms lay the same
+/// invocations out in one dimension).
 #[test]
 fn matmul_blocks_cover_the_dispatch_tile() {
     let plain = parse("matmul.wgsl", crate::gpu::matmul::SOURCE);
@@ -308,7 +308,9 @@ fn matmul_blocks_cover_the_dispatch_tile() {
     for (file, module, name, size) in [
         ("matmul.wgsl", &plain, "main_reg8", [8, 4, 1]),
         ("matmul.wgsl", &plain, "main_reg16", [8, 2, 1]),
+        ("matmul.wgsl", &plain, "main_reg32", [8, 1, 1]),
         ("matmul_sg.wgsl", &sg, "main_sg8", [16, 1, 1]),
+        ("matmul_sg.wgsl", &sg, "main_sg8_32", [8, 1, 1]),
     ] {
         let ep = module
             .entry_points

@@ -1,5 +1,5 @@
 //! Which page a query string asks for: the app, the benchmark (`?bench=PRESET[&batch=1,8]
-//! [&iters=3][&engine=gpu][&matmul=1][&kernels=reg|tiled][&block=8|16][&subgroups=0]`, read by
+//! [&iters=3][&engine=gpu][&matmul=1][&kernels=reg|tiled][&block=8|16|32][&subgroups=0]`, read by
 //! `scripts/bench-wasm.sh`) or the self-test (`?selftest`, `&engine=gpu` for WebGPU).
 
 /// A `?bench=` request.
@@ -17,8 +17,8 @@ pub struct BenchRequest {
     /// where the adapter would choose.
     pub reg_kernels: Option<bool>,
     /// WebGPU only, with the register-blocked family: rows per invocation of the matmul block
-    /// (8 or 16; the default 16).
-    pub block: Option<usize>,
+    /// (8, 16 or 32; the default 16).
+    pub block: Option<u32>,
     /// WebGPU only, with the register-blocked family: `subgroups=0` turns the subgroup forms
     /// of the matmuls off (they are on where the adapter has subgroups).
     pub subgroups: bool,
@@ -58,7 +58,7 @@ impl BenchRequest {
                         _ => None,
                     }
                 }
-                "block" => req.block = v.parse().ok().filter(|b| [8, 16].contains(b)),
+                "block" => req.block = v.parse().ok().filter(|b| [8, 16, 32].contains(b)),
                 "subgroups" => req.subgroups = v != "0",
                 _ => {}
             }
@@ -126,6 +126,8 @@ mod tests {
             (r.matmul, r.reg_kernels, r.block),
             (true, Some(true), Some(8))
         );
+        let r = BenchRequest::from_query("bench=crate-t&block=32").unwrap();
+        assert_eq!(r.block, Some(32));
         let r = BenchRequest::from_query("bench=crate-t&matmul=0&kernels=x&block=12").unwrap();
         assert_eq!((r.matmul, r.reg_kernels, r.block), (false, None, None));
         let r = BenchRequest::from_query("bench=crate-t&kernels=tiled").unwrap();

@@ -3,7 +3,7 @@
 //! result as JSON in `#bench-result`, for `scripts/bench-wasm.sh`. The CPU run blocks the page
 //! while it runs: it is a measurement, not a view. `&matmul=1` times single products instead
 //! (1024³ and the preset's shapes, [`crate::bench::matmul_shapes`]); on WebGPU `&kernels=reg|tiled`
-//! and `&block=8|16` force the kernel family and the register block, and `&subgroups=0` turns
+//! and `&block=8|16|32` force the kernel family and the register block, and `&subgroups=0` turns
 //! the subgroup kernels off, for comparisons.
 
 use leptos::prelude::*;
@@ -50,7 +50,7 @@ async fn run_gpu(req: &BenchRequest) -> Result<String, String> {
         engine.set_cpu_adapter_kernels(reg);
     }
     if let Some(b) = req.block {
-        engine.set_matmul_block16(b == 16);
+        engine.set_matmul_block(b);
     }
     engine.set_subgroup_kernels(req.subgroups);
     let subgroups = engine.subgroup_kernels();
@@ -93,13 +93,13 @@ async fn run_gpu_matmul(
         g.reg_kernels = reg;
     }
     if let Some(b) = req.block {
-        g.reg_block16 = b == 16;
+        g.reg_block = Some(b);
     }
     if !req.subgroups {
         g.subgroups = None;
     }
     let extra = serde_json::json!({"backend": backend, "reg_kernels": g.reg_kernels,
-        "block": if g.reg_block16 { 16 } else { 8 }, "subgroups": g.subgroups});
+        "block": g.reg_block.map_or("auto".to_string(), |b| b.to_string()), "subgroups": g.subgroups});
     let mut out = Vec::new();
     for s in matmul_shapes(cfg, max_batch(req)) {
         let r = crate::bench::bench_matmul_gpu(&mut g, &s, req.iters, now, &mut || {})

@@ -528,9 +528,9 @@ fn gpu_validation_error_is_an_error_not_a_panic() {
 
 /// Rows padded to a multiple of 4 with k not one (the k % 4 tail of the register-blocked
 /// kernels), and A's rows unpadded (read as scalars, `A_ROWS4` false), n = 4 mod 8 (their
-/// clamped high columns), on the tiled kernel and every register-blocked one (8×8, 16×8, and
-/// 16×8 with subgroups where the adapter has them: on lavapipe it must, so that CI covers it);
-/// the subgroup form equals the plain 16×8 bit for bit.
+/// clamped high columns), on the tiled kernel and every register-blocked one (8×8, 16×8 and
+/// 32×8, the last two also with subgroups where the adapter has them: on lavapipe it must, so
+/// that CI covers it); each subgroup form equals its plain block bit for bit.
 #[test]
 fn gpu_matmul_padded_rows_odd_k_both_variants() {
     let mut g = gpu();
@@ -544,15 +544,18 @@ fn gpu_matmul_padded_rows_odd_k_both_variants() {
             g.ctx.info
         );
     }
-    let mut plain16 = Vec::new();
-    for (reg, b16, sub) in [
-        (false, false, None),
-        (true, false, None),
-        (true, true, None),
-        (true, true, sg),
+    // The plain register blocks' results by block height, for their subgroup forms.
+    let mut plain = std::collections::HashMap::new();
+    for (reg, rows, sub) in [
+        (false, 16, None),
+        (true, 8, None),
+        (true, 16, None),
+        (true, 16, sg),
+        (true, 32, None),
+        (true, 32, sg),
     ] {
         g.reg_kernels = reg;
-        g.reg_block16 = b16;
+        g.reg_block = Some(rows);
         g.subgroups = sub;
         let mut outs = Vec::new();
         for &(m, n, k) in &[
@@ -610,7 +613,7 @@ fn gpu_matmul_padded_rows_odd_k_both_variants() {
                     .unwrap();
                 assert_close(
                     &format!(
-                        "matmul {m}x{n}x{k} lda {lda} trans_b={trans_b} reg={reg} b16={b16} \
+                        "matmul {m}x{n}x{k} lda {lda} trans_b={trans_b} reg={reg} rows={rows} \
                          subgroups={sub:?}"
                     ),
                     &got[0],
@@ -621,11 +624,14 @@ fn gpu_matmul_padded_rows_odd_k_both_variants() {
                 g.pool.release([ba, bb, bc]);
             }
         }
-        match (reg && b16, sub) {
-            (true, None) => plain16 = outs,
-            (true, Some(_)) => {
-                assert!(plain16 == outs, "the subgroup form differs from main_reg16")
+        match (reg, sub) {
+            (true, None) => {
+                plain.insert(rows, outs);
             }
+            (true, Some(_)) => assert!(
+                plain[&rows] == outs,
+                "the subgroup form of the {rows}-row block differs from the plain one"
+            ),
             _ => {}
         }
     }
