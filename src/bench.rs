@@ -104,13 +104,31 @@ impl MatmulShape {
     pub fn flops(&self) -> f64 {
         2.0 * (self.m * self.n * self.k) as f64
     }
+
+    /// The square product side³ (plain B), named "side^3".
+    pub fn square(side: usize) -> Self {
+        Self {
+            name: format!("{side}^3"),
+            m: side,
+            n: side,
+            k: side,
+            trans_b: false,
+        }
+    }
 }
 
-/// 1024³ and the products of a CRATE forward at the config's training size (crate-t: N = 197,
-/// d = 384, P = 768), at batch 1 and `batch`: the patch embedding, the MSSA projection U and
-/// output projection (F.linear, d×d) and ISTA's `y M` (plain; inference folds the dictionary
-/// into `M = D - D^T D`).
+/// 1024³ and the products of a CRATE forward ([`preset_matmul_shapes`]).
 pub fn matmul_shapes(cfg: &CrateConfig, batch: usize) -> Vec<MatmulShape> {
+    let mut v = vec![MatmulShape::square(1024)];
+    v.extend(preset_matmul_shapes(cfg, batch));
+    v
+}
+
+/// The products of a CRATE forward at the config's training size (crate-t: N = 197, d = 384,
+/// P = 768), at batch 1 and `batch`: the patch embedding, the MSSA projection U and output
+/// projection (F.linear, d×d) and ISTA's `y M` (plain; inference folds the dictionary into
+/// `M = D - D^T D`).
+pub fn preset_matmul_shapes(cfg: &CrateConfig, batch: usize) -> Vec<MatmulShape> {
     let [h, w] = cfg.image;
     let n = (h / cfg.patch) * (w / cfg.patch);
     let (d, pl) = (cfg.dim, cfg.patch_len());
@@ -121,7 +139,7 @@ pub fn matmul_shapes(cfg: &CrateConfig, batch: usize) -> Vec<MatmulShape> {
         k,
         trans_b,
     };
-    let mut v = vec![s("1024^3".into(), 1024, 1024, 1024, false)];
+    let mut v = Vec::new();
     for b in [1, batch] {
         let rows = b * (n + 1);
         v.push(s(format!("embed b{b}"), b * n, d, pl, true));

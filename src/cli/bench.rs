@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::progress::{Progress, BENCH_TEMPLATE};
 use super::EngineKind;
-use crate::bench::{bench_forward, bench_input, matmul_shapes, MatmulShape};
+use crate::bench::{bench_forward, bench_input, preset_matmul_shapes, MatmulShape};
 use crate::model::{config::PRESETS, init::init_params, CrateConfig, Model};
 
 #[derive(clap::Args, Debug)]
@@ -24,10 +24,15 @@ pub struct Args {
     /// Print one JSON object per measurement instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Matmul micro-benchmark instead of forwards: GFLOP/s for 1024³ and the products of the
-    /// presets' forward (at batch 1 and the largest `--batch`), on the chosen engine.
+    /// Matmul micro-benchmark instead of forwards: GFLOP/s for square products (see
+    /// --matmul-size) and the products of the presets' forward (at batch 1 and the largest
+    /// `--batch`), on the chosen engine.
     #[arg(long)]
     pub matmul: bool,
+    /// With --matmul: the sides of the square products, comma separated (16 to 8192; 4096 is
+    /// the hardware-GPU figure of the README).
+    #[arg(long, value_delimiter = ',', default_value = "1024", requires = "matmul", value_parser = clap::value_parser!(u32).range(16..=8192))]
+    pub matmul_size: Vec<u32>,
     /// GPU engine: also time every kernel with timestamp queries (summed per kernel label over
     /// the timed forwards; with --train, of one training step); says so when the adapter has none.
     #[arg(long)]
@@ -239,18 +244,18 @@ fn train_kernel_times(
 /// GFLOP/s of single products on the chosen engine.
 fn run_matmul(a: &Args, now: &dyn Fn() -> f64) -> anyhow::Result<()> {
     let mut shapes: Vec<MatmulShape> = Vec::new();
+    for &side in &a.matmul_size {
+        let s = MatmulShape::square(side as usize);
+        if !shapes.iter().any(|t| t.name == s.name) {
+            shapes.push(s);
+        }
+    }
     let big = a.batch.iter().copied().max().unwrap_or(1);
     for preset in &a.preset {
         let cfg = CrateConfig::preset(preset)?;
-        for s in matmul_shapes(&cfg, big) {
-            let name = if s.name == "1024^3" {
-                s.name.clone()
-            } else {
-                format!("{preset} {}", s.name)
-            };
-            if !shapes.iter().any(|t| t.name == name) {
-                shapes.push(MatmulShape { name, ..s });
-            }
+        for s in preset_matmul_shapes(&cfg, big) {
+            let name = format!("{preset} {}", s.name);
+            shapes.push(MatmulShape { name, ..s });
         }
     }
     let mut gpu = match a.engine {

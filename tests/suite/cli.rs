@@ -367,6 +367,32 @@ fn bench_matmul_runs_on_both_engines() {
             assert_eq!(l["engine"], engine, "{l}");
             assert!(l["gflops"].as_f64().unwrap() > 0.0, "{l}");
         }
+        // --matmul-size replaces 1024³ with the squares asked for, in order, each once.
+        let out = ok(&[
+            "bench",
+            "--matmul",
+            "--matmul-size",
+            "64,96,64",
+            "--engine",
+            engine,
+            "--preset",
+            "crate-fmnist",
+            "--batch",
+            "1",
+            "--iters",
+            "1",
+            "--json",
+        ]);
+        let lines = json_lines(&out);
+        assert_eq!(lines.len(), 5, "{out}");
+        for (l, side) in lines.iter().zip([64, 96]) {
+            assert_eq!(l["name"], format!("{side}^3"), "{l}");
+            assert_eq!(
+                (&l["m"], &l["n"], &l["k"]),
+                (&side.into(), &side.into(), &side.into())
+            );
+        }
+        assert_eq!(lines[2]["name"], "crate-fmnist embed b1");
     }
 }
 
