@@ -530,7 +530,8 @@ fn gpu_validation_error_is_an_error_not_a_panic() {
 /// kernels), and A's rows unpadded (read as scalars, `A_ROWS4` false), n = 4 mod 8 (their
 /// clamped high columns), on the tiled kernel and every register-blocked one (8×8, 16×8 and
 /// 32×8, the last two also with subgroups where the adapter has them: on lavapipe it must, so
-/// that CI covers it); each subgroup form equals its plain block bit for bit.
+/// that CI covers it); each subgroup form equals its plain block, and the blocks one another,
+/// bit for bit.
 #[test]
 fn gpu_matmul_padded_rows_odd_k_both_variants() {
     let mut g = gpu();
@@ -635,4 +636,9 @@ fn gpu_matmul_padded_rows_odd_k_both_variants() {
             _ => {}
         }
     }
+    // One template: every block height sums each output in the same order.
+    assert!(
+        plain[&8] == plain[&16] && plain[&16] == plain[&32],
+        "the 8-, 16- and 32-row blocks differ"
+    );
 }
