@@ -346,20 +346,14 @@ fn bench_runs_on_gpu() {
 #[test]
 fn bench_matmul_runs_on_both_engines() {
     for engine in ["cpu", "gpu"] {
-        let out = ok(&[
-            "bench",
-            "--matmul",
-            "--engine",
-            engine,
-            "--preset",
-            "crate-fmnist",
-            "--batch",
-            "1",
-            "--iters",
-            "1",
-            "--json",
-        ]);
-        let lines = json_lines(&out);
+        let bench = |squares: &[&str]| {
+            let mut args = vec!["bench", "--matmul", "--engine", engine, "--preset"];
+            args.extend(["crate-fmnist", "--batch", "1", "--iters", "1", "--json"]);
+            args.extend(squares);
+            let out = ok(&args);
+            (json_lines(&out), out)
+        };
+        let (lines, out) = bench(&[]);
         // 1024³, then the embedding, MSSA and ISTA products at batch 1.
         assert_eq!(lines.len(), 4, "{out}");
         assert_eq!(lines[0]["name"], "1024^3");
@@ -368,22 +362,7 @@ fn bench_matmul_runs_on_both_engines() {
             assert!(l["gflops"].as_f64().unwrap() > 0.0, "{l}");
         }
         // --matmul-size replaces 1024³ with the squares asked for, in order, each once.
-        let out = ok(&[
-            "bench",
-            "--matmul",
-            "--matmul-size",
-            "64,96,64",
-            "--engine",
-            engine,
-            "--preset",
-            "crate-fmnist",
-            "--batch",
-            "1",
-            "--iters",
-            "1",
-            "--json",
-        ]);
-        let lines = json_lines(&out);
+        let (lines, out) = bench(&["--matmul-size", "64,96,64"]);
         assert_eq!(lines.len(), 5, "{out}");
         for (l, side) in lines.iter().zip([64, 96]) {
             assert_eq!(l["name"], format!("{side}^3"), "{l}");
