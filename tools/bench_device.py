@@ -23,17 +23,10 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-# The presets of src/model/config.rs that the rows use, as tools/official_crate.py's configs.
-PRESETS = {
-    "crate-t": {"dim": 384, "depth": 12, "heads": 6, "patch": 16, "image": [224, 224],
-                "channels": 3, "classes": 1000},
-    "crate-fmnist": {"dim": 128, "depth": 6, "heads": 4, "patch": 4, "image": [28, 28],
-                     "channels": 1, "classes": 10},
-}
 
 # fp32 lanes per SM by compute capability (CUDA C++ Programming Guide, throughput table).
 FP32_LANES = {(7, 0): 64, (7, 5): 64, (8, 0): 64, (8, 6): 128, (8, 7): 128, (8, 9): 128,
@@ -68,6 +61,18 @@ def wb_train(a):
     return r["images_per_s"]
 
 
+def preset_config(binary, preset):
+    """The preset's config as Whitebox defines it (src/model/config.rs): the `config` metadata
+    of a model `whitebox init` writes, which tools/official_crate.py's build_model takes."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "init.safetensors")
+        subprocess.run([binary, "init", "--preset", preset, "-o", path], check=True,
+                       capture_output=True)
+        with open(path, "rb") as f:
+            header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+    return json.loads(header["__metadata__"]["config"])
+
+
 class Torch:
     def __init__(self, a):
         import torch
@@ -100,14 +105,15 @@ class Torch:
         return 2 * n**3 / self.timed(lambda: x @ y, self.a.iters) / 1e12
 
     def forward(self):
-        cfg, b = PRESETS["crate-t"], self.a.forward_batch
+        cfg, b = preset_config(self.a.whitebox, "crate-t"), self.a.forward_batch
         model = self.build(cfg).to(self.dev).eval()
         x = self.torch.randn(b, cfg["channels"], *cfg["image"], device=self.dev)
         with self.torch.no_grad():
             return b / self.timed(lambda: model(x), self.a.iters)
 
     def train(self):
-        torch, cfg, b = self.torch, PRESETS["crate-fmnist"], self.a.train_batch
+        torch, b = self.torch, self.a.train_batch
+        cfg = preset_config(self.a.whitebox, "crate-fmnist")
         model = self.build(cfg).to(self.dev).train()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         x = torch.randn(b, cfg["channels"], *cfg["image"], device=self.dev)

@@ -58,7 +58,7 @@ pub struct Gpu {
     /// Natively `WHITEBOX_MATMUL_BLOCK` sets it (comparisons, tests).
     pub reg_block: Option<u32>,
     /// With `reg_kernels`: the subgroup size (8) of this adapter when the subgroup forms of
-    /// the 16×8 matmul (`matmul_sg.wgsl`) and of the weight-gradient product
+    /// the 16×8 and 32×8 matmuls (`matmul_sg.wgsl`) and of the weight-gradient product
     /// (`matmul_backward_sg.wgsl`) run on it; chosen by [`Gpu::subgroup_kernels`], tests set
     /// it to cover both forms.
     pub subgroups: Option<u32>,

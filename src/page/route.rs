@@ -17,7 +17,7 @@ pub struct BenchRequest {
     /// where the adapter would choose.
     pub reg_kernels: Option<bool>,
     /// WebGPU only, with the register-blocked family: rows per invocation of the matmul block
-    /// (8, 16 or 32; the default 16).
+    /// (8, 16 or 32; by default picked by each product's shape).
     pub block: Option<u32>,
     /// WebGPU only, with the register-blocked family: `subgroups=0` turns the subgroup forms
     /// of the matmuls off (they are on where the adapter has subgroups).

@@ -99,7 +99,7 @@ async fn run_gpu_matmul(
         g.subgroups = None;
     }
     let extra = serde_json::json!({"backend": backend, "reg_kernels": g.reg_kernels,
-        "block": g.reg_block.map_or("auto".to_string(), |b| b.to_string()), "subgroups": g.subgroups});
+        "block": g.reg_block.map_or(serde_json::json!("auto"), |b| serde_json::json!(b)), "subgroups": g.subgroups});
     let mut out = Vec::new();
     for s in matmul_shapes(cfg, max_batch(req)) {
         let r = crate::bench::bench_matmul_gpu(&mut g, &s, req.iters, now, &mut || {})
